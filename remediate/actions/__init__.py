@@ -1,0 +1,90 @@
+"""The action registry: each action plans, applies, verifies and declares its IAM permissions.
+
+An action is registered by name (the plan's `action` field). It turns a finding into drafts of
+changes (`plan`, pure), checks whether a change is already in effect (`is_done`, a fresh read), makes
+it (`apply`, idempotent: safe to call again after a crash), and reads it back (`verify`). The IAM
+actions it calls are declared next to the code that calls them, so the tool's own least-privilege
+policy is derived from the registry rather than written by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from remediate.aws import Aws
+from remediate.config import Settings
+from remediate.facts import Facts
+from remediate.findings import Finding
+from remediate.plan import Change, ManualStep
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A change before the plan numbers it; `key` lets a later draft refer to its outputs."""
+
+    change: Change
+    key: str = ""
+
+
+@dataclass
+class ApplyContext:
+    aws: Aws
+    settings: Settings
+    plan_id: str
+    run_id: str
+    progress: Callable[[str], None] = lambda _msg: None
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def client_token(self, change: Change) -> str:
+        """Idempotency token for create calls: the same plan and change always send the same one."""
+        return hashlib.sha256(f"{self.plan_id}/{change.id}".encode()).hexdigest()[:32]
+
+
+class Action:
+    name: ClassVar[str]
+    order: ClassVar[int]  # position in a plan: network before policies before the ESM restart
+    permissions: ClassVar[tuple[str, ...]]  # IAM actions that apply/verify call
+    Params: ClassVar[type[BaseModel]] = NoParams
+
+    def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
+        raise NotImplementedError
+
+    def is_done(self, change: Change, ctx: ApplyContext) -> bool:
+        raise NotImplementedError
+
+    def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def verify(self, change: Change, ctx: ApplyContext) -> str | None:
+        """None when the change is in effect, else what is wrong, in one line."""
+        raise NotImplementedError
+
+
+_REGISTRY: dict[str, Action] = {}
+
+
+def register(cls: type[Action]) -> type[Action]:
+    if cls.name in _REGISTRY:
+        raise ValueError(f"action {cls.name!r} registered twice")
+    _REGISTRY[cls.name] = cls()
+    return cls
+
+
+def registry() -> dict[str, Action]:
+    return dict(_REGISTRY)
+
+
+def get(name: str) -> Action:
+    return _REGISTRY[name]
+
+
+from remediate.actions import esm as _esm  # noqa: E402,F401  (registers the ESM actions)

@@ -1,0 +1,152 @@
+"""Actions on the mapping: change its settings, and restart its pollers (disable, then enable).
+
+AWS refuses updates while an ESM is Creating/Enabling/Disabling/Updating (ResourceInUseException),
+so every write first waits for a settled state and is retried on that error within the configured
+deadline; every wait is bounded by the same deadline and reports each state it sees.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from remediate.actions import Action, ApplyContext, Draft, register
+from remediate.errors import AwsError
+from remediate.facts import Facts
+from remediate.findings import Finding
+from remediate.plan import Change, ManualStep
+
+SETTLED = frozenset({"Enabled", "Disabled"})
+DISABLED = frozenset({"Disabled", "Disabling"})
+IN_USE = frozenset({"ResourceInUseException", "ResourceConflictException"})
+
+
+def read_esm(ctx: ApplyContext, uuid: str) -> dict[str, Any]:
+    """A fresh (uncached) read: apply and verify must see AWS as it is now."""
+    return ctx.aws.call("lambda", "get_event_source_mapping", UUID=uuid)
+
+
+def wait_for_state(ctx: ApplyContext, uuid: str, wanted: frozenset[str]) -> dict[str, Any]:
+    """Poll until the ESM's State is one of `wanted`; bounded by settings.esm_transition_timeout."""
+    deadline = time.monotonic() + ctx.settings.esm_transition_timeout
+    last = None
+    while True:
+        esm = read_esm(ctx, uuid)
+        state = esm.get("State")
+        if state != last:
+            ctx.progress(f"ESM {uuid} is {state}")
+            last = state
+        if state in wanted:
+            return esm
+        if time.monotonic() >= deadline:
+            raise AwsError(
+                f"ESM {uuid} still {state} after {ctx.settings.esm_transition_timeout:.0f}s "
+                f"(waiting for {'/'.join(sorted(wanted))})"
+            )
+        time.sleep(ctx.settings.esm_poll_interval)
+
+
+def update_esm(ctx: ApplyContext, uuid: str, **params: Any) -> dict[str, Any]:
+    wait_for_state(ctx, uuid, SETTLED)
+    return ctx.aws.call(
+        "lambda",
+        "update_event_source_mapping",
+        retry_codes=IN_USE,
+        deadline=ctx.settings.esm_transition_timeout,
+        UUID=uuid,
+        **params,
+    )
+
+
+class UpdateParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    BatchSize: int | None = Field(None, ge=1, le=10000)
+    MaximumBatchingWindowInSeconds: int | None = Field(None, ge=0, le=300)
+
+
+@register
+class UpdateEsm(Action):
+    """Set ESM settings (batch size, batching window) to the values a playbook asks for."""
+
+    name = "update_esm"
+    order = 80
+    permissions = ("lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping")
+    Params = UpdateParams
+
+    def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
+        assert isinstance(params, UpdateParams)
+        wanted = params.model_dump(exclude_none=True)
+        current = {
+            "BatchSize": facts.esm.batch_size,
+            "MaximumBatchingWindowInSeconds": facts.esm.maximum_batching_window,
+        }
+        diff = {k: v for k, v in wanted.items() if current.get(k) != v}
+        if not diff:
+            return []
+        before = {k: current.get(k) for k in diff}
+        change = Change(id="", action=self.name, resource=facts.esm.uuid, before=before, after=diff)
+        return [Draft(change)]
+
+    def is_done(self, change: Change, ctx: ApplyContext) -> bool:
+        esm = read_esm(ctx, change.resource)
+        return all(esm.get(k) == v for k, v in change.after.items())
+
+    def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
+        ctx.progress(
+            f"updating ESM {change.resource}: " + ", ".join(f"{k}={v}" for k, v in change.after.items())
+        )
+        update_esm(ctx, change.resource, **change.after)
+        wait_for_state(ctx, change.resource, SETTLED)
+        return {"previous": change.before}
+
+    def verify(self, change: Change, ctx: ApplyContext) -> str | None:
+        esm = read_esm(ctx, change.resource)
+        wrong = {k: esm.get(k) for k, v in change.after.items() if esm.get(k) != v}
+        return f"ESM {change.resource} has {wrong}, expected {change.after}" if wrong else None
+
+
+@register
+class ReenableEsm(Action):
+    """Restart the ESM's pollers: disable, wait for Disabled, enable, wait for Enabled.
+
+    Restarting is what makes a new batch size or a fixed network take effect promptly; on a disabled
+    ESM it is simply the enable. Re-running after a crash converges: a Disabled ESM is only enabled.
+    """
+
+    name = "reenable_esm"
+    order = 90
+    permissions = ("lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping")
+
+    def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
+        restart = facts.esm.state not in DISABLED
+        change = Change(
+            id="",
+            action=self.name,
+            resource=facts.esm.uuid,
+            before={"State": facts.esm.state},
+            after={"State": "Enabled", **({"Restart": "disable, wait for Disabled, enable"} if restart else {})},
+        )
+        return [Draft(change)]
+
+    def is_done(self, change: Change, ctx: ApplyContext) -> bool:
+        # A restart is an event, not a state: only the journal knows it happened.
+        return False
+
+    def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
+        uuid = change.resource
+        esm = wait_for_state(ctx, uuid, SETTLED)
+        if esm["State"] == "Enabled":
+            ctx.progress(f"disabling ESM {uuid}")
+            update_esm(ctx, uuid, Enabled=False)
+            wait_for_state(ctx, uuid, frozenset({"Disabled"}))
+        ctx.progress(f"enabling ESM {uuid}")
+        update_esm(ctx, uuid, Enabled=True)
+        wait_for_state(ctx, uuid, frozenset({"Enabled"}))
+        return {"previous": change.before}
+
+    def verify(self, change: Change, ctx: ApplyContext) -> str | None:
+        # Only the State is read back: a restart leaves no trace but the journal.
+        state = read_esm(ctx, change.resource).get("State")
+        return None if state == "Enabled" else f"ESM {change.resource} is {state}, expected Enabled"

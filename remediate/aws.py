@@ -1,0 +1,314 @@
+"""AWS access: one client factory, one retry policy, one per-run read cache.
+
+Everything the tool sends to AWS goes through `Aws.call` (writes) or `Aws.read` (cached reads),
+so retries, error translation and call accounting live in exactly one place. Clients come from one
+boto3 session on the standard chain (profile, region, `AWS_ENDPOINT_URL[_<SERVICE>]`), so pointing
+the tool at another endpoint never needs a flag of its own. botocore's own retries are switched off:
+the tenacity policy here is the only one (exponential backoff with full jitter, bounded).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from remediate.errors import AwsError, CredentialsError
+from remediate.log import get_logger
+
+if TYPE_CHECKING:
+    import boto3
+
+log = get_logger(__name__)
+
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+        "ProvisionedThroughputExceededException",
+        "EC2ThrottledException",
+    }
+)
+TRANSIENT_CODES = frozenset(
+    {
+        "InternalError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "ServiceException",
+        "InternalServerError",
+        "InternalServerErrorException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "PriorRequestNotComplete",
+        "IDPCommunicationError",
+    }
+)
+ACCESS_DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "UnauthorizedAccess",
+        "AuthorizationError",
+        "Forbidden",
+    }
+)
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError, or "" for anything else."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def _status(exc: BaseException) -> int:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    return 0
+
+
+def is_access_denied(exc: BaseException) -> bool:
+    return error_code(exc) in ACCESS_DENIED_CODES
+
+
+def is_retryable(exc: BaseException, extra_codes: frozenset[str] = frozenset()) -> bool:
+    """Throttling, 5xx and connection-level failures are retried; everything else is final."""
+    from botocore.exceptions import (
+        ClientError,
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
+
+    if isinstance(
+        exc, EndpointConnectionError | ConnectionClosedError | ReadTimeoutError | ConnectTimeoutError
+    ):
+        return True
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        return (
+            code in THROTTLING_CODES or code in TRANSIENT_CODES or code in extra_codes or _status(exc) >= 500
+        )
+    # urllib3 surfaces a reset connection as a ProtocolError wrapped by botocore in some versions.
+    return type(exc).__name__ in {"ProtocolError", "ConnectionResetError"}
+
+
+class Aws:
+    """One AWS session for one run (or one scan): clients, retries and the read cache.
+
+    Thread-safe: observation fans out reads over a thread pool; boto3 clients are thread-safe once
+    created, so creation is serialised and calls are not. Identical concurrent reads are coalesced.
+    """
+
+    def __init__(
+        self,
+        *,
+        profile: str | None = None,
+        region: str | None = None,
+        attempts: int = 6,
+        base_delay: float = 0.5,
+        max_delay: float = 20.0,
+        max_pool: int = 16,
+    ) -> None:
+        self._profile = profile
+        self._region = region
+        self.attempts = attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self._max_pool = max_pool
+        self._session: boto3.session.Session | None = None
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._cache: dict[str, Future[Any]] = {}
+        self.calls = 0
+        self.retries = 0
+
+    # -- session and clients -------------------------------------------------------------------
+    @property
+    def session(self) -> boto3.session.Session:
+        with self._lock:
+            if self._session is None:
+                import boto3
+                from botocore.exceptions import ProfileNotFound
+
+                try:
+                    self._session = boto3.session.Session(
+                        profile_name=self._profile, region_name=self._region
+                    )
+                except ProfileNotFound as exc:
+                    raise CredentialsError(f"AWS profile {self._profile!r} not found") from exc
+            return self._session
+
+    @property
+    def region(self) -> str:
+        region = self.session.region_name
+        if not region:
+            raise CredentialsError("no AWS region: set AWS_REGION, a profile region, or --region")
+        return region
+
+    def check_credentials(self) -> None:
+        """Fail early, with one line, when the standard chain has no credentials at all."""
+        if self.session.get_credentials() is None:
+            raise CredentialsError(
+                "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+            )
+
+    def client(self, service: str) -> Any:
+        """The one client per service of this session (created once: creation is the slow part)."""
+        region = self.region
+        with self._lock:
+            client = self._clients.get(service)
+            if client is None:
+                from botocore.config import Config
+
+                assert self._session is not None
+                client = self._session.client(
+                    service,  # type: ignore[call-overload]
+                    region_name=region,
+                    config=Config(
+                        retries={"total_max_attempts": 1, "mode": "standard"},
+                        connect_timeout=5,
+                        read_timeout=30,
+                        max_pool_connections=self._max_pool,
+                        user_agent_extra="remediate/0.1",
+                    ),
+                )
+                self._clients[service] = client
+            return client
+
+    def fresh(self) -> Aws:
+        """A view with the same clients and an empty read cache (verification must re-read)."""
+        other = Aws.__new__(Aws)
+        other.__dict__.update(self.__dict__)
+        other._cache = {}
+        return other
+
+    # -- calls ------------------------------------------------------------------------------------
+    def call(
+        self,
+        service: str,
+        operation: str,
+        *,
+        retry_codes: frozenset[str] = frozenset(),
+        deadline: float | None = None,
+        **params: Any,
+    ) -> dict[str, Any]:
+        """Make one AWS call under the retry policy; translate a final failure to AwsError.
+
+        `retry_codes` adds operation-specific transient errors (e.g. ResourceInUseException while an
+        ESM is Updating); `deadline` bounds those retries in seconds instead of by attempt count.
+        """
+        from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
+
+        method = getattr(self.client(service), operation)
+        stop: Any = stop_after_attempt(self.attempts)
+        if deadline is not None:
+            stop = stop_after_delay(deadline)
+        retrying = Retrying(
+            stop=stop,
+            wait=wait_random_exponential(multiplier=self.base_delay, max=self.max_delay),
+            retry=retry_if_exception(lambda e: is_retryable(e, retry_codes)),
+            before_sleep=self._before_sleep(service, operation),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    with self._lock:
+                        self.calls += 1
+                    result: dict[str, Any] = method(**params)
+                    return result
+        except NoCredentialsError as exc:
+            raise CredentialsError("no AWS credentials found in the standard chain") from exc
+        except NoRegionError as exc:
+            raise CredentialsError("no AWS region: set AWS_REGION or --region") from exc
+        except ClientError as exc:
+            code = error_code(exc)
+            message = exc.response.get("Error", {}).get("Message", "") or str(exc)
+            raise AwsError(
+                f"{service}:{operation} failed: {code}: {message}", code=code, operation=operation
+            ) from exc
+        except Exception as exc:
+            if is_retryable(exc):
+                raise AwsError(
+                    f"{service}:{operation} failed after retries: {exc}", operation=operation
+                ) from exc
+            raise
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    def _before_sleep(self, service: str, operation: str) -> Callable[[RetryCallState], None]:
+        def hook(state: RetryCallState) -> None:
+            with self._lock:
+                self.retries += 1
+            exc = state.outcome.exception() if state.outcome else None
+            log.info(
+                "aws.retry",
+                service=service,
+                operation=operation,
+                attempt=state.attempt_number,
+                error=error_code(exc) if exc else "",
+                sleep=round(state.upcoming_sleep, 3),
+            )
+
+        return hook
+
+    def read(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+        """A cached read: the same call with the same parameters is made once per Aws instance."""
+        key = json.dumps([service, operation, params], sort_keys=True, default=str)
+        with self._lock:
+            future = self._cache.get(key)
+            owner = future is None
+            if future is None:
+                future = Future()
+                self._cache[key] = future
+        if not owner:
+            return future.result()  # type: ignore[no-any-return]
+        try:
+            value = self.call(service, operation, **params)
+        except BaseException as exc:
+            future.set_exception(exc)
+            with self._lock:
+                self._cache.pop(key, None)  # do not cache failures: a retry later may succeed
+            raise
+        future.set_result(value)
+        return value
+
+    def read_pages(
+        self, service: str, operation: str, items: str, token_in: str, token_out: str, **params: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a paged read, page by page through `read` (so each page is cached)."""
+        token: str | None = None
+        while True:
+            page = self.read(service, operation, **params, **({token_in: token} if token else {}))
+            yield from page.get(items, [])
+            token = page.get(token_out)
+            if not token:
+                return
+
+
+def now() -> float:
+    """Monotonic seconds; one place so waits and deadlines agree."""
+    return time.monotonic()

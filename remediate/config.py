@@ -1,0 +1,131 @@
+"""Settings: defaults < `--config` TOML file < `REMEDIATE_*` environment < command-line flags.
+
+pydantic-settings does the layering; we only decide the order of sources and turn a validation
+failure into one line that names the offending key, because an operator at 3 a.m. needs the key,
+not a pydantic traceback. Every setting is documented in `config.example.toml`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from remediate.errors import ConfigError
+
+
+def _default_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "remediate"
+
+
+class Settings(BaseSettings):
+    """Every tunable of a run. Field descriptions are the documentation of record."""
+
+    model_config = SettingsConfigDict(env_prefix="REMEDIATE_", extra="forbid", frozen=True)
+
+    profile: str | None = Field(None, description="AWS profile; default: the standard chain")
+    region: str | None = Field(None, description="AWS region; default: the standard chain")
+    state_dir: Path = Field(default_factory=_default_state_dir, description="journals and locks")
+    output: Literal["text", "json"] = "text"
+    log_format: Literal["auto", "console", "json"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "warning"
+    color: bool = True
+    max_workers: int = Field(8, ge=4, le=64, description="concurrent AWS reads during observation")
+    retry_attempts: int = Field(6, ge=1, le=20, description="attempts per AWS call, first one included")
+    retry_base_delay: float = Field(0.5, gt=0, le=30, description="seconds; backoff unit (full jitter)")
+    retry_max_delay: float = Field(20.0, gt=0, le=300, description="seconds; cap of one backoff wait")
+    esm_transition_timeout: float = Field(
+        900.0, gt=0, le=7200, description="seconds to wait for an ESM to leave Updating/Enabling/Disabling"
+    )
+    esm_poll_interval: float = Field(5.0, gt=0, le=120, description="seconds between ESM state reads")
+    playbooks_dir: Path | None = Field(None, description="extra playbooks; default: the shipped ones")
+
+    @field_validator("state_dir", "playbooks_dir", mode="after")
+    @classmethod
+    def _expand_user(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Flags arrive as init kwargs and the TOML file is merged into them by `load_settings`
+        # underneath the flags, so the effective order is flags > env > file > defaults.
+        return (_FlagsSource(settings_cls, init_settings), env_settings)
+
+
+class _FlagsSource(PydanticBaseSettingsSource):
+    """Init kwargs split in two layers: explicit flags (above env) and file values (below env)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], init: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._init = init
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ returns the whole mapping
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = dict(self._init())
+        file_values: dict[str, Any] = values.pop("_file", {}) or {}
+        env_names = {f"REMEDIATE_{name}".upper() for name in self.settings_cls.model_fields}
+        present = {k.upper() for k in os.environ} & env_names
+        merged = {k: v for k, v in file_values.items() if f"REMEDIATE_{k}".upper() not in present}
+        merged.update(values)
+        return merged
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    # Accept both a flat file and one with a [remediate] table, the usual shape of tool configs.
+    table = data.get("remediate", data)
+    if not isinstance(table, dict):
+        raise ConfigError(f"config file {path}: [remediate] must be a table")
+    return dict(table)
+
+
+def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
+    """Build the effective settings; raise ConfigError with one line naming the bad key."""
+    file_values = _read_toml(config_file) if config_file else {}
+    unknown = sorted(set(file_values) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigError(f"config file {config_file}: unknown key {unknown[0]!r}")
+    explicit = {k: v for k, v in flags.items() if v is not None}
+    try:
+        return Settings(_file=file_values, **explicit)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"] if p != "_file") or "?"
+        origin = _origin(key, explicit, config_file)
+        raise ConfigError(f"invalid setting {key!r}{origin}: {err['msg']}") from None
+
+
+def _origin(key: str, explicit: dict[str, Any], config_file: Path | None) -> str:
+    if key in explicit:
+        return " (command line)"
+    if f"REMEDIATE_{key}".upper() in {k.upper() for k in os.environ}:
+        return f" (environment REMEDIATE_{key.upper()})"
+    if config_file:
+        return f" (in {config_file})"
+    return ""

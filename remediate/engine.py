@@ -1,0 +1,135 @@
+"""The engine: diagnose (checks + playbook rules) and plan (playbook actions -> ordered changes).
+
+Both are pure functions of `Facts` and the playbooks; observation and apply live elsewhere. This is
+the one place where findings meet playbooks, so the rules of that meeting are here: a playbook's
+`unless` codes suppress its finding, `exclusive` ones apply only when nothing else is wrong, and the
+ESM's error text orders the findings it hints at first.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from remediate import actions, checks
+from remediate.actions import Draft
+from remediate.facts import Facts
+from remediate.findings import Finding
+from remediate.hints import hints_for
+from remediate.plan import PLAN_SCHEMA, Change, ManualStep, Plan, Target, new_plan_id, utc_now
+from remediate.playbook import Playbook
+
+INFORMATIONAL = frozenset({"COULD_NOT_CHECK"})
+_AUTH_BROKER_KEYS = (
+    ("iam", "BootstrapBrokerStringSaslIam"),
+    ("scram", "BootstrapBrokerStringSaslScram"),
+    ("tls", "BootstrapBrokerStringTls"),
+    ("unauthenticated", "BootstrapBrokerStringTls"),
+    ("unauthenticated", "BootstrapBrokerString"),
+)
+
+
+def diagnose(facts: Facts, playbooks: list[Playbook]) -> list[Finding]:
+    """Run every check the playbooks name; apply their suppression rules; order by the error text."""
+    owner = {code: pb for pb in playbooks for code in pb.findings}
+    names = list(dict.fromkeys(name for pb in playbooks for name in pb.checks))
+    raw = [f for name in names for f in checks.run_check(name, facts)]
+    found = {f.code for f in raw}
+    kept: list[Finding] = []
+    for f in raw:
+        pb = owner.get(f.code)
+        if pb is None:
+            continue
+        if set(pb.unless) & found:
+            continue
+        if pb.exclusive and (found - {f.code} - INFORMATIONAL):
+            continue
+        kept.append(f.model_copy(update={"playbook": pb.name}))
+    hinted = [
+        c
+        for h in hints_for(facts.esm.last_processing_result, facts.esm.state_transition_reason)
+        for c in h.codes
+    ]
+    rank = {code: i for i, code in enumerate(dict.fromkeys(hinted))}
+    return sorted(kept, key=lambda f: (f.code in INFORMATIONAL, rank.get(f.code, len(rank)), f.code))
+
+
+def target_of(facts: Facts) -> Target:
+    cluster = facts.cluster
+    servers = facts.esm.bootstrap_servers
+    if cluster is not None:
+        for auth, key in _AUTH_BROKER_KEYS:
+            if getattr(cluster.auth, auth) and cluster.bootstrap_brokers.get(key):
+                servers = tuple(cluster.bootstrap_brokers[key].split(","))
+                break
+    return Target(
+        esm_uuid=facts.esm.uuid,
+        esm_arn=facts.esm.arn,
+        function_arn=facts.esm.function_arn,
+        source_kind=facts.esm.source_kind,
+        cluster_arn=facts.esm.event_source_arn if facts.esm.source_kind == "msk" else None,
+        bootstrap_servers=servers,
+        network=facts.network.placement if facts.network else None,
+        region=facts.region,
+    )
+
+
+def _key(change: Change) -> str:
+    return json.dumps([change.action, change.resource, change.after], sort_keys=True)
+
+
+def build_plan(facts: Facts, findings: list[Finding], playbooks: list[Playbook]) -> Plan:
+    """Ask each finding's playbook actions for drafts; merge duplicates; order and number them."""
+    by_name = {pb.name: pb for pb in playbooks}
+    registry = actions.registry()
+    merged: dict[str, Draft] = {}
+    because: dict[str, list[str]] = {}
+    manual: dict[str, ManualStep] = {}
+    for finding in findings:
+        pb = by_name[finding.playbook]
+        for ref in pb.actions:
+            action = registry[ref.action]
+            for item in action.plan(facts, finding, action.Params.model_validate(ref.params)):
+                if isinstance(item, ManualStep):
+                    prior = manual.get(item.text)
+                    codes = (*prior.because, finding.code) if prior else (finding.code,)
+                    manual[item.text] = ManualStep(because=tuple(dict.fromkeys(codes)), text=item.text)
+                    continue
+                key = _key(item.change)
+                merged.setdefault(key, item)
+                because.setdefault(key, []).append(finding.code)
+    ordered = sorted(merged, key=lambda k: (registry[merged[k].change.action].order, k))
+    ids = {k: f"c{i}" for i, k in enumerate(ordered, 1)}
+    local = {merged[k].key: ids[k] for k in ordered if merged[k].key}
+    changes = []
+    for k in ordered:
+        change = merged[k].change
+        after = _rename_refs(change.after, local)
+        changes.append(
+            change.model_copy(
+                update={"id": ids[k], "after": after, "because": tuple(dict.fromkeys(because[k]))}
+            )
+        )
+    return Plan(
+        schema=PLAN_SCHEMA,
+        plan_id=new_plan_id(),
+        created_at=utc_now(),
+        target=target_of(facts),
+        findings=tuple(findings),
+        changes=tuple(changes),
+        manual_steps=tuple(manual.values()),
+        fingerprint=facts.fingerprint(),
+    )
+
+
+def _rename_refs(value: Any, local: dict[str, str]) -> Any:
+    """Drafts refer to each other by key (`${sg-endpoints.GroupId}`); plans refer by change id."""
+    if isinstance(value, str):
+        for key, cid in local.items():
+            value = value.replace("${" + key + ".", "${" + cid + ".")
+        return value
+    if isinstance(value, dict):
+        return {k: _rename_refs(v, local) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rename_refs(v, local) for v in value]
+    return value

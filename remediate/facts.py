@@ -1,0 +1,247 @@
+"""`Facts`: the immutable snapshot of everything one ESM depends on.
+
+Observation (`observe.py`) is the only code that reads AWS; it fills these models. Checks are pure
+functions of a `Facts`, which makes them testable with fixtures and lets a plan be fingerprinted:
+the fingerprint is a hash of the facts that do not change on their own (not the ESM's error text or
+timestamps), so a saved plan is refused when what it was computed from has changed.
+
+Secret *values* never enter `Facts`: observation derives what the checks need (e.g. "the key is
+PBES2") in memory and stores only that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SourceKind = Literal["msk", "self-managed"]
+Placement = Literal["cluster", "source-access", "internet"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SourceAccess(Model):
+    type: str
+    uri: str
+
+
+class Esm(Model):
+    uuid: str
+    arn: str
+    function_arn: str
+    state: str
+    state_transition_reason: str = ""
+    last_processing_result: str = ""
+    last_modified: str | None = None
+    batch_size: int | None = None
+    maximum_batching_window: int | None = None
+    source_kind: SourceKind
+    event_source_arn: str | None = None
+    bootstrap_servers: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    source_access: tuple[SourceAccess, ...] = ()
+    consumer_group_id: str | None = None
+    provisioned_pollers: bool = False
+    on_failure_destination: str | None = None
+
+    @property
+    def group_id(self) -> str:
+        """The Kafka consumer group: the configured one, else the ESM UUID (AWS's default)."""
+        return self.consumer_group_id or self.uuid
+
+    def access(self, kind: str) -> tuple[str, ...]:
+        return tuple(a.uri for a in self.source_access if a.type == kind)
+
+
+class Function(Model):
+    arn: str
+    name: str
+    role_arn: str
+    state: str | None = None
+    vpc_id: str | None = None
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+
+
+class ClusterAuth(Model):
+    iam: bool = False
+    scram: bool = False
+    tls: bool = False
+    unauthenticated: bool = False
+
+
+class Cluster(Model):
+    arn: str
+    name: str
+    kind: Literal["PROVISIONED", "SERVERLESS"]
+    state: str
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    auth: ClusterAuth = ClusterAuth()
+    client_broker_encryption: str | None = None
+    bootstrap_brokers: dict[str, str] = Field(default_factory=dict)
+
+
+class SgRule(Model):
+    """One permission of a security group, flattened to one peer (CIDR, group or prefix list)."""
+
+    protocol: str  # "-1" for all, else "tcp", "udp", "icmp" or a number
+    from_port: int | None = None
+    to_port: int | None = None
+    cidr: str | None = None
+    group_id: str | None = None
+    prefix_list_id: str | None = None
+    description: str | None = None
+    rule_id: str | None = None
+
+    def covers_port(self, port: int, protocol: str = "tcp") -> bool:
+        if self.protocol == "-1":
+            return True
+        if self.protocol not in (protocol, {"tcp": "6", "udp": "17"}.get(protocol)):
+            return False
+        if self.from_port is None or self.to_port is None:
+            return True
+        return self.from_port <= port <= self.to_port
+
+
+class SecurityGroup(Model):
+    id: str
+    name: str = ""
+    vpc_id: str | None = None
+    ingress: tuple[SgRule, ...] = ()
+    egress: tuple[SgRule, ...] = ()
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class NaclEntry(Model):
+    rule_number: int
+    egress: bool
+    allow: bool
+    protocol: str
+    cidr: str
+    from_port: int | None = None
+    to_port: int | None = None
+
+
+class Nacl(Model):
+    id: str
+    subnet_ids: tuple[str, ...] = ()
+    entries: tuple[NaclEntry, ...] = ()
+
+
+class Route(Model):
+    destination: str
+    target: str  # the id of the target: nat-..., igw-..., vpce-..., local, tgw-...
+    state: str = "active"
+
+
+class RouteTable(Model):
+    id: str
+    main: bool = False
+    subnet_ids: tuple[str, ...] = ()
+    routes: tuple[Route, ...] = ()
+
+
+class Subnet(Model):
+    id: str
+    vpc_id: str
+    availability_zone: str
+    cidr: str
+
+
+class NatGateway(Model):
+    id: str
+    subnet_id: str
+    state: str
+
+
+class VpcEndpoint(Model):
+    id: str
+    service_name: str
+    type: str
+    state: str
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    route_table_ids: tuple[str, ...] = ()
+    private_dns: bool = False
+    policy: dict[str, Any] | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class Vpc(Model):
+    id: str
+    cidr: str
+    dns_support: bool
+    dns_hostnames: bool
+
+
+class Network(Model):
+    """Where the ESM's pollers live: the cluster's VPC (MSK), the VPC_* source access, or the internet."""
+
+    placement: Placement
+    vpc: Vpc | None = None
+    subnets: tuple[Subnet, ...] = ()
+    source_security_group_ids: tuple[str, ...] = ()
+    security_groups: tuple[SecurityGroup, ...] = ()
+    route_tables: tuple[RouteTable, ...] = ()
+    nacls: tuple[Nacl, ...] = ()
+    nat_gateways: tuple[NatGateway, ...] = ()
+    endpoints: tuple[VpcEndpoint, ...] = ()
+
+    def group(self, group_id: str) -> SecurityGroup | None:
+        return next((g for g in self.security_groups if g.id == group_id), None)
+
+
+class NamedPolicy(Model):
+    name: str
+    arn: str | None = None
+    document: dict[str, Any]
+
+
+class Role(Model):
+    arn: str
+    name: str
+    trust_policy: dict[str, Any]
+    inline_policies: tuple[NamedPolicy, ...] = ()
+    attached_policies: tuple[NamedPolicy, ...] = ()
+
+
+class Secret(Model):
+    """Metadata of a secret an ESM uses, never its value."""
+
+    arn: str
+    access_type: str
+    name: str | None = None
+    kms_key_id: str | None = None
+    exists: bool = True
+
+
+class Unchecked(Model):
+    """A read the caller was not allowed to make: its checks report "could not check"."""
+
+    what: str
+    reason: str
+
+
+class Facts(Model):
+    region: str
+    esm: Esm
+    function: Function | None = None
+    cluster: Cluster | None = None
+    network: Network | None = None
+    role: Role | None = None
+    secrets: tuple[Secret, ...] = ()
+    unchecked: tuple[Unchecked, ...] = ()
+
+    def fingerprint(self) -> str:
+        """sha256 of the stable state: excludes the error text and timestamps AWS changes on its own."""
+        data = self.model_dump(mode="json")
+        for volatile in ("state_transition_reason", "last_processing_result", "last_modified"):
+            data["esm"].pop(volatile, None)
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()

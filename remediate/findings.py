@@ -1,0 +1,43 @@
+"""Findings and their codes.
+
+The codes are part of the user-facing contract (CONTRACT.md): scripts and runbooks branch on them,
+so they are declared once here and a playbook naming any other code fails validation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from remediate.facts import Model
+
+CODES: dict[str, str] = {
+    "BROKER_TIMEOUT": "brokers reachable but timing out or overloaded",
+    "BROKER_PORTS_BLOCKED": "security groups or NACLs block the broker port or 443",
+    "SERVICE_ENDPOINTS_UNREACHABLE": "no NAT gateway and missing VPC endpoints for required services",
+    "VPC_DNS_DISABLED": "VPC DNS support or hostnames off where private-DNS endpoints need them",
+    "EXECUTION_ROLE_NOT_ASSUMABLE": "Lambda cannot assume the execution role",
+    "ENDPOINT_POLICY_DENIES_INVOKE": "a Lambda VPC endpoint policy blocks lambda:InvokeFunction",
+    "ENDPOINT_POLICY_DENIES_SECRET": "a Secrets Manager endpoint policy blocks GetSecretValue",
+    "ENDPOINT_POLICY_DENIES_DESTINATION": "the on-failure destination's endpoint policy blocks delivery",
+    "EXECUTION_ROLE_MISSING_PERMISSIONS": "the execution role lacks permissions the ESM needs",
+    "SECRET_NOT_PEM": "a certificate or key secret is not valid PEM or does not match",
+    "PRIVATE_KEY_PBES2": "the encrypted private key uses PBES2; Lambda needs PBES1",
+    "SASL_AUTH_FAILED": "SASL/SCRAM or IAM authentication cannot succeed",
+    "BROKER_DNS_UNRESOLVABLE": "bootstrap broker names do not resolve where the ESM runs",
+    "SERVER_AUTH_FAILED": "the broker's TLS certificate does not match its name or the root CA",
+    "CLUSTER_AUTHZ_FAILED": "the cluster does not authorize the consumer",
+    "ESM_DISABLED": "the mapping is disabled and nothing else blocks it",
+    "COULD_NOT_CHECK": "a read was denied, so some checks could not run",
+}
+
+
+class Finding(Model):
+    code: str
+    summary: str
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    playbook: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")

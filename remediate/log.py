@@ -1,0 +1,108 @@
+"""Logging: structlog to standard error, console on a terminal and JSON otherwise.
+
+Standard output belongs to what the user asked for (a plan, one JSON document), so every log line
+goes to stderr. Each event carries the run id and the ESM UUID once they are bound. A redaction
+processor runs last before rendering: values under secret-looking keys are masked, and any value
+registered with `register_secret` is scrubbed from every string, wherever it would appear.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+from collections.abc import Mapping, MutableMapping
+from typing import Any, Literal
+
+import structlog
+
+REDACTED = "[REDACTED]"
+_SECRET_KEY = re.compile(
+    r"(password|passwd|secret_?string|secret_?value|private_?key|token|credential)", re.I
+)
+_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+
+
+def register_secret(value: str) -> None:
+    """Remember a secret value (and each of its lines) so it is scrubbed from logs and output."""
+    candidates = [value, *value.splitlines()]
+    with _secrets_lock:
+        _secrets.update(c for c in (s.strip() for s in candidates) if len(c) >= 6)
+
+
+def redact(text: str) -> str:
+    """Scrub every registered secret value from `text`, longest first."""
+    with _secrets_lock:
+        known = sorted(_secrets, key=len, reverse=True)
+    for secret in known:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {k: REDACTED if _SECRET_KEY.search(str(k)) else _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def redaction_processor(
+    _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: mask secret-looking keys and registered secret values."""
+    for key in list(event_dict):
+        event_dict[key] = REDACTED if _SECRET_KEY.search(key) else _scrub(event_dict[key])
+    return event_dict
+
+
+def configure(
+    fmt: Literal["auto", "console", "json"] = "auto",
+    level: str = "warning",
+    *,
+    color: bool = True,
+    stream: Any = None,
+) -> None:
+    """Configure structlog once per process; `auto` picks console on a terminal, JSON otherwise."""
+    out = stream if stream is not None else sys.stderr
+    use_json = fmt == "json" or (fmt == "auto" and not _isatty(out))
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        redaction_processor,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer(sort_keys=True)
+        if use_json
+        else structlog.dev.ConsoleRenderer(colors=color and _isatty(out))
+    )
+    structlog.configure(
+        processors=[*processors, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
+        cache_logger_on_first_use=False,
+    )
+
+
+def bind_run(run_id: str | None = None, esm_uuid: str | None = None) -> None:
+    """Bind the run id and ESM UUID to every event logged from now on in this context."""
+    values = {k: v for k, v in (("run_id", run_id), ("esm_uuid", esm_uuid)) if v}
+    structlog.contextvars.bind_contextvars(**values)
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,253 @@
+"""The run: one small, fixed `transitions` state machine from an ESM id to done or failed.
+
+    pending -> observing -> diagnosed -> planned -> awaiting_approval -> applying -> verifying -> done
+                                   \\-> done      \\-> done             \\-> refused
+    any state -> failed (on an exception, routed by `on_exception`)
+
+Each state's work runs in its `on_enter_*` callback, which then fires the next trigger; the machine
+is queued, so that chain runs iteratively. `diagnose` and `plan` modes stop early. Entry points (CLI,
+SSM handlers, demo) only construct a `Run`, give it a `Reporter`, call `execute()` and read the
+result, so all three drive exactly the same engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from transitions import EventData, Machine
+
+from remediate import actions
+from remediate.actions import ApplyContext
+from remediate.aws import Aws
+from remediate.config import Settings
+from remediate.engine import build_plan, diagnose
+from remediate.errors import ApprovalRefused, RemediateError, StalePlanError, VerificationError
+from remediate.facts import Facts
+from remediate.findings import Finding
+from remediate.journal import Journal, new_run_id
+from remediate.log import bind_run, get_logger
+from remediate.observe import observe
+from remediate.plan import Plan, resolve_refs
+from remediate.playbook import Playbook
+
+log = get_logger(__name__)
+Mode = Literal["diagnose", "plan", "apply"]
+
+STATES = [
+    "pending",
+    "observing",
+    "diagnosed",
+    "planned",
+    "awaiting_approval",
+    "applying",
+    "verifying",
+    "done",
+    "failed",
+    "refused",
+]
+TRANSITIONS: list[dict[str, Any]] = [
+    {"trigger": "start", "source": "pending", "dest": "observing"},
+    {"trigger": "observed", "source": "observing", "dest": "diagnosed"},
+    {"trigger": "planned_", "source": "diagnosed", "dest": "planned", "conditions": "wants_plan"},
+    {"trigger": "ask", "source": "planned", "dest": "awaiting_approval", "conditions": "wants_apply"},
+    {"trigger": "approve", "source": "awaiting_approval", "dest": "applying"},
+    {"trigger": "refuse", "source": "awaiting_approval", "dest": "refused"},
+    {"trigger": "applied", "source": "applying", "dest": "verifying"},
+    {"trigger": "verified", "source": "verifying", "dest": "done"},
+    {"trigger": "finish", "source": ["diagnosed", "planned"], "dest": "done"},
+    {"trigger": "fail", "source": "*", "dest": "failed"},
+]
+
+
+class Reporter(Protocol):
+    """What an entry point provides: progress display and the approval decision."""
+
+    def progress(self, message: str) -> None: ...
+
+    def approve(self, plan: Plan) -> bool: ...
+
+
+@dataclass
+class Run:
+    esm_id: str
+    mode: Mode
+    settings: Settings
+    aws: Aws
+    playbooks: list[Playbook]
+    reporter: Reporter
+    saved_plan: Plan | None = None
+    run_id: str = field(default_factory=new_run_id)
+    state: str = "pending"
+    facts: Facts | None = None
+    findings: list[Finding] = field(default_factory=list)
+    plan: Plan | None = None
+    applied_ids: list[str] = field(default_factory=list)
+    error: BaseException | None = None
+
+    if TYPE_CHECKING:  # triggers, bound by transitions at runtime; declared for mypy
+
+        def start(self) -> bool: ...
+        def observed(self) -> bool: ...
+        def planned_(self) -> bool: ...
+        def ask(self) -> bool: ...
+        def approve(self) -> bool: ...
+        def refuse(self) -> bool: ...
+        def applied(self) -> bool: ...
+        def verified(self) -> bool: ...
+        def finish(self) -> bool: ...
+        def fail(self) -> bool: ...
+
+    def __post_init__(self) -> None:
+        self.machine = Machine(
+            model=self,
+            states=STATES,
+            transitions=TRANSITIONS,
+            initial="pending",
+            auto_transitions=False,
+            queued=True,
+            send_event=True,
+            on_exception="on_error",
+        )
+
+    # -- conditions (real booleans) ---------------------------------------------------------------
+    def wants_plan(self, _event: EventData) -> bool:
+        return self.mode in ("plan", "apply")
+
+    def wants_apply(self, _event: EventData) -> bool:
+        return self.mode == "apply" and self.plan is not None and bool(self.plan.changes)
+
+    # -- state work -------------------------------------------------------------------------------
+    def on_enter_observing(self, _event: EventData) -> None:
+        self.facts = observe(self.aws, self.esm_id, max_workers=self.settings.max_workers)
+        bind_run(self.run_id, self.facts.esm.uuid)
+        log.info("run.observed", fingerprint=self.facts.fingerprint(), aws_calls=self.aws.calls)
+        self.observed()
+
+    def on_enter_diagnosed(self, _event: EventData) -> None:
+        assert self.facts is not None
+        self.findings = diagnose(self.facts, self.playbooks)
+        log.info("run.diagnosed", findings=[f.code for f in self.findings])
+        if self.mode == "diagnose":
+            self.finish()
+        else:
+            self.planned_()
+
+    def on_enter_planned(self, _event: EventData) -> None:
+        assert self.facts is not None
+        if self.saved_plan is not None:
+            if self.saved_plan.fingerprint != self.facts.fingerprint():
+                raise StalePlanError(
+                    f"plan {self.saved_plan.plan_id} is stale: ESM {self.facts.esm.uuid} or its "
+                    "resources changed since it was made; run `remediate plan` again"
+                )
+            self.plan = self.saved_plan
+        else:
+            self.plan = build_plan(self.facts, self.findings, self.playbooks)
+        if self.mode == "apply" and self.plan.changes:
+            self.ask()
+        else:
+            self.finish()
+
+    def on_enter_awaiting_approval(self, _event: EventData) -> None:
+        assert self.plan is not None
+        approved = self.saved_plan is not None or self.reporter.approve(self.plan)
+        if approved:
+            self.approve()
+        else:
+            self.refuse()
+
+    def on_enter_applying(self, _event: EventData) -> None:
+        assert self.plan is not None
+        journal = Journal(self.settings.state_dir, self.run_id)
+        journal.record("run", esm_uuid=self.plan.target.esm_uuid, plan=self.plan.to_json())
+        ctx = self._context()
+        for change in self.plan.changes:
+            action = actions.get(change.action)
+            resolved = change.model_copy(update={"after": resolve_refs(change.after, ctx.outputs)})
+            if action.is_done(resolved, ctx):
+                journal.record("skip", change_id=change.id, reason="already in effect")
+                self.reporter.progress(f"{change.id} {change.action} {change.resource}: already in effect")
+                continue
+            journal.record(
+                "begin",
+                change_id=change.id,
+                action=change.action,
+                resource=change.resource,
+                request=resolved.after,
+            )
+            try:
+                outputs = action.apply(resolved, ctx)
+            except BaseException as exc:
+                journal.record("error", change_id=change.id, error=f"{type(exc).__name__}: {exc}")
+                raise
+            ctx.outputs[change.id] = outputs
+            self.applied_ids.append(change.id)
+            journal.record("end", change_id=change.id, outputs=outputs)
+            self.reporter.progress(f"{change.id} {change.action} {change.resource}: done")
+        self.applied()
+
+    def on_enter_verifying(self, _event: EventData) -> None:
+        assert self.plan is not None
+        ctx = self._context(fresh=True)
+        problems = []
+        for change in self.plan.changes:
+            problem = actions.get(change.action).verify(change, ctx)
+            if problem:
+                problems.append(f"{change.id}: {problem}")
+        journal = Journal(self.settings.state_dir, self.run_id)
+        journal.record("verify", ok=not problems, problems=problems)
+        if problems:
+            raise VerificationError("verification failed: " + "; ".join(problems))
+        self.verified()
+
+    def on_enter_done(self, _event: EventData) -> None:
+        if self.mode == "apply" and self.plan is not None and self.plan.changes:
+            Journal(self.settings.state_dir, self.run_id).record("finish", status="done")
+
+    def on_error(self, event: EventData) -> None:
+        self.error = event.error
+        log.info("run.failed", state=self.state, error=str(event.error))
+        if self.state in ("applying", "verifying"):
+            Journal(self.settings.state_dir, self.run_id).record(
+                "finish", status="failed", error=str(event.error)
+            )
+        if self.state != "failed":
+            self.fail()
+
+    # -- driver -----------------------------------------------------------------------------------
+    def _context(self, *, fresh: bool = False) -> ApplyContext:
+        assert self.plan is not None
+        return ApplyContext(
+            aws=self.aws.fresh() if fresh else self.aws,
+            settings=self.settings,
+            plan_id=self.plan.plan_id,
+            run_id=self.run_id,
+            progress=self.reporter.progress,
+        )
+
+    def execute(self) -> Run:
+        """Drive the run to a terminal state; raise what stopped it, if anything did."""
+        self.start()
+        if self.state == "failed" and self.error is not None:
+            raise self.error
+        if self.state == "refused":
+            raise ApprovalRefused("plan not approved; nothing was changed")
+        if self.state != "done":
+            raise RemediateError(f"run stopped in state {self.state}")
+        return self
+
+
+def mermaid() -> str:
+    """The run's state diagram in Mermaid, generated from the same tables the machine uses."""
+    lines = ["stateDiagram-v2", "    [*] --> pending"]
+    for t in TRANSITIONS:
+        sources = (
+            STATES if t["source"] == "*" else ([t["source"]] if isinstance(t["source"], str) else t["source"])
+        )
+        for src in sources:
+            if src in ("done", "failed", "refused") and t["dest"] == "failed":
+                continue
+            lines.append(f"    {src} --> {t['dest']}: {t['trigger'].rstrip('_')}")
+    lines += ["    done --> [*]", "    failed --> [*]", "    refused --> [*]"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,488 @@
+"""Observe: the only phase that reads AWS. ESM id in, one immutable `Facts` out.
+
+Reads follow the dependency chain and no further: the ESM first; then, concurrently, its function,
+its cluster (or self-managed source-access subnets) and its secrets; then the role's policies and
+the VPC's network, each VPC-wide read in one call. Every read goes through `Aws.read`, so a scan that
+observes many ESMs sharing a cluster or a VPC pays for each shared read once.
+
+A read the caller is not allowed to make does not fail the run: it is recorded as `Unchecked` and
+its checks report "could not check". Only the ESM read itself is essential.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+from urllib.parse import unquote
+
+from remediate.aws import Aws, is_access_denied
+from remediate.errors import AwsError, InputError
+from remediate.facts import (
+    Cluster,
+    ClusterAuth,
+    Esm,
+    Facts,
+    Function,
+    Nacl,
+    NaclEntry,
+    NamedPolicy,
+    NatGateway,
+    Network,
+    Role,
+    Route,
+    RouteTable,
+    Secret,
+    SecurityGroup,
+    SgRule,
+    SourceAccess,
+    SourceKind,
+    Subnet,
+    Unchecked,
+    Vpc,
+    VpcEndpoint,
+)
+from remediate.log import get_logger
+
+log = get_logger(__name__)
+T = TypeVar("T")
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+_ESM_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):event-source-mapping:(.+)$")
+SECRET_ACCESS_TYPES = frozenset(
+    {
+        "BASIC_AUTH",
+        "SASL_SCRAM_256_AUTH",
+        "SASL_SCRAM_512_AUTH",
+        "CLIENT_CERTIFICATE_TLS_AUTH",
+        "SERVER_ROOT_CA_CERTIFICATE",
+    }
+)
+
+# The IAM actions observation uses, declared beside the reads for `remediate iam-policy`.
+PERMISSIONS = (
+    "lambda:GetEventSourceMapping",
+    "lambda:GetFunctionConfiguration",
+    "kafka:DescribeClusterV2",
+    "kafka:GetBootstrapBrokers",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeVpcAttribute",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeNetworkAcls",
+    "ec2:DescribeNatGateways",
+    "ec2:DescribeVpcEndpoints",
+    "iam:GetRole",
+    "iam:ListRolePolicies",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "secretsmanager:DescribeSecret",
+)
+
+
+def parse_esm_id(esm_id: str) -> str:
+    """The UUID of an ESM given as a UUID or an ARN; InputError for anything else."""
+    value = esm_id.strip()
+    match = _ESM_ARN.match(value)
+    if match:
+        value = match.group(3)
+    if not _UUID.match(value):
+        raise InputError(f"{esm_id!r} is not an event source mapping UUID or ARN")
+    return value.lower()
+
+
+def _doc(value: Any) -> dict[str, Any]:
+    """IAM returns policy documents decoded by boto3, or URL-encoded JSON from some endpoints."""
+    if isinstance(value, dict):
+        return value
+    return dict(json.loads(unquote(str(value))))
+
+
+def esm_from_api(raw: dict[str, Any]) -> Esm:
+    """Normalise a GetEventSourceMapping response; InputError if it is not a Kafka mapping."""
+    uuid = raw["UUID"]
+    source_arn = raw.get("EventSourceArn") or None
+    self_managed = raw.get("SelfManagedEventSource")
+    kind: SourceKind
+    if source_arn and ":kafka:" in source_arn:
+        kind = "msk"
+        servers: tuple[str, ...] = ()
+        group = raw.get("AmazonManagedKafkaEventSourceConfig", {}).get("ConsumerGroupId")
+    elif self_managed:
+        kind = "self-managed"
+        servers = tuple(self_managed.get("Endpoints", {}).get("KAFKA_BOOTSTRAP_SERVERS", []))
+        group = raw.get("SelfManagedKafkaEventSourceConfig", {}).get("ConsumerGroupId")
+    else:
+        service = (
+            source_arn.split(":")[2] if source_arn and source_arn.count(":") >= 2 else "an unknown source"
+        )
+        raise InputError(f"ESM {uuid} polls {service} ({source_arn}), not Amazon MSK or Kafka")
+    destination = raw.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    return Esm(
+        uuid=uuid,
+        arn=raw.get("EventSourceMappingArn") or "",
+        function_arn=raw.get("FunctionArn", ""),
+        state=raw.get("State", "Unknown"),
+        state_transition_reason=raw.get("StateTransitionReason", "") or "",
+        last_processing_result=raw.get("LastProcessingResult", "") or "",
+        last_modified=str(raw["LastModified"]) if raw.get("LastModified") else None,
+        batch_size=raw.get("BatchSize"),
+        maximum_batching_window=raw.get("MaximumBatchingWindowInSeconds"),
+        source_kind=kind,
+        event_source_arn=source_arn,
+        bootstrap_servers=servers,
+        topics=tuple(raw.get("Topics", [])),
+        source_access=tuple(
+            SourceAccess(type=a["Type"], uri=a["URI"]) for a in raw.get("SourceAccessConfigurations", [])
+        ),
+        consumer_group_id=group or None,
+        provisioned_pollers=bool(raw.get("ProvisionedPollerConfig")),
+        on_failure_destination=destination or None,
+    )
+
+
+def _cluster(info: dict[str, Any], brokers: dict[str, Any] | None) -> Cluster:
+    kind = info.get("ClusterType", "PROVISIONED")
+    if kind == "SERVERLESS":
+        vpc = (info.get("Serverless", {}).get("VpcConfigs") or [{}])[0]
+        subnets, groups = vpc.get("SubnetIds", []), vpc.get("SecurityGroupIds", [])
+        auth_raw = info.get("Serverless", {}).get("ClientAuthentication", {})
+        encryption = "TLS"
+    else:
+        prov = info.get("Provisioned", {})
+        nodes = prov.get("BrokerNodeGroupInfo", {})
+        subnets, groups = nodes.get("ClientSubnets", []), nodes.get("SecurityGroups", [])
+        auth_raw = prov.get("ClientAuthentication", {})
+        encryption = prov.get("EncryptionInfo", {}).get("EncryptionInTransit", {}).get("ClientBroker")
+    sasl = auth_raw.get("Sasl", {})
+    auth = ClusterAuth(
+        iam=bool(sasl.get("Iam", {}).get("Enabled")),
+        scram=bool(sasl.get("Scram", {}).get("Enabled")),
+        tls=bool(auth_raw.get("Tls", {}).get("Enabled")),
+        # MSK treats a cluster without any client authentication as unauthenticated.
+        unauthenticated=bool(auth_raw.get("Unauthenticated", {}).get("Enabled")) or not auth_raw,
+    )
+    return Cluster(
+        arn=info["ClusterArn"],
+        name=info.get("ClusterName", ""),
+        kind=kind,
+        state=info.get("State", "UNKNOWN"),
+        subnet_ids=tuple(subnets),
+        security_group_ids=tuple(groups),
+        auth=auth,
+        client_broker_encryption=encryption,
+        bootstrap_brokers={k: v for k, v in (brokers or {}).items() if k.startswith("BootstrapBroker") and v},
+    )
+
+
+def _rules(perms: list[dict[str, Any]]) -> tuple[SgRule, ...]:
+    out: list[SgRule] = []
+    for p in perms:
+        protocol = str(p.get("IpProtocol", "-1"))
+        ports: tuple[int | None, int | None] = (
+            (None, None) if protocol == "-1" else (p.get("FromPort"), p.get("ToPort"))
+        )
+        base: dict[str, Any] = {"protocol": protocol, "from_port": ports[0], "to_port": ports[1]}
+        for r in p.get("IpRanges", []):
+            out.append(SgRule(**base, cidr=r["CidrIp"], description=r.get("Description")))
+        for r in p.get("Ipv6Ranges", []):
+            out.append(SgRule(**base, cidr=r["CidrIpv6"], description=r.get("Description")))
+        for r in p.get("UserIdGroupPairs", []):
+            out.append(SgRule(**base, group_id=r["GroupId"], description=r.get("Description")))
+        for r in p.get("PrefixListIds", []):
+            out.append(SgRule(**base, prefix_list_id=r["PrefixListId"], description=r.get("Description")))
+    return tuple(out)
+
+
+def _tags(raw: list[dict[str, str]] | None) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in raw or []}
+
+
+class _Observer:
+    def __init__(self, aws: Aws, pool: ThreadPoolExecutor) -> None:
+        self.aws = aws
+        self.pool = pool
+        self.unchecked: list[Unchecked] = []
+
+    def guarded(self, what: str, fn: Callable[[], T]) -> T | None:
+        """Run a read; a denied read becomes `Unchecked` instead of an error."""
+        try:
+            return fn()
+        except AwsError as exc:
+            if exc.__cause__ is not None and is_access_denied(exc.__cause__):
+                log.warning("observe.denied", what=what, code=exc.code)
+                self.unchecked.append(Unchecked(what=what, reason=f"{exc.code} on {exc.operation}"))
+                return None
+            raise
+
+    def submit(self, what: str, fn: Callable[[], T]) -> Future[T | None]:
+        return self.pool.submit(self.guarded, what, fn)
+
+    # -- reads ------------------------------------------------------------------------------------
+    def function(self, arn: str) -> Function:
+        raw = self.aws.read("lambda", "get_function_configuration", FunctionName=arn)
+        vpc = raw.get("VpcConfig") or {}
+        return Function(
+            arn=raw.get("FunctionArn", arn),
+            name=raw.get("FunctionName", ""),
+            role_arn=raw.get("Role", ""),
+            state=raw.get("State"),
+            vpc_id=vpc.get("VpcId") or None,
+            subnet_ids=tuple(vpc.get("SubnetIds", [])),
+            security_group_ids=tuple(vpc.get("SecurityGroupIds", [])),
+        )
+
+    def cluster(self, arn: str) -> Cluster:
+        info_f = self.pool.submit(self.aws.read, "kafka", "describe_cluster_v2", ClusterArn=arn)
+        brokers = self.guarded(
+            f"bootstrap brokers of {arn}",
+            lambda: self.aws.read("kafka", "get_bootstrap_brokers", ClusterArn=arn),
+        )
+        return _cluster(info_f.result()["ClusterInfo"], brokers)
+
+    def secret(self, access: SourceAccess) -> Secret:
+        try:
+            raw = self.aws.read("secretsmanager", "describe_secret", SecretId=access.uri)
+        except AwsError as exc:
+            if exc.code == "ResourceNotFoundException":
+                return Secret(arn=access.uri, access_type=access.type, exists=False)
+            raise
+        return Secret(
+            arn=raw.get("ARN", access.uri),
+            access_type=access.type,
+            name=raw.get("Name"),
+            kms_key_id=raw.get("KmsKeyId"),
+        )
+
+    def role(self, arn: str) -> Role:
+        name = arn.rsplit("/", 1)[-1]
+        role_f = self.pool.submit(self.aws.read, "iam", "get_role", RoleName=name)
+        inline_f = self.pool.submit(self._inline_policies, name)
+        attached = self._attached_policies(name)
+        raw = role_f.result()["Role"]
+        return Role(
+            arn=raw.get("Arn", arn),
+            name=name,
+            trust_policy=_doc(raw.get("AssumeRolePolicyDocument", {})),
+            inline_policies=inline_f.result(),
+            attached_policies=attached,
+        )
+
+    def _inline_policies(self, role: str) -> tuple[NamedPolicy, ...]:
+        names = list(
+            self.aws.read_pages("iam", "list_role_policies", "PolicyNames", "Marker", "Marker", RoleName=role)
+        )
+        docs = list(
+            self.pool.map(
+                lambda n: self.aws.read("iam", "get_role_policy", RoleName=role, PolicyName=n), names
+            )
+        )
+        return tuple(
+            NamedPolicy(name=str(n), document=_doc(d["PolicyDocument"]))
+            for n, d in zip(names, docs, strict=True)
+        )
+
+    def _attached_policies(self, role: str) -> tuple[NamedPolicy, ...]:
+        attached = list(
+            self.aws.read_pages(
+                "iam", "list_attached_role_policies", "AttachedPolicies", "Marker", "Marker", RoleName=role
+            )
+        )
+
+        def document(arn: str) -> dict[str, Any]:
+            version = self.aws.read("iam", "get_policy", PolicyArn=arn)["Policy"]["DefaultVersionId"]
+            raw = self.aws.read("iam", "get_policy_version", PolicyArn=arn, VersionId=version)
+            return _doc(raw["PolicyVersion"]["Document"])
+
+        docs = self.pool.map(document, [p["PolicyArn"] for p in attached])
+        return tuple(
+            NamedPolicy(name=p["PolicyName"], arn=p["PolicyArn"], document=d)
+            for p, d in zip(attached, docs, strict=True)
+        )
+
+    def network(self, placement: str, subnet_ids: tuple[str, ...], group_ids: tuple[str, ...]) -> Network:
+        if placement == "internet":
+            return Network(placement="internet")
+        subnets_raw = self.aws.read("ec2", "describe_subnets", SubnetIds=sorted(subnet_ids))["Subnets"]
+        subnets = tuple(
+            Subnet(
+                id=s["SubnetId"],
+                vpc_id=s["VpcId"],
+                availability_zone=s["AvailabilityZone"],
+                cidr=s["CidrBlock"],
+            )
+            for s in subnets_raw
+        )
+        vpc_id = subnets[0].vpc_id
+        by_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
+        read = self.aws.read
+        futures = {
+            "vpc": self.pool.submit(read, "ec2", "describe_vpcs", VpcIds=[vpc_id]),
+            "dns_support": self.pool.submit(
+                read, "ec2", "describe_vpc_attribute", VpcId=vpc_id, Attribute="enableDnsSupport"
+            ),
+            "dns_hostnames": self.pool.submit(
+                read, "ec2", "describe_vpc_attribute", VpcId=vpc_id, Attribute="enableDnsHostnames"
+            ),
+            "groups": self.pool.submit(read, "ec2", "describe_security_groups", Filters=by_vpc),
+            "routes": self.pool.submit(read, "ec2", "describe_route_tables", Filters=by_vpc),
+            "nacls": self.pool.submit(read, "ec2", "describe_network_acls", Filters=by_vpc),
+            "nats": self.pool.submit(read, "ec2", "describe_nat_gateways", Filter=by_vpc),
+            "endpoints": self.pool.submit(read, "ec2", "describe_vpc_endpoints", Filters=by_vpc),
+        }
+        r = {k: f.result() for k, f in futures.items()}
+        vpc_raw = r["vpc"]["Vpcs"][0]
+        return Network(
+            placement=placement,  # type: ignore[arg-type]
+            vpc=Vpc(
+                id=vpc_id,
+                cidr=vpc_raw.get("CidrBlock", ""),
+                dns_support=bool(r["dns_support"]["EnableDnsSupport"]["Value"]),
+                dns_hostnames=bool(r["dns_hostnames"]["EnableDnsHostnames"]["Value"]),
+            ),
+            subnets=subnets,
+            source_security_group_ids=group_ids,
+            security_groups=tuple(
+                SecurityGroup(
+                    id=g["GroupId"],
+                    name=g.get("GroupName", ""),
+                    vpc_id=g.get("VpcId"),
+                    ingress=_rules(g.get("IpPermissions", [])),
+                    egress=_rules(g.get("IpPermissionsEgress", [])),
+                    tags=_tags(g.get("Tags")),
+                )
+                for g in r["groups"]["SecurityGroups"]
+            ),
+            route_tables=tuple(
+                RouteTable(
+                    id=t["RouteTableId"],
+                    main=any(a.get("Main") for a in t.get("Associations", [])),
+                    subnet_ids=tuple(a["SubnetId"] for a in t.get("Associations", []) if a.get("SubnetId")),
+                    routes=tuple(
+                        Route(
+                            destination=x.get("DestinationCidrBlock")
+                            or x.get("DestinationIpv6CidrBlock")
+                            or x.get("DestinationPrefixListId", ""),
+                            target=x.get("NatGatewayId")
+                            or x.get("GatewayId")
+                            or x.get("TransitGatewayId")
+                            or x.get("VpcPeeringConnectionId")
+                            or x.get("NetworkInterfaceId")
+                            or x.get("InstanceId")
+                            or "unknown",
+                            state=x.get("State", "active"),
+                        )
+                        for x in t.get("Routes", [])
+                    ),
+                )
+                for t in r["routes"]["RouteTables"]
+            ),
+            nacls=tuple(
+                Nacl(
+                    id=n["NetworkAclId"],
+                    subnet_ids=tuple(a["SubnetId"] for a in n.get("Associations", [])),
+                    entries=tuple(
+                        NaclEntry(
+                            rule_number=e["RuleNumber"],
+                            egress=e["Egress"],
+                            allow=e["RuleAction"] == "allow",
+                            protocol=str(e.get("Protocol", "-1")),
+                            cidr=e.get("CidrBlock") or e.get("Ipv6CidrBlock", ""),
+                            from_port=e.get("PortRange", {}).get("From"),
+                            to_port=e.get("PortRange", {}).get("To"),
+                        )
+                        for e in n.get("Entries", [])
+                    ),
+                )
+                for n in r["nacls"]["NetworkAcls"]
+            ),
+            nat_gateways=tuple(
+                NatGateway(id=n["NatGatewayId"], subnet_id=n.get("SubnetId", ""), state=n.get("State", ""))
+                for n in r["nats"]["NatGateways"]
+            ),
+            endpoints=tuple(
+                VpcEndpoint(
+                    id=e["VpcEndpointId"],
+                    service_name=e["ServiceName"],
+                    type=e.get("VpcEndpointType", ""),
+                    state=e.get("State", ""),
+                    subnet_ids=tuple(e.get("SubnetIds", [])),
+                    security_group_ids=tuple(g["GroupId"] for g in e.get("Groups", [])),
+                    route_table_ids=tuple(e.get("RouteTableIds", [])),
+                    private_dns=bool(e.get("PrivateDnsEnabled")),
+                    policy=_doc(e["PolicyDocument"]) if e.get("PolicyDocument") else None,
+                    tags=_tags(e.get("Tags")),
+                )
+                for e in r["endpoints"]["VpcEndpoints"]
+            ),
+        )
+
+
+def read_esm(aws: Aws, esm_id: str) -> dict[str, Any]:
+    """The raw ESM; InputError when it does not exist in this account and region."""
+    uuid = parse_esm_id(esm_id)
+    try:
+        return aws.read("lambda", "get_event_source_mapping", UUID=uuid)
+    except AwsError as exc:
+        if exc.code == "ResourceNotFoundException":
+            raise InputError(f"no event source mapping {uuid} in {aws.region}") from None
+        raise
+
+
+def observe(aws: Aws, esm_id: str, *, max_workers: int = 8) -> Facts:
+    """Everything the checks need about one ESM, read in as few sequential round trips as possible."""
+    esm = esm_from_api(read_esm(aws, esm_id))
+    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="observe") as pool:
+        obs = _Observer(aws, pool)
+        function_f = obs.submit(f"function {esm.function_arn}", lambda: obs.function(esm.function_arn))
+        cluster_f = (
+            obs.submit(f"MSK cluster {esm.event_source_arn}", lambda: obs.cluster(str(esm.event_source_arn)))
+            if esm.source_kind == "msk"
+            else None
+        )
+        secret_fs = [
+            obs.submit(f"secret {a.uri}", lambda a=a: obs.secret(a))  # type: ignore[misc]
+            for a in esm.source_access
+            if a.type in SECRET_ACCESS_TYPES
+        ]
+        function = function_f.result()
+        role_f = (
+            obs.submit(f"execution role {function.role_arn}", lambda: obs.role(function.role_arn))
+            if function and function.role_arn
+            else None
+        )
+        cluster = cluster_f.result() if cluster_f else None
+        if esm.source_kind == "msk":
+            placement, subnets, groups = (
+                ("cluster", cluster.subnet_ids, cluster.security_group_ids)
+                if cluster
+                else ("cluster", (), ())
+            )
+        elif esm.access("VPC_SUBNET"):
+            placement = "source-access"
+            subnets = tuple(u.removeprefix("subnet:") for u in esm.access("VPC_SUBNET"))
+            groups = tuple(u.removeprefix("security_group:") for u in esm.access("VPC_SECURITY_GROUP"))
+        else:
+            placement, subnets, groups = "internet", (), ()
+        network = (
+            obs.guarded(f"network of {placement}", lambda: obs.network(placement, subnets, groups))
+            if placement == "internet" or subnets
+            else None
+        )
+        role = role_f.result() if role_f else None
+        secrets = tuple(s for s in (f.result() for f in secret_fs) if s is not None)
+    return Facts(
+        region=aws.region,
+        esm=esm,
+        function=function,
+        cluster=cluster,
+        network=network,
+        role=role,
+        secrets=secrets,
+        unchecked=tuple(obs.unchecked),
+    )

@@ -1,0 +1,31 @@
+"""The least-privilege IAM policy of the tool itself, derived from what the code declares.
+
+Observation declares its reads (`observe.PERMISSIONS`) and each registered action declares the
+calls its apply and verify make, so this policy follows the code instead of a hand-kept list.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from remediate import actions, observe
+
+
+def required_actions(mode: Literal["diagnose", "apply"] | str) -> list[str]:
+    needed = set(observe.PERMISSIONS)
+    if mode == "apply":
+        for action in actions.registry().values():
+            needed.update(action.permissions)
+    return sorted(needed)
+
+
+def policy_document(mode: Literal["diagnose", "apply"] | str) -> dict[str, Any]:
+    reads = [a for a in required_actions(mode) if a.split(":")[1].startswith(("Get", "List", "Describe"))]
+    writes = [a for a in required_actions(mode) if a not in reads]
+    statements: list[dict[str, Any]] = [
+        # Describe* calls of EC2 and the MSK/Lambda reads do not support resource-level scoping.
+        {"Sid": "RemediateObserve", "Effect": "Allow", "Action": reads, "Resource": "*"},
+    ]
+    if writes:
+        statements.append({"Sid": "RemediateApply", "Effect": "Allow", "Action": writes, "Resource": "*"})
+    return {"Version": "2012-10-17", "Statement": statements}

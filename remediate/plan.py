@@ -1,0 +1,147 @@
+"""The plan: ordered `Change`s and manual steps, saved as JSON and refused when stale.
+
+A plan is data, never code: each change names a registered action, the resource, the attributes
+before and after, and the findings it answers. `fingerprint` is the hash of the observed facts the
+plan was computed from; `apply FILE` re-observes and refuses the plan when it differs. `digest` is a
+hash of the plan's own content, so a hand-edited or truncated file is rejected instead of applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError
+
+from remediate.errors import PlanFileError
+from remediate.facts import Model
+from remediate.findings import Finding
+
+PLAN_SCHEMA = "remediate/plan@1"
+_REF = re.compile(r"\$\{([A-Za-z0-9_.:-]+)\.([A-Za-z0-9_]+)\}")
+
+
+class Change(Model):
+    id: str
+    action: str
+    resource: str
+    kind: Literal["create", "update", "delete"] = "update"
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] = Field(default_factory=dict)
+    because: tuple[str, ...] = ()
+
+    def refs(self) -> set[str]:
+        """Ids of earlier changes whose outputs this change's `after` uses (`${c1.GroupId}`)."""
+        return {m.group(1) for m in _REF.finditer(json.dumps(self.after))}
+
+
+class ManualStep(Model):
+    because: tuple[str, ...]
+    text: str
+
+
+class Target(Model):
+    esm_uuid: str
+    esm_arn: str
+    function_arn: str
+    source_kind: str
+    cluster_arn: str | None = None
+    bootstrap_servers: tuple[str, ...] = ()
+    network: str | None = None
+    region: str
+
+
+class Plan(Model):
+    schema_: str = Field(PLAN_SCHEMA, alias="schema")
+    plan_id: str
+    created_at: str
+    target: Target
+    findings: tuple[Finding, ...] = ()
+    changes: tuple[Change, ...] = ()
+    manual_steps: tuple[ManualStep, ...] = ()
+    fingerprint: str
+
+    model_config = Model.model_config | {"populate_by_name": True}
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {k: sum(1 for c in self.changes if c.kind == k) for k in ("create", "update", "delete")}
+
+    def summary(self) -> str:
+        if not self.changes:
+            return "No changes." if not self.manual_steps else "No changes (manual steps only)."
+        c = self.counts
+        return f"Plan: {c['create']} to add, {c['update']} to change, {c['delete']} to destroy."
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json", by_alias=True)
+        data["digest"] = _digest(data)
+        return data
+
+
+def new_plan_id() -> str:
+    return "p-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(4)
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _digest(data: dict[str, Any]) -> str:
+    body = {k: v for k, v in data.items() if k != "digest"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def save(plan: Plan, path: Path) -> None:
+    """Write atomically (temp file + rename) so a crash never leaves half a plan behind."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)
+
+
+def load(path: Path) -> Plan:
+    """Read a plan file; raise PlanFileError with one line for anything that is not a sound plan."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise PlanFileError(f"cannot read plan file {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanFileError(
+            f"plan file {path} is not valid JSON (truncated?): {exc.msg} at line {exc.lineno}"
+        ) from None
+    if not isinstance(data, dict):
+        raise PlanFileError(f"plan file {path} is not a JSON object")
+    schema = data.get("schema")
+    if schema != PLAN_SCHEMA:
+        raise PlanFileError(f"plan file {path} has schema {schema!r}; this remediate reads {PLAN_SCHEMA!r}")
+    if data.get("digest") != _digest(data):
+        raise PlanFileError(f"plan file {path} was modified after it was written (digest mismatch)")
+    body = {k: v for k, v in data.items() if k != "digest"}
+    try:
+        return Plan.model_validate(body)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise PlanFileError(f"plan file {path} is malformed at {where}: {err['msg']}") from None
+
+
+def resolve_refs(value: Any, outputs: dict[str, dict[str, Any]]) -> Any:
+    """Replace `${cN.Output}` in a change's parameters with outputs of changes applied before it."""
+    if isinstance(value, str):
+        whole = _REF.fullmatch(value)
+        if whole:
+            return outputs[whole.group(1)][whole.group(2)]
+        return _REF.sub(lambda m: str(outputs[m.group(1)][m.group(2)]), value)
+    if isinstance(value, dict):
+        return {k: resolve_refs(v, outputs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_refs(v, outputs) for v in value]
+    return value

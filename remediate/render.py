@@ -1,0 +1,128 @@
+"""Text rendering of findings and plans, Terraform-style. Pure: strings in, strings out.
+
+`+` create, `~` update, `-` destroy; multi-line values (policy documents) are shown as a unified
+diff of their pretty JSON, so a reviewer sees exactly which statement is added or narrowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+from remediate.facts import Facts
+from remediate.findings import Finding
+from remediate.hints import hints_for
+from remediate.plan import Change, Plan
+
+_COLORS = {"green": "32", "yellow": "33", "red": "31", "bold": "1", "dim": "2", "cyan": "36"}
+_SIGN = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red")}
+PLACEMENT_TEXT = {
+    "cluster": "the MSK cluster's subnets and security groups (not the function's VPC settings)",
+    "source-access": "the VPC_SUBNET / VPC_SECURITY_GROUP source access configuration of the ESM",
+    "internet": "the internet (self-managed Kafka without VPC source access)",
+}
+
+
+class Style:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, text: str, *names: str) -> str:
+        if not self.color or not names:
+            return text
+        codes = ";".join(_COLORS[n] for n in names)
+        return f"\x1b[{codes}m{text}\x1b[0m"
+
+
+def _value(v: Any) -> str:
+    return json.dumps(v, sort_keys=True)
+
+
+def _multiline(v: Any) -> bool:
+    return isinstance(v, dict | list) and len(json.dumps(v)) > 60
+
+
+def render_findings(facts: Facts, findings: list[Finding], color: bool = False) -> str:
+    s = Style(color)
+    esm = facts.esm
+    source = esm.event_source_arn if esm.source_kind == "msk" else ", ".join(esm.bootstrap_servers)
+    lines = [
+        s(f"ESM {esm.uuid}", "bold") + f"  ({esm.state}, batch size {esm.batch_size})",
+        f"  function: {esm.function_arn}",
+        f"  source:   {esm.source_kind} {source}",
+    ]
+    if facts.network:
+        lines.append(f"  network:  {PLACEMENT_TEXT[facts.network.placement]}")
+    for hint in hints_for(esm.last_processing_result, esm.state_transition_reason):
+        lines.append(f"  AWS says ({hint.source}): {hint.text}")
+    lines.append("")
+    if not findings:
+        lines.append(s("No problems found.", "green"))
+        return "\n".join(lines) + "\n"
+    lines.append(s(f"{len(findings)} finding(s):", "bold"))
+    for f in findings:
+        colour = "yellow" if f.code == "COULD_NOT_CHECK" else "red"
+        lines.append(f"  {s('!', colour)} {s(f.code, 'bold')}: {f.summary}")
+        for path in f.evidence.get("paths", []):
+            lines.append(f"      {path}")
+    return "\n".join(lines) + "\n"
+
+
+def _change_lines(change: Change, s: Style) -> list[str]:
+    sign, colour = _SIGN[change.kind]
+    lines = [
+        s(f"  # {change.id}: {change.action} on {change.resource}", "bold")
+        + s(f"  (because {', '.join(change.because)})", "dim"),
+        f'  {s(sign, colour)} {change.action} "{change.resource}" {{',
+    ]
+    before = change.before or {}
+    keys = list(dict.fromkeys([*before.keys(), *change.after.keys()]))
+    for key in keys:
+        old, new = before.get(key), change.after.get(key)
+        if key not in change.after:
+            lines.append(f"      {s('-', 'red')} {key} = {_value(old)}")
+        elif change.before is None or key not in before:
+            if _multiline(new):
+                lines.append(
+                    f"      {s('+', 'green')} {key} = "
+                    + json.dumps(new, indent=2, sort_keys=True).replace("\n", "\n          ")
+                )
+            else:
+                lines.append(f"      {s('+', 'green')} {key} = {_value(new)}")
+        elif old != new:
+            if _multiline(old) or _multiline(new):
+                lines.append(f"      {s('~', 'yellow')} {key}:")
+                diff = difflib.unified_diff(
+                    json.dumps(old, indent=2, sort_keys=True).splitlines(),
+                    json.dumps(new, indent=2, sort_keys=True).splitlines(),
+                    lineterm="",
+                    n=3,
+                )
+                for d in list(diff)[2:]:
+                    tone = "green" if d.startswith("+") else "red" if d.startswith("-") else "dim"
+                    lines.append("          " + s(d, tone))
+            else:
+                lines.append(f"      {s('~', 'yellow')} {key} = {_value(old)} -> {_value(new)}")
+        else:
+            lines.append(f"        {key} = {_value(new)}")
+    lines.append("    }")
+    return lines
+
+
+def render_plan(plan: Plan, color: bool = False) -> str:
+    s = Style(color)
+    lines: list[str] = []
+    if plan.changes:
+        lines.append("remediate will perform the following actions:")
+        lines.append("")
+        for change in plan.changes:
+            lines.extend(_change_lines(change, s))
+            lines.append("")
+    if plan.manual_steps:
+        lines.append(s("Manual steps (no API can do these):", "bold"))
+        for i, step in enumerate(plan.manual_steps, 1):
+            lines.append(f"  {i}. [{', '.join(step.because)}] " + step.text.replace("\n", "\n     "))
+        lines.append("")
+    lines.append(s(plan.summary(), "bold"))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,98 @@
+"""Builders of `Facts` fixtures for pure unit tests of checks (no AWS, no sandbox)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from remediate.facts import (
+    Cluster,
+    ClusterAuth,
+    Esm,
+    Facts,
+    Function,
+    Network,
+    Role,
+    RouteTable,
+    Route,
+    SecurityGroup,
+    SgRule,
+    Subnet,
+    Vpc,
+)
+
+UUID = "0b6c2b8e-5c1d-4a38-9d49-3f6f0a9e2c11"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+CLUSTER_ARN = f"arn:aws:kafka:{REGION}:{ACCOUNT}:cluster/orders/abcd-1234"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:consumer"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/consumer-role"
+
+
+def esm(**over: Any) -> Esm:
+    base: dict[str, Any] = {
+        "uuid": UUID,
+        "arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:event-source-mapping:{UUID}",
+        "function_arn": FUNCTION_ARN,
+        "state": "Enabled",
+        "last_processing_result": "OK",
+        "state_transition_reason": "USER_INITIATED",
+        "batch_size": 100,
+        "source_kind": "msk",
+        "event_source_arn": CLUSTER_ARN,
+        "topics": ("orders",),
+    }
+    base.update(over)
+    return Esm(**base)
+
+
+def network() -> Network:
+    sg = SecurityGroup(
+        id="sg-cluster",
+        vpc_id="vpc-1",
+        ingress=(SgRule(protocol="tcp", from_port=9098, to_port=9098, group_id="sg-cluster"),),
+        egress=(SgRule(protocol="-1", cidr="0.0.0.0/0"),),
+    )
+    return Network(
+        placement="cluster",
+        vpc=Vpc(id="vpc-1", cidr="10.0.0.0/16", dns_support=True, dns_hostnames=True),
+        subnets=(Subnet(id="subnet-a", vpc_id="vpc-1", availability_zone="us-east-1a", cidr="10.0.1.0/24"),),
+        source_security_group_ids=("sg-cluster",),
+        security_groups=(sg,),
+        route_tables=(
+            RouteTable(
+                id="rtb-1",
+                subnet_ids=("subnet-a",),
+                routes=(Route(destination="10.0.0.0/16", target="local"), Route(destination="0.0.0.0/0", target="nat-1")),
+            ),
+        ),
+    )
+
+
+def facts(**over: Any) -> Facts:
+    base: dict[str, Any] = {
+        "region": REGION,
+        "esm": esm(),
+        "function": Function(arn=FUNCTION_ARN, name="consumer", role_arn=ROLE_ARN),
+        "cluster": Cluster(
+            arn=CLUSTER_ARN,
+            name="orders",
+            kind="PROVISIONED",
+            state="ACTIVE",
+            subnet_ids=("subnet-a",),
+            security_group_ids=("sg-cluster",),
+            auth=ClusterAuth(iam=True),
+        ),
+        "network": network(),
+        "role": Role(
+            arn=ROLE_ARN,
+            name="consumer-role",
+            trust_policy={
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            },
+        ),
+    }
+    base.update(over)
+    return Facts(**base)
