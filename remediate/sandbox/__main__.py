@@ -1,0 +1,47 @@
+"""``python -m remediate.sandbox [--scenario NAME] [--port N]``: run the sandbox in the foreground.
+
+Builds a scenario, prints the environment exports that point the AWS CLI (and ``remediate``) at it, and serves
+until Ctrl-C, for trying the CLI by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from remediate.sandbox.scenarios import build_scenario, scenario_names
+from remediate.sandbox.server import Sandbox
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m remediate.sandbox", description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default="broker-timeout", choices=scenario_names())
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    parser.add_argument("--region", default="us-east-1")
+    args = parser.parse_args(argv)
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with Sandbox(region=args.region, port=args.port) as sb:
+        scenario = build_scenario(sb, args.scenario)
+        for key, value in sb.env().items():
+            print(f"export {key}={shlex.quote(value)}")
+        print(f"# scenario {scenario.name}: {scenario.description}")
+        print(f"# expected findings: {', '.join(scenario.expected_findings) or 'none'}")
+        print(f"ESM_UUID={scenario.esm_uuid}")
+        print("# serving; press Ctrl-C to stop", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

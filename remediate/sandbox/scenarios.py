@@ -1,0 +1,676 @@
+"""Realistic AWS setups around a Kafka event source mapping, built through the real API.
+
+A scenario is a :class:`ScenarioOptions` value: a healthy baseline whose fields each let one thing be broken
+(auth mode, NAT, endpoints, security group rules, secrets, destination, role trust/permissions, ESM status).
+:func:`build_scenario` creates everything through boto3 against the sandbox (so the resources look exactly
+like
+what the engine reads from AWS) and then sets what only AWS decides (the ESM's status) on the backend.
+
+Adding a preset is one :func:`register` call with ``dataclasses.replace`` of :data:`BASELINE`. Resource names
+are
+prefixed with the scenario name so several scenarios can live in one sandbox.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from remediate.sandbox.server import Sandbox
+
+__all__ = [
+    "BASELINE",
+    "BROKER_PORTS",
+    "CONNECTION_ERROR",
+    "AuthMode",
+    "Scenario",
+    "ScenarioOptions",
+    "SourceKind",
+    "build",
+    "build_scenario",
+    "register",
+    "scenario_names",
+    "scenario_options",
+]
+
+AuthMode = Literal["iam", "scram", "tls", "none"]
+SourceKind = Literal["msk", "self-managed", "sqs"]
+
+BROKER_PORTS: Final[Mapping[str, int]] = {"none": 9092, "tls": 9094, "scram": 9096, "iam": 9098}
+
+CONNECTION_ERROR: Final = (
+    "PROBLEM: Connection error. Please check your event source connection configuration. "
+    "If your event source lives in a VPC, try setting up a new Lambda function or EC2 instance "
+    "with the same VPC, Subnet, and Security Group settings. Connect the new device to the Kafka "
+    "cluster and consume messages to ensure that the issue is not related to the Kafka cluster."
+)
+
+_AZ_SUFFIXES: Final = ("a", "b", "c")
+_TOPIC: Final = "orders"
+
+# What the AWSLambdaMSKExecutionRole managed policy grants.
+_MSK_EXECUTION_ACTIONS: Final = (
+    "kafka:DescribeCluster",
+    "kafka:DescribeClusterV2",
+    "kafka:GetBootstrapBrokers",
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcs",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+)
+_KAFKA_CLUSTER_ACTIONS: Final = (
+    "kafka-cluster:Connect",
+    "kafka-cluster:DescribeGroup",
+    "kafka-cluster:AlterGroup",
+    "kafka-cluster:DescribeTopic",
+    "kafka-cluster:ReadData",
+    "kafka-cluster:DescribeClusterDynamicConfiguration",
+)
+
+
+@dataclass(frozen=True)
+class ScenarioOptions:
+    """Everything a scenario can vary. The defaults are a healthy MSK setup with IAM auth."""
+
+    name: str
+    description: str
+    expected_findings: tuple[str, ...] = ()
+    source: SourceKind = "msk"
+    auth: AuthMode = "iam"
+    # network (MSK, or self-managed with self_managed_vpc)
+    dns_support: bool = True
+    dns_hostnames: bool = True
+    nat: bool = True
+    endpoints: tuple[str, ...] = ()
+    """Interface endpoints to create, by short service name ("lambda", "sts", "secretsmanager", "sqs")."""
+    endpoint_policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    endpoint_private_dns: bool = True
+    sg_self_ingress: bool = True
+    """Self-referencing ingress on the auth mode's broker port in the cluster (or ESM) security group."""
+    sg_egress_all: bool = True
+    # identity
+    role_trusts_lambda: bool = True
+    role_grants_msk_access: bool = True
+    role_grants_kafka_cluster: bool = True
+    role_grants_secret: bool = True
+    # secrets (scram/tls)
+    scram_secret_associated: bool = True
+    # ESM
+    destination: Literal["sqs", "sns"] | None = None
+    provisioned_pollers: bool = False
+    self_managed_servers: tuple[str, ...] = (
+        "broker-1.kafka.internal.example:9092",
+        "broker-2.kafka.internal.example:9092",
+    )
+    self_managed_vpc: bool = False
+    batch_size: int = 100
+    state: str = "Enabled"
+    state_transition_reason: str = "USER_INITIATED"
+    last_processing_result: str = "OK"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """The resources a built scenario consists of (ids and ARNs as AWS reports them)."""
+
+    name: str
+    description: str
+    esm_uuid: str
+    esm_arn: str
+    function_arn: str
+    role_arn: str
+    cluster_arn: str | None
+    vpc_id: str | None
+    expected_findings: tuple[str, ...]
+    function_name: str = ""
+    role_name: str = ""
+    topic: str = _TOPIC
+    source: SourceKind = "msk"
+    auth: AuthMode = "iam"
+    broker_port: int | None = None
+    bootstrap_servers: tuple[str, ...] = ()
+    subnet_ids: tuple[str, ...] = ()
+    public_subnet_id: str | None = None
+    security_group_ids: tuple[str, ...] = ()
+    route_table_ids: tuple[str, ...] = ()
+    nat_gateway_id: str | None = None
+    endpoint_ids: Mapping[str, str] = field(default_factory=dict)
+    endpoint_security_group_id: str | None = None
+    secret_arns: tuple[str, ...] = ()
+    kms_key_arn: str | None = None
+    destination_arn: str | None = None
+    queue_arn: str | None = None
+
+
+BASELINE: Final = ScenarioOptions(name="healthy-msk", description="A healthy MSK trigger with IAM auth.")
+
+_PRESETS: dict[str, ScenarioOptions] = {}
+
+
+def register(options: ScenarioOptions) -> ScenarioOptions:
+    """Add (or replace) a named preset."""
+    _PRESETS[options.name] = options
+    return options
+
+
+def scenario_names() -> list[str]:
+    return sorted(_PRESETS)
+
+
+def scenario_options(name: str) -> ScenarioOptions:
+    try:
+        return _PRESETS[name]
+    except KeyError:
+        raise KeyError(f"unknown scenario {name!r}; known: {', '.join(scenario_names())}") from None
+
+
+def build_scenario(sb: Sandbox, name: str, /, **overrides: Any) -> Scenario:
+    """Build the named preset in ``sb``; keyword overrides replace fields of its :class:`ScenarioOptions`."""
+    options = scenario_options(name)
+    if overrides:
+        options = dataclasses.replace(options, **overrides)
+    return build(sb, options)
+
+
+def build(sb: Sandbox, options: ScenarioOptions) -> Scenario:
+    """Create the resources of ``options`` in the sandbox and return what was made."""
+    return _Builder(sb, options).build()
+
+
+# --- presets --------------------------------------------------------------------------------------
+
+register(BASELINE)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="broker-timeout",
+        description="Brokers reachable but timing out under a large batch size.",
+        batch_size=500,
+        last_processing_result=CONNECTION_ERROR,
+        expected_findings=("BROKER_TIMEOUT",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="disabled",
+        description="A healthy mapping that was disabled by its owner.",
+        state="Disabled",
+        expected_findings=("ESM_DISABLED",),
+    )
+)
+register(
+    ScenarioOptions(
+        name="sqs-esm",
+        description="A plain SQS trigger, which remediate must refuse to handle.",
+        source="sqs",
+        batch_size=10,
+        last_processing_result="",
+    )
+)
+register(
+    ScenarioOptions(
+        name="self-managed-healthy",
+        description="A self-managed Kafka trigger over the internet, without authentication.",
+        source="self-managed",
+        auth="none",
+    )
+)
+
+
+# --- the builder ----------------------------------------------------------------------------------
+
+
+def _policy(*statements: Mapping[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def _function_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return {'records': len(event)}\n")
+    return buffer.getvalue()
+
+
+class _Builder:
+    """Builds one scenario; a class only so the many intermediate ids don't travel as parameters."""
+
+    def __init__(self, sb: Sandbox, options: ScenarioOptions) -> None:
+        self.sb = sb
+        self.o = options
+        self.prefix = options.name
+        self.region = sb.region
+        self.ec2 = sb.client("ec2")
+        self.made: dict[str, Any] = {"endpoint_ids": {}}
+
+    # --- network ---
+
+    def network(self) -> None:
+        ec2, o = self.ec2, self.o
+        vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=self._tags("vpc"))["Vpc"]["VpcId"]
+        ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": o.dns_support})
+        ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": o.dns_hostnames})
+        subnets = [
+            ec2.create_subnet(
+                VpcId=vpc_id,
+                CidrBlock=f"10.0.{index + 1}.0/24",
+                AvailabilityZone=f"{self.region}{suffix}",
+                TagSpecifications=self._tags("subnet", f"private-{suffix}"),
+            )["Subnet"]["SubnetId"]
+            for index, suffix in enumerate(_AZ_SUFFIXES)
+        ]
+        public = ec2.create_subnet(
+            VpcId=vpc_id,
+            CidrBlock="10.0.100.0/24",
+            AvailabilityZone=f"{self.region}a",
+            TagSpecifications=self._tags("subnet", "public-a"),
+        )["Subnet"]["SubnetId"]
+        igw = ec2.create_internet_gateway(TagSpecifications=self._tags("internet-gateway"))["InternetGateway"]
+        ec2.attach_internet_gateway(InternetGatewayId=igw["InternetGatewayId"], VpcId=vpc_id)
+        public_rt = ec2.create_route_table(
+            VpcId=vpc_id, TagSpecifications=self._tags("route-table", "public")
+        )
+        public_rt_id = public_rt["RouteTable"]["RouteTableId"]
+        ec2.create_route(
+            RouteTableId=public_rt_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw["InternetGatewayId"]
+        )
+        ec2.associate_route_table(RouteTableId=public_rt_id, SubnetId=public)
+        private_rt = ec2.create_route_table(
+            VpcId=vpc_id, TagSpecifications=self._tags("route-table", "private")
+        )
+        private_rt_id = private_rt["RouteTable"]["RouteTableId"]
+        nat_id = None
+        if o.nat:
+            allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+            nat_id = ec2.create_nat_gateway(
+                SubnetId=public, AllocationId=allocation, TagSpecifications=self._tags("natgateway")
+            )["NatGateway"]["NatGatewayId"]
+            ec2.create_route(
+                RouteTableId=private_rt_id, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat_id
+            )
+        for subnet in subnets:
+            ec2.associate_route_table(RouteTableId=private_rt_id, SubnetId=subnet)
+        self.made.update(
+            vpc_id=vpc_id,
+            subnet_ids=tuple(subnets),
+            public_subnet_id=public,
+            route_table_ids=(private_rt_id, public_rt_id),
+            nat_gateway_id=nat_id,
+        )
+
+    def security_group(self, role: str, port: int) -> str:
+        ec2, o = self.ec2, self.o
+        group_id: str = ec2.create_security_group(
+            GroupName=f"{self.prefix}-{role}",
+            Description=f"{self.prefix} {role}",
+            VpcId=self.made["vpc_id"],
+            TagSpecifications=self._tags("security-group", role),
+        )["GroupId"]
+        if o.sg_self_ingress:
+            ec2.authorize_security_group_ingress(
+                GroupId=group_id,
+                IpPermissions=[
+                    {
+                        "IpProtocol": "tcp",
+                        "FromPort": port,
+                        "ToPort": port,
+                        "UserIdGroupPairs": [{"GroupId": group_id, "Description": "brokers and pollers"}],
+                    }
+                ],
+            )
+        if not o.sg_egress_all:
+            ec2.revoke_security_group_egress(
+                GroupId=group_id, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+            )
+        return group_id
+
+    def endpoints(self, source_group: str) -> None:
+        if not self.o.endpoints:
+            return
+        ec2 = self.ec2
+        group_id: str = ec2.create_security_group(
+            GroupName=f"{self.prefix}-endpoints",
+            Description=f"{self.prefix} interface endpoints",
+            VpcId=self.made["vpc_id"],
+        )["GroupId"]
+        ec2.authorize_security_group_ingress(
+            GroupId=group_id,
+            IpPermissions=[
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": 443,
+                    "ToPort": 443,
+                    "UserIdGroupPairs": [{"GroupId": source_group}],
+                }
+            ],
+        )
+        for service in self.o.endpoints:
+            kwargs: dict[str, Any] = {}
+            if service in self.o.endpoint_policies:
+                kwargs["PolicyDocument"] = json.dumps(self.o.endpoint_policies[service])
+            endpoint = ec2.create_vpc_endpoint(
+                VpcId=self.made["vpc_id"],
+                ServiceName=f"com.amazonaws.{self.region}.{service}",
+                VpcEndpointType="Interface",
+                SubnetIds=list(self.made["subnet_ids"]),
+                SecurityGroupIds=[group_id],
+                PrivateDnsEnabled=self.o.endpoint_private_dns,
+                TagSpecifications=self._tags("vpc-endpoint", service),
+                **kwargs,
+            )["VpcEndpoint"]
+            self.made["endpoint_ids"][service] = endpoint["VpcEndpointId"]
+        self.made["endpoint_security_group_id"] = group_id
+
+    # --- secrets ---
+
+    def secret(self) -> str | None:
+        auth = self.o.auth
+        if auth not in ("scram", "tls"):
+            return None
+        kms_key_arn: str = self.sb.client("kms").create_key(Description=f"{self.prefix} secrets")[
+            "KeyMetadata"
+        ]["Arn"]
+        if auth == "scram":
+            name = f"AmazonMSK_{self.prefix}"
+            value = json.dumps({"username": "lambda", "password": "s3cr3t-Passw0rd"})
+        else:
+            name = f"{self.prefix}-client-cert"
+            value = json.dumps(_client_certificate(self.prefix))
+        arn: str = self.sb.client("secretsmanager").create_secret(
+            Name=name, SecretString=value, KmsKeyId=kms_key_arn
+        )["ARN"]
+        self.made["kms_key_arn"] = kms_key_arn
+        self.made["secret_arns"] = (arn,)
+        return arn
+
+    # --- identity ---
+
+    def role(self, statements: list[dict[str, Any]]) -> tuple[str, str]:
+        iam, o = self.sb.client("iam"), self.o
+        name = f"{self.prefix}-function-role"
+        principal = "lambda.amazonaws.com" if o.role_trusts_lambda else "ec2.amazonaws.com"
+        trust = _policy({"Effect": "Allow", "Principal": {"Service": principal}, "Action": "sts:AssumeRole"})
+        arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust, Path="/service-role/")[
+            "Role"
+        ]["Arn"]
+        if statements:
+            iam.put_role_policy(
+                RoleName=name, PolicyName=f"{self.prefix}-access", PolicyDocument=_policy(*statements)
+            )
+        return name, arn
+
+    def function(self, role_arn: str) -> tuple[str, str]:
+        name = f"{self.prefix}-consumer"
+        arn: str = self.sb.client("lambda").create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role_arn,
+            Handler="index.handler",
+            Code={"ZipFile": _function_zip()},
+            Timeout=60,
+        )["FunctionArn"]
+        return name, arn
+
+    def destination(self) -> str | None:
+        if self.o.destination == "sqs":
+            sqs = self.sb.client("sqs")
+            url = sqs.create_queue(QueueName=f"{self.prefix}-failures")["QueueUrl"]
+            arn: str = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+        elif self.o.destination == "sns":
+            arn = self.sb.client("sns").create_topic(Name=f"{self.prefix}-failures")["TopicArn"]
+        else:
+            return None
+        self.made["destination_arn"] = arn
+        return arn
+
+    def _access_statements(self, cluster_arn: str | None, secret_arn: str | None) -> list[dict[str, Any]]:
+        o = self.o
+        statements: list[dict[str, Any]] = []
+        if o.role_grants_msk_access:
+            statements.append(
+                {
+                    "Sid": "MskExecution",
+                    "Effect": "Allow",
+                    "Action": list(_MSK_EXECUTION_ACTIONS),
+                    "Resource": "*",
+                }
+            )
+        if cluster_arn and o.auth == "iam" and o.role_grants_kafka_cluster:
+            _, _, _, region, account, resource = cluster_arn.split(":", 5)
+            _, cluster_name, cluster_uuid = resource.split("/")
+            base = f"arn:aws:kafka:{region}:{account}"
+            statements.append(
+                {
+                    "Sid": "KafkaClusterData",
+                    "Effect": "Allow",
+                    "Action": list(_KAFKA_CLUSTER_ACTIONS),
+                    "Resource": [
+                        cluster_arn,
+                        f"{base}:topic/{cluster_name}/{cluster_uuid}/{_TOPIC}",
+                        f"{base}:group/{cluster_name}/{cluster_uuid}/*",
+                    ],
+                }
+            )
+        if secret_arn and o.role_grants_secret:
+            statements.append(
+                {
+                    "Sid": "ReadSecret",
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": secret_arn,
+                }
+            )
+            statements.append(
+                {
+                    "Sid": "DecryptSecret",
+                    "Effect": "Allow",
+                    "Action": "kms:Decrypt",
+                    "Resource": self.made["kms_key_arn"],
+                }
+            )
+        destination = self.made.get("destination_arn")
+        if destination:
+            action = "sqs:SendMessage" if o.destination == "sqs" else "sns:Publish"
+            statements.append(
+                {"Sid": "OnFailure", "Effect": "Allow", "Action": action, "Resource": destination}
+            )
+        return statements
+
+    # --- sources ---
+
+    def cluster(self, group_id: str) -> str:
+        o = self.o
+        auth_modes: dict[str, dict[str, Any]] = {
+            "iam": {"Sasl": {"Iam": {"Enabled": True}}, "Unauthenticated": {"Enabled": False}},
+            "scram": {"Sasl": {"Scram": {"Enabled": True}}, "Unauthenticated": {"Enabled": False}},
+            "tls": {
+                "Tls": {
+                    "Enabled": True,
+                    "CertificateAuthorityArnList": [
+                        f"arn:aws:acm-pca:{self.region}:{self.sb.account_id}:certificate-authority/{self.prefix}"
+                    ],
+                },
+                "Unauthenticated": {"Enabled": False},
+            },
+            "none": {"Unauthenticated": {"Enabled": True}},
+        }
+        client_auth = auth_modes[o.auth]
+        client_broker = "TLS_PLAINTEXT" if o.auth == "none" else "TLS"
+        arn: str = self.sb.client("kafka").create_cluster_v2(
+            ClusterName=f"{self.prefix}-cluster",
+            Provisioned={
+                "BrokerNodeGroupInfo": {
+                    "InstanceType": "kafka.m5.large",
+                    "ClientSubnets": list(self.made["subnet_ids"]),
+                    "SecurityGroups": [group_id],
+                },
+                "KafkaVersion": "3.6.0",
+                "NumberOfBrokerNodes": 3,
+                "ClientAuthentication": client_auth,
+                "EncryptionInfo": {"EncryptionInTransit": {"ClientBroker": client_broker, "InCluster": True}},
+            },
+            Tags={"scenario": self.prefix},
+        )["ClusterArn"]
+        return arn
+
+    def build(self) -> Scenario:
+        o = self.o
+        source = o.source
+        cluster_arn: str | None = None
+        bootstrap: tuple[str, ...] = ()
+        port: int | None = BROKER_PORTS[o.auth] if source != "sqs" else None
+        groups: tuple[str, ...] = ()
+        esm_args: dict[str, Any] = {}
+        access: list[dict[str, Any]] = []
+
+        needs_vpc = source == "msk" or (source == "self-managed" and o.self_managed_vpc)
+        if needs_vpc:
+            assert port is not None
+            self.network()
+            group = self.security_group("msk" if source == "msk" else "esm", port)
+            groups = (group,)
+            self.endpoints(group)
+        secret_arn = self.secret() if source != "sqs" else None
+        destination = self.destination()
+
+        if source == "msk":
+            cluster_arn = self.cluster(groups[0])
+            brokers = self.sb.client("kafka").get_bootstrap_brokers(ClusterArn=cluster_arn)
+            key = {"iam": "SaslIam", "scram": "SaslScram", "tls": "Tls", "none": ""}[o.auth]
+            bootstrap = tuple(brokers.get(f"BootstrapBrokerString{key}", "").split(","))
+            if o.auth == "scram" and secret_arn and o.scram_secret_associated:
+                self.sb.client("kafka").batch_associate_scram_secret(
+                    ClusterArn=cluster_arn, SecretArnList=[secret_arn]
+                )
+            esm_args.update(EventSourceArn=cluster_arn, Topics=[_TOPIC], StartingPosition="LATEST")
+        elif source == "self-managed":
+            bootstrap = o.self_managed_servers
+            esm_args.update(
+                SelfManagedEventSource={"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": list(bootstrap)}},
+                Topics=[_TOPIC],
+                StartingPosition="LATEST",
+            )
+        else:
+            sqs = self.sb.client("sqs")
+            url = sqs.create_queue(QueueName=f"{self.prefix}-queue")["QueueUrl"]
+            queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            self.made["queue_arn"] = queue_arn
+            esm_args["EventSourceArn"] = queue_arn
+            access.append(
+                {
+                    "Sid": "ReadQueue",
+                    "Effect": "Allow",
+                    "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+                    "Resource": queue_arn,
+                }
+            )
+
+        source_access: list[dict[str, str]] = []
+        if source != "sqs" and secret_arn:
+            kind = {"scram": "SASL_SCRAM_512_AUTH", "tls": "CLIENT_CERTIFICATE_TLS_AUTH"}[o.auth]
+            source_access.append({"Type": kind, "URI": secret_arn})
+        if source == "self-managed" and o.self_managed_vpc:
+            source_access += [
+                {"Type": "VPC_SUBNET", "URI": f"subnet:{subnet}"} for subnet in self.made["subnet_ids"]
+            ]
+            source_access.append({"Type": "VPC_SECURITY_GROUP", "URI": f"security_group:{groups[0]}"})
+        if source_access:
+            esm_args["SourceAccessConfigurations"] = source_access
+        if destination and source != "sqs":
+            esm_args["DestinationConfig"] = {"OnFailure": {"Destination": destination}}
+        if o.provisioned_pollers and source != "sqs":
+            esm_args["ProvisionedPollerConfig"] = {"MinimumPollers": 1, "MaximumPollers": 3}
+
+        role_name, role_arn = self.role(access + self._access_statements(cluster_arn, secret_arn))
+        function_name, function_arn = self.function(role_arn)
+        esm = self.sb.client("lambda").create_event_source_mapping(
+            FunctionName=function_name, BatchSize=o.batch_size, Enabled=o.state != "Disabled", **esm_args
+        )
+        self.sb.set_esm_status(
+            esm["UUID"],
+            state=o.state,
+            state_transition_reason=o.state_transition_reason,
+            last_processing_result=o.last_processing_result or None,
+        )
+        return Scenario(
+            name=o.name,
+            description=o.description,
+            esm_uuid=esm["UUID"],
+            esm_arn=esm["EventSourceMappingArn"],
+            function_arn=function_arn,
+            role_arn=role_arn,
+            cluster_arn=cluster_arn,
+            vpc_id=self.made.get("vpc_id"),
+            expected_findings=o.expected_findings,
+            function_name=function_name,
+            role_name=role_name,
+            source=source,
+            auth=o.auth,
+            broker_port=port,
+            bootstrap_servers=bootstrap,
+            subnet_ids=self.made.get("subnet_ids", ()),
+            public_subnet_id=self.made.get("public_subnet_id"),
+            security_group_ids=groups,
+            route_table_ids=self.made.get("route_table_ids", ()),
+            nat_gateway_id=self.made.get("nat_gateway_id"),
+            endpoint_ids=dict(self.made["endpoint_ids"]),
+            endpoint_security_group_id=self.made.get("endpoint_security_group_id"),
+            secret_arns=self.made.get("secret_arns", ()),
+            kms_key_arn=self.made.get("kms_key_arn"),
+            destination_arn=self.made.get("destination_arn"),
+            queue_arn=self.made.get("queue_arn"),
+        )
+
+    def _tags(self, resource_type: str, suffix: str = "") -> list[dict[str, Any]]:
+        name = f"{self.prefix}-{suffix}" if suffix else self.prefix
+        return [
+            {
+                "ResourceType": resource_type,
+                "Tags": [{"Key": "Name", "Value": name}, {"Key": "scenario", "Value": self.prefix}],
+            }
+        ]
+
+
+def _client_certificate(common_name: str) -> dict[str, str]:
+    """A self-signed client certificate and its unencrypted PKCS#8 key, as Lambda expects them in the
+    secret."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    return {
+        "certificate": certificate.public_bytes(serialization.Encoding.PEM).decode(),
+        "privateKey": key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode(),
+    }

@@ -1,0 +1,224 @@
+"""The embedded AWS sandbox: moto in server mode, patched, behind the fault/call-log middleware.
+
+boto3 (and the engine, which never knows it is in a sandbox) talks real HTTP to it through
+``AWS_ENDPOINT_URL``;
+tests and scenarios reach the same in-process backends directly when they need to set what AWS alone decides
+(e.g. an ESM's LastProcessingResult). moto's backends are process-global, so two Sandbox objects in one
+process
+share state; use one per process (tests: one per session, reset between tests).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+import threading
+import urllib.request
+from types import TracebackType
+from typing import Any, Final
+
+import boto3
+from botocore.config import Config
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
+
+from remediate.sandbox import patches
+from remediate.sandbox.faults import CallLog, FaultMiddleware, FaultSet
+
+__all__ = ["ACCOUNT_ID", "Sandbox"]
+
+ACCOUNT_ID: Final[str] = DEFAULT_ACCOUNT_ID
+_CREDENTIAL: Final = "testing"
+
+
+class _RequestHandler(MotoRequestHandler):
+    """moto's handler, quiet, and able to drop a connection with a TCP reset when the middleware asks."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Per-request access lines would drown test output; the call log records requests instead."""
+
+    def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
+        self.close_connection = True
+        # Linger 0: closing sends RST instead of FIN, so the client sees "connection reset by peer".
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+class _Server(ThreadedMotoServer):
+    """ThreadedMotoServer whose WSGI app is wrapped by the sandbox middleware."""
+
+    def __init__(self, host: str, port: int, wrap: Any) -> None:
+        super().__init__(ip_address=host, port=port, verbose=False)
+        self._wrap = wrap
+
+    def _server_entry(self) -> None:
+        app = self._wrap(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=_RequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
+class Sandbox:
+    """A local AWS (moto server, extended) on 127.0.0.1, with fault injection and a call log.
+
+    Attributes:
+        esm_transition_reads: how many GetEventSourceMapping reads an ESM stays in a transitional state
+            (Creating/Enabling/Disabling/Updating) before settling; 0 settles at once. Restored by
+            :meth:`reset`.
+        faults: the fault rules (:class:`~remediate.sandbox.faults.FaultSet`).
+    """
+
+    def __init__(
+        self,
+        region: str = "us-east-1",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        esm_transition_reads: int = patches.DEFAULT_TRANSITION_READS,
+        seed: int | None = None,
+    ) -> None:
+        self.region = region
+        self.account_id = ACCOUNT_ID
+        self.esm_transition_reads = esm_transition_reads
+        self.faults = FaultSet()
+        self._default_transition_reads = esm_transition_reads
+        self._host = host
+        self._port = port
+        self._seed = seed
+        self._calls = CallLog()
+        self._server: _Server | None = None
+        self._endpoint_url: str | None = None
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+        self._session: boto3.session.Session | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    def start(self) -> Sandbox:
+        """Apply the moto patches (once per process) and start the server on a free port (or the given
+        one)."""
+        if self._server is not None:
+            return self
+        patches.apply_patches()
+
+        def wrap(app: Any) -> FaultMiddleware:
+            return FaultMiddleware(app, self.faults, self._calls, lambda: self.esm_transition_reads)
+
+        server = _Server(self._host, self._port, wrap)
+        server.start()
+        host, port = server.get_host_and_port()
+        self._server = server
+        self._endpoint_url = f"http://{host}:{port}"
+        if self._seed is not None:
+            self._control(f"/moto-api/seed?a={self._seed}")
+        return self
+
+    def stop(self) -> None:
+        """Stop the server; the backends (process-global in moto) keep their state until :meth:`reset`."""
+        if self._server is None:
+            return
+        self._server.stop()
+        self._server = None
+        self._endpoint_url = None
+        with self._clients_lock:
+            self._clients.clear()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        """Wipe every AWS resource (POST /moto-api/reset), the faults, the call log and sandbox settings."""
+        self.faults.clear()
+        self._control("/moto-api/reset")
+        if self._seed is not None:
+            self._control(f"/moto-api/seed?a={self._seed}")
+        self._calls.clear()
+        self.esm_transition_reads = self._default_transition_reads
+
+    def _control(self, path: str) -> None:
+        request = urllib.request.Request(f"{self.endpoint_url}{path}", data=b"", method="POST")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - our own http://127.0.0.1
+            response.read()
+
+    # --- how to reach it --------------------------------------------------------------------------
+
+    @property
+    def endpoint_url(self) -> str:
+        if self._endpoint_url is None:
+            raise RuntimeError("the sandbox is not running; call start() first")
+        return self._endpoint_url
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point the AWS SDKs and CLI at the sandbox (os.environ is not
+        touched)."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": _CREDENTIAL,
+            "AWS_SECRET_ACCESS_KEY": _CREDENTIAL,
+            "AWS_SESSION_TOKEN": _CREDENTIAL,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+        }
+
+    def client(self, service: str, *, config: Config | None = None) -> Any:
+        """A boto3 client for ``service`` pointed at the sandbox, for scenarios and tests.
+
+        Clients without ``config`` are cached per service; with ``config`` (e.g. retries off) a new one is
+        made.
+        """
+        if config is None:
+            with self._clients_lock:
+                cached = self._clients.get(service)
+                if cached is None:
+                    cached = self._make_client(service, None)
+                    self._clients[service] = cached
+                return cached
+        return self._make_client(service, config)
+
+    def _make_client(self, service: str, config: Config | None) -> Any:
+        if self._session is None:
+            self._session = boto3.session.Session(
+                aws_access_key_id=_CREDENTIAL,
+                aws_secret_access_key=_CREDENTIAL,
+                aws_session_token=_CREDENTIAL,
+                region_name=self.region,
+            )
+        make: Any = self._session.client  # typed per service literal; ``service`` is a plain str here
+        return make(service, endpoint_url=self.endpoint_url, config=config)
+
+    # --- observing and steering -------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[tuple[str, str]]:
+        """``(service, operation)`` of every AWS request received, in order (moto-api requests excluded)."""
+        return self._calls.snapshot()
+
+    def clear_calls(self) -> None:
+        self._calls.clear()
+
+    def set_esm_status(
+        self,
+        uuid: str,
+        *,
+        state: str | None = None,
+        state_transition_reason: str | None = None,
+        last_processing_result: str | None = None,
+    ) -> None:
+        """Set what AWS alone decides about an ESM (State, StateTransitionReason, LastProcessingResult)."""
+        patches.set_esm_status(
+            uuid,
+            account_id=self.account_id,
+            region=self.region,
+            state=state,
+            state_transition_reason=state_transition_reason,
+            last_processing_result=last_processing_result,
+            transition_reads=self.esm_transition_reads,
+        )

@@ -1,0 +1,69 @@
+"""Fixtures for end-to-end tests: one sandbox server per session, and the real CLI run against it.
+
+`cli` runs `remediate` in a subprocess, exactly as a user or a runbook would, with only the standard
+AWS environment pointing it at the sandbox: the code under test cannot tell it from a real account.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from remediate.sandbox import Sandbox
+
+REMEDIATE = str(Path(sys.executable).with_name("remediate"))
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[Sandbox]:
+    with Sandbox(region="us-east-1") as sb:
+        yield sb
+
+
+@pytest.fixture
+def sandbox(sandbox_server: Sandbox) -> Sandbox:
+    """The session's sandbox, emptied before the test (state, faults and call log)."""
+    sandbox_server.reset()
+    return sandbox_server
+
+
+@pytest.fixture
+def cli_env(sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "REMEDIATE_"))}
+    env.update(sandbox.env())
+    env.update(
+        {
+            "REMEDIATE_STATE_DIR": str(tmp_path / "state"),
+            "REMEDIATE_ESM_POLL_INTERVAL": "0.05",
+            "REMEDIATE_RETRY_BASE_DELAY": "0.05",
+            "REMEDIATE_RETRY_MAX_DELAY": "0.5",
+            "NO_COLOR": "1",
+        }
+    )
+    return env
+
+
+@pytest.fixture
+def cli(cli_env: dict[str, str]) -> CliRunner:
+    """`cli("plan", "--esm", uuid, input=None, env=None)`: run remediate; stdin is not a terminal."""
+
+    def run(
+        *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [REMEDIATE, *args],
+            env={**cli_env, **(env or {})},
+            input=input if input is not None else "",
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    return run
