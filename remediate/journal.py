@@ -53,3 +53,27 @@ class Journal:
             except json.JSONDecodeError:
                 continue
         return out
+
+
+class Progress:
+    """What a journal says about its run: the approved plan, finished changes and their outputs."""
+
+    def __init__(self, journal: Journal) -> None:
+        from remediate.plan import from_json
+
+        entries = journal.entries()
+        if not entries or entries[0].get("event") != "run":
+            raise InputError(f"journal {journal.path} does not start with a run record")
+        self.esm_uuid: str = entries[0]["esm_uuid"]
+        self.plan = from_json(entries[0]["plan"], f"the plan in journal {journal.path}")
+        self.outputs: dict[str, dict[str, Any]] = {}
+        self.done: set[str] = set()
+        self.finished = False
+        for entry in entries:
+            if entry["event"] == "end":
+                self.outputs[entry["change_id"]] = entry.get("outputs") or {}
+                self.done.add(entry["change_id"])
+            elif entry["event"] == "skip":
+                self.done.add(entry["change_id"])
+            elif entry["event"] == "finish" and entry.get("status") == "done":
+                self.finished = True

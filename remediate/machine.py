@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from transitions import EventData, Machine
 
-from remediate import actions
+from remediate import actions, lock
 from remediate.actions import ApplyContext
 from remediate.aws import Aws
 from remediate.config import Settings
@@ -25,7 +25,7 @@ from remediate.engine import build_plan, diagnose
 from remediate.errors import ApprovalRefused, RemediateError, StalePlanError, VerificationError
 from remediate.facts import Facts
 from remediate.findings import Finding
-from remediate.journal import Journal, new_run_id
+from remediate.journal import Journal, Progress, new_run_id
 from remediate.log import bind_run, get_logger
 from remediate.observe import observe
 from remediate.plan import Plan, resolve_refs
@@ -46,6 +46,7 @@ STATES = [
     "failed",
     "refused",
 ]
+TERMINAL = ("done", "failed", "refused")
 TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "start", "source": "pending", "dest": "observing"},
     {"trigger": "observed", "source": "observing", "dest": "diagnosed"},
@@ -77,6 +78,7 @@ class Run:
     playbooks: list[Playbook]
     reporter: Reporter
     saved_plan: Plan | None = None
+    resume: Progress | None = None
     run_id: str = field(default_factory=new_run_id)
     state: str = "pending"
     facts: Facts | None = None
@@ -84,6 +86,7 @@ class Run:
     plan: Plan | None = None
     applied_ids: list[str] = field(default_factory=list)
     error: BaseException | None = None
+    locked: bool = False
 
     if TYPE_CHECKING:  # triggers, bound by transitions at runtime; declared for mypy
 
@@ -121,6 +124,11 @@ class Run:
     def on_enter_observing(self, _event: EventData) -> None:
         self.facts = observe(self.aws, self.esm_id, max_workers=self.settings.max_workers)
         bind_run(self.run_id, self.facts.esm.uuid)
+        if self.mode == "apply":
+            # Locked before planning, like Terraform's state lock: what is shown for approval is
+            # what gets applied, with no other run changing the ESM in between.
+            lock.acquire(self.aws, self.facts.esm.arn, self.run_id, self.settings.lock_ttl)
+            self.locked = True
         log.info("run.observed", fingerprint=self.facts.fingerprint(), aws_calls=self.aws.calls)
         self.observed()
 
@@ -135,7 +143,11 @@ class Run:
 
     def on_enter_planned(self, _event: EventData) -> None:
         assert self.facts is not None
-        if self.saved_plan is not None:
+        if self.resume is not None:
+            # Resuming continues a plan that was approved and partly applied: the state has changed
+            # by design, so there is no fingerprint to compare; every change re-checks is_done.
+            self.plan = self.resume.plan
+        elif self.saved_plan is not None:
             if self.saved_plan.fingerprint != self.facts.fingerprint():
                 raise StalePlanError(
                     f"plan {self.saved_plan.plan_id} is stale: ESM {self.facts.esm.uuid} or its "
@@ -151,7 +163,7 @@ class Run:
 
     def on_enter_awaiting_approval(self, _event: EventData) -> None:
         assert self.plan is not None
-        approved = self.saved_plan is not None or self.reporter.approve(self.plan)
+        approved = self.saved_plan is not None or self.resume is not None or self.reporter.approve(self.plan)
         if approved:
             self.approve()
         else:
@@ -160,9 +172,17 @@ class Run:
     def on_enter_applying(self, _event: EventData) -> None:
         assert self.plan is not None
         journal = Journal(self.settings.state_dir, self.run_id)
-        journal.record("run", esm_uuid=self.plan.target.esm_uuid, plan=self.plan.to_json())
         ctx = self._context()
+        done: set[str] = set()
+        if self.resume is None:
+            journal.record("run", esm_uuid=self.plan.target.esm_uuid, plan=self.plan.to_json())
+        else:
+            journal.record("resume", done=sorted(self.resume.done))
+            ctx.outputs.update(self.resume.outputs)
+            done = self.resume.done
         for change in self.plan.changes:
+            if change.id in done:
+                continue
             action = actions.get(change.action)
             resolved = change.model_copy(update={"after": resolve_refs(change.after, ctx.outputs)})
             if action.is_done(resolved, ctx):
@@ -228,7 +248,11 @@ class Run:
 
     def execute(self) -> Run:
         """Drive the run to a terminal state; raise what stopped it, if anything did."""
-        self.start()
+        try:
+            self.start()
+        finally:
+            if self.locked and self.facts is not None:
+                lock.release(self.aws, self.facts.esm.arn, self.run_id)
         if self.state == "failed" and self.error is not None:
             raise self.error
         if self.state == "refused":
@@ -239,15 +263,13 @@ class Run:
 
 
 def mermaid() -> str:
-    """The run's state diagram in Mermaid, generated from the same tables the machine uses."""
+    """The run's state diagram in Mermaid, read from a live machine built like every run's."""
+    machine = Machine(states=STATES, transitions=TRANSITIONS, initial="pending", auto_transitions=False)
     lines = ["stateDiagram-v2", "    [*] --> pending"]
-    for t in TRANSITIONS:
-        sources = (
-            STATES if t["source"] == "*" else ([t["source"]] if isinstance(t["source"], str) else t["source"])
-        )
-        for src in sources:
-            if src in ("done", "failed", "refused") and t["dest"] == "failed":
+    for name, event in machine.events.items():
+        for source, transitions in event.transitions.items():
+            if name == "fail" and source in TERMINAL:
                 continue
-            lines.append(f"    {src} --> {t['dest']}: {t['trigger'].rstrip('_')}")
-    lines += ["    done --> [*]", "    failed --> [*]", "    refused --> [*]"]
+            lines.extend(f"    {source} --> {t.dest}: {name.rstrip('_')}" for t in transitions)
+    lines.extend(f"    {state} --> [*]" for state in TERMINAL)
     return "\n".join(lines) + "\n"

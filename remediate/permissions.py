@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from remediate import actions, observe
+from remediate import actions, lock, observe
 
 
 def required_actions(mode: Literal["diagnose", "apply"] | str) -> list[str]:
     needed = set(observe.PERMISSIONS)
     if mode == "apply":
+        needed.update(lock.PERMISSIONS)
         for action in actions.registry().values():
             needed.update(action.permissions)
     return sorted(needed)

@@ -117,20 +117,25 @@ def load(path: Path) -> Plan:
         raise PlanFileError(
             f"plan file {path} is not valid JSON (truncated?): {exc.msg} at line {exc.lineno}"
         ) from None
+    return from_json(data, f"plan file {path}")
+
+
+def from_json(data: Any, source: str) -> Plan:
+    """Validate a plan document (a file's or a journal's): schema, digest, then every field."""
     if not isinstance(data, dict):
-        raise PlanFileError(f"plan file {path} is not a JSON object")
+        raise PlanFileError(f"{source} is not a JSON object")
     schema = data.get("schema")
     if schema != PLAN_SCHEMA:
-        raise PlanFileError(f"plan file {path} has schema {schema!r}; this remediate reads {PLAN_SCHEMA!r}")
+        raise PlanFileError(f"{source} has schema {schema!r}; this remediate reads {PLAN_SCHEMA!r}")
     if data.get("digest") != _digest(data):
-        raise PlanFileError(f"plan file {path} was modified after it was written (digest mismatch)")
+        raise PlanFileError(f"{source} was modified after it was written (digest mismatch)")
     body = {k: v for k, v in data.items() if k != "digest"}
     try:
         return Plan.model_validate(body)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise PlanFileError(f"plan file {path} is malformed at {where}: {err['msg']}") from None
+        raise PlanFileError(f"{source} is malformed at {where}: {err['msg']}") from None
 
 
 def resolve_refs(value: Any, outputs: dict[str, dict[str, Any]]) -> Any:

@@ -110,9 +110,15 @@ def _change_lines(change: Change, s: Style) -> list[str]:
     return lines
 
 
-def render_plan(plan: Plan, color: bool = False) -> str:
+def render_plan(plan: Plan, color: bool = False, *, with_findings: bool = False) -> str:
+    """The plan; `with_findings` heads it with the findings it answers (for `apply`, which shows no
+    separate diagnosis before asking for approval)."""
     s = Style(color)
     lines: list[str] = []
+    if with_findings and plan.findings:
+        lines.append(s(f"ESM {plan.target.esm_uuid}: {len(plan.findings)} finding(s):", "bold"))
+        lines.extend(f"  {s('!', 'red')} {s(f.code, 'bold')}: {f.summary}" for f in plan.findings)
+        lines.append("")
     if plan.changes:
         lines.append("remediate will perform the following actions:")
         lines.append("")

@@ -35,11 +35,13 @@ def wait_for_state(ctx: ApplyContext, uuid: str, wanted: frozenset[str]) -> dict
     while True:
         esm = read_esm(ctx, uuid)
         state = esm.get("State")
-        if state != last:
-            ctx.progress(f"ESM {uuid} is {state}")
-            last = state
         if state in wanted:
+            if last is not None:
+                ctx.progress(f"ESM {uuid} is {state}")
             return esm
+        if state != last:
+            ctx.progress(f"ESM {uuid} is {state}; waiting for {'/'.join(sorted(wanted))}")
+            last = state
         if time.monotonic() >= deadline:
             raise AwsError(
                 f"ESM {uuid} still {state} after {ctx.settings.esm_transition_timeout:.0f}s "

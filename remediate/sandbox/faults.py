@@ -159,10 +159,17 @@ class ConnectionDrop(ConnectionResetError):
 # --- error bodies in each protocol ----------------------------------------------------------------
 
 _STATUS_CODES: Final[Mapping[int, str]] = {
+    403: "AccessDenied",
     500: "InternalFailure",
     502: "BadGateway",
     503: "ServiceUnavailable",
     504: "GatewayTimeout",
+}
+_DENIED_CODES: Final[Mapping[str, str]] = {
+    "ec2": "UnauthorizedOperation",
+    "lambda": "AccessDeniedException",
+    "kafka": "AccessDeniedException",
+    "secretsmanager": "AccessDeniedException",
 }
 _QUERY_NAMESPACES: Final[Mapping[str, str]] = {
     "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
@@ -222,6 +229,8 @@ def status_response(info: RequestInfo, status: int) -> tuple[str, list[tuple[str
     code = _STATUS_CODES.get(status, "InternalFailure" if status >= 500 else "BadRequest")
     if info.service == "lambda" and status == 500:
         code = "ServiceException"
+    if status == 403:  # what a denied IAM permission looks like, in each service's own words
+        code = _DENIED_CODES.get(info.service, code)
     return _error_response(info, status, code, f"Injected fault: HTTP {status}")
 
 
