@@ -87,4 +87,14 @@ def get(name: str) -> Action:
     return _REGISTRY[name]
 
 
-from remediate.actions import esm as _esm  # noqa: E402,F401  (registers the ESM actions)
+
+def _register_all() -> None:
+    """Import every module of this package: importing a module is what registers its actions."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
+_register_all()

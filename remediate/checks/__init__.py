@@ -57,4 +57,14 @@ def run_check(name: str, facts: Facts) -> list[Finding]:
     return findings
 
 
-from remediate.checks import esm as _esm  # noqa: E402,F401  (registers the ESM checks)
+
+def _register_all() -> None:
+    """Import every module of this package: importing a module is what registers its checks."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
+_register_all()
