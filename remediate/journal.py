@@ -68,9 +68,12 @@ class Progress:
         self.plan = from_json(entries[0]["plan"], f"the plan in journal {journal.path}")
         self.outputs: dict[str, dict[str, Any]] = {}
         self.done: set[str] = set()
+        self.begun: set[str] = set()
         self.finished = False
         for entry in entries:
-            if entry["event"] == "end":
+            if entry["event"] == "begin":
+                self.begun.add(entry["change_id"])
+            elif entry["event"] == "end":
                 self.outputs[entry["change_id"]] = entry.get("outputs") or {}
                 self.done.add(entry["change_id"])
             elif entry["event"] == "skip":

@@ -29,6 +29,7 @@ from remediate.journal import Journal, Progress, new_run_id
 from remediate.log import bind_run, get_logger
 from remediate.observe import observe
 from remediate.plan import Plan, resolve_refs
+from remediate.rollback import rollback_plan
 from remediate.playbook import Playbook
 
 log = get_logger(__name__)
@@ -79,6 +80,8 @@ class Run:
     reporter: Reporter
     saved_plan: Plan | None = None
     resume: Progress | None = None
+    rollback_of: tuple[str, Progress] | None = None
+    probe_timeout: float | None = None  # `diagnose --probe`: probe the brokers, each step bounded
     run_id: str = field(default_factory=new_run_id)
     state: str = "pending"
     facts: Facts | None = None
@@ -122,7 +125,9 @@ class Run:
 
     # -- state work -------------------------------------------------------------------------------
     def on_enter_observing(self, _event: EventData) -> None:
-        self.facts = observe(self.aws, self.esm_id, max_workers=self.settings.max_workers)
+        self.facts = observe(
+            self.aws, self.esm_id, max_workers=self.settings.max_workers, probe_timeout=self.probe_timeout
+        )
         bind_run(self.run_id, self.facts.esm.uuid)
         if self.mode == "apply":
             # Locked before planning, like Terraform's state lock: what is shown for approval is
@@ -143,7 +148,9 @@ class Run:
 
     def on_enter_planned(self, _event: EventData) -> None:
         assert self.facts is not None
-        if self.resume is not None:
+        if self.rollback_of is not None:
+            self.plan = rollback_plan(*self.rollback_of, self.facts, self._context(f"rollback-{self.run_id}"))
+        elif self.resume is not None:
             # Resuming continues a plan that was approved and partly applied: the state has changed
             # by design, so there is no fingerprint to compare; every change re-checks is_done.
             self.plan = self.resume.plan
@@ -236,12 +243,14 @@ class Run:
             self.fail()
 
     # -- driver -----------------------------------------------------------------------------------
-    def _context(self, *, fresh: bool = False) -> ApplyContext:
-        assert self.plan is not None
+    def _context(self, plan_id: str | None = None, *, fresh: bool = False) -> ApplyContext:
+        if plan_id is None:
+            assert self.plan is not None
+            plan_id = self.plan.plan_id
         return ApplyContext(
             aws=self.aws.fresh() if fresh else self.aws,
             settings=self.settings,
-            plan_id=self.plan.plan_id,
+            plan_id=plan_id,
             run_id=self.run_id,
             progress=self.reporter.progress,
         )

@@ -65,8 +65,26 @@ class Action:
         raise NotImplementedError
 
     def verify(self, change: Change, ctx: ApplyContext) -> str | None:
-        """None when the change is in effect, else what is wrong, in one line."""
+        """None when the change is in effect, else what is wrong, in one line.
+
+        Rollback uses it too: a change that no longer verifies was altered since the run made it,
+        and is then left alone rather than undone over someone else's work.
+        """
         raise NotImplementedError
+
+    def inverse(self, change: Change, outputs: dict[str, Any]) -> Change | None:
+        """The change that undoes `change`, given the outputs its apply journaled (pure).
+
+        The default restores an update's previous values by swapping `before` and `after`, which is
+        right for actions whose `before` records every attribute they set. Actions that create
+        resources override this with a `kind="delete"` change on the created id, which their `apply`,
+        `is_done` and `verify` then handle. None means there is nothing to undo.
+        """
+        if change.kind == "update" and change.before is not None:
+            return change.model_copy(
+                update={"id": f"undo-{change.id}", "before": change.after, "after": change.before}
+            )
+        raise NotImplementedError(f"{self.name} cannot undo a {change.kind} change")
 
 
 _REGISTRY: dict[str, Action] = {}
@@ -85,7 +103,6 @@ def registry() -> dict[str, Action]:
 
 def get(name: str) -> Action:
     return _REGISTRY[name]
-
 
 
 def _register_all() -> None:

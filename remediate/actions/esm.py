@@ -128,7 +128,10 @@ class ReenableEsm(Action):
             action=self.name,
             resource=facts.esm.uuid,
             before={"State": facts.esm.state},
-            after={"State": "Enabled", **({"Restart": "disable, wait for Disabled, enable"} if restart else {})},
+            after={
+                "State": "Enabled",
+                **({"Restart": "disable, wait for Disabled, enable"} if restart else {}),
+            },
         )
         return [Draft(change)]
 
@@ -136,9 +139,23 @@ class ReenableEsm(Action):
         # A restart is an event, not a state: only the journal knows it happened.
         return False
 
+    def inverse(self, change: Change, outputs: dict[str, Any]) -> Change | None:
+        """Undoing a restart of an ESM that was Enabled is nothing; of one that was Disabled, disabling it."""
+        if (change.before or {}).get("State") not in DISABLED:
+            return None
+        return change.model_copy(
+            update={"id": f"undo-{change.id}", "before": {"State": "Enabled"}, "after": {"State": "Disabled"}}
+        )
+
     def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
         uuid = change.resource
         esm = wait_for_state(ctx, uuid, SETTLED)
+        if change.after.get("State") == "Disabled":  # a rollback: put the ESM back as it was
+            if esm["State"] != "Disabled":
+                ctx.progress(f"disabling ESM {uuid}")
+                update_esm(ctx, uuid, Enabled=False)
+                wait_for_state(ctx, uuid, frozenset({"Disabled"}))
+            return {"previous": change.before}
         if esm["State"] == "Enabled":
             ctx.progress(f"disabling ESM {uuid}")
             update_esm(ctx, uuid, Enabled=False)
@@ -151,4 +168,5 @@ class ReenableEsm(Action):
     def verify(self, change: Change, ctx: ApplyContext) -> str | None:
         # Only the State is read back: a restart leaves no trace but the journal.
         state = read_esm(ctx, change.resource).get("State")
-        return None if state == "Enabled" else f"ESM {change.resource} is {state}, expected Enabled"
+        wanted = change.after["State"]
+        return None if state == wanted else f"ESM {change.resource} is {state}, expected {wanted}"
