@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +26,7 @@ from tenacity import (
 
 from remediate.errors import AwsError, CredentialsError
 from remediate.log import get_logger
+from remediate.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
     import boto3
@@ -132,6 +132,8 @@ class Aws:
         base_delay: float = 0.5,
         max_delay: float = 20.0,
         max_pool: int = 16,
+        rates: Mapping[str, float] | None = None,
+        burst: float = 10,
     ) -> None:
         self._profile = profile
         self._region = region
@@ -139,6 +141,8 @@ class Aws:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self._max_pool = max_pool
+        # Calls per second per service (`api_rates`), shared by every `fresh()` view of this session.
+        self._limiter = RateLimiter(rates or {}, burst)
         self._session: boto3.session.Session | None = None
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -224,9 +228,16 @@ class Aws:
         from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
 
         method = getattr(self.client(service), operation)
-        stop: Any = stop_after_attempt(self.attempts)
-        if deadline is not None:
-            stop = stop_after_delay(deadline)
+        by_attempts = stop_after_attempt(self.attempts)
+        by_deadline = stop_after_delay(deadline) if deadline is not None else by_attempts
+
+        def stop(state: RetryCallState) -> bool:
+            # Operation-specific waits (an ESM in transition) are bounded by the deadline; everything
+            # else (throttling, 5xx, resets) by the attempt count, so a broken endpoint fails fast.
+            exc = state.outcome.exception() if state.outcome else None
+            waiting = exc is not None and error_code(exc) in retry_codes
+            return bool(by_deadline(state) if waiting else by_attempts(state))
+
         retrying = Retrying(
             stop=stop,
             wait=wait_random_exponential(multiplier=self.base_delay, max=self.max_delay),
@@ -237,6 +248,7 @@ class Aws:
         try:
             for attempt in retrying:
                 with attempt:
+                    self._limiter.acquire(service)
                     with self._lock:
                         self.calls += 1
                     result: dict[str, Any] = method(**params)
@@ -307,8 +319,3 @@ class Aws:
             token = page.get(token_out)
             if not token:
                 return
-
-
-def now() -> float:
-    """Monotonic seconds; one place so waits and deadlines agree."""
-    return time.monotonic()

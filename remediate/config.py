@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, PositiveFloat, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -46,8 +46,23 @@ class Settings(BaseSettings):
     esm_transition_timeout: float = Field(
         900.0, gt=0, le=7200, description="seconds to wait for an ESM to leave Updating/Enabling/Disabling"
     )
+    lock_ttl: float = Field(
+        3600.0, gt=0, le=86400, description="seconds an apply's ESM lock lasts if its run dies"
+    )
     esm_poll_interval: float = Field(5.0, gt=0, le=120, description="seconds between ESM state reads")
     playbooks_dir: Path | None = Field(None, description="extra playbooks; default: the shipped ones")
+    scan_workers: int = Field(16, ge=1, le=128, description="mappings `remediate scan` observes at once")
+    api_rates: dict[str, PositiveFloat] = Field(
+        default_factory=lambda: {
+            "lambda": 15.0,
+            "ec2": 20.0,
+            "kafka": 10.0,
+            "iam": 10.0,
+            "secretsmanager": 50.0,
+        },
+        description="client-side pacing: calls per second per AWS service and region; others unpaced",
+    )
+    api_burst: float = Field(10.0, ge=1, le=1000, description="calls a service may make back to back")
 
     @field_validator("state_dir", "playbooks_dir", mode="after")
     @classmethod

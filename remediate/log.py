@@ -15,8 +15,6 @@ import threading
 from collections.abc import Mapping, MutableMapping
 from typing import Any, Literal
 
-import structlog
-
 REDACTED = "[REDACTED]"
 _SECRET_KEY = re.compile(
     r"(password|passwd|secret_?string|secret_?value|private_?key|token|credential)", re.I
@@ -69,6 +67,8 @@ def configure(
     stream: Any = None,
 ) -> None:
     """Configure structlog once per process; `auto` picks console on a terminal, JSON otherwise."""
+    import structlog
+
     out = stream if stream is not None else sys.stderr
     use_json = fmt == "json" or (fmt == "auto" and not _isatty(out))
     processors: list[Any] = [
@@ -93,12 +93,26 @@ def configure(
 
 def bind_run(run_id: str | None = None, esm_uuid: str | None = None) -> None:
     """Bind the run id and ESM UUID to every event logged from now on in this context."""
+    import structlog
+
     values = {k: v for k, v in (("run_id", run_id), ("esm_uuid", esm_uuid)) if v}
     structlog.contextvars.bind_contextvars(**values)
 
 
+class _LazyLogger:
+    """A logger that imports structlog on first use: structlog imports rich, which slows CLI start-up."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, method: str) -> Any:
+        import structlog
+
+        return getattr(structlog.get_logger(self._name), method)
+
+
 def get_logger(name: str) -> Any:
-    return structlog.get_logger(name)
+    return _LazyLogger(name)
 
 
 def _isatty(stream: Any) -> bool:
