@@ -6,6 +6,7 @@ AWS environment pointing it at the sandbox: the code under test cannot tell it f
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -49,14 +50,32 @@ def cli_env(sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
     return env
 
 
+SECRET_KEYS = ("password", "privateKey", "privateKeyPassword")
+
+
+def secret_fragments(sb: Sandbox) -> set[str]:
+    """What must never appear in output: each stored secret value and its sensitive fields."""
+    fragments: set[str] = set()
+    for value in sb.secret_values():
+        fragments.add(value)
+        try:
+            data = json.loads(value)
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            fragments.update(str(data[k]) for k in SECRET_KEYS if data.get(k))
+    key_lines = {line for f in fragments for line in f.splitlines() if len(line) > 20 and "-----" not in line}
+    return fragments | key_lines
+
+
 @pytest.fixture
-def cli(cli_env: dict[str, str]) -> CliRunner:
+def cli(cli_env: dict[str, str], sandbox: Sandbox) -> CliRunner:
     """`cli("plan", "--esm", uuid, input=None, env=None)`: run remediate; stdin is not a terminal."""
 
     def run(
         *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        result = subprocess.run(
             [REMEDIATE, *args],
             env={**cli_env, **(env or {})},
             input=input if input is not None else "",
@@ -65,5 +84,13 @@ def cli(cli_env: dict[str, str]) -> CliRunner:
             timeout=timeout,
             check=False,
         )
+        # Every CLI run of the suite doubles as a leak test: no secret value in any output or log.
+        state = Path(cli_env["REMEDIATE_STATE_DIR"])
+        journals = "".join(p.read_text() for p in state.rglob("*") if p.is_file()) if state.exists() else ""
+        for fragment in secret_fragments(sandbox):
+            assert fragment not in result.stdout, "a secret value leaked to stdout"
+            assert fragment not in result.stderr, "a secret value leaked to stderr"
+            assert fragment not in journals, "a secret value leaked to the journal"
+        return result
 
     return run

@@ -204,6 +204,20 @@ class Sandbox:
     def clear_calls(self) -> None:
         self._calls.clear()
 
+    def secret_values(self) -> list[str]:
+        """Every secret value stored in the sandbox (every version), read from the backend directly so
+        that tests can assert none ever leaks into output or logs without adding calls to `calls`."""
+        from moto.backends import get_backend
+
+        store = get_backend("secretsmanager")[self.account_id][self.region].secrets
+        values: list[str] = []
+        for secret in store.values():
+            for version in getattr(secret, "versions", {}).values():
+                value = version.get("secret_string")
+                if isinstance(value, str) and value:
+                    values.append(value)
+        return values
+
     def set_esm_status(
         self,
         uuid: str,
