@@ -85,6 +85,8 @@ class Cluster(Model):
     auth: ClusterAuth = ClusterAuth()
     client_broker_encryption: str | None = None
     bootstrap_brokers: dict[str, str] = Field(default_factory=dict)
+    scram_secret_arns: tuple[str, ...] | None = None
+    """Secrets associated for SASL/SCRAM (kafka:ListScramSecrets); None when SCRAM is off or unread."""
 
 
 class SgRule(Model):
@@ -211,6 +213,41 @@ class Role(Model):
     attached_policies: tuple[NamedPolicy, ...] = ()
 
 
+class CertificateInfo(Model):
+    """Public facts of one X.509 certificate of a secret (never the key): for evidence and expiry."""
+
+    subject: str
+    issuer: str
+    serial: str
+    not_before: str
+    not_after: str
+    sha256: str
+    is_ca: bool = False
+    dns_names: tuple[str, ...] = ()
+
+
+class MaterialProblem(Model):
+    """One thing wrong with a secret's value: the finding code, the JSON field, and what exactly."""
+
+    code: str
+    field: str
+    kind: str
+    """A stable slug ("der-not-pem", "pbes2", "key-mismatch", ...) that the manual steps key on."""
+    detail: str
+
+
+class SecretMaterial(Model):
+    """What analysing a secret's value found (`remediate.material`); never the value or any part of it."""
+
+    kind: Literal["client-certificate", "root-ca", "credentials"]
+    fields: tuple[str, ...] = ()
+    certificates: tuple[CertificateInfo, ...] = ()
+    key_algorithm: str | None = None
+    key_encryption: str | None = None
+    key_public_sha256: str | None = None
+    problems: tuple[MaterialProblem, ...] = ()
+
+
 class Secret(Model):
     """Metadata of a secret an ESM uses, never its value."""
 
@@ -219,6 +256,52 @@ class Secret(Model):
     name: str | None = None
     kms_key_id: str | None = None
     exists: bool = True
+    material: SecretMaterial | None = None
+
+
+class HostResolution(Model):
+    host: str
+    resolved: bool
+    addresses: tuple[str, ...] = ()
+    error: str | None = None
+
+
+class LocalResolution(Model):
+    """Broker names resolved from the machine the tool runs on (not the ESM's VPC): a hint, not proof."""
+
+    machine: str
+    results: tuple[HostResolution, ...] = ()
+
+
+class HostedZone(Model):
+    """A Route 53 private hosted zone whose name is a suffix of a broker host name."""
+
+    id: str
+    name: str
+    associated: bool
+    vpc_ids: tuple[str, ...] = ()
+    hosts_with_records: tuple[str, ...] = ()
+
+
+class Dns(Model):
+    """How the bootstrap broker names of a self-managed source resolve: locally and in the VPC."""
+
+    hosts: tuple[str, ...] = ()
+    local: LocalResolution | None = None
+    zones: tuple[HostedZone, ...] = ()
+
+
+class TlsProbe(Model):
+    """The outcome of the opt-in active probe of one bootstrap broker (`remediate diagnose --probe`)."""
+
+    server: str
+    outcome: str
+    detail: str
+    tls: bool = True
+    ca_source: str = ""
+    peer_subject: str | None = None
+    peer_names: tuple[str, ...] = ()
+    peer_not_after: str | None = None
 
 
 class Unchecked(Model):
@@ -236,6 +319,8 @@ class Facts(Model):
     network: Network | None = None
     role: Role | None = None
     secrets: tuple[Secret, ...] = ()
+    dns: Dns | None = None
+    tls_probes: tuple[TlsProbe, ...] | None = None
     unchecked: tuple[Unchecked, ...] = ()
 
     def fingerprint(self) -> str:
@@ -243,5 +328,9 @@ class Facts(Model):
         data = self.model_dump(mode="json")
         for volatile in ("state_transition_reason", "last_processing_result", "last_modified"):
             data["esm"].pop(volatile, None)
+        # What this machine resolves or reaches depends on where the tool runs, not on AWS state.
+        data.pop("tls_probes", None)
+        if data.get("dns"):
+            data["dns"].pop("local", None)
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()

@@ -27,10 +27,10 @@ from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.journal import Journal, Progress, new_run_id
 from remediate.log import bind_run, get_logger
-from remediate.observe import observe
+from remediate.observe import observe, parse_esm_id
 from remediate.plan import Plan, resolve_refs
-from remediate.rollback import rollback_plan
 from remediate.playbook import Playbook
+from remediate.rollback import rollback_plan
 
 log = get_logger(__name__)
 Mode = Literal["diagnose", "plan", "apply"]
@@ -125,10 +125,10 @@ class Run:
 
     # -- state work -------------------------------------------------------------------------------
     def on_enter_observing(self, _event: EventData) -> None:
+        bind_run(self.run_id, parse_esm_id(self.esm_id))
         self.facts = observe(
             self.aws, self.esm_id, max_workers=self.settings.max_workers, probe_timeout=self.probe_timeout
         )
-        bind_run(self.run_id, self.facts.esm.uuid)
         if self.mode == "apply":
             # Locked before planning, like Terraform's state lock: what is shown for approval is
             # what gets applied, with no other run changing the ESM in between.

@@ -18,14 +18,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
+from remediate import dns, material, probe
 from remediate.aws import Aws, is_access_denied
 from remediate.errors import AwsError, InputError
 from remediate.facts import (
     Cluster,
     ClusterAuth,
+    Dns,
     Esm,
     Facts,
     Function,
+    LocalResolution,
     Nacl,
     NaclEntry,
     NamedPolicy,
@@ -35,6 +38,7 @@ from remediate.facts import (
     Route,
     RouteTable,
     Secret,
+    SecretMaterial,
     SecurityGroup,
     SgRule,
     SourceAccess,
@@ -82,6 +86,12 @@ PERMISSIONS = (
     "iam:GetPolicy",
     "iam:GetPolicyVersion",
     "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",  # analysed in memory: only the analysis is kept (material.py)
+    "route53:ListHostedZonesByVPC",
+    "route53:ListHostedZones",
+    "route53:GetHostedZone",
+    "route53:ListResourceRecordSets",
+    "kafka:ListScramSecrets",
 )
 
 
@@ -203,11 +213,24 @@ def _tags(raw: list[dict[str, str]] | None) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in raw or []}
 
 
+def security_group_from_api(raw: dict[str, Any]) -> SecurityGroup:
+    """One DescribeSecurityGroups item as a `SecurityGroup`; actions re-read groups through it too."""
+    return SecurityGroup(
+        id=raw["GroupId"],
+        name=raw.get("GroupName", ""),
+        vpc_id=raw.get("VpcId"),
+        ingress=_rules(raw.get("IpPermissions", [])),
+        egress=_rules(raw.get("IpPermissionsEgress", [])),
+        tags=_tags(raw.get("Tags")),
+    )
+
+
 class _Observer:
     def __init__(self, aws: Aws, pool: ThreadPoolExecutor) -> None:
         self.aws = aws
         self.pool = pool
         self.unchecked: list[Unchecked] = []
+        self.ca_bundles: list[tuple[str, str]] = []  # (secret ARN, PEM) for the probe; memory only
 
     def guarded(self, what: str, fn: Callable[[], T]) -> T | None:
         """Run a read; a denied read becomes `Unchecked` instead of an error."""
@@ -243,7 +266,18 @@ class _Observer:
             f"bootstrap brokers of {arn}",
             lambda: self.aws.read("kafka", "get_bootstrap_brokers", ClusterArn=arn),
         )
-        return _cluster(info_f.result()["ClusterInfo"], brokers)
+        cluster = _cluster(info_f.result()["ClusterInfo"], brokers)
+        if not cluster.auth.scram:
+            return cluster
+        scram = self.guarded(
+            f"SCRAM secrets of {arn}",
+            lambda: tuple(
+                self.aws.read_pages(
+                    "kafka", "list_scram_secrets", "SecretArnList", "NextToken", "NextToken", ClusterArn=arn
+                )
+            ),
+        )
+        return cluster.model_copy(update={"scram_secret_arns": scram})
 
     def secret(self, access: SourceAccess) -> Secret:
         try:
@@ -252,12 +286,47 @@ class _Observer:
             if exc.code == "ResourceNotFoundException":
                 return Secret(arn=access.uri, access_type=access.type, exists=False)
             raise
+        arn = raw.get("ARN", access.uri)
         return Secret(
-            arn=raw.get("ARN", access.uri),
+            arn=arn,
             access_type=access.type,
             name=raw.get("Name"),
             kms_key_id=raw.get("KmsKeyId"),
+            material=self.guarded(f"value of secret {arn}", lambda: self.material(arn, access.type))
+            if access.type in material.ANALYSED
+            else None,
         )
+
+    def material(self, arn: str, access_type: str) -> SecretMaterial | None:
+        """Read the value (uncached: it must not outlive this call), register it for scrubbing, analyse it."""
+        try:
+            raw = self.aws.call("secretsmanager", "get_secret_value", SecretId=arn)
+        except AwsError as exc:
+            if exc.code != "DecryptionFailure":
+                raise
+            self.unchecked.append(Unchecked(what=f"value of secret {arn}", reason=f"{exc.code} (KMS)"))
+            return None
+        value = raw.get("SecretString")
+        if value:
+            material.register_value(access_type, value)
+            bundle = material.ca_bundle(value) if access_type == material.ROOT_CA else None
+            if bundle:
+                self.ca_bundles.append((arn, bundle))
+        return material.analyse(access_type, value, binary=value is None and "SecretBinary" in raw)
+
+    def broker_names(self, esm: Esm, network: Network | None, local: Future[LocalResolution]) -> Dns:
+        """Broker names of a self-managed source: local resolution, and the VPC's private zones."""
+        hosts = dns.broker_hosts(esm.bootstrap_servers)
+        vpc = network.vpc if network is not None and network.placement != "internet" else None
+        zones = (
+            self.guarded(
+                f"Route 53 private hosted zones for {vpc.id}",
+                lambda: dns.private_zones(self.aws, vpc.id, self.aws.region, hosts),
+            )
+            if vpc is not None and hosts
+            else None
+        )
+        return Dns(hosts=hosts, local=local.result(), zones=zones or ())
 
     def role(self, arn: str) -> Role:
         name = arn.rsplit("/", 1)[-1]
@@ -347,17 +416,7 @@ class _Observer:
             ),
             subnets=subnets,
             source_security_group_ids=group_ids,
-            security_groups=tuple(
-                SecurityGroup(
-                    id=g["GroupId"],
-                    name=g.get("GroupName", ""),
-                    vpc_id=g.get("VpcId"),
-                    ingress=_rules(g.get("IpPermissions", [])),
-                    egress=_rules(g.get("IpPermissionsEgress", [])),
-                    tags=_tags(g.get("Tags")),
-                )
-                for g in r["groups"]["SecurityGroups"]
-            ),
+            security_groups=tuple(security_group_from_api(g) for g in r["groups"]["SecurityGroups"]),
             route_tables=tuple(
                 RouteTable(
                     id=t["RouteTableId"],
@@ -434,11 +493,28 @@ def read_esm(aws: Aws, esm_id: str) -> dict[str, Any]:
         raise
 
 
-def observe(aws: Aws, esm_id: str, *, max_workers: int = 8) -> Facts:
-    """Everything the checks need about one ESM, read in as few sequential round trips as possible."""
-    esm = esm_from_api(read_esm(aws, esm_id))
+def observe(
+    aws: Aws,
+    esm_id: str,
+    *,
+    max_workers: int = 8,
+    raw_esm: dict[str, Any] | None = None,
+    probe_timeout: float | None = None,
+) -> Facts:
+    """Everything the checks need about one ESM, read in as few sequential round trips as possible.
+
+    `raw_esm` is the mapping as ListEventSourceMappings already returned it (a scan): the same
+    configuration GetEventSourceMapping would return, so it is not read again. `probe_timeout`
+    turns on the active TLS probe of the brokers (`diagnose --probe`), each step bounded by it.
+    """
+    esm = esm_from_api(raw_esm if raw_esm is not None else read_esm(aws, esm_id))
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="observe") as pool:
         obs = _Observer(aws, pool)
+        local_f = (
+            pool.submit(dns.resolve_all, dns.broker_hosts(esm.bootstrap_servers))
+            if esm.source_kind == "self-managed"
+            else None
+        )
         function_f = obs.submit(f"function {esm.function_arn}", lambda: obs.function(esm.function_arn))
         cluster_f = (
             obs.submit(f"MSK cluster {esm.event_source_arn}", lambda: obs.cluster(str(esm.event_source_arn)))
@@ -474,9 +550,10 @@ def observe(aws: Aws, esm_id: str, *, max_workers: int = 8) -> Facts:
             if placement == "internet" or subnets
             else None
         )
+        names = obs.broker_names(esm, network, local_f) if local_f is not None else None
         role = role_f.result() if role_f else None
         secrets = tuple(s for s in (f.result() for f in secret_fs) if s is not None)
-    return Facts(
+    facts = Facts(
         region=aws.region,
         esm=esm,
         function=function,
@@ -484,5 +561,20 @@ def observe(aws: Aws, esm_id: str, *, max_workers: int = 8) -> Facts:
         network=network,
         role=role,
         secrets=secrets,
+        dns=names,
         unchecked=tuple(obs.unchecked),
     )
+    if probe_timeout is None:
+        return facts
+    from remediate.engine import target_of  # the servers Lambda uses for the cluster's auth mode
+
+    servers = target_of(facts).bootstrap_servers
+    ca_arn, ca_pem = obs.ca_bundles[0] if obs.ca_bundles else (None, None)
+    probes = probe.probe_all(
+        servers,
+        tls=probe.uses_tls(facts, servers),
+        ca_pem=ca_pem,
+        ca_source=f"the CA bundle in secret {ca_arn}" if ca_arn else "the system trust store",
+        timeout=probe_timeout,
+    )
+    return facts.model_copy(update={"tls_probes": probes})

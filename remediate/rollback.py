@@ -25,8 +25,8 @@ def rollback_plan(run_id: str, progress: Progress, facts: Facts, ctx: ApplyConte
                 manual.append(
                     ManualStep(
                         because=change.because,
-                        text=f"{change.id} {change.action} on {change.resource} was interrupted; finish the run "
-                        f"first (remediate apply --resume {run_id}), then roll it back",
+                        text=f"{change.id} {change.action} on {change.resource} was interrupted; finish "
+                        f"the run first (remediate apply --resume {run_id}), then roll it back",
                     )
                 )
             continue
@@ -38,8 +38,8 @@ def rollback_plan(run_id: str, progress: Progress, facts: Facts, ctx: ApplyConte
             manual.append(
                 ManualStep(
                     because=change.because,
-                    text=f"not rolled back: {change.id} {change.action} on {change.resource} changed since run "
-                    f"{run_id} ({drift}); check it by hand",
+                    text=f"not rolled back: {change.id} {change.action} on {change.resource} changed "
+                    f"since run {run_id} ({drift}); check it by hand",
                 )
             )
             continue

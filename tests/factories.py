@@ -10,10 +10,12 @@ from remediate.facts import (
     Esm,
     Facts,
     Function,
+    NamedPolicy,
+    NatGateway,
     Network,
     Role,
-    RouteTable,
     Route,
+    RouteTable,
     SecurityGroup,
     SgRule,
     Subnet,
@@ -62,10 +64,57 @@ def network() -> Network:
             RouteTable(
                 id="rtb-1",
                 subnet_ids=("subnet-a",),
-                routes=(Route(destination="10.0.0.0/16", target="local"), Route(destination="0.0.0.0/0", target="nat-1")),
+                routes=(
+                    Route(destination="10.0.0.0/16", target="local"),
+                    Route(destination="0.0.0.0/0", target="nat-1"),
+                ),
             ),
         ),
+        nat_gateways=(NatGateway(id="nat-1", subnet_id="subnet-public", state="available"),),
     )
+
+
+def full_access_policy() -> dict[str, Any]:
+    """What a healthy MSK IAM-auth execution role is granted (AWSLambdaMSKExecutionRole + kafka-cluster)."""
+    cluster_path = CLUSTER_ARN.split(":cluster/", 1)[1]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["kafka:DescribeClusterV2", "kafka:GetBootstrapBrokers"],
+                "Resource": CLUSTER_ARN,
+            },
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcs",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "kafka-cluster:Connect",
+                    "kafka-cluster:DescribeClusterDynamicConfiguration",
+                    "kafka-cluster:DescribeGroup",
+                    "kafka-cluster:AlterGroup",
+                    "kafka-cluster:DescribeTopic",
+                    "kafka-cluster:ReadData",
+                ],
+                "Resource": [
+                    CLUSTER_ARN,
+                    f"arn:aws:kafka:{REGION}:{ACCOUNT}:topic/{cluster_path}/*",
+                    f"arn:aws:kafka:{REGION}:{ACCOUNT}:group/{cluster_path}/*",
+                ],
+            },
+        ],
+    }
 
 
 def facts(**over: Any) -> Facts:
@@ -89,9 +138,14 @@ def facts(**over: Any) -> Facts:
             trust_policy={
                 "Version": "2012-10-17",
                 "Statement": [
-                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
                 ],
             },
+            inline_policies=(NamedPolicy(name="consumer-access", document=full_access_policy()),),
         ),
     }
     base.update(over)

@@ -67,10 +67,16 @@ def test_disabled_with_timeout_merges_the_restart(books: list[Playbook]) -> None
 def test_unless_suppresses_a_conclusion_by_elimination() -> None:
     """A finding listed in `unless` (here a stand-in raised by a test check) suppresses the playbook."""
     timeout = Playbook(
-        name="broker-timeout", title="t", findings=("BROKER_TIMEOUT",), checks=("broker_timeout",),
-        unless=("COULD_NOT_CHECK",), actions=(ActionRef(action="reenable_esm"),),
+        name="broker-timeout",
+        title="t",
+        findings=("BROKER_TIMEOUT",),
+        checks=("broker_timeout",),
+        unless=("COULD_NOT_CHECK",),
+        actions=(ActionRef(action="reenable_esm"),),
     )
-    denied = Playbook(name="could-not-check", title="d", findings=("COULD_NOT_CHECK",), checks=("unchecked_reads",))
+    denied = Playbook(
+        name="could-not-check", title="d", findings=("COULD_NOT_CHECK",), checks=("unchecked_reads",)
+    )
     facts = factories.facts(
         esm=factories.esm(last_processing_result=CONNECTION),
         unchecked=(Unchecked(what="iam:GetRole", reason="AccessDenied"),),
@@ -104,10 +110,14 @@ def test_shipped_playbooks_validate() -> None:
 @pytest.mark.parametrize(
     ("yaml_text", "message"),
     [
-        ("name: x\ntitle: t\nfindings: [BROKER_TIMEOUT]\nchecks: [broker_timout]\n", "unknown check 'broker_timout'"),
+        (
+            "name: x\ntitle: t\nfindings: [BROKER_TIMEOUT]\nchecks: [broker_timout]\n",
+            "unknown check 'broker_timout'",
+        ),
         ("name: x\ntitle: t\nfindings: [BROKER_TIMOUT]\nchecks: [broker_timeout]\n", "unknown finding code"),
         (
-            "name: x\ntitle: t\nfindings: [BROKER_TIMEOUT]\nchecks: [broker_timeout]\nactions: [{action: nuke}]\n",
+            "name: x\ntitle: t\nfindings: [BROKER_TIMEOUT]\nchecks: [broker_timeout]\n"
+            "actions: [{action: nuke}]\n",
             "unknown action 'nuke'",
         ),
         (

@@ -13,18 +13,21 @@ from remediate.hints import classify, hints_for
 KNOWN = [
     ("PROBLEM: Connection error. Please check your event source connection configuration.", "connection"),
     (
-        "PROBLEM: Connection error. Your VPC must be able to connect to Lambda and STS, as well as Secrets Manager "
-        "if authentication is required. You can provide access by configuring PrivateLink or a NAT Gateway.",
+        "PROBLEM: Connection error. Your VPC must be able to connect to Lambda and STS, as well as "
+        "Secrets Manager if authentication is required. You can provide access by configuring "
+        "PrivateLink or a NAT Gateway.",
         "vpc-service-access",
     ),
     (
-        "PROBLEM: Connection error. Your event source VPC must be able to connect to Lambda and STS, Secrets Manager "
-        "(if event source authentication is required), and the OnFailure Destination (if one is configured).",
+        "PROBLEM: Connection error. Your event source VPC must be able to connect to Lambda and STS, "
+        "Secrets Manager (if event source authentication is required), and the OnFailure Destination "
+        "(if one is configured).",
         "vpc-service-access",
     ),
     (
-        "PROBLEM: Lambda failed to assume your function execution role. Please check if the role trust Lambda "
-        "service principal, and make sure it does not require setting source identity to be assumed.",
+        "PROBLEM: Lambda failed to assume your function execution role. Please check if the role "
+        "trust Lambda service principal, and make sure it does not require setting source identity "
+        "to be assumed.",
         "role-assume",
     ),
     ("PROBLEM: SASL authentication failed.", "sasl"),
@@ -37,8 +40,8 @@ KNOWN = [
     ("PROBLEM: The provided Kafka broker endpoints cannot be resolved.", "dns"),
     ("PROBLEM: No VPC endpoint policy allows the lambda:InvokeFunction action.", "endpoint-policy-invoke"),
     (
-        "PROBLEM: Lambda is unable to call secretsmanager:GetSecretValue due to an explicit deny in a VPC endpoint "
-        "policy.",
+        "PROBLEM: Lambda is unable to call secretsmanager:GetSecretValue due to an explicit deny in a "
+        "VPC endpoint policy.",
         "endpoint-policy-secret",
     ),
     ("EVENT_SOURCE_AUTHN_ERROR", "authentication"),

@@ -14,6 +14,14 @@ def test_docs_diagram_matches_the_machine() -> None:
 
 def test_every_working_state_can_fail() -> None:
     lines = mermaid().splitlines()
-    for state in ("pending", "observing", "diagnosed", "planned", "awaiting_approval", "applying", "verifying"):
+    for state in (
+        "pending",
+        "observing",
+        "diagnosed",
+        "planned",
+        "awaiting_approval",
+        "applying",
+        "verifying",
+    ):
         assert f"    {state} --> failed: fail" in lines
     assert "    done --> failed: fail" not in lines

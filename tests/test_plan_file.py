@@ -17,7 +17,9 @@ from remediate.plan import PLAN_SCHEMA, Change, ManualStep, Plan, Target
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**31), 2**31), st.text(max_size=20))
 json_values = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
     max_leaves=8,
 )
 
@@ -61,7 +63,9 @@ def test_round_trip(tmp_path_factory: pytest.TempPathFactory, changes: tuple[Cha
 
 @settings(max_examples=60)
 @given(changes=changes_strategy, cut=st.integers(min_value=1, max_value=10_000))
-def test_any_truncation_is_refused(tmp_path_factory: pytest.TempPathFactory, changes: tuple[Change, ...], cut: int) -> None:
+def test_any_truncation_is_refused(
+    tmp_path_factory: pytest.TempPathFactory, changes: tuple[Change, ...], cut: int
+) -> None:
     path = tmp_path_factory.mktemp("p") / "plan.json"
     plan_mod.save(make_plan(changes), path)
     text = path.read_text()
@@ -72,7 +76,9 @@ def test_any_truncation_is_refused(tmp_path_factory: pytest.TempPathFactory, cha
 
 def test_tampered_plan_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
-    plan_mod.save(make_plan((Change(id="c1", action="update_esm", resource="u", after={"BatchSize": 1}),)), path)
+    plan_mod.save(
+        make_plan((Change(id="c1", action="update_esm", resource="u", after={"BatchSize": 1}),)), path
+    )
     data = json.loads(path.read_text())
     data["changes"][0]["after"]["BatchSize"] = 10000
     path.write_text(json.dumps(data))
@@ -109,4 +115,7 @@ def test_contract_fields_present() -> None:
 
 def test_refs_resolve_to_outputs_of_earlier_changes() -> None:
     after = {"GroupIds": ["${c1.GroupId}"], "Name": "ep-${c1.GroupId}"}
-    assert plan_mod.resolve_refs(after, {"c1": {"GroupId": "sg-9"}}) == {"GroupIds": ["sg-9"], "Name": "ep-sg-9"}
+    assert plan_mod.resolve_refs(after, {"c1": {"GroupId": "sg-9"}}) == {
+        "GroupIds": ["sg-9"],
+        "Name": "ep-sg-9",
+    }

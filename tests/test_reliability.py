@@ -56,7 +56,7 @@ def test_two_concurrent_applies_one_is_locked_out(
         assert "locked by run r-" in one_line(second.stderr)
     finally:
         sandbox.esm_transition_reads = 2
-        out, err = first.communicate(timeout=120)
+        _out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
     assert "remediate:lock" not in sandbox.client("lambda").list_tags(Resource=scn.esm_arn).get("Tags", {})
 

@@ -57,7 +57,6 @@ def run_check(name: str, facts: Facts) -> list[Finding]:
     return findings
 
 
-
 def _register_all() -> None:
     """Import every module of this package: importing a module is what registers its checks."""
     import importlib

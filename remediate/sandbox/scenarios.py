@@ -98,13 +98,28 @@ class ScenarioOptions:
     sg_self_ingress: bool = True
     """Self-referencing ingress on the auth mode's broker port in the cluster (or ESM) security group."""
     sg_egress_all: bool = True
+    sg_egress_ports: tuple[int, ...] = ()
+    """With ``sg_egress_all`` off: ports still allowed out to 0.0.0.0/0 (e.g. 443 through a NAT gateway)."""
+    endpoint_sg_ingress: bool = True
+    """The existing endpoints' security group admits 443 from the event source's group."""
     # identity
     role_trusts_lambda: bool = True
     role_grants_msk_access: bool = True
     role_grants_kafka_cluster: bool = True
     role_grants_secret: bool = True
+    role_trust_requires_source_identity: bool = False
+    """The trust statement for Lambda only applies when a source identity is set (Lambda never sets one)."""
     # secrets (scram/tls)
     scram_secret_associated: bool = True
+    secret_value: str | None = None
+    """SecretString of the scram/tls secret instead of the generated healthy one (tests supply bad ones)."""
+    root_ca_certificate: str | None = None
+    """A PEM CA bundle: adds a SERVER_ROOT_CA_CERTIFICATE secret holding it to the ESM."""
+    # DNS (self-managed with self_managed_vpc)
+    private_zone: str | None = None
+    """A Route 53 private hosted zone with an A record for each self-managed broker name under it."""
+    private_zone_associated: bool = True
+    """Associate the zone with the ESM's VPC; else with a separate VPC only."""
     # ESM
     destination: Literal["sqs", "sns"] | None = None
     provisioned_pollers: bool = False
@@ -150,6 +165,7 @@ class Scenario:
     kms_key_arn: str | None = None
     destination_arn: str | None = None
     queue_arn: str | None = None
+    hosted_zone_id: str | None = None
 
 
 BASELINE: Final = ScenarioOptions(name="healthy-msk", description="A healthy MSK trigger with IAM auth.")
@@ -224,6 +240,84 @@ register(
         description="A self-managed Kafka trigger over the internet, without authentication.",
         source="self-managed",
         auth="none",
+        # Names that resolve on any machine: the DNS check resolves bootstrap hosts for real.
+        self_managed_servers=("localhost:9092", "127.0.0.1:9093"),
+    )
+)
+
+# Network playbooks (broker ports, service endpoints, VPC DNS): each breaks one thing of the baseline.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="msk-iam-no-self-ingress",
+        description="MSK IAM cluster whose security group does not admit itself on 9098.",
+        sg_self_ingress=False,
+        expected_findings=("BROKER_PORTS_BLOCKED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="scram-no-nat",
+        description="SASL/SCRAM cluster with a secret, no NAT gateway and no VPC endpoints.",
+        auth="scram",
+        nat=False,
+        expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="scram-nat",
+        description="SASL/SCRAM cluster with a secret whose subnets route through a NAT gateway.",
+        auth="scram",
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="endpoint-sg-blocks",
+        description="No NAT; Lambda and STS endpoints exist but their security group does not admit 443.",
+        nat=False,
+        endpoints=("lambda", "sts"),
+        endpoint_sg_ingress=False,
+        expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="self-managed-vpc-no-broker-egress",
+        description="Self-managed Kafka in a VPC whose group allows 443 out but not the broker port.",
+        source="self-managed",
+        auth="none",
+        self_managed_vpc=True,
+        sg_egress_all=False,
+        sg_egress_ports=(443,),
+        self_managed_servers=("10.0.1.10:9092", "10.0.2.10:9092"),
+        expected_findings=("BROKER_PORTS_BLOCKED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="destination-sqs-no-endpoint",
+        description="No NAT; Lambda and STS endpoints exist, but none for the on-failure SQS queue.",
+        nat=False,
+        endpoints=("lambda", "sts"),
+        destination="sqs",
+        expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="vpc-dns-hostnames-off",
+        description="No NAT; private-DNS Lambda and STS endpoints in a VPC with DNS hostnames off.",
+        nat=False,
+        endpoints=("lambda", "sts"),
+        dns_hostnames=False,
+        expected_findings=("VPC_DNS_DISABLED",),
     )
 )
 
@@ -332,6 +426,18 @@ class _Builder:
             ec2.revoke_security_group_egress(
                 GroupId=group_id, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
             )
+            for kept in o.sg_egress_ports:
+                ec2.authorize_security_group_egress(
+                    GroupId=group_id,
+                    IpPermissions=[
+                        {
+                            "IpProtocol": "tcp",
+                            "FromPort": kept,
+                            "ToPort": kept,
+                            "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+                        }
+                    ],
+                )
         return group_id
 
     def endpoints(self, source_group: str) -> None:
@@ -343,17 +449,18 @@ class _Builder:
             Description=f"{self.prefix} interface endpoints",
             VpcId=self.made["vpc_id"],
         )["GroupId"]
-        ec2.authorize_security_group_ingress(
-            GroupId=group_id,
-            IpPermissions=[
-                {
-                    "IpProtocol": "tcp",
-                    "FromPort": 443,
-                    "ToPort": 443,
-                    "UserIdGroupPairs": [{"GroupId": source_group}],
-                }
-            ],
-        )
+        if self.o.endpoint_sg_ingress:
+            ec2.authorize_security_group_ingress(
+                GroupId=group_id,
+                IpPermissions=[
+                    {
+                        "IpProtocol": "tcp",
+                        "FromPort": 443,
+                        "ToPort": 443,
+                        "UserIdGroupPairs": [{"GroupId": source_group}],
+                    }
+                ],
+            )
         for service in self.o.endpoints:
             kwargs: dict[str, Any] = {}
             if service in self.o.endpoint_policies:
@@ -386,6 +493,8 @@ class _Builder:
         else:
             name = f"{self.prefix}-client-cert"
             value = json.dumps(_client_certificate(self.prefix))
+        if self.o.secret_value is not None:
+            value = self.o.secret_value
         arn: str = self.sb.client("secretsmanager").create_secret(
             Name=name, SecretString=value, KmsKeyId=kms_key_arn
         )["ARN"]
@@ -393,13 +502,65 @@ class _Builder:
         self.made["secret_arns"] = (arn,)
         return arn
 
+    def root_ca_secret(self) -> str | None:
+        if self.o.root_ca_certificate is None:
+            return None
+        arn: str = self.sb.client("secretsmanager").create_secret(
+            Name=f"{self.prefix}-root-ca",
+            SecretString=json.dumps({"certificate": self.o.root_ca_certificate}),
+        )["ARN"]
+        self.made["secret_arns"] = (*self.made.get("secret_arns", ()), arn)
+        return arn
+
+    def hosted_zone(self) -> None:
+        """A private zone holding the broker names, associated with the ESM's VPC or another one."""
+        zone = self.o.private_zone
+        if zone is None:
+            return
+        vpc_id = self.made["vpc_id"]
+        if not self.o.private_zone_associated:
+            vpc_id = self.ec2.create_vpc(CidrBlock="10.1.0.0/16", TagSpecifications=self._tags("vpc", "dns"))[
+                "Vpc"
+            ]["VpcId"]
+        route53 = self.sb.client("route53")
+        zone_id: str = route53.create_hosted_zone(
+            Name=zone,
+            CallerReference=f"{self.prefix}-{zone}",
+            VPC={"VPCRegion": self.region, "VPCId": vpc_id},
+            HostedZoneConfig={"Comment": self.prefix, "PrivateZone": True},
+        )["HostedZone"]["Id"].rsplit("/", 1)[-1]
+        hosts = [server.rsplit(":", 1)[0] for server in self.o.self_managed_servers]
+        changes = [
+            {
+                "Action": "UPSERT",
+                "ResourceRecordSet": {
+                    "Name": host,
+                    "Type": "A",
+                    "TTL": 60,
+                    "ResourceRecords": [{"Value": f"10.0.1.{10 + index}"}],
+                },
+            }
+            for index, host in enumerate(hosts)
+            if host == zone or host.endswith("." + zone)
+        ]
+        route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
+        self.made["hosted_zone_id"] = zone_id
+
     # --- identity ---
 
     def role(self, statements: list[dict[str, Any]]) -> tuple[str, str]:
         iam, o = self.sb.client("iam"), self.o
         name = f"{self.prefix}-function-role"
         principal = "lambda.amazonaws.com" if o.role_trusts_lambda else "ec2.amazonaws.com"
-        trust = _policy({"Effect": "Allow", "Principal": {"Service": principal}, "Action": "sts:AssumeRole"})
+        trust_statement: dict[str, Any] = {
+            "Effect": "Allow",
+            "Principal": {"Service": principal},
+            "Action": "sts:AssumeRole",
+        }
+        if o.role_trust_requires_source_identity:
+            trust_statement["Sid"] = "TrustWithSourceIdentity"
+            trust_statement["Condition"] = {"StringLike": {"sts:SourceIdentity": "*"}}
+        trust = _policy(trust_statement)
         arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust, Path="/service-role/")[
             "Role"
         ]["Arn"]
@@ -542,7 +703,9 @@ class _Builder:
             group = self.security_group("msk" if source == "msk" else "esm", port)
             groups = (group,)
             self.endpoints(group)
+            self.hosted_zone()
         secret_arn = self.secret() if source != "sqs" else None
+        root_ca_arn = self.root_ca_secret() if source != "sqs" else None
         destination = self.destination()
 
         if source == "msk":
@@ -583,6 +746,16 @@ class _Builder:
         if source != "sqs" and secret_arn:
             kind = {"scram": "SASL_SCRAM_512_AUTH", "tls": "CLIENT_CERTIFICATE_TLS_AUTH"}[o.auth]
             source_access.append({"Type": kind, "URI": secret_arn})
+        if root_ca_arn:
+            source_access.append({"Type": "SERVER_ROOT_CA_CERTIFICATE", "URI": root_ca_arn})
+            access.append(
+                {
+                    "Sid": "ReadRootCa",
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": root_ca_arn,
+                }
+            )
         if source == "self-managed" and o.self_managed_vpc:
             source_access += [
                 {"Type": "VPC_SUBNET", "URI": f"subnet:{subnet}"} for subnet in self.made["subnet_ids"]
@@ -633,6 +806,7 @@ class _Builder:
             kms_key_arn=self.made.get("kms_key_arn"),
             destination_arn=self.made.get("destination_arn"),
             queue_arn=self.made.get("queue_arn"),
+            hosted_zone_id=self.made.get("hosted_zone_id"),
         )
 
     def _tags(self, resource_type: str, suffix: str = "") -> list[dict[str, Any]]:
@@ -674,3 +848,171 @@ def _client_certificate(common_name: str) -> dict[str, str]:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ).decode(),
     }
+
+
+# --- IAM and policy presets (execution role, endpoint policies, SCRAM) -----------------------------
+
+ASSUME_ROLE_ERROR: Final = (
+    "PROBLEM: Lambda failed to assume your function execution role. Please check if the role trust Lambda "
+    "service principal, and make sure it does not require setting source identity to be assumed."
+)
+_ALL_ENDPOINTS: Final = ("lambda", "sts")
+
+
+def _only_allows(action: str) -> dict[str, Any]:
+    """An endpoint policy that lets everyone make one unrelated call, and nothing else."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "OnlyThis", "Effect": "Allow", "Principal": "*", "Action": action, "Resource": "*"}
+        ],
+    }
+
+
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="role-not-trusted",
+        description="The execution role trusts ec2.amazonaws.com instead of Lambda.",
+        role_trusts_lambda=False,
+        last_processing_result=ASSUME_ROLE_ERROR,
+        expected_findings=("EXECUTION_ROLE_NOT_ASSUMABLE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="role-requires-source-identity",
+        description="The role trusts Lambda only when a source identity is set, which Lambda never does.",
+        role_trust_requires_source_identity=True,
+        last_processing_result=ASSUME_ROLE_ERROR,
+        expected_findings=("EXECUTION_ROLE_NOT_ASSUMABLE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="sts-endpoint-blocks-assume",
+        description="The STS endpoint policy does not let the Lambda service principal call sts:AssumeRole.",
+        endpoints=_ALL_ENDPOINTS,
+        endpoint_policies={"sts": _only_allows("sts:GetCallerIdentity")},
+        last_processing_result=ASSUME_ROLE_ERROR,
+        expected_findings=("EXECUTION_ROLE_NOT_ASSUMABLE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="lambda-endpoint-denies-invoke",
+        description="The Lambda endpoint policy allows only lambda:GetFunction.",
+        endpoints=_ALL_ENDPOINTS,
+        endpoint_policies={"lambda": _only_allows("lambda:GetFunction")},
+        last_processing_result="PROBLEM: No VPC endpoint policy allows the action lambda:InvokeFunction.",
+        expected_findings=("ENDPOINT_POLICY_DENIES_INVOKE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="secret-endpoint-explicit-deny",
+        description="The seed's case: the Secrets Manager endpoint policy explicitly denies GetSecretValue.",
+        auth="scram",
+        endpoints=(*_ALL_ENDPOINTS, "secretsmanager"),
+        endpoint_policies={
+            "secretsmanager": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Sid": "AllowAll", "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"},
+                    {
+                        "Sid": "DenySecretValues",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+                        "Resource": "*",
+                    },
+                ],
+            }
+        },
+        last_processing_result=(
+            "PROBLEM: Lambda is unable to call secretsmanager:GetSecretValue. Reason: User: the Lambda "
+            "execution role is not authorized to perform: secretsmanager:GetSecretValue on resource: Secrets "
+            "Manager secret with an explicit deny in a VPC endpoint policy"
+        ),
+        expected_findings=("ENDPOINT_POLICY_DENIES_SECRET",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="destination-endpoint-blocks-send",
+        description="The SQS endpoint policy does not let the execution role send to the on-failure queue.",
+        destination="sqs",
+        endpoints=(*_ALL_ENDPOINTS, "sqs"),
+        endpoint_policies={"sqs": _only_allows("sqs:ReceiveMessage")},
+        expected_findings=("ENDPOINT_POLICY_DENIES_DESTINATION",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="role-missing-msk-access",
+        description="The execution role lacks the AWSLambdaMSKExecutionRole actions.",
+        role_grants_msk_access=False,
+        expected_findings=("EXECUTION_ROLE_MISSING_PERMISSIONS",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="role-missing-kafka-cluster",
+        description="IAM auth, but the execution role lacks every kafka-cluster:* data-plane action.",
+        role_grants_kafka_cluster=False,
+        last_processing_result="PROBLEM: Cluster failed to authorize Lambda.",
+        expected_findings=("CLUSTER_AUTHZ_FAILED", "EXECUTION_ROLE_MISSING_PERMISSIONS", "SASL_AUTH_FAILED"),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="role-missing-secret",
+        description="SCRAM auth, but the execution role may neither read the secret nor decrypt it.",
+        auth="scram",
+        role_grants_secret=False,
+        expected_findings=("EXECUTION_ROLE_MISSING_PERMISSIONS",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="scram-secret-not-associated",
+        description="SCRAM auth with a valid secret that was never associated with the cluster.",
+        auth="scram",
+        scram_secret_associated=False,
+        last_processing_result="PROBLEM: SASL authentication failed.",
+        expected_findings=("SASL_AUTH_FAILED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="scram-acls-deny",
+        description="SCRAM auth works but the Kafka ACLs do not authorize the consumer.",
+        auth="scram",
+        last_processing_result="PROBLEM: Cluster failed to authorize Lambda.",
+        expected_findings=("CLUSTER_AUTHZ_FAILED",),
+    )
+)
+register(
+    ScenarioOptions(
+        name="broker-dns-zone-not-associated",
+        description="Self-managed Kafka in a VPC whose broker names live in a private hosted zone that is "
+        "associated with another VPC, not the ESM's.",
+        source="self-managed",
+        auth="none",
+        self_managed_vpc=True,
+        private_zone="kafka.internal.example",
+        private_zone_associated=False,
+        last_processing_result="PROBLEM: The provided Kafka broker endpoints cannot be resolved.",
+        expected_findings=("BROKER_DNS_UNRESOLVABLE",),
+    )
+)

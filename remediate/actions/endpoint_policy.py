@@ -1,0 +1,108 @@
+"""put_vpc_endpoint_policy: let the calls the ESM needs through a VPC endpoint's policy.
+
+The plan is the smallest patch `remediate.policy` can make to the endpoint's current policy for every
+need of that endpoint (not only the finding's): two findings about one endpoint then plan the same
+change, and applying it once fixes both. Apply writes the document only if the endpoint still has the
+policy the plan was made from, so a policy edited in between is never overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel
+
+from remediate import needs
+from remediate.actions import Action, ApplyContext, Draft, register
+from remediate.errors import AwsError
+from remediate.facts import Facts
+from remediate.findings import Finding
+from remediate.plan import Change, ManualStep
+from remediate.policy import VPC_ENDPOINT_POLICY_LIMIT, PolicyError, parse, patch
+
+_SIDS = {
+    "lambda": "RemediateLambdaInvoke",
+    "sts": "RemediateLambdaAssumeRole",
+    "secretsmanager": "RemediateSecretRead",
+}
+
+
+def read_endpoint_policy(ctx: ApplyContext, endpoint_id: str) -> dict[str, Any] | None:
+    raw = ctx.aws.call("ec2", "describe_vpc_endpoints", VpcEndpointIds=[endpoint_id])["VpcEndpoints"]
+    if not raw:
+        raise AwsError(f"VPC endpoint {endpoint_id} no longer exists", code="InvalidVpcEndpointId.NotFound")
+    return parse(raw[0].get("PolicyDocument"))
+
+
+@register
+class PutVpcEndpointPolicy(Action):
+    """Patch the policy of each endpoint named by the finding (evidence "endpoints")."""
+
+    name = "put_vpc_endpoint_policy"
+    order = 60
+    permissions = ("ec2:DescribeVpcEndpoints", "ec2:ModifyVpcEndpoint")
+
+    def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
+        out: list[Draft | ManualStep] = []
+        by_id = {e.id: e for e in needs.routed_endpoints(facts)}
+        for endpoint_id in finding.evidence.get("endpoints", []):
+            endpoint = by_id.get(endpoint_id)
+            if endpoint is None:
+                continue
+            service = needs.endpoint_service(endpoint)
+            current = needs.endpoint_document(endpoint)
+            requests = [n.primary for n in needs.endpoint_needs(facts, endpoint)]
+            try:
+                new = patch(
+                    current,
+                    requests,
+                    sid=_SIDS.get(service, "RemediateDestinationDelivery"),
+                    limit=VPC_ENDPOINT_POLICY_LIMIT,
+                )
+            except PolicyError as exc:
+                out.append(
+                    ManualStep(
+                        because=(finding.code,),
+                        text=f"Edit the policy of VPC endpoint {endpoint_id} by hand: {exc}. It must allow "
+                        + "; ".join(json.dumps(r.to_json(), sort_keys=True) for r in requests),
+                    )
+                )
+                continue
+            if new == current:
+                continue
+            change = Change(
+                id="",
+                action=self.name,
+                resource=endpoint_id,
+                before={"PolicyDocument": endpoint.policy},
+                after={"PolicyDocument": new},
+            )
+            out.append(Draft(change))
+        return out
+
+    def is_done(self, change: Change, ctx: ApplyContext) -> bool:
+        return bool(read_endpoint_policy(ctx, change.resource) == change.after["PolicyDocument"])
+
+    def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
+        previous = (change.before or {}).get("PolicyDocument")
+        current = read_endpoint_policy(ctx, change.resource)
+        if current != previous:
+            raise AwsError(
+                f"the policy of {change.resource} changed since the plan was made; "
+                "run `remediate plan` again",
+                code="PolicyChanged",
+            )
+        ctx.progress(f"writing the policy of VPC endpoint {change.resource}")
+        ctx.aws.call(
+            "ec2",
+            "modify_vpc_endpoint",
+            VpcEndpointId=change.resource,
+            PolicyDocument=json.dumps(change.after["PolicyDocument"]),
+        )
+        return {"previous": change.before}
+
+    def verify(self, change: Change, ctx: ApplyContext) -> str | None:
+        if read_endpoint_policy(ctx, change.resource) == change.after["PolicyDocument"]:
+            return None
+        return f"the policy of VPC endpoint {change.resource} is not the planned one"

@@ -1,0 +1,130 @@
+"""associate_vpc_with_hosted_zone: let the ESM's VPC resolve broker names held in a private zone.
+
+A private hosted zone answers only inside the VPCs associated with it. When the broker names of a
+self-managed source live in such a zone and the ESM's VPC is not one of them, associating the VPC is
+the whole fix, and it is additive: no existing association changes. Every other cause of an
+unresolvable name (no record, no zone, public names that do not resolve) needs a person, so this
+action plans exact manual steps for those.
+
+An association cannot be tagged; the run id goes into the change's Comment instead.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pydantic import BaseModel
+
+from remediate.actions import Action, ApplyContext, Draft, register
+from remediate.errors import AwsError
+from remediate.facts import Facts
+from remediate.findings import Finding
+from remediate.plan import Change, ManualStep
+
+
+def zone_vpcs(ctx: ApplyContext, zone_id: str) -> list[str]:
+    """The VPCs the zone is associated with now (a fresh read)."""
+    raw = ctx.aws.call("route53", "get_hosted_zone", Id=zone_id)
+    return [v["VPCId"] for v in raw.get("VPCs", []) if v.get("VPCId")]
+
+
+def _manual(facts: Facts, finding: Finding) -> str:
+    ev = finding.evidence
+    hosts = ", ".join(ev.get("hosts", []))
+    cause = ev.get("cause")
+    if cause == "zone-without-record":
+        zone = ev.get("zone_id")
+        return (
+            f"Private hosted zone {ev.get('zone_name')} ({zone}) answers for {hosts} in {ev.get('vpc_id')} "
+            "but has no record for it. Add an A record with each broker's address (write the change "
+            "batch to a file first): `aws route53 change-resource-record-sets --hosted-zone-id "
+            f"{zone} --change-batch file://broker-records.json`, or correct the bootstrap servers: "
+            f"`aws lambda update-event-source-mapping --uuid {facts.esm.uuid} --self-managed-event-source "
+            '\'{"Endpoints":{"KAFKA_BOOTSTRAP_SERVERS":["HOST:PORT"]}}\'`.'
+        )
+    where = (
+        "the internet (the ESM has no VPC access configured, so it uses public DNS)"
+        if ev.get("placement") == "internet"
+        else f"VPC {ev.get('vpc_id')}"
+    )
+    return (
+        f"Broker name(s) {hosts} do not resolve (checked from {ev.get('resolved_from') or 'this machine'}). "
+        f"The ESM resolves them from {where}. Publish them in DNS that place can reach: for private "
+        "brokers, configure the ESM with VPC_SUBNET and VPC_SECURITY_GROUP source access in a VPC whose "
+        "resolver knows them (a Route 53 private hosted zone associated with that VPC, or a Route 53 "
+        "Resolver forwarding rule to your DNS servers); or correct the bootstrap servers with "
+        f"`aws lambda update-event-source-mapping --uuid {facts.esm.uuid} --self-managed-event-source "
+        '\'{"Endpoints":{"KAFKA_BOOTSTRAP_SERVERS":["HOST:PORT"]}}\'`. Check the names from inside '
+        "the VPC with `dig +short BROKER_HOST` on an instance in one of the ESM's subnets."
+    )
+
+
+@register
+class AssociateVpcWithHostedZone(Action):
+    """Associate the ESM's VPC with the private hosted zone that holds the broker names."""
+
+    name = "associate_vpc_with_hosted_zone"
+    order = 15
+    permissions = (
+        "route53:GetHostedZone",
+        "route53:AssociateVPCWithHostedZone",
+        "route53:GetChange",
+        "ec2:DescribeVpcs",  # Route 53 checks the caller may see the VPC it associates
+    )
+
+    def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
+        ev = finding.evidence
+        cause = ev.get("cause")
+        if cause == "vpc-dns-support-off":
+            return []  # modify_vpc_attribute turns enableDnsSupport on
+        zone = next((z for z in facts.dns.zones if z.id == ev.get("zone_id")), None) if facts.dns else None
+        if cause != "zone-not-associated" or zone is None or not ev.get("vpc_id"):
+            return [ManualStep(because=(finding.code,), text=_manual(facts, finding))]
+        vpc_id = str(ev["vpc_id"])
+        change = Change(
+            id="",
+            action=self.name,
+            resource=zone.id,
+            before={"VPCs": sorted(zone.vpc_ids)},
+            after={
+                "VPCs": sorted({*zone.vpc_ids, vpc_id}),
+                "AddVPC": {"VPCId": vpc_id, "VPCRegion": facts.region},
+            },
+        )
+        return [Draft(change)]
+
+    def is_done(self, change: Change, ctx: ApplyContext) -> bool:
+        return change.after["AddVPC"]["VPCId"] in zone_vpcs(ctx, change.resource)
+
+    def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
+        vpc = change.after["AddVPC"]
+        ctx.progress(f"associating {vpc['VPCId']} with private hosted zone {change.resource}")
+        try:
+            result = ctx.aws.call(
+                "route53",
+                "associate_vpc_with_hosted_zone",
+                HostedZoneId=change.resource,
+                VPC={"VPCId": vpc["VPCId"], "VPCRegion": vpc["VPCRegion"]},
+                Comment=f"remediate:run-id={ctx.run_id}",
+            )
+        except AwsError:
+            if self.is_done(change, ctx):  # a concurrent run made the same association
+                return {"previous": change.before, "associated": vpc["VPCId"]}
+            raise
+        self._wait_in_sync(ctx, str(result["ChangeInfo"]["Id"]))
+        return {"previous": change.before, "associated": vpc["VPCId"]}
+
+    def _wait_in_sync(self, ctx: ApplyContext, change_id: str) -> None:
+        """Route 53 applies an association asynchronously; wait (bounded) until it reports INSYNC."""
+        deadline = time.monotonic() + ctx.settings.esm_transition_timeout
+        while ctx.aws.call("route53", "get_change", Id=change_id)["ChangeInfo"]["Status"] != "INSYNC":
+            if time.monotonic() >= deadline:
+                raise AwsError(f"Route 53 change {change_id} still PENDING", operation="GetChange")
+            time.sleep(ctx.settings.esm_poll_interval)
+
+    def verify(self, change: Change, ctx: ApplyContext) -> str | None:
+        vpc_id = change.after["AddVPC"]["VPCId"]
+        if vpc_id in zone_vpcs(ctx, change.resource):
+            return None
+        return f"private hosted zone {change.resource} is not associated with {vpc_id}"

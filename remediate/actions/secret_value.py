@@ -1,0 +1,107 @@
+"""replace_secret_value: the exact commands to repair a secret's value and store it again.
+
+remediate never reads a fix into a secret: the value is the user's key material, and writing it would
+put it in a plan. So this action only plans manual steps: openssl commands for each problem found,
+then building the JSON from files and `aws secretsmanager put-secret-value` from a file, so neither
+the key nor its password ever appears on a command line or in shell history. No apply, no verify.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from remediate.actions import Action, Draft, register
+from remediate.facts import Facts, Secret
+from remediate.findings import Finding
+from remediate.plan import ManualStep
+
+# One command (or instruction) per problem kind; files are named for what they should end up holding.
+_COMMANDS: dict[str, str] = {
+    "der-not-pem": "openssl x509 -inform DER -in client.der -out client.pem   "
+    "# a DER key: openssl pkcs8 -topk8 -inform DER -in key.der -nocrypt -out key.pem",
+    "escaped-newlines": "write each PEM to a file as it is (real line breaks) and build the JSON with jq "
+    "as below instead of pasting PEM text into JSON by hand",
+    "traditional-key": "openssl pkcs8 -topk8 -nocrypt -in key-traditional.pem -out key.pem   "
+    "# or encrypted with PBES1: add -v1 PBE-SHA1-3DES -passout file:key-password.txt instead of -nocrypt",
+    "pbes2": "openssl pkcs8 -topk8 -v1 PBE-SHA1-3DES -in key-pbes2.pem -passin file:key-password.txt "
+    "-out key.pem -passout file:key-password.txt",
+    "key-mismatch": "find the key that belongs to the certificate: the two digests must be equal: "
+    "openssl x509 -in client.pem -noout -pubkey | openssl sha256; "
+    "openssl pkey -in key.pem -passin file:key-password.txt -pubout | openssl sha256",
+    "chain-order": "cat client-only.pem intermediate.pem > client.pem   # the client certificate first, "
+    "then each issuer",
+    "expired": "issue a new client certificate from your CA (the old one has expired), then check it: "
+    "openssl x509 -in client.pem -noout -subject -dates",
+    "not-yet-valid": "check the certificate's dates and the issuing host's clock: "
+    "openssl x509 -in client.pem -noout -dates",
+    "wrong-password": "check the password file decrypts the key: "
+    "openssl pkey -in key.pem -passin file:key-password.txt -noout",
+    "missing-password": "put the key's password in key-password.txt (the JSON needs privateKeyPassword)",
+    "not-ca": "keep only CA certificates in the bundle: openssl x509 -in ca.pem -noout -text | "
+    "grep -A1 'Basic Constraints'",
+}
+_CHECK = "openssl x509 -in client.pem -noout -text   # must print the certificate"
+
+
+def _build_json(secret: Secret, encrypted: bool) -> list[str]:
+    material = secret.material
+    assert material is not None
+    if material.kind == "credentials":
+        return [
+            "printf '%s' 'USERNAME' > username.txt; "
+            "read -rs PASSWORD; printf '%s' \"$PASSWORD\" > password.txt   # printf is a shell builtin",
+            "jq -n --rawfile username username.txt --rawfile password password.txt "
+            "'{username: $username, password: $password}' > secret.json",
+        ]
+    if material.kind == "root-ca":
+        return ["jq -n --rawfile certificate ca.pem '{certificate: $certificate}' > secret.json"]
+    if encrypted:
+        return [
+            "jq -n --rawfile certificate client.pem --rawfile privateKey key.pem "
+            "--rawfile privateKeyPassword key-password.txt "
+            "'{certificate: $certificate, privateKey: $privateKey, "
+            'privateKeyPassword: ($privateKeyPassword | rtrimstr("\\n"))}\' > secret.json'
+        ]
+    return [
+        "jq -n --rawfile certificate client.pem --rawfile privateKey key.pem "
+        "'{certificate: $certificate, privateKey: $privateKey}' > secret.json"
+    ]
+
+
+def steps_text(secret: Secret, codes: set[str]) -> str:
+    """The manual steps for one secret's problems with the given finding codes."""
+    material = secret.material
+    assert material is not None
+    problems = [p for p in material.problems if p.code in codes]
+    encrypted = material.key_encryption not in (None, "none") or any(
+        p.kind in ("pbes2", "missing-password", "wrong-password") for p in problems
+    )
+    lines = [f"Repair secret {secret.arn} ({secret.access_type}):"]
+    lines += [f"  - {p.detail}" for p in problems]
+    lines.append("Fix the material in files, then store it again (the value never goes on a command line):")
+    commands = list(dict.fromkeys(_COMMANDS[p.kind] for p in problems if p.kind in _COMMANDS))
+    if material.kind != "credentials":
+        commands.append(_CHECK)
+    commands += _build_json(secret, encrypted)
+    commands += [
+        f"aws secretsmanager put-secret-value --secret-id {secret.arn} --secret-string file://secret.json",
+        "shred -u secret.json key-password.txt password.txt 2>/dev/null; true",
+    ]
+    lines += [f"  {n}. {c}" for n, c in enumerate(commands, 1)]
+    return "\n".join(lines)
+
+
+@register
+class ReplaceSecretValue(Action):
+    """Manual steps to repair and store a secret's value (remediate never writes secret values)."""
+
+    name = "replace_secret_value"
+    order = 60
+    permissions = ()
+
+    def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
+        arn = finding.evidence.get("secret")
+        secret = next((s for s in facts.secrets if s.arn == arn and s.material is not None), None)
+        if secret is None:
+            return []
+        return [ManualStep(because=(finding.code,), text=steps_text(secret, {finding.code}))]

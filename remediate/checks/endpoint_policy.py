@@ -1,0 +1,67 @@
+"""Checks on VPC endpoint policies: Lambda, Secrets Manager and the on-failure destination's service.
+
+Only endpoints the pollers' traffic actually goes through are checked (private-DNS interface
+endpoints, gateway endpoints); an endpoint without a policy has AWS's default full access. The STS
+endpoint belongs to EXECUTION_ROLE_NOT_ASSUMABLE (checks/iam.py), since it blocks the role's use.
+"""
+
+from __future__ import annotations
+
+from remediate import needs
+from remediate.checks import check
+from remediate.checks.iam import undecided
+from remediate.facts import Facts
+from remediate.findings import Finding
+
+_CODES = {
+    "lambda": "ENDPOINT_POLICY_DENIES_INVOKE",
+    "secretsmanager": "ENDPOINT_POLICY_DENIES_SECRET",
+    "sns": "ENDPOINT_POLICY_DENIES_DESTINATION",
+    "sqs": "ENDPOINT_POLICY_DENIES_DESTINATION",
+    "s3": "ENDPOINT_POLICY_DENIES_DESTINATION",
+}
+
+
+@check(
+    "endpoint_policies",
+    "ENDPOINT_POLICY_DENIES_INVOKE",
+    "ENDPOINT_POLICY_DENIES_SECRET",
+    "ENDPOINT_POLICY_DENIES_DESTINATION",
+    "COULD_NOT_CHECK",
+)
+def endpoint_policies(facts: Facts) -> list[Finding]:
+    """Each endpoint policy on the path must let the right principal make the call the ESM needs."""
+    found: list[Finding] = []
+    for endpoint in needs.routed_endpoints(facts):
+        code = _CODES.get(needs.endpoint_service(endpoint))
+        if code is None:
+            continue
+        document = needs.endpoint_document(endpoint)
+        blocked, unknown = [], []
+        for n in needs.endpoint_needs(facts, endpoint):
+            decision = needs.decide([document], n)
+            if decision in ("deny", "implicit"):
+                blocked.append((n, decision))
+            elif decision == "unknown":
+                unknown.append(n)
+        found += undecided(facts, f"the policy of endpoint {endpoint.id}", unknown)
+        if not blocked:
+            continue
+        parts = [
+            f"{'explicitly denies' if d == 'deny' else 'does not allow'} {n.primary.action} on "
+            f"{n.primary.resource} for {next(iter(n.primary.principal.statement_value().values()))}"
+            for n, d in blocked
+            if n.primary.principal is not None
+        ]
+        found.append(
+            Finding(
+                code=code,
+                summary=f"the policy of {endpoint.service_name} endpoint {endpoint.id} " + "; ".join(parts),
+                evidence={
+                    "endpoints": [endpoint.id],
+                    "service": endpoint.service_name,
+                    "blocked": [{**n.primary.to_json(), "decision": d} for n, d in blocked],
+                },
+            )
+        )
+    return found

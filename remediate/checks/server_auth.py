@@ -1,0 +1,59 @@
+"""What the opt-in TLS probe (`remediate diagnose --probe`) found about each bootstrap broker.
+
+Without `--probe` there are no probe results and this check says nothing: whether a broker's
+certificate matches its name or the configured root CA can only be seen by connecting. A broker the
+probe could not reach from this machine is reported as "could not check", never as a failure: the
+ESM's pollers connect from elsewhere.
+"""
+
+from __future__ import annotations
+
+from remediate.checks import check
+from remediate.facts import Facts
+from remediate.findings import Finding
+from remediate.probe import FAILED, NOT_REACHED
+
+_WHAT = {
+    "hostname-mismatch": "presents a certificate that does not name the host in the bootstrap string",
+    "unknown-ca": "presents a certificate not signed by the configured root CA",
+    "expired": "presents an expired certificate",
+    "not-yet-valid": "presents a certificate that is not valid yet",
+    "untrusted": "presents a certificate that does not verify",
+    "not-tls": "does not speak TLS on this port, and the ESM uses TLS",
+    "tls-error": "fails the TLS handshake",
+}
+
+
+@check("server_auth", "SERVER_AUTH_FAILED", "COULD_NOT_CHECK")
+def server_auth(facts: Facts) -> list[Finding]:
+    """Brokers whose TLS certificate fails verification the way Lambda verifies it."""
+    findings: list[Finding] = []
+    for probe in facts.tls_probes or ():
+        evidence = {
+            "server": probe.server,
+            "outcome": probe.outcome,
+            "detail": probe.detail,
+            "ca_source": probe.ca_source,
+            "peer_subject": probe.peer_subject,
+            "peer_names": list(probe.peer_names),
+            "peer_not_after": probe.peer_not_after,
+            "probed_from": "this machine",
+        }
+        if probe.outcome in FAILED:
+            findings.append(
+                Finding(
+                    code="SERVER_AUTH_FAILED",
+                    summary=f"broker {probe.server} {_WHAT[probe.outcome]} ({probe.detail})",
+                    evidence=evidence,
+                )
+            )
+        elif probe.outcome in NOT_REACHED:
+            findings.append(
+                Finding(
+                    code="COULD_NOT_CHECK",
+                    summary=f"could not probe broker {probe.server} from this machine: {probe.outcome} "
+                    f"({probe.detail})",
+                    evidence=evidence,
+                )
+            )
+    return findings

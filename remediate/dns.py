@@ -1,0 +1,171 @@
+"""Where the bootstrap broker names resolve: from this machine, and in the ESM's VPC (Route 53).
+
+Part of observation (called by `observe.py`, which owns the Facts it returns). Two reads of the world:
+
+- Local resolution runs on the machine the tool runs on, concurrently and bounded by a deadline; it
+  says nothing certain about the ESM's VPC, and the facts say so (`LocalResolution.machine`).
+- In a VPC, a name resolves through the Route 53 Resolver: a private hosted zone associated with the
+  VPC answers for its whole domain (and shadows public DNS there), so the zones whose name is a
+  suffix of a broker host name, associated or not, and whether they hold a record for it, decide.
+
+`getaddrinfo` cannot be cancelled, so each lookup runs on a daemon thread: a hung resolver costs the
+deadline, never the process exit.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from remediate.facts import HostedZone, HostResolution, LocalResolution
+
+if TYPE_CHECKING:  # checks import `covers`; they must not import the AWS layer
+    from remediate.aws import Aws
+
+DEFAULT_TIMEOUT = 3.0
+RECORD_TYPES = frozenset({"A", "AAAA", "CNAME"})
+
+
+def split_server(server: str) -> tuple[str, int | None]:
+    """("host", port) of a bootstrap server "host:port" (or "[v6]:port"; the port may be absent)."""
+    value = server.strip()
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        port = rest.removeprefix(":")
+        return host, int(port) if port.isdigit() else None
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or ":" in host:
+        return value, None
+    return host, int(port)
+
+
+def is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def broker_hosts(servers: Iterable[str]) -> tuple[str, ...]:
+    """The distinct host names (not IP literals) of bootstrap servers, normalised to lowercase."""
+    hosts = (split_server(s)[0].rstrip(".").lower() for s in servers)
+    return tuple(dict.fromkeys(h for h in hosts if h and not is_ip(h)))
+
+
+def _lookup(host: str) -> HostResolution:
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return HostResolution(host=host, resolved=False, error=f"{exc.strerror or exc} (errno {exc.errno})")
+    except (OSError, UnicodeError) as exc:
+        return HostResolution(host=host, resolved=False, error=str(exc))
+    addresses = tuple(sorted({str(info[4][0]) for info in infos}))
+    return HostResolution(host=host, resolved=True, addresses=addresses)
+
+
+def resolve_all(hosts: Iterable[str], timeout: float = DEFAULT_TIMEOUT) -> LocalResolution:
+    """Resolve every host concurrently from this machine; a host not answered by the deadline fails."""
+    names = list(dict.fromkeys(hosts))
+    results: dict[str, HostResolution] = {}
+    lock = threading.Lock()
+
+    def work(host: str) -> None:
+        outcome = _lookup(host)
+        with lock:
+            results[host] = outcome
+
+    threads = [threading.Thread(target=work, args=(h,), daemon=True, name=f"dns-{h}") for h in names]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    with lock:
+        done = dict(results)
+    return LocalResolution(
+        machine=socket.gethostname(),
+        results=tuple(
+            done.get(h) or HostResolution(host=h, resolved=False, error=f"no answer within {timeout:g}s")
+            for h in names
+        ),
+    )
+
+
+def _zone_name(name: str) -> str:
+    return name.rstrip(".").lower()
+
+
+def _zone_id(raw: str) -> str:
+    return raw.rsplit("/", 1)[-1]
+
+
+def covers(zone: str, host: str) -> bool:
+    """Whether a hosted zone named `zone` is authoritative for `host` (same name or a subdomain)."""
+    return host == zone or host.endswith("." + zone)
+
+
+def _has_record(aws: Aws, zone_id: str, host: str) -> bool:
+    """Whether the zone holds an address or alias record for `host` itself or a wildcard covering it."""
+    candidates = [host]
+    if "." in host:
+        candidates.append("*." + host.split(".", 1)[1])
+    for name in candidates:
+        page = aws.read(
+            "route53", "list_resource_record_sets", HostedZoneId=zone_id, StartRecordName=name, MaxItems="8"
+        )
+        for record in page.get("ResourceRecordSets", []):
+            found = _zone_name(record.get("Name", "")).replace("\\052", "*")
+            if found == name and record.get("Type") in RECORD_TYPES:
+                return True
+    return False
+
+
+def private_zones(aws: Aws, vpc_id: str, region: str, hosts: tuple[str, ...]) -> tuple[HostedZone, ...]:
+    """The private hosted zones that could answer for the broker hosts, and which VPCs they serve.
+
+    Zones associated with the VPC come from ListHostedZonesByVPC (which includes zones shared from
+    other accounts); zones of this account that are not associated come from ListHostedZones, and
+    GetHostedZone tells which VPCs they do serve.
+    """
+    associated = {
+        _zone_id(z["HostedZoneId"]): _zone_name(z["Name"])
+        for z in aws.read_pages(
+            "route53",
+            "list_hosted_zones_by_vpc",
+            "HostedZoneSummaries",
+            "NextToken",
+            "NextToken",
+            VPCId=vpc_id,
+            VPCRegion=region,
+        )
+    }
+    private = {
+        _zone_id(z["Id"]): _zone_name(z["Name"])
+        for z in aws.read_pages("route53", "list_hosted_zones", "HostedZones", "Marker", "NextMarker")
+        if z.get("Config", {}).get("PrivateZone")
+    }
+    zones: list[HostedZone] = []
+    for zone_id, name in sorted({**private, **associated}.items()):
+        served = [h for h in hosts if covers(name, h)]
+        if not served:
+            continue
+        is_associated = zone_id in associated
+        vpcs: tuple[str, ...] = (vpc_id,)  # a zone shared from another account: only ours is known
+        if zone_id in private:
+            raw = aws.read("route53", "get_hosted_zone", Id=zone_id)
+            vpcs = tuple(v["VPCId"] for v in raw.get("VPCs", []) if v.get("VPCId"))
+        zones.append(
+            HostedZone(
+                id=zone_id,
+                name=name,
+                associated=is_associated,
+                vpc_ids=vpcs,
+                hosts_with_records=tuple(h for h in served if _has_record(aws, zone_id, h)),
+            )
+        )
+    return tuple(zones)

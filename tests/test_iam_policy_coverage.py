@@ -1,0 +1,99 @@
+"""`remediate iam-policy` is valid IAM JSON and covers every AWS call the tool makes.
+
+`uncovered` is the check: the end-to-end tests (tests/test_iam_e2e.py) record the (service,
+Operation) pairs the sandbox server saw during each scenario's plan + apply + re-plan and assert that
+the declared policy allows every one of them, evaluated with remediate's own policy evaluator.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import subprocess
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+
+from remediate.permissions import policy_document
+from remediate.policy import Request, evaluate
+from tests.conftest import REMEDIATE
+
+# Signing names of the services the tool calls, and the IAM prefix of their actions.
+IAM_PREFIX = {
+    "lambda": "lambda",
+    "ec2": "ec2",
+    "kafka": "kafka",
+    "iam": "iam",
+    "secretsmanager": "secretsmanager",
+    "sts": "sts",
+}
+# Calls IAM never denies, so no policy needs to name them.
+NO_PERMISSION_NEEDED = frozenset({("sts", "GetCallerIdentity")})
+_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
+
+
+def uncovered(calls: Iterable[tuple[str, str]], policy: dict[str, Any]) -> list[str]:
+    """The calls the policy does not allow, as IAM action names."""
+    missing = []
+    for service, operation in sorted(set(calls)):
+        if (service, operation) in NO_PERMISSION_NEEDED:
+            continue
+        action = f"{IAM_PREFIX.get(service, service)}:{operation}"
+        if not evaluate(policy, Request.make(action, "*")).allowed:
+            missing.append(action)
+    return missing
+
+
+@functools.cache
+def iam_policy(mode: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [REMEDIATE, "iam-policy", "--mode", mode], capture_output=True, text=True, check=True, timeout=60
+    )
+    document: dict[str, Any] = json.loads(out.stdout)
+    return document
+
+
+@pytest.mark.parametrize("mode", ["diagnose", "apply"])
+def test_iam_policy_is_valid_iam_json(mode: str) -> None:
+    document = iam_policy(mode)
+    assert document["Version"] == "2012-10-17"
+    assert set(document) == {"Version", "Statement"}
+    sids = [s["Sid"] for s in document["Statement"]]
+    assert len(sids) == len(set(sids))
+    for stmt in document["Statement"]:
+        assert set(stmt) == {"Sid", "Effect", "Action", "Resource"}
+        assert stmt["Effect"] == "Allow"
+        assert stmt["Resource"] == "*"
+        assert stmt["Action"] == sorted(set(stmt["Action"]))
+        assert all(_ACTION.match(a) for a in stmt["Action"]), stmt["Action"]
+    assert document == policy_document(mode)
+
+
+def test_diagnose_policy_reads_only() -> None:
+    actions = [a for s in iam_policy("diagnose")["Statement"] for a in s["Action"]]
+    assert all(a.split(":")[1].startswith(("Get", "List", "Describe")) for a in actions)
+
+
+def test_apply_policy_covers_the_policy_writes() -> None:
+    policy = iam_policy("apply")
+    writes = [
+        ("ec2", "ModifyVpcEndpoint"),
+        ("iam", "PutRolePolicy"),
+        ("iam", "UpdateAssumeRolePolicy"),
+        ("kafka", "BatchAssociateScramSecret"),
+        ("kafka", "ListScramSecrets"),
+    ]
+    assert uncovered(writes, policy) == []
+    assert uncovered(writes, iam_policy("diagnose")) == [
+        "ec2:ModifyVpcEndpoint",
+        "iam:PutRolePolicy",
+        "iam:UpdateAssumeRolePolicy",
+        "kafka:BatchAssociateScramSecret",
+    ]
+
+
+def test_uncovered_reports_an_undeclared_call() -> None:
+    policy = iam_policy("apply")
+    assert uncovered([("iam", "DeleteRole"), ("sts", "GetCallerIdentity")], policy) == ["iam:DeleteRole"]

@@ -1,0 +1,172 @@
+"""The executeScript handlers, called as SSM calls them: plain dicts in, plain dicts out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from remediate import ssm
+from remediate.errors import InputError, PlanFileError, StalePlanError
+from remediate.plan import Plan
+from remediate.sandbox import Sandbox, build_scenario
+
+MUTATIONS = (
+    "UpdateEventSourceMapping",
+    "AuthorizeSecurityGroupIngress",
+    "CreateVpcEndpoint",
+    "PutRolePolicy",
+)
+
+
+@pytest.fixture
+def aws_env(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+    """The handlers read AWS through the standard chain, as they do in the SSM runtime."""
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for key, value in sandbox.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("REMEDIATE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("REMEDIATE_ESM_POLL_INTERVAL", "0.05")
+    monkeypatch.setenv("REMEDIATE_RETRY_BASE_DELAY", "0.05")
+    return sandbox
+
+
+def _scenario(sb: Sandbox, name: str) -> Any:
+    """Build the scenario, then forget its setup calls: only the code under test's calls count."""
+    scn = build_scenario(sb, name)
+    sb.clear_calls()
+    return scn
+
+
+def _esm(sb: Sandbox, uuid: str) -> dict[str, Any]:
+    return dict(sb.client("lambda").get_event_source_mapping(UUID=uuid))
+
+
+def _writes(sb: Sandbox) -> list[str]:
+    return [op for _svc, op in sb.calls if op in MUTATIONS]
+
+
+@pytest.mark.parametrize(
+    ("events", "message"),
+    [
+        ("not a dict", "must be a JSON object"),
+        ({"Mode": "Plan"}, "EsmId"),
+        ({"EsmId": "x", "Mode": "Fix"}, "Mode"),
+        ({"EsmId": "x", "Bogus": 1}, "Bogus"),
+        ({"EsmId": "not-a-uuid"}, "not an event source mapping"),
+        ({"EsmId": "0f4c2c4e-1111-4222-8333-944455556666", "Mode": "Apply"}, "approver"),
+        (
+            {"EsmId": "0f4c2c4e-1111-4222-8333-944455556666", "PlanBucket": "s3://b/k"},
+            "bucket name",
+        ),
+    ],
+)
+def test_plan_handler_validates_inputs_before_any_aws_call(events: Any, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        ssm.plan_handler(events, None)
+
+
+def test_apply_handler_requires_the_approved_digest() -> None:
+    with pytest.raises(InputError, match="PlanDigest"):
+        ssm.apply_handler({"EsmId": "0f4c2c4e-1111-4222-8333-944455556666", "Plan": "{}"}, None)
+
+
+def test_diagnose_mode_reports_findings_and_no_plan(aws_env: Sandbox) -> None:
+    scn = _scenario(aws_env, "broker-timeout")
+    out = ssm.plan_handler({"EsmId": scn.esm_uuid, "Mode": "Diagnose"}, None)
+    assert [f.split(":")[0] for f in out["Findings"]] == ["BROKER_TIMEOUT"]
+    assert out["ChangeCount"] == 0
+    assert out["Plan"] == ""
+    assert _writes(aws_env) == []
+
+
+def test_plan_apply_verify_fix_the_broker_timeout(aws_env: Sandbox) -> None:
+    scn = _scenario(aws_env, "broker-timeout")
+    planned = ssm.plan_handler({"EsmId": scn.esm_uuid, "Mode": "Apply", "Approvers": ["alice"]}, None)
+    assert planned["ChangeCount"] == 2
+    assert planned["Summary"] == "Plan: 0 to add, 2 to change, 0 to destroy."
+    assert "BatchSize = 500 -> 1" in planned["ApprovalMessage"]
+    assert len(json.dumps(planned).encode()) < ssm.PAYLOAD_LIMIT
+    assert _writes(aws_env) == []
+
+    applied = ssm.apply_handler(
+        {"EsmId": scn.esm_uuid, "Plan": planned["Plan"], "PlanDigest": planned["PlanDigest"]}, None
+    )
+    assert applied["State"] == "done"
+    assert [c.split()[1] for c in applied["AppliedChanges"]] == ["update_esm", "reenable_esm"]
+    esm = _esm(aws_env, scn.esm_uuid)
+    assert (esm["BatchSize"], esm["State"]) == (1, "Enabled")
+
+    verified = ssm.verify_handler({"EsmId": scn.esm_uuid, "AppliedChanges": applied["AppliedChanges"]}, None)
+    assert verified["Verified"] is True
+    assert verified["RemainingChangeCount"] == 0
+
+
+def test_apply_refuses_a_stale_plan_and_changes_nothing(aws_env: Sandbox) -> None:
+    scn = _scenario(aws_env, "broker-timeout")
+    planned = ssm.plan_handler({"EsmId": scn.esm_uuid, "Mode": "Plan"}, None)
+    aws_env.client("lambda").update_event_source_mapping(UUID=scn.esm_uuid, BatchSize=250)
+    aws_env.clear_calls()
+    with pytest.raises(StalePlanError, match="stale"):
+        ssm.apply_handler(
+            {"EsmId": scn.esm_uuid, "Plan": planned["Plan"], "PlanDigest": planned["PlanDigest"]}, None
+        )
+    assert _writes(aws_env) == []
+    assert _esm(aws_env, scn.esm_uuid)["BatchSize"] == 250
+
+
+def test_apply_refuses_a_plan_other_than_the_approved_one(aws_env: Sandbox) -> None:
+    scn = _scenario(aws_env, "broker-timeout")
+    planned = ssm.plan_handler({"EsmId": scn.esm_uuid, "Mode": "Plan"}, None)
+    with pytest.raises(PlanFileError, match="not the approved"):
+        ssm.apply_handler(
+            {"EsmId": scn.esm_uuid, "Plan": planned["Plan"], "PlanDigest": "sha256:" + "0" * 64}, None
+        )
+    tampered = planned["Plan"].replace('"BatchSize":1', '"BatchSize":2')
+    with pytest.raises(PlanFileError, match="modified"):
+        ssm.apply_handler(
+            {"EsmId": scn.esm_uuid, "Plan": tampered, "PlanDigest": planned["PlanDigest"]}, None
+        )
+    assert _writes(aws_env) == []
+
+
+def test_a_plan_too_large_for_the_step_output_goes_to_s3(
+    aws_env: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scn = _scenario(aws_env, "broker-timeout")
+    monkeypatch.setattr(ssm, "PAYLOAD_BUDGET", 3000)
+    events = {"EsmId": scn.esm_uuid, "Mode": "Plan", "ExecutionId": "exec-1"}
+    with pytest.raises(InputError, match="PlanBucket"):
+        ssm.plan_handler(events, None)
+    aws_env.client("s3").create_bucket(Bucket="plans")
+    planned = ssm.plan_handler({**events, "PlanBucket": "plans"}, None)
+    assert planned["Plan"] == ""
+    assert planned["PlanLocation"] == "s3://plans/remediate/plans/exec-1.json"
+    assert len(json.dumps(planned).encode()) <= 3000
+    applied = ssm.apply_handler(
+        {"EsmId": scn.esm_uuid, "PlanLocation": planned["PlanLocation"], "PlanDigest": planned["PlanDigest"]},
+        None,
+    )
+    assert applied["AppliedCount"] == 2
+    assert _esm(aws_env, scn.esm_uuid)["BatchSize"] == 1
+
+
+def test_the_approval_message_fits_aws_approve(aws_env: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    scn = _scenario(aws_env, "broker-timeout")
+    monkeypatch.setattr(ssm, "MESSAGE_LIMIT", 200)
+    planned = ssm.plan_handler({"EsmId": scn.esm_uuid, "Mode": "Plan"}, None)
+    assert len(planned["ApprovalMessage"]) == 200
+    assert planned["ApprovalMessage"].endswith("(truncated; the full plan is in this step's Plan output)")
+
+
+def test_the_reporter_approves_only_the_saved_plan(aws_env: Sandbox) -> None:
+    scn = _scenario(aws_env, "broker-timeout")
+    planned = ssm.plan_handler({"EsmId": scn.esm_uuid, "Mode": "Plan"}, None)
+    body = {k: v for k, v in json.loads(planned["Plan"]).items() if k != "digest"}
+    plan = Plan.model_validate(body)
+    assert ssm.SsmReporter(approved=plan).approve(plan) is True
+    assert ssm.SsmReporter().approve(plan) is False
+    other = plan.model_copy(update={"plan_id": "p-other"})
+    assert ssm.SsmReporter(approved=plan).approve(other) is False
