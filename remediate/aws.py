@@ -31,6 +31,8 @@ from remediate.ratelimit import RateLimiter
 if TYPE_CHECKING:
     import boto3
 
+    from remediate.config import Settings
+
 log = get_logger(__name__)
 
 THROTTLING_CODES = frozenset(
@@ -149,6 +151,22 @@ class Aws:
         self._cache: dict[str, Future[Any]] = {}
         self.calls = 0
         self.retries = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Aws:
+        """The one way entry points (CLI, SSM handlers) open AWS: settings in, credentials checked."""
+        aws = cls(
+            profile=settings.profile,
+            region=settings.region,
+            attempts=settings.retry_attempts,
+            base_delay=settings.retry_base_delay,
+            max_delay=settings.retry_max_delay,
+            max_pool=2 * settings.max_workers,
+            rates=settings.api_rates,
+            burst=settings.api_burst,
+        )
+        aws.check_credentials()
+        return aws
 
     # -- session and clients -------------------------------------------------------------------
     @property

@@ -67,19 +67,7 @@ class Ctx:
     def aws(self) -> Any:
         from remediate.aws import Aws
 
-        s = self.settings
-        aws = Aws(
-            profile=s.profile,
-            region=s.region,
-            attempts=s.retry_attempts,
-            base_delay=s.retry_base_delay,
-            max_delay=s.retry_max_delay,
-            max_pool=2 * s.max_workers,
-            rates=s.api_rates,
-            burst=s.api_burst,
-        )
-        aws.check_credentials()
-        return aws
+        return Aws.from_settings(self.settings)
 
     def playbooks(self) -> Any:
         from remediate import playbook

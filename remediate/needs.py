@@ -23,7 +23,7 @@ from remediate.policy import FULL_ACCESS, Decision, Document, Principal, Request
 LAMBDA_SERVICE = "lambda.amazonaws.com"
 SCRAM_ACCESS = frozenset({"SASL_SCRAM_256_AUTH", "SASL_SCRAM_512_AUTH"})
 CERT_ACCESS = "CLIENT_CERTIFICATE_TLS_AUTH"
-_NETWORK_ACTIONS = (
+NETWORK_ACTIONS = (
     "ec2:CreateNetworkInterface",
     "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeVpcs",
@@ -136,7 +136,7 @@ def role_needs(facts: Facts) -> list[Need]:
         need("kafka:DescribeClusterV2", "kafka:DescribeCluster", resource=cluster, why="read the cluster")
         need("kafka:GetBootstrapBrokers", resource=cluster, why="find the brokers")
     if facts.network is not None and facts.network.placement != "internet":
-        for action in _NETWORK_ACTIONS:
+        for action in NETWORK_ACTIONS:
             need(action, resource="*", why="place the pollers' network interfaces in the VPC")
     for secret in facts.secrets:
         if not secret.exists:

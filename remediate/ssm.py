@@ -114,19 +114,6 @@ def _settings(region: str) -> Settings:
     return load_settings(None, **flags)
 
 
-def _aws(settings: Settings) -> Aws:
-    aws = Aws(
-        profile=settings.profile,
-        region=settings.region,
-        attempts=settings.retry_attempts,
-        base_delay=settings.retry_base_delay,
-        max_delay=settings.retry_max_delay,
-        max_pool=2 * settings.max_workers,
-    )
-    aws.check_credentials()
-    return aws
-
-
 def _run(events: _Events, mode: Mode, settings: Settings, aws: Aws, approved: Plan | None = None) -> Run:
     log.configure(settings.log_format, settings.log_level, color=False)
     run = Run(
@@ -164,7 +151,7 @@ def plan_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
     if ev.PlanBucket and ("/" in ev.PlanBucket or ev.PlanBucket.startswith("s3:")):
         raise InputError(f"PlanBucket must be a bucket name, not {ev.PlanBucket!r}")
     settings = _settings(ev.Region)
-    run = _run(ev, _MODES[ev.Mode], settings, _aws(settings))
+    run = _run(ev, _MODES[ev.Mode], settings, Aws.from_settings(settings))
     assert run.facts is not None
     out: dict[str, Any] = {
         "Mode": ev.Mode,
@@ -237,7 +224,7 @@ def apply_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
     """Apply exactly the approved plan (refused when stale), then verify each change as the CLI does."""
     ev = _parse(ApplyEvents, events)
     settings = _settings(ev.Region)
-    aws = _aws(settings)
+    aws = Aws.from_settings(settings)
     run = _run(ev, "apply", settings, aws, _load_plan(ev, aws))
     assert run.plan is not None
     by_id = {c.id: c for c in run.plan.changes}
@@ -260,7 +247,7 @@ def verify_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
             raise InputError(f"AppliedChanges entry {entry!r} is not 'ID ACTION RESOURCE'")
         applied.add((parts[1], parts[2]))
     settings = _settings(ev.Region)
-    run = _run(ev, "plan", settings, _aws(settings))
+    run = _run(ev, "plan", settings, Aws.from_settings(settings))
     assert run.plan is not None
     again = [f"{c.action} {c.resource}" for c in run.plan.changes if (c.action, c.resource) in applied]
     if again:

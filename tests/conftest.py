@@ -50,6 +50,15 @@ def cli_env(sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def settle(sb: Sandbox, uuid: str) -> dict[str, object]:
+    """Read an ESM until its transitional state is over (it lasts a few reads, as on AWS)."""
+    for _ in range(30):
+        esm: dict[str, object] = sb.client("lambda").get_event_source_mapping(UUID=uuid)
+        if esm["State"] in ("Enabled", "Disabled"):
+            return esm
+    raise AssertionError(f"ESM {uuid} never settled")
+
+
 SECRET_KEYS = ("password", "privateKey", "privateKeyPassword")
 
 

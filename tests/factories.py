@@ -21,6 +21,7 @@ from remediate.facts import (
     Subnet,
     Vpc,
 )
+from remediate.needs import NETWORK_ACTIONS
 
 UUID = "0b6c2b8e-5c1d-4a38-9d49-3f6f0a9e2c11"
 REGION = "us-east-1"
@@ -87,14 +88,7 @@ def full_access_policy() -> dict[str, Any]:
             },
             {
                 "Effect": "Allow",
-                "Action": [
-                    "ec2:CreateNetworkInterface",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeVpcs",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                ],
+                "Action": list(NETWORK_ACTIONS),
                 "Resource": "*",
             },
             {

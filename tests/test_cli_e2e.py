@@ -6,21 +6,12 @@ import json
 from pathlib import Path
 
 from remediate.sandbox import FaultRule, Sandbox, build_scenario
-from tests.conftest import CliRunner
+from tests.conftest import CliRunner, settle
 
 
 def esm_state(sb: Sandbox, uuid: str) -> dict[str, object]:
     raw: dict[str, object] = sb.client("lambda").get_event_source_mapping(UUID=uuid)
     return raw
-
-
-def settle(sb: Sandbox, uuid: str) -> dict[str, object]:
-    """Read until the sandbox's transitional state is over (it lasts a few reads, like AWS)."""
-    for _ in range(20):
-        esm = esm_state(sb, uuid)
-        if esm["State"] in ("Enabled", "Disabled"):
-            return esm
-    raise AssertionError("ESM never settled")
 
 
 def test_diagnose_text_and_json(sandbox: Sandbox, cli: CliRunner) -> None:
@@ -56,6 +47,15 @@ def test_plan_text_json_and_detailed_exitcode(sandbox: Sandbox, cli: CliRunner) 
     assert "No changes." in clean.stdout
     # Read-only: planning changed nothing.
     assert esm_state(sandbox, scn.esm_uuid)["BatchSize"] == 500
+
+
+def test_healthy_self_managed_over_the_internet(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "self-managed-healthy")
+    run = cli("diagnose", "--esm", scn.esm_uuid)
+    assert run.returncode == 0, run.stderr
+    assert "source:   self-managed localhost:9092, 127.0.0.1:9093" in run.stdout
+    assert "network:  the internet (self-managed Kafka without VPC source access)" in run.stdout
+    assert "No problems found." in run.stdout
 
 
 def test_esm_arn_is_accepted(sandbox: Sandbox, cli: CliRunner) -> None:

@@ -11,17 +11,9 @@ from pathlib import Path
 import pytest
 
 from remediate.sandbox import FaultRule, Sandbox, build_scenario
-from tests.conftest import REMEDIATE, CliRunner
+from tests.conftest import REMEDIATE, CliRunner, settle
 
 UPDATE = ("lambda", "UpdateEventSourceMapping")
-
-
-def settle(sb: Sandbox, uuid: str) -> dict[str, object]:
-    for _ in range(30):
-        esm: dict[str, object] = sb.client("lambda").get_event_source_mapping(UUID=uuid)
-        if esm["State"] in ("Enabled", "Disabled"):
-            return esm
-    raise AssertionError("ESM never settled")
 
 
 @pytest.mark.parametrize("boundary", [1, 2, 3])

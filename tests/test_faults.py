@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from remediate.sandbox import FaultRule, Sandbox, build_scenario
-from tests.conftest import CliRunner
+from tests.conftest import CliRunner, settle
 
 RUNS = 20
 
@@ -14,14 +14,6 @@ def chaos(sb: Sandbox, seed: int) -> None:
     """Throttling, 503s and connection resets, each on ~10% of every call to every service."""
     for i, kind in enumerate(("throttle", "status", "reset")):
         sb.faults.add(FaultRule(kind=kind, probability=0.1, seed=seed * 10 + i))  # type: ignore[arg-type]
-
-
-def settle(sb: Sandbox, uuid: str) -> dict[str, object]:
-    for _ in range(30):
-        esm: dict[str, object] = sb.client("lambda").get_event_source_mapping(UUID=uuid)
-        if esm["State"] in ("Enabled", "Disabled"):
-            return esm
-    raise AssertionError("ESM never settled")
 
 
 @pytest.mark.parametrize("seed", range(RUNS))

@@ -10,6 +10,7 @@ from remediate import playbook
 from remediate.checks import run_check
 from remediate.engine import build_plan, diagnose
 from remediate.facts import Cluster, ClusterAuth, Facts, NamedPolicy, Role, Secret, SourceAccess, VpcEndpoint
+from remediate.needs import NETWORK_ACTIONS
 from remediate.playbook import Playbook
 from remediate.policy import statements
 from tests import factories
@@ -20,14 +21,7 @@ TOPIC_ARN = "arn:aws:kafka:us-east-1:123456789012:topic/orders/abcd-1234/orders"
 GROUP_PREFIX = "arn:aws:kafka:us-east-1:123456789012:group/orders/abcd-1234/"
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:AmazonMSK_orders-AbCdEf"
 KEY = "arn:aws:kms:us-east-1:123456789012:key/1111-2222"
-EC2 = [
-    "ec2:CreateNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeVpcs",
-    "ec2:DeleteNetworkInterface",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeSecurityGroups",
-]
+EC2 = list(NETWORK_ACTIONS)
 KAFKA_CLUSTER = ["kafka-cluster:Connect", "kafka-cluster:DescribeClusterDynamicConfiguration"]
 KAFKA_GROUP = ["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"]
 KAFKA_TOPIC = ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"]

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from remediate.sandbox import Sandbox, build_scenario
-from tests.conftest import CliRunner
+import pytest
 
-
-def settle(sb: Sandbox, uuid: str) -> dict[str, object]:
-    for _ in range(30):
-        esm: dict[str, object] = sb.client("lambda").get_event_source_mapping(UUID=uuid)
-        if esm["State"] in ("Enabled", "Disabled"):
-            return esm
-    raise AssertionError("ESM never settled")
+from remediate.sandbox import Sandbox, Scenario, build_scenario
+from tests.conftest import CliRunner, settle
 
 
 def last_run(env: dict[str, str]) -> str:
@@ -65,3 +60,61 @@ def test_rollback_refuses_a_resource_changed_since(
     assert "No changes" in undo.stdout
     assert settle(sandbox, scn.esm_uuid)["BatchSize"] == 300
     assert not [c for c in sandbox.calls if c == ("lambda", "UpdateEventSourceMapping")]
+
+
+def snapshot(sb: Sandbox, scn: Scenario) -> dict[str, Any]:
+    """Every resource the IAM, endpoint-policy, SCRAM and DNS playbooks can touch, as AWS reports it."""
+    iam = sb.client("iam")
+    ec2 = sb.client("ec2")
+    role = iam.get_role(RoleName=scn.role_name)["Role"]
+    inline = {
+        name: iam.get_role_policy(RoleName=scn.role_name, PolicyName=name)["PolicyDocument"]
+        for name in iam.list_role_policies(RoleName=scn.role_name)["PolicyNames"]
+    }
+    endpoints = {  # compared as documents: a restored policy may list its keys in another order
+        e["VpcEndpointId"]: json.loads(e["PolicyDocument"]) if e.get("PolicyDocument") else None
+        for e in ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [scn.vpc_id or "-"]}])[
+            "VpcEndpoints"
+        ]
+    }
+    scram = (
+        sorted(sb.client("kafka").list_scram_secrets(ClusterArn=scn.cluster_arn).get("SecretArnList", []))
+        if scn.cluster_arn and scn.auth == "scram"
+        else []
+    )
+    zones = (
+        sorted(v["VPCId"] for v in sb.client("route53").get_hosted_zone(Id=scn.hosted_zone_id)["VPCs"])
+        if scn.hosted_zone_id
+        else []
+    )
+    return {
+        "trust": role["AssumeRolePolicyDocument"],
+        "inline": inline,
+        "endpoints": endpoints,
+        "scram": scram,
+        "zones": zones,
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "role-not-trusted",
+        "role-missing-msk-access",
+        "lambda-endpoint-denies-invoke",
+        "scram-secret-not-associated",
+        "broker-dns-zone-not-associated",
+    ],
+)
+def test_rollback_returns_policies_and_associations_to_their_pre_apply_state(
+    sandbox: Sandbox, cli: CliRunner, cli_env: dict[str, str], name: str
+) -> None:
+    scn = build_scenario(sandbox, name)
+    before = snapshot(sandbox, scn)
+    applied = cli("apply", "--esm", scn.esm_uuid, "--auto-approve")
+    assert applied.returncode == 0, applied.stderr
+    assert snapshot(sandbox, scn) != before
+    undo = cli("rollback", last_run(cli_env), "--auto-approve")
+    assert undo.returncode == 0, undo.stderr
+    assert "by hand" not in undo.stdout
+    assert snapshot(sandbox, scn) == before

@@ -19,7 +19,7 @@ from remediate.errors import AwsError
 from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.plan import Change, ManualStep
-from remediate.policy import VPC_ENDPOINT_POLICY_LIMIT, PolicyError, parse, patch
+from remediate.policy import FULL_ACCESS, VPC_ENDPOINT_POLICY_LIMIT, PolicyError, parse, patch
 
 _SIDS = {
     "lambda": "RemediateLambdaInvoke",
@@ -33,6 +33,11 @@ def read_endpoint_policy(ctx: ApplyContext, endpoint_id: str) -> dict[str, Any] 
     if not raw:
         raise AwsError(f"VPC endpoint {endpoint_id} no longer exists", code="InvalidVpcEndpointId.NotFound")
     return parse(raw[0].get("PolicyDocument"))
+
+
+def _same(current: dict[str, Any] | None, wanted: dict[str, Any] | None) -> bool:
+    """No policy and the default full-access policy are the same thing to AWS (and to a rollback)."""
+    return (current or FULL_ACCESS) == (wanted or FULL_ACCESS)
 
 
 @register
@@ -82,27 +87,25 @@ class PutVpcEndpointPolicy(Action):
         return out
 
     def is_done(self, change: Change, ctx: ApplyContext) -> bool:
-        return bool(read_endpoint_policy(ctx, change.resource) == change.after["PolicyDocument"])
+        return _same(read_endpoint_policy(ctx, change.resource), change.after["PolicyDocument"])
 
     def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
         previous = (change.before or {}).get("PolicyDocument")
         current = read_endpoint_policy(ctx, change.resource)
-        if current != previous:
+        if not _same(current, previous):
             raise AwsError(
                 f"the policy of {change.resource} changed since the plan was made; "
                 "run `remediate plan` again",
                 code="PolicyChanged",
             )
         ctx.progress(f"writing the policy of VPC endpoint {change.resource}")
-        ctx.aws.call(
-            "ec2",
-            "modify_vpc_endpoint",
-            VpcEndpointId=change.resource,
-            PolicyDocument=json.dumps(change.after["PolicyDocument"]),
-        )
+        document = change.after["PolicyDocument"]
+        # No document (a rollback to an endpoint that had none) means AWS's default policy.
+        policy = {"PolicyDocument": json.dumps(document)} if document is not None else {"ResetPolicy": True}
+        ctx.aws.call("ec2", "modify_vpc_endpoint", VpcEndpointId=change.resource, **policy)
         return {"previous": change.before}
 
     def verify(self, change: Change, ctx: ApplyContext) -> str | None:
-        if read_endpoint_policy(ctx, change.resource) == change.after["PolicyDocument"]:
+        if _same(read_endpoint_policy(ctx, change.resource), change.after["PolicyDocument"]):
             return None
         return f"the policy of VPC endpoint {change.resource} is not the planned one"

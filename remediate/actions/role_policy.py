@@ -165,7 +165,7 @@ class PutRolePolicy(Action):
 
     name = "put_role_policy"
     order = 55
-    permissions = ("iam:GetRolePolicy", "iam:PutRolePolicy")
+    permissions = ("iam:GetRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy")
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         role = facts.role
@@ -194,6 +194,19 @@ class PutRolePolicy(Action):
             raise
         return parse(raw.get("PolicyDocument"))
 
+    def inverse(self, change: Change, outputs: dict[str, Any]) -> Change | None:
+        """An inline policy this run created is deleted; one it edited gets its previous document back."""
+        if change.kind != "create":
+            return super().inverse(change, outputs)
+        return change.model_copy(
+            update={
+                "id": f"undo-{change.id}",
+                "kind": "delete",
+                "before": change.after,
+                "after": {"PolicyName": change.after["PolicyName"], "PolicyDocument": None},
+            }
+        )
+
     def is_done(self, change: Change, ctx: ApplyContext) -> bool:
         current = self._read(ctx, change.resource, change.after["PolicyName"])
         return bool(current == change.after["PolicyDocument"])
@@ -202,6 +215,10 @@ class PutRolePolicy(Action):
         name = change.after["PolicyName"]
         if self._read(ctx, change.resource, name) != (change.before or {}).get("PolicyDocument"):
             raise _stale(f"inline policy {name} of role {change.resource}")
+        if change.kind == "delete":
+            ctx.progress(f"deleting inline policy {name} of role {change.resource}")
+            ctx.aws.call("iam", "delete_role_policy", RoleName=change.resource, PolicyName=name)
+            return {"previous": change.before}
         ctx.progress(f"writing inline policy {name} of role {change.resource}")
         ctx.aws.call(
             "iam",

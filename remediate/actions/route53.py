@@ -69,6 +69,7 @@ class AssociateVpcWithHostedZone(Action):
     permissions = (
         "route53:GetHostedZone",
         "route53:AssociateVPCWithHostedZone",
+        "route53:DisassociateVPCFromHostedZone",
         "route53:GetChange",
         "ec2:DescribeVpcs",  # Route 53 checks the caller may see the VPC it associates
     )
@@ -94,10 +95,34 @@ class AssociateVpcWithHostedZone(Action):
         )
         return [Draft(change)]
 
+    def inverse(self, change: Change, outputs: dict[str, Any]) -> Change | None:
+        """Undo the association this run made (a rollback never removes one it did not make)."""
+        return change.model_copy(
+            update={
+                "id": f"undo-{change.id}",
+                "before": {"VPCs": change.after["VPCs"]},
+                "after": {"VPCs": (change.before or {}).get("VPCs", []), "RemoveVPC": change.after["AddVPC"]},
+            }
+        )
+
     def is_done(self, change: Change, ctx: ApplyContext) -> bool:
+        if "RemoveVPC" in change.after:
+            return change.after["RemoveVPC"]["VPCId"] not in zone_vpcs(ctx, change.resource)
         return change.after["AddVPC"]["VPCId"] in zone_vpcs(ctx, change.resource)
 
     def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
+        if "RemoveVPC" in change.after:
+            gone = change.after["RemoveVPC"]
+            ctx.progress(f"disassociating {gone['VPCId']} from private hosted zone {change.resource}")
+            result = ctx.aws.call(
+                "route53",
+                "disassociate_vpc_from_hosted_zone",
+                HostedZoneId=change.resource,
+                VPC={"VPCId": gone["VPCId"], "VPCRegion": gone["VPCRegion"]},
+                Comment=f"remediate:run-id={ctx.run_id} rollback",
+            )
+            self._wait_in_sync(ctx, str(result["ChangeInfo"]["Id"]))
+            return {"previous": change.before}
         vpc = change.after["AddVPC"]
         ctx.progress(f"associating {vpc['VPCId']} with private hosted zone {change.resource}")
         try:
@@ -124,6 +149,11 @@ class AssociateVpcWithHostedZone(Action):
             time.sleep(ctx.settings.esm_poll_interval)
 
     def verify(self, change: Change, ctx: ApplyContext) -> str | None:
+        if "RemoveVPC" in change.after:
+            vpc_id = change.after["RemoveVPC"]["VPCId"]
+            if vpc_id not in zone_vpcs(ctx, change.resource):
+                return None
+            return f"private hosted zone {change.resource} is still associated with {vpc_id}"
         vpc_id = change.after["AddVPC"]["VPCId"]
         if vpc_id in zone_vpcs(ctx, change.resource):
             return None

@@ -73,7 +73,11 @@ class AssociateScramSecret(Action):
 
     name = "associate_scram_secret"
     order = 65
-    permissions = ("kafka:ListScramSecrets", "kafka:BatchAssociateScramSecret")
+    permissions = (
+        "kafka:ListScramSecrets",
+        "kafka:BatchAssociateScramSecret",
+        "kafka:BatchDisassociateScramSecret",
+    )
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         cluster = facts.cluster
@@ -98,14 +102,29 @@ class AssociateScramSecret(Action):
                 out.append(Draft(change))
         return out
 
+    def inverse(self, change: Change, outputs: dict[str, Any]) -> Change | None:
+        """Undo an association this run made by disassociating exactly those secrets."""
+        return change.model_copy(
+            update={
+                "id": f"undo-{change.id}",
+                "kind": "delete",
+                "before": change.after,
+                "after": {"SecretArnList": outputs.get("associated", change.after["SecretArnList"])},
+            }
+        )
+
     def is_done(self, change: Change, ctx: ApplyContext) -> bool:
-        return set(change.after["SecretArnList"]) <= associated(ctx, change.resource)
+        present = associated(ctx, change.resource)
+        wanted = set(change.after["SecretArnList"])
+        return not wanted & present if change.kind == "delete" else wanted <= present
 
     def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
-        ctx.progress(f"associating {', '.join(change.after['SecretArnList'])} with {change.resource}")
+        delete = change.kind == "delete"
+        verb = "disassociating" if delete else "associating"
+        ctx.progress(f"{verb} {', '.join(change.after['SecretArnList'])} with {change.resource}")
         result = ctx.aws.call(
             "kafka",
-            "batch_associate_scram_secret",
+            "batch_disassociate_scram_secret" if delete else "batch_associate_scram_secret",
             ClusterArn=change.resource,
             SecretArnList=change.after["SecretArnList"],
         )
@@ -120,5 +139,10 @@ class AssociateScramSecret(Action):
         return {"associated": change.after["SecretArnList"]}
 
     def verify(self, change: Change, ctx: ApplyContext) -> str | None:
-        missing = set(change.after["SecretArnList"]) - associated(ctx, change.resource)
+        present = associated(ctx, change.resource)
+        wanted = set(change.after["SecretArnList"])
+        if change.kind == "delete":
+            still = wanted & present
+            return f"still associated with {change.resource}: {', '.join(sorted(still))}" if still else None
+        missing = wanted - present
         return f"not associated with {change.resource}: {', '.join(sorted(missing))}" if missing else None

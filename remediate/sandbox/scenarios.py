@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from remediate.needs import NETWORK_ACTIONS
 from remediate.sandbox.server import Sandbox
 
 __all__ = [
@@ -58,12 +59,7 @@ _MSK_EXECUTION_ACTIONS: Final = (
     "kafka:DescribeCluster",
     "kafka:DescribeClusterV2",
     "kafka:GetBootstrapBrokers",
-    "ec2:CreateNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeVpcs",
-    "ec2:DeleteNetworkInterface",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeSecurityGroups",
+    *NETWORK_ACTIONS,
     "logs:CreateLogGroup",
     "logs:CreateLogStream",
     "logs:PutLogEvents",

@@ -113,8 +113,8 @@ def test_self_managed_healthy(sb: Sandbox) -> None:
     scn = build_scenario(sb, "self-managed-healthy")
     esm = sb.client("lambda").get_event_source_mapping(UUID=scn.esm_uuid)
     assert esm["SelfManagedEventSource"]["Endpoints"]["KAFKA_BOOTSTRAP_SERVERS"] == [
-        "broker-1.kafka.internal.example:9092",
-        "broker-2.kafka.internal.example:9092",
+        "localhost:9092",
+        "127.0.0.1:9093",
     ]
     assert "SourceAccessConfigurations" not in esm
     assert scn.vpc_id is None
