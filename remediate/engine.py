@@ -98,7 +98,9 @@ def build_plan(facts: Facts, findings: list[Finding], playbooks: list[Playbook])
                 key = _key(item.change)
                 merged.setdefault(key, item)
                 because.setdefault(key, []).append(finding.code)
-    ordered = sorted(merged, key=lambda k: (registry[merged[k].change.action].order, k))
+    # By action order, then in the order the playbooks proposed them (which is deliberate: e.g.
+    # enableDnsSupport before enableDnsHostnames); dicts keep insertion order, sorted() is stable.
+    ordered = sorted(merged, key=lambda k: registry[merged[k].change.action].order)
     ids = {k: f"c{i}" for i, k in enumerate(ordered, 1)}
     local = {merged[k].key: ids[k] for k in ordered if merged[k].key}
     changes = []

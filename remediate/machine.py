@@ -88,6 +88,7 @@ class Run:
     findings: list[Finding] = field(default_factory=list)
     plan: Plan | None = None
     applied_ids: list[str] = field(default_factory=list)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: BaseException | None = None
     locked: bool = False
 
@@ -186,6 +187,7 @@ class Run:
         else:
             journal.record("resume", done=sorted(self.resume.done))
             ctx.outputs.update(self.resume.outputs)
+            self.outputs.update(self.resume.outputs)
             done = self.resume.done
         for change in self.plan.changes:
             if change.id in done:
@@ -209,6 +211,7 @@ class Run:
                 journal.record("error", change_id=change.id, error=f"{type(exc).__name__}: {exc}")
                 raise
             ctx.outputs[change.id] = outputs
+            self.outputs[change.id] = outputs
             self.applied_ids.append(change.id)
             journal.record("end", change_id=change.id, outputs=outputs)
             self.reporter.progress(f"{change.id} {change.action} {change.resource}: done")
@@ -219,7 +222,8 @@ class Run:
         ctx = self._context(fresh=True)
         problems = []
         for change in self.plan.changes:
-            problem = actions.get(change.action).verify(change, ctx)
+            made = change.model_copy(update={"after": resolve_refs(change.after, self.outputs)})
+            problem = actions.get(change.action).verify(made, ctx)
             if problem:
                 problems.append(f"{change.id}: {problem}")
         journal = Journal(self.settings.state_dir, self.run_id)
