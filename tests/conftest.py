@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from remediate.permissions import policy_document
 from remediate.sandbox import Sandbox
+from tests.iam_coverage import uncovered
 
 REMEDIATE = str(Path(sys.executable).with_name("remediate"))
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
@@ -59,6 +61,7 @@ def settle(sb: Sandbox, uuid: str) -> dict[str, object]:
     raise AssertionError(f"ESM {uuid} never settled")
 
 
+READ_ONLY_COMMANDS = frozenset({"diagnose", "plan", "scan"})
 SECRET_KEYS = ("password", "privateKey", "privateKeyPassword")
 
 
@@ -84,6 +87,7 @@ def cli(cli_env: dict[str, str], sandbox: Sandbox) -> CliRunner:
     def run(
         *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
+        seen = len(sandbox.calls)
         result = subprocess.run(
             [REMEDIATE, *args],
             env={**cli_env, **(env or {})},
@@ -100,6 +104,10 @@ def cli(cli_env: dict[str, str], sandbox: Sandbox) -> CliRunner:
             assert fragment not in result.stdout, "a secret value leaked to stdout"
             assert fragment not in result.stderr, "a secret value leaked to stderr"
             assert fragment not in journals, "a secret value leaked to the journal"
+        # ... and an IAM test: every call it made is allowed by the policy the tool declares for it.
+        mode = "diagnose" if args and args[0] in READ_ONLY_COMMANDS else "apply"
+        missing = uncovered(sandbox.calls[seen:], policy_document(mode))
+        assert not missing, f"`remediate {' '.join(args)}` called {missing}, not in iam-policy --mode {mode}"
         return result
 
     return run

@@ -1,8 +1,8 @@
 """`remediate iam-policy` is valid IAM JSON and covers every AWS call the tool makes.
 
-`uncovered` is the check: the end-to-end tests (tests/test_iam_e2e.py) record the (service,
-Operation) pairs the sandbox server saw during each scenario's plan + apply + re-plan and assert that
-the declared policy allows every one of them, evaluated with remediate's own policy evaluator.
+`tests/iam_coverage.uncovered` is the check, and the `cli` fixture (tests/conftest.py) applies it to
+every CLI run of the whole suite: the calls the sandbox server saw during the run must be allowed by
+`iam-policy --mode diagnose` for read-only commands and `--mode apply` for the others.
 """
 
 from __future__ import annotations
@@ -11,39 +11,15 @@ import functools
 import json
 import re
 import subprocess
-from collections.abc import Iterable
 from typing import Any
 
 import pytest
 
 from remediate.permissions import policy_document
-from remediate.policy import Request, evaluate
 from tests.conftest import REMEDIATE
+from tests.iam_coverage import uncovered
 
-# Signing names of the services the tool calls, and the IAM prefix of their actions.
-IAM_PREFIX = {
-    "lambda": "lambda",
-    "ec2": "ec2",
-    "kafka": "kafka",
-    "iam": "iam",
-    "secretsmanager": "secretsmanager",
-    "sts": "sts",
-}
-# Calls IAM never denies, so no policy needs to name them.
-NO_PERMISSION_NEEDED = frozenset({("sts", "GetCallerIdentity")})
 _ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
-
-
-def uncovered(calls: Iterable[tuple[str, str]], policy: dict[str, Any]) -> list[str]:
-    """The calls the policy does not allow, as IAM action names."""
-    missing = []
-    for service, operation in sorted(set(calls)):
-        if (service, operation) in NO_PERMISSION_NEEDED:
-            continue
-        action = f"{IAM_PREFIX.get(service, service)}:{operation}"
-        if not evaluate(policy, Request.make(action, "*")).allowed:
-            missing.append(action)
-    return missing
 
 
 @functools.cache

@@ -102,6 +102,10 @@ class ReplaceSecretValue(Action):
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         arn = finding.evidence.get("secret")
         secret = next((s for s in facts.secrets if s.arn == arn and s.material is not None), None)
-        if secret is None:
+        # Other checks report the same codes about a secret (e.g. SASL_AUTH_FAILED for a SCRAM secret
+        # not associated with the cluster): only problems found in the value itself need a new value.
+        if secret is None or secret.material is None:
+            return []
+        if not any(p.code == finding.code for p in secret.material.problems):
             return []
         return [ManualStep(because=(finding.code,), text=steps_text(secret, {finding.code}))]

@@ -1,0 +1,25 @@
+"""Is every AWS call a run made allowed by the tool's declared IAM policy (`remediate iam-policy`)?"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from remediate.policy import Request, evaluate
+
+# Signing names of services whose IAM action prefix differs (the others use the signing name).
+IAM_PREFIX: dict[str, str] = {}
+# Calls IAM never denies, so no policy needs to name them.
+NO_PERMISSION_NEEDED = frozenset({("sts", "GetCallerIdentity")})
+
+
+def uncovered(calls: Iterable[tuple[str, str]], policy: dict[str, Any]) -> list[str]:
+    """The calls the policy does not allow, as IAM action names."""
+    missing = []
+    for service, operation in sorted(set(calls)):
+        if (service, operation) in NO_PERMISSION_NEEDED:
+            continue
+        action = f"{IAM_PREFIX.get(service, service)}:{operation}"
+        if not evaluate(policy, Request.make(action, "*")).allowed:
+            missing.append(action)
+    return missing
