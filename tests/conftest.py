@@ -10,8 +10,10 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,6 +61,34 @@ def settle(sb: Sandbox, uuid: str) -> dict[str, object]:
         if esm["State"] in ("Enabled", "Disabled"):
             return esm
     raise AssertionError(f"ESM {uuid} never settled")
+
+
+def vpc_inventory(sb: Sandbox, vpc_id: str) -> dict[str, Any]:
+    """What exists in the VPC: endpoints per service, groups by name, rules per group."""
+    ec2 = sb.client("ec2")
+    by_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
+    endpoints = ec2.describe_vpc_endpoints(Filters=by_vpc)["VpcEndpoints"]
+    groups = ec2.describe_security_groups(Filters=by_vpc)["SecurityGroups"]
+    attrs = {
+        a: ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute=a)
+        for a in ("enableDnsSupport", "enableDnsHostnames")
+    }
+    return {
+        "endpoints": Counter(
+            e["ServiceName"].rsplit(".", 1)[-1]
+            for e in endpoints
+            if e["State"] not in ("deleting", "deleted")
+        ),
+        "groups": Counter(g["GroupName"] for g in groups),
+        "rules": {
+            g["GroupName"]: sum(
+                len(p.get("UserIdGroupPairs", [])) + len(p.get("IpRanges", [])) + len(p.get("Ipv6Ranges", []))
+                for p in g["IpPermissions"] + g["IpPermissionsEgress"]
+            )
+            for g in groups
+        },
+        "dns": {a: v[a[0].upper() + a[1:]]["Value"] for a, v in attrs.items()},
+    }
 
 
 READ_ONLY_COMMANDS = frozenset({"diagnose", "plan", "scan"})

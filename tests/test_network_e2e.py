@@ -25,7 +25,7 @@ from remediate.plan import Change
 from remediate.sandbox import Sandbox
 from remediate.sandbox.faults import FaultRule
 from remediate.sandbox.scenarios import Scenario, build_scenario
-from tests.conftest import CliRunner
+from tests.conftest import CliRunner, vpc_inventory
 
 # scenario -> the (action, resource-or-service suffix) of every change the plan must hold, sorted.
 EXPECTED: dict[str, list[tuple[str, str]]] = {
@@ -69,34 +69,6 @@ def _label(change: dict[str, Any], sc: Scenario) -> tuple[str, str]:
     return change["action"], resource
 
 
-def _inventory(sb: Sandbox, vpc_id: str) -> dict[str, Any]:
-    """What exists in the VPC: endpoints per service, groups by name, rules per group."""
-    ec2 = sb.client("ec2")
-    by_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
-    endpoints = ec2.describe_vpc_endpoints(Filters=by_vpc)["VpcEndpoints"]
-    groups = ec2.describe_security_groups(Filters=by_vpc)["SecurityGroups"]
-    attrs = {
-        a: ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute=a)
-        for a in ("enableDnsSupport", "enableDnsHostnames")
-    }
-    return {
-        "endpoints": Counter(
-            e["ServiceName"].rsplit(".", 1)[-1]
-            for e in endpoints
-            if e["State"] not in ("deleting", "deleted")
-        ),
-        "groups": Counter(g["GroupName"] for g in groups),
-        "rules": {
-            g["GroupName"]: sum(
-                len(p.get("UserIdGroupPairs", [])) + len(p.get("IpRanges", [])) + len(p.get("Ipv6Ranges", []))
-                for p in g["IpPermissions"] + g["IpPermissionsEgress"]
-            )
-            for g in groups
-        },
-        "dns": {a: v[a[0].upper() + a[1:]]["Value"] for a, v in attrs.items()},
-    }
-
-
 def _assert_no_open_rules(sb: Sandbox, vpc_id: str) -> None:
     """Ingress the tool may have added never admits the whole internet."""
     groups = sb.client("ec2").describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
@@ -118,7 +90,7 @@ def test_scenario_plans_applies_and_converges(name: str, sandbox: Sandbox, cli: 
 
     first = cli("apply", "--esm", sc.esm_uuid, "--auto-approve")
     assert first.returncode == 0, first.stderr
-    after_first = _inventory(sandbox, sc.vpc_id)
+    after_first = vpc_inventory(sandbox, sc.vpc_id)
     _assert_no_open_rules(sandbox, sc.vpc_id)
 
     replan = cli("plan", "--esm", sc.esm_uuid)
@@ -128,7 +100,7 @@ def test_scenario_plans_applies_and_converges(name: str, sandbox: Sandbox, cli: 
 
     second = cli("apply", "--esm", sc.esm_uuid, "--auto-approve")
     assert second.returncode == 0, second.stderr
-    assert _inventory(sandbox, sc.vpc_id) == after_first
+    assert vpc_inventory(sandbox, sc.vpc_id) == after_first
 
 
 def test_endpoints_are_created_as_planned(sandbox: Sandbox, cli: CliRunner) -> None:
@@ -178,7 +150,7 @@ def test_concurrent_applies_of_one_plan_make_one_endpoint_per_service(
     assert any(r.returncode == 0 for r in results), [r.stderr for r in results]
     for r in results:  # the other one ran after (0), found the plan stale (4) or the ESM locked (1)
         assert r.returncode == 0 or "is stale" in r.stderr or "is locked" in r.stderr, r.stderr
-    inventory = _inventory(sandbox, sc.vpc_id)
+    inventory = vpc_inventory(sandbox, sc.vpc_id)
     assert inventory["endpoints"] == Counter({"lambda": 1, "sts": 1, "secretsmanager": 1})
     assert inventory["groups"][f"remediate-endpoints-{sc.vpc_id}"] == 1
 
@@ -191,12 +163,12 @@ def test_apply_that_failed_between_creates_converges_on_rerun(sandbox: Sandbox, 
     )
     crashed = cli("apply", "--esm", sc.esm_uuid, "--auto-approve")
     assert crashed.returncode == 1
-    assert _inventory(sandbox, sc.vpc_id)["groups"][f"remediate-endpoints-{sc.vpc_id}"] == 1
+    assert vpc_inventory(sandbox, sc.vpc_id)["groups"][f"remediate-endpoints-{sc.vpc_id}"] == 1
     sandbox.faults.remove(fault)
 
     rerun = cli("apply", "--esm", sc.esm_uuid, "--auto-approve")
     assert rerun.returncode == 0, rerun.stderr
-    inventory = _inventory(sandbox, sc.vpc_id)
+    inventory = vpc_inventory(sandbox, sc.vpc_id)
     assert inventory["endpoints"] == Counter({"lambda": 1, "sts": 1, "secretsmanager": 1})
     assert inventory["groups"][f"remediate-endpoints-{sc.vpc_id}"] == 1
     assert inventory["rules"][f"remediate-endpoints-{sc.vpc_id}"] == 2  # 443 from the cluster, default egress
@@ -242,7 +214,7 @@ def test_same_endpoint_change_applied_concurrently_creates_one_endpoint(
         t.join()
     assert len(outputs) == 2
     assert outputs[0]["VpcEndpointId"] == outputs[1]["VpcEndpointId"]
-    assert _inventory(sandbox, vpc)["endpoints"] == Counter({"sts": 1})
+    assert vpc_inventory(sandbox, vpc)["endpoints"] == Counter({"sts": 1})
 
 
 def test_rollback_deletes_what_the_run_created_and_nothing_else(
@@ -250,15 +222,15 @@ def test_rollback_deletes_what_the_run_created_and_nothing_else(
 ) -> None:
     sc = build_scenario(sandbox, "destination-sqs-no-endpoint", dns_hostnames=False)
     assert sc.vpc_id is not None
-    before = _inventory(sandbox, sc.vpc_id)
+    before = vpc_inventory(sandbox, sc.vpc_id)
     assert cli("apply", "--esm", sc.esm_uuid, "--auto-approve").returncode == 0
-    assert _inventory(sandbox, sc.vpc_id)["endpoints"]["sqs"] == 1
+    assert vpc_inventory(sandbox, sc.vpc_id)["endpoints"]["sqs"] == 1
     runs = sorted(
         (Path(cli_env["REMEDIATE_STATE_DIR"]) / "runs").glob("*.jsonl"), key=lambda p: p.stat().st_mtime
     )
     undo = cli("rollback", runs[-1].stem, "--auto-approve")
     assert undo.returncode == 0, undo.stderr
-    assert _inventory(sandbox, sc.vpc_id) == before  # the sqs endpoint is gone, DNS hostnames off again
+    assert vpc_inventory(sandbox, sc.vpc_id) == before  # the sqs endpoint is gone, DNS hostnames off again
 
 
 def test_egress_to_a_group_the_plan_creates_is_applied_and_verified(sandbox: Sandbox, cli: CliRunner) -> None:
