@@ -1,6 +1,7 @@
 """The least-privilege IAM policy of the tool itself, derived from what the code declares.
 
-Observation declares its reads (`observe.PERMISSIONS`) and each registered action declares the
+Observation declares its reads (`observe.PERMISSIONS`, and `scan.PERMISSIONS` for the listing),
+the ESM lock its tagging calls, and each registered action declares the
 calls its apply and verify make, so this policy follows the code instead of a hand-kept list.
 """
 
@@ -8,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from remediate import actions, lock, observe
+from remediate import actions, lock, observe, scan
 
 
 def required_actions(mode: Literal["diagnose", "apply"] | str) -> list[str]:
-    needed = set(observe.PERMISSIONS)
+    needed = {*observe.PERMISSIONS, *scan.PERMISSIONS}
     if mode == "apply":
         needed.update(lock.PERMISSIONS)
         for action in actions.registry().values():

@@ -95,6 +95,10 @@ def _source(esm: Esm) -> str:
     return f"kafka:{esm.bootstrap_servers[0] if esm.bootstrap_servers else '?'}{more}"
 
 
+# The IAM action listing adds to observation's reads (declared for `remediate iam-policy`).
+PERMISSIONS = ("lambda:ListEventSourceMappings",)
+
+
 def kafka_mappings(aws: Aws, function: str | None = None) -> Iterator[dict[str, Any]]:
     """Every Kafka/MSK mapping of the region (or of one function), as listed; other sources are skipped.
 

@@ -135,7 +135,7 @@ def cli(cli_env: dict[str, str], sandbox: Sandbox) -> CliRunner:
             assert fragment not in result.stderr, "a secret value leaked to stderr"
             assert fragment not in journals, "a secret value leaked to the journal"
         # ... and an IAM test: every call it made is allowed by the policy the tool declares for it.
-        mode = "diagnose" if args and args[0] in READ_ONLY_COMMANDS else "apply"
+        mode = "diagnose" if args and args[0] in READ_ONLY_COMMANDS and "--fix" not in args else "apply"
         missing = uncovered(sandbox.calls[seen:], policy_document(mode))
         assert not missing, f"`remediate {' '.join(args)}` called {missing}, not in iam-policy --mode {mode}"
         return result

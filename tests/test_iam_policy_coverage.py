@@ -11,6 +11,7 @@ import functools
 import json
 import re
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -73,3 +74,9 @@ def test_apply_policy_covers_the_policy_writes() -> None:
 def test_uncovered_reports_an_undeclared_call() -> None:
     policy = iam_policy("apply")
     assert uncovered([("iam", "DeleteRole"), ("sts", "GetCallerIdentity")], policy) == ["iam:DeleteRole"]
+
+
+def test_readme_shows_the_current_policy() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme.split("<!-- iam-policy --mode apply -->\n```json\n", 1)[1].split("\n```", 1)[0]
+    assert json.loads(block) == policy_document("apply")
