@@ -57,7 +57,9 @@ def run_demo(scenario: str, *, auto_approve: bool, color: bool) -> None:
         finally:
             os.environ.clear()
             os.environ.update(saved_env)
-    _banner(f"Demo complete: {scenario} was diagnosed, fixed and verified; a new plan shows no changes.", color)
+    _banner(
+        f"Demo complete: {scenario} was diagnosed, fixed and verified; a new plan shows no changes.", color
+    )
 
 
 def _invoke(cli: click.Group, args: list[str]) -> int:
