@@ -10,6 +10,7 @@ the tenacity policy here is the only one (exponential backoff with full jitter, 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
@@ -74,6 +75,9 @@ ACCESS_DENIED_CODES = frozenset(
         "Forbidden",
     }
 )
+
+
+_REGION = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$")
 
 
 def error_code(exc: BaseException) -> str:
@@ -189,6 +193,8 @@ class Aws:
         region = self.session.region_name
         if not region:
             raise CredentialsError("no AWS region: set AWS_REGION, a profile region, or --region")
+        if not _REGION.match(region):
+            raise CredentialsError(f"{region!r} is not an AWS region name (like eu-west-1)")
         return region
 
     def check_credentials(self) -> None:

@@ -123,6 +123,11 @@ def test_denied_write_fails_cleanly_and_the_journal_says_where(
             {"AWS_CONFIG_FILE": "/nonexistent"},
             "AWS profile 'no-such-profile' not found",
         ),
+        (
+            ["plan", "--esm", "11111111-2222-3333-4444-555555555555", "--region", "mars-north"],
+            {},
+            "'mars-north' is not an AWS region name",
+        ),
         (["apply"], {}, "give exactly one of --esm ESM, a saved PLAN_FILE"),
         (["plan"], {}, "Missing option '--esm'"),
     ],
