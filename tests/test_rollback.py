@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from remediate.sandbox import Sandbox, Scenario, build_scenario
-from tests.conftest import CliRunner, settle
+from tests.conftest import CliRunner, settle, vpc_inventory
 
 
 def last_run(env: dict[str, str]) -> str:
@@ -76,6 +76,7 @@ def snapshot(sb: Sandbox, scn: Scenario) -> dict[str, Any]:
         for e in ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [scn.vpc_id or "-"]}])[
             "VpcEndpoints"
         ]
+        if e["State"] not in ("deleting", "deleted")
     }
     scram = (
         sorted(sb.client("kafka").list_scram_secrets(ClusterArn=scn.cluster_arn).get("SecretArnList", []))
@@ -87,12 +88,14 @@ def snapshot(sb: Sandbox, scn: Scenario) -> dict[str, Any]:
         if scn.hosted_zone_id
         else []
     )
+    network = vpc_inventory(sb, scn.vpc_id) if scn.vpc_id else {}
     return {
         "trust": role["AssumeRolePolicyDocument"],
         "inline": inline,
         "endpoints": endpoints,
         "scram": scram,
         "zones": zones,
+        "network": network,
     }
 
 
@@ -104,9 +107,13 @@ def snapshot(sb: Sandbox, scn: Scenario) -> dict[str, Any]:
         "lambda-endpoint-denies-invoke",
         "scram-secret-not-associated",
         "broker-dns-zone-not-associated",
+        "msk-iam-no-self-ingress",
+        "self-managed-vpc-no-broker-egress",
+        "scram-no-nat",
+        "vpc-dns-hostnames-off",
     ],
 )
-def test_rollback_returns_policies_and_associations_to_their_pre_apply_state(
+def test_rollback_returns_every_touched_resource_to_its_pre_apply_state(
     sandbox: Sandbox, cli: CliRunner, cli_env: dict[str, str], name: str
 ) -> None:
     scn = build_scenario(sandbox, name)

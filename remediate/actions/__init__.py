@@ -54,6 +54,9 @@ class Action:
     order: ClassVar[int]  # position in a plan: network before policies before the ESM restart
     permissions: ClassVar[tuple[str, ...]]  # IAM actions that apply/verify call
     Params: ClassVar[type[BaseModel]] = NoParams
+    # For actions that create a resource: the output naming its id, and `created: True` in the
+    # outputs when this run made it; the default `inverse` then deletes exactly that resource.
+    created_id: ClassVar[str] = ""
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         raise NotImplementedError
@@ -76,13 +79,25 @@ class Action:
         """The change that undoes `change`, given the outputs its apply journaled (pure).
 
         The default restores an update's previous values by swapping `before` and `after`, which is
-        right for actions whose `before` records every attribute they set. Actions that create
-        resources override this with a `kind="delete"` change on the created id, which their `apply`,
+        right for actions whose `before` records every attribute they set. For actions that create a
+        resource (`created_id`) it is a `kind="delete"` change on the created id, which their `apply`,
         `is_done` and `verify` then handle. None means there is nothing to undo.
         """
         if change.kind == "update" and change.before is not None:
             return change.model_copy(
                 update={"id": f"undo-{change.id}", "before": change.after, "after": change.before}
+            )
+        if change.kind == "create" and self.created_id:
+            if not outputs.get("created"):
+                return None  # the run found the resource (made by a concurrent run or a user), not made it
+            made = str(outputs[self.created_id])
+            return Change(
+                id=f"undo-{change.id}",
+                action=self.name,
+                resource=made,
+                kind="delete",
+                before=change.after,
+                after={self.created_id: made},
             )
         raise NotImplementedError(f"{self.name} cannot undo a {change.kind} change")
 

@@ -249,6 +249,7 @@ class CreateSecurityGroup(Action):
     """
 
     name = "create_security_group"
+    created_id = "GroupId"
     order = 20
     permissions = (
         "ec2:DescribeSecurityGroups",
@@ -284,20 +285,6 @@ class CreateSecurityGroup(Action):
         # Later changes refer to this group's id (`${cN.GroupId}`), an output only `apply` records;
         # `apply` finds an existing group by name and adds nothing twice, so it always runs.
         return False
-
-    def inverse(self, change: Change, outputs: dict[str, Any]) -> Change | None:
-        """Delete the group only if this run created it (not one a concurrent run or a user made)."""
-        if not outputs.get("created"):
-            return None
-        group_id = str(outputs["GroupId"])
-        return Change(
-            id=f"undo-{change.id}",
-            action=self.name,
-            resource=group_id,
-            kind="delete",
-            before=change.after,
-            after={"GroupId": group_id},
-        )
 
     def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
         if change.kind == "delete":

@@ -54,6 +54,7 @@ class CreateVpcEndpoint(Action):
     """Create the interface (or, for S3, gateway) endpoint the finding says is missing."""
 
     name = "create_vpc_endpoint"
+    created_id = "VpcEndpointId"
     order = 30
     permissions = (
         "ec2:DescribeVpcEndpoints",
@@ -90,20 +91,6 @@ class CreateVpcEndpoint(Action):
             return not self._alive(ctx, change.resource)
         spec = EndpointSpec.model_validate(change.after)
         return bool(live_endpoints(ctx, spec.VpcId, spec.ServiceName))
-
-    def inverse(self, change: Change, outputs: dict[str, Any]) -> Change | None:
-        """Delete the endpoint only if this run created it."""
-        if not outputs.get("created"):
-            return None
-        endpoint_id = str(outputs["VpcEndpointId"])
-        return Change(
-            id=f"undo-{change.id}",
-            action=self.name,
-            resource=endpoint_id,
-            kind="delete",
-            before=change.after,
-            after={"VpcEndpointId": endpoint_id},
-        )
 
     def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
         if change.kind == "delete":
