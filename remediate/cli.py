@@ -158,6 +158,21 @@ def _new_run(ctx: Ctx, esm: str, mode: Mode, reporter: Any, saved: Plan | None =
     )
 
 
+def parse_duration(text: str) -> float:
+    """Seconds from `90`, `90s`, `5m` or `1h`; click.BadParameter (exit 1) for anything else."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    value = text.strip().lower()
+    scale = units.get(value[-1:], 1) if value else 1
+    number = value[:-1] if value[-1:] in units else value
+    try:
+        seconds = float(number) * scale
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a duration like 90s, 5m or 1h") from None
+    if not 0 < seconds <= 86400:
+        raise click.BadParameter(f"{text!r} must be between 1s and 24h")
+    return seconds
+
+
 def _guard(fn: F) -> F:
     """Turn every RemediateError into one line on stderr and its exit code."""
 
@@ -268,10 +283,21 @@ def plan(esm: str, out: Path | None, detailed_exitcode: bool, **opts: Any) -> No
 @click.option("--esm", help="ESM UUID or ARN (plan, ask, apply); or give a saved PLAN_FILE instead.")
 @click.option("--auto-approve", is_flag=True, default=False, help="Skip the interactive approval.")
 @click.option("--resume", "resume_id", help="Continue the interrupted apply RUN_ID from its journal.")
+@click.option(
+    "--watch",
+    "watch",
+    callback=lambda _ctx, _param, value: parse_duration(value) if value else 0.0,
+    help="After verify, wait up to DURATION (e.g. 90s, 5m) for AWS to clear the ESM's error text.",
+)
 @common
 @_guard
 def apply(
-    plan_file: Path | None, esm: str | None, auto_approve: bool, resume_id: str | None, **opts: Any
+    plan_file: Path | None,
+    esm: str | None,
+    auto_approve: bool,
+    resume_id: str | None,
+    watch: float,
+    **opts: Any,
 ) -> None:
     """Plan, ask for approval, apply and verify; or apply a saved plan file (the file is the approval),
     or resume an interrupted apply from its journal (its plan was approved when it started)."""
@@ -294,6 +320,7 @@ def apply(
         run.resume, run.run_id = progress, resume_id
     else:
         run = _new_run(ctx, saved.target.esm_uuid if saved else str(esm), "apply", reporter, saved)
+    run.watch = watch
     try:
         run.execute()
     finally:

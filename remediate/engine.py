@@ -13,11 +13,12 @@ from typing import Any
 
 from remediate import actions, checks
 from remediate.actions import Draft
+from remediate.checks.esm import DISABLED_STATES
 from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.hints import hints_for
 from remediate.plan import PLAN_SCHEMA, Change, ManualStep, Plan, Target, new_plan_id, utc_now
-from remediate.playbook import Playbook
+from remediate.playbook import ActionRef, Playbook
 
 INFORMATIONAL = frozenset({"COULD_NOT_CHECK"})
 _AUTH_BROKER_KEYS = (
@@ -85,19 +86,29 @@ def build_plan(facts: Facts, findings: list[Finding], playbooks: list[Playbook])
     merged: dict[str, Draft] = {}
     because: dict[str, list[str]] = {}
     manual: dict[str, ManualStep] = {}
+
+    def collect(finding: Finding, ref: ActionRef) -> bool:
+        """Add the action's drafts and manual steps for `finding`; True when it drafted a change."""
+        action = registry[ref.action]
+        drafted = False
+        for item in action.plan(facts, finding, action.Params.model_validate(ref.params)):
+            if isinstance(item, ManualStep):
+                prior = manual.get(item.text)
+                codes = (*prior.because, finding.code) if prior else (finding.code,)
+                manual[item.text] = ManualStep(because=tuple(dict.fromkeys(codes)), text=item.text)
+                continue
+            drafted = True
+            key = _key(item.change)
+            merged.setdefault(key, item)
+            because.setdefault(key, []).append(finding.code)
+        return drafted
+
     for finding in findings:
         pb = by_name[finding.playbook]
-        for ref in pb.actions:
-            action = registry[ref.action]
-            for item in action.plan(facts, finding, action.Params.model_validate(ref.params)):
-                if isinstance(item, ManualStep):
-                    prior = manual.get(item.text)
-                    codes = (*prior.because, finding.code) if prior else (finding.code,)
-                    manual[item.text] = ManualStep(because=tuple(dict.fromkeys(codes)), text=item.text)
-                    continue
-                key = _key(item.change)
-                merged.setdefault(key, item)
-                because.setdefault(key, []).append(finding.code)
+        drafted = [collect(finding, ref) for ref in pb.actions]
+        if any(drafted) and _enables_after(pb, facts):
+            # AWS disables an ESM that keeps failing, and fixing the cause does not enable it again.
+            collect(finding, ActionRef(action="reenable_esm"))
     # By action order, then in the order the playbooks proposed them (which is deliberate: e.g.
     # enableDnsSupport before enableDnsHostnames); dicts keep insertion order, sorted() is stable.
     ordered = sorted(merged, key=lambda k: registry[merged[k].change.action].order)
@@ -121,6 +132,15 @@ def build_plan(facts: Facts, findings: list[Finding], playbooks: list[Playbook])
         changes=tuple(changes),
         manual_steps=tuple(manual.values()),
         fingerprint=facts.fingerprint(),
+    )
+
+
+def _enables_after(pb: Playbook, facts: Facts) -> bool:
+    """Whether a disabled ESM must also be enabled once this playbook's changes are made."""
+    return (
+        pb.enable_disabled_esm
+        and facts.esm.state in DISABLED_STATES
+        and all(ref.action != "reenable_esm" for ref in pb.actions)
     )
 
 

@@ -19,6 +19,7 @@ from transitions import EventData, Machine
 
 from remediate import actions, lock
 from remediate.actions import ApplyContext
+from remediate.actions.esm import watch_error_text
 from remediate.aws import Aws
 from remediate.config import Settings
 from remediate.engine import build_plan, diagnose
@@ -82,6 +83,7 @@ class Run:
     resume: Progress | None = None
     rollback_of: tuple[str, Progress] | None = None
     probe_timeout: float | None = None  # `diagnose --probe`: probe the brokers, each step bounded
+    watch: float = 0.0  # `apply --watch`: seconds to wait for AWS to clear the ESM's error text
     run_id: str = field(default_factory=new_run_id)
     state: str = "pending"
     facts: Facts | None = None
@@ -230,6 +232,9 @@ class Run:
         journal.record("verify", ok=not problems, problems=problems)
         if problems:
             raise VerificationError("verification failed: " + "; ".join(problems))
+        if self.watch:
+            watch_error_text(ctx, self.plan.target.esm_uuid, self.watch)
+            journal.record("watch", ok=True, seconds=self.watch)
         self.verified()
 
     def on_enter_done(self, _event: EventData) -> None:

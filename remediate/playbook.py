@@ -42,6 +42,11 @@ class Playbook(BaseModel):
         (), description="finding codes that explain the same symptom better: if any is found, skip"
     )
     exclusive: bool = Field(False, description="applies only when no other failure is found")
+    enable_disabled_esm: bool = Field(
+        True,
+        description="when its changes fix a disabled ESM, also enable it (AWS disables an ESM that keeps "
+        "failing; fixing the cause does not enable it again)",
+    )
 
 
 @dataclass(frozen=True)

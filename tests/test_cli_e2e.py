@@ -8,6 +8,8 @@ from pathlib import Path
 from remediate.sandbox import FaultRule, Sandbox, build_scenario
 from tests.conftest import CliRunner, settle
 
+CONNECTION = "PROBLEM: Connection error. Please check your event source connection configuration."
+
 
 def esm_state(sb: Sandbox, uuid: str) -> dict[str, object]:
     raw: dict[str, object] = sb.client("lambda").get_event_source_mapping(UUID=uuid)
@@ -186,3 +188,30 @@ def test_esm_transitions_that_take_several_reads(sandbox: Sandbox, cli: CliRunne
     assert run.returncode == 0, run.stderr
     assert "is Disabling" in run.stderr
     assert "is Enabling" in run.stderr
+
+
+def test_watch_waits_for_aws_to_clear_the_error_text(
+    sandbox: Sandbox, cli: CliRunner, cli_env: dict[str, str]
+) -> None:
+    scn = build_scenario(sandbox, "broker-timeout")
+    run = cli("apply", "--esm", scn.esm_uuid, "--auto-approve", "--watch", "30s")
+    assert run.returncode == 0, run.stderr
+    assert f"ESM {scn.esm_uuid} reports no error: No records processed" in run.stderr
+    journal = next((Path(cli_env["REMEDIATE_STATE_DIR"]) / "runs").glob("*.jsonl"))
+    assert '"event": "watch"' in journal.read_text()
+
+
+def test_watch_reports_an_error_text_that_stays(sandbox: Sandbox, cli: CliRunner) -> None:
+    """A fix that needs no restart leaves AWS's old text in place until the pollers run again."""
+    scn = build_scenario(sandbox, "msk-iam-no-self-ingress", last_processing_result=CONNECTION)
+    run = cli("apply", "--esm", scn.esm_uuid, "--auto-approve", "--watch", "1s")
+    assert run.returncode == 1
+    assert "still reports: PROBLEM: Connection error" in run.stderr
+
+
+def test_watch_duration_must_be_a_duration(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "broker-timeout")
+    run = cli("apply", "--esm", scn.esm_uuid, "--auto-approve", "--watch", "soon")
+    assert run.returncode == 1
+    assert "is not a duration like 90s, 5m or 1h" in run.stderr
+    assert settle(sandbox, scn.esm_uuid)["BatchSize"] == 500

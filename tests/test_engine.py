@@ -134,3 +134,23 @@ def test_validation_catches_typos(tmp_path: Path, yaml_text: str, message: str) 
     (tmp_path / "x.yaml").write_text(yaml_text)
     _, errors = playbook.load_dir(tmp_path)
     assert any(message in str(e) for e in errors), errors
+
+
+def test_a_disabled_esm_is_enabled_after_the_fix_of_what_disabled_it(books: list[Playbook]) -> None:
+    """ESM_DISABLED yields to the real cause, but the cause's fix must still enable the mapping."""
+    network = factories.network()
+    group = network.security_groups[0].model_copy(update={"ingress": ()})
+    broken = network.model_copy(update={"security_groups": (group,)})
+    disabled = factories.facts(
+        esm=factories.esm(state="Disabled", state_transition_reason="EVENT_SOURCE_AUTHN_ERROR"),
+        network=broken,
+    )
+    findings = diagnose(disabled, books)
+    assert codes(findings) == ["BROKER_PORTS_BLOCKED"]
+    plan = build_plan(disabled, findings, books)
+    assert [c.action for c in plan.changes] == ["authorize_sg_ingress", "reenable_esm"]
+    assert plan.changes[-1].because == ("BROKER_PORTS_BLOCKED",)
+    enabled = factories.facts(network=broken)
+    assert [c.action for c in build_plan(enabled, diagnose(enabled, books), books).changes] == [
+        "authorize_sg_ingress"
+    ]

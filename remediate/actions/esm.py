@@ -13,9 +13,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from remediate.actions import Action, ApplyContext, Draft, register
-from remediate.errors import AwsError
+from remediate.errors import AwsError, VerificationError
 from remediate.facts import Facts
 from remediate.findings import Finding
+from remediate.hints import hints_for
 from remediate.plan import Change, ManualStep
 
 SETTLED = frozenset({"Enabled", "Disabled"})
@@ -170,3 +171,22 @@ class ReenableEsm(Action):
         state = read_esm(ctx, change.resource).get("State")
         wanted = change.after["State"]
         return None if state == wanted else f"ESM {change.resource} is {state}, expected {wanted}"
+
+
+def watch_error_text(ctx: ApplyContext, uuid: str, seconds: float) -> None:
+    """Wait until the ESM no longer reports an error (`apply --watch`); VerificationError if it still does.
+
+    AWS refreshes LastProcessingResult only as the pollers run, which can take minutes on a real
+    account, so verification does not wait for it unless asked.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        esm = read_esm(ctx, uuid)
+        hints = hints_for(esm.get("LastProcessingResult", ""), esm.get("StateTransitionReason", ""))
+        if esm.get("State") == "Enabled" and not hints:
+            ctx.progress(f"ESM {uuid} reports no error: {esm.get('LastProcessingResult') or 'OK'}")
+            return
+        if time.monotonic() >= deadline:
+            text = hints[0].text if hints else f"State {esm.get('State')}"
+            raise VerificationError(f"after {seconds:.0f}s ESM {uuid} still reports: {text}")
+        time.sleep(ctx.settings.esm_poll_interval)
