@@ -60,8 +60,8 @@ def test_patches_apply_once() -> None:
     assert "LambdaBackend.create_event_source_mapping" in before
 
 
-def test_second_sandbox_can_start_and_stop(sandbox_session: Sandbox) -> None:
+def test_second_sandbox_can_start_and_stop(sandbox_server: Sandbox) -> None:
     with Sandbox() as other:
-        assert other.endpoint_url != sandbox_session.endpoint_url
+        assert other.endpoint_url != sandbox_server.endpoint_url
         other.client("sts").get_caller_identity()
-    sandbox_session.client("sts").get_caller_identity()
+    sandbox_server.client("sts").get_caller_identity()
