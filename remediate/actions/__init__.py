@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from pydantic import BaseModel, ConfigDict
 
@@ -100,6 +100,26 @@ class Action:
                 after={self.created_id: made},
             )
         raise NotImplementedError(f"{self.name} cannot undo a {change.kind} change")
+
+
+class ManualAction(Action):
+    """An action no API can carry out (a certificate to reissue, Kafka ACLs to grant, a secret value
+    to repair): its `plan` returns only `ManualStep`s, so no plan ever holds a change of it."""
+
+    order = 70
+    permissions = ()
+
+    def _never(self, change: Change) -> NoReturn:
+        raise AssertionError(f"{self.name} plans manual steps only, yet a plan holds change {change.id}")
+
+    def is_done(self, change: Change, ctx: ApplyContext) -> bool:
+        self._never(change)
+
+    def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
+        self._never(change)
+
+    def verify(self, change: Change, ctx: ApplyContext) -> str | None:
+        self._never(change)
 
 
 _REGISTRY: dict[str, Action] = {}

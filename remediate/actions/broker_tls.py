@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from remediate.actions import Action, Draft, register
+from remediate.actions import Draft, ManualAction, register
 from remediate.dns import split_server
 from remediate.facts import Facts
 from remediate.findings import Finding
@@ -71,12 +71,10 @@ def steps_text(facts: Facts, finding: Finding) -> str:
 
 
 @register
-class FixBrokerCertificate(Action):
+class FixBrokerCertificate(ManualAction):
     """Manual steps for a broker certificate that Lambda cannot verify."""
 
     name = "fix_broker_certificate"
-    order = 60
-    permissions = ()
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         if finding.code != "SERVER_AUTH_FAILED":

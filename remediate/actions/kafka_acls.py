@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from remediate.actions import Action, Draft, register
+from remediate.actions import Draft, ManualAction, register
 from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.plan import ManualStep
@@ -19,12 +19,10 @@ _BROKER_KEYS = {"scram": "BootstrapBrokerStringSaslScram", "mtls": "BootstrapBro
 
 
 @register
-class KafkaAcls(Action):
+class KafkaAcls(ManualAction):
     """Manual kafka-acls.sh commands for the consumer's topic, group and cluster permissions."""
 
     name = "kafka_acls"
-    order = 70
-    permissions = ()
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         auth = finding.evidence.get("auth")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from remediate.actions import Action, Draft, register
+from remediate.actions import Draft, ManualAction, register
 from remediate.facts import Facts, Secret
 from remediate.findings import Finding
 from remediate.plan import ManualStep
@@ -92,12 +92,10 @@ def steps_text(secret: Secret, codes: set[str]) -> str:
 
 
 @register
-class ReplaceSecretValue(Action):
+class ReplaceSecretValue(ManualAction):
     """Manual steps to repair and store a secret's value (remediate never writes secret values)."""
 
     name = "replace_secret_value"
-    order = 60
-    permissions = ()
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         arn = finding.evidence.get("secret")
