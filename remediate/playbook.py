@@ -8,6 +8,7 @@ name against the registries and every action's parameters against its schema, so
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,16 @@ from remediate import actions, checks
 from remediate.errors import ConfigError
 from remediate.findings import CODES
 
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "playbooks"
+
+def _shipped_dir() -> Path:
+    """Where the shipped playbooks are: beside the package in a checkout or an SSM bundle, else where a
+    wheel installs them (`<prefix>/share/remediate/playbooks`, see pyproject's data-files)."""
+    beside = Path(__file__).resolve().parent.parent / "playbooks"
+    installed = Path(sys.prefix) / "share" / "remediate" / "playbooks"
+    return beside if beside.is_dir() or not installed.is_dir() else installed
+
+
+SHIPPED_DIR = _shipped_dir()
 
 
 class ActionRef(BaseModel):
