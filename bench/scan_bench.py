@@ -29,14 +29,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from remediate import log, playbook
+from remediate import log
 from remediate.aws import Aws
 from remediate.config import load_settings
-from remediate.engine import diagnose
-from remediate.observe import observe
+from remediate.observe.reads import observe
+from remediate.run import playbook
+from remediate.run.engine import diagnose
+from remediate.run.fleet import scan
 from remediate.sandbox import FaultRule, Sandbox, build_scenario
 from remediate.sandbox.scenarios import CONNECTION_ERROR
-from remediate.scan import scan
 
 REMEDIATE = str(Path(sys.executable).with_name("remediate"))
 

@@ -29,12 +29,12 @@ _WHERE = {
     "Finding": "remediate.findings",
     "Plan": "remediate.plan",
     "RemediateError": "remediate.errors",
-    "Run": "remediate.machine",
+    "Run": "remediate.run.machine",
     "Settings": "remediate.config",
-    "build_plan": "remediate.engine",
-    "diagnose": "remediate.engine",
+    "build_plan": "remediate.run.engine",
+    "diagnose": "remediate.run.engine",
     "load_settings": "remediate.config",
-    "observe": "remediate.observe",
+    "observe": "remediate.observe.reads",
 }
 
 

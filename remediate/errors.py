@@ -17,7 +17,6 @@ prints one clear line and exits with the documented code (see CONTRACT.md) inste
 
 from __future__ import annotations
 
-EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
 EXIT_REFUSED = 3

@@ -30,6 +30,12 @@ class SourceAccess(Model):
     uri: str
 
 
+ESM_DISABLED_STATES = frozenset({"Disabled", "Disabling"})
+ESM_SETTLED_STATES = frozenset({"Enabled", "Disabled"})
+"""An ESM's State is one of Creating, Enabling, Enabled, Disabling, Disabled, Updating, Deleting (Lambda
+API reference, EventSourceMappingConfiguration); AWS refuses updates until it is settled again."""
+
+
 class Esm(Model):
     uuid: str
     arn: str
@@ -162,6 +168,12 @@ class NatGateway(Model):
     state: str
 
 
+VPC_ENDPOINT_LIVE_STATES = ("pendingAcceptance", "pending", "available")
+"""Endpoint states that exist or are being made, spelled as the `vpc-endpoint-state` filter takes them
+(pendingAcceptance | pending | available | deleting | deleted | rejected | failed: EC2 API reference,
+DescribeVpcEndpoints)."""
+
+
 class VpcEndpoint(Model):
     id: str
     service_name: str
@@ -173,6 +185,10 @@ class VpcEndpoint(Model):
     private_dns: bool = False
     policy: dict[str, Any] | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def live(self) -> bool:
+        return self.state.lower() in {s.lower() for s in VPC_ENDPOINT_LIVE_STATES}
 
 
 class Vpc(Model):
@@ -282,6 +298,10 @@ class HostedZone(Model):
     vpc_ids: tuple[str, ...] = ()
     hosts_with_records: tuple[str, ...] = ()
 
+    def covers(self, host: str) -> bool:
+        """Whether the zone is authoritative for `host` (its own name or a subdomain of it)."""
+        return host == self.name or host.endswith("." + self.name)
+
 
 class Dns(Model):
     """How the bootstrap broker names of a self-managed source resolve: locally and in the VPC."""
@@ -289,6 +309,14 @@ class Dns(Model):
     hosts: tuple[str, ...] = ()
     local: LocalResolution | None = None
     zones: tuple[HostedZone, ...] = ()
+
+
+PROBE_FAILED = frozenset(
+    {"hostname-mismatch", "unknown-ca", "expired", "not-yet-valid", "untrusted", "not-tls", "tls-error"}
+)
+"""Probe outcomes that mean the certificate check itself failed (SERVER_AUTH_FAILED)."""
+PROBE_NOT_REACHED = frozenset({"refused", "timeout", "unresolvable", "unreachable"})
+"""Probe outcomes that mean the probe never got to check the certificate from this machine."""
 
 
 class TlsProbe(Model):

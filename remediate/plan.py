@@ -35,9 +35,10 @@ class Change(Model):
     after: dict[str, Any] = Field(default_factory=dict)
     because: tuple[str, ...] = ()
 
-    def refs(self) -> set[str]:
-        """Ids of earlier changes whose outputs this change's `after` uses (`${c1.GroupId}`)."""
-        return {m.group(1) for m in _REF.finditer(json.dumps(self.after))}
+    def key(self) -> str:
+        """What the change does, independent of plan, run and change ids: two drafts with the same key
+        are one change (the engine merges them), and it is the unit `scan --fix` approves."""
+        return json.dumps([self.action, self.resource, self.after], sort_keys=True, default=str)
 
 
 class ManualStep(Model):
@@ -149,4 +150,16 @@ def resolve_refs(value: Any, outputs: dict[str, dict[str, Any]]) -> Any:
         return {k: resolve_refs(v, outputs) for k, v in value.items()}
     if isinstance(value, list):
         return [resolve_refs(v, outputs) for v in value]
+    return value
+
+
+def rename_refs(value: Any, names: dict[str, str]) -> Any:
+    """Rename the change a reference points at: drafts refer to each other by draft key
+    (`${vpce-sg.GroupId}`), plans by change id (`${c1.GroupId}`)."""
+    if isinstance(value, str):
+        return _REF.sub(lambda m: "${" + names.get(m.group(1), m.group(1)) + "." + m.group(2) + "}", value)
+    if isinstance(value, dict):
+        return {k: rename_refs(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rename_refs(v, names) for v in value]
     return value

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from remediate.permissions import policy_document
+from remediate.iam_policy import policy_document
 from remediate.sandbox import Sandbox
 from tests.iam_coverage import uncovered
 

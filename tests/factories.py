@@ -21,7 +21,7 @@ from remediate.facts import (
     Subnet,
     Vpc,
 )
-from remediate.needs import NETWORK_ACTIONS
+from remediate.required_access import NETWORK_ACTIONS
 
 UUID = "0b6c2b8e-5c1d-4a38-9d49-3f6f0a9e2c11"
 REGION = "us-east-1"

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 
 from remediate.checks.dns import broker_dns
-from remediate.dns import broker_hosts, resolve_all, split_server
 from remediate.facts import Dns, HostedZone, HostResolution, LocalResolution, Network, SourceAccess, Vpc
+from remediate.kafka import broker_hosts, split_server
+from remediate.observe.dns import resolve_all
 from remediate.sandbox import Sandbox, build_scenario
 from tests import factories
 from tests.conftest import CliRunner

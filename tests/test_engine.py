@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from remediate import playbook
-from remediate.engine import build_plan, diagnose
 from remediate.facts import Unchecked
 from remediate.findings import Finding
-from remediate.playbook import ActionRef, Playbook
+from remediate.run import playbook
+from remediate.run.engine import build_plan, diagnose
+from remediate.run.playbook import ActionRef, Playbook
 from tests import factories
 
 CONNECTION = "PROBLEM: Connection error. Please check your event source connection configuration."

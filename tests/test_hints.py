@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from remediate.hints import classify, hints_for
+from remediate.error_text import classify, hints_for
 
 KNOWN = [
     ("PROBLEM: Connection error. Please check your event source connection configuration.", "connection"),

@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-from remediate import playbook
 from remediate.checks import run_check
-from remediate.engine import build_plan, diagnose
 from remediate.facts import Cluster, ClusterAuth, Facts, NamedPolicy, Role, Secret, SourceAccess, VpcEndpoint
-from remediate.needs import NETWORK_ACTIONS
-from remediate.playbook import Playbook
 from remediate.policy import statements
+from remediate.required_access import NETWORK_ACTIONS
+from remediate.run import playbook
+from remediate.run.engine import build_plan, diagnose
+from remediate.run.playbook import Playbook
 from tests import factories
 
 ROLE = factories.ROLE_ARN

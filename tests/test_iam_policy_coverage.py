@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from remediate.permissions import policy_document
+from remediate.iam_policy import policy_document
 from tests.conftest import REMEDIATE
 from tests.iam_coverage import uncovered
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from remediate.machine import mermaid
+from remediate.run.machine import mermaid
 
 
 def test_docs_diagram_matches_the_machine() -> None:

@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives import serialization
 from remediate import log
 from remediate.actions.secret_value import steps_text
 from remediate.checks.secrets import secret_material
+from remediate.error_text import classify
 from remediate.facts import Secret, SecretMaterial, SourceAccess
-from remediate.hints import classify
-from remediate.material import analyse, encryption_scheme, parse_pem, register_value
+from remediate.observe.secret_material import analyse, encryption_scheme, parse_pem, register_value
 from tests import factories
 from tests import tls_factory as tf
 

@@ -9,8 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remediate import playbook
-from remediate.engine import build_plan, diagnose
 from remediate.facts import (
     Facts,
     Nacl,
@@ -28,8 +26,10 @@ from remediate.facts import (
 )
 from remediate.findings import Finding
 from remediate.plan import Plan
-from remediate.playbook import Playbook
 from remediate.reachability import Peer, evaluate, nacl_denial
+from remediate.run import playbook
+from remediate.run.engine import build_plan, diagnose
+from remediate.run.playbook import Playbook
 from tests import factories
 
 SG = "sg-cluster"
@@ -145,22 +145,36 @@ def test_missing_self_ingress_adds_one_self_referencing_rule(books: list[Playboo
     ]
 
 
+SCRAM = SourceAccess(type="SASL_SCRAM_512_AUTH", uri=SECRET)
+MTLS = SourceAccess(type="CLIENT_CERTIFICATE_TLS_AUTH", uri=SECRET)
+
+
 @pytest.mark.parametrize(
-    ("access", "auth", "port"),
+    ("access", "auth", "encryption", "port"),
     [
-        ((SourceAccess(type="SASL_SCRAM_512_AUTH", uri=SECRET),), {"scram": True}, 9096),
-        ((SourceAccess(type="CLIENT_CERTIFICATE_TLS_AUTH", uri=SECRET),), {"tls": True}, 9094),
-        ((), {"iam": True}, 9098),
-        ((), {"unauthenticated": True}, 9092),
+        # Lambda developer guide, "How Lambda chooses a bootstrap broker": a secret decides, mTLS first;
+        # without one, SASL/IAM, then unauthenticated TLS, then plaintext; never SCRAM without a secret.
+        ((SCRAM,), {"scram": True}, "TLS", 9096),
+        ((MTLS,), {"tls": True}, "TLS", 9094),
+        ((SCRAM, MTLS), {"scram": True, "tls": True}, "TLS", 9094),
+        ((MTLS,), {"tls": True, "iam": True}, "TLS", 9094),
+        ((), {"iam": True, "scram": True}, "TLS", 9098),
+        ((), {"scram": True, "unauthenticated": True}, "TLS", 9094),
+        ((), {"unauthenticated": True}, "TLS_PLAINTEXT", 9094),
+        ((), {"unauthenticated": True}, "PLAINTEXT", 9092),
+        ((), {"scram": True}, "TLS_PLAINTEXT", 9092),
     ],
 )
-def test_broker_port_follows_the_authentication(
-    books: list[Playbook], access: tuple[SourceAccess, ...], auth: dict[str, bool], port: int
+def test_broker_port_and_auth_follow_lambdas_documented_order(
+    books: list[Playbook], access: tuple[SourceAccess, ...], auth: dict[str, bool], encryption: str, port: int
 ) -> None:
+    """Issue 13, item 3: the port checked is the one of the listener Lambda actually uses."""
     from remediate.facts import ClusterAuth
 
     f = facts(net(ingress=()), source_access=access)
-    cluster = f.cluster.model_copy(update={"auth": ClusterAuth(**auth)})  # type: ignore[union-attr]
+    cluster = f.cluster.model_copy(  # type: ignore[union-attr]
+        update={"auth": ClusterAuth(**auth), "client_broker_encryption": encryption}
+    )
     findings, _ = run(f.model_copy(update={"cluster": cluster}), books)
     assert findings[0].evidence["ports"] == [port]
 

@@ -10,8 +10,9 @@ from collections.abc import Iterator
 import pytest
 
 from remediate.checks.server_auth import server_auth
-from remediate.facts import SourceAccess
-from remediate.probe import probe_all, uses_tls
+from remediate.facts import ClusterAuth, SourceAccess
+from remediate.kafka import uses_tls
+from remediate.observe.probe import probe_all
 from remediate.sandbox import Sandbox, build_scenario
 from tests import factories
 from tests import tls_factory as tf
@@ -73,16 +74,19 @@ def test_plaintext_listener_is_only_connected(brokers: dict[str, str]) -> None:
 
 
 def test_uses_tls() -> None:
-    msk = factories.facts()
-    assert uses_tls(msk, ["b-1.example:9098"])
-    assert not uses_tls(msk, ["b-1.example:9092"])
-    plain = factories.facts(esm=factories.esm(source_kind="self-managed", event_source_arn=None))
-    assert not uses_tls(plain, ["broker:9092"])
-    ca = SourceAccess(type="SERVER_ROOT_CA_CERTIFICATE", uri="arn:aws:secretsmanager:us-east-1:1:secret:ca")
-    with_ca = factories.facts(
-        esm=factories.esm(source_kind="self-managed", event_source_arn=None, source_access=(ca,))
+    msk = factories.facts()  # an IAM cluster: SASL/IAM over TLS on 9098
+    assert uses_tls(msk.esm, msk.cluster)
+    assert msk.cluster is not None
+    plaintext = msk.cluster.model_copy(
+        update={"auth": ClusterAuth(unauthenticated=True), "client_broker_encryption": "PLAINTEXT"}
     )
-    assert uses_tls(with_ca, ["broker:9092"])
+    assert not uses_tls(msk.esm, plaintext)
+    plain = factories.esm(source_kind="self-managed", event_source_arn=None)
+    assert not uses_tls(plain, None)
+    ca = SourceAccess(type="SERVER_ROOT_CA_CERTIFICATE", uri="arn:aws:secretsmanager:us-east-1:1:secret:ca")
+    assert uses_tls(
+        factories.esm(source_kind="self-managed", event_source_arn=None, source_access=(ca,)), None
+    )
 
 
 def test_check_maps_outcomes_to_codes(brokers: dict[str, str]) -> None:

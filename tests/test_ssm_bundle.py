@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from remediate import ssm_bundle
 from remediate.errors import InputError
 from remediate.sandbox import Sandbox, build_scenario
-from remediate.ssm_document import ATTACHMENT, ENTRY_MODULE, runbook
-from remediate.ssm_runner import Runner
+from remediate.ssm import bundle as ssm_bundle
+from remediate.ssm.document import ATTACHMENT, ENTRY_MODULE, runbook
+from remediate.ssm.runner import Runner
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_the_bundle_runs_the_runbook_in_a_clean_python311(
     )
     out = subprocess.run([python, "-I", "-c", probe], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "remediate.ssm"
+    assert out.stdout.strip() == "remediate.ssm.handlers"
 
     scn = build_scenario(sandbox, "broker-timeout")
     env = {k: v for k, v in cli_env.items() if k != "PYTHONPATH"}

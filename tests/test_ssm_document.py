@@ -13,9 +13,10 @@ from typing import Any
 
 import yaml
 
-from remediate import ssm, ssm_bundle
-from remediate.permissions import policy_document
-from remediate.ssm_document import (
+from remediate.iam_policy import policy_document
+from remediate.ssm import bundle as ssm_bundle
+from remediate.ssm import handlers as ssm
+from remediate.ssm.document import (
     ATTACHMENT,
     DOCUMENT_LIMIT,
     ENTRY_MODULE,
@@ -102,7 +103,7 @@ def test_every_step_handler_exists_in_the_bundle(tmp_path: Path) -> None:
         if step["action"] == "aws:executeScript":
             function = exported[step["inputs"]["Handler"].split(".")[1]]
             assert callable(getattr(ssm, function))
-    assert "remediate/ssm.py" in names
+    assert "remediate/ssm/handlers.py" in names
 
 
 def test_the_approval_message_is_the_plan_summary() -> None:

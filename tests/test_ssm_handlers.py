@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from remediate import ssm
 from remediate.errors import InputError, PlanFileError, StalePlanError
 from remediate.plan import Plan
 from remediate.sandbox import Sandbox, build_scenario
+from remediate.ssm import handlers as ssm
 
 MUTATIONS = (
     "UpdateEventSourceMapping",

@@ -10,8 +10,8 @@ import pytest
 
 from remediate.errors import InputError
 from remediate.sandbox import Sandbox, build_scenario
-from remediate.ssm_document import runbook
-from remediate.ssm_runner import Runner, resolve_parameters
+from remediate.ssm.document import runbook
+from remediate.ssm.runner import Runner, resolve_parameters
 from tests.conftest import CliRunner
 
 ROLE = "arn:aws:iam::000000000000:role/automation"
@@ -220,7 +220,7 @@ def test_a_handler_error_fails_the_step_with_its_message() -> None:
 
 
 def test_a_bundle_whose_checksum_differs_from_the_document_is_refused(tmp_path: Path) -> None:
-    from remediate.ssm_document import Attachment
+    from remediate.ssm.document import Attachment
 
     bundle = tmp_path / "remediate-ssm.zip"
     bundle.write_bytes(b"PK\x05\x06" + b"\0" * 18)

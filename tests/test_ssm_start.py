@@ -7,7 +7,7 @@ from botocore.stub import Stubber
 
 from remediate.aws import Aws
 from remediate.errors import InputError
-from remediate.ssm_fleet import StartRequest, start
+from remediate.ssm.start import StartRequest, start
 
 ESM = "0f4c2c4e-1111-4222-8333-944455556666"
 ROLE = "arn:aws:iam::111122223333:role/remediate-automation"

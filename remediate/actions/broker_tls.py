@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from remediate.actions import Draft, ManualAction, register
-from remediate.dns import split_server
+from remediate.actions.base import Draft, ManualAction, register
 from remediate.facts import Facts
 from remediate.findings import Finding
+from remediate.kafka import SERVER_ROOT_CA_CERTIFICATE, split_server
 from remediate.plan import ManualStep
 
 _SHOW = (
@@ -21,7 +21,7 @@ _SHOW = (
 
 
 def _root_ca(facts: Facts) -> str | None:
-    return next((a.uri for a in facts.esm.source_access if a.type == "SERVER_ROOT_CA_CERTIFICATE"), None)
+    return next((a.uri for a in facts.esm.source_access if a.type == SERVER_ROOT_CA_CERTIFICATE), None)
 
 
 def steps_text(facts: Facts, finding: Finding) -> str:

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from remediate import needs
-from remediate.actions import Action, ApplyContext, Draft, register
+from remediate import required_access
+from remediate.actions.base import Action, ApplyContext, Draft, register
 from remediate.errors import AwsError
 from remediate.facts import Facts
 from remediate.findings import Finding
@@ -50,14 +50,14 @@ class PutVpcEndpointPolicy(Action):
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         out: list[Draft | ManualStep] = []
-        by_id = {e.id: e for e in needs.routed_endpoints(facts)}
+        by_id = {e.id: e for e in required_access.routed_endpoints(facts)}
         for endpoint_id in finding.evidence.get("endpoints", []):
             endpoint = by_id.get(endpoint_id)
             if endpoint is None:
                 continue
-            service = needs.endpoint_service(endpoint)
-            current = needs.endpoint_document(endpoint)
-            requests = [n.primary for n in needs.endpoint_needs(facts, endpoint)]
+            service = required_access.endpoint_service(endpoint)
+            current = required_access.endpoint_document(endpoint)
+            requests = [n.primary for n in required_access.endpoint_needs(facts, endpoint)]
             try:
                 new = patch(
                     current,

@@ -12,15 +12,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from remediate.actions import Action, ApplyContext, Draft, register
+from remediate.actions.base import Action, ApplyContext, Draft, register
+from remediate.error_text import hints_for
 from remediate.errors import AwsError, VerificationError
-from remediate.facts import Facts
+from remediate.facts import ESM_DISABLED_STATES, ESM_SETTLED_STATES, Facts
 from remediate.findings import Finding
-from remediate.hints import hints_for
 from remediate.plan import Change, ManualStep
 
-SETTLED = frozenset({"Enabled", "Disabled"})
-DISABLED = frozenset({"Disabled", "Disabling"})
 IN_USE = frozenset({"ResourceInUseException", "ResourceConflictException"})
 
 
@@ -52,7 +50,7 @@ def wait_for_state(ctx: ApplyContext, uuid: str, wanted: frozenset[str]) -> dict
 
 
 def update_esm(ctx: ApplyContext, uuid: str, **params: Any) -> dict[str, Any]:
-    wait_for_state(ctx, uuid, SETTLED)
+    wait_for_state(ctx, uuid, ESM_SETTLED_STATES)
     return ctx.aws.call(
         "lambda",
         "update_event_source_mapping",
@@ -101,7 +99,7 @@ class UpdateEsm(Action):
             f"updating ESM {change.resource}: " + ", ".join(f"{k}={v}" for k, v in change.after.items())
         )
         update_esm(ctx, change.resource, **change.after)
-        wait_for_state(ctx, change.resource, SETTLED)
+        wait_for_state(ctx, change.resource, ESM_SETTLED_STATES)
         return {"previous": change.before}
 
     def verify(self, change: Change, ctx: ApplyContext) -> str | None:
@@ -123,7 +121,7 @@ class ReenableEsm(Action):
     permissions = ("lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping")
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
-        restart = facts.esm.state not in DISABLED
+        restart = facts.esm.state not in ESM_DISABLED_STATES
         change = Change(
             id="",
             action=self.name,
@@ -142,7 +140,7 @@ class ReenableEsm(Action):
 
     def inverse(self, change: Change, outputs: dict[str, Any]) -> Change | None:
         """Undoing a restart of an ESM that was Enabled is nothing; of one that was Disabled, disabling it."""
-        if (change.before or {}).get("State") not in DISABLED:
+        if (change.before or {}).get("State") not in ESM_DISABLED_STATES:
             return None
         return change.model_copy(
             update={"id": f"undo-{change.id}", "before": {"State": "Enabled"}, "after": {"State": "Disabled"}}
@@ -150,7 +148,7 @@ class ReenableEsm(Action):
 
     def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
         uuid = change.resource
-        esm = wait_for_state(ctx, uuid, SETTLED)
+        esm = wait_for_state(ctx, uuid, ESM_SETTLED_STATES)
         if change.after.get("State") == "Disabled":  # a rollback: put the ESM back as it was
             if esm["State"] != "Disabled":
                 ctx.progress(f"disabling ESM {uuid}")

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from remediate.actions import Draft, ManualAction, register
+from remediate import kafka
+from remediate.actions.base import Draft, ManualAction, register
 from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.plan import ManualStep
-
-_BROKER_KEYS = {"scram": "BootstrapBrokerStringSaslScram", "mtls": "BootstrapBrokerStringTls"}
 
 
 @register
@@ -26,11 +25,11 @@ class KafkaAcls(ManualAction):
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         auth = finding.evidence.get("auth")
-        if auth not in _BROKER_KEYS:
+        if auth not in ("scram", "mtls"):
             return []
         esm = facts.esm
         brokers = (
-            facts.cluster.bootstrap_brokers.get(_BROKER_KEYS[auth]) if facts.cluster else None
+            facts.cluster.bootstrap_brokers.get(kafka.BROKER_STRING[auth]) if facts.cluster else None
         ) or ",".join(esm.bootstrap_servers)
         principal = (
             "User:USERNAME (the username in secret " + str(finding.evidence.get("secret")) + ")"

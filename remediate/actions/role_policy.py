@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from remediate import needs
-from remediate.actions import Action, ApplyContext, Draft, register
+from remediate import required_access
+from remediate.actions.base import Action, ApplyContext, Draft, register
 from remediate.errors import AwsError
 from remediate.facts import Facts, Role
 from remediate.findings import Finding
@@ -56,11 +56,11 @@ class UpdateAssumeRolePolicy(Action):
     permissions = ("iam:GetRole", "iam:UpdateAssumeRolePolicy")
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
-        need = needs.trust_need(facts)
+        need = required_access.trust_need(facts)
         if need is None or facts.role is None:
             return []
         trust = facts.role.trust_policy
-        if needs.decide([trust], need) not in ("deny", "implicit"):
+        if required_access.decide([trust], need) not in ("deny", "implicit"):
             return []
         try:
             new = patch(trust, [need.primary], sid=TRUST_SID, limit=TRUST_POLICY_LIMIT, with_resource=False)
@@ -171,9 +171,11 @@ class PutRolePolicy(Action):
         role = facts.role
         if role is None:
             return []
-        docs = needs.role_documents(facts)
+        docs = required_access.role_documents(facts)
         requests = [
-            n.primary for n in needs.role_needs(facts) if needs.decide(docs, n) in ("deny", "implicit")
+            n.primary
+            for n in required_access.role_needs(facts)
+            if required_access.decide(docs, n) in ("deny", "implicit")
         ]
         if not requests:
             return []

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from remediate.actions import Action, ApplyContext, Draft, register
+from remediate.actions.base import Action, ApplyContext, Draft, register
 from remediate.errors import AwsError
 from remediate.facts import Facts
 from remediate.findings import Finding

@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from remediate import needs
-from remediate.actions import Action, ApplyContext, Draft, register
+from remediate import kafka, required_access
+from remediate.actions.base import Action, ApplyContext, Draft, register
 from remediate.errors import AwsError
 from remediate.facts import Facts
 from remediate.findings import Finding
@@ -85,9 +85,9 @@ class AssociateScramSecret(Action):
             return []
         out: list[Draft | ManualStep] = []
         for access in facts.esm.source_access:
-            if access.type not in needs.SCRAM_ACCESS:
+            if access.type not in kafka.SCRAM_TYPES:
                 continue
-            problems = needs.scram_secret_problems(facts, access.uri)
+            problems = required_access.scram_secret_problems(facts, access.uri)
             if problems.keys() & {"missing", "name", "kms"}:
                 out.append(ManualStep(because=(finding.code,), text=_manual(facts, access.uri, problems)))
             elif "not-associated" in problems:

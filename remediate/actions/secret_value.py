@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from remediate.actions import Draft, ManualAction, register
+from remediate.actions.base import Draft, ManualAction, register
 from remediate.facts import Facts, Secret
 from remediate.findings import Finding
 from remediate.plan import ManualStep

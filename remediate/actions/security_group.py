@@ -14,11 +14,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from remediate.actions import Action, ApplyContext, Draft, register
+from remediate.actions.base import Action, ApplyContext, Draft, register
 from remediate.errors import AwsError
 from remediate.facts import Facts, SecurityGroup
 from remediate.findings import Finding
-from remediate.observe import security_group_from_api
+from remediate.observe.builders import security_group_from_api
 from remediate.plan import Change, ManualStep
 from remediate.reachability import Peer, rule_allows
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from remediate.actions import Action, ApplyContext, Draft, register
+from remediate.actions.base import Action, ApplyContext, Draft, register
 from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.plan import Change, ManualStep

@@ -12,14 +12,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from remediate.actions import Action, ApplyContext, Draft, register
+from remediate.actions.base import Action, ApplyContext, Draft, register
 from remediate.actions.security_group import tag_spec
 from remediate.errors import AwsError
-from remediate.facts import Facts
+from remediate.facts import VPC_ENDPOINT_LIVE_STATES, Facts
 from remediate.findings import Finding
+from remediate.observe.builders import vpc_endpoint_from_api
 from remediate.plan import Change, ManualStep
-
-LIVE_STATES = ["pendingAcceptance", "pending", "available"]
 
 
 class EndpointSpec(BaseModel):
@@ -43,7 +42,7 @@ def live_endpoints(ctx: ApplyContext, vpc_id: str, service_name: str) -> list[di
         Filters=[
             {"Name": "vpc-id", "Values": [vpc_id]},
             {"Name": "service-name", "Values": [service_name]},
-            {"Name": "vpc-endpoint-state", "Values": LIVE_STATES},
+            {"Name": "vpc-endpoint-state", "Values": list(VPC_ENDPOINT_LIVE_STATES)},
         ],
     )["VpcEndpoints"]
     return found
@@ -84,7 +83,7 @@ class CreateVpcEndpoint(Action):
             if exc.code == "InvalidVpcEndpointId.NotFound":
                 return False
             raise
-        return any(e.get("State") in LIVE_STATES for e in found)
+        return any(vpc_endpoint_from_api(e).live for e in found)
 
     def is_done(self, change: Change, ctx: ApplyContext) -> bool:
         if change.kind == "delete":

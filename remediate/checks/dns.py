@@ -9,8 +9,7 @@ what this machine resolves is only a hint of what the VPC resolves.
 
 from __future__ import annotations
 
-from remediate.checks import check
-from remediate.dns import covers
+from remediate.checks.base import check
 from remediate.facts import Dns, Facts, HostedZone
 from remediate.findings import Finding
 
@@ -28,7 +27,7 @@ def _verdict(facts: Facts, dns: Dns, host: str) -> tuple[str, str, HostedZone | 
                 f"enableDnsSupport is off in {vpc.id}: the Amazon-provided resolver answers nothing there",
                 None,
             )
-        inside = [z for z in dns.zones if z.associated and covers(z.name, host)]
+        inside = [z for z in dns.zones if z.associated and z.covers(host)]
         if inside:
             zone = max(inside, key=lambda z: len(z.name))
             if host in zone.hosts_with_records:

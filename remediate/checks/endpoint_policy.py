@@ -7,8 +7,8 @@ endpoint belongs to EXECUTION_ROLE_NOT_ASSUMABLE (checks/iam.py), since it block
 
 from __future__ import annotations
 
-from remediate import needs
-from remediate.checks import check
+from remediate import required_access
+from remediate.checks.base import check
 from remediate.checks.iam import undecided
 from remediate.facts import Facts
 from remediate.findings import Finding
@@ -30,16 +30,16 @@ _CODES = {
     "COULD_NOT_CHECK",
 )
 def endpoint_policies(facts: Facts) -> list[Finding]:
-    """Each endpoint policy on the path must let the right principal make the call the ESM needs."""
+    """Each endpoint policy on the path must let the right principal make the call the ESM required_access."""
     found: list[Finding] = []
-    for endpoint in needs.routed_endpoints(facts):
-        code = _CODES.get(needs.endpoint_service(endpoint))
+    for endpoint in required_access.routed_endpoints(facts):
+        code = _CODES.get(required_access.endpoint_service(endpoint))
         if code is None:
             continue
-        document = needs.endpoint_document(endpoint)
+        document = required_access.endpoint_document(endpoint)
         blocked, unknown = [], []
-        for n in needs.endpoint_needs(facts, endpoint):
-            decision = needs.decide([document], n)
+        for n in required_access.endpoint_needs(facts, endpoint):
+            decision = required_access.decide([document], n)
             if decision in ("deny", "implicit"):
                 blocked.append((n, decision))
             elif decision == "unknown":

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from remediate.checks import check
-from remediate.facts import Facts
+from remediate.checks.base import check
+from remediate.error_text import hints_for
+from remediate.facts import ESM_DISABLED_STATES, Facts
 from remediate.findings import Finding
-from remediate.hints import hints_for
-
-DISABLED_STATES = frozenset({"Disabled", "Disabling"})
 
 
 @check("broker_timeout", "BROKER_TIMEOUT")
@@ -44,7 +42,7 @@ def broker_timeout(facts: Facts) -> list[Finding]:
 def esm_disabled(facts: Facts) -> list[Finding]:
     """The mapping is disabled (by a user or by AWS after repeated failures)."""
     esm = facts.esm
-    if esm.state not in DISABLED_STATES:
+    if esm.state not in ESM_DISABLED_STATES:
         return []
     return [
         Finding(

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from remediate import needs
-from remediate.checks import check
+from remediate import kafka, required_access
+from remediate.checks.base import check
+from remediate.error_text import hints_for
 from remediate.facts import Facts
 from remediate.findings import Finding
-from remediate.hints import hints_for
-from remediate.needs import Need
 from remediate.policy import evaluate, statements
+from remediate.required_access import Need
 
 _AUTHZ_HINTS = frozenset({"cluster-authz", "authorization"})
 
@@ -38,10 +38,10 @@ def undecided(facts: Facts, what: str, items: list[Need]) -> list[Finding]:
 
 def _missing(facts: Facts, items: list[Need]) -> tuple[list[Need], list[Need], list[Need]]:
     """(implicitly missing, explicitly denied, undecidable) needs of the execution role."""
-    docs = needs.role_documents(facts)
+    docs = required_access.role_documents(facts)
     out: dict[str, list[Need]] = {"implicit": [], "deny": [], "unknown": []}
     for n in items:
-        decision = needs.decide(docs, n)
+        decision = required_access.decide(docs, n)
         if decision != "allow":
             out[decision].append(n)
     return out["implicit"], out["deny"], out["unknown"]
@@ -54,19 +54,19 @@ def _requests(items: list[Need]) -> list[dict[str, Any]]:
 @check("role_trust", "EXECUTION_ROLE_NOT_ASSUMABLE", "COULD_NOT_CHECK")
 def role_trust(facts: Facts) -> list[Finding]:
     """Lambda must be able to assume the role: trust, no source identity, the STS endpoint policy."""
-    need = needs.trust_need(facts)
+    need = required_access.trust_need(facts)
     if need is None or facts.role is None:
         return []
     found: list[Finding] = []
     trust = facts.role.trust_policy
-    decision = needs.decide([trust], need)
+    decision = required_access.decide([trust], need)
     blocked_endpoints = []
     undecided_endpoints = []
-    for endpoint in needs.routed_endpoints(facts):
-        if needs.endpoint_service(endpoint) != "sts":
+    for endpoint in required_access.routed_endpoints(facts):
+        if required_access.endpoint_service(endpoint) != "sts":
             continue
-        for n in needs.endpoint_needs(facts, endpoint):
-            d = needs.decide([needs.endpoint_document(endpoint)], n)
+        for n in required_access.endpoint_needs(facts, endpoint):
+            d = required_access.decide([required_access.endpoint_document(endpoint)], n)
             if d in ("deny", "implicit"):
                 blocked_endpoints.append(endpoint.id)
             elif d == "unknown":
@@ -78,7 +78,7 @@ def role_trust(facts: Facts) -> list[Finding]:
         if blocked_endpoints:
             reasons.append(
                 f"the STS endpoint policy of {', '.join(blocked_endpoints)} does not let "
-                f"{needs.LAMBDA_SERVICE} call sts:AssumeRole"
+                f"{required_access.LAMBDA_SERVICE} call sts:AssumeRole"
             )
         found.append(
             Finding(
@@ -122,7 +122,7 @@ def role_permissions(facts: Facts) -> list[Finding]:
     """The role's inline and attached policies must allow everything this ESM's pollers call."""
     if facts.role is None:
         return []
-    implicit, denied, unknown = _missing(facts, needs.role_needs(facts))
+    implicit, denied, unknown = _missing(facts, required_access.role_needs(facts))
     found = undecided(facts, f"the policies of role {facts.role.name}", unknown)
     if implicit or denied:
         actions = sorted({n.primary.action for n in (*implicit, *denied)})
@@ -141,7 +141,7 @@ def role_permissions(facts: Facts) -> list[Finding]:
 
 
 def _kafka_cluster_missing(facts: Facts) -> list[Need]:
-    implicit, denied, _ = _missing(facts, needs.kafka_cluster_needs(facts))
+    implicit, denied, _ = _missing(facts, required_access.kafka_cluster_needs(facts))
     return [*implicit, *denied]
 
 
@@ -149,8 +149,8 @@ def _kafka_cluster_missing(facts: Facts) -> list[Need]:
 def cluster_authz(facts: Facts) -> list[Finding]:
     """The cluster must authorize the consumer: IAM policies (readable) or Kafka ACLs (not readable)."""
     esm = facts.esm
-    if needs.uses_iam_auth(facts):
-        missing = [n for n in _kafka_cluster_missing(facts) if n.primary.action != needs.CONNECT]
+    if required_access.uses_iam_auth(facts):
+        missing = [n for n in _kafka_cluster_missing(facts) if n.primary.action != required_access.CONNECT]
         if not missing or facts.role is None:
             return []
         return [
@@ -165,10 +165,14 @@ def cluster_authz(facts: Facts) -> list[Finding]:
             )
         ]
     kinds = {h.kind for h in hints_for(esm.last_processing_result, esm.state_transition_reason)}
-    acl_auth = [a for a in esm.source_access if a.type in needs.SCRAM_ACCESS or a.type == needs.CERT_ACCESS]
+    acl_auth = [
+        a
+        for a in esm.source_access
+        if a.type in kafka.SCRAM_TYPES or a.type == kafka.CLIENT_CERTIFICATE_TLS_AUTH
+    ]
     if not (kinds & _AUTHZ_HINTS) or not acl_auth:
         return []
-    auth = "scram" if acl_auth[0].type in needs.SCRAM_ACCESS else "mtls"
+    auth = "scram" if acl_auth[0].type in kafka.SCRAM_TYPES else "mtls"
     return [
         Finding(
             code="CLUSTER_AUTHZ_FAILED",
@@ -192,13 +196,16 @@ def sasl_auth(facts: Facts) -> list[Finding]:
     """SCRAM: the secret exists, is named AmazonMSK_*, uses a customer-managed key and is associated.
     IAM: the role may kafka-cluster:Connect. (The secret's JSON shape is checked with the secret values.)"""
     found: list[Finding] = []
-    if needs.uses_iam_auth(facts):
-        if any(n.primary.action == needs.CONNECT for n in _kafka_cluster_missing(facts)) and facts.role:
+    if required_access.uses_iam_auth(facts):
+        if (
+            any(n.primary.action == required_access.CONNECT for n in _kafka_cluster_missing(facts))
+            and facts.role
+        ):
             found.append(
                 Finding(
                     code="SASL_AUTH_FAILED",
                     summary=f"MSK IAM auth: role {facts.role.name} may not kafka-cluster:Connect",
-                    evidence={"auth": "iam", "missing": [needs.CONNECT]},
+                    evidence={"auth": "iam", "missing": [required_access.CONNECT]},
                 )
             )
         return found
@@ -206,10 +213,10 @@ def sasl_auth(facts: Facts) -> list[Finding]:
         return found
     cluster = facts.cluster
     for access in facts.esm.source_access:
-        if access.type not in needs.SCRAM_ACCESS:
+        if access.type not in kafka.SCRAM_TYPES:
             continue
         secret = next((s for s in facts.secrets if s.arn == access.uri or s.name == access.uri), None)
-        problems = needs.scram_secret_problems(facts, access.uri)
+        problems = required_access.scram_secret_problems(facts, access.uri)
         if problems:
             found.append(
                 Finding(

@@ -15,7 +15,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from remediate.checks import check
+from remediate import kafka
+from remediate.checks.base import check
 from remediate.facts import Esm, Facts, Nacl, Network, VpcEndpoint
 from remediate.findings import Finding
 from remediate.reachability import (
@@ -30,8 +31,6 @@ from remediate.reachability import (
 )
 
 HTTPS = 443
-LIVE_ENDPOINT_STATES = frozenset({"available", "pending", "pendingacceptance"})
-NETWORK_ACCESS_TYPES = frozenset({"VPC_SUBNET", "VPC_SECURITY_GROUP"})
 DESTINATION_SERVICES = frozenset({"sqs", "sns", "s3"})
 ENDPOINT_GROUP_KEY = "vpce-sg"
 """The draft key of a security group created for endpoints: later drafts use `${vpce-sg.GroupId}`."""
@@ -46,33 +45,14 @@ def endpoint_group_name(vpc_id: str) -> str:
 
 
 def broker_ports(facts: Facts) -> tuple[int, ...]:
-    """The broker port(s) the ESM connects to: its authentication, else the cluster's enabled one."""
-    esm = facts.esm
-    if esm.source_kind == "self-managed":
-        ports = (s.rsplit(":", 1)[1] for s in esm.bootstrap_servers if ":" in s)
-        return tuple(sorted({int(p) for p in ports if p.isdigit()}))
-    types = {a.type for a in esm.source_access}
-    cluster = facts.cluster
-    if types & {"SASL_SCRAM_512_AUTH", "SASL_SCRAM_256_AUTH"}:
-        return (9096,)
-    if "CLIENT_CERTIFICATE_TLS_AUTH" in types:
-        return (9094,)
-    if cluster is None:
-        return ()
-    if cluster.auth.iam:
-        return (9098,)
-    if cluster.auth.scram:
-        return (9096,)
-    if cluster.auth.tls or cluster.client_broker_encryption == "TLS":
-        return (9094,)
-    return (9092,)
+    return kafka.broker_ports(facts.esm, facts.cluster)
 
 
 def required_services(facts: Facts) -> tuple[str, ...]:
     """Lambda and STS always; Secrets Manager when a secret is configured; the on-failure destination."""
     esm = facts.esm
     services = ["lambda", "sts"]
-    if any(a.type not in NETWORK_ACCESS_TYPES for a in esm.source_access):
+    if any(a.type not in kafka.NETWORK_TYPES for a in esm.source_access):
         services.append("secretsmanager")
     destination = _destination_service(esm)
     if destination:
@@ -283,9 +263,7 @@ def service_name(facts: Facts, service: str) -> str:
 
 
 def _live_endpoint(net: Network, name: str) -> VpcEndpoint | None:
-    return next(
-        (e for e in net.endpoints if e.service_name == name and e.state.lower() in LIVE_ENDPOINT_STATES), None
-    )
+    return next((e for e in net.endpoints if e.service_name == name and e.live), None)
 
 
 def _endpoint_paths(

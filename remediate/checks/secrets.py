@@ -8,7 +8,7 @@ live with the SASL checks (`checks/iam.py`); here only the value's shape is judg
 
 from __future__ import annotations
 
-from remediate.checks import check
+from remediate.checks.base import check
 from remediate.facts import Facts, Secret
 from remediate.findings import Finding
 

@@ -8,10 +8,9 @@ ESM's pollers connect from elsewhere.
 
 from __future__ import annotations
 
-from remediate.checks import check
-from remediate.facts import Facts
+from remediate.checks.base import check
+from remediate.facts import PROBE_FAILED, PROBE_NOT_REACHED, Facts
 from remediate.findings import Finding
-from remediate.probe import FAILED, NOT_REACHED
 
 _WHAT = {
     "hostname-mismatch": "presents a certificate that does not name the host in the bootstrap string",
@@ -39,7 +38,7 @@ def server_auth(facts: Facts) -> list[Finding]:
             "peer_not_after": probe.peer_not_after,
             "probed_from": "this machine",
         }
-        if probe.outcome in FAILED:
+        if probe.outcome in PROBE_FAILED:
             findings.append(
                 Finding(
                     code="SERVER_AUTH_FAILED",
@@ -47,7 +46,7 @@ def server_auth(facts: Facts) -> list[Finding]:
                     evidence=evidence,
                 )
             )
-        elif probe.outcome in NOT_REACHED:
+        elif probe.outcome in PROBE_NOT_REACHED:
             findings.append(
                 Finding(
                     code="COULD_NOT_CHECK",

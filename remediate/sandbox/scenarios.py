@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from remediate.needs import NETWORK_ACTIONS
 from remediate.sandbox.server import Sandbox
 
 __all__ = [
@@ -59,7 +58,12 @@ _MSK_EXECUTION_ACTIONS: Final = (
     "kafka:DescribeCluster",
     "kafka:DescribeClusterV2",
     "kafka:GetBootstrapBrokers",
-    *NETWORK_ACTIONS,
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcs",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
     "logs:CreateLogGroup",
     "logs:CreateLogStream",
     "logs:PutLogEvents",

@@ -17,12 +17,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from remediate import kafka
 from remediate.facts import Facts, Secret, VpcEndpoint
 from remediate.policy import FULL_ACCESS, Decision, Document, Principal, Request, evaluate
 
 LAMBDA_SERVICE = "lambda.amazonaws.com"
-SCRAM_ACCESS = frozenset({"SASL_SCRAM_256_AUTH", "SASL_SCRAM_512_AUTH"})
-CERT_ACCESS = "CLIENT_CERTIFICATE_TLS_AUTH"
 NETWORK_ACTIONS = (
     "ec2:CreateNetworkInterface",
     "ec2:DescribeNetworkInterfaces",
@@ -71,21 +70,8 @@ def is_aws_managed_key(key_id: str | None) -> bool:
 
 
 def uses_iam_auth(facts: Facts) -> bool:
-    """An MSK ESM without a SCRAM or client-certificate secret uses IAM auth when the cluster has it."""
-    cluster = facts.cluster
-    if facts.esm.source_kind != "msk" or cluster is None or not cluster.auth.iam:
-        return False
-    return not any(a.type in SCRAM_ACCESS or a.type == CERT_ACCESS for a in facts.esm.source_access)
-
-
-def kafka_resource_arns(facts: Facts) -> tuple[str, str, str]:
-    """The cluster, topic-prefix and group ARNs MSK IAM auth authorizes against.
-
-    Topic and group ARNs are `arn:aws:kafka:REGION:ACCOUNT:topic/CLUSTER_NAME/CLUSTER_UUID/NAME`.
-    """
-    cluster_arn = str(facts.esm.event_source_arn)
-    prefix, _, resource = cluster_arn.partition(":cluster/")
-    return cluster_arn, f"{prefix}:topic/{resource}", f"{prefix}:group/{resource}"
+    """Whether Lambda authenticates to the MSK cluster with SASL/IAM (its documented choice of listener)."""
+    return facts.esm.source_kind == "msk" and kafka.msk_auth_mode(facts.esm, facts.cluster) == "iam"
 
 
 def _kms_need(facts: Facts, secret: Secret, principal: Principal | None) -> Request | None:
@@ -156,7 +142,7 @@ def kafka_cluster_needs(facts: Facts) -> list[Need]:
     """MSK IAM data-plane actions: Connect and cluster config on the cluster, topic and group actions."""
     if not uses_iam_auth(facts):
         return []
-    cluster, topic_prefix, group_prefix = kafka_resource_arns(facts)
+    cluster, topic_prefix, group_prefix = kafka.msk_resource_arns(str(facts.esm.event_source_arn))
     out = [
         Need((Request.make(CONNECT, cluster),), "connect to the cluster (IAM auth)"),
         Need(

@@ -23,9 +23,9 @@ from collections.abc import Iterable
 
 from cryptography import x509
 
-from remediate.dns import split_server
-from remediate.facts import Facts, TlsProbe
-from remediate.material import certificate_info
+from remediate.facts import TlsProbe
+from remediate.kafka import split_server
+from remediate.observe.secret_material import certificate_info
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_PORT = 9092
@@ -39,12 +39,6 @@ _VERIFY_OUTCOMES: dict[int, str] = {
     64: "hostname-mismatch",
     **dict.fromkeys(_UNKNOWN_CA, "unknown-ca"),
 }
-# Outcomes that mean the certificate check itself failed (SERVER_AUTH_FAILED), and outcomes that mean
-# the probe never got to check it from here.
-FAILED = frozenset(
-    {"hostname-mismatch", "unknown-ca", "expired", "not-yet-valid", "untrusted", "not-tls", "tls-error"}
-)
-NOT_REACHED = frozenset({"refused", "timeout", "unresolvable", "unreachable"})
 
 
 def _context(ca_pem: str | None) -> ssl.SSLContext:
@@ -195,25 +189,3 @@ def probe_all(
         )
         for s in names
     )
-
-
-_TLS_ACCESS = frozenset(
-    {
-        "CLIENT_CERTIFICATE_TLS_AUTH",
-        "SERVER_ROOT_CA_CERTIFICATE",
-        "SASL_SCRAM_256_AUTH",
-        "SASL_SCRAM_512_AUTH",
-        "BASIC_AUTH",
-    }
-)
-
-
-def uses_tls(facts: Facts, servers: Iterable[str]) -> bool:
-    """Whether the ESM talks TLS to these brokers.
-
-    MSK: every listener but plaintext 9092 is TLS. Self-managed: Lambda uses SSL with mTLS or a root
-    CA secret and SASL_SSL with SCRAM or PLAIN (it never sends credentials in clear), else PLAINTEXT.
-    """
-    if facts.esm.source_kind == "msk":
-        return any(split_server(s)[1] not in (None, DEFAULT_PORT) for s in servers)
-    return any(a.type in _TLS_ACCESS for a in facts.esm.source_access)

@@ -55,7 +55,7 @@ class Journal:
         return out
 
 
-class Progress:
+class RunRecord:
     """What a journal says about its run: the approved plan, finished changes and their outputs."""
 
     def __init__(self, journal: Journal) -> None:

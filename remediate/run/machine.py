@@ -17,21 +17,22 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from transitions import EventData, Machine
 
-from remediate import actions, lock
+from remediate import actions
 from remediate.actions import ApplyContext
 from remediate.actions.esm import watch_error_text
 from remediate.aws import Aws
 from remediate.config import Settings
-from remediate.engine import build_plan, diagnose
 from remediate.errors import ApprovalRefused, RemediateError, StalePlanError, VerificationError
 from remediate.facts import Facts
 from remediate.findings import Finding
-from remediate.journal import Journal, Progress, new_run_id
 from remediate.log import bind_run, get_logger
-from remediate.observe import observe, parse_esm_id
+from remediate.observe.reads import observe, parse_esm_id
 from remediate.plan import Plan, resolve_refs
-from remediate.playbook import Playbook
-from remediate.rollback import rollback_plan
+from remediate.run import lock
+from remediate.run.engine import build_plan, diagnose
+from remediate.run.journal import Journal, RunRecord, new_run_id
+from remediate.run.playbook import Playbook
+from remediate.run.rollback import rollback_plan
 
 log = get_logger(__name__)
 Mode = Literal["diagnose", "plan", "apply"]
@@ -52,7 +53,7 @@ TERMINAL = ("done", "failed", "refused")
 TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "start", "source": "pending", "dest": "observing"},
     {"trigger": "observed", "source": "observing", "dest": "diagnosed"},
-    {"trigger": "planned_", "source": "diagnosed", "dest": "planned", "conditions": "wants_plan"},
+    {"trigger": "plan_made", "source": "diagnosed", "dest": "planned", "conditions": "wants_plan"},
     {"trigger": "ask", "source": "planned", "dest": "awaiting_approval", "conditions": "wants_apply"},
     {"trigger": "approve", "source": "awaiting_approval", "dest": "applying"},
     {"trigger": "refuse", "source": "awaiting_approval", "dest": "refused"},
@@ -80,8 +81,8 @@ class Run:
     playbooks: list[Playbook]
     reporter: Reporter
     saved_plan: Plan | None = None
-    resume: Progress | None = None
-    rollback_of: tuple[str, Progress] | None = None
+    resume: RunRecord | None = None
+    rollback_of: tuple[str, RunRecord] | None = None
     probe_timeout: float | None = None  # `diagnose --probe`: probe the brokers, each step bounded
     watch: float = 0.0  # `apply --watch`: seconds to wait for AWS to clear the ESM's error text
     run_id: str = field(default_factory=new_run_id)
@@ -98,7 +99,7 @@ class Run:
 
         def start(self) -> bool: ...
         def observed(self) -> bool: ...
-        def planned_(self) -> bool: ...
+        def plan_made(self) -> bool: ...
         def ask(self) -> bool: ...
         def approve(self) -> bool: ...
         def refuse(self) -> bool: ...
@@ -147,7 +148,7 @@ class Run:
         if self.mode == "diagnose":
             self.finish()
         else:
-            self.planned_()
+            self.plan_made()
 
     def on_enter_planned(self, _event: EventData) -> None:
         assert self.facts is not None
@@ -288,6 +289,6 @@ def mermaid() -> str:
         for source, transitions in event.transitions.items():
             if name == "fail" and source in TERMINAL:
                 continue
-            lines.extend(f"    {source} --> {t.dest}: {name.rstrip('_')}" for t in transitions)
+            lines.extend(f"    {source} --> {t.dest}: {name}" for t in transitions)
     lines.extend(f"    {state} --> [*]" for state in TERMINAL)
     return "\n".join(lines) + "\n"

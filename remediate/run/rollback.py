@@ -11,11 +11,11 @@ from __future__ import annotations
 from remediate import actions
 from remediate.actions import ApplyContext
 from remediate.facts import Facts
-from remediate.journal import Progress
 from remediate.plan import PLAN_SCHEMA, Change, ManualStep, Plan, new_plan_id, resolve_refs, utc_now
+from remediate.run.journal import RunRecord
 
 
-def rollback_plan(run_id: str, progress: Progress, facts: Facts, ctx: ApplyContext) -> Plan:
+def rollback_plan(run_id: str, progress: RunRecord, facts: Facts, ctx: ApplyContext) -> Plan:
     """The plan that undoes `run_id`; reads each changed resource (through `verify`) to detect drift."""
     changes: list[Change] = []
     manual: list[ManualStep] = []

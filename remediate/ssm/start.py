@@ -12,7 +12,7 @@ from typing import Any
 
 from remediate.aws import Aws
 from remediate.errors import InputError
-from remediate.observe import parse_esm_id
+from remediate.observe.reads import parse_esm_id
 
 DEFAULT_EXECUTION_ROLE = "AWS-SystemsManager-AutomationExecutionRole"
 

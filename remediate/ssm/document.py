@@ -18,15 +18,13 @@ from typing import Any
 import yaml
 
 from remediate.errors import InputError
-from remediate.ssm import MESSAGE_LIMIT
+from remediate.ssm.limits import DOCUMENT_LIMIT, MESSAGE_LIMIT, STEP_TIMEOUT
 
 SCHEMA_VERSION = "0.3"
 RUNTIME = "python3.11"
 ATTACHMENT = "remediate-ssm.zip"
 ENTRY_MODULE = "remediate_ssm"
 """Module at the bundle's root; `Handler: remediate_ssm.<step>` (SSM's filename.method_name form)."""
-STEP_TIMEOUT = 600
-DOCUMENT_LIMIT = 64 * 1024
 ESM_PATTERN = (
     r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
     r"|arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:event-source-mapping:[0-9a-fA-F-]{36})$"
@@ -217,7 +215,7 @@ def cloudformation_template() -> dict[str, Any]:
     reads and writes a large plan needs are a separate, optional policy scoped to one bucket prefix.
     Intrinsics are written in their long form so the file is plain YAML.
     """
-    from remediate.permissions import policy_document
+    from remediate.iam_policy import policy_document
 
     content = runbook()
     # `size` is optional in `files` and a Ref yields a string, so only the checksum is given here.

@@ -14,7 +14,6 @@ deadline, never the process exit.
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import threading
 import time
@@ -23,38 +22,11 @@ from typing import TYPE_CHECKING
 
 from remediate.facts import HostedZone, HostResolution, LocalResolution
 
-if TYPE_CHECKING:  # checks import `covers`; they must not import the AWS layer
+if TYPE_CHECKING:
     from remediate.aws import Aws
 
 DEFAULT_TIMEOUT = 3.0
 RECORD_TYPES = frozenset({"A", "AAAA", "CNAME"})
-
-
-def split_server(server: str) -> tuple[str, int | None]:
-    """("host", port) of a bootstrap server "host:port" (or "[v6]:port"; the port may be absent)."""
-    value = server.strip()
-    if value.startswith("["):
-        host, _, rest = value[1:].partition("]")
-        port = rest.removeprefix(":")
-        return host, int(port) if port.isdigit() else None
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or ":" in host:
-        return value, None
-    return host, int(port)
-
-
-def is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
-def broker_hosts(servers: Iterable[str]) -> tuple[str, ...]:
-    """The distinct host names (not IP literals) of bootstrap servers, normalised to lowercase."""
-    hosts = (split_server(s)[0].rstrip(".").lower() for s in servers)
-    return tuple(dict.fromkeys(h for h in hosts if h and not is_ip(h)))
 
 
 def _lookup(host: str) -> HostResolution:
@@ -104,11 +76,6 @@ def _zone_id(raw: str) -> str:
     return raw.rsplit("/", 1)[-1]
 
 
-def covers(zone: str, host: str) -> bool:
-    """Whether a hosted zone named `zone` is authoritative for `host` (same name or a subdomain)."""
-    return host == zone or host.endswith("." + zone)
-
-
 def _has_record(aws: Aws, zone_id: str, host: str) -> bool:
     """Whether the zone holds an address or alias record for `host` itself or a wildcard covering it."""
     candidates = [host]
@@ -151,7 +118,7 @@ def private_zones(aws: Aws, vpc_id: str, region: str, hosts: tuple[str, ...]) ->
     }
     zones: list[HostedZone] = []
     for zone_id, name in sorted({**private, **associated}.items()):
-        served = [h for h in hosts if covers(name, h)]
+        served = [h for h in hosts if h == name or h.endswith("." + name)]
         if not served:
             continue
         is_associated = zone_id in associated

@@ -19,29 +19,28 @@ it changes nothing beyond what the operator saw (a change another mapping's fix 
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from remediate.aws import Aws
 from remediate.config import Settings
-from remediate.engine import build_plan, diagnose
-from remediate.errors import InputError, RemediateError
+from remediate.errors import RemediateError
 from remediate.facts import Esm, Facts
 from remediate.findings import Finding
-from remediate.machine import Run
-from remediate.observe import esm_from_api, observe
-from remediate.plan import Change, Plan
-from remediate.playbook import Playbook
-from remediate.render import Style
+from remediate.observe.builders import esm_from_api
+from remediate.observe.listing import kafka_mappings
+from remediate.observe.reads import observe
+from remediate.plan import Plan
+from remediate.run.engine import build_plan, diagnose
+from remediate.run.machine import Run
+from remediate.run.playbook import Playbook
 
 SCAN_SCHEMA = "remediate/scan@1"
 
 
-class Progress(Protocol):
+class ScanProgress(Protocol):
     """Where a scan reports how far it has got (a progress bar on a terminal, or nothing)."""
 
     def start(self, total: int) -> None: ...
@@ -55,6 +54,10 @@ class _Silent:
 
     def advance(self) -> None:
         """Nothing to show."""
+
+
+SILENT: ScanProgress = _Silent()
+"""A scan's progress when nobody watches it."""
 
 
 @dataclass(frozen=True)
@@ -95,27 +98,6 @@ def _source(esm: Esm) -> str:
     return f"kafka:{esm.bootstrap_servers[0] if esm.bootstrap_servers else '?'}{more}"
 
 
-# The IAM action listing adds to observation's reads (declared for `remediate iam-policy`).
-PERMISSIONS = ("lambda:ListEventSourceMappings",)
-
-
-def kafka_mappings(aws: Aws, function: str | None = None) -> Iterator[dict[str, Any]]:
-    """Every Kafka/MSK mapping of the region (or of one function), as listed; other sources are skipped.
-
-    The listing carries each mapping's whole configuration: it seeds observation, so no mapping is read
-    twice.
-    """
-    params = {"FunctionName": function} if function else {}
-    for raw in aws.read_pages(
-        "lambda", "list_event_source_mappings", "EventSourceMappings", "Marker", "NextMarker", **params
-    ):
-        try:
-            esm_from_api(raw)
-        except InputError:
-            continue  # SQS, Kinesis, DynamoDB...: not ours to diagnose
-        yield raw
-
-
 def diagnose_one(
     aws: Aws, raw: dict[str, Any], playbooks: list[Playbook], observe_workers: int
 ) -> ScanResult:
@@ -142,10 +124,10 @@ def scan(
     function: str | None = None,
     workers: int = 16,
     observe_workers: int = 8,
-    progress: Progress | None = None,
+    progress: ScanProgress | None = None,
 ) -> list[ScanResult]:
     """Diagnose every Kafka/MSK mapping of every session's region, `workers` mappings at a time."""
-    shown = progress or _Silent()
+    shown = progress or SILENT
     listed = [(aws, raw) for aws in sessions for raw in kafka_mappings(aws, function)]
     shown.start(len(listed))
     results: list[ScanResult] = []
@@ -169,43 +151,6 @@ def to_json(results: Sequence[ScanResult], fixes: Sequence[FixOutcome] | None = 
     if fixes is not None:
         doc["fixes"] = [f.to_json() for f in fixes]
     return doc
-
-
-def render_table(results: Sequence[ScanResult], color: bool = False) -> str:
-    """One row per mapping (ESM, function, source, state, findings) and a one-line summary."""
-    s = Style(color)
-    regions = len({r.region for r in results}) > 1
-    header = ("REGION",) * regions + ("ESM", "FUNCTION", "SOURCE", "STATE", "FINDINGS")
-    rows = [
-        (
-            (r.region,) * regions
-            + (
-                r.esm_uuid,
-                r.function_arn.rsplit(":", 1)[-1],
-                r.source,
-                r.state,
-                f"error: {r.error}" if r.error else ", ".join(f.code for f in r.findings) or "-",
-            )
-        )
-        for r in results
-    ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
-
-    def line(row: tuple[str, ...], paint: tuple[str, ...] = ()) -> str:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        return "  ".join([*cells, s(row[-1], *paint)]).rstrip()
-
-    out = [s(line(header), "bold")]
-    for result, row in zip(results, rows, strict=True):
-        out.append(line(row, () if result.healthy else ("red" if result.error else "yellow",)))
-    broken = sum(1 for r in results if r.findings and not r.error)
-    errors = sum(1 for r in results if r.error)
-    out.append("")
-    out.append(
-        f"{len(results)} mapping(s) scanned: {len(results) - broken - errors} healthy, "
-        f"{broken} with findings, {errors} could not be checked."
-    )
-    return "\n".join(out) + "\n"
 
 
 # --- --fix ---------------------------------------------------------------------------------------
@@ -249,11 +194,6 @@ def fixes_for(results: Sequence[ScanResult], playbooks: list[Playbook]) -> list[
     return fixes
 
 
-def change_key(change: Change) -> str:
-    """What a change does, independent of plan and run ids: the unit the operator approves."""
-    return json.dumps([change.action, change.resource, change.after], sort_keys=True, default=str)
-
-
 class ApprovedOnce:
     """The reporter of each `--fix` run: the operator approved the combined plan once, before any run.
 
@@ -269,7 +209,7 @@ class ApprovedOnce:
         self._progress(message)
 
     def approve(self, plan: Plan) -> bool:
-        return all(change_key(c) in self._approved for c in plan.changes)
+        return all(c.key() in self._approved for c in plan.changes)
 
 
 def apply_fixes(
@@ -280,7 +220,7 @@ def apply_fixes(
     progress: Callable[[str], None],
 ) -> list[FixOutcome]:
     """Run plan+apply+verify per mapping, one after another (they may share what they change)."""
-    reporter = ApprovedOnce(frozenset(change_key(c) for fx in fixes for c in fx.plan.changes), progress)
+    reporter = ApprovedOnce(frozenset(c.key() for fx in fixes for c in fx.plan.changes), progress)
     outcomes = []
     for fx in fixes:
         progress(f"fixing {fx.result.esm_uuid}")
@@ -318,34 +258,3 @@ def exit_code_after_fix(
         return 1
     fixed = {fx.result.esm_uuid for fx in fixes if not fx.plan.manual_steps}
     return 2 if any(r.findings and r.esm_uuid not in fixed for r in results) else 0
-
-
-@contextmanager
-def progress_bar(enabled: bool) -> Iterator[Progress]:
-    """A rich progress bar on standard error when it is a terminal; rich is imported only then."""
-    if not enabled:
-        yield _Silent()
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bar = Progress(
-        TextColumn("scanning"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-
-    class _Bar:
-        task = bar.add_task("scan", total=None)
-
-        def start(self, total: int) -> None:
-            bar.update(self.task, total=total)
-
-        def advance(self) -> None:
-            bar.advance(self.task)
-
-    with bar:
-        yield _Bar()

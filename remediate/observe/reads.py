@@ -11,59 +11,50 @@ its checks report "could not check". Only the ESM read itself is essential.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
-from urllib.parse import unquote
 
-from remediate import dns, material, probe
+from remediate import kafka
 from remediate.aws import Aws, is_access_denied
 from remediate.errors import AwsError, InputError
 from remediate.facts import (
     Cluster,
-    ClusterAuth,
     Dns,
     Esm,
     Facts,
     Function,
     LocalResolution,
-    Nacl,
-    NaclEntry,
     NamedPolicy,
-    NatGateway,
     Network,
     Role,
-    Route,
-    RouteTable,
     Secret,
     SecretMaterial,
-    SecurityGroup,
-    SgRule,
     SourceAccess,
-    SourceKind,
-    Subnet,
     Unchecked,
-    Vpc,
-    VpcEndpoint,
 )
 from remediate.log import get_logger
+from remediate.observe import dns, probe, secret_material
+from remediate.observe.builders import (
+    cluster_from_api,
+    esm_from_api,
+    function_from_api,
+    nacl_from_api,
+    nat_gateway_from_api,
+    policy_document,
+    route_table_from_api,
+    security_group_from_api,
+    subnet_from_api,
+    vpc_endpoint_from_api,
+    vpc_from_api,
+)
 
 log = get_logger(__name__)
 T = TypeVar("T")
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _ESM_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):event-source-mapping:(.+)$")
-SECRET_ACCESS_TYPES = frozenset(
-    {
-        "BASIC_AUTH",
-        "SASL_SCRAM_256_AUTH",
-        "SASL_SCRAM_512_AUTH",
-        "CLIENT_CERTIFICATE_TLS_AUTH",
-        "SERVER_ROOT_CA_CERTIFICATE",
-    }
-)
 
 # The IAM actions observation uses, declared beside the reads for `remediate iam-policy`.
 PERMISSIONS = (
@@ -86,7 +77,7 @@ PERMISSIONS = (
     "iam:GetPolicy",
     "iam:GetPolicyVersion",
     "secretsmanager:DescribeSecret",
-    "secretsmanager:GetSecretValue",  # analysed in memory: only the analysis is kept (material.py)
+    "secretsmanager:GetSecretValue",  # analysed in memory: only the analysis is kept (secret_material.py)
     "route53:ListHostedZonesByVPC",
     "route53:ListHostedZones",
     "route53:GetHostedZone",
@@ -104,125 +95,6 @@ def parse_esm_id(esm_id: str) -> str:
     if not _UUID.match(value):
         raise InputError(f"{esm_id!r} is not an event source mapping UUID or ARN")
     return value.lower()
-
-
-def _doc(value: Any) -> dict[str, Any]:
-    """IAM returns policy documents decoded by boto3, or URL-encoded JSON from some endpoints."""
-    if isinstance(value, dict):
-        return value
-    return dict(json.loads(unquote(str(value))))
-
-
-def esm_from_api(raw: dict[str, Any]) -> Esm:
-    """Normalise a GetEventSourceMapping response; InputError if it is not a Kafka mapping."""
-    uuid = raw["UUID"]
-    source_arn = raw.get("EventSourceArn") or None
-    self_managed = raw.get("SelfManagedEventSource")
-    kind: SourceKind
-    if source_arn and ":kafka:" in source_arn:
-        kind = "msk"
-        servers: tuple[str, ...] = ()
-        group = raw.get("AmazonManagedKafkaEventSourceConfig", {}).get("ConsumerGroupId")
-    elif self_managed:
-        kind = "self-managed"
-        servers = tuple(self_managed.get("Endpoints", {}).get("KAFKA_BOOTSTRAP_SERVERS", []))
-        group = raw.get("SelfManagedKafkaEventSourceConfig", {}).get("ConsumerGroupId")
-    else:
-        service = (
-            source_arn.split(":")[2] if source_arn and source_arn.count(":") >= 2 else "an unknown source"
-        )
-        raise InputError(f"ESM {uuid} polls {service} ({source_arn}), not Amazon MSK or Kafka")
-    destination = raw.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-    return Esm(
-        uuid=uuid,
-        arn=raw.get("EventSourceMappingArn") or "",
-        function_arn=raw.get("FunctionArn", ""),
-        state=raw.get("State", "Unknown"),
-        state_transition_reason=raw.get("StateTransitionReason", "") or "",
-        last_processing_result=raw.get("LastProcessingResult", "") or "",
-        last_modified=str(raw["LastModified"]) if raw.get("LastModified") else None,
-        batch_size=raw.get("BatchSize"),
-        maximum_batching_window=raw.get("MaximumBatchingWindowInSeconds"),
-        source_kind=kind,
-        event_source_arn=source_arn,
-        bootstrap_servers=servers,
-        topics=tuple(raw.get("Topics", [])),
-        source_access=tuple(
-            SourceAccess(type=a["Type"], uri=a["URI"]) for a in raw.get("SourceAccessConfigurations", [])
-        ),
-        consumer_group_id=group or None,
-        provisioned_pollers=bool(raw.get("ProvisionedPollerConfig")),
-        on_failure_destination=destination or None,
-    )
-
-
-def _cluster(info: dict[str, Any], brokers: dict[str, Any] | None) -> Cluster:
-    kind = info.get("ClusterType", "PROVISIONED")
-    if kind == "SERVERLESS":
-        vpc = (info.get("Serverless", {}).get("VpcConfigs") or [{}])[0]
-        subnets, groups = vpc.get("SubnetIds", []), vpc.get("SecurityGroupIds", [])
-        auth_raw = info.get("Serverless", {}).get("ClientAuthentication", {})
-        encryption = "TLS"
-    else:
-        prov = info.get("Provisioned", {})
-        nodes = prov.get("BrokerNodeGroupInfo", {})
-        subnets, groups = nodes.get("ClientSubnets", []), nodes.get("SecurityGroups", [])
-        auth_raw = prov.get("ClientAuthentication", {})
-        encryption = prov.get("EncryptionInfo", {}).get("EncryptionInTransit", {}).get("ClientBroker")
-    sasl = auth_raw.get("Sasl", {})
-    auth = ClusterAuth(
-        iam=bool(sasl.get("Iam", {}).get("Enabled")),
-        scram=bool(sasl.get("Scram", {}).get("Enabled")),
-        tls=bool(auth_raw.get("Tls", {}).get("Enabled")),
-        # MSK treats a cluster without any client authentication as unauthenticated.
-        unauthenticated=bool(auth_raw.get("Unauthenticated", {}).get("Enabled")) or not auth_raw,
-    )
-    return Cluster(
-        arn=info["ClusterArn"],
-        name=info.get("ClusterName", ""),
-        kind=kind,
-        state=info.get("State", "UNKNOWN"),
-        subnet_ids=tuple(subnets),
-        security_group_ids=tuple(groups),
-        auth=auth,
-        client_broker_encryption=encryption,
-        bootstrap_brokers={k: v for k, v in (brokers or {}).items() if k.startswith("BootstrapBroker") and v},
-    )
-
-
-def _rules(perms: list[dict[str, Any]]) -> tuple[SgRule, ...]:
-    out: list[SgRule] = []
-    for p in perms:
-        protocol = str(p.get("IpProtocol", "-1"))
-        ports: tuple[int | None, int | None] = (
-            (None, None) if protocol == "-1" else (p.get("FromPort"), p.get("ToPort"))
-        )
-        base: dict[str, Any] = {"protocol": protocol, "from_port": ports[0], "to_port": ports[1]}
-        for r in p.get("IpRanges", []):
-            out.append(SgRule(**base, cidr=r["CidrIp"], description=r.get("Description")))
-        for r in p.get("Ipv6Ranges", []):
-            out.append(SgRule(**base, cidr=r["CidrIpv6"], description=r.get("Description")))
-        for r in p.get("UserIdGroupPairs", []):
-            out.append(SgRule(**base, group_id=r["GroupId"], description=r.get("Description")))
-        for r in p.get("PrefixListIds", []):
-            out.append(SgRule(**base, prefix_list_id=r["PrefixListId"], description=r.get("Description")))
-    return tuple(out)
-
-
-def _tags(raw: list[dict[str, str]] | None) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in raw or []}
-
-
-def security_group_from_api(raw: dict[str, Any]) -> SecurityGroup:
-    """One DescribeSecurityGroups item as a `SecurityGroup`; actions re-read groups through it too."""
-    return SecurityGroup(
-        id=raw["GroupId"],
-        name=raw.get("GroupName", ""),
-        vpc_id=raw.get("VpcId"),
-        ingress=_rules(raw.get("IpPermissions", [])),
-        egress=_rules(raw.get("IpPermissionsEgress", [])),
-        tags=_tags(raw.get("Tags")),
-    )
 
 
 class _Observer:
@@ -248,17 +120,7 @@ class _Observer:
 
     # -- reads ------------------------------------------------------------------------------------
     def function(self, arn: str) -> Function:
-        raw = self.aws.read("lambda", "get_function_configuration", FunctionName=arn)
-        vpc = raw.get("VpcConfig") or {}
-        return Function(
-            arn=raw.get("FunctionArn", arn),
-            name=raw.get("FunctionName", ""),
-            role_arn=raw.get("Role", ""),
-            state=raw.get("State"),
-            vpc_id=vpc.get("VpcId") or None,
-            subnet_ids=tuple(vpc.get("SubnetIds", [])),
-            security_group_ids=tuple(vpc.get("SecurityGroupIds", [])),
-        )
+        return function_from_api(self.aws.read("lambda", "get_function_configuration", FunctionName=arn), arn)
 
     def cluster(self, arn: str) -> Cluster:
         info_f = self.pool.submit(self.aws.read, "kafka", "describe_cluster_v2", ClusterArn=arn)
@@ -266,7 +128,7 @@ class _Observer:
             f"bootstrap brokers of {arn}",
             lambda: self.aws.read("kafka", "get_bootstrap_brokers", ClusterArn=arn),
         )
-        cluster = _cluster(info_f.result()["ClusterInfo"], brokers)
+        cluster = cluster_from_api(info_f.result()["ClusterInfo"], brokers)
         if not cluster.auth.scram:
             return cluster
         scram = self.guarded(
@@ -293,7 +155,7 @@ class _Observer:
             name=raw.get("Name"),
             kms_key_id=raw.get("KmsKeyId"),
             material=self.guarded(f"value of secret {arn}", lambda: self.material(arn, access.type))
-            if access.type in material.ANALYSED
+            if access.type in kafka.SECRET_TYPES
             else None,
         )
 
@@ -308,15 +170,17 @@ class _Observer:
             return None
         value = raw.get("SecretString")
         if value:
-            material.register_value(access_type, value)
-            bundle = material.ca_bundle(value) if access_type == material.ROOT_CA else None
+            secret_material.register_value(access_type, value)
+            bundle = (
+                secret_material.ca_bundle(value) if access_type == kafka.SERVER_ROOT_CA_CERTIFICATE else None
+            )
             if bundle:
                 self.ca_bundles.append((arn, bundle))
-        return material.analyse(access_type, value, binary=value is None and "SecretBinary" in raw)
+        return secret_material.analyse(access_type, value, binary=value is None and "SecretBinary" in raw)
 
     def broker_names(self, esm: Esm, network: Network | None, local: Future[LocalResolution]) -> Dns:
         """Broker names of a self-managed source: local resolution, and the VPC's private zones."""
-        hosts = dns.broker_hosts(esm.bootstrap_servers)
+        hosts = kafka.broker_hosts(esm.bootstrap_servers)
         vpc = network.vpc if network is not None and network.placement != "internet" else None
         zones = (
             self.guarded(
@@ -337,7 +201,7 @@ class _Observer:
         return Role(
             arn=raw.get("Arn", arn),
             name=name,
-            trust_policy=_doc(raw.get("AssumeRolePolicyDocument", {})),
+            trust_policy=policy_document(raw.get("AssumeRolePolicyDocument", {})),
             inline_policies=inline_f.result(),
             attached_policies=attached,
         )
@@ -352,7 +216,7 @@ class _Observer:
             )
         )
         return tuple(
-            NamedPolicy(name=str(n), document=_doc(d["PolicyDocument"]))
+            NamedPolicy(name=str(n), document=policy_document(d["PolicyDocument"]))
             for n, d in zip(names, docs, strict=True)
         )
 
@@ -366,7 +230,7 @@ class _Observer:
         def document(arn: str) -> dict[str, Any]:
             version = self.aws.read("iam", "get_policy", PolicyArn=arn)["Policy"]["DefaultVersionId"]
             raw = self.aws.read("iam", "get_policy_version", PolicyArn=arn, VersionId=version)
-            return _doc(raw["PolicyVersion"]["Document"])
+            return policy_document(raw["PolicyVersion"]["Document"])
 
         docs = self.pool.map(document, [p["PolicyArn"] for p in attached])
         return tuple(
@@ -378,15 +242,7 @@ class _Observer:
         if placement == "internet":
             return Network(placement="internet")
         subnets_raw = self.aws.read("ec2", "describe_subnets", SubnetIds=sorted(subnet_ids))["Subnets"]
-        subnets = tuple(
-            Subnet(
-                id=s["SubnetId"],
-                vpc_id=s["VpcId"],
-                availability_zone=s["AvailabilityZone"],
-                cidr=s["CidrBlock"],
-            )
-            for s in subnets_raw
-        )
+        subnets = tuple(subnet_from_api(s) for s in subnets_raw)
         vpc_id = subnets[0].vpc_id
         by_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
         read = self.aws.read
@@ -405,80 +261,16 @@ class _Observer:
             "endpoints": self.pool.submit(read, "ec2", "describe_vpc_endpoints", Filters=by_vpc),
         }
         r = {k: f.result() for k, f in futures.items()}
-        vpc_raw = r["vpc"]["Vpcs"][0]
         return Network(
             placement=placement,  # type: ignore[arg-type]
-            vpc=Vpc(
-                id=vpc_id,
-                cidr=vpc_raw.get("CidrBlock", ""),
-                dns_support=bool(r["dns_support"]["EnableDnsSupport"]["Value"]),
-                dns_hostnames=bool(r["dns_hostnames"]["EnableDnsHostnames"]["Value"]),
-            ),
+            vpc=vpc_from_api(r["vpc"]["Vpcs"][0], r["dns_support"], r["dns_hostnames"]),
             subnets=subnets,
             source_security_group_ids=group_ids,
             security_groups=tuple(security_group_from_api(g) for g in r["groups"]["SecurityGroups"]),
-            route_tables=tuple(
-                RouteTable(
-                    id=t["RouteTableId"],
-                    main=any(a.get("Main") for a in t.get("Associations", [])),
-                    subnet_ids=tuple(a["SubnetId"] for a in t.get("Associations", []) if a.get("SubnetId")),
-                    routes=tuple(
-                        Route(
-                            destination=x.get("DestinationCidrBlock")
-                            or x.get("DestinationIpv6CidrBlock")
-                            or x.get("DestinationPrefixListId", ""),
-                            target=x.get("NatGatewayId")
-                            or x.get("GatewayId")
-                            or x.get("TransitGatewayId")
-                            or x.get("VpcPeeringConnectionId")
-                            or x.get("NetworkInterfaceId")
-                            or x.get("InstanceId")
-                            or "unknown",
-                            state=x.get("State", "active"),
-                        )
-                        for x in t.get("Routes", [])
-                    ),
-                )
-                for t in r["routes"]["RouteTables"]
-            ),
-            nacls=tuple(
-                Nacl(
-                    id=n["NetworkAclId"],
-                    subnet_ids=tuple(a["SubnetId"] for a in n.get("Associations", [])),
-                    entries=tuple(
-                        NaclEntry(
-                            rule_number=e["RuleNumber"],
-                            egress=e["Egress"],
-                            allow=e["RuleAction"] == "allow",
-                            protocol=str(e.get("Protocol", "-1")),
-                            cidr=e.get("CidrBlock") or e.get("Ipv6CidrBlock", ""),
-                            from_port=e.get("PortRange", {}).get("From"),
-                            to_port=e.get("PortRange", {}).get("To"),
-                        )
-                        for e in n.get("Entries", [])
-                    ),
-                )
-                for n in r["nacls"]["NetworkAcls"]
-            ),
-            nat_gateways=tuple(
-                NatGateway(id=n["NatGatewayId"], subnet_id=n.get("SubnetId", ""), state=n.get("State", ""))
-                for n in r["nats"]["NatGateways"]
-            ),
-            endpoints=tuple(
-                VpcEndpoint(
-                    id=e["VpcEndpointId"],
-                    service_name=e["ServiceName"],
-                    type=e.get("VpcEndpointType", ""),
-                    state=e.get("State", ""),
-                    subnet_ids=tuple(e.get("SubnetIds", [])),
-                    security_group_ids=tuple(g["GroupId"] for g in e.get("Groups", [])),
-                    route_table_ids=tuple(e.get("RouteTableIds", [])),
-                    private_dns=bool(e.get("PrivateDnsEnabled")),
-                    policy=_doc(e["PolicyDocument"]) if e.get("PolicyDocument") else None,
-                    tags=_tags(e.get("Tags")),
-                )
-                for e in r["endpoints"]["VpcEndpoints"]
-            ),
+            route_tables=tuple(route_table_from_api(t) for t in r["routes"]["RouteTables"]),
+            nacls=tuple(nacl_from_api(n) for n in r["nacls"]["NetworkAcls"]),
+            nat_gateways=tuple(nat_gateway_from_api(n) for n in r["nats"]["NatGateways"]),
+            endpoints=tuple(vpc_endpoint_from_api(e) for e in r["endpoints"]["VpcEndpoints"]),
         )
 
 
@@ -511,7 +303,7 @@ def observe(
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="observe") as pool:
         obs = _Observer(aws, pool)
         local_f = (
-            pool.submit(dns.resolve_all, dns.broker_hosts(esm.bootstrap_servers))
+            pool.submit(dns.resolve_all, kafka.broker_hosts(esm.bootstrap_servers))
             if esm.source_kind == "self-managed"
             else None
         )
@@ -524,7 +316,7 @@ def observe(
         secret_fs = [
             obs.submit(f"secret {a.uri}", lambda a=a: obs.secret(a))  # type: ignore[misc]
             for a in esm.source_access
-            if a.type in SECRET_ACCESS_TYPES
+            if a.type in kafka.SECRET_TYPES
         ]
         function = function_f.result()
         role_f = (
@@ -539,10 +331,10 @@ def observe(
                 if cluster
                 else ("cluster", (), ())
             )
-        elif esm.access("VPC_SUBNET"):
+        elif esm.access(kafka.VPC_SUBNET):
             placement = "source-access"
-            subnets = tuple(u.removeprefix("subnet:") for u in esm.access("VPC_SUBNET"))
-            groups = tuple(u.removeprefix("security_group:") for u in esm.access("VPC_SECURITY_GROUP"))
+            subnets = tuple(u.removeprefix("subnet:") for u in esm.access(kafka.VPC_SUBNET))
+            groups = tuple(u.removeprefix("security_group:") for u in esm.access(kafka.VPC_SECURITY_GROUP))
         else:
             placement, subnets, groups = "internet", (), ()
         network = (
@@ -566,13 +358,11 @@ def observe(
     )
     if probe_timeout is None:
         return facts
-    from remediate.engine import target_of  # the servers Lambda uses for the cluster's auth mode
-
-    servers = target_of(facts).bootstrap_servers
+    servers = kafka.bootstrap_servers(facts.esm, facts.cluster)
     ca_arn, ca_pem = obs.ca_bundles[0] if obs.ca_bundles else (None, None)
     probes = probe.probe_all(
         servers,
-        tls=probe.uses_tls(facts, servers),
+        tls=kafka.uses_tls(facts.esm, facts.cluster),
         ca_pem=ca_pem,
         ca_source=f"the CA bundle in secret {ca_arn}" if ca_arn else "the system trust store",
         timeout=probe_timeout,

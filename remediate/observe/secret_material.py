@@ -28,12 +28,8 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.x509.oid import ExtensionOID
 
 from remediate.facts import CertificateInfo, MaterialProblem, SecretMaterial
+from remediate.kafka import CLIENT_CERTIFICATE_TLS_AUTH, CREDENTIAL_TYPES
 from remediate.log import register_secret
-
-CLIENT_CERTIFICATE = "CLIENT_CERTIFICATE_TLS_AUTH"
-ROOT_CA = "SERVER_ROOT_CA_CERTIFICATE"
-CREDENTIALS = frozenset({"BASIC_AUTH", "SASL_SCRAM_256_AUTH", "SASL_SCRAM_512_AUTH"})
-ANALYSED = frozenset({CLIENT_CERTIFICATE, ROOT_CA, *CREDENTIALS})
 
 NOT_PEM = "SECRET_NOT_PEM"
 PBES2 = "PRIVATE_KEY_PBES2"
@@ -622,10 +618,10 @@ def analyse(
     """What is wrong with a secret's value for `access_type`; pure, and quotes nothing of the value."""
     when = now or datetime.now(UTC)
     problems: list[MaterialProblem] = []
-    if access_type in CREDENTIALS:
+    if access_type in CREDENTIAL_TYPES:
         return _credentials(value, binary, problems)
     kind: Literal["client-certificate", "root-ca"] = (
-        "client-certificate" if access_type == CLIENT_CERTIFICATE else "root-ca"
+        "client-certificate" if access_type == CLIENT_CERTIFICATE_TLS_AUTH else "root-ca"
     )
     expected = (
         "the keys certificate and privateKey" if kind == "client-certificate" else "the key certificate"

@@ -24,7 +24,7 @@ from remediate.findings import CODES
 def _shipped_dir() -> Path:
     """Where the shipped playbooks are: beside the package in a checkout or an SSM bundle, else where a
     wheel installs them (`<prefix>/share/remediate/playbooks`, see pyproject's data-files)."""
-    beside = Path(__file__).resolve().parent.parent / "playbooks"
+    beside = Path(__file__).resolve().parents[2] / "playbooks"
     installed = Path(sys.prefix) / "share" / "remediate" / "playbooks"
     return beside if beside.is_dir() or not installed.is_dir() else installed
 

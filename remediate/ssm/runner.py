@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from remediate.errors import InputError
-from remediate.ssm import PAYLOAD_LIMIT
-from remediate.ssm_bundle import entry_module
-from remediate.ssm_document import ENTRY_MODULE, STEP_TIMEOUT
+from remediate.ssm.bundle import entry_module
+from remediate.ssm.document import ENTRY_MODULE
+from remediate.ssm.limits import PAYLOAD_LIMIT, STEP_TIMEOUT
 
 Approver = Callable[[str, str], bool]
 """(step name, approval message) -> approved?"""

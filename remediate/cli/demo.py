@@ -12,6 +12,7 @@ import tempfile
 
 import click
 
+from remediate.cli.context import guard
 from remediate.errors import InputError, RemediateError
 
 
@@ -19,12 +20,24 @@ def _banner(text: str, color: bool) -> None:
     click.echo("\n" + (click.style(text, bold=True, fg="cyan") if color else text), err=True)
 
 
-def run_demo(scenario: str, *, auto_approve: bool, color: bool) -> None:
+@click.command()
+@click.option("--scenario", default="broker-timeout", show_default=True, help="Sandbox scenario to seed.")
+@click.option("--auto-approve", is_flag=True, default=False, help="Skip the interactive approval.")
+@click.option("--no-color", is_flag=True, default=False)
+@guard
+def demo(scenario: str, auto_approve: bool, no_color: bool) -> None:
+    """The whole flow against the embedded AWS sandbox, on a seeded broken trigger (no AWS account)."""
+    root = click.get_current_context().find_root().command
+    assert isinstance(root, click.Group)
+    run_demo(root, scenario, auto_approve=auto_approve, color=not no_color and "NO_COLOR" not in os.environ)
+
+
+def run_demo(cli: click.Group, scenario: str, *, auto_approve: bool, color: bool) -> None:
+    """Run the user's commands through `cli`, the command group this demo belongs to."""
     try:
         from remediate.sandbox import Sandbox, build_scenario, scenario_names
     except ImportError as exc:
         raise InputError("the demo needs the sandbox extra: pip install 'remediate[sandbox]'") from exc
-    from remediate.cli import cli
 
     if scenario not in scenario_names():
         raise InputError(f"unknown scenario {scenario!r}; known: {', '.join(scenario_names())}")

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import difflib
 import json
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
+from remediate.error_text import hints_for
 from remediate.facts import Facts
 from remediate.findings import Finding
-from remediate.hints import hints_for
 from remediate.plan import Change, Plan
+
+if TYPE_CHECKING:
+    from remediate.run.fleet import ScanResult
 
 _COLORS = {"green": "32", "yellow": "33", "red": "31", "bold": "1", "dim": "2", "cyan": "36"}
 _SIGN = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red")}
@@ -132,3 +136,40 @@ def render_plan(plan: Plan, color: bool = False, *, with_findings: bool = False)
         lines.append("")
     lines.append(s(plan.summary(), "bold"))
     return "\n".join(lines) + "\n"
+
+
+def render_scan_table(results: Sequence[ScanResult], color: bool = False) -> str:
+    """One row per mapping (ESM, function, source, state, findings) and a one-line summary."""
+    s = Style(color)
+    regions = len({r.region for r in results}) > 1
+    header = ("REGION",) * regions + ("ESM", "FUNCTION", "SOURCE", "STATE", "FINDINGS")
+    rows = [
+        (
+            (r.region,) * regions
+            + (
+                r.esm_uuid,
+                r.function_arn.rsplit(":", 1)[-1],
+                r.source,
+                r.state,
+                f"error: {r.error}" if r.error else ", ".join(f.code for f in r.findings) or "-",
+            )
+        )
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+
+    def line(row: tuple[str, ...], paint: tuple[str, ...] = ()) -> str:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        return "  ".join([*cells, s(row[-1], *paint)]).rstrip()
+
+    out = [s(line(header), "bold")]
+    for result, row in zip(results, rows, strict=True):
+        out.append(line(row, () if result.healthy else ("red" if result.error else "yellow",)))
+    broken = sum(1 for r in results if r.findings and not r.error)
+    errors = sum(1 for r in results if r.error)
+    out.append("")
+    out.append(
+        f"{len(results)} mapping(s) scanned: {len(results) - broken - errors} healthy, "
+        f"{broken} with findings, {errors} could not be checked."
+    )
+    return "\n".join(out) + "\n"

@@ -8,26 +8,15 @@ ESM's error text orders the findings it hints at first.
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from remediate import actions, checks
+from remediate import actions, checks, kafka
 from remediate.actions import Draft
-from remediate.checks.esm import DISABLED_STATES
-from remediate.facts import Facts
+from remediate.error_text import hints_for
+from remediate.facts import ESM_DISABLED_STATES, Facts
 from remediate.findings import Finding
-from remediate.hints import hints_for
-from remediate.plan import PLAN_SCHEMA, Change, ManualStep, Plan, Target, new_plan_id, utc_now
-from remediate.playbook import ActionRef, Playbook
+from remediate.plan import PLAN_SCHEMA, ManualStep, Plan, Target, new_plan_id, rename_refs, utc_now
+from remediate.run.playbook import ActionRef, Playbook
 
 INFORMATIONAL = frozenset({"COULD_NOT_CHECK"})
-_AUTH_BROKER_KEYS = (
-    ("iam", "BootstrapBrokerStringSaslIam"),
-    ("scram", "BootstrapBrokerStringSaslScram"),
-    ("tls", "BootstrapBrokerStringTls"),
-    ("unauthenticated", "BootstrapBrokerStringTls"),
-    ("unauthenticated", "BootstrapBrokerString"),
-)
 
 
 def diagnose(facts: Facts, playbooks: list[Playbook]) -> list[Finding]:
@@ -56,27 +45,16 @@ def diagnose(facts: Facts, playbooks: list[Playbook]) -> list[Finding]:
 
 
 def target_of(facts: Facts) -> Target:
-    cluster = facts.cluster
-    servers = facts.esm.bootstrap_servers
-    if cluster is not None:
-        for auth, key in _AUTH_BROKER_KEYS:
-            if getattr(cluster.auth, auth) and cluster.bootstrap_brokers.get(key):
-                servers = tuple(cluster.bootstrap_brokers[key].split(","))
-                break
     return Target(
         esm_uuid=facts.esm.uuid,
         esm_arn=facts.esm.arn,
         function_arn=facts.esm.function_arn,
         source_kind=facts.esm.source_kind,
         cluster_arn=facts.esm.event_source_arn if facts.esm.source_kind == "msk" else None,
-        bootstrap_servers=servers,
+        bootstrap_servers=kafka.bootstrap_servers(facts.esm, facts.cluster),
         network=facts.network.placement if facts.network else None,
         region=facts.region,
     )
-
-
-def _key(change: Change) -> str:
-    return json.dumps([change.action, change.resource, change.after], sort_keys=True)
 
 
 def build_plan(facts: Facts, findings: list[Finding], playbooks: list[Playbook]) -> Plan:
@@ -98,7 +76,7 @@ def build_plan(facts: Facts, findings: list[Finding], playbooks: list[Playbook])
                 manual[item.text] = ManualStep(because=tuple(dict.fromkeys(codes)), text=item.text)
                 continue
             drafted = True
-            key = _key(item.change)
+            key = item.change.key()
             merged.setdefault(key, item)
             because.setdefault(key, []).append(finding.code)
         return drafted
@@ -117,7 +95,7 @@ def build_plan(facts: Facts, findings: list[Finding], playbooks: list[Playbook])
     changes = []
     for k in ordered:
         change = merged[k].change
-        after = _rename_refs(change.after, local)
+        after = rename_refs(change.after, local)
         changes.append(
             change.model_copy(
                 update={"id": ids[k], "after": after, "because": tuple(dict.fromkeys(because[k]))}
@@ -139,19 +117,6 @@ def _enables_after(pb: Playbook, facts: Facts) -> bool:
     """Whether a disabled ESM must also be enabled once this playbook's changes are made."""
     return (
         pb.enable_disabled_esm
-        and facts.esm.state in DISABLED_STATES
+        and facts.esm.state in ESM_DISABLED_STATES
         and all(ref.action != "reenable_esm" for ref in pb.actions)
     )
-
-
-def _rename_refs(value: Any, local: dict[str, str]) -> Any:
-    """Drafts refer to each other by key (`${sg-endpoints.GroupId}`); plans refer by change id."""
-    if isinstance(value, str):
-        for key, cid in local.items():
-            value = value.replace("${" + key + ".", "${" + cid + ".")
-        return value
-    if isinstance(value, dict):
-        return {k: _rename_refs(v, local) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_rename_refs(v, local) for v in value]
-    return value

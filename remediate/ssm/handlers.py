@@ -25,22 +25,18 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from remediate import log, playbook
+from remediate import log
 from remediate import plan as plan_file
 from remediate.aws import Aws
 from remediate.config import Settings, load_settings
 from remediate.errors import InputError, PlanFileError, VerificationError
-from remediate.machine import Mode, Run
-from remediate.observe import parse_esm_id
+from remediate.observe.reads import parse_esm_id
 from remediate.plan import Plan
-from remediate.render import render_plan
+from remediate.run import playbook
+from remediate.run.machine import Mode, Run
+from remediate.run.render import render_plan
+from remediate.ssm.limits import MESSAGE_LIMIT, PAYLOAD_BUDGET, PAYLOAD_LIMIT
 
-PAYLOAD_LIMIT = 100 * 1024
-"""SSM's cap, in bytes, on the Payload an executeScript step returns."""
-PAYLOAD_BUDGET = PAYLOAD_LIMIT - 8 * 1024
-"""What a handler allows itself: SSM wraps the payload, so keep a margin below the hard cap."""
-MESSAGE_LIMIT = 4096
-"""SSM's cap, in characters, on an `aws:approve` Message."""
 PLAN_KEY_PREFIX = "remediate/plans/"
 _MODES: dict[str, Mode] = {
     "Diagnose": "diagnose",

@@ -1,0 +1,49 @@
+"""The command line: parse, call the engine, render, exit with the documented code.
+
+Nothing here decides anything about AWS: each command builds a `Run` (or a scan) and reports it.
+This package is the only one that imports click or rich.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from remediate.cli import demo, info_commands, run_commands, ssm_commands
+from remediate.errors import ApprovalRefused
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="remediate")
+def cli() -> None:
+    """Diagnose and safely fix AWS Lambda event source mappings for Amazon MSK and Kafka."""
+
+
+def main() -> None:
+    """Console entry point. Usage errors exit 1 (bad input), since 2 means "changes present"."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted; nothing was changed.", err=True)
+        sys.exit(ApprovalRefused.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(1)
+
+
+for command in (
+    run_commands.diagnose,
+    run_commands.plan,
+    run_commands.apply,
+    run_commands.scan,
+    run_commands.rollback,
+    info_commands.playbooks,
+    info_commands.iam_policy,
+    demo.demo,
+    ssm_commands.ssm_document,
+    ssm_commands.ssm_bundle,
+    ssm_commands.ssm_run,
+    ssm_commands.ssm_start,
+):
+    cli.add_command(command)

@@ -1,0 +1,53 @@
+"""The commands that describe the tool itself: its playbooks and the IAM policy it needs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.group()
+def playbooks() -> None:
+    """The playbooks and their schema check."""
+
+
+@playbooks.command("list")
+def playbooks_list() -> None:
+    """List the shipped playbooks: the findings each answers and the actions it takes."""
+    from remediate.run import playbook
+
+    books, errors = playbook.load_dir(playbook.SHIPPED_DIR)
+    for pb in books:
+        acts = ", ".join(a.action for a in pb.actions) or "(report only)"
+        click.echo(f"{pb.name:24} {', '.join(pb.findings):40} {acts}")
+    for err in errors:
+        click.echo(f"invalid: {err}", err=True)
+    if errors:
+        sys.exit(1)
+
+
+@playbooks.command("validate")
+@click.argument("directory", required=False, type=click.Path(path_type=Path))
+def playbooks_validate(directory: Path | None) -> None:
+    """Validate the playbooks in DIRECTORY (default: the shipped ones) against the schema and registries."""
+    from remediate.run import playbook
+
+    target = directory or playbook.SHIPPED_DIR
+    books, errors = playbook.load_dir(target)
+    for err in errors:
+        click.echo(f"Error: {err}", err=True)
+    if errors:
+        sys.exit(1)
+    click.echo(f"{len(books)} playbook(s) valid in {target}")
+
+
+@click.command("iam-policy")
+@click.option("--mode", type=click.Choice(["diagnose", "apply"]), default="apply", show_default=True)
+def iam_policy(mode: str) -> None:
+    """Print the least-privilege IAM policy the tool needs, derived from the code's declarations."""
+    from remediate.iam_policy import policy_document
+
+    click.echo(json.dumps(policy_document(mode), indent=2))

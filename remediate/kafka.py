@@ -1,0 +1,148 @@
+"""Facts about Kafka event sources that observe, checks, actions and the probe all rely on.
+
+One home for each: the source-access configuration types, which broker string and port Lambda uses
+for each authentication mode, and how bootstrap servers are parsed. Pure: no AWS calls, no I/O.
+
+Sources (the rule each constant encodes names its page):
+- Lambda API reference, `SourceAccessConfiguration`:
+  https://docs.aws.amazon.com/lambda/latest/api/API_SourceAccessConfiguration.html
+- Lambda developer guide, "Configuring Amazon MSK cluster authentication methods in Lambda", section
+  "How Lambda chooses a bootstrap broker": https://docs.aws.amazon.com/lambda/latest/dg/msk-cluster-auth.html
+- MSK developer guide, "Port information": https://docs.aws.amazon.com/msk/latest/developerguide/port-info.html
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from typing import Final, Literal
+
+from remediate.facts import Cluster, Esm
+
+# --- source access configuration types (API_SourceAccessConfiguration) ----------------------------
+BASIC_AUTH: Final = "BASIC_AUTH"
+SASL_SCRAM_256_AUTH: Final = "SASL_SCRAM_256_AUTH"
+SASL_SCRAM_512_AUTH: Final = "SASL_SCRAM_512_AUTH"
+CLIENT_CERTIFICATE_TLS_AUTH: Final = "CLIENT_CERTIFICATE_TLS_AUTH"
+SERVER_ROOT_CA_CERTIFICATE: Final = "SERVER_ROOT_CA_CERTIFICATE"
+VPC_SUBNET: Final = "VPC_SUBNET"
+VPC_SECURITY_GROUP: Final = "VPC_SECURITY_GROUP"
+
+SCRAM_TYPES: Final = frozenset({SASL_SCRAM_256_AUTH, SASL_SCRAM_512_AUTH})
+CREDENTIAL_TYPES: Final = frozenset({BASIC_AUTH, *SCRAM_TYPES})
+"""Secrets holding a username and password."""
+SECRET_TYPES: Final = frozenset({*CREDENTIAL_TYPES, CLIENT_CERTIFICATE_TLS_AUTH, SERVER_ROOT_CA_CERTIFICATE})
+"""Types whose URI is a Secrets Manager secret."""
+NETWORK_TYPES: Final = frozenset({VPC_SUBNET, VPC_SECURITY_GROUP})
+"""Types that place a self-managed source's pollers in a VPC (URIs `subnet:ID`, `security_group:ID`)."""
+TLS_TYPES: Final = frozenset({CLIENT_CERTIFICATE_TLS_AUTH, SERVER_ROOT_CA_CERTIFICATE, *CREDENTIAL_TYPES})
+"""Self-managed Kafka: Lambda speaks SSL with a client certificate or a root CA, and SASL_SSL with SCRAM
+or PLAIN credentials; without any of these it speaks PLAINTEXT."""
+
+# --- MSK: which listener Lambda connects to ---------------------------------------------------------
+AuthMode = Literal["mtls", "scram", "iam", "tls", "plaintext"]
+"""How Lambda authenticates to an MSK cluster: mTLS, SASL/SCRAM, SASL/IAM, unauthenticated TLS, plaintext."""
+
+BROKER_STRING: Final[dict[AuthMode, str]] = {
+    "mtls": "BootstrapBrokerStringTls",
+    "scram": "BootstrapBrokerStringSaslScram",
+    "iam": "BootstrapBrokerStringSaslIam",
+    "tls": "BootstrapBrokerStringTls",
+    "plaintext": "BootstrapBrokerString",
+}
+"""The GetBootstrapBrokers field holding the brokers of each mode's listener."""
+
+PORT: Final[dict[AuthMode, int]] = {"mtls": 9094, "scram": 9096, "iam": 9098, "tls": 9094, "plaintext": 9092}
+"""Broker ports for access from within AWS (MSK "Port information"; public access uses 9194/9196/9198)."""
+
+TLS_ENCRYPTIONS: Final = frozenset({"TLS", "TLS_PLAINTEXT"})
+"""ClientBroker encryption settings that open a TLS listener (MSK API `EncryptionInTransit`)."""
+
+
+def access_types(esm: Esm) -> frozenset[str]:
+    return frozenset(a.type for a in esm.source_access)
+
+
+def msk_auth_mode(esm: Esm, cluster: Cluster | None) -> AuthMode | None:
+    """The listener Lambda uses, in the documented order, strongest first.
+
+    "How Lambda chooses a bootstrap broker": a secret for mTLS or SASL/SCRAM selects that method; with
+    no secret, SASL/IAM if IAM auth is active, else unauthenticated TLS if active, else plaintext. Lambda
+    never falls back to a weaker listener, and never uses SCRAM without a secret. None when the cluster
+    was not read and no secret decides it.
+    """
+    types = access_types(esm)
+    if CLIENT_CERTIFICATE_TLS_AUTH in types:
+        return "mtls"
+    if types & SCRAM_TYPES:
+        return "scram"
+    if cluster is None:
+        return None
+    if cluster.auth.iam:
+        return "iam"
+    # An unset ClientBroker is MSK's default, which opens a TLS listener either way: the MSK API model
+    # says TLS_PLAINTEXT, the developer guide TLS (MSK API reference, EncryptionInTransit).
+    if cluster.auth.unauthenticated and (cluster.client_broker_encryption or "TLS") in TLS_ENCRYPTIONS:
+        return "tls"
+    return "plaintext"
+
+
+def split_server(server: str) -> tuple[str, int | None]:
+    """("host", port) of a bootstrap server "host:port" (or "[v6]:port"; the port may be absent)."""
+    value = server.strip()
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        port = rest.removeprefix(":")
+        return host, int(port) if port.isdigit() else None
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or ":" in host:
+        return value, None
+    return host, int(port)
+
+
+def is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def broker_hosts(servers: Iterable[str]) -> tuple[str, ...]:
+    """The distinct host names (not IP literals) of bootstrap servers, normalised to lowercase."""
+    hosts = (split_server(s)[0].rstrip(".").lower() for s in servers)
+    return tuple(dict.fromkeys(h for h in hosts if h and not is_ip(h)))
+
+
+def bootstrap_servers(esm: Esm, cluster: Cluster | None) -> tuple[str, ...]:
+    """The servers Lambda connects to: the MSK listener of its auth mode, or the self-managed list."""
+    if esm.source_kind != "msk":
+        return esm.bootstrap_servers
+    mode = msk_auth_mode(esm, cluster)
+    brokers = cluster.bootstrap_brokers.get(BROKER_STRING[mode], "") if cluster and mode else ""
+    return tuple(s for s in brokers.split(",") if s)
+
+
+def broker_ports(esm: Esm, cluster: Cluster | None) -> tuple[int, ...]:
+    """The broker port(s) the pollers connect to: the mode's MSK port, or the self-managed servers' ports."""
+    if esm.source_kind != "msk":
+        return tuple(sorted({p for _, p in map(split_server, esm.bootstrap_servers) if p is not None}))
+    mode = msk_auth_mode(esm, cluster)
+    return (PORT[mode],) if mode else ()
+
+
+def uses_tls(esm: Esm, cluster: Cluster | None) -> bool:
+    """Whether Lambda speaks TLS to the brokers (every MSK listener but plaintext is TLS)."""
+    if esm.source_kind == "msk":
+        return msk_auth_mode(esm, cluster) not in (None, "plaintext")
+    return bool(access_types(esm) & TLS_TYPES)
+
+
+def msk_resource_arns(cluster_arn: str) -> tuple[str, str, str]:
+    """The cluster, topic-prefix and group-prefix ARNs MSK IAM access control authorizes against.
+
+    Topic and group ARNs are `arn:aws:kafka:REGION:ACCOUNT:topic/CLUSTER_NAME/CLUSTER_UUID/NAME` (MSK
+    developer guide, "IAM access control", resources).
+    """
+    prefix, _, resource = cluster_arn.partition(":cluster/")
+    return cluster_arn, f"{prefix}:topic/{resource}", f"{prefix}:group/{resource}"

@@ -1,0 +1,243 @@
+"""API responses to `Facts` models: one converter per AWS shape, pure (no calls).
+
+Observation (`reads`) feeds them what it read; actions re-read a resource after a change and convert
+it the same way, so the two never disagree about what a response means.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote
+
+from remediate.errors import InputError
+from remediate.facts import (
+    Cluster,
+    ClusterAuth,
+    Esm,
+    Function,
+    Nacl,
+    NaclEntry,
+    NatGateway,
+    Route,
+    RouteTable,
+    SecurityGroup,
+    SgRule,
+    SourceAccess,
+    SourceKind,
+    Subnet,
+    Vpc,
+    VpcEndpoint,
+)
+
+
+def policy_document(value: Any) -> dict[str, Any]:
+    """IAM returns policy documents decoded by boto3, or URL-encoded JSON from some endpoints."""
+    if isinstance(value, dict):
+        return value
+    return dict(json.loads(unquote(str(value))))
+
+
+def esm_from_api(raw: dict[str, Any]) -> Esm:
+    """Normalise a GetEventSourceMapping response; InputError if it is not a Kafka mapping."""
+    uuid = raw["UUID"]
+    source_arn = raw.get("EventSourceArn") or None
+    self_managed = raw.get("SelfManagedEventSource")
+    kind: SourceKind
+    if source_arn and ":kafka:" in source_arn:
+        kind = "msk"
+        servers: tuple[str, ...] = ()
+        group = raw.get("AmazonManagedKafkaEventSourceConfig", {}).get("ConsumerGroupId")
+    elif self_managed:
+        kind = "self-managed"
+        servers = tuple(self_managed.get("Endpoints", {}).get("KAFKA_BOOTSTRAP_SERVERS", []))
+        group = raw.get("SelfManagedKafkaEventSourceConfig", {}).get("ConsumerGroupId")
+    else:
+        service = (
+            source_arn.split(":")[2] if source_arn and source_arn.count(":") >= 2 else "an unknown source"
+        )
+        raise InputError(f"ESM {uuid} polls {service} ({source_arn}), not Amazon MSK or Kafka")
+    destination = raw.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    return Esm(
+        uuid=uuid,
+        arn=raw.get("EventSourceMappingArn") or "",
+        function_arn=raw.get("FunctionArn", ""),
+        state=raw.get("State", "Unknown"),
+        state_transition_reason=raw.get("StateTransitionReason", "") or "",
+        last_processing_result=raw.get("LastProcessingResult", "") or "",
+        last_modified=str(raw["LastModified"]) if raw.get("LastModified") else None,
+        batch_size=raw.get("BatchSize"),
+        maximum_batching_window=raw.get("MaximumBatchingWindowInSeconds"),
+        source_kind=kind,
+        event_source_arn=source_arn,
+        bootstrap_servers=servers,
+        topics=tuple(raw.get("Topics", [])),
+        source_access=tuple(
+            SourceAccess(type=a["Type"], uri=a["URI"]) for a in raw.get("SourceAccessConfigurations", [])
+        ),
+        consumer_group_id=group or None,
+        provisioned_pollers=bool(raw.get("ProvisionedPollerConfig")),
+        on_failure_destination=destination or None,
+    )
+
+
+def cluster_from_api(info: dict[str, Any], brokers: dict[str, Any] | None) -> Cluster:
+    kind = info.get("ClusterType", "PROVISIONED")
+    if kind == "SERVERLESS":
+        vpc = (info.get("Serverless", {}).get("VpcConfigs") or [{}])[0]
+        subnets, groups = vpc.get("SubnetIds", []), vpc.get("SecurityGroupIds", [])
+        auth_raw = info.get("Serverless", {}).get("ClientAuthentication", {})
+        encryption = "TLS"
+    else:
+        prov = info.get("Provisioned", {})
+        nodes = prov.get("BrokerNodeGroupInfo", {})
+        subnets, groups = nodes.get("ClientSubnets", []), nodes.get("SecurityGroups", [])
+        auth_raw = prov.get("ClientAuthentication", {})
+        encryption = prov.get("EncryptionInfo", {}).get("EncryptionInTransit", {}).get("ClientBroker")
+    sasl = auth_raw.get("Sasl", {})
+    auth = ClusterAuth(
+        iam=bool(sasl.get("Iam", {}).get("Enabled")),
+        scram=bool(sasl.get("Scram", {}).get("Enabled")),
+        tls=bool(auth_raw.get("Tls", {}).get("Enabled")),
+        # MSK treats a cluster without any client authentication as unauthenticated.
+        unauthenticated=bool(auth_raw.get("Unauthenticated", {}).get("Enabled")) or not auth_raw,
+    )
+    return Cluster(
+        arn=info["ClusterArn"],
+        name=info.get("ClusterName", ""),
+        kind=kind,
+        state=info.get("State", "UNKNOWN"),
+        subnet_ids=tuple(subnets),
+        security_group_ids=tuple(groups),
+        auth=auth,
+        client_broker_encryption=encryption,
+        bootstrap_brokers={k: v for k, v in (brokers or {}).items() if k.startswith("BootstrapBroker") and v},
+    )
+
+
+def _rules(perms: list[dict[str, Any]]) -> tuple[SgRule, ...]:
+    out: list[SgRule] = []
+    for p in perms:
+        protocol = str(p.get("IpProtocol", "-1"))
+        ports: tuple[int | None, int | None] = (
+            (None, None) if protocol == "-1" else (p.get("FromPort"), p.get("ToPort"))
+        )
+        base: dict[str, Any] = {"protocol": protocol, "from_port": ports[0], "to_port": ports[1]}
+        for r in p.get("IpRanges", []):
+            out.append(SgRule(**base, cidr=r["CidrIp"], description=r.get("Description")))
+        for r in p.get("Ipv6Ranges", []):
+            out.append(SgRule(**base, cidr=r["CidrIpv6"], description=r.get("Description")))
+        for r in p.get("UserIdGroupPairs", []):
+            out.append(SgRule(**base, group_id=r["GroupId"], description=r.get("Description")))
+        for r in p.get("PrefixListIds", []):
+            out.append(SgRule(**base, prefix_list_id=r["PrefixListId"], description=r.get("Description")))
+    return tuple(out)
+
+
+def _tags(raw: list[dict[str, str]] | None) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in raw or []}
+
+
+def security_group_from_api(raw: dict[str, Any]) -> SecurityGroup:
+    """One DescribeSecurityGroups item as a `SecurityGroup`; actions re-read groups through it too."""
+    return SecurityGroup(
+        id=raw["GroupId"],
+        name=raw.get("GroupName", ""),
+        vpc_id=raw.get("VpcId"),
+        ingress=_rules(raw.get("IpPermissions", [])),
+        egress=_rules(raw.get("IpPermissionsEgress", [])),
+        tags=_tags(raw.get("Tags")),
+    )
+
+
+def function_from_api(raw: dict[str, Any], arn: str) -> Function:
+    """A GetFunctionConfiguration response as a `Function`."""
+    vpc = raw.get("VpcConfig") or {}
+    return Function(
+        arn=raw.get("FunctionArn", arn),
+        name=raw.get("FunctionName", ""),
+        role_arn=raw.get("Role", ""),
+        state=raw.get("State"),
+        vpc_id=vpc.get("VpcId") or None,
+        subnet_ids=tuple(vpc.get("SubnetIds", [])),
+        security_group_ids=tuple(vpc.get("SecurityGroupIds", [])),
+    )
+
+
+def subnet_from_api(s: dict[str, Any]) -> Subnet:
+    return Subnet(
+        id=s["SubnetId"], vpc_id=s["VpcId"], availability_zone=s["AvailabilityZone"], cidr=s["CidrBlock"]
+    )
+
+
+def vpc_from_api(raw: dict[str, Any], dns_support: dict[str, Any], dns_hostnames: dict[str, Any]) -> Vpc:
+    """A DescribeVpcs item and its two DescribeVpcAttribute answers as a `Vpc`."""
+    return Vpc(
+        id=raw["VpcId"],
+        cidr=raw.get("CidrBlock", ""),
+        dns_support=bool(dns_support["EnableDnsSupport"]["Value"]),
+        dns_hostnames=bool(dns_hostnames["EnableDnsHostnames"]["Value"]),
+    )
+
+
+def _route(x: dict[str, Any]) -> Route:
+    return Route(
+        destination=x.get("DestinationCidrBlock")
+        or x.get("DestinationIpv6CidrBlock")
+        or x.get("DestinationPrefixListId", ""),
+        target=x.get("NatGatewayId")
+        or x.get("GatewayId")
+        or x.get("TransitGatewayId")
+        or x.get("VpcPeeringConnectionId")
+        or x.get("NetworkInterfaceId")
+        or x.get("InstanceId")
+        or "unknown",
+        state=x.get("State", "active"),
+    )
+
+
+def route_table_from_api(t: dict[str, Any]) -> RouteTable:
+    return RouteTable(
+        id=t["RouteTableId"],
+        main=any(a.get("Main") for a in t.get("Associations", [])),
+        subnet_ids=tuple(a["SubnetId"] for a in t.get("Associations", []) if a.get("SubnetId")),
+        routes=tuple(_route(x) for x in t.get("Routes", [])),
+    )
+
+
+def nacl_from_api(n: dict[str, Any]) -> Nacl:
+    return Nacl(
+        id=n["NetworkAclId"],
+        subnet_ids=tuple(a["SubnetId"] for a in n.get("Associations", [])),
+        entries=tuple(
+            NaclEntry(
+                rule_number=e["RuleNumber"],
+                egress=e["Egress"],
+                allow=e["RuleAction"] == "allow",
+                protocol=str(e.get("Protocol", "-1")),
+                cidr=e.get("CidrBlock") or e.get("Ipv6CidrBlock", ""),
+                from_port=e.get("PortRange", {}).get("From"),
+                to_port=e.get("PortRange", {}).get("To"),
+            )
+            for e in n.get("Entries", [])
+        ),
+    )
+
+
+def nat_gateway_from_api(n: dict[str, Any]) -> NatGateway:
+    return NatGateway(id=n["NatGatewayId"], subnet_id=n.get("SubnetId", ""), state=n.get("State", ""))
+
+
+def vpc_endpoint_from_api(e: dict[str, Any]) -> VpcEndpoint:
+    return VpcEndpoint(
+        id=e["VpcEndpointId"],
+        service_name=e["ServiceName"],
+        type=e.get("VpcEndpointType", ""),
+        state=e.get("State", ""),
+        subnet_ids=tuple(e.get("SubnetIds", [])),
+        security_group_ids=tuple(g["GroupId"] for g in e.get("Groups", [])),
+        route_table_ids=tuple(e.get("RouteTableIds", [])),
+        private_dns=bool(e.get("PrivateDnsEnabled")),
+        policy=policy_document(e["PolicyDocument"]) if e.get("PolicyDocument") else None,
+        tags=_tags(e.get("Tags")),
+    )
