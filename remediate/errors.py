@@ -1,7 +1,7 @@
 """The exception tree of `remediate`, and the exit code each one maps to.
 
 Every error a user can cause or meet carries its exit code and a one-line message, so the CLI
-prints one clear line and exits with the documented code (see CONTRACT.md) instead of a traceback::
+prints one clear line and exits with the documented code (docs/contract.md) instead of a traceback::
 
     RemediateError                    exit 1  base: one clear line, no traceback
     ├── ConfigError                   exit 1  bad config file, unknown key, bad value

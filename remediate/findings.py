@@ -1,6 +1,6 @@
 """Findings and their codes.
 
-The codes are part of the user-facing contract (CONTRACT.md): scripts and runbooks branch on them,
+The codes are part of the user-facing contract (docs/contract.md): scripts and runbooks branch on them,
 so they are declared once here and a playbook naming any other code fails validation.
 """
 

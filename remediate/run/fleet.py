@@ -140,7 +140,7 @@ def scan(
 
 
 def exit_code(results: Sequence[ScanResult]) -> int:
-    """1 if any mapping could not be checked, else 2 if any has a finding, else 0 (CONTRACT.md)."""
+    """1 if any mapping could not be checked, else 2 if any has a finding, else 0 (docs/contract.md)."""
     if any(r.error for r in results):
         return 1
     return 2 if any(r.findings for r in results) else 0
