@@ -1,6 +1,7 @@
 """The least-privilege IAM policy of the tool itself, derived from what the code declares.
 
 Observation declares its reads (`observe.reads.PERMISSIONS`, and `observe.listing.PERMISSIONS`),
+the session its account check (`aws.PERMISSIONS`),
 the ESM lock its tagging calls, and each registered action declares the
 calls its apply and verify make, so this policy follows the code instead of a hand-kept list.
 """
@@ -9,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from remediate import actions
+from remediate import actions, aws
 from remediate.observe import listing, reads
 from remediate.run import lock
 
 
 def required_actions(mode: Literal["diagnose", "apply"] | str) -> list[str]:
-    needed = {*reads.PERMISSIONS, *listing.PERMISSIONS}
+    needed = {*reads.PERMISSIONS, *listing.PERMISSIONS, *aws.PERMISSIONS}
     if mode == "apply":
         needed.update(lock.PERMISSIONS)
         for action in actions.registry().values():
