@@ -9,7 +9,7 @@ import json
 import signal
 
 from remediate.sandbox import FaultRule, Sandbox, build_scenario
-from tests.conftest import CliRunner, vpc_inventory
+from tests.conftest import CliRunner, settle, vpc_inventory
 from tests.safety import events, runs, signal_during, tagged
 
 CREATE_ENDPOINT = ("ec2", "CreateVpcEndpoint")
@@ -121,3 +121,25 @@ def test_defect_2_rollback_deletes_the_group_a_surviving_endpoint_uses(
     left = vpc_inventory(sandbox, scn.vpc_id)
     assert left["endpoints"] == {"sqs": 1}  # the run's endpoints are gone, theirs is not
     assert left["groups"][f"remediate-endpoints-{scn.vpc_id}"] == 1
+
+
+def test_defect_2_an_in_flight_update_that_landed_is_someone_elses(
+    sandbox: Sandbox, cli: CliRunner, cli_env: dict[str, str]
+) -> None:
+    """Killed while its BatchSize write was answered: the resume finds it in effect, journals it as
+    the run's own (not "already in effect"), and the rollback restores the previous value."""
+    scn = build_scenario(sandbox, "broker-timeout")
+    killed = signal_during(
+        sandbox,
+        cli_env,
+        ("apply", "--esm", scn.esm_uuid, "--auto-approve"),
+        (("lambda", "UpdateEventSourceMapping"),),
+        1,
+        signal.SIGKILL,
+    )
+    assert cli("apply", "--resume", killed.run_id).returncode == 0
+    journaled = [e for e in events(cli_env, killed.run_id) if e.get("change_id") == "c1"]
+    assert [e["event"] for e in journaled] == ["begin", "end"]
+    assert journaled[-1]["found"] is True
+    assert cli("rollback", killed.run_id, "--auto-approve").returncode == 0
+    assert settle(sandbox, scn.esm_uuid)["BatchSize"] == 500

@@ -82,6 +82,9 @@ class Action:
     # says (someone changed it after the crash). False for a `before` that is not a setting but a
     # state that moves by itself (an ESM's State while it settles).
     before_is_setting: ClassVar[bool] = True
+    # Whether `found` can tell this action's resources made by a run from anyone else's (the
+    # run-id tag they carry from their creation).
+    finds_own: ClassVar[bool] = False
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         raise NotImplementedError
@@ -99,6 +102,12 @@ class Action:
         and is then left alone rather than undone over someone else's work.
         """
         raise NotImplementedError
+
+    def landed(self, change: Change) -> dict[str, Any]:
+        """The outputs of a change the run began, whose answer was never journaled, and which is now
+        found in effect: the run's own write landed before it stopped. For an action that cannot
+        tell its own resources by their run-id tag (`finds_own` False), that is the only evidence."""
+        return {"previous": change.before}
 
     def found(self, change: Change, ctx: ApplyContext) -> dict[str, Any] | None:
         """The outputs of `change` if this run (`ctx.run_id`) already made it, found by the run-id tag

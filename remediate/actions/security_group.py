@@ -104,6 +104,7 @@ class _AuthorizeRule(Action):
     """Add one rule in `direction` to a group; shared by the ingress and egress actions."""
 
     direction: Literal["ingress", "egress"]
+    finds_own = True
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         out: list[Draft | ManualStep] = []
@@ -307,6 +308,7 @@ class CreateSecurityGroup(Action):
 
     name = "create_security_group"
     created_id = "GroupId"
+    finds_own = True
     order = 20
     permissions = (
         "ec2:DescribeSecurityGroups",

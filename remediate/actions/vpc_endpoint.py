@@ -59,6 +59,7 @@ class CreateVpcEndpoint(Action):
 
     name = "create_vpc_endpoint"
     created_id = "VpcEndpointId"
+    finds_own = True
     order = 30
     permissions = (
         "ec2:DescribeVpcEndpoints",

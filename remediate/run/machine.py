@@ -323,9 +323,10 @@ class Run:
             action = actions.get(change.action)
             resolved = change.model_copy(update={"after": resolve_refs(change.after, ctx.outputs)})
             if action.is_done(resolved, ctx):
-                # In effect already: this run's own doing if it made it before it stopped (a create
-                # whose answer was never journaled, found by its run-id tag), else someone else's.
-                mine = action.found(resolved, ctx) if self.resume is not None else None
+                # In effect already: this run's own doing if it made it before it stopped (a change
+                # whose answer was never journaled: a create found by its run-id tag, or a write the
+                # run had begun), else someone else's.
+                mine = self._landed(action, resolved, ctx)
                 if mine is not None:
                     self._made(journal, ctx, change, mine, found=True)
                     continue
@@ -350,6 +351,13 @@ class Run:
             self.in_flight = None
         self._safe_point("verification")
         self.applied()
+
+    def _landed(self, action: actions.Action, change: Change, ctx: ApplyContext) -> dict[str, Any] | None:
+        if self.resume is None:
+            return None
+        if action.finds_own:
+            return action.found(change, ctx)
+        return action.landed(change) if change.id in self.resume.in_flight else None
 
     def _made(
         self,

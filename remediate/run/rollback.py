@@ -59,11 +59,13 @@ def rollback_plan(run_id: str, record: RunRecord, facts: Facts, ctx: ApplyContex
         except KeyError:  # it refers to an output of a change that was never made: nor was it
             continue
         if outputs is None:
-            if change.kind == "create":
+            if action.finds_own:
                 outputs = action.found(made, seen)
                 if outputs is None:
                     continue  # the create never took effect
                 seen.outputs[change.id] = outputs
+            elif change.id in record.in_flight and action.verify(made, seen) is None:
+                outputs = action.landed(made)  # its write landed before the run stopped
             elif change.id in record.in_flight:
                 refuse(
                     change,
