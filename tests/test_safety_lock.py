@@ -7,6 +7,7 @@ host's clock. Defect 4: no way out of a stale lock but the AWS CLI, and no messa
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import time
@@ -18,7 +19,6 @@ from remediate.sandbox import FaultRule, Sandbox, build_scenario
 from tests.conftest import CliRunner, settle, vpc_inventory
 from tests.safety import error_lines, events, lock_tags, signal_during, start, tagged
 
-RUN_ID = re.compile(r"Run id: (r-[0-9A-Za-z-]+)")
 HOLDER = re.compile(r"locked by run (r-[0-9A-Za-z-]+)")
 NETWORK_WRITES = (
     ("ec2", "CreateSecurityGroup"),
@@ -45,25 +45,39 @@ def test_defect_1_two_applies_on_one_esm_both_mutate(
     sandbox: Sandbox, cli_env: dict[str, str], round_: int
 ) -> None:
     """Two applies at once, one's tag write slowed and the other's tag read answered late: never
-    more than one endpoint per service, no traceback, and the loser names the run holding the lock."""
+    more than one endpoint per service, only one run changes anything, no traceback, and a run
+    refused the lock names the run holding it (a run that got the lock after the winner finished
+    observes the fixed mapping and has nothing to do)."""
     scn = build_scenario(sandbox, "scram-no-nat")
     assert scn.vpc_id is not None
-    delay = 0.2 + 0.2 * (round_ % 5)
+    sandbox.endpoint_pending_reads = 40  # the winner holds the lock for a while (verification waits)
+    write_delay = 0.1 + 0.1 * (round_ % 5)  # A's tag write lands late...
+    read_delay = 1.0 + 0.25 * (round_ % 5)  # ...and B's tag read, made early, is answered later still
     sandbox.faults.add(
-        FaultRule(service="lambda", operation="TagResource", kind="latency", latency=delay, caller="RACERA")
+        FaultRule(
+            service="lambda", operation="TagResource", kind="latency", latency=write_delay, caller="RACERA"
+        )
     )
     sandbox.faults.add(
         FaultRule(
             service="lambda",
             operation="ListTags",
             kind="latency",
-            latency=delay,
+            latency=read_delay,
             phase="response",
             caller="RACERB",
         )
     )
     procs = [
-        start({**cli_env, "AWS_ACCESS_KEY_ID": key}, "apply", "--esm", scn.esm_uuid, "--auto-approve")
+        start(
+            {**cli_env, "AWS_ACCESS_KEY_ID": key},
+            "apply",
+            "--esm",
+            scn.esm_uuid,
+            "--auto-approve",
+            "--output",
+            "json",
+        )
         for key in ("RACERA", "RACERB")
     ]
     ended = [(p, *p.communicate(timeout=300)) for p in procs]
@@ -72,17 +86,18 @@ def test_defect_1_two_applies_on_one_esm_both_mutate(
     endpoints = vpc_inventory(sandbox, scn.vpc_id)["endpoints"]
     assert endpoints, "neither run made the endpoints"
     assert max(endpoints.values()) == 1, f"two runs both mutated: {endpoints}"
-    winners = [out for proc, out, _err in ended if proc.returncode == 0]
-    losers = [err for proc, _out, err in ended if proc.returncode != 0]
-    assert len(winners) == 1, [e[2] for e in ended]
-    winner = RUN_ID.search(winners[0])
-    assert winner is not None
-    for err in losers:
+    docs = [json.loads(out) for _proc, out, _err in ended]
+    changers = [d["run_id"] for d in docs if d["applied"]]
+    assert len(changers) == 1, f"runs that changed something: {changers}"
+    for (proc, _out, err), doc in zip(ended, docs, strict=True):
+        if proc.returncode == 0:
+            continue
         (line,) = error_lines(err)
         holder = HOLDER.search(line)
         assert holder is not None, line
-        assert holder.group(1) == winner.group(1)
+        assert holder.group(1) == changers[0]
         assert f"remediate unlock --esm {scn.esm_uuid}" in line
+        assert doc["applied"] == []
     assert lock_tags(sandbox, scn.esm_arn) == {}
 
 

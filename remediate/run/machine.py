@@ -51,7 +51,7 @@ from remediate.plan import Change, Plan, resolve_refs
 from remediate.run import journal as journals
 from remediate.run.engine import build_plan, diagnose
 from remediate.run.journal import Journal, RunRecord, new_run_id
-from remediate.run.lock import EsmLock
+from remediate.run.lock import EsmLock, esm_arn
 from remediate.run.playbook import Playbook
 from remediate.run.rollback import rollback_plan
 
@@ -193,15 +193,11 @@ class Run:
         bind_run(self.run_id, parse_esm_id(self.esm_id))
         if self.mode == "apply":
             self._prepare_journals()
-        self.facts = observe(
-            self.aws, self.esm_id, max_workers=self.settings.max_workers, probe_timeout=self.probe_timeout
-        )
-        if self.mode == "apply":
-            # Locked before planning, like Terraform's state lock: what is shown for approval is
-            # what gets applied, with no other run changing the ESM in between.
-            self.lock = EsmLock(
-                self.aws, self.facts.esm.arn, self.facts.esm.uuid, self.run_id, self.settings.lock_ttl
-            )
+            # Locked before observing, like Terraform's state lock before its refresh: the facts the
+            # plan is made from, the plan shown for approval and what is applied all come from a
+            # time no other run was changing the ESM.
+            uuid, arn = esm_arn(self.aws, self.esm_id)
+            self.lock = EsmLock(self.aws, arn, uuid, self.run_id, self.settings.lock_ttl)
             # A tag write in flight must land before the lock can be given back, or it would land
             # after: an interrupt here is deferred until the lock is taken (or refused).
             self.stop.armed = True
@@ -212,6 +208,9 @@ class Run:
             self.lock.start_renewing()
             if self.stop.requested:
                 raise Interrupted("stopped on request before planning", self.stop.signum)
+        self.facts = observe(
+            self.aws, self.esm_id, max_workers=self.settings.max_workers, probe_timeout=self.probe_timeout
+        )
         log.info("run.observed", fingerprint=self.facts.fingerprint(), aws_calls=self.aws.calls)
         self.observed()
 
