@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import signal
+import time
+from pathlib import Path
 from typing import Any
 
 from remediate.sandbox import Sandbox, build_scenario
 from tests.conftest import CliRunner, settle, vpc_inventory
-from tests.safety import error_lines, events, runs, signal_during
+from tests.safety import Ended, error_lines, events, runs, signal_during, start
 
 UPDATE = ("lambda", "UpdateEventSourceMapping")
 
@@ -144,15 +146,15 @@ def test_defect_6_resume_never_checks_staleness(
     scn = build_scenario(sandbox, "broker-timeout")
     sandbox.esm_transition_reads = 10_000
     sandbox.set_esm_status(scn.esm_uuid, state="Updating")  # the run waits before its first write
-    proc_env = dict(cli_env)
-    killed = signal_during(
-        sandbox,
-        proc_env,
-        ("apply", "--esm", scn.esm_uuid, "--auto-approve"),
-        (("lambda", "GetEventSourceMapping"),),
-        3,  # observed, then waiting in c1 for the ESM to settle
-        signal.SIGKILL,
-    )
+    proc = start(cli_env, "apply", "--esm", scn.esm_uuid, "--auto-approve")
+    journal: list[Path] = []
+    while not journal or '"begin"' not in journal[0].read_text():  # waiting in c1 for the ESM to settle
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+        journal = runs(cli_env)
+    proc.kill()
+    proc.communicate(timeout=60)
+    killed = Ended(proc.returncode, "", "", journal[0].stem)
     assert [e["event"] for e in events(cli_env, killed.run_id)] == ["run", "begin"]
     sandbox.esm_transition_reads = 2
     sandbox.set_esm_status(scn.esm_uuid, state="Enabled")
