@@ -221,10 +221,10 @@ class EsmLock:
                 if time.monotonic() > deadline:
                     raise self._locked(others[0], ", still taking it")
                 time.sleep(POLL)
+            self._write("held", reading.now)
         except BaseException:
             self._withdraw()
             raise
-        self._write("held", reading.now)
         self._held = True
         stale = [h.key for h in reading.holders if h.key != self.key and h not in others]
         if stale:  # tags of dead runs: keep the ESM's 50 tags for its owners
