@@ -5,6 +5,7 @@ Each AWS rule is cited where the sandbox encodes it (remediate/sandbox/patches.p
 
 from __future__ import annotations
 
+import threading
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -135,8 +136,6 @@ def test_a_response_latency_delays_the_answer_not_the_effect(sandbox: Sandbox) -
     sandbox.faults.add(
         FaultRule(service="ec2", operation="CreateSecurityGroup", kind="latency", latency=3, phase="response")
     )
-    import threading
-
     slow = threading.Thread(
         target=lambda: client_as(sandbox, "ec2", "testing").create_security_group(
             GroupName="late", Description="late", VpcId=vpc
@@ -147,7 +146,8 @@ def test_a_response_latency_delays_the_answer_not_the_effect(sandbox: Sandbox) -
     seen = []
     while slow.is_alive() and not seen:
         seen = ec2.describe_security_groups(Filters=filters)["SecurityGroups"]
-    assert seen and slow.is_alive(), "the group existed before its creator had its answer"
+    assert seen
+    assert slow.is_alive(), "the group should exist before its creator has its answer"
     slow.join()
 
 
