@@ -1,23 +1,20 @@
 """Every gap fill the sandbox applies to moto, in one place.
 
 moto 5.2 emulates most of what `remediate` reads and writes, but not the parts that matter most for Kafka
-event
-source mappings (see ``/work/shared/notes/moto.md``). This module patches moto's model, backend and response
-classes in-process, before the server starts, so that boto3 talking HTTP to the sandbox sees AWS-shaped
-answers.
+event source mappings; ``docs/sandbox.md`` lists each gap this module fills (and the ones it leaves). This
+module patches moto's model, backend and response classes in-process, before the server starts, so that
+boto3 talking HTTP to the sandbox sees AWS-shaped answers.
 
 Rules kept here:
 
 * every patch goes through :func:`_replace`, which records the original, so :func:`apply_patches` is
-idempotent
-  and the patch list can be inspected;
+  idempotent and the patch list can be inspected;
 * the patched behaviour is per-request configurable through :func:`request_settings` (a context variable the
   server's middleware sets), never through process globals that two sandboxes would fight over;
 * moto is typed but its internals are not an API: everything crossing into moto is treated as ``Any``.
 
 Each gap has its own test in ``tests/sandbox/test_gaps.py`` so that a moto upgrade that changes an internal
-this
-module depends on fails loudly rather than silently un-patching.
+this module depends on fails loudly rather than silently un-patching.
 """
 
 from __future__ import annotations
@@ -63,6 +60,9 @@ DEFAULT_TRANSITION_READS: Final = 2
 """How many GetEventSourceMapping reads a transitional ESM state lasts unless the sandbox says otherwise."""
 
 TRANSITIONAL_STATES: Final = frozenset({"Creating", "Enabling", "Disabling", "Updating"})
+# "Using Lambda with Amazon MSK", section "Amazon MSK configuration parameters",
+# https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html (source: awsdocs/aws-lambda-developer-guide
+# doc_source/with-msk.md): BatchSize default 100, "Maximum: 10,000". The minimum of 1 is not stated there.
 KAFKA_BATCH_SIZE_RANGE: Final = (1, 10_000)
 _KAFKA_DEFAULT_BATCH_SIZE: Final = 100
 
@@ -629,6 +629,8 @@ def _bootstrap_brokers(cluster: Any) -> dict[str, str]:
     def join(port: int) -> str:
         return ",".join(f"{host}:{port}" for host in hosts)
 
+    # Ports: "9092 for plaintext, 9094 for TLS, 9096 for SASL, 9098 for IAM" ("Using Lambda with Amazon MSK",
+    # section "Network configuration", https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html).
     brokers: dict[str, str] = {}
     if plaintext_ok and unauthenticated:
         brokers["bootstrapBrokerString"] = join(9092)

@@ -41,8 +41,27 @@ __all__ = [
 AuthMode = Literal["iam", "scram", "tls", "none"]
 SourceKind = Literal["msk", "self-managed", "sqs"]
 
+# --- AWS's rules, stated literally from its documentation ------------------------------------------
+#
+# The sandbox is an independent witness of the engine (docs/sandbox.md): every AWS rule a healthy scenario
+# relies on is written out below as AWS documents it, with the page (title and URL) beside it, and nothing
+# is derived from remediate's own tables. If the engine disagrees with a scenario built from these literals,
+# check the engine against the cited page; never bend the literal to the engine.
+#
+# Where a page is cited with "source: awsdocs/REPOSITORY doc_source/NAME.md", the text was read from the
+# public source of that AWS guide on GitHub (github.com/awsdocs/aws-lambda-developer-guide and
+# github.com/awsdocs/amazon-msk-developer-guide, both archived since), because the stored copy of the live
+# page showed only its opening paragraphs.
+
+# Broker port per client authentication mode.
+# "Using Lambda with Amazon MSK", section "Network configuration",
+# https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html (source: awsdocs/aws-lambda-developer-guide
+# doc_source/with-msk.md): "the Amazon MSK broker port (9092 for plaintext, 9094 for TLS, 9096 for SASL,
+# 9098 for IAM)". "none" is the plaintext listener.
 BROKER_PORTS: Final[Mapping[str, int]] = {"none": 9092, "tls": 9094, "scram": 9096, "iam": 9098}
 
+# The text Lambda reports in LastProcessingResult when it cannot reach the brokers. Not confirmed: the search
+# found no AWS page quoting this message; it is kept as the project has it.
 CONNECTION_ERROR: Final = (
     "PROBLEM: Connection error. Please check your event source connection configuration. "
     "If your event source lives in a VPC, try setting up a new Lambda function or EC2 instance "
@@ -53,7 +72,14 @@ CONNECTION_ERROR: Final = (
 _AZ_SUFFIXES: Final = ("a", "b", "c")
 _TOPIC: Final = "orders"
 
-# What the AWSLambdaMSKExecutionRole managed policy grants.
+# The actions of the AWS managed policy AWSLambdaMSKExecutionRole (policy version v2, "Resource": "*"), in the
+# order AWS lists them.
+# "AWSLambdaMSKExecutionRole - AWS Managed Policy",
+# https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaMSKExecutionRole.html
+# The same actions are the required execution-role permissions of an MSK event source mapping in
+# "Configuring Lambda permissions for Amazon MSK event source mappings",
+# https://docs.aws.amazon.com/lambda/latest/dg/with-msk-permissions.html ("You only need to add one of either
+# kafka:DescribeCluster or kafka:DescribeClusterV2"; the managed policy has both).
 _MSK_EXECUTION_ACTIONS: Final = (
     "kafka:DescribeCluster",
     "kafka:DescribeClusterV2",
@@ -68,6 +94,15 @@ _MSK_EXECUTION_ACTIONS: Final = (
     "logs:CreateLogStream",
     "logs:PutLogEvents",
 )
+
+# What the execution role needs when the MSK cluster uses IAM access control: these six actions on the
+# cluster, topic and consumer-group ARNs.
+# "Using Lambda with Amazon MSK", section "IAM role-based authentication",
+# https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html#msk-permissions-iam-policy (source:
+# awsdocs/aws-lambda-developer-guide doc_source/with-msk.md); today on "Configuring Amazon MSK cluster
+# authentication methods in Lambda", https://docs.aws.amazon.com/lambda/latest/dg/msk-cluster-auth.html
+# (section "IAM authentication"; the stored copy of that page was cut before its policy, so the action list
+# is confirmed from the with-msk source only).
 _KAFKA_CLUSTER_ACTIONS: Final = (
     "kafka-cluster:Connect",
     "kafka-cluster:DescribeGroup",
@@ -76,6 +111,70 @@ _KAFKA_CLUSTER_ACTIONS: Final = (
     "kafka-cluster:ReadData",
     "kafka-cluster:DescribeClusterDynamicConfiguration",
 )
+
+# The trust policy statement that lets Lambda assume an execution role.
+# "Lambda execution role" (today "Defining Lambda function permissions with an execution role"),
+# https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html, example trust-policy.json:
+# "the role's trust policy must specify the Lambda service principal (lambda.amazonaws.com)".
+_LAMBDA_SERVICE_PRINCIPAL: Final = "lambda.amazonaws.com"
+_LAMBDA_TRUST_STATEMENT: Final[Mapping[str, Any]] = {
+    "Effect": "Allow",
+    "Principal": {"Service": _LAMBDA_SERVICE_PRINCIPAL},
+    "Action": "sts:AssumeRole",
+}
+
+# Reading the SASL/SCRAM or mTLS secret, and decrypting it with its customer managed KMS key.
+# "Managing access and permissions for a Self-managed Apache Kafka cluster", section "Secrets Manager and AWS
+# KMS permissions", https://docs.aws.amazon.com/lambda/latest/dg/smaa-permissions.html (source:
+# awsdocs/aws-lambda-developer-guide doc_source/smaa-permissions.md): secretsmanager:GetSecretValue and
+# kms:Decrypt. For MSK, "Configuring Lambda permissions for Amazon MSK event source mappings",
+# https://docs.aws.amazon.com/lambda/latest/dg/with-msk-permissions.html, lists "Access your SCRAM secret"
+# and access to the customer managed KMS key as optional permissions; the stored copy of that page did not
+# show the action names themselves, so for MSK they are confirmed only through the self-managed page.
+_SECRET_READ_ACTION: Final = "secretsmanager:GetSecretValue"  # noqa: S105 - an IAM action name
+_SECRET_DECRYPT_ACTION: Final = "kms:Decrypt"  # noqa: S105 - an IAM action name
+
+# What the execution role needs for an on-failure destination of a Kafka event source mapping.
+# "Capturing discarded batches for Amazon MSK and self-managed Apache Kafka event sources",
+# https://docs.aws.amazon.com/lambda/latest/dg/kafka-on-failure.html: "For an SQS destination:
+# sqs:SendMessage", "For an SNS destination: sns:Publish" (an S3 destination needs s3:PutObject and
+# s3:ListBucket; the sandbox builds no S3 destination).
+_ON_FAILURE_ACTIONS: Final[Mapping[str, str]] = {"sqs": "sqs:SendMessage", "sns": "sns:Publish"}
+
+# What the execution role needs to read an SQS event source.
+# "Using AWS Lambda with Amazon SQS", section "Execution Role Permissions",
+# https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html (source: awsdocs/aws-lambda-developer-guide
+# doc_source/with-sqs.md).
+_SQS_SOURCE_ACTIONS: Final = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+
+
+def _kafka_resource_arns(cluster_arn: str, topic: str) -> list[str]:
+    """The cluster, topic and group ARNs the kafka-cluster:* statement names.
+
+    "IAM access control" (Amazon MSK Developer Guide), section "Resources",
+    https://docs.aws.amazon.com/msk/latest/developerguide/iam-access-control.html (today split out as
+    "Semantics of IAM authorization policy actions and resources",
+    https://docs.aws.amazon.com/msk/latest/developerguide/kafka-actions.html; source:
+    awsdocs/amazon-msk-developer-guide doc_source/iam-access-control.md):
+
+    * cluster ``arn:aws:kafka:region:account-id:cluster/cluster-name/cluster-uuid``
+    * topic ``arn:aws:kafka:region:account-id:topic/cluster-name/cluster-uuid/topic-name``
+    * group ``arn:aws:kafka:region:account-id:group/cluster-name/cluster-uuid/group-name``
+
+    "You can then use the cluster ARN to construct topic, group, and transaction ID ARNs", and "You can use
+    the asterisk (*) wildcard any number of times anywhere in the part of the ARN that comes after ...
+    :group/". The Lambda page's policy names the consumer group ("The group name must match the event source
+    mapping's UUID", same with-msk page, section "Cluster failed to authorize Lambda"); the role exists before
+    the mapping and its UUID, so the group name is the documented wildcard.
+    """
+    _, _, _, region, account, resource = cluster_arn.split(":", 5)
+    _, cluster_name, cluster_uuid = resource.split("/")
+    base = f"arn:aws:kafka:{region}:{account}"
+    return [
+        cluster_arn,
+        f"{base}:topic/{cluster_name}/{cluster_uuid}/{topic}",
+        f"{base}:group/{cluster_name}/{cluster_uuid}/*",
+    ]
 
 
 @dataclass(frozen=True)
@@ -410,6 +509,13 @@ class _Builder:
             VpcId=self.made["vpc_id"],
             TagSpecifications=self._tags("security-group", role),
         )["GroupId"]
+        # "Using Lambda with Amazon MSK", section "Network configuration",
+        # https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html
+        # (source: awsdocs/aws-lambda-developer-guide doc_source/with-msk.md):
+        # "Inbound rules - Allow all traffic on the Amazon MSK broker port ... for the security groups
+        # specified for your event source"; "Outbound rules - Allow all traffic on port 443 for all
+        # destinations" and on the broker port. A new group's default egress (all traffic to 0.0.0.0/0)
+        # covers both; the healthy scenarios keep it.
         if o.sg_self_ingress:
             ec2.authorize_security_group_ingress(
                 GroupId=group_id,
@@ -449,6 +555,9 @@ class _Builder:
             Description=f"{self.prefix} interface endpoints",
             VpcId=self.made["vpc_id"],
         )["GroupId"]
+        # Same page and section: "If you are using VPC endpoints instead of a NAT gateway, the security groups
+        # associated with the VPC endpoints must allow all inbound traffic on port 443 from the event source's
+        # security groups."
         if self.o.endpoint_sg_ingress:
             ec2.authorize_security_group_ingress(
                 GroupId=group_id,
@@ -461,6 +570,12 @@ class _Builder:
                     }
                 ],
             )
+        # Without a PolicyDocument AWS attaches the default endpoint policy, which grants full access:
+        # {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}.
+        # "Control access to VPC endpoints using endpoint policies" (AWS PrivateLink), section "Default
+        # endpoint policy", https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html
+        # ("If you don't attach an endpoint policy, we attach the default endpoint policy"). The healthy
+        # scenarios attach none; the sandbox leaves the default to moto, which stores a full-access policy.
         for service in self.o.endpoints:
             kwargs: dict[str, Any] = {}
             if service in self.o.endpoint_policies:
@@ -487,6 +602,11 @@ class _Builder:
         kms_key_arn: str = self.sb.client("kms").create_key(Description=f"{self.prefix} secrets")[
             "KeyMetadata"
         ]["Arn"]
+        # An MSK SCRAM secret: its name "must begin with the prefix AmazonMSK_", it must use a custom KMS key
+        # ("A secret created with the default AWS KMS key cannot be used with an Amazon MSK cluster"), and
+        # it holds {"username": ..., "password": ...}. "Sign-in credentials authentication with AWS Secrets
+        # Manager" (Amazon MSK Developer Guide),
+        # https://docs.aws.amazon.com/msk/latest/developerguide/msk-password.html
         if auth == "scram":
             name = f"AmazonMSK_{self.prefix}"
             value = json.dumps({"username": "lambda", "password": "s3cr3t-Passw0rd"})
@@ -505,6 +625,10 @@ class _Builder:
     def root_ca_secret(self) -> str | None:
         if self.o.root_ca_certificate is None:
             return None
+        # A SERVER_ROOT_CA_CERTIFICATE secret lives in Secrets Manager ("Configuring cluster authentication
+        # methods in Lambda", https://docs.aws.amazon.com/lambda/latest/dg/kafka-cluster-auth.html: "you can
+        # configure the server root CA certificate (as a secret in Secrets Manager)"). Not confirmed: the
+        # {"certificate": PEM} layout of the secret, which the stored copy of that page cut off before.
         arn: str = self.sb.client("secretsmanager").create_secret(
             Name=f"{self.prefix}-root-ca",
             SecretString=json.dumps({"certificate": self.o.root_ca_certificate}),
@@ -551,12 +675,10 @@ class _Builder:
     def role(self, statements: list[dict[str, Any]]) -> tuple[str, str]:
         iam, o = self.sb.client("iam"), self.o
         name = f"{self.prefix}-function-role"
-        principal = "lambda.amazonaws.com" if o.role_trusts_lambda else "ec2.amazonaws.com"
-        trust_statement: dict[str, Any] = {
-            "Effect": "Allow",
-            "Principal": {"Service": principal},
-            "Action": "sts:AssumeRole",
-        }
+        trust_statement: dict[str, Any] = dict(_LAMBDA_TRUST_STATEMENT)
+        if not o.role_trusts_lambda:
+            # Broken on purpose: a role for EC2, which Lambda cannot assume.
+            trust_statement["Principal"] = {"Service": "ec2.amazonaws.com"}
         if o.role_trust_requires_source_identity:
             trust_statement["Sid"] = "TrustWithSourceIdentity"
             trust_statement["Condition"] = {"StringLike": {"sts:SourceIdentity": "*"}}
@@ -609,19 +731,12 @@ class _Builder:
                 }
             )
         if cluster_arn and o.auth == "iam" and o.role_grants_kafka_cluster:
-            _, _, _, region, account, resource = cluster_arn.split(":", 5)
-            _, cluster_name, cluster_uuid = resource.split("/")
-            base = f"arn:aws:kafka:{region}:{account}"
             statements.append(
                 {
                     "Sid": "KafkaClusterData",
                     "Effect": "Allow",
                     "Action": list(_KAFKA_CLUSTER_ACTIONS),
-                    "Resource": [
-                        cluster_arn,
-                        f"{base}:topic/{cluster_name}/{cluster_uuid}/{_TOPIC}",
-                        f"{base}:group/{cluster_name}/{cluster_uuid}/*",
-                    ],
+                    "Resource": _kafka_resource_arns(cluster_arn, _TOPIC),
                 }
             )
         if secret_arn and o.role_grants_secret:
@@ -629,7 +744,7 @@ class _Builder:
                 {
                     "Sid": "ReadSecret",
                     "Effect": "Allow",
-                    "Action": "secretsmanager:GetSecretValue",
+                    "Action": _SECRET_READ_ACTION,
                     "Resource": secret_arn,
                 }
             )
@@ -637,15 +752,19 @@ class _Builder:
                 {
                     "Sid": "DecryptSecret",
                     "Effect": "Allow",
-                    "Action": "kms:Decrypt",
+                    "Action": _SECRET_DECRYPT_ACTION,
                     "Resource": self.made["kms_key_arn"],
                 }
             )
         destination = self.made.get("destination_arn")
-        if destination:
-            action = "sqs:SendMessage" if o.destination == "sqs" else "sns:Publish"
+        if destination and o.destination is not None:
             statements.append(
-                {"Sid": "OnFailure", "Effect": "Allow", "Action": action, "Resource": destination}
+                {
+                    "Sid": "OnFailure",
+                    "Effect": "Allow",
+                    "Action": _ON_FAILURE_ACTIONS[o.destination],
+                    "Resource": destination,
+                }
             )
         return statements
 
@@ -737,7 +856,7 @@ class _Builder:
                 {
                     "Sid": "ReadQueue",
                     "Effect": "Allow",
-                    "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+                    "Action": list(_SQS_SOURCE_ACTIONS),
                     "Resource": queue_arn,
                 }
             )
@@ -752,7 +871,7 @@ class _Builder:
                 {
                     "Sid": "ReadRootCa",
                     "Effect": "Allow",
-                    "Action": "secretsmanager:GetSecretValue",
+                    "Action": _SECRET_READ_ACTION,
                     "Resource": root_ca_arn,
                 }
             )
@@ -821,7 +940,14 @@ class _Builder:
 
 def _client_certificate(common_name: str) -> dict[str, str]:
     """A self-signed client certificate and its unencrypted PKCS#8 key, as Lambda expects them in the
-    secret."""
+    secret.
+
+    "Using Lambda with Amazon MSK", section "Configuring the mTLS secret",
+    https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html
+    (source: awsdocs/aws-lambda-developer-guide doc_source/with-msk.md): "The CLIENT_CERTIFICATE_TLS_AUTH
+    secret requires a certificate field and a private key field ... Both the certificate and private key must
+    be in PEM format"; "The private key must be in PKCS #8 format".
+    """
     import datetime
 
     from cryptography import x509
@@ -852,6 +978,12 @@ def _client_certificate(common_name: str) -> dict[str, str]:
 
 # --- IAM and policy presets (execution role, endpoint policies, SCRAM) -----------------------------
 
+# LastProcessingResult texts of the broken presets below. "Cluster failed to authorize Lambda" and "SASL
+# authentication failed" are the errors "Using Lambda with Amazon MSK", section "Authentication and
+# authorization errors", https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html#msk-permissions-errors
+# (source: awsdocs/aws-lambda-developer-guide doc_source/with-msk.md) says Lambda shows under
+# LastProcessingResult. Not confirmed: the "PROBLEM: " prefix, and the exact wording of the other messages
+# (assume role, endpoint policy, secret access, unresolvable brokers), which no page found quotes.
 ASSUME_ROLE_ERROR: Final = (
     "PROBLEM: Lambda failed to assume your function execution role. Please check if the role trust Lambda "
     "service principal, and make sure it does not require setting source identity to be assumed."
