@@ -128,6 +128,17 @@ def test_shipped_playbooks_validate() -> None:
         ("name: x\ntitle: t\nfindings: [BROKER_TIMEOUT]\nchecks: [broker_timeout]\nextra: 1\n", "extra"),
         ("name: x\ntitle: t\nfindings: [ESM_DISABLED]\nchecks: [broker_timeout]\n", "emitted by none"),
         ("name: y\ntitle: t\nfindings: [ESM_DISABLED]\nchecks: [esm_disabled]\n", "must match the file name"),
+        (
+            # kafka_acls plans from the evidence of an ACL authorization failure, which ESM_DISABLED lacks
+            "name: x\ntitle: t\nfindings: [ESM_DISABLED]\nchecks: [esm_disabled]\n"
+            "actions: [{action: kafka_acls}]\n",
+            "action kafka_acls cannot read the evidence of ESM_DISABLED",
+        ),
+        (
+            "name: x\ntitle: t\nfindings: [VPC_DNS_DISABLED]\nchecks: [vpc_dns]\n"
+            "actions: [{action: create_vpc_endpoint}]\n",
+            "action create_vpc_endpoint cannot read the evidence of VPC_DNS_DISABLED",
+        ),
     ],
 )
 def test_validation_catches_typos(tmp_path: Path, yaml_text: str, message: str) -> None:

@@ -177,7 +177,7 @@ def test_check_and_manual_steps() -> None:
     )
     findings = secret_material(facts)
     assert [f.code for f in findings] == ["PRIVATE_KEY_PBES2"]
-    assert findings[0].evidence["secret"] == arn
+    assert findings[0].evidence.secret == arn
     text = steps_text(secret, {"PRIVATE_KEY_PBES2"})
     assert "openssl pkcs8 -topk8 -v1 PBE-SHA1-3DES -in key-pbes2.pem -passin file:key-password.txt" in text
     assert f"aws secretsmanager put-secret-value --secret-id {arn} --secret-string file://secret.json" in text

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from remediate import required_access
 from remediate.actions.base import Action, ApplyContext, Draft, register
 from remediate.errors import AwsError
+from remediate.evidence import EndpointPolicyDenies, RoleNotAssumable
 from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.plan import Change, ManualStep
@@ -42,16 +43,21 @@ def _same(current: dict[str, Any] | None, wanted: dict[str, Any] | None) -> bool
 
 @register
 class PutVpcEndpointPolicy(Action):
-    """Patch the policy of each endpoint named by the finding (evidence "endpoints")."""
+    """Patch the policy of each endpoint the finding names: the Lambda, Secrets Manager or destination
+    endpoint that denies a need, or the STS endpoint that keeps Lambda from assuming the role."""
 
     name = "put_vpc_endpoint_policy"
+    accepts = (EndpointPolicyDenies, RoleNotAssumable)
     order = 60
     permissions = ("ec2:DescribeVpcEndpoints", "ec2:ModifyVpcEndpoint")
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         out: list[Draft | ManualStep] = []
         by_id = {e.id: e for e in required_access.routed_endpoints(facts)}
-        for endpoint_id in finding.evidence.get("endpoints", []):
+        ev = finding.evidence
+        if not isinstance(ev, EndpointPolicyDenies | RoleNotAssumable):
+            return []
+        for endpoint_id in ev.endpoints:
             endpoint = by_id.get(endpoint_id)
             if endpoint is None:
                 continue

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from remediate import required_access
 from remediate.actions.base import Action, ApplyContext, Draft, register
 from remediate.errors import AwsError
+from remediate.evidence import RoleNotAssumable
 from remediate.facts import Facts, Role
 from remediate.findings import Finding
 from remediate.plan import Change, ManualStep
@@ -52,6 +53,7 @@ class UpdateAssumeRolePolicy(Action):
     """Let lambda.amazonaws.com assume the execution role (the fix for EXECUTION_ROLE_NOT_ASSUMABLE)."""
 
     name = "update_assume_role_policy"
+    accepts = (RoleNotAssumable,)
     order = 50
     permissions = ("iam:GetRole", "iam:UpdateAssumeRolePolicy")
 

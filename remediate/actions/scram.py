@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from remediate import kafka, required_access
 from remediate.actions.base import Action, ApplyContext, Draft, register
 from remediate.errors import AwsError
+from remediate.evidence import SaslScram
 from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.plan import Change, ManualStep
@@ -72,6 +73,7 @@ class AssociateScramSecret(Action):
     """Associate the ESM's SCRAM secret with the cluster when MSK would accept it; else manual steps."""
 
     name = "associate_scram_secret"
+    accepts = (SaslScram,)
     order = 65
     permissions = (
         "kafka:ListScramSecrets",
@@ -81,7 +83,7 @@ class AssociateScramSecret(Action):
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         cluster = facts.cluster
-        if facts.esm.source_kind != "msk" or cluster is None:
+        if not isinstance(finding.evidence, SaslScram) or cluster is None:
             return []
         out: list[Draft | ManualStep] = []
         for access in facts.esm.source_access:

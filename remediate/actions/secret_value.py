@@ -11,6 +11,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from remediate.actions.base import Draft, ManualAction, register
+from remediate.evidence import SecretMaterialProblems
 from remediate.facts import Facts, Secret
 from remediate.findings import Finding
 from remediate.plan import ManualStep
@@ -96,9 +97,12 @@ class ReplaceSecretValue(ManualAction):
     """Manual steps to repair and store a secret's value (remediate never writes secret values)."""
 
     name = "replace_secret_value"
+    accepts = (SecretMaterialProblems,)
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
-        arn = finding.evidence.get("secret")
+        if not isinstance(finding.evidence, SecretMaterialProblems):
+            return []
+        arn = finding.evidence.secret
         secret = next((s for s in facts.secrets if s.arn == arn and s.material is not None), None)
         # Other checks report the same codes about a secret (e.g. SASL_AUTH_FAILED for a SCRAM secret
         # not associated with the cluster): only problems found in the value itself need a new value.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from remediate import required_access
 from remediate.checks.base import check
 from remediate.checks.iam import undecided
+from remediate.evidence import EndpointPolicyDenies
 from remediate.facts import Facts
 from remediate.findings import Finding
 
@@ -57,11 +58,11 @@ def endpoint_policies(facts: Facts) -> list[Finding]:
             Finding(
                 code=code,
                 summary=f"the policy of {endpoint.service_name} endpoint {endpoint.id} " + "; ".join(parts),
-                evidence={
-                    "endpoints": [endpoint.id],
-                    "service": endpoint.service_name,
-                    "blocked": [{**n.primary.to_json(), "decision": d} for n, d in blocked],
-                },
+                evidence=EndpointPolicyDenies(
+                    endpoints=(endpoint.id,),
+                    service=endpoint.service_name,
+                    blocked=tuple({**n.primary.to_json(), "decision": d} for n, d in blocked),
+                ),
             )
         )
     return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from remediate.checks.base import check
 from remediate.error_text import hints_for
+from remediate.evidence import BrokerTimeout, CouldNotCheck, EsmDisabled
 from remediate.facts import ESM_DISABLED_STATES, Facts
 from remediate.findings import Finding
 
@@ -28,12 +29,12 @@ def broker_timeout(facts: Facts) -> list[Finding]:
                 "the brokers are likely overloaded; poll with batch size "
                 "1 and restart the pollers"
             ),
-            evidence={
-                "error_text": connection[0].text,
-                "source": connection[0].source,
-                "batch_size": esm.batch_size,
-                "state": esm.state,
-            },
+            evidence=BrokerTimeout(
+                error_text=connection[0].text,
+                source=connection[0].source,
+                batch_size=esm.batch_size,
+                state=esm.state,
+            ),
         )
     ]
 
@@ -48,7 +49,7 @@ def esm_disabled(facts: Facts) -> list[Finding]:
         Finding(
             code="ESM_DISABLED",
             summary=f"the ESM is {esm.state} ({esm.state_transition_reason or 'no reason given'})",
-            evidence={"state": esm.state, "state_transition_reason": esm.state_transition_reason},
+            evidence=EsmDisabled(state=esm.state, state_transition_reason=esm.state_transition_reason),
         )
     ]
 
@@ -60,7 +61,7 @@ def unchecked_reads(facts: Facts) -> list[Finding]:
         Finding(
             code="COULD_NOT_CHECK",
             summary=f"could not check {u.what}: {u.reason}",
-            evidence={"what": u.what, "reason": u.reason},
+            evidence=CouldNotCheck(what=u.what, reason=u.reason),
         )
         for u in facts.unchecked
     ]

@@ -8,11 +8,20 @@ case of CLUSTER_AUTHZ_FAILED is reported only when AWS's own error text points a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from remediate import kafka, required_access
 from remediate.checks.base import check
 from remediate.error_text import hints_for
+from remediate.evidence import (
+    ClusterAuthzAcl,
+    ClusterAuthzIam,
+    CouldNotCheck,
+    RoleMissingPermissions,
+    RoleNotAssumable,
+    SaslIam,
+    SaslScram,
+)
 from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.policy import evaluate, statements
@@ -30,7 +39,7 @@ def undecided(facts: Facts, what: str, items: list[Need]) -> list[Finding]:
                 f"could not decide whether {what} allows {n.primary.action} on {n.primary.resource}: "
                 "a condition depends on request context remediate cannot know"
             ),
-            evidence={"what": what, "request": n.primary.to_json()},
+            evidence=CouldNotCheck(what=what, request=n.primary.to_json()),
         )
         for n in items
     ]
@@ -47,8 +56,8 @@ def _missing(facts: Facts, items: list[Need]) -> tuple[list[Need], list[Need], l
     return out["implicit"], out["deny"], out["unknown"]
 
 
-def _requests(items: list[Need]) -> list[dict[str, Any]]:
-    return [{**n.primary.to_json(), "why": n.why} for n in items]
+def _requests(items: list[Need]) -> tuple[dict[str, Any], ...]:
+    return tuple({**n.primary.to_json(), "why": n.why} for n in items)
 
 
 @check("role_trust", "EXECUTION_ROLE_NOT_ASSUMABLE", "COULD_NOT_CHECK")
@@ -84,11 +93,11 @@ def role_trust(facts: Facts) -> list[Finding]:
             Finding(
                 code="EXECUTION_ROLE_NOT_ASSUMABLE",
                 summary=f"Lambda cannot assume {facts.role.arn}: " + "; ".join(reasons),
-                evidence={
-                    "role": facts.role.arn,
-                    "trust_policy": decision,
-                    "endpoints": sorted(set(blocked_endpoints)),
-                },
+                evidence=RoleNotAssumable(
+                    role=facts.role.arn,
+                    trust_policy=decision,
+                    endpoints=tuple(sorted(set(blocked_endpoints))),
+                ),
             )
         )
     if decision == "unknown":
@@ -130,11 +139,9 @@ def role_permissions(facts: Facts) -> list[Finding]:
             Finding(
                 code="EXECUTION_ROLE_MISSING_PERMISSIONS",
                 summary=f"role {facts.role.name} lacks {', '.join(actions)}",
-                evidence={
-                    "role": facts.role.arn,
-                    "missing": _requests(implicit),
-                    "explicitly_denied": _requests(denied),
-                },
+                evidence=RoleMissingPermissions(
+                    role=facts.role.arn, missing=_requests(implicit), explicitly_denied=_requests(denied)
+                ),
             )
         )
     return found
@@ -161,7 +168,7 @@ def cluster_authz(facts: Facts) -> list[Finding]:
                     + ", ".join(sorted({n.primary.action for n in missing}))
                     + f" (topic {', '.join(esm.topics)}, group {esm.group_id})"
                 ),
-                evidence={"auth": "iam", "missing": _requests(missing), "group": esm.group_id},
+                evidence=ClusterAuthzIam(auth="iam", missing=_requests(missing), group=esm.group_id),
             )
         ]
     kinds = {h.kind for h in hints_for(esm.last_processing_result, esm.state_transition_reason)}
@@ -172,7 +179,7 @@ def cluster_authz(facts: Facts) -> list[Finding]:
     ]
     if not (kinds & _AUTHZ_HINTS) or not acl_auth:
         return []
-    auth = "scram" if acl_auth[0].type in kafka.SCRAM_TYPES else "mtls"
+    auth: Literal["scram", "mtls"] = "scram" if acl_auth[0].type in kafka.SCRAM_TYPES else "mtls"
     return [
         Finding(
             code="CLUSTER_AUTHZ_FAILED",
@@ -181,12 +188,9 @@ def cluster_authz(facts: Facts) -> list[Finding]:
                 f"Kafka ACLs must allow Describe/Read on topic {', '.join(esm.topics)} and group "
                 f"{esm.group_id}, and DescribeConfigs on the cluster"
             ),
-            evidence={
-                "auth": auth,
-                "secret": acl_auth[0].uri,
-                "group": esm.group_id,
-                "topics": list(esm.topics),
-            },
+            evidence=ClusterAuthzAcl(
+                auth=auth, secret=acl_auth[0].uri, group=esm.group_id, topics=esm.topics
+            ),
         )
     ]
 
@@ -205,7 +209,7 @@ def sasl_auth(facts: Facts) -> list[Finding]:
                 Finding(
                     code="SASL_AUTH_FAILED",
                     summary=f"MSK IAM auth: role {facts.role.name} may not kafka-cluster:Connect",
-                    evidence={"auth": "iam", "missing": [required_access.CONNECT]},
+                    evidence=SaslIam(auth="iam", missing=(required_access.CONNECT,)),
                 )
             )
         return found
@@ -223,12 +227,12 @@ def sasl_auth(facts: Facts) -> list[Finding]:
                     code="SASL_AUTH_FAILED",
                     summary=f"SCRAM secret {secret.name if secret and secret.name else access.uri}: "
                     + "; ".join(problems.values()),
-                    evidence={
-                        "auth": "scram",
-                        "secret": access.uri,
-                        "problems": sorted(problems),
-                        "cluster": cluster.arn if cluster else facts.esm.event_source_arn,
-                    },
+                    evidence=SaslScram(
+                        auth="scram",
+                        secret=access.uri,
+                        problems=tuple(sorted(problems)),
+                        cluster=cluster.arn if cluster else facts.esm.event_source_arn,
+                    ),
                 )
             )
     return found
