@@ -51,8 +51,10 @@ route tables, all of which are the account's own."""
 # Per service (or per action), the resources an action may name; {p} partition, {a} account.
 RESOURCES: dict[str, tuple[str, ...]] = {
     "ec2": (_EC2,),
-    "iam:GetPolicy": ("arn:{p}:iam::{a}:policy/*", "arn:{p}:iam::aws:policy/*"),
-    "iam:GetPolicyVersion": ("arn:{p}:iam::{a}:policy/*", "arn:{p}:iam::aws:policy/*"),
+    # A role's attached policies are the account's own or AWS managed ones (arn:aws:iam::aws:policy/...);
+    # "*" in the account field covers both (parliament rejects the literal account "aws").
+    "iam:GetPolicy": ("arn:{p}:iam::*:policy/*",),
+    "iam:GetPolicyVersion": ("arn:{p}:iam::*:policy/*",),
     "iam": (_ROLE,),
     "kafka": ("arn:{p}:kafka:*:{a}:cluster/*",),
     "lambda:GetFunctionConfiguration": ("arn:{p}:lambda:*:{a}:function:*",),
