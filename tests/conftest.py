@@ -136,7 +136,10 @@ def cli(cli_env: dict[str, str], sandbox: Sandbox) -> CliRunner:
             assert fragment not in journals, "a secret value leaked to the journal"
         # ... and an IAM test: every call it made is allowed by the policy the tool declares for it.
         mode = "diagnose" if args and args[0] in READ_ONLY_COMMANDS and "--fix" not in args else "apply"
-        missing = uncovered(sandbox.calls[seen:], policy_document(mode))
+        calls = sandbox.calls[seen:]
+        if args and args[0] == "ssm-run":  # the local runner assumes the runbook's role, as Automation does
+            calls = [c for c in calls if c != ("sts", "AssumeRole")]
+        missing = uncovered(calls, policy_document(mode))
         assert not missing, f"`remediate {' '.join(args)}` called {missing}, not in iam-policy --mode {mode}"
         return result
 

@@ -371,6 +371,11 @@ class Runner:
         if not region:
             raise InputError("the local runner needs a region (SSM runs every automation in one)")
         validate(doc, attachments=bundle is not None)
+        if bundle is not None:  # SSM checks an attachment against `files` when the document is created
+            for name, declared in doc.get("files", {}).items():
+                digest = hashlib.sha256(bundle.read_bytes()).hexdigest()
+                if digest != declared.get("checksums", {}).get("sha256"):
+                    raise InputError(f"attachment {name}: sha256 {digest} does not match the document's")
         self.doc = doc
         self.approver = approver
         self.bundle = bundle
@@ -488,11 +493,6 @@ class Runner:
         target = workdir / "attachment"
         if target.is_dir():
             return target
-        declared = self.doc["files"][attachment]
-        data = self.bundle.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != declared.get("checksums", {}).get("sha256"):
-            raise StepFailed(f"attachment {attachment}: sha256 {digest} does not match the document's")
         with zipfile.ZipFile(self.bundle) as zf:
             zf.extractall(target)
         return target
