@@ -141,7 +141,9 @@ def test_cli_prints_the_runbook_with_the_bundle_checksum(tmp_path: Path) -> None
 def test_cli_ssm_document_needs_approvers() -> None:
     out = subprocess.run([REMEDIATE, "ssm-document"], capture_output=True, text=True)
     assert out.returncode == 1
-    assert out.stderr.strip().endswith("give --approver (1 to 10): the runbook's approval step names who may approve")
+    assert out.stderr.strip().endswith(
+        "give --approver (1 to 10): the runbook's approval step names who may approve"
+    )
 
 
 @pytest.mark.parametrize("kind", sorted(TEMPLATES))

@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 import yaml
 
-from remediate.iam_policy import STAR_ONLY, automation_policy, human_policy, policy_document, required_actions, resources_of
+from remediate.iam_policy import (
+    STAR_ONLY,
+    automation_policy,
+    human_policy,
+    policy_document,
+    required_actions,
+    resources_of,
+)
 from remediate.policy import Request, evaluate
 from remediate.ssm.cloudformation import admin_policy, account_template, member_template
 from tests.conftest import REMEDIATE
@@ -79,7 +86,12 @@ def test_each_suppression_is_still_needed() -> None:
 def test_parliament_would_catch_a_mis_scoped_action() -> None:
     broken = automation_policy(partition="aws", account=ACCOUNT, role_name="R", bucket="b")
     broken["Statement"].append(
-        {"Sid": "Wrong", "Effect": "Allow", "Action": "lambda:UpdateEventSourceMapping", "Resource": "arn:aws:s3:::x/*"}
+        {
+            "Sid": "Wrong",
+            "Effect": "Allow",
+            "Action": "lambda:UpdateEventSourceMapping",
+            "Resource": "arn:aws:s3:::x/*",
+        }
     )
     assert any("RESOURCE_MISMATCH" in f for f in findings(broken))
 
@@ -102,7 +114,9 @@ def test_the_automation_role_cannot_modify_itself() -> None:
 
 def test_approval_notices_go_to_automation_topics_only() -> None:
     policy = POLICIES["automation role"]
-    allowed = evaluate(policy, Request.make("sns:Publish", f"arn:aws:sns:eu-west-1:{ACCOUNT}:AutomationApprovals"))
+    allowed = evaluate(
+        policy, Request.make("sns:Publish", f"arn:aws:sns:eu-west-1:{ACCOUNT}:AutomationApprovals")
+    )
     other = evaluate(policy, Request.make("sns:Publish", f"arn:aws:sns:eu-west-1:{ACCOUNT}:alerts"))
     assert allowed.allowed and not other.allowed
 
@@ -117,10 +131,17 @@ def test_the_templates_role_policies_are_the_generated_ones() -> None:
 @pytest.mark.parametrize("who", ["starter", "approver"])
 def test_cli_prints_the_human_policies(who: str) -> None:
     out = subprocess.run(
-        [REMEDIATE, "iam-policy", "--for", who, "--role-arn", ROLE], capture_output=True, text=True, check=True
+        [REMEDIATE, "iam-policy", "--for", who, "--role-arn", ROLE],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     policy = json.loads(out.stdout)
-    actions = {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    actions = {
+        a
+        for s in policy["Statement"]
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
     if who == "starter":
         assert {"ssm:StartAutomationExecution", "iam:PassRole"} <= actions
         passing = next(s for s in policy["Statement"] if s["Action"] == "iam:PassRole")
@@ -132,7 +153,11 @@ def test_cli_prints_the_human_policies(who: str) -> None:
 
 
 def test_human_policy_needs_a_role_arn() -> None:
-    out = subprocess.run([REMEDIATE, "iam-policy", "--for", "starter", "--role-arn", "nope"], capture_output=True, text=True)
+    out = subprocess.run(
+        [REMEDIATE, "iam-policy", "--for", "starter", "--role-arn", "nope"], capture_output=True, text=True
+    )
     assert out.returncode == 1
-    assert out.stderr.strip().splitlines() == ["Error: 'nope' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"]
+    assert out.stderr.strip().splitlines() == [
+        "Error: 'nope' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
+    ]
     assert yaml.safe_load(out.stdout or "null") is None

@@ -80,10 +80,15 @@ def test_approved_broker_timeout_is_fixed_end_to_end(sandbox: Sandbox, cli_env: 
     assert execution.outputs["verify.Summary"] == "No changes."
     esm = sandbox.client("lambda").get_event_source_mapping(UUID=scn.esm_uuid)
     assert (esm["BatchSize"], esm["State"]) == (1, "Enabled")
-    assert "remediate:lock" not in sandbox.client("lambda").list_tags(Resource=esm["EventSourceMappingArn"])["Tags"]
+    assert (
+        "remediate:lock"
+        not in sandbox.client("lambda").list_tags(Resource=esm["EventSourceMappingArn"])["Tags"]
+    )
     run_id = execution.outputs["plan.RunId"]
     journal = sandbox.client("s3").get_object(Bucket=BUCKET, Key=f"remediate/journals/{run_id}.jsonl")
-    events = [line.split('"event": "')[1].split('"')[0] for line in journal["Body"].read().decode().splitlines()]
+    events = [
+        line.split('"event": "')[1].split('"')[0] for line in journal["Body"].read().decode().splitlines()
+    ]
     assert events == ["run", "begin", "end", "handoff", "verify", "end", "verify", "finish"]
 
 
@@ -251,7 +256,9 @@ def test_a_step_sees_only_the_bundle_and_the_runtime() -> None:
     assert execution.outputs["run.Seen"] == ["boto3"], "site-packages must not be on a step's import path"
 
 
-def test_a_bundle_missing_a_dependency_fails_as_in_ssm(sandbox: Sandbox, cli_env: dict[str, str], tmp_path: Path) -> None:
+def test_a_bundle_missing_a_dependency_fails_as_in_ssm(
+    sandbox: Sandbox, cli_env: dict[str, str], tmp_path: Path
+) -> None:
     from remediate.ssm import bundle as ssm_bundle
 
     scn = _scenario(sandbox, "broker-timeout")

@@ -44,7 +44,9 @@ def with_allowances(base: dict[str, Any]) -> dict[str, Any]:
     step = s["properties"]["mainSteps"]["items"]
     for rule in step["allOf"]:
         if rule.get("if", {}).get("properties", {}).get("action", {}).get("const") == "aws:executeScript":
-            rule["then"]["properties"]["inputs"]["properties"]["Runtime"]["oneOf"].append({"enum": ["python3.11"]})
+            rule["then"]["properties"]["inputs"]["properties"]["Runtime"]["oneOf"].append(
+                {"enum": ["python3.11"]}
+            )
     step["properties"]["onCancel"] = step["properties"]["onFailure"]
     param = s["properties"]["parameters"]["patternProperties"]["^.*$"]["properties"]["type"]
     s["properties"]["parameters"]["patternProperties"]["^.*$"]["properties"]["type"] = {

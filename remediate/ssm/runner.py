@@ -471,7 +471,9 @@ class Runner:
             region_name=self.region,
         )
         return session.client(  # type: ignore[call-overload]
-            service, endpoint_url=self.env.get("AWS_ENDPOINT_URL"), config=Config(retries={"max_attempts": 1})
+            service,
+            endpoint_url=self.env.get("AWS_ENDPOINT_URL"),
+            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
         )
 
     # -- actions -------------------------------------------------------------------------------------
