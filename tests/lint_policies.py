@@ -31,7 +31,8 @@ SUPPRESSED: dict[str, str] = {
 def _parliament() -> Any:
     if "pkg_resources" not in sys.modules:
         shim = types.ModuleType("pkg_resources")
-        shim.resource_filename = lambda package, name: str(importlib.resources.files(package) / name)  # type: ignore[attr-defined]
+        files = importlib.resources.files
+        shim.resource_filename = lambda package, name: str(files(package) / name)  # type: ignore[attr-defined]
         sys.modules["pkg_resources"] = shim
     import parliament
 
@@ -42,7 +43,7 @@ def _parliament() -> Any:
 
 
 def findings(policy: dict[str, Any], minimum: str = "MEDIUM") -> list[str]:
-    """parliament's findings at `minimum` severity or above (community auditors included), minus SUPPRESSED."""
+    """parliament's findings at `minimum` or above (community auditors included), minus SUPPRESSED."""
     parliament = _parliament()
     result = parliament.analyze_policy_string(json.dumps(policy), include_community_auditors=True)
     out = []

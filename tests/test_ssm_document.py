@@ -82,8 +82,9 @@ def test_every_step_that_runs_under_the_lock_cleans_up() -> None:
         if step["name"] in locked and step["action"] != "aws:branch":
             assert step.get("onCancel") == "step:cleanup", step["name"]
             assert step["onFailure"] in ("step:cleanup", "step:enablePause"), step["name"]
-    assert names[-1] == "cleanup" and steps[-1]["isEnd"] is True
-    assert [s for s in steps if s["name"] == "finish"][0]["isEnd"] is True
+    assert names[-1] == "cleanup"
+    assert steps[-1]["isEnd"] is True
+    assert next(s for s in steps if s["name"] == "finish")["isEnd"] is True
 
 
 def test_the_esm_restart_is_native_and_script_steps_fit_600_seconds() -> None:

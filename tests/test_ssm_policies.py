@@ -19,7 +19,7 @@ from remediate.iam_policy import (
     resources_of,
 )
 from remediate.policy import Request, evaluate
-from remediate.ssm.cloudformation import admin_policy, account_template, member_template
+from remediate.ssm.cloudformation import account_template, admin_policy, member_template
 from tests.conftest import REMEDIATE
 from tests.lint_policies import SUPPRESSED, all_findings, findings
 
@@ -118,7 +118,8 @@ def test_approval_notices_go_to_automation_topics_only() -> None:
         policy, Request.make("sns:Publish", f"arn:aws:sns:eu-west-1:{ACCOUNT}:AutomationApprovals")
     )
     other = evaluate(policy, Request.make("sns:Publish", f"arn:aws:sns:eu-west-1:{ACCOUNT}:alerts"))
-    assert allowed.allowed and not other.allowed
+    assert allowed.allowed
+    assert not other.allowed
 
 
 def test_the_templates_role_policies_are_the_generated_ones() -> None:

@@ -249,7 +249,8 @@ def test_a_step_sees_only_the_bundle_and_the_runtime() -> None:
     doc = _script_doc(
         "import sys\ndef handler(events, context):\n"
         "    import importlib.util\n"
-        "    return {'Seen': [m for m in ('boto3', 'pydantic', 'click', 'pytest') if importlib.util.find_spec(m)]}\n",
+        "    found = importlib.util.find_spec\n"
+        "    return {'Seen': [m for m in ('boto3', 'pydantic', 'click', 'pytest') if found(m)]}\n",
         [{"Name": "Seen", "Selector": "$.Payload.Seen", "Type": "StringList"}],
     )
     execution = Runner(doc, approver=_never, region="eu-west-1").run({})

@@ -26,9 +26,9 @@ ALLOWANCES = {
     "Runtime python3.11": "aws:executeScript runbooks on python3.6-3.8 can no longer be created; AWS "
     "recommends python3.11 (automation-action-executeScript.html). The schema lists 3.6 and 3.7 only.",
     "Parameter types AWS::*": "AWS::IAM::Role::Arn and the other AWS::* parameter types are Automation "
-    "parameter types (the assumeRole parameter of AWS's own runbooks); the schema lists the six basic ones.",
-    "Step property onCancel": "On cancel jumps to a step, like onFailure (visual-designer-error-handling.html); "
-    "the schema's step properties predate it.",
+    "parameter types (the assumeRole parameter of AWS's own runbooks); the schema lists six basic ones.",
+    "Step property onCancel": "On cancel jumps to a step, like onFailure "
+    "(visual-designer-error-handling.html); the schema's step properties predate it.",
 }
 
 
