@@ -305,6 +305,16 @@ _INSTALLED_BUNDLE: Path | None = None
 _CACHE_LOCK = threading.Lock()
 
 
+def _scratch(prefix: str) -> Path:
+    """A temporary directory removed when the process exits."""
+    import atexit
+    import shutil
+
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 def runtime_dir() -> Path:
     """A directory of what the SSM python runtime preinstalls (boto3 and its dependencies), linked
     from this environment's site-packages, built once per process."""
@@ -315,7 +325,7 @@ def runtime_dir() -> Path:
 
     with _CACHE_LOCK:
         if _RUNTIME_DIR is None:
-            target = Path(tempfile.mkdtemp(prefix="remediate-ssm-runtime-"))
+            target = _scratch("remediate-ssm-runtime-")
             for name in sorted(RUNTIME_PROVIDED):
                 try:
                     dist = metadata.distribution(name)
@@ -339,7 +349,7 @@ def installed_bundle() -> Path:
 
     with _CACHE_LOCK:
         if _INSTALLED_BUNDLE is None:
-            target = Path(tempfile.mkdtemp(prefix="remediate-ssm-bundle-"))
+            target = _scratch("remediate-ssm-bundle-")
             files = bundle.project_files()
             files.update(bundle.installed_files(bundle.dependencies()))
             for arcname, data in files.items():
