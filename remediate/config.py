@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     )
     esm_poll_interval: float = Field(5.0, gt=0, le=120, description="seconds between ESM state reads")
     playbooks_dir: Path | None = Field(None, description="extra playbooks; default: the shipped ones")
+    journal_bucket: str | None = Field(
+        None,
+        description="S3 bucket of SSM runs' journals; rollback and apply --resume read a run's from it",
+        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+    )
     scan_workers: int = Field(16, ge=1, le=128, description="mappings `remediate scan` observes at once")
     api_rates: dict[str, PositiveFloat] = Field(
         default_factory=lambda: {

@@ -139,9 +139,11 @@ def apply(
     text = ctx.settings.output == "text"
     reporter = CliReporter(ctx, auto_approve, show_plan=text)
     if resume_id:
-        from remediate.run.journal import Journal, RunRecord
+        from remediate.run.journal import RunRecord
+        from remediate.run.journal_store import local_or_stored
 
-        progress = RunRecord(Journal(ctx.settings.state_dir, resume_id))
+        s = ctx.settings
+        progress = RunRecord(local_or_stored(s.state_dir, resume_id, ctx.aws, s.journal_bucket))
         if progress.finished:
             raise InputError(f"run {resume_id} already finished; nothing to resume")
         run = _new_run(ctx, progress.esm_uuid, "apply", reporter)
@@ -254,10 +256,12 @@ def scan(function: str | None, fix: bool, auto_approve: bool, region: tuple[str,
 def rollback(run_id: str, auto_approve: bool, **opts: Any) -> None:
     """Undo what apply run RUN_ID changed, newest first, and nothing else (shown as a plan, approved
     like apply). A resource changed since that run is refused and listed as a manual step."""
-    from remediate.run.journal import Journal, RunRecord
+    from remediate.run.journal import RunRecord
+    from remediate.run.journal_store import local_or_stored
 
     ctx = Ctx(**opts)
-    progress = RunRecord(Journal(ctx.settings.state_dir, run_id))
+    s = ctx.settings
+    progress = RunRecord(local_or_stored(s.state_dir, run_id, ctx.aws, s.journal_bucket))
     reporter = CliReporter(ctx, auto_approve, show_plan=ctx.settings.output == "text")
     run = _new_run(ctx, progress.esm_uuid, "apply", reporter)
     run.rollback_of = (run_id, progress)

@@ -12,7 +12,9 @@ result, so all three drive exactly the same engine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from transitions import EventData, Machine
@@ -27,7 +29,7 @@ from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.log import bind_run, get_logger
 from remediate.observe.reads import observe, parse_esm_id
-from remediate.plan import Plan, resolve_refs
+from remediate.plan import Change, Plan, resolve_refs
 from remediate.run import lock
 from remediate.run.engine import build_plan, diagnose
 from remediate.run.journal import Journal, RunRecord, new_run_id
@@ -94,6 +96,13 @@ class Run:
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: BaseException | None = None
     locked: bool = False
+    # -- SSM hooks (remediate/ssm/handlers.py); the CLI leaves both at their defaults ----------------
+    # Where the journal is kept: a step's temp directory is lost when the step ends, so SSM mirrors it.
+    journal_factory: Callable[[Path, str], Journal] = Journal
+    # Asked before each change; False hands that change and the rest to the caller (the runbook
+    # restarts the ESM with native steps), which then also owns the lock and the `finish` record.
+    handoff: Callable[[Change], bool] | None = None
+    handed_off: list[str] = field(default_factory=list)
 
     if TYPE_CHECKING:  # triggers, bound by transitions at runtime; declared for mypy
 
@@ -182,7 +191,7 @@ class Run:
 
     def on_enter_applying(self, _event: EventData) -> None:
         assert self.plan is not None
-        journal = Journal(self.settings.state_dir, self.run_id)
+        journal = self._journal()
         ctx = self._context()
         done: set[str] = set()
         if self.resume is None:
@@ -195,6 +204,10 @@ class Run:
         for change in self.plan.changes:
             if change.id in done:
                 continue
+            if self.handoff is not None and not self.handoff(change):
+                self.handed_off = [c.id for c in self.plan.changes[self.plan.changes.index(change) :]]
+                journal.record("handoff", change_ids=self.handed_off)
+                break
             action = actions.get(change.action)
             resolved = change.model_copy(update={"after": resolve_refs(change.after, ctx.outputs)})
             if action.is_done(resolved, ctx):
@@ -225,11 +238,13 @@ class Run:
         ctx = self._context(fresh=True)
         problems = []
         for change in self.plan.changes:
+            if change.id in self.handed_off:
+                continue
             made = change.model_copy(update={"after": resolve_refs(change.after, self.outputs)})
             problem = actions.get(change.action).verify(made, ctx)
             if problem:
                 problems.append(f"{change.id}: {problem}")
-        journal = Journal(self.settings.state_dir, self.run_id)
+        journal = self._journal()
         journal.record("verify", ok=not problems, problems=problems)
         if problems:
             raise VerificationError("verification failed: " + "; ".join(problems))
@@ -239,20 +254,21 @@ class Run:
         self.verified()
 
     def on_enter_done(self, _event: EventData) -> None:
-        if self.mode == "apply" and self.plan is not None and self.plan.changes:
-            Journal(self.settings.state_dir, self.run_id).record("finish", status="done")
+        if self.mode == "apply" and self.plan is not None and self.plan.changes and not self.handed_off:
+            self._journal().record("finish", status="done")
 
     def on_error(self, event: EventData) -> None:
         self.error = event.error
         log.info("run.failed", state=self.state, error=str(event.error))
         if self.state in ("applying", "verifying"):
-            Journal(self.settings.state_dir, self.run_id).record(
-                "finish", status="failed", error=str(event.error)
-            )
+            self._journal().record("finish", status="failed", error=str(event.error))
         if self.state != "failed":
             self.fail()
 
     # -- driver -----------------------------------------------------------------------------------
+    def _journal(self) -> Journal:
+        return self.journal_factory(self.settings.state_dir, self.run_id)
+
     def _context(self, plan_id: str | None = None, *, fresh: bool = False) -> ApplyContext:
         if plan_id is None:
             assert self.plan is not None
@@ -270,7 +286,8 @@ class Run:
         try:
             self.start()
         finally:
-            if self.locked and self.facts is not None:
+            handed = self.handed_off and self.state == "done"  # the caller finishes the run
+            if self.locked and self.facts is not None and not handed:
                 lock.release(self.aws, self.facts.esm.arn, self.run_id)
         if self.state == "failed" and self.error is not None:
             raise self.error
