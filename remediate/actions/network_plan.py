@@ -353,7 +353,8 @@ class _EndpointFixer:
         planned = sum(1 for e in self.fix.endpoints if e["VpcEndpointType"] == "Interface")
         if live + planned + 1 > net.interface_endpoint_quota:
             self.fix.manual.append(
-                f"{self.vpc_id} already has {live + planned} interface endpoints and the quota is "
+                f"{self.vpc_id} has {live} interface endpoints, this plan creates {planned}, and the quota "
+                "is "
                 f'{net.interface_endpoint_quota} (Amazon VPC quotas, "Interface and Gateway Load Balancer '
                 'endpoints per VPC", vpc/L-29B6F2EB): AWS would refuse another (VpcEndpointLimitExceeded). '
                 f"Delete an unused endpoint or raise the quota, then create the {service} endpoint: aws ec2 "

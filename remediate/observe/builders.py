@@ -140,6 +140,23 @@ def _rules(perms: list[dict[str, Any]]) -> tuple[SgRule, ...]:
     return tuple(out)
 
 
+def security_group_rule_from_api(r: dict[str, Any]) -> tuple[bool, SgRule]:
+    """One DescribeSecurityGroupRules item as (is egress, rule): AWS's own unit of a rule, one peer each
+    (CidrIpv4, CidrIpv6, PrefixListId or ReferencedGroupInfo; EC2 API reference, SecurityGroupRule)."""
+    protocol = str(r.get("IpProtocol", "-1"))
+    ports = (None, None) if protocol == "-1" else (r.get("FromPort"), r.get("ToPort"))
+    return bool(r.get("IsEgress")), SgRule(
+        protocol=protocol,
+        from_port=ports[0],
+        to_port=ports[1],
+        cidr=r.get("CidrIpv4") or r.get("CidrIpv6"),
+        group_id=(r.get("ReferencedGroupInfo") or {}).get("GroupId"),
+        prefix_list_id=r.get("PrefixListId"),
+        description=r.get("Description"),
+        rule_id=r.get("SecurityGroupRuleId"),
+    )
+
+
 def _tags(raw: list[dict[str, str]] | None) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in raw or []}
 
