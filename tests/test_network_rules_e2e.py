@@ -73,7 +73,8 @@ def test_item_4_provisioned_mode_needs_no_nat_endpoints_or_dns(sandbox: Sandbox,
     assert sc.vpc_id is not None
     before = vpc_inventory(sandbox, sc.vpc_id)
     plan = _plan(cli, sc)
-    assert plan["changes"] == [] and plan["manual_steps"] == []
+    assert plan["changes"] == []
+    assert plan["manual_steps"] == []
     _apply(cli, sc)
     assert vpc_inventory(sandbox, sc.vpc_id) == before
 
