@@ -131,16 +131,16 @@ def test_item_7_centralised_endpoint_zone_gets_no_conflicting_endpoint(
 
 
 def test_item_7_endpoint_subnets_are_in_offered_zones_only(sandbox: Sandbox, cli: CliRunner) -> None:
-    sc = build_scenario(sandbox, "sts-offered-in-one-az")
+    sc = build_scenario(sandbox, "sns-offered-in-one-az")
     assert sc.vpc_id is not None
     _plan(cli, sc)
     _apply(cli, sc)
     endpoints = _endpoints(sandbox, sc.vpc_id)
     offered = sandbox.client("ec2").describe_vpc_endpoint_services(
-        ServiceNames=["com.amazonaws.us-east-1.sts"]
+        ServiceNames=["com.amazonaws.us-east-1.sns"]
     )["ServiceDetails"][0]["AvailabilityZones"]
     assert (
-        set(_subnet_zones(sandbox, endpoints["sts"]["SubnetIds"]).values()) == set(offered) == {"us-east-1b"}
+        set(_subnet_zones(sandbox, endpoints["sns"]["SubnetIds"]).values()) == set(offered) == {"us-east-1b"}
     )
     assert len(endpoints["lambda"]["SubnetIds"]) == 3  # Lambda is offered in every zone
 

@@ -504,10 +504,12 @@ register(
 register(
     dataclasses.replace(
         BASELINE,
-        name="sts-offered-in-one-az",
-        description="No NAT; STS endpoints are offered in one of the cluster's three Availability Zones.",
+        name="sns-offered-in-one-az",
+        description="No NAT; an SNS on-failure destination whose endpoints are offered in one zone of three.",
         nat=False,
-        service_zone={"sts": "b"},
+        destination="sns",
+        # Where a service is offered holds for the whole Region: no other preset uses an SNS endpoint.
+        service_zone={"sns": "b"},
         expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
     )
 )
