@@ -411,5 +411,13 @@ class Facts(Model):
         data.pop("tls_probes", None)
         if data.get("dns"):
             data["dns"].pop("local", None)
+        # A subnet's free-address count moves with every interface in it; only whether it has one
+        # decides a plan (an interface endpoint takes one address per subnet).
+        for subnet in [
+            *(data.get("network") or {}).get("subnets", []),
+            *(data.get("network") or {}).get("other_subnets", []),
+        ]:
+            if subnet.get("available_ips") is not None:
+                subnet["available_ips"] = min(subnet["available_ips"], 1)
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()

@@ -379,3 +379,16 @@ def test_item_16_dual_stack_cluster_keeps_checking_the_ipv4_listener(books: list
     )
     assert findings[0].evidence.ports == (9098,)
     assert any("IPv6 listener is tcp/20098" in p for p in findings[0].evidence.paths)
+
+
+def test_item_7_free_address_counts_change_the_fingerprint_only_when_they_reach_zero() -> None:
+    """Counts move with every interface in a subnet; a saved plan is stale only when one runs out."""
+    base = facts(net(nat=False))
+
+    def with_free(n: int) -> str:
+        subnets = tuple(s.model_copy(update={"available_ips": n}) for s in SUBNETS)
+        network = base.network.model_copy(update={"subnets": subnets})  # type: ignore[union-attr]
+        return base.model_copy(update={"network": network}).fingerprint()
+
+    assert with_free(200) == with_free(12)
+    assert with_free(12) != with_free(0)
