@@ -10,11 +10,12 @@ Three answers, because only one of them lets the tool conclude anything:
   (https://docs.aws.amazon.com/vpc/latest/userguide/vpc-nat-gateway.html)
 - `none`: no default route, a blackhole one (its target is gone: EC2 API reference, Route, `State`),
   a route to the VPC's internet gateway itself (the pollers' network interfaces have private
-  addresses only: Lambda developer guide, "Enable internet access for VPC-connected Lambda
-  functions": connecting to a public subnet "doesn't give it internet access or a public IP
-  address"), a private NAT gateway (same NAT page: "if you route traffic from the private NAT
-  gateway to the internet gateway, the internet gateway drops the traffic"), or a public NAT
-  gateway whose subnet has no way out.
+  addresses only: Lambda developer guide, "Giving Lambda functions access to resources in an Amazon
+  VPC": "Connecting a function to a public subnet doesn't give it internet access or a public IP
+  address"; https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html), a private NAT
+  gateway (same NAT page: "if you route traffic from the private NAT gateway to the internet
+  gateway, the internet gateway drops the traffic"), or a public NAT gateway whose subnet has no way
+  out.
 - `appliance`: a transit gateway, a Gateway Load Balancer or Network Firewall endpoint (a `vpce-`
   target), a network interface or instance (a firewall or NAT instance), a peering connection, a
   virtual private gateway, a Cloud WAN core network. Where those lead is outside the VPC's own
