@@ -90,6 +90,8 @@ class Cluster(Model):
     security_group_ids: tuple[str, ...] = ()
     auth: ClusterAuth = ClusterAuth()
     client_broker_encryption: str | None = None
+    network_type: Literal["IPV4", "DUAL"] = "IPV4"
+    """IPV4 (MSK's default) or DUAL, which adds IPv6 listeners (DescribeClusterV2 ConnectivityInfo)."""
     bootstrap_brokers: dict[str, str] = Field(default_factory=dict)
     scram_secret_arns: tuple[str, ...] | None = None
     """Secrets associated for SASL/SCRAM (kafka:ListScramSecrets); None when SCRAM is off or unread."""
@@ -144,8 +146,8 @@ class Nacl(Model):
 
 class Route(Model):
     destination: str
-    target: str  # the id of the target: nat-..., igw-..., vpce-..., local, tgw-...
-    state: str = "active"
+    target: str  # the id of the target: nat-..., igw-..., vpce-..., local, tgw-..., eni-..., i-...
+    state: str = "active"  # active | blackhole | filtered (EC2 API reference, Route)
 
 
 class RouteTable(Model):
@@ -160,12 +162,27 @@ class Subnet(Model):
     vpc_id: str
     availability_zone: str
     cidr: str
+    """The IPv4 CIDR; empty for an IPv6-only subnet, which has no `CidrBlock` (EC2 API reference, Subnet)."""
+    ipv6_cidrs: tuple[str, ...] = ()
+    available_ips: int | None = None
+    """AvailableIpAddressCount: the free IPv4 addresses (an interface endpoint takes one per subnet)."""
+
+    @property
+    def cidrs(self) -> tuple[str, ...]:
+        return tuple(c for c in (self.cidr, *self.ipv6_cidrs) if c)
+
+    @property
+    def address(self) -> str:
+        """The range a peer in this subnet is seen from: IPv4 when there is one, else its IPv6 range."""
+        return self.cidrs[0] if self.cidrs else ""
 
 
 class NatGateway(Model):
     id: str
     subnet_id: str
     state: str
+    connectivity_type: Literal["public", "private"] = "public"
+    """A private NAT gateway has no internet path (Amazon VPC user guide, "NAT gateways")."""
 
 
 VPC_ENDPOINT_LIVE_STATES = ("pendingAcceptance", "pending", "available")
@@ -198,6 +215,23 @@ class Vpc(Model):
     dns_hostnames: bool
 
 
+class EndpointService(Model):
+    """An AWS service offered through VPC endpoints here (DescribeVpcEndpointServices ServiceDetail)."""
+
+    name: str
+    types: tuple[str, ...] = ()
+    availability_zones: tuple[str, ...] = ()
+    private_dns_name: str | None = None
+
+
+class VpcZone(Model):
+    """A private hosted zone associated with the VPC (ListHostedZonesByVPC), whoever owns it."""
+
+    id: str
+    name: str
+    owner: str = ""
+
+
 class Network(Model):
     """Where the ESM's pollers live: the cluster's VPC (MSK), the VPC_* source access, or the internet."""
 
@@ -210,9 +244,26 @@ class Network(Model):
     nacls: tuple[Nacl, ...] = ()
     nat_gateways: tuple[NatGateway, ...] = ()
     endpoints: tuple[VpcEndpoint, ...] = ()
+    other_subnets: tuple[Subnet, ...] = ()
+    """The VPC's subnets the pollers do not use (dedicated endpoint subnets, NAT subnets)."""
+    endpoint_services: tuple[EndpointService, ...] | None = None
+    """The endpoint services the ESM may need, as offered in the Region; None when not read."""
+    zones: tuple[VpcZone, ...] | None = None
+    """Private hosted zones associated with the VPC; None when not read."""
+    sg_rule_quota: int = 60
+    """Inbound or outbound rules per security group (Service Quotas vpc/L-0EA8095F); 60 is AWS's
+    default (Amazon VPC user guide, "Amazon VPC quotas"), kept when the applied value was not read."""
+    interface_endpoint_quota: int = 50
+    """Interface and Gateway Load Balancer endpoints per VPC (vpc/L-29B6F2EB); default 50 (same page)."""
 
     def group(self, group_id: str) -> SecurityGroup | None:
         return next((g for g in self.security_groups if g.id == group_id), None)
+
+    def subnet(self, subnet_id: str) -> Subnet | None:
+        return next((s for s in (*self.subnets, *self.other_subnets) if s.id == subnet_id), None)
+
+    def service(self, name: str) -> EndpointService | None:
+        return next((s for s in self.endpoint_services or () if s.name == name), None)
 
 
 class NamedPolicy(Model):
@@ -360,5 +411,13 @@ class Facts(Model):
         data.pop("tls_probes", None)
         if data.get("dns"):
             data["dns"].pop("local", None)
+        # A subnet's free-address count moves with every interface in it; only whether it has one
+        # decides a plan (an interface endpoint takes one address per subnet).
+        for subnet in [
+            *(data.get("network") or {}).get("subnets", []),
+            *(data.get("network") or {}).get("other_subnets", []),
+        ]:
+            if subnet.get("available_ips") is not None:
+                subnet["available_ips"] = min(subnet["available_ips"], 1)
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()

@@ -36,12 +36,14 @@ STAR_ONLY = frozenset(
         "ec2:DescribeSecurityGroupRules",
         "ec2:DescribeSecurityGroups",
         "ec2:DescribeSubnets",
+        "ec2:DescribeVpcEndpointServices",
         "ec2:DescribeVpcEndpoints",
         "ec2:DescribeVpcs",
         "kafka:GetBootstrapBrokers",
         "lambda:ListEventSourceMappings",
         "route53:ListHostedZones",
         "route53:ListHostedZonesByVPC",
+        "servicequotas:GetServiceQuota",
     }
 )
 _ROLE = "arn:{p}:iam::{a}:role/*"

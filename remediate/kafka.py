@@ -55,6 +55,28 @@ BROKER_STRING: Final[dict[AuthMode, str]] = {
 PORT: Final[dict[AuthMode, int]] = {"mtls": 9094, "scram": 9096, "iam": 9098, "tls": 9094, "plaintext": 9092}
 """Broker ports for access from within AWS (MSK "Port information"; public access uses 9194/9196/9198)."""
 
+PORT_IPV6: Final[dict[AuthMode, int]] = {
+    "mtls": 20094,
+    "scram": 20096,
+    "iam": 20098,
+    "tls": 20094,
+    "plaintext": 20092,
+}
+"""Broker ports for clients that connect over IPv6 (MSK "Port information": 20092 plaintext, 20094 TLS,
+20096 SASL/SCRAM, 20098 IAM). Only a cluster of network type DUAL has IPv6 listeners: "Amazon MSK
+provides IPv6 support through dual-stack network type, not as IPv6-only", and "By default, clients
+connect to Amazon MSK clusters using the IPv4 network type" (MSK developer guide, "Configure
+dual-stack network type"); its IPv6 brokers are in the `...Ipv6` fields of GetBootstrapBrokers."""
+
+BROKER_STRING_IPV6: Final[dict[AuthMode, str]] = {
+    "mtls": "BootstrapBrokerStringTlsIpv6",
+    "scram": "BootstrapBrokerStringSaslScramIpv6",
+    "iam": "BootstrapBrokerStringSaslIamIpv6",
+    "tls": "BootstrapBrokerStringTlsIpv6",
+    "plaintext": "BootstrapBrokerStringIpv6",
+}
+"""The GetBootstrapBrokers field holding the IPv6 brokers of each mode's listener (MSK API reference)."""
+
 TLS_ENCRYPTIONS: Final = frozenset({"TLS", "TLS_PLAINTEXT"})
 """ClientBroker encryption settings that open a TLS listener (MSK API `EncryptionInTransit`)."""
 
@@ -129,6 +151,19 @@ def broker_ports(esm: Esm, cluster: Cluster | None) -> tuple[int, ...]:
         return tuple(sorted({p for _, p in map(split_server, esm.bootstrap_servers) if p is not None}))
     mode = msk_auth_mode(esm, cluster)
     return (PORT[mode],) if mode else ()
+
+
+def ipv6_port(esm: Esm, cluster: Cluster | None) -> int | None:
+    """The IPv6 listener's port of the mode Lambda uses, when the cluster is dual-stack (else None).
+
+    Not a port the pollers are known to use: Lambda's documented brokers are the mode's bootstrap
+    string ("How Lambda chooses a bootstrap broker"), and dual-stack clusters keep their IPv4
+    listeners, so the checks test `broker_ports` and only name this one.
+    """
+    if esm.source_kind != "msk" or cluster is None or cluster.network_type != "DUAL":
+        return None
+    mode = msk_auth_mode(esm, cluster)
+    return PORT_IPV6[mode] if mode else None
 
 
 def uses_tls(esm: Esm, cluster: Cluster | None) -> bool:

@@ -70,6 +70,14 @@ def network() -> Network:
                     Route(destination="0.0.0.0/0", target="nat-1"),
                 ),
             ),
+            RouteTable(
+                id="rtb-public",
+                subnet_ids=("subnet-public",),
+                routes=(
+                    Route(destination="10.0.0.0/16", target="local"),
+                    Route(destination="0.0.0.0/0", target="igw-1"),
+                ),
+            ),
         ),
         nat_gateways=(NatGateway(id="nat-1", subnet_id="subnet-public", state="available"),),
     )

@@ -42,6 +42,12 @@ SUBNETS = (
 ALL_OUT = SgRule(protocol="-1", cidr="0.0.0.0/0")
 SELF_BROKERS = SgRule(protocol="tcp", from_port=9092, to_port=9098, group_id=SG)
 LOCAL = Route(destination="10.0.0.0/16", target="local")
+PUBLIC_TABLE = RouteTable(
+    id="rtb-public",
+    subnet_ids=("subnet-public",),
+    routes=(LOCAL, Route(destination="0.0.0.0/0", target="igw-1")),
+)
+"""The NAT gateway's own subnet routes to the internet gateway, as a public NAT gateway needs."""
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:AmazonMSK_x"
 NETWORK_PLAYBOOKS = frozenset({"broker-ports", "service-endpoints", "vpc-dns"})
 
@@ -88,6 +94,7 @@ def net(
         route_tables=(
             table.model_copy(update={"routes": routes}),
             RouteTable(id="rtb-main", main=True, routes=(LOCAL,)),
+            PUBLIC_TABLE,
         ),
         nacls=(nacl or _open_nacl(),),
         nat_gateways=(NatGateway(id="nat-1", subnet_id="subnet-public", state="available"),),

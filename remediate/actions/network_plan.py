@@ -9,12 +9,13 @@ group, endpoint and rule actions each take their part of the same `NetworkFix`, 
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
 from remediate import poller_paths
 from remediate.evidence import BlockedPath, BrokerPortsBlocked, NetworkBlock, ServiceEndpointsUnreachable
-from remediate.facts import Facts, Nacl, Network, VpcEndpoint
+from remediate.facts import Facts, Nacl, Network, SecurityGroup, VpcEndpoint
 from remediate.poller_paths import HTTPS
 from remediate.reachability import Peer, groups_allow, route_table_of
 
@@ -63,6 +64,75 @@ def rule(
     else:
         out["CidrIp"] = cidr
     return out
+
+
+# --- the security-group rule quota -----------------------------------------------------------------
+
+
+def rule_counts(group: SecurityGroup, direction: str) -> dict[int, int]:
+    """How many rules AWS counts against the group's quota in one direction, per IP version.
+
+    Amazon VPC user guide, "Amazon VPC quotas" (Inbound or outbound rules per security group): the
+    quota "is enforced separately for inbound and outbound rules" and "separately for IPv4 rules and
+    IPv6 rules"; "Security group rules", Security group size: a rule that references a CIDR block or
+    another security group "counts as one rule", one that references a prefix list counts as the
+    list's maximum size (or weight). The page does not tie a group or prefix-list reference to one
+    IP version, so they count in both (the tool stops early rather than fail mid-apply), and a prefix
+    list counts at least one: its size is not read, so the count is a lower bound there.
+    """
+    rules = group.ingress if direction == "ingress" else group.egress
+    counts = {4: 0, 6: 0}
+    for r in rules:
+        if r.cidr is not None:
+            counts[ipaddress.ip_network(r.cidr, strict=False).version] += 1
+        else:
+            counts[4] += 1
+            counts[6] += 1
+    return counts
+
+
+def _versions(rule_: dict[str, Any]) -> tuple[int, ...]:
+    cidr = rule_.get("CidrIp")
+    return (ipaddress.ip_network(cidr, strict=False).version,) if cidr else (4, 6)
+
+
+def within_quota(fix: NetworkFix, net: Network) -> NetworkFix:
+    """Rules a group has no room for become manual steps at plan time: AWS refuses the next rule of a
+    group at its quota (RulesPerSecurityGroupLimitExceeded), which would stop an apply half-way."""
+    quota = net.sg_rule_quota
+    planned: dict[tuple[str, str, int], int] = {}
+    kept = []
+    for r in fix.unique_rules():
+        group = net.group(r["GroupId"])
+        if group is None:  # a group this plan creates starts empty
+            kept.append(r)
+            continue
+        counts = rule_counts(group, r["direction"])
+        versions = _versions(r)
+        full = [v for v in versions if counts[v] + planned.get((group.id, r["direction"], v), 0) + 1 > quota]
+        if not full:
+            for v in versions:
+                key = (group.id, r["direction"], v)
+                planned[key] = planned.get(key, 0) + 1
+            kept.append(r)
+            continue
+        fix.manual.append(
+            f"Security group {group.id} already has {counts[full[0]]} {r['direction']} IPv{full[0]} rules "
+            "and "
+            f'the quota is {quota} (Amazon VPC quotas, "Inbound or outbound rules per security group", '
+            f"vpc/L-0EA8095F): AWS would refuse another rule (RulesPerSecurityGroupLimitExceeded). Remove or "
+            f"merge a rule, or raise the quota, then add tcp/{r['FromPort']} "
+            f"{'from' if r['direction'] == 'ingress' else 'to'} {r.get('PeerGroupId') or r.get('CidrIp')}: "
+            f"aws ec2 authorize-security-group-{r['direction']} --group-id {group.id} --ip-permissions "
+            f"IpProtocol=tcp,FromPort={r['FromPort']},ToPort={r['ToPort']},"
+            + (
+                f"UserIdGroupPairs=[{{GroupId={r['PeerGroupId']}}}]"
+                if r.get("PeerGroupId")
+                else f"IpRanges=[{{CidrIp={r['CidrIp']}}}]"
+            )
+        )
+    fix.rules = kept
+    return fix
 
 
 def manual_nacl(net: Network, block: NetworkBlock) -> str:
@@ -126,7 +196,7 @@ def broker_fix(facts: Facts, evidence: BrokerPortsBlocked) -> NetworkFix:
                     rule("egress", source_group, path.port, description, cidr=cidr)
                     for cidr in _unreached_broker_cidrs(facts, net, path.port)
                 ]
-    return fix
+    return within_quota(fix, net)
 
 
 def _unreached_broker_cidrs(facts: Facts, net: Network, port: int) -> list[str]:
@@ -160,7 +230,7 @@ def endpoint_fix(facts: Facts, evidence: ServiceEndpointsUnreachable) -> Network
         endpoint = next((e for e in net.endpoints if e.id == (paths[0].endpoint_id if paths else None)), None)
         if endpoint is not None:
             planner.existing(endpoint, service, paths)
-    return planner.fix
+    return within_quota(planner.fix, net)
 
 
 class _EndpointFixer:
@@ -228,6 +298,9 @@ class _EndpointFixer:
                 }
             )
             return
+        subnets = self._preconditions(service, name)
+        if not subnets:
+            return
         group = self._endpoint_group()
         self.fix.endpoints.append(
             {
@@ -235,10 +308,62 @@ class _EndpointFixer:
                 "ServiceName": name,
                 "VpcEndpointType": "Interface",
                 "PrivateDnsEnabled": True,
-                "SubnetIds": poller_paths.one_subnet_per_az(self.net),
+                "SubnetIds": subnets,
                 "SecurityGroupIds": [group],
             }
         )
+
+    def _preconditions(self, service: str, name: str) -> list[str]:
+        """The subnets for a new interface endpoint, or none (and a manual step) when AWS would refuse
+        CreateVpcEndpoint: the service not offered here, no offered Availability Zone with a free
+        address among the pollers' subnets, the VPC at its interface endpoint quota, or a private
+        hosted zone for the service's name already associated (a centralised endpoint)."""
+        net = self.net
+        offered = net.service(name) if net.endpoint_services is not None else None
+        if net.endpoint_services is not None and (offered is None or "Interface" not in offered.types):
+            self.fix.manual.append(
+                f"{name} is not offered as an interface endpoint service in {self.facts.region} "
+                "(DescribeVpcEndpointServices): give the subnets a NAT gateway route instead"
+            )
+            return []
+        zone = poller_paths.covering_zone(self.facts, net, service)
+        if zone is not None:
+            self.fix.manual.append(
+                f"Private hosted zone {zone.id} ({zone.name}) is associated with {self.vpc_id}, so AWS "
+                f"refuses a private-DNS {service} endpoint here (conflicting DNS domain): make sure the "
+                "endpoint that zone points to admits tcp/443 from the pollers' subnets and is routed "
+                "from them"
+            )
+            return []
+        subnets = poller_paths.one_subnet_per_az(net, offered.availability_zones if offered else None)
+        if not subnets:
+            self.fix.manual.append(
+                f"No subnet of the pollers can take a {service} endpoint: none is in an Availability Zone "
+                f"{name} is offered in ({', '.join(offered.availability_zones) if offered else 'unknown'}) "
+                "with "
+                "a free IP address. Add one (aws ec2 create-subnet) or free addresses, then create the "
+                f"endpoint: aws ec2 create-vpc-endpoint --vpc-id {self.vpc_id} --vpc-endpoint-type Interface "
+                f"--service-name {name} --private-dns-enabled --subnet-ids SUBNET_IDS "
+                "--security-group-ids GROUP_ID"
+            )
+            return []
+        live = sum(
+            1 for e in net.endpoints if e.live and e.type.lower() in ("interface", "gatewayloadbalancer")
+        )
+        planned = sum(1 for e in self.fix.endpoints if e["VpcEndpointType"] == "Interface")
+        if live + planned + 1 > net.interface_endpoint_quota:
+            self.fix.manual.append(
+                f"{self.vpc_id} has {live} interface endpoints, this plan creates {planned}, and the quota "
+                "is "
+                f'{net.interface_endpoint_quota} (Amazon VPC quotas, "Interface and Gateway Load Balancer '
+                'endpoints per VPC", vpc/L-29B6F2EB): AWS would refuse another (VpcEndpointLimitExceeded). '
+                f"Delete an unused endpoint or raise the quota, then create the {service} endpoint: aws ec2 "
+                f"create-vpc-endpoint --vpc-id {self.vpc_id} --vpc-endpoint-type Interface "
+                f"--service-name {name} "
+                f"--private-dns-enabled --subnet-ids {' '.join(subnets)} --security-group-ids GROUP_ID"
+            )
+            return []
+        return subnets
 
     def _endpoint_group(self) -> str:
         """The group for new endpoints: one that already admits 443 from the pollers, else an existing
@@ -276,8 +401,7 @@ class _EndpointFixer:
             }
         group_id, group_name = self._group
         new_ids = (group_id,) if not group_name else ("(new group)",)
-        by_id = {s.id: s for s in net.subnets}
-        targets = [Peer("endpoint", by_id[s].cidr, s, new_ids) for s in poller_paths.one_subnet_per_az(net)]
+        targets = [Peer("endpoint", s.address, s.id, new_ids) for s in net.subnets]
         if self.source_group and not all(
             groups_allow(net, src.group_ids, "egress", HTTPS, t) for src in self.sources for t in targets
         ):

@@ -20,7 +20,7 @@ from remediate.errors import AwsError
 from remediate.evidence import BrokerPortsBlocked, ServiceEndpointsUnreachable
 from remediate.facts import Facts, SecurityGroup
 from remediate.findings import Finding
-from remediate.observe.builders import security_group_from_api
+from remediate.observe.builders import security_group_from_api, security_group_rule_from_api
 from remediate.plan import Change, ManualStep
 from remediate.reachability import Peer, rule_allows
 
@@ -128,7 +128,8 @@ class _AuthorizeRule(Action):
             "describe_security_group_rules",
             Filters=[{"Name": "group-id", "Values": [change.resource]}],
         )["SecurityGroupRules"]
-        return [r["SecurityGroupRuleId"] for r in rules if r["SecurityGroupRuleId"] in ids]
+        found = (security_group_rule_from_api(r)[1].rule_id for r in rules)
+        return [rule_id for rule_id in found if rule_id is not None and rule_id in ids]
 
     def is_done(self, change: Change, ctx: ApplyContext) -> bool:
         if change.kind == "delete":

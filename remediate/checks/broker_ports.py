@@ -20,11 +20,21 @@ def broker_ports_blocked(facts: Facts) -> list[Finding]:
     if net is None or net.placement == "internet" or not net.subnets:
         return []
     brokers = poller_paths.broker_paths(facts, net)
-    nat = [] if facts.esm.provisioned_pollers else poller_paths.nat_paths(net)
+    # 443 out matters only where the pollers call AWS services from the VPC (on-demand mode).
+    nat = poller_paths.nat_paths(net) if poller_paths.reaches_services_from_vpc(facts) else []
     blocked = [r for r in (*brokers, *nat) if not r.allowed]
     if not blocked:
         return []
     ports = kafka.broker_ports(facts.esm, facts.cluster)
+    v6 = kafka.ipv6_port(facts.esm, facts.cluster)
+    note = (
+        (
+            f"dual-stack cluster: its IPv6 listener is tcp/{v6}; Lambda's documented brokers are the IPv4 "
+            f"listener's, so tcp/{v6} is not checked",
+        )
+        if v6
+        else ()
+    )
     return [
         Finding(
             code="BROKER_PORTS_BLOCKED",
@@ -33,7 +43,7 @@ def broker_ports_blocked(facts: Facts) -> list[Finding]:
             evidence=BrokerPortsBlocked(
                 placement=net.placement,
                 ports=ports,
-                paths=tuple(r.line() for r in (*brokers, *nat)),
+                paths=(*(r.line() for r in (*brokers, *nat)), *note),
                 blocked=(*poller_paths.blocked(brokers, "brokers"), *poller_paths.blocked(nat, "nat")),
             ),
         )

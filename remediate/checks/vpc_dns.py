@@ -1,7 +1,10 @@
 """Whether private-DNS endpoints resolve: the VPC needs both DNS support and DNS hostnames on.
 
-Amazon VPC user guide, "DNS attributes for your VPC": private DNS names of interface endpoints need
-enableDnsSupport and enableDnsHostnames.
+EC2 API reference, CreateVpcEndpoint, `PrivateDnsEnabled`: "To use a private hosted zone, you must set
+the following VPC attributes to true: enableDnsHostnames and enableDnsSupport." That holds wherever a
+private-DNS endpoint is in use, not only without a NAT route: a private-DNS endpoint captures the
+service's name for the whole VPC whatever the routes say, and one planned for subnets with no way out
+needs the same two attributes.
 """
 
 from __future__ import annotations
@@ -17,8 +20,18 @@ from remediate.reachability import Block, PathResult, Peer
 @check("vpc_dns", "VPC_DNS_DISABLED")
 def vpc_dns_disabled(facts: Facts) -> list[Finding]:
     """Private-DNS endpoints resolve only when the VPC has both DNS support and DNS hostnames on."""
-    net, no_nat = poller_paths.needs_endpoints(facts)
-    if net is None or net.vpc is None or not no_nat:
+    net, no_way_out = poller_paths.needs_endpoints(facts)
+    if net is None or net.vpc is None:
+        return []
+    services = poller_paths.required_services(facts)
+    in_use = [
+        e
+        for service in services
+        if (e := poller_paths.live_endpoint(facts, net, service)) is not None
+        and e.private_dns
+        and e.type == "Interface"
+    ]
+    if not no_way_out and not in_use:
         return []
     vpc = net.vpc
     off = [
@@ -30,8 +43,10 @@ def vpc_dns_disabled(facts: Facts) -> list[Finding]:
         return []
     block = Block("DNS", vpc.id, f"{' and '.join(off)} off: private DNS names do not resolve to endpoints")
     paths = []
-    for service in poller_paths.required_services(facts):
+    for service in services:
         endpoint = poller_paths.live_endpoint(facts, net, service)
+        if endpoint is None and not no_way_out:
+            continue  # reached through the NAT gateway: its public name needs no private zone
         label = f"{service} endpoint {endpoint.id}" if endpoint else f"{service} endpoint (to be created)"
         paths += [
             PathResult(src, Peer(label, "VPC"), poller_paths.HTTPS, (block,))

@@ -11,6 +11,7 @@ its checks report "could not check". Only the ESM read itself is essential.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,6 +39,7 @@ from remediate.log import get_logger
 from remediate.observe import dns, probe, secret_material
 from remediate.observe.builders import (
     cluster_from_api,
+    endpoint_service_from_api,
     esm_from_api,
     function_from_api,
     nacl_from_api,
@@ -48,6 +50,7 @@ from remediate.observe.builders import (
     subnet_from_api,
     vpc_endpoint_from_api,
     vpc_from_api,
+    vpc_zone_from_api,
 )
 
 log = get_logger(__name__)
@@ -70,6 +73,8 @@ PERMISSIONS = (
     "ec2:DescribeNetworkAcls",
     "ec2:DescribeNatGateways",
     "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeVpcEndpointServices",
+    "servicequotas:GetServiceQuota",
     "iam:GetRole",
     "iam:ListRolePolicies",
     "iam:GetRolePolicy",
@@ -84,6 +89,13 @@ PERMISSIONS = (
     "route53:ListResourceRecordSets",
     "kafka:ListScramSecrets",
 )
+
+
+ENDPOINT_SERVICES = ("lambda", "sts", "secretsmanager", "sqs", "sns", "s3")
+"""The services an ESM may reach through VPC endpoints (poller_paths.required_services)."""
+QUOTAS = {"sg_rule_quota": "L-0EA8095F", "interface_endpoint_quota": "L-29B6F2EB"}
+"""Service Quotas codes of the VPC quotas a plan must stay within (Amazon VPC user guide, "Amazon VPC
+quotas": inbound or outbound rules per security group; interface endpoints per VPC)."""
 
 
 def parse_esm_id(esm_id: str) -> str:
@@ -259,8 +271,40 @@ class _Observer:
             "nacls": self.pool.submit(read, "ec2", "describe_network_acls", Filters=by_vpc),
             "nats": self.pool.submit(read, "ec2", "describe_nat_gateways", Filter=by_vpc),
             "endpoints": self.pool.submit(read, "ec2", "describe_vpc_endpoints", Filters=by_vpc),
+            # Every subnet of the VPC: endpoints' network interfaces often sit in subnets of their own.
+            "all_subnets": self.pool.submit(read, "ec2", "describe_subnets", Filters=by_vpc),
+        }
+        services_f = self.submit(
+            f"VPC endpoint services in {self.aws.region}",
+            lambda: read(
+                "ec2",
+                "describe_vpc_endpoint_services",
+                ServiceNames=[f"com.amazonaws.{self.aws.region}.{s}" for s in ENDPOINT_SERVICES],
+            )["ServiceDetails"],
+        )
+        zones_f = self.submit(
+            f"Route 53 private hosted zones associated with {vpc_id}",
+            lambda: list(
+                self.aws.read_pages(
+                    "route53",
+                    "list_hosted_zones_by_vpc",
+                    "HostedZoneSummaries",
+                    "NextToken",
+                    "NextToken",
+                    VPCId=vpc_id,
+                    VPCRegion=self.aws.region,
+                )
+            ),
+        )
+        quota_fs: dict[str, Future[float | None]] = {
+            key: self.pool.submit(
+                self.guarded, f"Service Quotas vpc/{code}", functools.partial(self.quota, code)
+            )
+            for key, code in QUOTAS.items()
         }
         r = {k: f.result() for k, f in futures.items()}
+        services, zones = services_f.result(), zones_f.result()
+        quotas = {k: int(v) for k, f in quota_fs.items() if (v := f.result()) is not None}
         return Network(
             placement=placement,  # type: ignore[arg-type]
             vpc=vpc_from_api(r["vpc"]["Vpcs"][0], r["dns_support"], r["dns_hostnames"]),
@@ -271,7 +315,27 @@ class _Observer:
             nacls=tuple(nacl_from_api(n) for n in r["nacls"]["NetworkAcls"]),
             nat_gateways=tuple(nat_gateway_from_api(n) for n in r["nats"]["NatGateways"]),
             endpoints=tuple(vpc_endpoint_from_api(e) for e in r["endpoints"]["VpcEndpoints"]),
+            other_subnets=tuple(
+                subnet_from_api(s) for s in r["all_subnets"]["Subnets"] if s["SubnetId"] not in subnet_ids
+            ),
+            endpoint_services=(
+                tuple(endpoint_service_from_api(d) for d in services) if services is not None else None
+            ),
+            zones=tuple(vpc_zone_from_api(z) for z in zones) if zones is not None else None,
+            **quotas,
         )
+
+    def quota(self, code: str) -> float | None:
+        """The applied value of a quota; None when Service Quotas has none for it (then AWS's default,
+        which `Network` states, applies)."""
+        try:
+            raw = self.aws.read("service-quotas", "get_service_quota", ServiceCode="vpc", QuotaCode=code)
+        except AwsError as exc:
+            if exc.code == "NoSuchResourceException":
+                return None
+            raise
+        value = raw.get("Quota", {}).get("Value")
+        return float(value) if value is not None else None
 
 
 def read_esm(aws: Aws, esm_id: str) -> dict[str, Any]:

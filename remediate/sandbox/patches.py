@@ -34,13 +34,16 @@ from urllib.parse import unquote
 from moto.awslambda import models as _lambda_models
 from moto.awslambda import responses as _lambda_responses
 from moto.awslambda.exceptions import InvalidParameterValueException, LambdaClientError
+from moto.ec2 import exceptions as _ec2_exceptions
 from moto.ec2 import models as _ec2_models
 from moto.ec2.exceptions import EC2ClientError, InvalidSubnetIdError
+from moto.ec2.models import security_groups as _ec2_sg
 from moto.ec2.models import vpcs as _ec2_vpcs
 from moto.ec2.responses import vpcs as _ec2_vpc_responses
 from moto.kafka import models as _kafka_models
 from moto.kafka import responses as _kafka_responses
 from moto.kafka.exceptions import BadRequestException, NotFoundException
+from moto.route53 import models as _route53_models
 from moto.secretsmanager import models as _sm_models
 
 __all__ = [
@@ -53,6 +56,7 @@ __all__ = [
     "broker_hosts",
     "esm_status",
     "request_settings",
+    "set_endpoint_service_zones",
     "set_esm_status",
 ]
 
@@ -792,6 +796,7 @@ def _create_vpc_endpoint(self: Any, vpc_id: str, service_name: str, *args: Any, 
     token = params.get("client_token")
     original: Callable[..., Any] = _original(_ec2_vpcs.VPCBackend, "create_vpc_endpoint")
     if not token:
+        _refuse_endpoint(self, vpc_id, service_name, params)
         return original(self, vpc_id, service_name, **params)
     fingerprint = _endpoint_fingerprint(
         vpc_id,
@@ -808,9 +813,153 @@ def _create_vpc_endpoint(self: Any, vpc_id: str, service_name: str, *args: Any, 
             if getattr(endpoint, "_remediate_fingerprint", None) != fingerprint:
                 raise _IdempotentParameterMismatch(token)
             return endpoint
+    _refuse_endpoint(self, vpc_id, service_name, params)
     endpoint = original(self, vpc_id, service_name, **params)
     endpoint._remediate_fingerprint = fingerprint
     return endpoint
+
+
+# What AWS refuses in CreateVpcEndpoint before it makes anything. Each refusal below is AWS's own,
+# with its error code and message:
+#
+# * "Interface and Gateway Load Balancer endpoints per VPC": 50 by default ("Amazon VPC quotas",
+#   https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html); over it, the EC2 error
+#   code VpcEndpointLimitExceeded ("You've reached the limit on the number of VPC endpoints that you can
+#   create in the AWS Region", EC2 API reference, "Error codes",
+#   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
+# * A subnet whose Availability Zone the service is not offered in (DescribeVpcEndpointServices
+#   `AvailabilityZones`): InvalidParameter "The VPC endpoint service NAME does not support the
+#   availability zone of the subnet: SUBNET." (AWS's answer as recorded in
+#   github.com/terraform-aws-modules/terraform-aws-vpc issue 462 and aws/aws-cdk issue 4912; no AWS page
+#   quotes it).
+# * A subnet without a free address for the endpoint's network interface: InsufficientFreeAddressesInSubnet
+#   ("The specified subnet does not contain enough free private IP addresses to fulfill your request",
+#   same Error codes page).
+# * Private DNS when a private hosted zone for the service's name is already associated with the VPC (a
+#   centralised endpoint) or another private-DNS endpoint of the service holds it: InvalidParameter
+#   "private-dns-enabled cannot be set because there is already a conflicting DNS domain for NAME in the
+#   VPC VPC" (AWS's answer as recorded in aws/aws-cdk issues; no AWS page quotes it). The private hosted
+#   zone holds "the default public DNS name for the service for the Region (for example,
+#   kinesis.us-east-1.amazonaws.com)" (EC2 API reference, CreateVpcEndpoint, PrivateDnsEnabled).
+
+_INTERFACE_ENDPOINTS_PER_VPC: Final = 50
+_LIVE_ENDPOINT_STATES: Final = frozenset({"pendingacceptance", "pending", "available"})
+_SERVICE_ZONES_ATTR: Final = "_remediate_service_zones"
+
+
+class _VpcEndpointLimitExceeded(EC2ClientError):
+    def __init__(self) -> None:
+        super().__init__(
+            "VpcEndpointLimitExceeded",
+            "You've reached the limit on the number of VPC endpoints that you can create in the AWS Region.",
+        )
+
+
+class _InsufficientFreeAddresses(EC2ClientError):
+    def __init__(self) -> None:
+        super().__init__(
+            "InsufficientFreeAddressesInSubnet",
+            "The specified subnet does not contain enough free private IP addresses to fulfill your request.",
+        )
+
+
+class _InvalidParameter(EC2ClientError):
+    def __init__(self, message: str) -> None:
+        super().__init__("InvalidParameter", message)
+
+
+def _service_zones(backend: Any) -> dict[str, list[str]]:
+    zones: dict[str, list[str]] | None = getattr(backend, _SERVICE_ZONES_ATTR, None)
+    if zones is None:
+        zones = {}
+        setattr(backend, _SERVICE_ZONES_ATTR, zones)
+    return zones
+
+
+def set_endpoint_service_zones(service_name: str, zones: list[str], *, account_id: str, region: str) -> None:
+    """Offer an endpoint service in these Availability Zones only, as AWS decides per service and zone;
+    kept on the EC2 backend, so a sandbox reset forgets it."""
+    _service_zones(_ec2_models.ec2_backends[account_id][region])[service_name] = list(zones)
+
+
+def _endpoint_service(backend: Any, service_name: str) -> dict[str, Any] | None:
+    services = _ec2_vpcs.VPCBackend._collect_default_endpoint_services(
+        backend.account_id, backend.region_name
+    )
+    found: dict[str, Any] | None = next((dict(s) for s in services if s["ServiceName"] == service_name), None)
+    override = _service_zones(backend).get(service_name)
+    if found is not None and override is not None:
+        found["AvailabilityZones"] = list(override)
+    return found
+
+
+def _describe_vpc_endpoint_services(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """moto's answer, with the Availability Zones this sandbox restricted a service to."""
+    result: dict[str, Any] = _original(_ec2_vpcs.VPCBackend, "describe_vpc_endpoint_services")(
+        self, *args, **kwargs
+    )
+    overrides = _service_zones(self)
+    result["servicesDetails"] = [
+        {**s, "AvailabilityZones": list(overrides[s["ServiceName"]])} if s["ServiceName"] in overrides else s
+        for s in result["servicesDetails"]
+    ]
+    return result
+
+
+def _private_dns_holder(backend: Any, vpc_id: str, service_name: str, dns_name: str) -> bool:
+    """Whether the VPC's resolver already has the name: a private hosted zone for it associated with the
+    VPC, or a live private-DNS endpoint of the same service in the VPC."""
+    zones = _route53_models.route53_backends[backend.account_id][_PARTITION].zones.values()
+    for zone in zones:
+        named = zone.private_zone and str(zone.name).rstrip(".").lower() == dns_name
+        if named and any(v.get("vpc_id") == vpc_id for v in zone.vpcs):
+            return True
+    return any(
+        e.vpc_id == vpc_id
+        and e.service_name == service_name
+        and getattr(e, "private_dns_enabled", False)
+        and str(e.state).lower() in _LIVE_ENDPOINT_STATES
+        for e in backend.vpc_end_points.values()
+    )
+
+
+_PARTITION: Final = "aws"
+
+
+def _refuse_endpoint(backend: Any, vpc_id: str, service_name: str, params: dict[str, Any]) -> None:
+    """Raise what AWS answers to a CreateVpcEndpoint it refuses (see the list above)."""
+    kind = str(params.get("endpoint_type") or "Gateway").lower()
+    if kind not in ("interface", "gatewayloadbalancer"):
+        return
+    live = [
+        e
+        for e in backend.vpc_end_points.values()
+        if e.vpc_id == vpc_id
+        and str(e.vpc_endpoint_type).lower() in ("interface", "gatewayloadbalancer")
+        and str(e.state).lower() in _LIVE_ENDPOINT_STATES
+    ]
+    if len(live) >= _INTERFACE_ENDPOINTS_PER_VPC:
+        raise _VpcEndpointLimitExceeded()
+    service = _endpoint_service(backend, service_name)
+    for subnet_id in params.get("subnet_ids") or []:
+        subnet = backend.get_subnet(subnet_id)
+        if service is not None and subnet.availability_zone not in service.get("AvailabilityZones", []):
+            raise _InvalidParameter(
+                f"The VPC endpoint service {service_name} does not support the availability zone of the "
+                f"subnet: {subnet_id}."
+            )
+        if subnet.available_ip_address_count < 1:
+            raise _InsufficientFreeAddresses()
+    dns_name = str((service or {}).get("PrivateDnsName") or "").rstrip(".").lower()
+    if (
+        params.get("private_dns_enabled")
+        and dns_name
+        and _private_dns_holder(backend, vpc_id, service_name, dns_name)
+    ):
+        raise _InvalidParameter(
+            f"private-dns-enabled cannot be set because there is already a conflicting DNS domain for "
+            f"{dns_name} in the VPC {vpc_id}"
+        )
 
 
 def _respond_modify_vpc_endpoint(self: Any) -> Any:
@@ -826,8 +975,66 @@ def _respond_modify_vpc_endpoint(self: Any) -> Any:
     return result
 
 
+# --- EC2 security group rule quota ---
+#
+# "Amazon VPC quotas", Security groups (https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html):
+# inbound or outbound rules per security group, 60 by default, "enforced separately for inbound and outbound
+# rules" and "separately for IPv4 rules and IPv6 rules". "Security group rules", Security group size: a rule
+# that references a CIDR block or another security group counts as one rule, one that references a
+# customer-managed prefix list counts as the list's maximum size. The page ties no IP version to a group or
+# prefix-list reference, so here they count in both. Over the quota AWS answers
+# RulesPerSecurityGroupLimitExceeded. moto counts inbound and outbound apart but IPv4 and IPv6 together.
+
+_RULES_PER_GROUP: Final = 60
+
+
+def _rule_weight(backend: Any, prefix_list_id: str | None) -> int:
+    if not prefix_list_id:
+        return 1
+    found = getattr(backend, "managed_prefix_lists", {}).get(prefix_list_id)
+    size = getattr(found, "max_entries", None) if found is not None else None
+    return int(size) if size else 1
+
+
+def _rule_counts(backend: Any, rules: list[Any]) -> dict[int, int]:
+    counts = {4: 0, 6: 0}
+    for rule in rules:
+        ip_range = rule.ip_range or {}
+        if ip_range.get("CidrIp"):
+            counts[4] += 1
+        elif ip_range.get("CidrIpv6"):
+            counts[6] += 1
+        else:
+            weight = _rule_weight(backend, rule.prefix_list_id)
+            counts[4] += weight
+            counts[6] += weight
+    return counts
+
+
+def _verify_rule_count(
+    self: Any,
+    group: Any,
+    current_rule_nb: int,
+    ip_ranges: list[Any],
+    source_groups: list[dict[str, str]] | None = None,
+    egress: bool = False,
+) -> None:
+    """AWS's count of the group's rules in one direction, per IP version, with the new ones added."""
+    counts = _rule_counts(self, group.egress_rules if egress else group.ingress_rules)
+    for ip_range in ip_ranges or []:
+        cidr = ip_range.get("CidrIpv6") if isinstance(ip_range, dict) else None
+        counts[6 if cidr else 4] += 1
+    for _ in source_groups or []:
+        counts[4] += 1
+        counts[6] += 1
+    if max(counts.values()) > _RULES_PER_GROUP:
+        raise _ec2_exceptions.RulesPerSecurityGroupLimitExceededError()
+
+
 def _patch_ec2() -> None:
     _replace(_ec2_vpcs.VPCBackend, "create_vpc_endpoint", _create_vpc_endpoint)
+    _replace(_ec2_vpcs.VPCBackend, "describe_vpc_endpoint_services", _describe_vpc_endpoint_services)
+    _replace(_ec2_sg.SecurityGroupBackend, "_verify_group_will_respect_rule_count_limit", _verify_rule_count)
     _replace(_ec2_vpc_responses.VPCs, "modify_vpc_endpoint", _respond_modify_vpc_endpoint)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import ipaddress
 import json
 import zipfile
 from collections.abc import Mapping
@@ -201,6 +202,24 @@ class ScenarioOptions:
     """With ``sg_egress_all`` off: ports still allowed out to 0.0.0.0/0 (e.g. 443 through a NAT gateway)."""
     endpoint_sg_ingress: bool = True
     """The existing endpoints' security group admits 443 from the event source's group."""
+    endpoint_subnets: bool = False
+    """Put the existing endpoints' network interfaces in subnets of their own, not the cluster's."""
+    egress: Literal["nat-gateway", "private-nat-gateway", "nat-without-igw-route", "transit-gateway"] = (
+        "nat-gateway"
+    )
+    """With ``nat``: what the private subnets' default route leads to."""
+    service_zone: Mapping[str, str] = field(default_factory=dict)
+    """Short service name -> the only Availability Zone suffix ("a", "b", "c") it is offered in."""
+    central_endpoint_zones: tuple[str, ...] = ()
+    """Short service names whose private hosted zone (a centralised endpoint's) is associated with the VPC."""
+    full_subnet: str | None = None
+    """The AZ suffix of a private subnet left without a free address."""
+    other_interface_endpoints: int = 0
+    """Unrelated interface endpoints already in the VPC (counted against the per-VPC quota)."""
+    sg_filler_rules: int = 0
+    """Extra IPv4 ingress rules in the cluster (or ESM) security group, towards the rule quota."""
+    ipv6: bool = False
+    """Dual-stack VPC and private subnets (an Amazon-provided IPv6 block, a /64 per subnet)."""
     # identity
     role_trusts_lambda: bool = True
     role_grants_msk_access: bool = True
@@ -421,11 +440,139 @@ register(
 )
 
 
+# Issue 13, the network: one preset per rule of AWS's that the tool used to misread. Each states the
+# situation; the tests (tests/test_network_rules_e2e.py) check the plan and, after apply, the rule.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="endpoints-in-own-subnets-sg-blocks",
+        description="No NAT; Lambda and STS endpoints in subnets of their own, behind a closed group.",
+        nat=False,
+        endpoints=("lambda", "sts"),
+        endpoint_subnets=True,
+        endpoint_sg_ingress=False,
+        expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="provisioned-no-nat",
+        description="Provisioned-mode ESM in a VPC with no NAT, no endpoints and DNS hostnames off.",
+        nat=False,
+        dns_hostnames=False,
+        provisioned_pollers=True,
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="private-nat-gateway",
+        description="The subnets' default route goes to a private NAT gateway, which has no internet path.",
+        egress="private-nat-gateway",
+        expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="nat-subnet-without-igw-route",
+        description="A public NAT gateway whose own subnet has no route to the internet gateway.",
+        egress="nat-without-igw-route",
+        expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="egress-via-transit-gateway",
+        description="The subnets' default route goes to a transit gateway (egress through a hub).",
+        egress="transit-gateway",
+        expected_findings=("COULD_NOT_CHECK",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="central-lambda-endpoint",
+        description="No NAT; a hub's private hosted zone for lambda.REGION.amazonaws.com is associated.",
+        nat=False,
+        central_endpoint_zones=("lambda",),
+        expected_findings=("COULD_NOT_CHECK", "SERVICE_ENDPOINTS_UNREACHABLE"),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="sns-offered-in-one-az",
+        description="No NAT; an SNS on-failure destination whose endpoints are offered in one zone of three.",
+        nat=False,
+        destination="sns",
+        # Where a service is offered holds for the whole Region: no other preset uses an SNS endpoint.
+        service_zone={"sns": "b"},
+        expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="full-subnet-no-nat",
+        description="No NAT; one of the cluster's subnets has no free address left.",
+        nat=False,
+        full_subnet="c",
+        expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="endpoint-quota-nearly-reached",
+        description="No NAT; the VPC has 49 interface endpoints, one short of the quota of 50.",
+        nat=False,
+        other_interface_endpoints=49,
+        expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cluster-group-at-rule-quota",
+        description="The cluster's group lacks its self-ingress on 9098 and already has 60 inbound rules.",
+        sg_self_ingress=False,
+        sg_filler_rules=60,
+        expected_findings=("BROKER_PORTS_BLOCKED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="private-dns-endpoints-behind-nat-hostnames-off",
+        description="A NAT route, and private-DNS Lambda and STS endpoints, in a VPC with DNS hostnames off.",
+        endpoints=("lambda", "sts"),
+        dns_hostnames=False,
+        expected_findings=("VPC_DNS_DISABLED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="dual-stack-subnets",
+        description="A healthy MSK trigger whose VPC and subnets are dual-stack (IPv4 and IPv6).",
+        ipv6=True,
+    )
+)
+
+
 # --- the builder ----------------------------------------------------------------------------------
 
 
 def _policy(*statements: Mapping[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def _ipv6_subnet(vpc_block: str, index: int) -> str:
+    """The index-th /64 of the VPC's Amazon-provided /56."""
+    return str(list(ipaddress.ip_network(vpc_block).subnets(new_prefix=64))[index])
 
 
 def _function_zip() -> bytes:
@@ -450,7 +597,15 @@ class _Builder:
 
     def network(self) -> None:
         ec2, o = self.ec2, self.o
-        vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=self._tags("vpc"))["Vpc"]["VpcId"]
+        vpc = ec2.create_vpc(
+            CidrBlock="10.0.0.0/16", AmazonProvidedIpv6CidrBlock=o.ipv6, TagSpecifications=self._tags("vpc")
+        )["Vpc"]
+        vpc_id = vpc["VpcId"]
+        v6_block = (
+            ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"]
+            if o.ipv6
+            else None
+        )
         ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": o.dns_support})
         ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": o.dns_hostnames})
         subnets = [
@@ -459,9 +614,15 @@ class _Builder:
                 CidrBlock=f"10.0.{index + 1}.0/24",
                 AvailabilityZone=f"{self.region}{suffix}",
                 TagSpecifications=self._tags("subnet", f"private-{suffix}"),
+                **({"Ipv6CidrBlock": _ipv6_subnet(v6_block, index + 1)} if v6_block else {}),
             )["Subnet"]["SubnetId"]
             for index, suffix in enumerate(_AZ_SUFFIXES)
         ]
+        if o.full_subnet is not None:
+            # A /24 has 251 usable addresses (AWS reserves 5): one interface with 250 secondary ones
+            # leaves none, so AWS answers InsufficientFreeAddressesInSubnet to a new endpoint there.
+            full = subnets[_AZ_SUFFIXES.index(o.full_subnet)]
+            ec2.create_network_interface(SubnetId=full, SecondaryPrivateIpAddressCount=250)
         public = ec2.create_subnet(
             VpcId=vpc_id,
             CidrBlock="10.0.100.0/24",
@@ -474,16 +635,38 @@ class _Builder:
             VpcId=vpc_id, TagSpecifications=self._tags("route-table", "public")
         )
         public_rt_id = public_rt["RouteTable"]["RouteTableId"]
-        ec2.create_route(
-            RouteTableId=public_rt_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw["InternetGatewayId"]
-        )
+        if o.egress != "nat-without-igw-route":
+            ec2.create_route(
+                RouteTableId=public_rt_id,
+                DestinationCidrBlock="0.0.0.0/0",
+                GatewayId=igw["InternetGatewayId"],
+            )
         ec2.associate_route_table(RouteTableId=public_rt_id, SubnetId=public)
         private_rt = ec2.create_route_table(
             VpcId=vpc_id, TagSpecifications=self._tags("route-table", "private")
         )
         private_rt_id = private_rt["RouteTable"]["RouteTableId"]
         nat_id = None
-        if o.nat:
+        if o.nat and o.egress == "transit-gateway":
+            tgw = ec2.create_transit_gateway(Description=f"{self.prefix} hub")["TransitGateway"][
+                "TransitGatewayId"
+            ]
+            ec2.create_transit_gateway_vpc_attachment(
+                TransitGatewayId=tgw, VpcId=vpc_id, SubnetIds=[subnets[0]]
+            )
+            ec2.create_route(
+                RouteTableId=private_rt_id, DestinationCidrBlock="0.0.0.0/0", TransitGatewayId=tgw
+            )
+        elif o.nat and o.egress == "private-nat-gateway":
+            # "Private - ... You cannot associate an elastic IP address with a private NAT gateway"
+            # (Amazon VPC user guide, "NAT gateways", Connectivity type).
+            nat_id = ec2.create_nat_gateway(
+                SubnetId=public, ConnectivityType="private", TagSpecifications=self._tags("natgateway")
+            )["NatGateway"]["NatGatewayId"]
+            ec2.create_route(
+                RouteTableId=private_rt_id, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat_id
+            )
+        elif o.nat:
             allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
             nat_id = ec2.create_nat_gateway(
                 SubnetId=public, AllocationId=allocation, TagSpecifications=self._tags("natgateway")
@@ -493,6 +676,29 @@ class _Builder:
             )
         for subnet in subnets:
             ec2.associate_route_table(RouteTableId=private_rt_id, SubnetId=subnet)
+        for short, suffix in o.service_zone.items():
+            self.sb.set_endpoint_service_zones(
+                f"com.amazonaws.{self.region}.{short}", [f"{self.region}{suffix}"]
+            )
+        for index in range(o.other_interface_endpoints):
+            ec2.create_vpc_endpoint(
+                VpcId=vpc_id,
+                ServiceName=f"com.amazonaws.{self.region}.ec2",
+                VpcEndpointType="Interface",
+                SubnetIds=[public],
+                PrivateDnsEnabled=False,
+                TagSpecifications=self._tags("vpc-endpoint", f"other-{index}"),
+            )
+        for short in o.central_endpoint_zones:
+            # A centralised endpoint: a hub account's private hosted zone for the service's name,
+            # associated with this VPC (the zone holds the service's default DNS name: EC2 API reference,
+            # CreateVpcEndpoint, PrivateDnsEnabled).
+            self.sb.client("route53").create_hosted_zone(
+                Name=f"{short}.{self.region}.amazonaws.com",
+                CallerReference=f"{self.prefix}-central-{short}",
+                VPC={"VPCRegion": self.region, "VPCId": vpc_id},
+                HostedZoneConfig={"Comment": f"{self.prefix} central {short} endpoint", "PrivateZone": True},
+            )
         self.made.update(
             vpc_id=vpc_id,
             subnet_ids=tuple(subnets),
@@ -525,6 +731,18 @@ class _Builder:
                         "FromPort": port,
                         "ToPort": port,
                         "UserIdGroupPairs": [{"GroupId": group_id, "Description": "brokers and pollers"}],
+                    }
+                ],
+            )
+        for index in range(o.sg_filler_rules):
+            ec2.authorize_security_group_ingress(
+                GroupId=group_id,
+                IpPermissions=[
+                    {
+                        "IpProtocol": "tcp",
+                        "FromPort": 20000 + index,
+                        "ToPort": 20000 + index,
+                        "IpRanges": [{"CidrIp": "10.0.0.0/16", "Description": "filler"}],
                     }
                 ],
             )
@@ -576,6 +794,17 @@ class _Builder:
         # endpoint policy", https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html
         # ("If you don't attach an endpoint policy, we attach the default endpoint policy"). The healthy
         # scenarios attach none; the sandbox leaves the default to moto, which stores a full-access policy.
+        endpoint_subnets = list(self.made["subnet_ids"])
+        if self.o.endpoint_subnets:
+            endpoint_subnets = [
+                ec2.create_subnet(
+                    VpcId=self.made["vpc_id"],
+                    CidrBlock=f"10.0.{50 + index}.0/24",
+                    AvailabilityZone=f"{self.region}{suffix}",
+                    TagSpecifications=self._tags("subnet", f"endpoints-{suffix}"),
+                )["Subnet"]["SubnetId"]
+                for index, suffix in enumerate(_AZ_SUFFIXES)
+            ]
         for service in self.o.endpoints:
             kwargs: dict[str, Any] = {}
             if service in self.o.endpoint_policies:
@@ -584,7 +813,7 @@ class _Builder:
                 VpcId=self.made["vpc_id"],
                 ServiceName=f"com.amazonaws.{self.region}.{service}",
                 VpcEndpointType="Interface",
-                SubnetIds=list(self.made["subnet_ids"]),
+                SubnetIds=endpoint_subnets,
                 SecurityGroupIds=[group_id],
                 PrivateDnsEnabled=self.o.endpoint_private_dns,
                 TagSpecifications=self._tags("vpc-endpoint", service),

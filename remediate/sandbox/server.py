@@ -236,3 +236,10 @@ class Sandbox:
             last_processing_result=last_processing_result,
             transition_reads=self.esm_transition_reads,
         )
+
+    def set_endpoint_service_zones(self, service_name: str, zones: list[str]) -> None:
+        """Offer an endpoint service in these Availability Zones only (AWS decides where a service is
+        offered); DescribeVpcEndpointServices reports them and CreateVpcEndpoint refuses other zones."""
+        patches.set_endpoint_service_zones(
+            service_name, zones, account_id=self.account_id, region=self.region
+        )
