@@ -181,6 +181,7 @@ class Aws:
         self._limiter = RateLimiter(rates or {}, burst)
         self._session: botocore.session.Session | None = None
         self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()  # apart: making a client takes long, reads must not wait on it
         self._lock = threading.Lock()
         self._cache: dict[str, Future[Any]] = {}
         self.calls = 0
@@ -215,7 +216,7 @@ class Aws:
                     session.register_component("data_loader", _shared_loader())
                     if self._region:
                         session.set_config_variable("region", self._region)
-                    session.get_scoped_config()  # reads the profile (flag or AWS_PROFILE): a missing one fails
+                    session.get_scoped_config()  # reads the profile (flag or AWS_PROFILE): fails if missing
                 except ProfileNotFound as exc:
                     raise CredentialsError(f"AWS profile {self._profile!r} not found") from exc
                 self._session = session
@@ -240,7 +241,7 @@ class Aws:
     def client(self, service: str) -> Any:
         """The one client per service of this session (created once: creation is the slow part)."""
         region = self.region
-        with self._lock:
+        with self._clients_lock:
             client = self._clients.get(service)
             if client is None:
                 from botocore.config import Config
