@@ -43,7 +43,7 @@ class Settings(BaseSettings):
         16,
         ge=4,
         le=64,
-        description="concurrent AWS reads during observation (9 let an MSK mapping's widest step run at once)",
+        description="concurrent AWS reads during observation (an MSK mapping needs 9 for its widest step)",
     )
     retry_attempts: int = Field(6, ge=1, le=20, description="attempts per AWS call, first one included")
     retry_base_delay: float = Field(0.5, gt=0, le=30, description="seconds; backoff unit (full jitter)")
