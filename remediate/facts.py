@@ -13,8 +13,8 @@ Lookups that would scan a tuple (a group by id, a NACL's rules in order) go thro
 first use and kept beside the fields (never in a dump, a comparison or the fingerprint).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: every command builds these models at import, and pydantic
+# would compile each annotation string back into a type (about half of this module's import time).
 import hashlib
 import json
 from collections.abc import Callable
