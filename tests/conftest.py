@@ -38,6 +38,12 @@ from remediate.sandbox import Sandbox
 from tests.iam_coverage import uncovered
 
 REMEDIATE = str(Path(sys.executable).with_name("remediate"))
+
+# The suite starts many Python subprocesses (the CLI, runbook steps, import probes). Where the environment
+# forbids writing bytecode (PYTHONDONTWRITEBYTECODE, usually to keep __pycache__ out of the tree), each of
+# them would compile every module of the package again; keep their bytecode in the virtualenv instead.
+if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+    os.environ.setdefault("PYTHONPYCACHEPREFIX", str(Path(sys.prefix) / "pycache"))
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 
