@@ -1,14 +1,14 @@
 """Start-up of the command line: `remediate --help`, and `remediate diagnose` split into the time its AWS
 requests were on the wire and everything else (interpreter, imports, settings, clients, the diagnosis).
 
-    .venv/bin/python -m bench.startup_bench                     # this checkout
-    .venv/bin/python -m bench.startup_bench --src /tmp/base     # another checkout, same interpreter
+    .venv/bin/python -m bench.startup_bench                          # this checkout
+    .venv/bin/python -m bench.startup_bench /tmp/base /work/tree      # two checkouts, in turns
 
 Each command runs `--runs` times in a fresh process against a sandbox holding one healthy MSK mapping (no
-injected latency), after one run that is not counted; the figures are medians. Bytecode is cached (in a
-temporary `PYTHONPYCACHEPREFIX`, even where PYTHONDONTWRITEBYTECODE is set), as it is for an installed
-package: otherwise every run would also compile the sources. `--src` puts another checkout of `remediate` first on the path,
-so two versions are measured on the same machine, with the same dependencies, minutes apart.
+injected latency), after one round that is not counted; the figures are medians. Several checkouts are
+measured in turns, so they see the same load, with the same interpreter and dependencies (each put first on
+the path). Bytecode is cached (in a temporary `PYTHONPYCACHEPREFIX`, even where PYTHONDONTWRITEBYTECODE is
+set), as it is for an installed package: otherwise every run would also compile the sources.
 """
 
 from __future__ import annotations
@@ -64,42 +64,54 @@ def timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--src", type=Path, help="a checkout of remediate to measure instead of this one")
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "checkouts",
+        nargs="*",
+        type=Path,
+        help="checkouts of remediate to measure, in turns (default: this one)",
+    )
+    parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
-    src = (args.src or ROOT).resolve()
+    checkouts = [p.resolve() for p in args.checkouts] or [ROOT]
+    helps: dict[Path, list[float]] = {c: [] for c in checkouts}
+    rows: dict[Path, list[tuple[float, float, float, int]]] = {c: [] for c in checkouts}
     with (
         Sandbox(region="us-east-1") as sb,
         tempfile.TemporaryDirectory() as state,
         tempfile.TemporaryDirectory() as pycache,
     ):
         esm = build_scenario(sb, "healthy-msk").esm_uuid
-        env = {
+        base = {
             k: v
             for k, v in os.environ.items()
             if not k.startswith(("AWS_", "REMEDIATE_")) and k != "PYTHONDONTWRITEBYTECODE"
         }
-        env.update(sb.env(), REMEDIATE_STATE_DIR=state, PYTHONPYCACHEPREFIX=pycache)
-        env["PYTHONPATH"] = os.pathsep.join([str(src), str(ROOT)])
+        base.update(sb.env(), REMEDIATE_STATE_DIR=state, PYTHONPYCACHEPREFIX=pycache)
         python = sys.executable
         remediate = str(Path(python).with_name("remediate"))
-        help_runs = [timed([remediate, "--help"], env, src) for _ in range(args.runs + 1)][1:]
-        rows = []
+        # In turns, so that both versions see the same load; the first round (which compiles) is not counted.
         for run in range(args.runs + 1):
-            with tempfile.NamedTemporaryFile("r") as result:
-                wall, cpu = timed([python, "-c", _DIAGNOSE, result.name, "diagnose", "--esm", esm], env, src)
-                wire = json.load(result)
-            if run:
-                rows.append((wall, cpu, wire["wire"], wire["calls"]))
+            for src in checkouts:
+                env = {**base, "PYTHONPATH": os.pathsep.join([str(src), str(ROOT)])}
+                wall, _cpu = timed([remediate, "--help"], env, src)
+                with tempfile.NamedTemporaryFile("r") as result:
+                    command = [python, "-c", _DIAGNOSE, result.name, "diagnose", "--esm", esm]
+                    total, cpu = timed(command, env, src)
+                    wire = json.load(result)
+                if run:
+                    helps[src].append(wall)
+                    rows[src].append((total, cpu, wire["wire"], wire["calls"]))
     median = statistics.median
-    print(f"checkout: {src}")
-    print(f"remediate --help: {median(w for w, _ in help_runs) * 1000:.0f} ms wall")
-    print(
-        f"remediate diagnose: {median(r[0] for r in rows) * 1000:.0f} ms wall, "
-        f"{median(r[1] for r in rows) * 1000:.0f} ms CPU, {rows[0][3]} AWS calls on the wire for "
-        f"{median(r[2] for r in rows) * 1000:.0f} ms; start-up and diagnosis (everything but the wire): "
-        f"{median(r[0] - r[2] for r in rows) * 1000:.0f} ms"
-    )
+    for src in checkouts:
+        got = rows[src]
+        print(f"checkout: {src}")
+        print(f"  remediate --help: {median(helps[src]) * 1000:.0f} ms wall")
+        print(
+            f"  remediate diagnose: {median(r[0] for r in got) * 1000:.0f} ms wall, "
+            f"{median(r[1] for r in got) * 1000:.0f} ms CPU (least {min(r[1] for r in got) * 1000:.0f}), "
+            f"{got[0][3]} AWS calls on the wire for {median(r[2] for r in got) * 1000:.0f} ms; "
+            f"everything but the wire: {median(r[0] - r[2] for r in got) * 1000:.0f} ms"
+        )
 
 
 if __name__ == "__main__":

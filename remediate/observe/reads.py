@@ -136,8 +136,10 @@ class VpcFacts:
 
 
 def _denied(exc: BaseException) -> AwsError | None:
-    cause = exc.__cause__ if isinstance(exc, AwsError) else None
-    return exc if isinstance(exc, AwsError) and cause is not None and is_access_denied(cause) else None
+    """The AwsError, if it says the caller is not allowed to make the read."""
+    if isinstance(exc, AwsError) and exc.__cause__ is not None and is_access_denied(exc.__cause__):
+        return exc
+    return None
 
 
 class _Notes:
