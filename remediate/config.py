@@ -39,7 +39,12 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "console", "json"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
     color: bool = True
-    max_workers: int = Field(8, ge=4, le=64, description="concurrent AWS reads during observation")
+    max_workers: int = Field(
+        16,
+        ge=4,
+        le=64,
+        description="concurrent AWS reads during observation (an MSK mapping needs 9 for its widest step)",
+    )
     retry_attempts: int = Field(6, ge=1, le=20, description="attempts per AWS call, first one included")
     retry_base_delay: float = Field(0.5, gt=0, le=30, description="seconds; backoff unit (full jitter)")
     retry_max_delay: float = Field(20.0, gt=0, le=300, description="seconds; cap of one backoff wait")

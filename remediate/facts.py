@@ -7,13 +7,18 @@ timestamps), so a saved plan is refused when what it was computed from has chang
 
 Secret *values* never enter `Facts`: observation derives what the checks need (e.g. "the key is
 PBES2") in memory and stores only that.
+
+The models are immutable and may be shared: a scan gives every mapping of a VPC the same `Network`.
+Lookups that would scan a tuple (a group by id, a NACL's rules in order) go through indexes built on
+first use and kept beside the fields (never in a dump, a comparison or the fingerprint).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: every command builds these models at import, and pydantic
+# would compile each annotation string back into a type (about half of this module's import time).
 import hashlib
 import json
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,8 +26,26 @@ SourceKind = Literal["msk", "self-managed"]
 Placement = Literal["cluster", "source-access", "internet"]
 
 
+S = TypeVar("S")
+R = TypeVar("R")
+
+
 class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def _index(self, name: str, source: S, build: Callable[[S], R]) -> R:
+        """`build(source)`, built once per instance and kept beside the fields (not one of them).
+
+        It is rebuilt when `source` is no longer the same object, so a `model_copy(update=...)` that
+        replaces the field never sees a stale index. Two threads may both build it; either result is
+        the same.
+        """
+        key = f"_index_{name}"
+        cached = self.__dict__.get(key)
+        if cached is None or cached[0] is not source:
+            cached = (source, build(source))
+            self.__dict__[key] = cached
+        return cached[1]
 
 
 class SourceAccess(Model):
@@ -143,6 +166,18 @@ class Nacl(Model):
     subnet_ids: tuple[str, ...] = ()
     entries: tuple[NaclEntry, ...] = ()
 
+    def ordered(self, *, egress: bool) -> tuple[NaclEntry, ...]:
+        """The outbound (or inbound) entries in rule-number order, the order AWS evaluates them."""
+        both = self._index(
+            "ordered",
+            self.entries,
+            lambda entries: {
+                way: tuple(sorted((e for e in entries if e.egress == way), key=lambda e: e.rule_number))
+                for way in (False, True)
+            },
+        )
+        return both[egress]
+
 
 class Route(Model):
     destination: str
@@ -256,8 +291,13 @@ class Network(Model):
     interface_endpoint_quota: int = 50
     """Interface and Gateway Load Balancer endpoints per VPC (vpc/L-29B6F2EB); default 50 (same page)."""
 
+    @property
+    def groups_by_id(self) -> dict[str, SecurityGroup]:
+        """The VPC's security groups by id (an index: a VPC may hold hundreds)."""
+        return self._index("groups", self.security_groups, lambda groups: {g.id: g for g in groups})
+
     def group(self, group_id: str) -> SecurityGroup | None:
-        return next((g for g in self.security_groups if g.id == group_id), None)
+        return self.groups_by_id.get(group_id)
 
     def subnet(self, subnet_id: str) -> Subnet | None:
         return next((s for s in (*self.subnets, *self.other_subnets) if s.id == subnet_id), None)

@@ -6,7 +6,9 @@ Scanning is the single-ESM flow many times over, made cheap by sharing:
   with it (`observe(..., raw_esm=...)`) instead of reading every mapping again;
 - one `Aws` per region serves the whole scan, so a cluster, its brokers, a VPC's subnets, route tables,
   endpoints and security groups, a function and its role are read once however many mappings share them
-  (`Aws.read` caches and coalesces concurrent identical reads);
+  (`Aws.read` caches and coalesces concurrent identical reads, failures included), and built once: the
+  mappings share the immutable models (one `Network` per VPC placement), so memory grows with the
+  account's distinct resources, not with mappings x resources;
 - mappings are observed by a bounded pool of workers, and `Aws.call` paces each service with a token
   bucket (`api_rates`) while the retry policy absorbs whatever throttling remains.
 
@@ -62,7 +64,11 @@ SILENT: ScanProgress = _Silent()
 
 @dataclass(frozen=True)
 class ScanResult:
-    """One mapping's outcome: its findings, or the error that kept it from being checked."""
+    """One mapping's outcome: its findings, or the error that kept it from being checked.
+
+    It keeps what it reports: `facts` only for a mapping with findings (what `--fix` plans from), so
+    a scan of thousands of healthy mappings holds no per-mapping snapshot.
+    """
 
     region: str
     esm_uuid: str
@@ -114,7 +120,8 @@ def diagnose_one(
         facts = observe(aws, esm.uuid, max_workers=observe_workers, raw_esm=raw)
     except RemediateError as exc:
         return dataclasses.replace(result, error=str(exc))
-    return dataclasses.replace(result, findings=tuple(diagnose(facts, playbooks)), facts=facts)
+    findings = tuple(diagnose(facts, playbooks))
+    return dataclasses.replace(result, findings=findings, facts=facts if findings else None)
 
 
 def scan(
