@@ -21,6 +21,7 @@ from remediate.aws import Aws, is_access_denied
 from remediate.errors import AwsError, InputError
 from remediate.facts import (
     Cluster,
+    Destination,
     Dns,
     Esm,
     Facts,
@@ -33,19 +34,23 @@ from remediate.facts import (
     SecretMaterial,
     SourceAccess,
     Unchecked,
+    VpcConnection,
 )
 from remediate.log import get_logger
 from remediate.observe import dns, probe, secret_material
 from remediate.observe.builders import (
     cluster_from_api,
+    destination_from_api,
     esm_from_api,
     function_from_api,
     nacl_from_api,
     nat_gateway_from_api,
+    permissions_boundary_arn,
     policy_document,
     route_table_from_api,
     security_group_from_api,
     subnet_from_api,
+    vpc_connection_from_api,
     vpc_endpoint_from_api,
     vpc_from_api,
 )
@@ -83,6 +88,11 @@ PERMISSIONS = (
     "route53:GetHostedZone",
     "route53:ListResourceRecordSets",
     "kafka:ListScramSecrets",
+    "kafka:DescribeVpcConnection",  # a cross-account source: the consumer reads its managed VPC connection
+    "sqs:GetQueueUrl",  # the on-failure destination's KMS key (SQS, SNS, S3)
+    "sqs:GetQueueAttributes",
+    "sns:GetTopicAttributes",
+    "s3:GetEncryptionConfiguration",
 )
 
 
@@ -122,13 +132,22 @@ class _Observer:
     def function(self, arn: str) -> Function:
         return function_from_api(self.aws.read("lambda", "get_function_configuration", FunctionName=arn), arn)
 
-    def cluster(self, arn: str) -> Cluster:
+    def cluster(self, arn: str) -> Cluster | None:
         info_f = self.pool.submit(self.aws.read, "kafka", "describe_cluster_v2", ClusterArn=arn)
         brokers = self.guarded(
             f"bootstrap brokers of {arn}",
             lambda: self.aws.read("kafka", "get_bootstrap_brokers", ClusterArn=arn),
         )
-        cluster = cluster_from_api(info_f.result()["ClusterInfo"], brokers)
+        try:
+            info = info_f.result()["ClusterInfo"]
+        except AwsError as exc:
+            if exc.code != "NotFoundException":
+                raise
+            # No such cluster in this account and Region (deleted, or another account's, which a mapping
+            # reaches only through a VPC connection): the checks that need it say they could not run.
+            self.unchecked.append(Unchecked(what=f"MSK cluster {arn}", reason=f"{exc.code}: {exc}"))
+            return None
+        cluster = cluster_from_api(info, brokers)
         if not cluster.auth.scram:
             return cluster
         scram = self.guarded(
@@ -140,6 +159,41 @@ class _Observer:
             ),
         )
         return cluster.model_copy(update={"scram_secret_arns": scram})
+
+    def vpc_connection(self, arn: str) -> VpcConnection:
+        """A cross-account source: the consumer's managed VPC connection, never the owner's cluster (which
+        DescribeClusterV2 does not show to another account)."""
+        return vpc_connection_from_api(self.aws.read("kafka", "describe_vpc_connection", Arn=arn))
+
+    def destination(self, arn: str) -> Destination | None:
+        """The on-failure destination's encryption key; a destination that cannot be read is unchecked."""
+        parts = arn.split(":")
+        service = parts[2] if len(parts) > 5 else ""
+        try:
+            if service == "sqs":
+                url = self.aws.read(
+                    "sqs", "get_queue_url", QueueName=parts[5], QueueOwnerAWSAccountId=parts[4]
+                )
+                raw = self.aws.read(
+                    "sqs", "get_queue_attributes", QueueUrl=url["QueueUrl"], AttributeNames=["KmsMasterKeyId"]
+                )
+            elif service == "sns":
+                raw = self.aws.read("sns", "get_topic_attributes", TopicArn=arn)
+            elif service == "s3":
+                try:
+                    raw = self.aws.read("s3", "get_bucket_encryption", Bucket=parts[5])
+                except AwsError as exc:
+                    if exc.code != "ServerSideEncryptionConfigurationNotFoundError":
+                        raise
+                    raw = {}
+            else:
+                return None
+        except AwsError as exc:
+            if exc.__cause__ is not None and is_access_denied(exc.__cause__):
+                raise
+            self.unchecked.append(Unchecked(what=f"on-failure destination {arn}", reason=f"{exc.code}"))
+            return None
+        return destination_from_api(arn, service, raw)
 
     def secret(self, access: SourceAccess) -> Secret:
         try:
@@ -198,13 +252,34 @@ class _Observer:
         inline_f = self.pool.submit(self._inline_policies, name)
         attached = self._attached_policies(name)
         raw = role_f.result()["Role"]
+        boundary_arn = permissions_boundary_arn(raw)
+        boundary = (
+            self.guarded(
+                f"permissions boundary {boundary_arn} of role {name}",
+                lambda: NamedPolicy(
+                    name=boundary_arn.rsplit("/", 1)[-1],
+                    arn=boundary_arn,
+                    document=self._managed(boundary_arn),
+                ),
+            )
+            if boundary_arn
+            else None
+        )
         return Role(
             arn=raw.get("Arn", arn),
             name=name,
             trust_policy=policy_document(raw.get("AssumeRolePolicyDocument", {})),
             inline_policies=inline_f.result(),
             attached_policies=attached,
+            permissions_boundary_arn=boundary_arn,
+            permissions_boundary=boundary,
         )
+
+    def _managed(self, arn: str) -> dict[str, Any]:
+        """The default version of a managed policy (GetPolicy, then GetPolicyVersion)."""
+        version = self.aws.read("iam", "get_policy", PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        raw = self.aws.read("iam", "get_policy_version", PolicyArn=arn, VersionId=version)
+        return policy_document(raw["PolicyVersion"]["Document"])
 
     def _inline_policies(self, role: str) -> tuple[NamedPolicy, ...]:
         names = list(
@@ -227,12 +302,7 @@ class _Observer:
             )
         )
 
-        def document(arn: str) -> dict[str, Any]:
-            version = self.aws.read("iam", "get_policy", PolicyArn=arn)["Policy"]["DefaultVersionId"]
-            raw = self.aws.read("iam", "get_policy_version", PolicyArn=arn, VersionId=version)
-            return policy_document(raw["PolicyVersion"]["Document"])
-
-        docs = self.pool.map(document, [p["PolicyArn"] for p in attached])
+        docs = self.pool.map(self._managed, [p["PolicyArn"] for p in attached])
         return tuple(
             NamedPolicy(name=p["PolicyName"], arn=p["PolicyArn"], document=d)
             for p, d in zip(attached, docs, strict=True)
@@ -308,9 +378,30 @@ def observe(
             else None
         )
         function_f = obs.submit(f"function {esm.function_arn}", lambda: obs.function(esm.function_arn))
+        cross_account = kafka.is_vpc_connection(esm.event_source_arn)
+
+        def read_cluster() -> Cluster | None:
+            return obs.cluster(str(esm.event_source_arn))
+
+        def read_destination() -> Destination | None:
+            return obs.destination(str(esm.on_failure_destination))
+
         cluster_f = (
-            obs.submit(f"MSK cluster {esm.event_source_arn}", lambda: obs.cluster(str(esm.event_source_arn)))
-            if esm.source_kind == "msk"
+            pool.submit(obs.guarded, f"MSK cluster {esm.event_source_arn}", read_cluster)
+            if esm.source_kind == "msk" and not cross_account
+            else None
+        )
+        connection_f = (
+            obs.submit(
+                f"VPC connection {esm.event_source_arn}",
+                lambda: obs.vpc_connection(str(esm.event_source_arn)),
+            )
+            if cross_account
+            else None
+        )
+        destination_f = (
+            pool.submit(obs.guarded, f"on-failure destination {esm.on_failure_destination}", read_destination)
+            if esm.on_failure_destination
             else None
         )
         secret_fs = [
@@ -325,7 +416,12 @@ def observe(
             else None
         )
         cluster = cluster_f.result() if cluster_f else None
-        if esm.source_kind == "msk":
+        connection = connection_f.result() if connection_f else None
+        if esm.source_kind == "msk" and connection is not None:
+            # The pollers reach a cross-account cluster through the connection's interfaces in this
+            # account's VPC (multi-VPC private connectivity).
+            placement, subnets, groups = "cluster", connection.subnet_ids, connection.security_group_ids
+        elif esm.source_kind == "msk":
             placement, subnets, groups = (
                 ("cluster", cluster.subnet_ids, cluster.security_group_ids)
                 if cluster
@@ -345,11 +441,14 @@ def observe(
         names = obs.broker_names(esm, network, local_f) if local_f is not None else None
         role = role_f.result() if role_f else None
         secrets = tuple(s for s in (f.result() for f in secret_fs) if s is not None)
+        destination = destination_f.result() if destination_f else None
     facts = Facts(
         region=aws.region,
         esm=esm,
         function=function,
         cluster=cluster,
+        vpc_connection=connection,
+        destination=destination,
         network=network,
         role=role,
         secrets=secrets,
