@@ -72,11 +72,15 @@ def wait_for_source(facts: Facts, finding: Finding) -> ManualStep | None:
     why = kafka.source_not_ready(facts.cluster, facts.vpc_connection)
     if why is None:
         return None
+    watch = (
+        f"aws kafka describe-cluster-v2 --cluster-arn {facts.cluster.arn} --query ClusterInfo.State"
+        if facts.cluster is not None
+        else f"aws kafka describe-vpc-connection --arn {facts.esm.event_source_arn} --query State"
+    )
     return ManualStep(
         because=(finding.code,),
         text=f"{why}: remediate changes nothing on ESM {facts.esm.uuid} until it is. Watch it with "
-        f"`aws kafka describe-cluster-v2 --cluster-arn CLUSTER_ARN --query ClusterInfo.State`, then run "
-        f"`remediate plan --esm {facts.esm.uuid}` again.",
+        f"`{watch}`, then run `remediate plan --esm {facts.esm.uuid}` again.",
     )
 
 

@@ -31,8 +31,10 @@ from remediate.policy import evaluate, statements
 from remediate.required_access import Need
 
 _AUTHZ_HINTS = frozenset({"cluster-authz", "authorization"})
-_DENIED_HINTS = frozenset({"cluster-authz", "authorization", "endpoint-policy-secret"})
-"""Error texts that say a call was refused: with every need allowed, an SCP is what is left unread."""
+_DENIED_HINTS = frozenset({"authorization", "endpoint-policy-secret"})
+"""Error texts that say an AWS call was refused: with every need allowed, an SCP is what is left unread
+(as for "Cluster failed to authorize Lambda" under IAM auth in the cluster's own account; under SCRAM or
+mTLS it is the Kafka ACLs, across accounts the owner's side)."""
 
 
 def undecided(facts: Facts, what: str, items: list[Need]) -> list[Finding]:
@@ -219,7 +221,10 @@ def role_permissions(facts: Facts) -> list[Finding]:
 def _reports_denial(facts: Facts) -> bool:
     esm = facts.esm
     kinds = {h.kind for h in hints_for(esm.last_processing_result, esm.state_transition_reason)}
-    return bool(kinds & _DENIED_HINTS)
+    same_account_iam = required_access.uses_iam_auth(facts) and not kafka.is_vpc_connection(
+        esm.event_source_arn
+    )
+    return bool(kinds & _DENIED_HINTS) or ("cluster-authz" in kinds and same_account_iam)
 
 
 def _kafka_cluster_missing(facts: Facts) -> list[Need]:

@@ -77,14 +77,15 @@ def build_plan(
     because: dict[str, list[str]] = {}
     manual: dict[str, ManualStep] = {}
 
-    def collect(finding: Finding, ref: ActionRef) -> bool:
-        """Add the action's drafts and manual steps for `finding`; True when it drafted a change."""
+    def collect(finding: Finding, ref: ActionRef) -> tuple[bool, bool]:
+        """Add the action's drafts and manual steps for `finding`: (drafted a change, planned a step)."""
         action = registry[ref.action]
-        drafted = False
+        drafted = stepped = False
         for item in action.plan(facts, finding, action.Params.model_validate(ref.params)):
             if held and isinstance(item, Draft) and _enables(item):
                 item = _user_disabled_step(facts, finding)
             if isinstance(item, ManualStep):
+                stepped = True
                 prior = manual.get(item.text)
                 codes = (*prior.because, finding.code) if prior else (finding.code,)
                 manual[item.text] = ManualStep(because=tuple(dict.fromkeys(codes)), text=item.text)
@@ -93,11 +94,18 @@ def build_plan(
             key = item.change.key()
             merged.setdefault(key, item)
             because.setdefault(key, []).append(finding.code)
-        return drafted
+        return drafted, stepped
 
     for finding in findings:
         pb = by_name[finding.playbook]
-        drafted = [collect(finding, ref) for ref in pb.actions]
+        fixes = [ref for ref in pb.actions if ref.action != "reenable_esm"]
+        outcomes = [collect(finding, ref) for ref in fixes]
+        drafted = [d for d, _ in outcomes]
+        if not any(drafted) and any(s for _, s in outcomes):
+            # Only a person can fix it (a permissions boundary, a secret to re-create): restarting the
+            # pollers before they do changes nothing, so the restart waits with them.
+            continue
+        drafted += [collect(finding, ref)[0] for ref in pb.actions if ref.action == "reenable_esm"]
         if any(drafted) and _enables_after(pb, facts):
             # AWS disables an ESM that keeps failing, and fixing the cause does not enable it again.
             collect(finding, ActionRef(action="reenable_esm"))

@@ -236,3 +236,11 @@ class Sandbox:
             last_processing_result=last_processing_result,
             transition_reads=self.esm_transition_reads,
         )
+
+    def set_cluster_state(self, cluster_arn: str, state: str) -> None:
+        """Set what MSK alone decides about a cluster: its State (MAINTENANCE, REBOOTING_BROKER, ...)."""
+        patches.set_cluster_state(self.account_id, self.region, cluster_arn, state)
+
+    def set_vpc_connection_state(self, connection_arn: str, state: str) -> None:
+        """Set what MSK alone decides about a managed VPC connection: its State."""
+        patches.set_vpc_connection_state(self.account_id, self.region, connection_arn, state)
