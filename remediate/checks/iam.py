@@ -31,7 +31,7 @@ from remediate.policy import evaluate, statements
 from remediate.required_access import Need
 
 _AUTHZ_HINTS = frozenset({"cluster-authz", "authorization"})
-_DENIED_HINTS = frozenset({"authorization", "endpoint-policy-secret"})
+_DENIED_HINTS = frozenset({"authorization"})
 """Error texts that say an AWS call was refused: with every need allowed, an SCP is what is left unread
 (as for "Cluster failed to authorize Lambda" under IAM auth in the cluster's own account; under SCRAM or
 mTLS it is the Kafka ACLs, across accounts the owner's side)."""
