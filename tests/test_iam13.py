@@ -293,6 +293,15 @@ def test_item_3_scram_is_checked_only_when_lambda_uses_it() -> None:
         secrets=(Secret(arn=secret, access_type="SASL_SCRAM_512_AUTH", name="orders"),),
     )
     assert [f for f in run_check("sasl_auth", mtls_first) if f.evidence.auth == "scram"] == []
+    hinted = mtls_first.model_copy(
+        update={
+            "esm": mtls_first.esm.model_copy(
+                update={"last_processing_result": "PROBLEM: Cluster failed to authorize Lambda."}
+            )
+        }
+    )
+    (acl,) = run_check("cluster_authz", hinted)
+    assert (acl.evidence.auth, acl.evidence.secret) == ("mtls", secret + "-cert")  # the mTLS principal's ACLs
 
 
 # --- 4. provisioned mode --------------------------------------------------------------------------------

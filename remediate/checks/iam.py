@@ -255,11 +255,16 @@ def cluster_authz(facts: Facts) -> list[Finding]:
         ]
     if kafka.is_vpc_connection(esm.event_source_arn):
         return _owner_side(facts) if kinds & _AUTHZ_HINTS else []
-    acl_auth = [
-        a
-        for a in esm.source_access
-        if a.type in kafka.SCRAM_TYPES or a.type == kafka.CLIENT_CERTIFICATE_TLS_AUTH
-    ]
+    # The ACLs are those of the principal Lambda authenticates as: on MSK the documented order decides
+    # (an mTLS secret before a SCRAM one); a self-managed source has no such order on record.
+    mode = required_access.auth_mode(facts)
+    wanted = {
+        "mtls": frozenset({kafka.CLIENT_CERTIFICATE_TLS_AUTH}),
+        "scram": kafka.SCRAM_TYPES,
+    }.get(mode or "", frozenset({kafka.CLIENT_CERTIFICATE_TLS_AUTH, *kafka.SCRAM_TYPES}))
+    if esm.source_kind == "msk" and mode not in ("scram", "mtls"):
+        wanted = frozenset()
+    acl_auth = [a for a in esm.source_access if a.type in wanted]
     if not (kinds & _AUTHZ_HINTS) or not acl_auth:
         return []
     auth: Literal["scram", "mtls"] = "scram" if acl_auth[0].type in kafka.SCRAM_TYPES else "mtls"
