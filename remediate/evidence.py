@@ -103,6 +103,19 @@ class BrokerTimeout(Evidence):
 class EsmDisabled(Evidence):
     state: str
     state_transition_reason: str
+    disabled_by: Literal["user", "lambda", "unknown"] = "unknown"
+    """Who disabled it, read from StateTransitionReason (`Esm.changed_by`): a person's mapping stays off
+    unless the operator asks to enable it."""
+
+
+class ClusterNotActive(Evidence):
+    """The event source is not in its working state: an MSK cluster not ACTIVE, or a cross-account VPC
+    connection not AVAILABLE. Nothing on the trigger is changed until it is."""
+
+    kind: Literal["cluster", "vpc-connection"]
+    resource: str
+    state: str
+    expected: str
 
 
 # --- IAM and resource policies --------------------------------------------------------------------
@@ -129,6 +142,9 @@ class RoleMissingPermissions(Evidence):
     role: str
     missing: tuple[RequestJson, ...]
     explicitly_denied: tuple[RequestJson, ...]
+    blocked_by_boundary: tuple[RequestJson, ...] = ()
+    """Needs the identity policies allow but the permissions boundary does not (never edited by remediate)."""
+    boundary: str | None = None
 
 
 class ClusterAuthzIam(Evidence):
@@ -140,6 +156,19 @@ class ClusterAuthzIam(Evidence):
 class ClusterAuthzAcl(Evidence):
     auth: Literal["scram", "mtls"]
     secret: str
+    group: str
+    topics: tuple[str, ...]
+
+
+class ClusterAuthzCrossAccount(Evidence):
+    """A cross-account cluster reports an authorization failure and the consumer's own policies allow
+    everything it can read: what is left is on the owner's side (cluster policy, Kafka ACLs)."""
+
+    auth: Literal["cross-account"]
+    connection: str
+    owner_account: str | None
+    cluster: str | None
+    mode: str | None
     group: str
     topics: tuple[str, ...]
 
@@ -225,8 +254,9 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "SASL_AUTH_FAILED": (SaslScram, SaslIam, SecretMaterialProblems),
     "BROKER_DNS_UNRESOLVABLE": (BrokerDnsUnresolvable,),
     "SERVER_AUTH_FAILED": (ServerAuthFailed,),
-    "CLUSTER_AUTHZ_FAILED": (ClusterAuthzIam, ClusterAuthzAcl),
+    "CLUSTER_AUTHZ_FAILED": (ClusterAuthzIam, ClusterAuthzAcl, ClusterAuthzCrossAccount),
     "ESM_DISABLED": (EsmDisabled,),
+    "CLUSTER_NOT_ACTIVE": (ClusterNotActive,),
     "COULD_NOT_CHECK": (CouldNotCheck, ProbeNotReached),
 }
 
@@ -257,7 +287,9 @@ __all__ = [
     "BrokerPortsBlocked",
     "BrokerTimeout",
     "ClusterAuthzAcl",
+    "ClusterAuthzCrossAccount",
     "ClusterAuthzIam",
+    "ClusterNotActive",
     "CouldNotCheck",
     "EndpointPolicyDenies",
     "EsmDisabled",

@@ -57,6 +57,11 @@ ESM_DISABLED_STATES = frozenset({"Disabled", "Disabling"})
 ESM_SETTLED_STATES = frozenset({"Enabled", "Disabled"})
 """An ESM's State is one of Creating, Enabling, Enabled, Disabling, Disabled, Updating, Deleting (Lambda
 API reference, EventSourceMappingConfiguration); AWS refuses updates until it is settled again."""
+USER_TRANSITION_REASONS = frozenset({"user action", "user initiated"})
+"""StateTransitionReason "indicates whether a user or Lambda made the last change to the event source
+mapping" (Lambda API reference, EventSourceMappingConfiguration); a person's change reads "User action"
+(the Lambda developer guide's CLI examples) or "User initiated" / USER_INITIATED (the API reference's
+older wording), compared without case and with "_" read as a space."""
 
 
 class Esm(Model):
@@ -79,6 +84,15 @@ class Esm(Model):
     on_failure_destination: str | None = None
 
     @property
+    def changed_by(self) -> Literal["user", "lambda", "unknown"]:
+        """Who made the mapping's last state change, from StateTransitionReason: a person, Lambda, or
+        nothing says (an empty reason)."""
+        reason = self.state_transition_reason.strip().lower().replace("_", " ")
+        if not reason:
+            return "unknown"
+        return "user" if reason in USER_TRANSITION_REASONS else "lambda"
+
+    @property
     def group_id(self) -> str:
         """The Kafka consumer group: the configured one, else the ESM UUID (AWS's default)."""
         return self.consumer_group_id or self.uuid
@@ -95,6 +109,8 @@ class Function(Model):
     vpc_id: str | None = None
     subnet_ids: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
+    log_group: str | None = None
+    """The CloudWatch Logs group the function writes to (GetFunctionConfiguration LoggingConfig)."""
 
 
 class ClusterAuth(Model):
@@ -118,6 +134,27 @@ class Cluster(Model):
     bootstrap_brokers: dict[str, str] = Field(default_factory=dict)
     scram_secret_arns: tuple[str, ...] | None = None
     """Secrets associated for SASL/SCRAM (kafka:ListScramSecrets); None when SCRAM is off or unread."""
+
+
+class VpcConnection(Model):
+    """The managed VPC connection of a cross-account MSK source (the ESM's EventSourceArn), as the
+    consumer account sees it through kafka:DescribeVpcConnection: the owner's cluster is not readable."""
+
+    arn: str
+    target_cluster_arn: str | None = None
+    state: str = ""
+    authentication: str | None = None
+    vpc_id: str | None = None
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+
+
+class Destination(Model):
+    """The on-failure destination's encryption: its customer managed KMS key, if any."""
+
+    arn: str
+    service: str
+    kms_key_id: str | None = None
 
 
 class SgRule(Model):
@@ -318,6 +355,10 @@ class Role(Model):
     trust_policy: dict[str, Any]
     inline_policies: tuple[NamedPolicy, ...] = ()
     attached_policies: tuple[NamedPolicy, ...] = ()
+    permissions_boundary_arn: str | None = None
+    """The managed policy set as the role's permissions boundary (GetRole PermissionsBoundary)."""
+    permissions_boundary: NamedPolicy | None = None
+    """Its document; None with an ARN set means it could not be read (and is recorded as unchecked)."""
 
 
 class CertificateInfo(Model):
@@ -435,10 +476,12 @@ class Facts(Model):
     esm: Esm
     function: Function | None = None
     cluster: Cluster | None = None
+    vpc_connection: VpcConnection | None = None
     network: Network | None = None
     role: Role | None = None
     secrets: tuple[Secret, ...] = ()
     dns: Dns | None = None
+    destination: Destination | None = None
     tls_probes: tuple[TlsProbe, ...] | None = None
     unchecked: tuple[Unchecked, ...] = ()
 

@@ -30,6 +30,7 @@ CODES: dict[str, str] = {
     "SERVER_AUTH_FAILED": "the broker's TLS certificate does not match its name or the root CA",
     "CLUSTER_AUTHZ_FAILED": "the cluster does not authorize the consumer",
     "ESM_DISABLED": "the mapping is disabled and nothing else blocks it",
+    "CLUSTER_NOT_ACTIVE": "the MSK cluster is not ACTIVE (or the cross-account VPC connection not AVAILABLE)",
     "COULD_NOT_CHECK": "a read was denied, so some checks could not run",
 }
 

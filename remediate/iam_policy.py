@@ -58,12 +58,19 @@ RESOURCES: dict[str, tuple[str, ...]] = {
     "iam:GetPolicy": ("arn:{p}:iam::*:policy/*",),
     "iam:GetPolicyVersion": ("arn:{p}:iam::*:policy/*",),
     "iam": (_ROLE,),
+    # A managed VPC connection lives in the consumer's account: vpc-connection/OWNER/CLUSTER/UUID.
+    "kafka:DescribeVpcConnection": ("arn:{p}:kafka:*:{a}:vpc-connection/*/*/*",),
     "kafka": ("arn:{p}:kafka:*:{a}:cluster/*",),
     "lambda:GetFunctionConfiguration": ("arn:{p}:lambda:*:{a}:function:*",),
     "lambda": ("arn:{p}:lambda:*:{a}:event-source-mapping:*",),
     "route53:GetChange": ("arn:{p}:route53:::change/*",),
     "route53": ("arn:{p}:route53:::hostedzone/*",),
     "secretsmanager": ("arn:{p}:secretsmanager:*:{a}:secret:*",),
+    # The on-failure destination's encryption settings: a queue, a topic, a bucket (bucket ARNs name no
+    # account or Region).
+    "sqs": ("arn:{p}:sqs:*:{a}:*",),
+    "sns": ("arn:{p}:sns:*:{a}:*",),
+    "s3": ("arn:{p}:s3:::*",),
 }
 SELF_MODIFY = (
     "iam:AttachRolePolicy",

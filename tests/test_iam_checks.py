@@ -9,7 +9,7 @@ import pytest
 from remediate.checks import run_check
 from remediate.facts import Cluster, ClusterAuth, Facts, NamedPolicy, Role, Secret, SourceAccess, VpcEndpoint
 from remediate.policy import statements
-from remediate.required_access import NETWORK_ACTIONS
+from remediate.required_access import LOG_ACTIONS, NETWORK_ACTIONS
 from remediate.run import playbook
 from remediate.run.engine import build_plan, diagnose
 from remediate.run.playbook import Playbook
@@ -51,6 +51,7 @@ def full_access(group: str = "*", describe: str = "kafka:DescribeClusterV2") -> 
     return policy(
         {"Effect": "Allow", "Action": [describe, "kafka:GetBootstrapBrokers"], "Resource": CLUSTER},
         {"Effect": "Allow", "Action": EC2, "Resource": "*"},
+        {"Effect": "Allow", "Action": list(LOG_ACTIONS), "Resource": factories.LOG_GROUP_ARN},
         {"Effect": "Allow", "Action": KAFKA_CLUSTER, "Resource": CLUSTER},
         {"Effect": "Allow", "Action": KAFKA_TOPIC, "Resource": TOPIC_ARN},
         {"Effect": "Allow", "Action": KAFKA_GROUP, "Resource": GROUP_PREFIX + group},

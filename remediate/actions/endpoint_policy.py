@@ -2,8 +2,12 @@
 
 The plan is the smallest patch `remediate.policy` can make to the endpoint's current policy for every
 need of that endpoint (not only the finding's): two findings about one endpoint then plan the same
-change, and applying it once fixes both. Apply writes the document only if the endpoint still has the
-policy the plan was made from, so a policy edited in between is never overwritten.
+change, and applying it once fixes both. For Lambda's service principal the statement it adds is the one
+the Lambda guide documents (the one action, on "Resource": "*"); a policy limited to the organization
+gets that statement too, since the service principal belongs to no organization. Apply writes the
+document only if the endpoint still has the policy the plan was made from, so a policy edited in
+between is never overwritten, and sends the compact text whose size was checked against the 20,480
+characters AWS counts whitespace included (`policy.to_text`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from remediate.evidence import EndpointPolicyDenies, RoleNotAssumable
 from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.plan import Change, ManualStep
-from remediate.policy import FULL_ACCESS, VPC_ENDPOINT_POLICY_LIMIT, PolicyError, parse, patch
+from remediate.policy import FULL_ACCESS, VPC_ENDPOINT_POLICY_LIMIT, PolicyError, parse, patch, to_text
 
 _SIDS = {
     "lambda": "RemediateLambdaInvoke",
@@ -107,7 +111,7 @@ class PutVpcEndpointPolicy(Action):
         ctx.progress(f"writing the policy of VPC endpoint {change.resource}")
         document = change.after["PolicyDocument"]
         # No document (a rollback to an endpoint that had none) means AWS's default policy.
-        policy = {"PolicyDocument": json.dumps(document)} if document is not None else {"ResetPolicy": True}
+        policy = {"PolicyDocument": to_text(document)} if document is not None else {"ResetPolicy": True}
         ctx.aws.call("ec2", "modify_vpc_endpoint", VpcEndpointId=change.resource, **policy)
         return {"previous": change.before}
 

@@ -85,6 +85,16 @@ class AssociateScramSecret(Action):
         cluster = facts.cluster
         if not isinstance(finding.evidence, SaslScram) or cluster is None:
             return []
+        if cluster.state != kafka.CLUSTER_ACTIVE:
+            # MSK takes no API operation on a cluster until it is ACTIVE ("Understand MSK Provisioned
+            # cluster states"); the association waits with the rest of the plan.
+            return [
+                ManualStep(
+                    because=(finding.code,),
+                    text=f"MSK cluster {cluster.arn} is {cluster.state}: associate the SCRAM secret once it "
+                    f"is ACTIVE (`remediate plan --esm {facts.esm.uuid}` again).",
+                )
+            ]
         out: list[Draft | ManualStep] = []
         for access in facts.esm.source_access:
             if access.type not in kafka.SCRAM_TYPES:

@@ -199,10 +199,23 @@ def _repeatable_region(fn: F) -> F:
 @click.option(
     "--auto-approve", is_flag=True, default=False, help="With --fix: skip the interactive approval."
 )
+@click.option(
+    "--enable-user-disabled",
+    is_flag=True,
+    default=False,
+    help="With --fix: also enable mappings a person disabled (by default they stay disabled).",
+)
 @_repeatable_region
 @common
 @guard
-def scan(function: str | None, fix: bool, auto_approve: bool, region: tuple[str, ...], **opts: Any) -> None:
+def scan(
+    function: str | None,
+    fix: bool,
+    auto_approve: bool,
+    enable_user_disabled: bool,
+    region: tuple[str, ...],
+    **opts: Any,
+) -> None:
     """Every Kafka/MSK mapping in the region(s): state and findings. Exit 2 if any mapping has a finding."""
     from remediate.run import fleet
     from remediate.run.render import render_plan, render_scan_table
@@ -227,7 +240,7 @@ def scan(function: str | None, fix: bool, auto_approve: bool, region: tuple[str,
         if not text:
             ctx.emit_json(fleet.to_json(results))
         sys.exit(fleet.exit_code(results))
-    fixes = fleet.fixes_for(results, books)
+    fixes = fleet.fixes_for(results, books, enable_user_disabled=enable_user_disabled)
     outcomes: list[fleet.FixOutcome] = []
     if fixes:
         if text:
@@ -238,7 +251,9 @@ def scan(function: str | None, fix: bool, auto_approve: bool, region: tuple[str,
         # One question for all the plans shown above (show_plan=False: the plan argument is not rendered).
         if not reporter.approve(fixes[0].plan):
             raise ApprovalRefused("plans not approved; nothing was changed")
-        outcomes = fleet.apply_fixes(fixes, sessions, s, books, reporter.progress)
+        outcomes = fleet.apply_fixes(
+            fixes, sessions, s, books, reporter.progress, enable_user_disabled=enable_user_disabled
+        )
     if text:
         for o in outcomes:
             status = f"failed: {o.error}" if o.error else f"{o.state}, applied {', '.join(o.applied) or '-'}"

@@ -14,6 +14,7 @@ from remediate.errors import InputError
 from remediate.facts import (
     Cluster,
     ClusterAuth,
+    Destination,
     EndpointService,
     Esm,
     Function,
@@ -28,6 +29,7 @@ from remediate.facts import (
     SourceKind,
     Subnet,
     Vpc,
+    VpcConnection,
     VpcEndpoint,
     VpcZone,
 )
@@ -174,7 +176,7 @@ def security_group_from_api(raw: dict[str, Any]) -> SecurityGroup:
 
 
 def function_from_api(raw: dict[str, Any], arn: str) -> Function:
-    """A GetFunctionConfiguration response as a `Function`."""
+    """A GetFunctionConfiguration response as a `Function` (LoggingConfig.LogGroup: where it logs)."""
     vpc = raw.get("VpcConfig") or {}
     return Function(
         arn=raw.get("FunctionArn", arn),
@@ -184,7 +186,48 @@ def function_from_api(raw: dict[str, Any], arn: str) -> Function:
         vpc_id=vpc.get("VpcId") or None,
         subnet_ids=tuple(vpc.get("SubnetIds", [])),
         security_group_ids=tuple(vpc.get("SecurityGroupIds", [])),
+        log_group=(raw.get("LoggingConfig") or {}).get("LogGroup") or None,
     )
+
+
+def permissions_boundary_arn(role: dict[str, Any]) -> str | None:
+    """The managed policy a GetRole `Role` names as its permissions boundary (IAM API reference, Role:
+    PermissionsBoundary, an AttachedPermissionsBoundary of PermissionsBoundaryType "Policy")."""
+    boundary = role.get("PermissionsBoundary") or {}
+    return boundary.get("PermissionsBoundaryArn") or None
+
+
+def vpc_connection_from_api(raw: dict[str, Any]) -> VpcConnection:
+    """A DescribeVpcConnection response (VpcConnectionArn, TargetClusterArn, State, Authentication, VpcId,
+    Subnets, SecurityGroups: MSK API reference) as a `VpcConnection`."""
+    return VpcConnection(
+        arn=raw["VpcConnectionArn"],
+        target_cluster_arn=raw.get("TargetClusterArn") or None,
+        state=raw.get("State", ""),
+        authentication=raw.get("Authentication") or None,
+        vpc_id=raw.get("VpcId") or None,
+        subnet_ids=tuple(raw.get("Subnets", [])),
+        security_group_ids=tuple(raw.get("SecurityGroups", [])),
+    )
+
+
+def destination_from_api(arn: str, service: str, raw: dict[str, Any]) -> Destination:
+    """The KMS key of an on-failure destination: SQS GetQueueAttributes or SNS GetTopicAttributes
+    (`Attributes.KmsMasterKeyId`), or S3 GetBucketEncryption (an `aws:kms` default rule's KMSMasterKeyID)."""
+    if service == "s3":
+        rules = raw.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+        defaults = [r.get("ApplyServerSideEncryptionByDefault", {}) for r in rules]
+        key = next(
+            (
+                d.get("KMSMasterKeyID")
+                for d in defaults
+                if str(d.get("SSEAlgorithm", "")).startswith("aws:kms")
+            ),
+            None,
+        )
+    else:
+        key = raw.get("Attributes", {}).get("KmsMasterKeyId")
+    return Destination(arn=arn, service=service, kms_key_id=key or None)
 
 
 def subnet_from_api(s: dict[str, Any]) -> Subnet:

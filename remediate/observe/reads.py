@@ -22,13 +22,14 @@ import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from remediate import kafka
 from remediate.aws import Aws, is_access_denied, outcome
 from remediate.errors import AwsError, InputError
 from remediate.facts import (
     Cluster,
+    Destination,
     Dns,
     EndpointService,
     Esm,
@@ -49,6 +50,7 @@ from remediate.facts import (
     Subnet,
     Unchecked,
     Vpc,
+    VpcConnection,
     VpcEndpoint,
     VpcZone,
 )
@@ -56,15 +58,18 @@ from remediate.log import get_logger
 from remediate.observe import dns
 from remediate.observe.builders import (
     cluster_from_api,
+    destination_from_api,
     endpoint_service_from_api,
     esm_from_api,
     function_from_api,
     nacl_from_api,
     nat_gateway_from_api,
+    permissions_boundary_arn,
     policy_document,
     route_table_from_api,
     security_group_from_api,
     subnet_from_api,
+    vpc_connection_from_api,
     vpc_endpoint_from_api,
     vpc_from_api,
     vpc_zone_from_api,
@@ -106,6 +111,11 @@ PERMISSIONS = (
     "route53:GetHostedZone",
     "route53:ListResourceRecordSets",
     "kafka:ListScramSecrets",
+    "kafka:DescribeVpcConnection",  # a cross-account source: the consumer reads its managed VPC connection
+    "sqs:GetQueueUrl",  # the on-failure destination's KMS key (SQS, SNS, S3)
+    "sqs:GetQueueAttributes",
+    "sns:GetTopicAttributes",
+    "s3:GetEncryptionConfiguration",
 )
 
 
@@ -231,18 +241,28 @@ class _Observer:
             ),
         )
 
-    def cluster(self, arn: str) -> Future[Shared[Cluster]]:
+    def cluster(self, arn: str) -> Future[Shared[Cluster | None]]:
         return self.shared("cluster", arn, lambda: self._cluster(arn))
 
-    def _cluster(self, arn: str) -> Future[Shared[Cluster]]:
+    def _cluster(self, arn: str) -> Future[Shared[Cluster | None]]:
         notes = _Notes()
-        info_f = self.read("kafka", "describe_cluster_v2", ClusterArn=arn)
+
+        def not_found(exc: BaseException) -> None:
+            # No such cluster in this account and Region (deleted, or another account's, which a mapping
+            # reaches only through a VPC connection): the checks that need it say they could not run.
+            if not (isinstance(exc, AwsError) and exc.code == "NotFoundException"):
+                raise exc.with_traceback(None)
+            notes.unchecked.append(Unchecked(what=f"MSK cluster {arn}", reason=f"{exc.code}: {exc}"))
+
+        info_f = recover(self.read("kafka", "describe_cluster_v2", ClusterArn=arn), not_found)
         brokers_f = notes.guard(
             f"bootstrap brokers of {arn}", self.read("kafka", "get_bootstrap_brokers", ClusterArn=arn)
         )
 
-        def built(parts: list[Any]) -> Future[Shared[Cluster]]:
+        def built(parts: list[Any]) -> Future[Shared[Cluster | None]]:
             info, brokers = parts
+            if info is None:
+                return done(Shared(None, tuple(notes.unchecked)))
             cluster = cluster_from_api(info["ClusterInfo"], brokers)
             if not cluster.auth.scram:
                 return done(Shared(cluster, tuple(notes.unchecked)))
@@ -254,7 +274,7 @@ class _Observer:
             )
             return then(
                 scram_f,
-                lambda scram: Shared(
+                lambda scram: Shared[Cluster | None](
                     cluster.model_copy(
                         update={"scram_secret_arns": tuple(scram) if scram is not None else None}
                     ),
@@ -321,11 +341,65 @@ class _Observer:
         binary = value is None and "SecretBinary" in raw
         return secret_material.analyse(access_type, value, binary=binary), bundle
 
-    def role(self, arn: str) -> Future[Role]:
+    def vpc_connection(self, arn: str) -> Future[VpcConnection]:
+        """A cross-account source: the consumer's managed VPC connection, never the owner's cluster (which
+        DescribeClusterV2 does not show to another account)."""
+        return self.shared(
+            "vpc-connection",
+            arn,
+            lambda: then(self.read("kafka", "describe_vpc_connection", Arn=arn), vpc_connection_from_api),
+        )
+
+    def destination(self, arn: str) -> Future[Shared[Destination | None]]:
+        """The on-failure destination's encryption key; one that cannot be read (other than by a denial,
+        which the caller records) is unchecked."""
+        return self.shared("destination", arn, lambda: self._destination(arn))
+
+    def _destination(self, arn: str) -> Future[Shared[Destination | None]]:
+        parts = arn.split(":")
+        service = parts[2] if len(parts) > 5 else ""
+        unchecked: list[Unchecked] = []
+
+        def no_config(exc: BaseException) -> dict[str, Any]:
+            if isinstance(exc, AwsError) and exc.code == "ServerSideEncryptionConfigurationNotFoundError":
+                return {}
+            raise exc.with_traceback(None)
+
+        raw: Future[Any]
+        if service == "sqs":
+            url = self.read("sqs", "get_queue_url", QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])
+            raw = chain(
+                url,
+                lambda u: self.read(
+                    "sqs", "get_queue_attributes", QueueUrl=u["QueueUrl"], AttributeNames=["KmsMasterKeyId"]
+                ),
+            )
+        elif service == "sns":
+            raw = self.read("sns", "get_topic_attributes", TopicArn=arn)
+        elif service == "s3":
+            raw = recover(self.read("s3", "get_bucket_encryption", Bucket=parts[5]), no_config)
+        else:
+            return done(Shared(None))
+
+        def unreadable(exc: BaseException) -> None:
+            if not isinstance(exc, AwsError) or _denied(exc) is not None:
+                raise exc.with_traceback(None)
+            unchecked.append(Unchecked(what=f"on-failure destination {arn}", reason=exc.code))
+
+        guarded = recover(raw, unreadable)
+        return then(
+            guarded,
+            lambda found: Shared[Destination | None](
+                destination_from_api(arn, service, found) if found is not None else None, tuple(unchecked)
+            ),
+        )
+
+    def role(self, arn: str) -> Future[Shared[Role]]:
         return self.shared("role", arn, lambda: self._role(arn))
 
-    def _role(self, arn: str) -> Future[Role]:
+    def _role(self, arn: str) -> Future[Shared[Role]]:
         name = arn.rsplit("/", 1)[-1]
+        notes = _Notes()
 
         def inline(names: list[Any]) -> Future[tuple[NamedPolicy, ...]]:
             docs = [self.read("iam", "get_role_policy", RoleName=name, PolicyName=n) for n in names]
@@ -377,17 +451,40 @@ class _Observer:
             ]
         )
 
-        def built(found: list[Any]) -> Role:
-            raw, inline_policies, attached_policies = found
-            return Role(
-                arn=raw["Role"].get("Arn", arn),
-                name=name,
-                trust_policy=policy_document(raw["Role"].get("AssumeRolePolicyDocument", {})),
-                inline_policies=inline_policies,
-                attached_policies=attached_policies,
+        def boundary(raw: dict[str, Any]) -> Future[NamedPolicy | None]:
+            """The permissions boundary, when the role has one (GetRole names it; IAM user guide,
+            "Permissions boundaries for IAM entities": an allow needs the policies and the boundary)."""
+            boundary_arn = permissions_boundary_arn(raw["Role"])
+            if not boundary_arn:
+                return done(None)
+            return notes.guard(
+                f"permissions boundary {boundary_arn} of role {name}",
+                then(
+                    document(boundary_arn),
+                    lambda d: NamedPolicy(name=boundary_arn.rsplit("/", 1)[-1], arn=boundary_arn, document=d),
+                ),
             )
 
-        return then(parts, built)
+        def built(found: list[Any]) -> Future[Shared[Role]]:
+            raw, inline_policies, attached_policies = found
+
+            def role(bound: NamedPolicy | None) -> Shared[Role]:
+                return Shared(
+                    Role(
+                        arn=raw["Role"].get("Arn", arn),
+                        name=name,
+                        trust_policy=policy_document(raw["Role"].get("AssumeRolePolicyDocument", {})),
+                        inline_policies=inline_policies,
+                        attached_policies=attached_policies,
+                        permissions_boundary_arn=permissions_boundary_arn(raw["Role"]),
+                        permissions_boundary=bound,
+                    ),
+                    tuple(notes.unchecked),
+                )
+
+            return then(boundary(raw), role)
+
+        return chain(parts, built)
 
     def network(
         self, placement: str, subnet_ids: Sequence[str], group_ids: Sequence[str]
@@ -570,11 +667,19 @@ class _Observed:
     role: Role | None
     secrets: tuple[Secret, ...]
     dns: Dns | None
+    vpc_connection: VpcConnection | None
+    destination: Destination | None
     ca_bundles: tuple[tuple[str, str], ...]  # (secret ARN, PEM) for the probe; memory only
 
 
-def _placement(esm: Esm, cluster: Cluster | None) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+def _placement(
+    esm: Esm, cluster: Cluster | None, connection: VpcConnection | None
+) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """Where the pollers run: the cluster's subnets (MSK), the VPC_* source access, or the internet."""
+    if esm.source_kind == "msk" and connection is not None:
+        # The pollers reach a cross-account cluster through the connection's interfaces in this
+        # account's VPC (MSK multi-VPC private connectivity).
+        return "cluster", connection.subnet_ids, connection.security_group_ids
     if esm.source_kind == "msk":
         return ("cluster", cluster.subnet_ids, cluster.security_group_ids) if cluster else ("cluster", (), ())
     if esm.access(kafka.VPC_SUBNET):
@@ -591,24 +696,40 @@ def _observe(obs: _Observer, esm: Esm, notes: _Notes) -> Future[_Observed]:
     def role(fn: Function | None) -> Future[Role | None]:
         if fn is None or not fn.role_arn:
             return done(None)
-        return notes.guard(f"execution role {fn.role_arn}", obs.role(fn.role_arn))
+        return notes.adopt(f"execution role {fn.role_arn}", obs.role(fn.role_arn))
 
     role_f = chain(function_f, role)
-    cluster_f: Future[Cluster | None] = (
+    cross_account = kafka.is_vpc_connection(esm.event_source_arn)
+    cluster_f = cast(
+        "Future[Cluster | None]",
         notes.adopt(f"MSK cluster {esm.event_source_arn}", obs.cluster(str(esm.event_source_arn)))
-        if esm.source_kind == "msk"
+        if esm.source_kind == "msk" and not cross_account
+        else done(None),
+    )
+    connection_f: Future[VpcConnection | None] = (
+        notes.guard(f"VPC connection {esm.event_source_arn}", obs.vpc_connection(str(esm.event_source_arn)))
+        if cross_account
         else done(None)
+    )
+    destination_f = cast(
+        "Future[Destination | None]",
+        notes.adopt(
+            f"on-failure destination {esm.on_failure_destination}",
+            obs.destination(esm.on_failure_destination),
+        )
+        if esm.on_failure_destination
+        else done(None),
     )
     access = [a for a in esm.source_access if a.type in kafka.SECRET_TYPES]
     secret_fs = [notes.guard(f"secret {a.uri}", obs.secret(a)) for a in access]
 
-    def network(cluster: Cluster | None) -> Future[Network | None]:
-        placement, subnets, groups = _placement(esm, cluster)
+    def network(parts: list[Any]) -> Future[Network | None]:
+        placement, subnets, groups = _placement(esm, *parts)
         if placement != "internet" and not subnets:
             return done(None)
         return notes.adopt(f"network of {placement}", obs.network(placement, subnets, groups))
 
-    network_f = chain(cluster_f, network)
+    network_f = chain(gather([cluster_f, connection_f]), network)
     names_f = (
         chain(network_f, lambda net: _names(obs, esm, net, notes))
         if esm.source_kind == "self-managed"
@@ -616,7 +737,7 @@ def _observe(obs: _Observer, esm: Esm, notes: _Notes) -> Future[_Observed]:
     )
 
     def observed(parts: list[Any]) -> _Observed:
-        function, cluster, network, role, names, *shared = parts
+        function, cluster, network, role, names, connection, destination, *shared = parts
         secrets: list[Shared[Secret]] = [found for found in shared if found is not None]
         for found in secrets:
             notes.unchecked.extend(found.unchecked)
@@ -627,10 +748,15 @@ def _observe(obs: _Observer, esm: Esm, notes: _Notes) -> Future[_Observed]:
             role=role,
             secrets=tuple(found.value for found in secrets),
             dns=names,
+            vpc_connection=connection,
+            destination=destination,
             ca_bundles=tuple((f.value.arn, f.ca_bundle) for f in secrets if f.ca_bundle),
         )
 
-    return then(gather([function_f, cluster_f, network_f, role_f, names_f, *secret_fs]), observed)
+    return then(
+        gather([function_f, cluster_f, network_f, role_f, names_f, connection_f, destination_f, *secret_fs]),
+        observed,
+    )
 
 
 def _names(obs: _Observer, esm: Esm, network: Network | None, notes: _Notes) -> Future[Dns]:
@@ -675,6 +801,8 @@ def observe(
         role=found.role,
         secrets=found.secrets,
         dns=found.dns,
+        vpc_connection=found.vpc_connection,
+        destination=found.destination,
         # Sorted: reads finish in any order, and the fingerprint must not depend on it.
         unchecked=tuple(sorted(set(notes.unchecked), key=lambda u: (u.what, u.reason))),
     )

@@ -13,7 +13,9 @@ Scanning is the single-ESM flow many times over, made cheap by sharing:
   bucket (`api_rates`) while the retry policy absorbs whatever throttling remains.
 
 `--fix` shows the plans of every broken mapping, asks for one approval of all of them, then drives the
-ordinary run machine per mapping. Each run re-observes fresh state and re-plans; it is approved only if
+ordinary run machine per mapping. A mapping a person disabled is never enabled unless the operator asks
+(`--enable-user-disabled`); its plan says who disabled it instead. Each run re-observes fresh state and
+re-plans; it is approved only if
 it changes nothing beyond what the operator saw (a change another mapping's fix already made is simply
 "already in effect").
 """
@@ -189,13 +191,15 @@ class FixOutcome:
         }
 
 
-def fixes_for(results: Sequence[ScanResult], playbooks: list[Playbook]) -> list[Fix]:
+def fixes_for(
+    results: Sequence[ScanResult], playbooks: list[Playbook], *, enable_user_disabled: bool = False
+) -> list[Fix]:
     """The plan of every mapping with findings that a playbook can change (pure: from the scan's facts)."""
     fixes = []
     for r in results:
         if r.facts is None or not r.findings:
             continue
-        plan = build_plan(r.facts, list(r.findings), playbooks)
+        plan = build_plan(r.facts, list(r.findings), playbooks, enable_user_disabled=enable_user_disabled)
         if plan.changes:
             fixes.append(Fix(result=r, plan=plan))
     return fixes
@@ -225,6 +229,8 @@ def apply_fixes(
     settings: Settings,
     playbooks: list[Playbook],
     progress: Callable[[str], None],
+    *,
+    enable_user_disabled: bool = False,
 ) -> list[FixOutcome]:
     """Run plan+apply+verify per mapping, one after another (they may share what they change)."""
     reporter = ApprovedOnce(frozenset(c.key() for fx in fixes for c in fx.plan.changes), progress)
@@ -238,6 +244,7 @@ def apply_fixes(
             aws=sessions[fx.result.region].fresh(),  # same clients and pacing, fresh reads
             playbooks=playbooks,
             reporter=reporter,
+            enable_user_disabled=enable_user_disabled,
         )
         try:
             run.execute()

@@ -87,6 +87,9 @@ class Run:
     rollback_of: tuple[str, RunRecord] | None = None
     probe_timeout: float | None = None  # `diagnose --probe`: probe the brokers, each step bounded
     watch: float = 0.0  # `apply --watch`: seconds to wait for AWS to clear the ESM's error text
+    enable_user_disabled: bool = (
+        False  # `scan --fix --enable-user-disabled`: may enable what a person disabled
+    )
     run_id: str = field(default_factory=new_run_id)
     state: str = "pending"
     facts: Facts | None = None
@@ -175,7 +178,9 @@ class Run:
                 )
             self.plan = self.saved_plan
         else:
-            self.plan = build_plan(self.facts, self.findings, self.playbooks)
+            self.plan = build_plan(
+                self.facts, self.findings, self.playbooks, enable_user_disabled=self.enable_user_disabled
+            )
         if self.mode == "apply" and self.plan.changes:
             self.ask()
         else:

@@ -138,9 +138,28 @@ _SECRET_DECRYPT_ACTION: Final = "kms:Decrypt"  # noqa: S105 - an IAM action name
 # What the execution role needs for an on-failure destination of a Kafka event source mapping.
 # "Capturing discarded batches for Amazon MSK and self-managed Apache Kafka event sources",
 # https://docs.aws.amazon.com/lambda/latest/dg/kafka-on-failure.html: "For an SQS destination:
-# sqs:SendMessage", "For an SNS destination: sns:Publish" (an S3 destination needs s3:PutObject and
-# s3:ListBucket; the sandbox builds no S3 destination).
-_ON_FAILURE_ACTIONS: Final[Mapping[str, str]] = {"sqs": "sqs:SendMessage", "sns": "sns:Publish"}
+# sqs:SendMessage", "For an SNS destination: sns:Publish", "For an S3 destination: s3:PutObject and
+# s3:ListBucket"; and "if you configured a KMS key on your destination": kms:GenerateDataKey for an S3
+# destination encrypted with your own key, kms:Decrypt for an SQS one (the stored copy of the page was cut
+# before the SNS line; the sandbox builds no encrypted SNS destination).
+_ON_FAILURE_ACTIONS: Final[Mapping[str, tuple[str, ...]]] = {
+    "sqs": ("sqs:SendMessage",),
+    "sns": ("sns:Publish",),
+    "s3": ("s3:PutObject", "s3:ListBucket"),
+}
+_ON_FAILURE_KMS_ACTIONS: Final[Mapping[str, str]] = {"s3": "kms:GenerateDataKey", "sqs": "kms:Decrypt"}
+
+# The CloudWatch Logs actions among the AWSLambdaMSKExecutionRole actions above: "CloudWatch Logs
+# permissions" are required ("Configuring Lambda permissions for Amazon MSK event source mappings").
+_LOG_ACTIONS: Final = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+
+# Same page: "For cross-account event source mappings, you need kafka:DescribeVpcConnection in the execution
+# role".
+_CROSS_ACCOUNT_ACTION: Final = "kafka:DescribeVpcConnection"
+
+# Placeholders an endpoint policy of a scenario may hold; the builder writes the ARNs it will create.
+FUNCTION_ARN: Final = "${FUNCTION_ARN}"
+ROLE_ARN: Final = "${ROLE_ARN}"
 
 # What the execution role needs to read an SQS event source.
 # "Using AWS Lambda with Amazon SQS", section "Execution Role Permissions",
@@ -227,6 +246,17 @@ class ScenarioOptions:
     role_grants_secret: bool = True
     role_trust_requires_source_identity: bool = False
     """The trust statement for Lambda only applies when a source identity is set (Lambda never sets one)."""
+    role_grants_logs: bool = True
+    """Keep the CloudWatch Logs actions in the AWSLambdaMSKExecutionRole statement."""
+    role_msk_actions: tuple[str, ...] | None = None
+    """Instead of the AWSLambdaMSKExecutionRole actions (e.g. kafka:DescribeCluster alone)."""
+    role_destination_actions: tuple[str, ...] | None = None
+    """Instead of the documented actions for the destination (e.g. s3:PutObject alone)."""
+    role_grants_destination_kms: bool = True
+    role_grants_vpc_connection: bool = True
+    """Cross-account: kafka:DescribeVpcConnection on the VPC connection."""
+    permissions_boundary: Mapping[str, Any] | None = None
+    """A managed policy document set as the role's permissions boundary."""
     # secrets (scram/tls)
     scram_secret_associated: bool = True
     secret_value: str | None = None
@@ -239,8 +269,15 @@ class ScenarioOptions:
     private_zone_associated: bool = True
     """Associate the zone with the ESM's VPC; else with a separate VPC only."""
     # ESM
-    destination: Literal["sqs", "sns"] | None = None
+    destination: Literal["sqs", "sns", "s3"] | None = None
+    destination_kms: bool = False
+    """Encrypt the destination with a customer managed KMS key of its own."""
     provisioned_pollers: bool = False
+    cluster_type: Literal["PROVISIONED", "SERVERLESS"] = "PROVISIONED"
+    cluster_state: str = "ACTIVE"
+    """What MSK reports (ACTIVE, MAINTENANCE, REBOOTING_BROKER, UPDATING, ...), set once it is built."""
+    cross_account_owner: str | None = None
+    """The account that owns the cluster: the mapping reads it through a managed VPC connection."""
     self_managed_servers: tuple[str, ...] = (
         "broker-1.kafka.internal.example:9092",
         "broker-2.kafka.internal.example:9092",
@@ -282,6 +319,9 @@ class Scenario:
     secret_arns: tuple[str, ...] = ()
     kms_key_arn: str | None = None
     destination_arn: str | None = None
+    destination_kms_key_arn: str | None = None
+    vpc_connection_arn: str | None = None
+    permissions_boundary_arn: str | None = None
     queue_arn: str | None = None
     hosted_zone_id: str | None = None
 
@@ -808,7 +848,10 @@ class _Builder:
         for service in self.o.endpoints:
             kwargs: dict[str, Any] = {}
             if service in self.o.endpoint_policies:
-                kwargs["PolicyDocument"] = json.dumps(self.o.endpoint_policies[service])
+                text = json.dumps(self.o.endpoint_policies[service], separators=(",", ":"))
+                kwargs["PolicyDocument"] = text.replace(FUNCTION_ARN, self._function_arn()).replace(
+                    ROLE_ARN, self._role_arn()
+                )
             endpoint = ec2.create_vpc_endpoint(
                 VpcId=self.made["vpc_id"],
                 ServiceName=f"com.amazonaws.{self.region}.{service}",
@@ -901,6 +944,23 @@ class _Builder:
 
     # --- identity ---
 
+    def _role_arn(self) -> str:
+        return f"arn:aws:iam::{self.sb.account_id}:role/service-role/{self.prefix}-function-role"
+
+    def _function_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.sb.account_id}:function:{self.prefix}-consumer"
+
+    def boundary(self) -> str | None:
+        """A managed policy to set as the role's permissions boundary ("Permissions boundaries for IAM
+        entities": an entity may do only what both its identity policies and its boundary allow)."""
+        if self.o.permissions_boundary is None:
+            return None
+        arn: str = self.sb.client("iam").create_policy(
+            PolicyName=f"{self.prefix}-boundary", PolicyDocument=json.dumps(self.o.permissions_boundary)
+        )["Policy"]["Arn"]
+        self.made["permissions_boundary_arn"] = arn
+        return arn
+
     def role(self, statements: list[dict[str, Any]]) -> tuple[str, str]:
         iam, o = self.sb.client("iam"), self.o
         name = f"{self.prefix}-function-role"
@@ -912,9 +972,13 @@ class _Builder:
             trust_statement["Sid"] = "TrustWithSourceIdentity"
             trust_statement["Condition"] = {"StringLike": {"sts:SourceIdentity": "*"}}
         trust = _policy(trust_statement)
-        arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust, Path="/service-role/")[
-            "Role"
-        ]["Arn"]
+        boundary = self.boundary()
+        arn: str = iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=trust,
+            Path="/service-role/",
+            **({"PermissionsBoundary": boundary} if boundary else {}),
+        )["Role"]["Arn"]
         if statements:
             iam.put_role_policy(
                 RoleName=name, PolicyName=f"{self.prefix}-access", PolicyDocument=_policy(*statements)
@@ -934,14 +998,40 @@ class _Builder:
         return name, arn
 
     def destination(self) -> str | None:
+        key: str | None = None
+        if self.o.destination is not None and self.o.destination_kms:
+            key = self.sb.client("kms").create_key(Description=f"{self.prefix} destination")["KeyMetadata"][
+                "Arn"
+            ]
+            self.made["destination_kms_key_arn"] = key
         if self.o.destination == "sqs":
             sqs = self.sb.client("sqs")
-            url = sqs.create_queue(QueueName=f"{self.prefix}-failures")["QueueUrl"]
+            attributes = {"KmsMasterKeyId": key} if key else {}
+            url = sqs.create_queue(QueueName=f"{self.prefix}-failures", Attributes=attributes)["QueueUrl"]
             arn: str = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
                 "QueueArn"
             ]
         elif self.o.destination == "sns":
             arn = self.sb.client("sns").create_topic(Name=f"{self.prefix}-failures")["TopicArn"]
+        elif self.o.destination == "s3":
+            s3 = self.sb.client("s3")
+            bucket = f"{self.prefix}-failures"
+            s3.create_bucket(Bucket=bucket)
+            if key:
+                s3.put_bucket_encryption(
+                    Bucket=bucket,
+                    ServerSideEncryptionConfiguration={
+                        "Rules": [
+                            {
+                                "ApplyServerSideEncryptionByDefault": {
+                                    "SSEAlgorithm": "aws:kms",
+                                    "KMSMasterKeyID": key,
+                                }
+                            }
+                        ]
+                    },
+                )
+            arn = f"arn:aws:s3:::{bucket}"
         else:
             return None
         self.made["destination_arn"] = arn
@@ -951,12 +1041,18 @@ class _Builder:
         o = self.o
         statements: list[dict[str, Any]] = []
         if o.role_grants_msk_access:
+            actions = list(o.role_msk_actions or _MSK_EXECUTION_ACTIONS)
+            if not o.role_grants_logs:
+                actions = [a for a in actions if a not in _LOG_ACTIONS]
+            statements.append({"Sid": "MskExecution", "Effect": "Allow", "Action": actions, "Resource": "*"})
+        connection = self.made.get("vpc_connection_arn")
+        if connection and o.role_grants_vpc_connection:
             statements.append(
                 {
-                    "Sid": "MskExecution",
+                    "Sid": "CrossAccount",
                     "Effect": "Allow",
-                    "Action": list(_MSK_EXECUTION_ACTIONS),
-                    "Resource": "*",
+                    "Action": _CROSS_ACCOUNT_ACTION,
+                    "Resource": connection,
                 }
             )
         if cluster_arn and o.auth == "iam" and o.role_grants_kafka_cluster:
@@ -987,17 +1083,48 @@ class _Builder:
             )
         destination = self.made.get("destination_arn")
         if destination and o.destination is not None:
+            resources = [destination, f"{destination}/*"] if o.destination == "s3" else destination
             statements.append(
                 {
                     "Sid": "OnFailure",
                     "Effect": "Allow",
-                    "Action": _ON_FAILURE_ACTIONS[o.destination],
-                    "Resource": destination,
+                    "Action": list(o.role_destination_actions or _ON_FAILURE_ACTIONS[o.destination]),
+                    "Resource": resources,
                 }
             )
+            key = self.made.get("destination_kms_key_arn")
+            if key and o.role_grants_destination_kms:
+                statements.append(
+                    {
+                        "Sid": "OnFailureKey",
+                        "Effect": "Allow",
+                        "Action": _ON_FAILURE_KMS_ACTIONS[o.destination],
+                        "Resource": key,
+                    }
+                )
         return statements
 
     # --- sources ---
+
+    def vpc_connection(self, group_id: str) -> tuple[str, str]:
+        """(owner's cluster ARN, consumer's VPC connection ARN) of a cross-account source: "use the managed
+        VPC connection ARN instead of the cluster ARN" ("Creating cross-account event source mappings in
+        Lambda", https://docs.aws.amazon.com/lambda/latest/dg/msk-cross-account.html). The owner's cluster is
+        not built: the consumer's account cannot see it, and the sandbox models one account."""
+        owner = self.o.cross_account_owner
+        # The cluster part of the ARN as the Lambda guide's example has it.
+        uuid = "51jn98b4-0a61-46cc-b0a6-61g9a3d797d5-7"
+        cluster_arn = f"arn:aws:kafka:{self.region}:{owner}:cluster/{self.prefix}-cluster/{uuid}"
+        authentication = {"iam": "SASL_IAM", "scram": "SASL_SCRAM", "tls": "TLS"}[self.o.auth]
+        arn: str = self.sb.client("kafka").create_vpc_connection(
+            TargetClusterArn=cluster_arn,
+            Authentication=authentication,
+            VpcId=self.made["vpc_id"],
+            ClientSubnets=list(self.made["subnet_ids"]),
+            SecurityGroups=[group_id],
+        )["VpcConnectionArn"]
+        self.made["vpc_connection_arn"] = arn
+        return cluster_arn, arn
 
     def cluster(self, group_id: str) -> str:
         o = self.o
@@ -1017,6 +1144,19 @@ class _Builder:
         }
         client_auth = auth_modes[o.auth]
         client_broker = "TLS_PLAINTEXT" if o.auth == "none" else "TLS"
+        if o.cluster_type == "SERVERLESS":
+            # Serverless clusters take SASL/IAM only ("MSK Serverless": IAM access control).
+            serverless: str = self.sb.client("kafka").create_cluster_v2(
+                ClusterName=f"{self.prefix}-cluster",
+                Serverless={
+                    "VpcConfigs": [
+                        {"SubnetIds": list(self.made["subnet_ids"]), "SecurityGroupIds": [group_id]}
+                    ],
+                    "ClientAuthentication": {"Sasl": {"Iam": {"Enabled": True}}},
+                },
+                Tags={"scenario": self.prefix},
+            )["ClusterArn"]
+            return serverless
         arn: str = self.sb.client("kafka").create_cluster_v2(
             ClusterName=f"{self.prefix}-cluster",
             Provisioned={
@@ -1056,7 +1196,10 @@ class _Builder:
         root_ca_arn = self.root_ca_secret() if source != "sqs" else None
         destination = self.destination()
 
-        if source == "msk":
+        if source == "msk" and o.cross_account_owner:
+            cluster_arn, source_arn = self.vpc_connection(groups[0])
+            esm_args.update(EventSourceArn=source_arn, Topics=[_TOPIC], StartingPosition="LATEST")
+        elif source == "msk":
             cluster_arn = self.cluster(groups[0])
             brokers = self.sb.client("kafka").get_bootstrap_brokers(ClusterArn=cluster_arn)
             key = {"iam": "SaslIam", "scram": "SaslScram", "tls": "Tls", "none": ""}[o.auth]
@@ -1127,6 +1270,8 @@ class _Builder:
             state_transition_reason=o.state_transition_reason,
             last_processing_result=o.last_processing_result or None,
         )
+        if cluster_arn and not o.cross_account_owner and o.cluster_state != "ACTIVE":
+            self.sb.set_cluster_state(cluster_arn, o.cluster_state)
         return Scenario(
             name=o.name,
             description=o.description,
@@ -1153,6 +1298,9 @@ class _Builder:
             secret_arns=self.made.get("secret_arns", ()),
             kms_key_arn=self.made.get("kms_key_arn"),
             destination_arn=self.made.get("destination_arn"),
+            destination_kms_key_arn=self.made.get("destination_kms_key_arn"),
+            vpc_connection_arn=self.made.get("vpc_connection_arn"),
+            permissions_boundary_arn=self.made.get("permissions_boundary_arn"),
             queue_arn=self.made.get("queue_arn"),
             hosted_zone_id=self.made.get("hosted_zone_id"),
         )
@@ -1375,5 +1523,193 @@ register(
         private_zone_associated=False,
         last_processing_result="PROBLEM: The provided Kafka broker endpoints cannot be resolved.",
         expected_findings=("BROKER_DNS_UNRESOLVABLE",),
+    )
+)
+
+
+# --- AWS's documented rules the engine once got wrong (issue 13: IAM, policies, secrets, the mapping) ---
+
+
+def _service_only(action: str, resource: str) -> dict[str, Any]:
+    """An endpoint policy that lets Lambda's service principal make one call on one resource only."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ScopedToOneResource",
+                "Effect": "Allow",
+                "Principal": {"Service": _LAMBDA_SERVICE_PRINCIPAL},
+                "Action": action,
+                "Resource": resource,
+            }
+        ],
+    }
+
+
+# An endpoint policy limited to the organization: every principal of organization o-exampleorgid, nothing
+# else. "Restricting your VPC endpoint policies to allow only API calls originating within your organization
+# prevents the event source mapping from functioning properly" (Lambda developer guide, network configuration
+# of the Kafka event sources); aws:PrincipalOrgID is "included in the request context only if the principal
+# is a member of an organization" (IAM User Guide, "AWS global condition context keys"), which a service
+# principal is not.
+_ORGANIZATION_ONLY: Final[Mapping[str, Any]] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "OrganizationOnly",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-exampleorgid"}},
+        }
+    ],
+}
+
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="endpoint-policies-scoped",
+        description='Lambda and STS endpoint policies name the function and the role, not "Resource": "*".',
+        endpoints=_ALL_ENDPOINTS,
+        endpoint_policies={
+            "lambda": _service_only("lambda:InvokeFunction", FUNCTION_ARN),
+            "sts": _service_only("sts:AssumeRole", ROLE_ARN),
+        },
+        expected_findings=("ENDPOINT_POLICY_DENIES_INVOKE", "EXECUTION_ROLE_NOT_ASSUMABLE"),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="endpoint-policies-organization-only",
+        description="Lambda and STS endpoint policies allow only principals of the organization.",
+        endpoints=_ALL_ENDPOINTS,
+        endpoint_policies={"lambda": _ORGANIZATION_ONLY, "sts": _ORGANIZATION_ONLY},
+        expected_findings=("ENDPOINT_POLICY_DENIES_INVOKE", "EXECUTION_ROLE_NOT_ASSUMABLE"),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="provisioned-mode-endpoint-policies",
+        description="Provisioned pollers, whose path has no VPC endpoint, beside denying endpoint policies.",
+        provisioned_pollers=True,
+        endpoints=_ALL_ENDPOINTS,
+        endpoint_policies={
+            "lambda": _only_allows("lambda:GetFunction"),
+            "sts": _only_allows("sts:GetCallerIdentity"),
+        },
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="destination-s3-own-key",
+        description="An S3 on-failure destination with its own KMS key; the role may only s3:PutObject.",
+        destination="s3",
+        destination_kms=True,
+        role_destination_actions=("s3:PutObject",),
+        role_grants_destination_kms=False,
+        expected_findings=("EXECUTION_ROLE_MISSING_PERMISSIONS",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="destination-sqs-own-key",
+        description="An SQS on-failure destination encrypted with its own KMS key the role may not use.",
+        destination="sqs",
+        destination_kms=True,
+        role_grants_destination_kms=False,
+        expected_findings=("EXECUTION_ROLE_MISSING_PERMISSIONS",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="role-missing-logs",
+        description="The execution role lacks the CloudWatch Logs actions.",
+        role_grants_logs=False,
+        expected_findings=("EXECUTION_ROLE_MISSING_PERMISSIONS",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="serverless-describe-cluster-v1",
+        description="A serverless cluster whose role may kafka:DescribeCluster but not DescribeClusterV2.",
+        cluster_type="SERVERLESS",
+        role_msk_actions=tuple(a for a in _MSK_EXECUTION_ACTIONS if a != "kafka:DescribeClusterV2"),
+        expected_findings=("EXECUTION_ROLE_MISSING_PERMISSIONS",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cluster-maintenance",
+        description="Connection errors while the cluster is in MAINTENANCE, with a large batch size.",
+        batch_size=500,
+        cluster_state="MAINTENANCE",
+        last_processing_result=CONNECTION_ERROR,
+        expected_findings=("CLUSTER_NOT_ACTIVE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="disabled-by-lambda",
+        description="A healthy mapping that Lambda disabled (StateTransitionReason from the API reference).",
+        state="Disabled",
+        state_transition_reason="Lambda initiated",
+        expected_findings=("ESM_DISABLED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cross-account-msk",
+        description="IAM auth to another account's cluster through a managed VPC connection.",
+        cross_account_owner="444455556666",
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cross-account-no-describe-vpc-connection",
+        description="A cross-account mapping whose role may not kafka:DescribeVpcConnection.",
+        cross_account_owner="444455556666",
+        role_grants_vpc_connection=False,
+        expected_findings=("EXECUTION_ROLE_MISSING_PERMISSIONS",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cross-account-owner-denies",
+        description="A cross-account mapping the owner's cluster does not authorize.",
+        cross_account_owner="444455556666",
+        last_processing_result="PROBLEM: Cluster failed to authorize Lambda.",
+        expected_findings=("CLUSTER_AUTHZ_FAILED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="role-boundary-denies",
+        description="The role's policies allow everything; its permissions boundary omits the kafka-cluster "
+        "actions.",
+        permissions_boundary={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "Execution",
+                    "Effect": "Allow",
+                    "Action": list(_MSK_EXECUTION_ACTIONS),
+                    "Resource": "*",
+                }
+            ],
+        },
+        expected_findings=("CLUSTER_AUTHZ_FAILED", "EXECUTION_ROLE_MISSING_PERMISSIONS", "SASL_AUTH_FAILED"),
     )
 )

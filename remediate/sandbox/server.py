@@ -243,3 +243,11 @@ class Sandbox:
         patches.set_endpoint_service_zones(
             service_name, zones, account_id=self.account_id, region=self.region
         )
+
+    def set_cluster_state(self, cluster_arn: str, state: str) -> None:
+        """Set what MSK alone decides about a cluster: its State (MAINTENANCE, REBOOTING_BROKER, ...)."""
+        patches.set_cluster_state(self.account_id, self.region, cluster_arn, state)
+
+    def set_vpc_connection_state(self, connection_arn: str, state: str) -> None:
+        """Set what MSK alone decides about a managed VPC connection: its State."""
+        patches.set_vpc_connection_state(self.account_id, self.region, connection_arn, state)
