@@ -18,14 +18,15 @@ demo: $(STAMP)
 	$(BIN)/remediate demo $(DEMO_FLAGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check remediate tests
-	$(BIN)/ruff format --check remediate tests
+	$(BIN)/ruff check remediate tests bench
+	$(BIN)/ruff format --check remediate tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# In parallel, one worker per core (pytest-xdist); each worker has its own sandbox server.
 unit: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 test: lint typecheck unit
 

@@ -1,265 +1,192 @@
-"""Benchmark `remediate scan` on a sandbox fleet: AWS calls per mapping, wall time against a naive sequential
-diagnosis, throttling absorbed, the round trips of one observation, and CLI start-up time.
+"""Benchmark `remediate scan` against the sandbox: scale with mappings and with security groups per VPC, the
+speed-up over a naive sequential diagnosis with and without throttling, and the round trips of one mapping.
 
-Not a test: run it by hand (it takes a while on a small machine) and copy the figures into bench/README.md.
+Not a test: run it by hand (it takes a while on a small machine) and copy its tables into the README.
 
-    .venv/bin/python bench/scan_bench.py                  # 1,000 mappings, 10 clusters, 3 VPCs
-    .venv/bin/python bench/scan_bench.py --esms 200       # a smaller fleet
+    .venv/bin/python -m bench.scan_bench                          # the README's points
+    .venv/bin/python -m bench.scan_bench --esms 60,300 --groups 2,100
 
-The fleet: one healthy baseline scenario per VPC (network, security group, role, cluster), more clusters in
-the same VPCs, one function per `--per-function` mappings, and a third of the mappings broken (alternately
-brokers timing out and disabled, which the shipped playbooks detect). Every call to the sandbox then takes
-`--latency` seconds more, and a `--throttle` share of calls is refused with the service's throttling error.
+Every scan is the real CLI (`remediate scan --output json`) in its own process, so its wall time, CPU time
+and peak memory (the process's maximum resident set) are the command's own, not the sandbox's, which runs in
+this process. Every call to the sandbox takes `--latency` seconds more (a network round trip to AWS), and the
+throttle model (bench/throttle.py) refuses calls beyond the rates AWS publishes, by token bucket. The naive
+baseline (bench/naive.py) diagnoses a sample of the fleet one mapping at a time, with an empty cache and no
+pacing each, and is extrapolated to the fleet.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
-import math
+import json
 import os
-import shutil
-import statistics
+import platform
 import subprocess
 import sys
+import tempfile
 import time
-import zipfile
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from remediate import log
+from bench.fleet import Fleet, build_fleet, grow_groups
+from bench.throttle import RateModel
+from bench.trips import CallClock, round_trips
 from remediate.aws import Aws
-from remediate.config import load_settings
 from remediate.observe.reads import observe
-from remediate.run import playbook
-from remediate.run.engine import diagnose
-from remediate.run.fleet import scan
-from remediate.sandbox import FaultRule, Sandbox, build_scenario
-from remediate.sandbox.scenarios import CONNECTION_ERROR
+from remediate.sandbox import FaultRule, Sandbox
 
 REMEDIATE = str(Path(sys.executable).with_name("remediate"))
 
 
 @dataclass(frozen=True)
-class Fleet:
-    broken: dict[str, str]  # ESM UUID -> the finding code it must get
-    healthy: frozenset[str]
-    clusters: int
-    functions: int
-    vpcs: int
+class Measured:
+    wall: float
+    cpu: float
+    peak_mib: float
+    calls: int
+    refused: int
+    exact: bool = True  # the findings are exactly the broken mappings', and nothing failed
 
 
-def _zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", "def handler(event, context):\n    return None\n")
-    return buffer.getvalue()
+def _child(command: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
+    """Run a command to its end through `bench.measure`: (wall s, CPU s, peak RSS MiB, stdout)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.NamedTemporaryFile("r") as result:
+        launcher = [sys.executable, "-m", "bench.measure", result.name]
+        subprocess.run([*launcher, *command], env=env, stdout=out, stderr=subprocess.DEVNULL, check=False)
+        out.seek(0)
+        text = out.read()
+        measured = json.load(result)
+    return measured["wall"], measured["cpu"], measured["peak_mib"], text
 
 
-def build_fleet(sb: Sandbox, esms: int, clusters: int, vpcs: int, per_function: int) -> Fleet:
-    """Build the fleet through the sandbox API; only ESM status (what AWS alone decides) is set directly."""
-    kafka, lam = sb.client("kafka"), sb.client("lambda")
-    bases = [build_scenario(sb, "healthy-msk", name=f"bench-vpc{v}", auth="none") for v in range(vpcs)]
-    cluster_arns: list[tuple[str, str]] = []  # (cluster ARN, role ARN of its VPC)
-    for c in range(clusters):
-        base = bases[c % vpcs]
-        if c < vpcs:
-            assert base.cluster_arn is not None
-            cluster_arns.append((base.cluster_arn, base.role_arn))
-            continue
-        arn = kafka.create_cluster_v2(
-            ClusterName=f"bench-cluster{c}",
-            Provisioned={
-                "BrokerNodeGroupInfo": {
-                    "InstanceType": "kafka.m5.large",
-                    "ClientSubnets": list(base.subnet_ids),
-                    "SecurityGroups": list(base.security_group_ids),
-                },
-                "KafkaVersion": "3.6.0",
-                "NumberOfBrokerNodes": 3,
-                "ClientAuthentication": {"Unauthenticated": {"Enabled": True}},
-                "EncryptionInfo": {
-                    "EncryptionInTransit": {"ClientBroker": "TLS_PLAINTEXT", "InCluster": True}
-                },
-            },
-        )["ClusterArn"]
-        cluster_arns.append((arn, base.role_arn))
-    # The baseline scenarios' own mappings are part of the fleet (healthy).
-    healthy = {b.esm_uuid for b in bases}
-    broken: dict[str, str] = {}
-    code = _zip()
-    functions = math.ceil(max(esms - vpcs, 0) / per_function)
-    made = len(healthy)
-    for f in range(functions):
-        cluster_arn, role_arn = cluster_arns[f % clusters]
-        name = f"bench-fn{f}"
-        lam.create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=role_arn,
-            Handler="index.handler",
-            Code={"ZipFile": code},
-        )
-        for t in range(per_function):
-            if made >= esms:
-                break
-            uuid = lam.create_event_source_mapping(
-                FunctionName=name,
-                EventSourceArn=cluster_arn,
-                Topics=[f"topic{t}"],
-                StartingPosition="LATEST",
-                BatchSize=100,
-            )["UUID"]
-            made += 1
-            if made % 3 == 0:  # a third of the fleet is broken, half one way and half the other
-                if made % 6 == 0:
-                    sb.set_esm_status(uuid, state="Disabled")
-                    broken[uuid] = "ESM_DISABLED"
-                else:
-                    sb.set_esm_status(uuid, last_processing_result=CONNECTION_ERROR)
-                    broken[uuid] = "BROKER_TIMEOUT"
-            else:
-                healthy.add(uuid)
-    return Fleet(
-        broken=broken, healthy=frozenset(healthy), clusters=clusters, functions=functions + vpcs, vpcs=vpcs
-    )
-
-
-def new_aws(settings: Any, *, paced: bool = True) -> Aws:
-    """An Aws as the CLI builds it; unpaced for the naive baseline and the round-trip count."""
-    return Aws(
-        region=os.environ["AWS_REGION"],
-        attempts=settings.retry_attempts,
-        base_delay=settings.retry_base_delay,
-        max_delay=settings.retry_max_delay,
-        max_pool=2 * settings.max_workers,
-        rates=settings.api_rates if paced else None,
-        burst=settings.api_burst,
-    )
-
-
-def round_trips(sb: Sandbox, settings: Any, base: Aws, uuid: str, latency: float) -> tuple[float, float, int]:
-    """Sequential round trips of observing one mapping alone: (time with latency - time without) / latency."""
-
-    def timed() -> float:
-        best = math.inf
-        for _ in range(3):
-            aws = base.fresh()
-            start = time.perf_counter()
-            observe(aws, uuid, max_workers=settings.max_workers)
-            best = min(best, time.perf_counter() - start)
-        return best
-
-    sb.faults.clear()
-    plain = timed()
-    sb.faults.add(FaultRule(kind="latency", latency=latency))
-    slow = timed()
-    sb.faults.clear()
+def measure_scan(sb: Sandbox, model: RateModel, fleet: Fleet, env: dict[str, str]) -> Measured:
+    model.reset_buckets()
     sb.clear_calls()
-    observe(base.fresh(), uuid, max_workers=settings.max_workers)
-    return slow, (slow - plain) / latency, len(sb.calls)
+    wall, cpu, peak, text = _child([REMEDIATE, "scan", "--output", "json"], env)
+    doc = json.loads(text)
+    found = {m["esm_uuid"]: [f["code"] for f in m["findings"]] for m in doc["mappings"] if m["findings"]}
+    failed = [m for m in doc["mappings"] if m["error"]]
+    exact = not failed and found == {u: [c] for u, c in fleet.broken.items()}
+    exact = exact and len(doc["mappings"]) == fleet.size
+    return Measured(wall, cpu, peak, len(sb.calls), sum(model.refused.values()), exact)
 
 
-def startup(command: list[str]) -> float:
-    """Median wall time of a command, in seconds, over five runs."""
-    times = []
-    for _ in range(5):
+def measure_naive(model: RateModel, fleet: Fleet, env: dict[str, str], sample: int) -> float:
+    """Seconds the naive diagnosis would take for the whole fleet, from a sample spread over it."""
+    model.reset_buckets()
+    everyone = sorted(fleet.healthy | set(fleet.broken))
+    chosen = everyone[:: max(1, len(everyone) // sample)][:sample]
+    _wall, _cpu, _peak, text = _child([sys.executable, "-m", "bench.naive", *chosen], env)
+    took = json.loads(text.strip().splitlines()[-1])
+    return float(took["seconds"]) * fleet.size / len(chosen)
+
+
+def one_mapping_trips(sb: Sandbox, fleet: Fleet, latency: float) -> list[tuple[int, int, float]]:
+    """(max_workers, sequential round trips, seconds) of observing one healthy mapping alone."""
+    uuid = sorted(fleet.healthy)[0]
+    rule = sb.faults.add(FaultRule(kind="latency", latency=latency))
+    rows = []
+    for workers in (4, 8, 16):
+        aws = Aws(region=sb.region)
+        clock = CallClock()
+        clock.attach(aws.session)
+        for service in ("lambda", "kafka", "iam", "ec2"):
+            aws.client(service)
         start = time.perf_counter()
-        subprocess.run(command, capture_output=True, check=False)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        observe(aws, uuid, max_workers=workers)
+        rows.append((workers, round_trips(clock.intervals), time.perf_counter() - start))
+    sb.faults.remove(rule)
+    return rows
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown CPU",
+    )
+    mem = next(
+        (
+            int(line.split()[1]) // 1024
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        0,
+    )
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {mem / 1024:.1f} GiB RAM, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}; load average at start {load}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--esms", type=int, default=1000, help="mappings in the fleet (default 1000)")
-    parser.add_argument("--clusters", type=int, default=10)
-    parser.add_argument("--vpcs", type=int, default=3)
-    parser.add_argument("--per-function", type=int, default=10, help="mappings per function")
+    parser.add_argument("--esms", default="60,300,1000,5000", help="fleet sizes (mappings)")
+    parser.add_argument("--groups", default="2,100,300", help="security groups per VPC")
+    parser.add_argument("--speedup", default="60,300,1000,5000", help="fleet sizes for the speed-up")
     parser.add_argument("--latency", type=float, default=0.02, help="seconds added to every call")
-    parser.add_argument(
-        "--trip-latency", type=float, default=0.2, help="latency for counting one mapping's round trips"
-    )
-    parser.add_argument("--throttle", type=float, default=0.1, help="share of calls throttled")
-    parser.add_argument(
-        "--naive-sample",
-        type=int,
-        default=0,
-        help="time the naive diagnosis on this many mappings and extrapolate (default: the whole fleet)",
-    )
+    parser.add_argument("--trip-latency", type=float, default=0.2, help="latency when counting round trips")
+    parser.add_argument("--naive-sample", type=int, default=30, help="mappings the naive baseline diagnoses")
     args = parser.parse_args()
+    sizes = [int(x) for x in args.esms.split(",")]
+    group_counts = [int(x) for x in args.groups.split(",")]
+    speedup_sizes = {int(x) for x in args.speedup.split(",")}
 
-    log.configure("console", "error", color=False)
-    settings = load_settings()
-    books = playbook.load(settings.playbooks_dir)
-    with Sandbox(region="us-east-1", esm_transition_reads=0) as sb:
-        os.environ.update(sb.env())
-        t0 = time.perf_counter()
-        fleet = build_fleet(sb, args.esms, args.clusters, args.vpcs, args.per_function)
-        total = len(fleet.broken) + len(fleet.healthy)
-        print(
-            f"fleet: {total} mappings ({len(fleet.broken)} broken), {fleet.clusters} clusters, "
-            f"{fleet.vpcs} VPCs, {fleet.functions} functions; built in {time.perf_counter() - t0:.1f}s"
-        )
-        base, unpaced = new_aws(settings), new_aws(settings, paced=False)
-        for aws in (base, unpaced):
-            for service in ("lambda", "ec2", "kafka", "iam"):
-                aws.client(service)  # client creation is start-up cost, not scan cost
+    print(f"machine: {machine()}\n", flush=True)
+    model = RateModel()
+    sb = Sandbox(region="us-east-1", esm_transition_reads=0)
+    sb.faults = model  # before the server starts: its middleware consults this fault set
+    scale: list[str] = []
+    speed: list[str] = []
+    trips: list[tuple[int, int, float]] = []
+    with sb, tempfile.TemporaryDirectory() as state:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "REMEDIATE_"))}
+        env.update(sb.env(), REMEDIATE_STATE_DIR=state)
+        os.environ.update(sb.env())  # for the in-process round-trip count
+        for size in sizes:
+            sb.reset()
+            start = time.perf_counter()
+            fleet = build_fleet(sb, size)
+            print(f"fleet of {fleet.size} mappings built in {time.perf_counter() - start:.0f}s", flush=True)
+            if not trips:
+                trips = one_mapping_trips(sb, fleet, args.trip_latency)
+            model.add(FaultRule(kind="latency", latency=args.latency))
+            for groups in group_counts:
+                have = grow_groups(sb, fleet, groups)
+                model.enabled = True
+                m = measure_scan(sb, model, fleet, env)
+                print(f"  {size} mappings, {have} groups/VPC: {m}", flush=True)
+                scale.append(
+                    f"| {size:,} | {have} | {m.wall:.1f} s | {m.cpu:.1f} s | {m.peak_mib:.0f} MiB | "
+                    f"{m.calls:,} | {m.refused} | {'yes' if m.exact else 'NO'} |"
+                )
+                if size in speedup_sizes and groups == group_counts[0]:
+                    for throttled in (False, True):
+                        model.enabled = throttled
+                        scan = m if throttled else measure_scan(sb, model, fleet, env)
+                        naive = measure_naive(model, fleet, env, min(args.naive_sample, fleet.size))
+                        print(f"    throttle model {throttled}: scan {scan.wall:.1f}s, naive {naive:.0f}s")
+                        speed.append(
+                            f"| {size:,} | {'token buckets' if throttled else 'none'} | {scan.wall:.1f} s | "
+                            f"{naive:,.0f} s | {naive / scan.wall:.0f}x |"
+                        )
+            model.clear()
 
-        slow, trips, calls = round_trips(sb, settings, unpaced, next(iter(fleet.healthy)), args.trip_latency)
-        print(
-            f"one mapping alone: {calls} calls, {slow * 1000:.0f} ms with {args.trip_latency * 1000:.0f} ms "
-            f"latency = {trips:.1f} sequential round trips"
-        )
-
-        latency = sb.faults.add(FaultRule(kind="latency", latency=args.latency))
-        throttle = sb.faults.add(FaultRule(kind="throttle", probability=args.throttle, seed=42))
-        sb.clear_calls()
-        aws = base.fresh()
-        start = time.perf_counter()
-        results = scan([aws], books, workers=settings.scan_workers, observe_workers=settings.max_workers)
-        scan_time = time.perf_counter() - start
-        calls_seen = sb.calls
-        throttled = sb.faults.fired(throttle)
-        answered = len(calls_seen) - throttled
-        found = {r.esm_uuid: [f.code for f in r.findings] for r in results if r.findings}
-        failed = [r for r in results if r.error]
-        exact = found == {u: [c] for u, c in fleet.broken.items()} and len(results) == total
-        ops = Counter(op for _, op in calls_seen)
-        print(
-            f"scan: {scan_time:.2f}s wall; {answered} calls answered ({answered / total:.3f} per mapping) "
-            f"+ {throttled} throttled; failed mappings: {len(failed)}; "
-            f"findings exactly the broken ones: {exact}"
-        )
-        print("  calls by operation:", ", ".join(f"{op} {n}" for op, n in ops.most_common()))
-
-        sample = sorted(fleet.healthy | set(fleet.broken))
-        if args.naive_sample:
-            sample = sample[:: max(1, len(sample) // args.naive_sample)][: args.naive_sample]
-        before = throttle_fired = sb.faults.fired(throttle)
-        start = time.perf_counter()
-        for uuid in sample:  # each mapping alone, own empty cache, no pacing, one after another
-            diagnose(observe(unpaced.fresh(), uuid, max_workers=settings.max_workers), books)
-        naive = (time.perf_counter() - start) * total / len(sample)
-        throttle_fired = sb.faults.fired(throttle) - before
-        how = "measured" if len(sample) == total else f"extrapolated from {len(sample)} mappings"
-        print(
-            f"naive sequential: {naive:.1f}s ({how}; {throttle_fired} throttled); "
-            f"scan is {naive / scan_time:.1f}x faster"
-        )
-        sb.faults.remove(latency)
-        sb.faults.remove(throttle)
-
-    help_time = startup([REMEDIATE, "--help"])
-    line = f"start-up: `remediate --help` {help_time * 1000:.0f} ms"
-    aws_cli = shutil.which("aws")
-    if aws_cli:
-        line += f"; `aws --version` {startup([aws_cli, '--version']) * 1000:.0f} ms"
-    else:
-        line += "; `aws` CLI not installed"
-    print(line)
+    print("\n| mappings | groups per VPC | wall | CPU | peak memory | calls | refused | findings exact |")
+    print("|---:|---:|---:|---:|---:|---:|---:|:---:|")
+    print("\n".join(scale))
+    print("\n| mappings | throttle model | scan | naive sequential (extrapolated) | speed-up |")
+    print("|---:|:---|---:|---:|---:|")
+    print("\n".join(speed))
+    print(
+        "\n| max_workers | sequential round trips, one MSK mapping | seconds at "
+        f"{args.trip_latency * 1000:.0f} ms per call |"
+    )
+    print("|---:|---:|---:|")
+    print("\n".join(f"| {w} | {t} | {s:.2f} |" for w, t, s in trips))
 
 
 if __name__ == "__main__":

@@ -2,9 +2,19 @@
 
 Everything the tool sends to AWS goes through `Aws.call` (writes) or `Aws.read` (cached reads),
 so retries, error translation and call accounting live in exactly one place. Clients come from one
-boto3 session on the standard chain (profile, region, `AWS_ENDPOINT_URL[_<SERVICE>]`), so pointing
+botocore session on the standard chain (profile, region, `AWS_ENDPOINT_URL[_<SERVICE>]`), so pointing
 the tool at another endpoint never needs a flag of its own. botocore's own retries are switched off:
 the tenacity policy here is the only one (exponential backoff with full jitter, bounded).
+
+Start-up matters for a command line: botocore is used without boto3 (which adds nothing a client
+needs but imports s3transfer), a client is made on the first call to its service, and the parsed
+service models are shared by every session of the process (a scan of several regions, or many runs
+in one process, parses the EC2 model once).
+
+The read cache holds what a run (or a whole scan) has learnt, failures included: a read that was
+denied or failed after its retries is not made again by the next mapping that needs it. Built
+models can be cached beside the raw responses (`shared`), so a scan builds each VPC's network once.
+`fresh()` starts an empty cache: verification must see AWS as it is now.
 """
 
 from __future__ import annotations
@@ -14,8 +24,8 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import CancelledError, Future
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tenacity import (
     RetryCallState,
@@ -31,11 +41,31 @@ from remediate.log import get_logger
 from remediate.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
-    import boto3
+    import botocore.loaders
+    import botocore.session
 
     from remediate.config import Settings
 
 log = get_logger(__name__)
+T = TypeVar("T")
+Submit = Callable[[Callable[[], Any]], "Future[Any]"]
+"""Runs a function somewhere (an executor's `submit`) and returns its future."""
+
+_loader: botocore.loaders.Loader | None = None
+_loader_lock = threading.Lock()
+
+
+def _shared_loader() -> botocore.loaders.Loader:
+    """One botocore data loader per process: it caches the parsed service models (EC2's alone is
+    megabytes of JSON), so each further session or client of the same service reuses them."""
+    global _loader
+    with _loader_lock:
+        if _loader is None:
+            from botocore.loaders import create_loader
+
+            _loader = create_loader()
+        return _loader
+
 
 THROTTLING_CODES = frozenset(
     {
@@ -191,8 +221,9 @@ class Aws:
         self._max_pool = max_pool
         # Calls per second per service (`api_rates`), shared by every `fresh()` view of this session.
         self._limiter = RateLimiter(rates or {}, burst)
-        self._session: boto3.session.Session | None = None
+        self._session: botocore.session.Session | None = None
         self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()  # apart: making a client takes long, reads must not wait on it
         self._lock = threading.Lock()
         self._cache: dict[str, Future[Any]] = {}
         self.calls = 0
@@ -216,18 +247,21 @@ class Aws:
 
     # -- session and clients -------------------------------------------------------------------
     @property
-    def session(self) -> boto3.session.Session:
+    def session(self) -> botocore.session.Session:
         with self._lock:
             if self._session is None:
-                import boto3
+                import botocore.session
                 from botocore.exceptions import BotoCoreError
 
                 try:
-                    self._session = boto3.session.Session(
-                        profile_name=self._profile, region_name=self._region
-                    )
+                    session = botocore.session.Session(profile=self._profile)
+                    session.register_component("data_loader", _shared_loader())
+                    if self._region:
+                        session.set_config_variable("region", self._region)
+                    session.get_scoped_config()  # reads the profile (flag or AWS_PROFILE): fails if missing
                 except BotoCoreError as exc:
                     raise credentials_error(exc, self._profile) or CredentialsError(str(exc)) from exc
+                self._session = session
             return self._session
 
     @property
@@ -235,7 +269,7 @@ class Aws:
         from botocore.exceptions import BotoCoreError
 
         try:
-            region = self.session.region_name
+            region = str(self.session.get_config_variable("region") or "")
         except BotoCoreError as exc:  # the config is read lazily: a broken file surfaces here
             raise credentials_error(exc, self._profile) or CredentialsError(str(exc)) from exc
         if not region:
@@ -272,7 +306,7 @@ class Aws:
     def client(self, service: str) -> Any:
         """The one client per service of this session (created once: creation is the slow part)."""
         region = self.region
-        with self._lock:
+        with self._clients_lock:
             client = self._clients.get(service)
             if client is None:
                 client = self._new_client(service, region)
@@ -285,8 +319,8 @@ class Aws:
 
         assert self._session is not None
         try:
-            return self._session.client(
-                service,  # type: ignore[call-overload]
+            return self._session.create_client(
+                service,
                 region_name=region,
                 config=Config(
                     retries={"total_max_attempts": 1, "mode": "standard"},
@@ -392,26 +426,44 @@ class Aws:
 
         return hook
 
+    def shared(self, key: str, start: Callable[[], Future[T]]) -> Future[T]:
+        """What `start` produces, produced once per Aws instance for `key`; later callers share it.
+
+        The first caller's `start()` runs (it may submit work and return at once); every caller,
+        then or later, gets a future of the same outcome, success or failure: a failure is what
+        this run learnt about that resource (denied, or failed after retries), and asking again in
+        the same run would only repeat the calls.
+        """
+        with self._lock:
+            future: Future[T] | None = self._cache.get(key)
+            if future is not None:
+                return future
+            future = Future()
+            self._cache[key] = future
+        try:
+            source = start()
+        except BaseException as exc:  # noqa: BLE001 - the outcome is kept, and every caller re-raises it
+            future.set_exception(exc)
+        else:
+            forward(source, future)
+        return future
+
     def read(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
         """A cached read: the same call with the same parameters is made once per Aws instance."""
-        key = json.dumps([service, operation, params], sort_keys=True, default=str)
-        with self._lock:
-            future = self._cache.get(key)
-            owner = future is None
-            if future is None:
-                future = Future()
-                self._cache[key] = future
-        if not owner:
-            return future.result()  # type: ignore[no-any-return]
-        try:
-            value = self.call(service, operation, **params)
-        except BaseException as exc:
-            future.set_exception(exc)
-            with self._lock:
-                self._cache.pop(key, None)  # do not cache failures: a retry later may succeed
-            raise
-        future.set_result(value)
-        return value
+        return outcome(
+            self.shared(
+                _read_key(service, operation, params), lambda: _now(self.call, service, operation, params)
+            )
+        )
+
+    def read_async(
+        self, submit: Submit, service: str, operation: str, **params: Any
+    ) -> Future[dict[str, Any]]:
+        """`read` without waiting: the first caller's `submit` runs the call (an executor's thread)."""
+        return self.shared(
+            _read_key(service, operation, params),
+            lambda: submit(lambda: self.call(service, operation, **params)),
+        )
 
     def read_pages(
         self, service: str, operation: str, items: str, token_in: str, token_out: str, **params: Any
@@ -424,3 +476,44 @@ class Aws:
             token = page.get(token_out)
             if not token:
                 return
+
+
+def _read_key(service: str, operation: str, params: dict[str, Any]) -> str:
+    return json.dumps([service, operation, params], sort_keys=True, default=str)
+
+
+def _now(
+    call: Callable[..., dict[str, Any]], service: str, operation: str, params: dict[str, Any]
+) -> Future[dict[str, Any]]:
+    """Make the call in this thread; its outcome as a completed future."""
+    future: Future[dict[str, Any]] = Future()
+    try:
+        future.set_result(call(service, operation, **params))
+    except BaseException as exc:  # noqa: BLE001 - the outcome is kept, and every caller re-raises it
+        future.set_exception(exc)
+    return future
+
+
+def outcome(future: Future[T]) -> T:
+    """The future's result, or its exception raised afresh: a failure shared by many callers would
+    otherwise collect every caller's frames (and what they hold) in one growing traceback."""
+    exc = future.exception()
+    if exc is not None:
+        raise exc.with_traceback(None)
+    return future.result()
+
+
+def forward(source: Future[T], target: Future[T]) -> None:
+    """Complete `target` with `source`'s outcome when it has one."""
+
+    def copy(done: Future[T]) -> None:
+        if done.cancelled():
+            target.set_exception(CancelledError())
+            return
+        exc = done.exception()
+        if exc is not None:
+            target.set_exception(exc)
+        else:
+            target.set_result(done.result())
+
+    source.add_done_callback(copy)

@@ -40,7 +40,12 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "console", "json"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
     color: bool = True
-    max_workers: int = Field(8, ge=4, le=64, description="concurrent AWS reads during observation")
+    max_workers: int = Field(
+        16,
+        ge=4,
+        le=64,
+        description="concurrent AWS reads during observation (an MSK mapping needs 9 for its widest step)",
+    )
     retry_attempts: int = Field(6, ge=1, le=20, description="attempts per AWS call, first one included")
     retry_base_delay: float = Field(0.5, gt=0, le=30, description="seconds; backoff unit (full jitter)")
     retry_max_delay: float = Field(20.0, gt=0, le=300, description="seconds; cap of one backoff wait")
@@ -52,6 +57,11 @@ class Settings(BaseSettings):
     )
     esm_poll_interval: float = Field(5.0, gt=0, le=120, description="seconds between ESM state reads")
     playbooks_dir: Path | None = Field(None, description="extra playbooks; default: the shipped ones")
+    journal_bucket: str | None = Field(
+        None,
+        description="S3 bucket of SSM runs' journals; rollback and apply --resume read a run's from it",
+        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+    )
     scan_workers: int = Field(16, ge=1, le=128, description="mappings `remediate scan` observes at once")
     api_rates: dict[str, PositiveFloat] = Field(
         default_factory=lambda: {

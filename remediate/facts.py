@@ -7,13 +7,18 @@ timestamps), so a saved plan is refused when what it was computed from has chang
 
 Secret *values* never enter `Facts`: observation derives what the checks need (e.g. "the key is
 PBES2") in memory and stores only that.
+
+The models are immutable and may be shared: a scan gives every mapping of a VPC the same `Network`.
+Lookups that would scan a tuple (a group by id, a NACL's rules in order) go through indexes built on
+first use and kept beside the fields (never in a dump, a comparison or the fingerprint).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: every command builds these models at import, and pydantic
+# would compile each annotation string back into a type (about half of this module's import time).
 import hashlib
 import json
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,8 +26,26 @@ SourceKind = Literal["msk", "self-managed"]
 Placement = Literal["cluster", "source-access", "internet"]
 
 
+S = TypeVar("S")
+R = TypeVar("R")
+
+
 class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def _index(self, name: str, source: S, build: Callable[[S], R]) -> R:
+        """`build(source)`, built once per instance and kept beside the fields (not one of them).
+
+        It is rebuilt when `source` is no longer the same object, so a `model_copy(update=...)` that
+        replaces the field never sees a stale index. Two threads may both build it; either result is
+        the same.
+        """
+        key = f"_index_{name}"
+        cached = self.__dict__.get(key)
+        if cached is None or cached[0] is not source:
+            cached = (source, build(source))
+            self.__dict__[key] = cached
+        return cached[1]
 
 
 class SourceAccess(Model):
@@ -34,6 +57,11 @@ ESM_DISABLED_STATES = frozenset({"Disabled", "Disabling"})
 ESM_SETTLED_STATES = frozenset({"Enabled", "Disabled"})
 """An ESM's State is one of Creating, Enabling, Enabled, Disabling, Disabled, Updating, Deleting (Lambda
 API reference, EventSourceMappingConfiguration); AWS refuses updates until it is settled again."""
+USER_TRANSITION_REASONS = frozenset({"user action", "user initiated"})
+"""StateTransitionReason "indicates whether a user or Lambda made the last change to the event source
+mapping" (Lambda API reference, EventSourceMappingConfiguration); a person's change reads "User action"
+(the Lambda developer guide's CLI examples) or "User initiated" / USER_INITIATED (the API reference's
+older wording), compared without case and with "_" read as a space."""
 
 
 class Esm(Model):
@@ -56,6 +84,15 @@ class Esm(Model):
     on_failure_destination: str | None = None
 
     @property
+    def changed_by(self) -> Literal["user", "lambda", "unknown"]:
+        """Who made the mapping's last state change, from StateTransitionReason: a person, Lambda, or
+        nothing says (an empty reason)."""
+        reason = self.state_transition_reason.strip().lower().replace("_", " ")
+        if not reason:
+            return "unknown"
+        return "user" if reason in USER_TRANSITION_REASONS else "lambda"
+
+    @property
     def group_id(self) -> str:
         """The Kafka consumer group: the configured one, else the ESM UUID (AWS's default)."""
         return self.consumer_group_id or self.uuid
@@ -72,6 +109,8 @@ class Function(Model):
     vpc_id: str | None = None
     subnet_ids: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
+    log_group: str | None = None
+    """The CloudWatch Logs group the function writes to (GetFunctionConfiguration LoggingConfig)."""
 
 
 class ClusterAuth(Model):
@@ -90,9 +129,32 @@ class Cluster(Model):
     security_group_ids: tuple[str, ...] = ()
     auth: ClusterAuth = ClusterAuth()
     client_broker_encryption: str | None = None
+    network_type: Literal["IPV4", "DUAL"] = "IPV4"
+    """IPV4 (MSK's default) or DUAL, which adds IPv6 listeners (DescribeClusterV2 ConnectivityInfo)."""
     bootstrap_brokers: dict[str, str] = Field(default_factory=dict)
     scram_secret_arns: tuple[str, ...] | None = None
     """Secrets associated for SASL/SCRAM (kafka:ListScramSecrets); None when SCRAM is off or unread."""
+
+
+class VpcConnection(Model):
+    """The managed VPC connection of a cross-account MSK source (the ESM's EventSourceArn), as the
+    consumer account sees it through kafka:DescribeVpcConnection: the owner's cluster is not readable."""
+
+    arn: str
+    target_cluster_arn: str | None = None
+    state: str = ""
+    authentication: str | None = None
+    vpc_id: str | None = None
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+
+
+class Destination(Model):
+    """The on-failure destination's encryption: its customer managed KMS key, if any."""
+
+    arn: str
+    service: str
+    kms_key_id: str | None = None
 
 
 class SgRule(Model):
@@ -141,11 +203,23 @@ class Nacl(Model):
     subnet_ids: tuple[str, ...] = ()
     entries: tuple[NaclEntry, ...] = ()
 
+    def ordered(self, *, egress: bool) -> tuple[NaclEntry, ...]:
+        """The outbound (or inbound) entries in rule-number order, the order AWS evaluates them."""
+        both = self._index(
+            "ordered",
+            self.entries,
+            lambda entries: {
+                way: tuple(sorted((e for e in entries if e.egress == way), key=lambda e: e.rule_number))
+                for way in (False, True)
+            },
+        )
+        return both[egress]
+
 
 class Route(Model):
     destination: str
-    target: str  # the id of the target: nat-..., igw-..., vpce-..., local, tgw-...
-    state: str = "active"
+    target: str  # the id of the target: nat-..., igw-..., vpce-..., local, tgw-..., eni-..., i-...
+    state: str = "active"  # active | blackhole | filtered (EC2 API reference, Route)
 
 
 class RouteTable(Model):
@@ -160,12 +234,27 @@ class Subnet(Model):
     vpc_id: str
     availability_zone: str
     cidr: str
+    """The IPv4 CIDR; empty for an IPv6-only subnet, which has no `CidrBlock` (EC2 API reference, Subnet)."""
+    ipv6_cidrs: tuple[str, ...] = ()
+    available_ips: int | None = None
+    """AvailableIpAddressCount: the free IPv4 addresses (an interface endpoint takes one per subnet)."""
+
+    @property
+    def cidrs(self) -> tuple[str, ...]:
+        return tuple(c for c in (self.cidr, *self.ipv6_cidrs) if c)
+
+    @property
+    def address(self) -> str:
+        """The range a peer in this subnet is seen from: IPv4 when there is one, else its IPv6 range."""
+        return self.cidrs[0] if self.cidrs else ""
 
 
 class NatGateway(Model):
     id: str
     subnet_id: str
     state: str
+    connectivity_type: Literal["public", "private"] = "public"
+    """A private NAT gateway has no internet path (Amazon VPC user guide, "NAT gateways")."""
 
 
 VPC_ENDPOINT_LIVE_STATES = ("pendingAcceptance", "pending", "available")
@@ -198,6 +287,23 @@ class Vpc(Model):
     dns_hostnames: bool
 
 
+class EndpointService(Model):
+    """An AWS service offered through VPC endpoints here (DescribeVpcEndpointServices ServiceDetail)."""
+
+    name: str
+    types: tuple[str, ...] = ()
+    availability_zones: tuple[str, ...] = ()
+    private_dns_name: str | None = None
+
+
+class VpcZone(Model):
+    """A private hosted zone associated with the VPC (ListHostedZonesByVPC), whoever owns it."""
+
+    id: str
+    name: str
+    owner: str = ""
+
+
 class Network(Model):
     """Where the ESM's pollers live: the cluster's VPC (MSK), the VPC_* source access, or the internet."""
 
@@ -210,9 +316,31 @@ class Network(Model):
     nacls: tuple[Nacl, ...] = ()
     nat_gateways: tuple[NatGateway, ...] = ()
     endpoints: tuple[VpcEndpoint, ...] = ()
+    other_subnets: tuple[Subnet, ...] = ()
+    """The VPC's subnets the pollers do not use (dedicated endpoint subnets, NAT subnets)."""
+    endpoint_services: tuple[EndpointService, ...] | None = None
+    """The endpoint services the ESM may need, as offered in the Region; None when not read."""
+    zones: tuple[VpcZone, ...] | None = None
+    """Private hosted zones associated with the VPC; None when not read."""
+    sg_rule_quota: int = 60
+    """Inbound or outbound rules per security group (Service Quotas vpc/L-0EA8095F); 60 is AWS's
+    default (Amazon VPC user guide, "Amazon VPC quotas"), kept when the applied value was not read."""
+    interface_endpoint_quota: int = 50
+    """Interface and Gateway Load Balancer endpoints per VPC (vpc/L-29B6F2EB); default 50 (same page)."""
+
+    @property
+    def groups_by_id(self) -> dict[str, SecurityGroup]:
+        """The VPC's security groups by id (an index: a VPC may hold hundreds)."""
+        return self._index("groups", self.security_groups, lambda groups: {g.id: g for g in groups})
 
     def group(self, group_id: str) -> SecurityGroup | None:
-        return next((g for g in self.security_groups if g.id == group_id), None)
+        return self.groups_by_id.get(group_id)
+
+    def subnet(self, subnet_id: str) -> Subnet | None:
+        return next((s for s in (*self.subnets, *self.other_subnets) if s.id == subnet_id), None)
+
+    def service(self, name: str) -> EndpointService | None:
+        return next((s for s in self.endpoint_services or () if s.name == name), None)
 
 
 class NamedPolicy(Model):
@@ -227,6 +355,10 @@ class Role(Model):
     trust_policy: dict[str, Any]
     inline_policies: tuple[NamedPolicy, ...] = ()
     attached_policies: tuple[NamedPolicy, ...] = ()
+    permissions_boundary_arn: str | None = None
+    """The managed policy set as the role's permissions boundary (GetRole PermissionsBoundary)."""
+    permissions_boundary: NamedPolicy | None = None
+    """Its document; None with an ARN set means it could not be read (and is recorded as unchecked)."""
 
 
 class CertificateInfo(Model):
@@ -344,10 +476,12 @@ class Facts(Model):
     esm: Esm
     function: Function | None = None
     cluster: Cluster | None = None
+    vpc_connection: VpcConnection | None = None
     network: Network | None = None
     role: Role | None = None
     secrets: tuple[Secret, ...] = ()
     dns: Dns | None = None
+    destination: Destination | None = None
     tls_probes: tuple[TlsProbe, ...] | None = None
     unchecked: tuple[Unchecked, ...] = ()
 
@@ -360,5 +494,13 @@ class Facts(Model):
         data.pop("tls_probes", None)
         if data.get("dns"):
             data["dns"].pop("local", None)
+        # A subnet's free-address count moves with every interface in it; only whether it has one
+        # decides a plan (an interface endpoint takes one address per subnet).
+        for subnet in [
+            *(data.get("network") or {}).get("subnets", []),
+            *(data.get("network") or {}).get("other_subnets", []),
+        ]:
+            if subnet.get("available_ips") is not None:
+                subnet["available_ips"] = min(subnet["available_ips"], 1)
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import SerializeAsAny, field_validator, model_validator
 
+from remediate.evidence import EVIDENCE, Evidence, parse
 from remediate.facts import Model
 
 CODES: dict[str, str] = {
@@ -29,15 +30,35 @@ CODES: dict[str, str] = {
     "SERVER_AUTH_FAILED": "the broker's TLS certificate does not match its name or the root CA",
     "CLUSTER_AUTHZ_FAILED": "the cluster does not authorize the consumer",
     "ESM_DISABLED": "the mapping is disabled and nothing else blocks it",
+    "CLUSTER_NOT_ACTIVE": "the MSK cluster is not ACTIVE (or the cross-account VPC connection not AVAILABLE)",
     "COULD_NOT_CHECK": "a read was denied, so some checks could not run",
 }
+
+
+assert EVIDENCE.keys() == CODES.keys(), "every finding code has its evidence type"
 
 
 class Finding(Model):
     code: str
     summary: str
-    evidence: dict[str, Any] = Field(default_factory=dict)
+    evidence: SerializeAsAny[Evidence]
+    """The code's own evidence model (`remediate.evidence`); a plain object in JSON."""
     playbook: str = ""
+
+    @field_validator("code")
+    @classmethod
+    def _known(cls, code: str) -> str:
+        if code not in CODES:
+            raise ValueError(f"unknown finding code {code!r}")
+        return code
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typed(cls, data: Any) -> Any:
+        """Read the evidence as the model of its code, whether given as a model or as JSON."""
+        if isinstance(data, dict) and data.get("code") in EVIDENCE:
+            return {**data, "evidence": parse(data["code"], data.get("evidence", {}))}
+        return data
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

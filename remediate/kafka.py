@@ -9,6 +9,10 @@ Sources (the rule each constant encodes names its page):
 - Lambda developer guide, "Configuring Amazon MSK cluster authentication methods in Lambda", section
   "How Lambda chooses a bootstrap broker": https://docs.aws.amazon.com/lambda/latest/dg/msk-cluster-auth.html
 - MSK developer guide, "Port information": https://docs.aws.amazon.com/msk/latest/developerguide/port-info.html
+- MSK developer guide, "Understand MSK Provisioned cluster states":
+  https://docs.aws.amazon.com/msk/latest/developerguide/msk-cluster-states.html
+- Lambda developer guide, "Creating cross-account event source mappings in Lambda":
+  https://docs.aws.amazon.com/lambda/latest/dg/msk-cross-account.html
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Final, Literal
 
-from remediate.facts import Cluster, Esm
+from remediate.facts import Cluster, Esm, VpcConnection
 
 # --- source access configuration types (API_SourceAccessConfiguration) ----------------------------
 BASIC_AUTH: Final = "BASIC_AUTH"
@@ -55,7 +59,42 @@ BROKER_STRING: Final[dict[AuthMode, str]] = {
 PORT: Final[dict[AuthMode, int]] = {"mtls": 9094, "scram": 9096, "iam": 9098, "tls": 9094, "plaintext": 9092}
 """Broker ports for access from within AWS (MSK "Port information"; public access uses 9194/9196/9198)."""
 
+PORT_IPV6: Final[dict[AuthMode, int]] = {
+    "mtls": 20094,
+    "scram": 20096,
+    "iam": 20098,
+    "tls": 20094,
+    "plaintext": 20092,
+}
+"""Broker ports for clients that connect over IPv6 (MSK "Port information": 20092 plaintext, 20094 TLS,
+20096 SASL/SCRAM, 20098 IAM). Only a cluster of network type DUAL has IPv6 listeners: "Amazon MSK
+provides IPv6 support through dual-stack network type, not as IPv6-only", and "By default, clients
+connect to Amazon MSK clusters using the IPv4 network type" (MSK developer guide, "Configure
+dual-stack network type"); its IPv6 brokers are in the `...Ipv6` fields of GetBootstrapBrokers."""
+
+BROKER_STRING_IPV6: Final[dict[AuthMode, str]] = {
+    "mtls": "BootstrapBrokerStringTlsIpv6",
+    "scram": "BootstrapBrokerStringSaslScramIpv6",
+    "iam": "BootstrapBrokerStringSaslIamIpv6",
+    "tls": "BootstrapBrokerStringTlsIpv6",
+    "plaintext": "BootstrapBrokerStringIpv6",
+}
+"""The GetBootstrapBrokers field holding the IPv6 brokers of each mode's listener (MSK API reference)."""
+
 TLS_ENCRYPTIONS: Final = frozenset({"TLS", "TLS_PLAINTEXT"})
+
+# --- MSK: cluster and VPC connection states -----------------------------------------------------------
+CLUSTER_ACTIVE: Final = "ACTIVE"
+CLUSTER_STATES: Final = frozenset(
+    {"ACTIVE", "CREATING", "DELETING", "FAILED", "HEALING", "MAINTENANCE", "REBOOTING_BROKER", "UPDATING"}
+)
+"""ClusterInfo.State (MSK API reference, DescribeClusterV2: "The possible states are ACTIVE, CREATING,
+DELETING, FAILED, HEALING, MAINTENANCE, REBOOTING_BROKER, and UPDATING"). Only in ACTIVE can you "produce
+and consume data" and "perform Amazon MSK API and AWS CLI operations on the cluster" ("Understand MSK
+Provisioned cluster states"); in every other state the brokers' behaviour is MSK's, not the trigger's."""
+VPC_CONNECTION_AVAILABLE: Final = "AVAILABLE"
+"""VpcConnectionState: AVAILABLE, CREATING, DEACTIVATING, DELETING, FAILED, INACTIVE, REJECTED, REJECTING
+(MSK API model, VpcConnectionState); only an AVAILABLE connection carries traffic."""
 """ClientBroker encryption settings that open a TLS listener (MSK API `EncryptionInTransit`)."""
 
 
@@ -131,6 +170,19 @@ def broker_ports(esm: Esm, cluster: Cluster | None) -> tuple[int, ...]:
     return (PORT[mode],) if mode else ()
 
 
+def ipv6_port(esm: Esm, cluster: Cluster | None) -> int | None:
+    """The IPv6 listener's port of the mode Lambda uses, when the cluster is dual-stack (else None).
+
+    Not a port the pollers are known to use: Lambda's documented brokers are the mode's bootstrap
+    string ("How Lambda chooses a bootstrap broker"), and dual-stack clusters keep their IPv4
+    listeners, so the checks test `broker_ports` and only name this one.
+    """
+    if esm.source_kind != "msk" or cluster is None or cluster.network_type != "DUAL":
+        return None
+    mode = msk_auth_mode(esm, cluster)
+    return PORT_IPV6[mode] if mode else None
+
+
 def uses_tls(esm: Esm, cluster: Cluster | None) -> bool:
     """Whether Lambda speaks TLS to the brokers (every MSK listener but plaintext is TLS)."""
     if esm.source_kind == "msk":
@@ -142,7 +194,65 @@ def msk_resource_arns(cluster_arn: str) -> tuple[str, str, str]:
     """The cluster, topic-prefix and group-prefix ARNs MSK IAM access control authorizes against.
 
     Topic and group ARNs are `arn:aws:kafka:REGION:ACCOUNT:topic/CLUSTER_NAME/CLUSTER_UUID/NAME` (MSK
-    developer guide, "IAM access control", resources).
+    developer guide, "IAM access control", resources): they live in the cluster's account, so for a
+    cross-account source they are built from the VPC connection's target cluster, never from the
+    connection's own ARN (ValueError for anything but a cluster ARN).
     """
-    prefix, _, resource = cluster_arn.partition(":cluster/")
+    prefix, sep, resource = cluster_arn.partition(":cluster/")
+    if not sep:
+        raise ValueError(f"{cluster_arn} is not an MSK cluster ARN")
     return cluster_arn, f"{prefix}:topic/{resource}", f"{prefix}:group/{resource}"
+
+
+# --- cross-account sources: MSK multi-VPC connectivity ---------------------------------------------------
+
+
+def source_not_ready(cluster: Cluster | None, connection: VpcConnection | None) -> str | None:
+    """Why the event source cannot serve the trigger right now (a cluster not ACTIVE, a VPC connection not
+    AVAILABLE), for the plan to wait instead of changing the trigger; None when it can (or is unread)."""
+    if cluster is not None and cluster.state != CLUSTER_ACTIVE:
+        return f"MSK cluster {cluster.arn} is {cluster.state}, not {CLUSTER_ACTIVE}"
+    if connection is not None and connection.state != VPC_CONNECTION_AVAILABLE:
+        return f"VPC connection {connection.arn} is {connection.state}, not {VPC_CONNECTION_AVAILABLE}"
+    return None
+
+
+def is_vpc_connection(arn: str | None) -> bool:
+    """Whether an EventSourceArn names a managed VPC connection (a cross-account cluster): "use the managed
+    VPC connection ARN instead of the cluster ARN", e.g.
+    `arn:aws:kafka:us-east-1:111122223333:vpc-connection/444455556666/my-cluster-name/UUID` (Lambda
+    developer guide, "Creating cross-account event source mappings in Lambda")."""
+    parts = (arn or "").split(":", 5)
+    return len(parts) == 6 and parts[2] == "kafka" and parts[5].startswith("vpc-connection/")
+
+
+def vpc_connection_owner(arn: str) -> str | None:
+    """The cluster owner's account in a VPC connection ARN (`vpc-connection/OWNER/CLUSTER/UUID`)."""
+    parts = arn.split(":", 5)[-1].split("/")
+    return parts[1] if len(parts) > 1 and parts[1].isdigit() else None
+
+
+def source_cluster_arn(esm: Esm, connection: VpcConnection | None) -> str | None:
+    """The ARN of the MSK cluster the mapping reads: its EventSourceArn, or for a cross-account source the
+    VPC connection's target cluster (None while that was not read)."""
+    if esm.source_kind != "msk":
+        return None
+    if is_vpc_connection(esm.event_source_arn):
+        return connection.target_cluster_arn if connection else None
+    return esm.event_source_arn
+
+
+CONNECTION_AUTH: Final[dict[str, AuthMode]] = {"SASL_IAM": "iam", "SASL_SCRAM": "scram", "TLS": "mtls"}
+"""A VPC connection's Authentication (SASL_IAM | SASL_SCRAM | TLS: CloudFormation AWS::MSK::VpcConnection)
+as the listener it connects to."""
+
+
+def cross_account_auth_mode(esm: Esm, connection: VpcConnection | None) -> AuthMode | None:
+    """The listener of a cross-account mapping: a secret decides as for any MSK source ("How Lambda chooses
+    a bootstrap broker"); without one, only the connection's IAM authentication needs none ("When the
+    cluster uses IAM role-based authentication, you don't need a SourceAccessConfiguration object")."""
+    mode = msk_auth_mode(esm, None)
+    if mode is not None or connection is None:
+        return mode
+    from_connection = CONNECTION_AUTH.get(connection.authentication or "")
+    return "iam" if from_connection == "iam" else None

@@ -4,15 +4,21 @@ Standard output belongs to what the user asked for (a plan, one JSON document), 
 goes to stderr. Each event carries the run id and the ESM UUID once they are bound. A redaction
 processor runs last before rendering: values under secret-looking keys are masked, and any value
 registered with `register_secret` is scrubbed from every string, wherever it would appear.
+
+structlog is imported, and configured, only when an event at or above the configured level is
+logged: importing it imports rich, and most runs log nothing at the default level (warning), so
+they never pay for either.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 import sys
 import threading
 from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 REDACTED = "[REDACTED]"
@@ -59,6 +65,24 @@ def redaction_processor(
     return event_dict
 
 
+@dataclass(frozen=True)
+class _Config:
+    fmt: Literal["auto", "console", "json"]
+    level: int
+    color: bool
+    stream: Any
+
+
+_config: _Config | None = None  # None: never configured, structlog's own defaults apply
+_applied = False
+_apply_lock = threading.Lock()
+_bound: contextvars.ContextVar[tuple[tuple[str, str], ...]] = contextvars.ContextVar(
+    "remediate_log_bound", default=()
+)
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "warn": logging.WARNING}
+_LEVELS.update({"error": logging.ERROR, "exception": logging.ERROR, "critical": logging.CRITICAL})
+
+
 def configure(
     fmt: Literal["auto", "console", "json"] = "auto",
     level: str = "warning",
@@ -66,13 +90,34 @@ def configure(
     color: bool = True,
     stream: Any = None,
 ) -> None:
-    """Configure structlog once per process; `auto` picks console on a terminal, JSON otherwise."""
+    """Configure logging once per process (or run); `auto` picks console on a terminal, JSON otherwise.
+
+    The configuration is applied to structlog when the first event that passes `level` is logged.
+    """
+    global _config, _applied
+    out = stream if stream is not None else sys.stderr
+    with _apply_lock:
+        _config = _Config(fmt, logging.getLevelName(level.upper()), color, out)
+        _applied = False
+
+
+def _structlog() -> Any:
+    """structlog, with the configuration of `configure` applied."""
+    global _applied
     import structlog
 
-    out = stream if stream is not None else sys.stderr
-    use_json = fmt == "json" or (fmt == "auto" and not _isatty(out))
+    with _apply_lock:
+        if _config is not None and not _applied:
+            _apply(structlog, _config)
+            _applied = True
+    return structlog
+
+
+def _apply(structlog: Any, config: _Config) -> None:
+    use_json = config.fmt == "json" or (config.fmt == "auto" and not _isatty(config.stream))
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        _merge_bound,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
@@ -81,34 +126,44 @@ def configure(
     renderer: Any = (
         structlog.processors.JSONRenderer(sort_keys=True)
         if use_json
-        else structlog.dev.ConsoleRenderer(colors=color and _isatty(out))
+        else structlog.dev.ConsoleRenderer(colors=config.color and _isatty(config.stream))
     )
     structlog.configure(
         processors=[*processors, renderer],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=out),
+        wrapper_class=structlog.make_filtering_bound_logger(config.level),
+        logger_factory=structlog.PrintLoggerFactory(file=config.stream),
         cache_logger_on_first_use=False,
     )
 
 
+def _merge_bound(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: add what `bind_run` bound in this context (explicit keys win)."""
+    for key, value in _bound.get():
+        event_dict.setdefault(key, value)
+    return event_dict
+
+
 def bind_run(run_id: str | None = None, esm_uuid: str | None = None) -> None:
     """Bind the run id and ESM UUID to every event logged from now on in this context."""
-    import structlog
+    values = {**dict(_bound.get()), **{k: v for k, v in (("run_id", run_id), ("esm_uuid", esm_uuid)) if v}}
+    _bound.set(tuple(values.items()))
 
-    values = {k: v for k, v in (("run_id", run_id), ("esm_uuid", esm_uuid)) if v}
-    structlog.contextvars.bind_contextvars(**values)
+
+def _drop(*_args: Any, **_kwargs: Any) -> None:
+    """An event below the configured level."""
 
 
 class _LazyLogger:
-    """A logger that imports structlog on first use: structlog imports rich, which slows CLI start-up."""
+    """A logger that imports structlog only for an event that will be logged."""
 
     def __init__(self, name: str) -> None:
         self._name = name
 
     def __getattr__(self, method: str) -> Any:
-        import structlog
-
-        return getattr(structlog.get_logger(self._name), method)
+        config = _config
+        if config is not None and _LEVELS.get(method, logging.CRITICAL) < config.level:
+            return _drop
+        return getattr(_structlog().get_logger(self._name), method)
 
 
 def get_logger(name: str) -> Any:

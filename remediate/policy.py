@@ -8,8 +8,9 @@ wildcards, resources case-sensitively, `NotAction`/`NotResource`/`NotPrincipal` 
 
 What it cannot decide it says so: a condition on a key the caller did not describe, an operator it
 does not implement, or a policy variable makes the statement "unknown" rather than guessed, and an
-unknown Deny makes the whole answer unknown. Permissions boundaries, SCPs and session policies are
-not modelled (observation does not read them).
+unknown Deny makes the whole answer unknown. A permissions boundary is one more document evaluated on
+its own (`required_access` combines the two: an allow needs both); SCPs and session policies are not
+modelled (observation cannot read them).
 
 The patcher changes as little as possible: it narrows only the Deny statements that block a request
 (an exception for that one principal, or dropping the one blocked action/resource) and adds one
@@ -31,7 +32,11 @@ from urllib.parse import unquote
 Decision = Literal["allow", "deny", "implicit", "unknown"]
 Document = dict[str, Any]
 
-# Size limits (characters, whitespace excluded) of the documents the actions write.
+# Size limits (characters) of the documents the actions write, counted on the text they send (`to_text`),
+# which has no whitespace: IAM does not count whitespace, and a VPC endpoint policy counts it ("Characters
+# per VPC endpoint policy: 20,480 ... The maximum size of a VPC endpoint policy, including white space",
+# AWS PrivateLink guide, "AWS PrivateLink quotas",
+# https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-limits-endpoints.html).
 INLINE_ROLE_POLICY_LIMIT = 10_240  # aggregate of all inline policies of a role
 TRUST_POLICY_LIMIT = 2_048  # the default quota; accounts may have it raised
 VPC_ENDPOINT_POLICY_LIMIT = 20_480
@@ -41,6 +46,10 @@ FULL_ACCESS: Document = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}],
 }
+
+
+ORGANIZATION_KEYS = frozenset({"aws:principalorgid", "aws:principalorgpaths"})
+"""The organization perimeter keys of the principal (lowercase), absent for service principals."""
 
 
 class PolicyError(Exception):
@@ -71,11 +80,21 @@ class Principal:
         return {self.kind: self.id}
 
     def context(self) -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
-        """The global condition keys AWS sets for this principal (lowercase), and those it leaves absent."""
+        """The global condition keys AWS sets for this principal (lowercase), and those it leaves absent.
+
+        A service principal belongs to no organization: aws:PrincipalOrgID and aws:PrincipalOrgPaths are
+        "included in the request context only if the principal is a member of an organization" (IAM User
+        Guide, "AWS global condition context keys",
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html), which is
+        why an endpoint policy limited to the organization breaks an event source mapping ("Restricting
+        your VPC endpoint policies to allow only API calls originating within your organization prevents
+        the event source mapping from functioning properly", Lambda developer guide, network configuration
+        of the Kafka event sources).
+        """
         if self.kind == "Service":
             return (
                 {"aws:principalservicename": (self.id,), "aws:principalisawsservice": ("true",)},
-                frozenset({"aws:principalarn"}),
+                frozenset({"aws:principalarn", *ORGANIZATION_KEYS}),
             )
         known: dict[str, tuple[str, ...]] = {
             "aws:principalarn": (self.id,),
@@ -377,9 +396,14 @@ def evaluate(documents: Document | Sequence[Document | None] | None, req: Reques
 # --- patching ---------------------------------------------------------------------------------------
 
 
+def to_text(document: Document) -> str:
+    """The JSON text a policy write sends: compact, so what `size` counts is exactly what AWS receives."""
+    return json.dumps(document, separators=(",", ":"))
+
+
 def size(document: Document | None) -> int:
-    """Characters as IAM counts them: the JSON without whitespace."""
-    return len(json.dumps(document, separators=(",", ":"))) if document is not None else 0
+    """Characters of the text `to_text` sends (the same whether the limit counts whitespace or not)."""
+    return len(to_text(document)) if document is not None else 0
 
 
 def _drop_literal(stmt: dict[str, Any], key: str, value: str, ignore_case: bool) -> bool:

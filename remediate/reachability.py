@@ -11,12 +11,16 @@ all of them.
 
 A destination whose address is not known (a self-managed broker given by host name) is assumed to
 be in the VPC, and the line says so.
+
+Each CIDR string is parsed once (a bounded cache shared by every mapping of a scan) and paths are
+evaluated on the parsed networks; a network's groups are found through its index, not by scanning.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from remediate.facts import Nacl, NaclEntry, Network, Route, RouteTable, SgRule
@@ -73,14 +77,20 @@ class PathResult:
         )
 
 
+@lru_cache(maxsize=8192)
 def _net(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """The parsed network of a CIDR, parsed once: a scan asks about the same few CIDRs many times."""
     return ipaddress.ip_network(cidr, strict=False)
 
 
 def cidr_contains(outer: str, inner: str) -> bool:
     """True when every address of `inner` is in `outer` (False across IP versions)."""
     a, b = _net(outer), _net(inner)
-    return a.version == b.version and b.subnet_of(a)  # type: ignore[arg-type]
+    return (
+        a.version == b.version
+        and a.network_address <= b.network_address  # type: ignore[operator]
+        and b.broadcast_address <= a.broadcast_address  # type: ignore[operator]
+    )
 
 
 def rule_allows(rule: SgRule, port: int, peer: Peer) -> bool:
@@ -144,8 +154,7 @@ def nacl_denial(nacl: Nacl, egress: bool, ports: tuple[int, int], cidr: str) -> 
     """
     remaining = [ports]
     direction: Direction = "egress" if egress else "ingress"
-    entries = sorted((e for e in nacl.entries if e.egress == egress), key=lambda e: e.rule_number)
-    for entry in entries:
+    for entry in nacl.ordered(egress=egress):
         if not remaining:
             return None
         if entry.protocol not in ("-1", "6", "tcp") or not _entry_matches(entry, cidr):

@@ -5,23 +5,46 @@ Both take the needs from here, so a finding and the change that answers it canno
 findings about the same document (say, a missing kafka:DescribeClusterV2 and a missing
 kafka-cluster:Connect) produce the very same change, which the engine then merges into one.
 
-The needs follow the AWS documentation of Lambda's Kafka event sources: the AWSLambdaMSKExecutionRole
-actions (DescribeCluster or DescribeClusterV2 either suffices), the network-interface actions where
-the pollers run in a VPC, the secret and its customer-managed key, the on-failure destination, the
-MSK IAM data-plane actions on the cluster, topic and consumer group ARNs; and in resource policies:
-the role's trust of lambda.amazonaws.com, and what each VPC endpoint policy must let through.
+The needs follow the AWS documentation of Lambda's Kafka event sources, each cited where it is encoded:
+the CloudWatch Logs actions, the AWSLambdaMSKExecutionRole actions (DescribeCluster or DescribeClusterV2
+on a provisioned cluster, DescribeClusterV2 on a serverless one, DescribeVpcConnection for a cross-account
+one), the network-interface actions where the pollers run in a VPC, the secret and its customer-managed
+key, the on-failure destination and its customer-managed key, the MSK IAM data-plane actions on the
+cluster, topic and consumer group ARNs; and in resource policies: the role's trust of
+lambda.amazonaws.com, and what each VPC endpoint policy must let through.
+
+An execution role's permissions boundary limits it: a need is met only when the identity policies and the
+boundary both allow it ("Permissions boundaries for IAM entities", IAM User Guide: "an entity's
+permissions boundary allows it to perform only the actions that are allowed by both its identity-based
+policies and its permissions boundaries", https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from remediate import kafka
-from remediate.facts import Facts, Secret, VpcEndpoint
-from remediate.policy import FULL_ACCESS, Decision, Document, Principal, Request, evaluate
+from remediate.facts import Facts, VpcEndpoint
+from remediate.policy import (
+    FULL_ACCESS,
+    ORGANIZATION_KEYS,
+    Decision,
+    Document,
+    Principal,
+    Request,
+    evaluate,
+    statement_matches,
+    statements,
+)
 
 LAMBDA_SERVICE = "lambda.amazonaws.com"
+LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+"""Required of every Kafka mapping's execution role: "CloudWatch Logs permissions" (Lambda developer guide,
+"Configuring Lambda permissions for Amazon MSK event source mappings",
+https://docs.aws.amazon.com/lambda/latest/dg/with-msk-permissions.html; the same three on the self-managed
+Kafka permissions page, https://docs.aws.amazon.com/lambda/latest/dg/with-kafka-permissions.html)."""
 NETWORK_ACTIONS = (
     "ec2:CreateNetworkInterface",
     "ec2:DescribeNetworkInterfaces",
@@ -31,7 +54,19 @@ NETWORK_ACTIONS = (
     "ec2:DescribeSecurityGroups",
 )
 CONNECT = "kafka-cluster:Connect"
-_DESTINATION_ACTIONS = {"sns": "sns:Publish", "sqs": "sqs:SendMessage", "s3": "s3:PutObject"}
+DESCRIBE_VPC_CONNECTION = "kafka:DescribeVpcConnection"
+_DESTINATION_ACTIONS: dict[str, tuple[str, ...]] = {
+    "sns": ("sns:Publish",),
+    "sqs": ("sqs:SendMessage",),
+    "s3": ("s3:PutObject", "s3:ListBucket"),
+}
+""""For an SQS destination: sqs:SendMessage; For an SNS destination: sns:Publish; For an S3 destination:
+s3:PutObject and s3:ListBucket" (Lambda developer guide, "Capturing discarded batches for Amazon MSK and
+self-managed Apache Kafka event sources", https://docs.aws.amazon.com/lambda/latest/dg/kafka-on-failure.html)."""
+_DESTINATION_KMS = {"s3": "kms:GenerateDataKey", "sqs": "kms:Decrypt", "sns": "kms:Decrypt"}
+"""Same page: "if you configured a KMS key on your destination": kms:GenerateDataKey for an S3 destination
+encrypted with your own key, kms:Decrypt for an SQS destination. The stored copy of the page was cut before
+the SNS line; kms:Decrypt for SNS follows the issue's reading of it, unconfirmed here."""
 ENDPOINT_SERVICES = ("lambda", "sts", "secretsmanager", "sns", "sqs", "s3")
 
 
@@ -69,43 +104,90 @@ def is_aws_managed_key(key_id: str | None) -> bool:
     return not key_id or key_id.endswith("alias/aws/secretsmanager")
 
 
+def auth_mode(facts: Facts) -> kafka.AuthMode | None:
+    """How Lambda authenticates to the MSK source, same-account or cross-account (None: not decidable)."""
+    if facts.esm.source_kind != "msk":
+        return None
+    if kafka.is_vpc_connection(facts.esm.event_source_arn):
+        return kafka.cross_account_auth_mode(facts.esm, facts.vpc_connection)
+    return kafka.msk_auth_mode(facts.esm, facts.cluster)
+
+
 def uses_iam_auth(facts: Facts) -> bool:
     """Whether Lambda authenticates to the MSK cluster with SASL/IAM (its documented choice of listener)."""
-    return facts.esm.source_kind == "msk" and kafka.msk_auth_mode(facts.esm, facts.cluster) == "iam"
+    return auth_mode(facts) == "iam"
 
 
-def _kms_need(facts: Facts, secret: Secret, principal: Principal | None) -> Request | None:
-    key = secret.kms_key_id
-    if is_aws_managed_key(key):
+def is_aws_managed_alias(key_id: str | None) -> bool:
+    """An AWS managed key named by its alias (alias/aws/sqs, alias/aws/sns, ...): not "your own KMS key"."""
+    return bool(key_id) and (key_id or "").split(":", 5)[-1].startswith("alias/aws/")
+
+
+def _kms_need(facts: Facts, key: str | None, action: str = "kms:Decrypt") -> Request | None:
+    """`action` on a customer managed key given as an ARN, a key id or an alias; None for AWS managed keys."""
+    if is_aws_managed_key(key) or is_aws_managed_alias(key):
         return None
     assert key is not None
-    account = account_of(facts)
     if key.startswith("arn:") and ":key/" in key:
-        return Request.make("kms:Decrypt", key, principal)
-    key_prefix = f"arn:aws:kms:{facts.region}:{account}:key/"
+        return Request.make(action, key)
+    key_prefix = f"arn:aws:kms:{facts.region}:{account_of(facts)}:key/"
     if key.startswith("arn:") or key.startswith("alias/"):
         # Grants name keys, not aliases: allow any key of the account while it carries this alias.
         alias = key.split(":", 5)[-1] if key.startswith("arn:") else key
         return Request.make(
-            "kms:Decrypt",
+            action,
             key_prefix + "*",
-            principal,
             context={"kms:ResourceAliases": (alias,)},
             grant_condition={"ForAnyValue:StringEquals": {"kms:ResourceAliases": alias}},
         )
-    return Request.make("kms:Decrypt", key_prefix + key, principal)
+    return Request.make(action, key_prefix + key)
 
 
-def destination(facts: Facts) -> tuple[str, str, str] | None:
-    """(service, action, resource) of the on-failure destination, or None."""
+def destination(facts: Facts) -> tuple[str, tuple[tuple[str, str], ...]] | None:
+    """(service, ((action, resource), ...)) of the on-failure destination, or None.
+
+    S3 writes objects into the bucket (`BUCKET/*`) and lists the bucket itself."""
     arn = facts.esm.on_failure_destination
     if not arn:
         return None
     service = arn.split(":")[2] if arn.count(":") >= 2 else ""
-    action = _DESTINATION_ACTIONS.get(service)
-    if action is None:
+    actions = _DESTINATION_ACTIONS.get(service)
+    if actions is None:
         return None
-    return service, action, f"{arn}/*" if service == "s3" else arn
+    if service == "s3":
+        return service, (("s3:PutObject", f"{arn}/*"), ("s3:ListBucket", arn))
+    return service, tuple((a, arn) for a in actions)
+
+
+def log_group_arn(facts: Facts) -> str:
+    """The function's log group and its streams, as the CloudWatch Logs actions are authorized on them.
+
+    The group is the function's LoggingConfig.LogGroup, by default `/aws/lambda/FUNCTION_NAME` (Lambda
+    developer guide, "Sending Lambda function logs to CloudWatch Logs")."""
+    function = facts.function
+    name = facts.esm.function_arn.split(":")[6] if facts.esm.function_arn.count(":") >= 6 else ""
+    group = (function.log_group if function else None) or f"/aws/lambda/{function.name if function else name}"
+    return f"arn:aws:logs:{facts.region}:{account_of(facts)}:log-group:{group}:*"
+
+
+def cluster_read_need(facts: Facts) -> Need | None:
+    """What lets the pollers read the event source: DescribeCluster(V2) on the cluster, or, for a
+    cross-account source, DescribeVpcConnection on the managed VPC connection.
+
+    "You only need to add one of either kafka:DescribeCluster or kafka:DescribeClusterV2. For Amazon MSK
+    provisioned clusters, either permission works. For Amazon MSK serverless clusters, you must use
+    kafka:DescribeClusterV2"; "For cross-account event source mappings, you need
+    kafka:DescribeVpcConnection in the execution role" (with-msk-permissions)."""
+    esm = facts.esm
+    arn = esm.event_source_arn
+    if esm.source_kind != "msk" or not arn:
+        return None
+    if kafka.is_vpc_connection(arn):
+        return Need((Request.make(DESCRIBE_VPC_CONNECTION, arn),), "read the cross-account VPC connection")
+    if facts.cluster is not None and facts.cluster.kind == "SERVERLESS":
+        return Need((Request.make("kafka:DescribeClusterV2", arn),), "read the serverless cluster")
+    reqs = (Request.make("kafka:DescribeClusterV2", arn), Request.make("kafka:DescribeCluster", arn))
+    return Need(reqs, "read the cluster")
 
 
 def role_needs(facts: Facts) -> list[Need]:
@@ -117,10 +199,14 @@ def role_needs(facts: Facts) -> list[Need]:
         needs.append(Need(reqs, why))
 
     esm = facts.esm
-    if esm.source_kind == "msk" and esm.event_source_arn:
-        cluster = esm.event_source_arn
-        need("kafka:DescribeClusterV2", "kafka:DescribeCluster", resource=cluster, why="read the cluster")
-        need("kafka:GetBootstrapBrokers", resource=cluster, why="find the brokers")
+    if facts.function is not None or esm.function_arn:
+        for action in LOG_ACTIONS:
+            need(action, resource=log_group_arn(facts), why="write the function's logs")
+    read = cluster_read_need(facts)
+    if read is not None:
+        needs.append(read)
+        if not kafka.is_vpc_connection(esm.event_source_arn) and esm.event_source_arn:
+            need("kafka:GetBootstrapBrokers", resource=esm.event_source_arn, why="find the brokers")
     if facts.network is not None and facts.network.placement != "internet":
         for action in NETWORK_ACTIONS:
             need(action, resource="*", why="place the pollers' network interfaces in the VPC")
@@ -128,21 +214,27 @@ def role_needs(facts: Facts) -> list[Need]:
         if not secret.exists:
             continue
         need("secretsmanager:GetSecretValue", resource=secret.arn, why="read the authentication secret")
-        kms = _kms_need(facts, secret, None)
+        kms = _kms_need(facts, secret.kms_key_id)
         if kms is not None:
             need(request=kms, resource=kms.resource, why="decrypt the secret with its customer-managed key")
     dest = destination(facts)
     if dest is not None:
-        need(dest[1], resource=dest[2], why="deliver failed batches to the on-failure destination")
+        for action, resource in dest[1]:
+            need(action, resource=resource, why="deliver failed batches to the on-failure destination")
+        key = facts.destination.kms_key_id if facts.destination else None
+        kms = _kms_need(facts, key, _DESTINATION_KMS[dest[0]])
+        if kms is not None:
+            need(request=kms, resource=kms.resource, why="use the destination's customer-managed key")
     needs.extend(kafka_cluster_needs(facts))
     return needs
 
 
 def kafka_cluster_needs(facts: Facts) -> list[Need]:
     """MSK IAM data-plane actions: Connect and cluster config on the cluster, topic and group actions."""
-    if not uses_iam_auth(facts):
-        return []
-    cluster, topic_prefix, group_prefix = kafka.msk_resource_arns(str(facts.esm.event_source_arn))
+    source = kafka.source_cluster_arn(facts.esm, facts.vpc_connection)
+    if not uses_iam_auth(facts) or source is None:
+        return []  # a cross-account target not read yet: its unchecked read says so
+    cluster, topic_prefix, group_prefix = kafka.msk_resource_arns(source)
     out = [
         Need((Request.make(CONNECT, cluster),), "connect to the cluster (IAM auth)"),
         Need(
@@ -172,9 +264,15 @@ def endpoint_service(endpoint: VpcEndpoint) -> str:
 
 
 def routed_endpoints(facts: Facts) -> list[VpcEndpoint]:
-    """Endpoints the pollers' traffic goes through: private-DNS interface endpoints and gateways."""
+    """Endpoints the pollers' traffic goes through: private-DNS interface endpoints and gateways.
+
+    None in provisioned mode: "AWS PrivateLink VPC endpoints are required for functions with event source
+    mappings that use the default (on-demand) mode for event pollers. If your event source mapping uses
+    provisioned mode, you don't need to configure AWS PrivateLink VPC endpoints" (Lambda developer guide,
+    Kafka event sources, "Configure network security"), so their policies are not on the pollers' path.
+    """
     network = facts.network
-    if network is None or network.placement == "internet":
+    if network is None or network.placement == "internet" or facts.esm.provisioned_pollers:
         return []
     return [
         e
@@ -186,20 +284,26 @@ def routed_endpoints(facts: Facts) -> list[VpcEndpoint]:
 
 
 def endpoint_needs(facts: Facts, endpoint: VpcEndpoint) -> list[Need]:
-    """What the endpoint's policy must allow, and for whom (the seed: Lambda for STS and Lambda, the
-    *execution role* for Secrets Manager and the destination)."""
+    """What the endpoint's policy must allow, and for whom: Lambda for STS and Lambda, the *execution
+    role* for Secrets Manager and the destination.
+
+    "the VPC endpoint policy must allow the Lambda service principal to call sts:AssumeRole and
+    lambda:InvokeFunction. Restricting your VPC endpoint policies to allow only API calls originating within
+    your organization prevents the event source mapping from functioning properly, so "Resource": "*" is
+    required in these policies"; "To call the Secrets Manager API, Lambda uses your function role, not the
+    Lambda service principal" (Lambda developer guide, network configuration of the MSK, self-managed
+    Kafka, Amazon MQ and DocumentDB event sources). So the Lambda and STS requests are made on "*": only a
+    statement on "*" allows them."""
     service = endpoint_service(endpoint)
     vpc = facts.network.vpc.id if facts.network and facts.network.vpc else None
     context = {"aws:SourceVpce": (endpoint.id,), **({"aws:SourceVpc": (vpc,)} if vpc else {})}
     role = role_principal(facts)
     out: list[Need] = []
     if service == "sts" and facts.role is not None:
-        req = Request.make(
-            "sts:AssumeRole", facts.role.arn, lambda_service(), context, absent=("sts:SourceIdentity",)
-        )
+        req = Request.make("sts:AssumeRole", "*", lambda_service(), context, absent=("sts:SourceIdentity",))
         out.append(Need((req,), "Lambda assumes the execution role through the STS endpoint"))
     elif service == "lambda":
-        req = Request.make("lambda:InvokeFunction", facts.esm.function_arn, lambda_service(), context)
+        req = Request.make("lambda:InvokeFunction", "*", lambda_service(), context)
         out.append(Need((req,), "Lambda invokes the function through the Lambda endpoint"))
     elif service == "secretsmanager" and role is not None:
         for secret in facts.secrets:
@@ -209,8 +313,32 @@ def endpoint_needs(facts: Facts, endpoint: VpcEndpoint) -> list[Need]:
     else:
         dest = destination(facts)
         if dest is not None and dest[0] == service and role is not None:
-            req = Request.make(dest[1], dest[2], role, context)
-            out.append(Need((req,), "the execution role delivers to the destination through the endpoint"))
+            for action, resource in dest[1]:
+                req = Request.make(action, resource, role, context)
+                out.append(
+                    Need((req,), "the execution role delivers to the destination through the endpoint")
+                )
+    return out
+
+
+def perimeter_statements(document: Document | None, request: Request) -> list[str]:
+    """Allow statements (by Sid) that would let `request` through but for an organization condition
+    (aws:PrincipalOrgID, aws:PrincipalOrgPaths), which a service principal never satisfies."""
+    out = []
+    for n, stmt in enumerate(statements(document)):
+        condition = stmt.get("Condition")
+        if stmt.get("Effect") != "Allow" or not isinstance(condition, dict):
+            continue
+        kept = {
+            op: {k: v for k, v in keys.items() if k.lower() not in ORGANIZATION_KEYS}
+            for op, keys in condition.items()
+            if isinstance(keys, dict)
+        }
+        if kept == condition:
+            continue
+        loosened = {**stmt, "Condition": {op: keys for op, keys in kept.items() if keys}}
+        if statement_matches(loosened, request) is True:
+            out.append(str(stmt.get("Sid", f"#{n + 1}")))
     return out
 
 
@@ -229,6 +357,39 @@ def role_documents(facts: Facts) -> list[Document | None]:
     if facts.role is None:
         return []
     return [p.document for p in (*facts.role.inline_policies, *facts.role.attached_policies)]
+
+
+RoleDecision = Literal["allow", "deny", "implicit", "unknown", "boundary", "boundary-unknown"]
+"""A need of the execution role: allowed, denied or not allowed by its identity policies, undecidable, or
+allowed by them but not by the permissions boundary ("boundary"), or by a boundary that could not be
+decided or read ("boundary-unknown")."""
+
+
+def boundary_blocks(facts: Facts, request: Request) -> bool:
+    """Whether the role's (readable) permissions boundary keeps `request` from being allowed, whatever its
+    identity policies say: granting it in a policy would then change nothing."""
+    role = facts.role
+    if role is None or role.permissions_boundary is None:
+        return False
+    return evaluate(role.permissions_boundary.document, request).decision in ("deny", "implicit")
+
+
+def decide_role(facts: Facts, need: Need) -> RoleDecision:
+    """The role's decision on `need`: identity policies AND the permissions boundary must allow it.
+
+    A role without a boundary is decided by its identity policies. A need they allow but the boundary
+    does not (implicitly or with a Deny) is "boundary": only a person may change a boundary."""
+    identity = decide(role_documents(facts), need)
+    role = facts.role
+    if identity != "allow" or role is None or role.permissions_boundary_arn is None:
+        return identity
+    if role.permissions_boundary is None:
+        return "boundary-unknown"
+    allowed = [r for r in need.alternatives if evaluate(role_documents(facts), r).decision == "allow"]
+    bounded = [evaluate(role.permissions_boundary.document, r).decision for r in allowed]
+    if "allow" in bounded:
+        return "allow"
+    return "boundary-unknown" if "unknown" in bounded else "boundary"
 
 
 def endpoint_document(endpoint: VpcEndpoint) -> Document:

@@ -1,17 +1,33 @@
 """Fixtures for end-to-end tests: one sandbox server per session, and the real CLI run against it.
 
-`cli` runs `remediate` in a subprocess, exactly as a user or a runbook would, with only the standard
-AWS environment pointing it at the sandbox: the code under test cannot tell it from a real account.
+Two ways to run `remediate`, with the same signature and the same result (a `CompletedProcess`):
+
+- `cli` runs it in this process, through the console entry point (`remediate.cli.main`), with the
+  environment, argv, stdin, stdout and stderr of a fresh process and its exit code. Most tests use it:
+  a subprocess costs most of a second of start-up, and the suite makes hundreds of runs.
+- `cli_process` runs it in a real subprocess. Use it where the process boundary is the point: signals,
+  kills and crashes, locks and races between processes, start-up.
+
+Either way only the standard AWS environment points the tool at the sandbox, so the code under test
+cannot tell it from a real account; and every run doubles as a leak test and an IAM-coverage test.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import io
 import json
+import logging
 import os
+import signal
 import subprocess
 import sys
+import threading
+import traceback
+import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +38,12 @@ from remediate.sandbox import Sandbox
 from tests.iam_coverage import uncovered
 
 REMEDIATE = str(Path(sys.executable).with_name("remediate"))
+
+# The suite starts many Python subprocesses (the CLI, runbook steps, import probes). Where the environment
+# forbids writing bytecode (PYTHONDONTWRITEBYTECODE, usually to keep __pycache__ out of the tree), each of
+# them would compile every module of the package again; keep their bytecode in the virtualenv instead.
+if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+    os.environ.setdefault("PYTHONPYCACHEPREFIX", str(Path(sys.prefix) / "pycache"))
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 
@@ -110,9 +132,148 @@ def secret_fragments(sb: Sandbox) -> set[str]:
     return fragments | key_lines
 
 
+def _check_run(
+    sandbox: Sandbox,
+    state_dir: Path,
+    args: Sequence[str],
+    result: subprocess.CompletedProcess[str],
+    seen: int,
+) -> None:
+    # Every CLI run of the suite doubles as a leak test: no secret value in any output or log.
+    journals = (
+        "".join(p.read_text() for p in state_dir.rglob("*") if p.is_file()) if state_dir.exists() else ""
+    )
+    for fragment in secret_fragments(sandbox):
+        assert fragment not in result.stdout, "a secret value leaked to stdout"
+        assert fragment not in result.stderr, "a secret value leaked to stderr"
+        assert fragment not in journals, "a secret value leaked to the journal"
+    # ... and an IAM test: every call it made is allowed by the policy the tool declares for it.
+    mode = "diagnose" if args and args[0] in READ_ONLY_COMMANDS and "--fix" not in args else "apply"
+    calls = sandbox.calls[seen:]
+    # Calls that are not the tool's own: the local runner assumes the runbook's role, as Automation
+    # does; starting an execution is the starter's right (`iam-policy --for starter`).
+    theirs = {"ssm-run": ("sts", "AssumeRole"), "ssm-start": ("ssm", "StartAutomationExecution")}
+    if args and args[0] in theirs:
+        calls = [c for c in calls if c != theirs[args[0]]]
+    missing = uncovered(calls, policy_document(mode))
+    assert not missing, f"`remediate {' '.join(args)}` called {missing}, not in iam-policy --mode {mode}"
+
+
+_IN_PROCESS = threading.Lock()
+_SIGNALS = tuple(s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
+
+
+@contextlib.contextmanager
+def _as_a_fresh_process(
+    args: Sequence[str], env: dict[str, str], stdin: str
+) -> Iterator[tuple[io.StringIO, io.StringIO]]:
+    """What a new `remediate` process would have, for the time of one in-process run, then put back:
+    environment, argv, standard streams (not terminals), cwd, signal handlers, logging and warnings,
+    and the registered secret values (a new process has none)."""
+    from remediate import log
+
+    saved_env = dict(os.environ)
+    saved_argv, saved_streams = sys.argv, (sys.stdin, sys.stdout, sys.stderr)
+    saved_cwd = os.getcwd()
+    saved_handlers = {s: signal.getsignal(s) for s in _SIGNALS}
+    root = logging.getLogger()
+    saved_logging = (list(root.handlers), root.level)
+    saved_log = _log_state()
+    with log._secrets_lock:  # a new process has registered no secret value yet
+        log._secrets.clear()
+    out, err = io.StringIO(), io.StringIO()
+    os.environ.clear()
+    # Without a terminal, click and rich fall back to 80 columns, as in a subprocess with pipes.
+    os.environ.update({"COLUMNS": "80", "LINES": "24", **env})
+    sys.argv = ["remediate", *args]
+    sys.stdin, sys.stdout, sys.stderr = io.StringIO(stdin), out, err
+    try:
+        with warnings.catch_warnings():
+            yield out, err
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        sys.argv = saved_argv
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+        for sig, handler in saved_handlers.items():
+            signal.signal(sig, handler)
+        root.handlers[:], root.level = saved_logging
+        _restore_log_state(saved_log)
+
+
+def _log_state() -> tuple[set[str], Any, bool, dict[str, Any] | None]:
+    """`remediate.log`'s process-wide state (registered secrets, configuration) and structlog's."""
+    from remediate import log
+
+    with log._secrets_lock:
+        secrets = set(log._secrets)
+    structlog = sys.modules.get("structlog")
+    return secrets, log._config, log._applied, structlog.get_config() if structlog else None
+
+
+def _restore_log_state(state: tuple[set[str], Any, bool, dict[str, Any] | None]) -> None:
+    from remediate import log
+
+    secrets, log._config, log._applied, structlog_config = state
+    with log._secrets_lock:
+        log._secrets.clear()
+        log._secrets.update(secrets)
+    structlog = sys.modules.get("structlog")
+    if structlog is not None:
+        if structlog_config is None:
+            structlog.reset_defaults()
+        else:
+            structlog.configure(**structlog_config)
+
+
+def _exit_status(code: object) -> int:
+    """The status a process exiting with `sys.exit(code)` would have."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def run_in_process(args: Sequence[str], env: dict[str, str], stdin: str) -> subprocess.CompletedProcess[str]:
+    """`remediate ARGS` through the console entry point, in this process, as a fresh process would run."""
+    from remediate.cli import main
+
+    with _IN_PROCESS, _as_a_fresh_process(args, env, stdin) as (out, err):
+        try:
+            # A copied context: whatever the run binds (run id, ESM) does not outlive it.
+            contextvars.copy_context().run(main)
+            status = 0
+        except SystemExit as exc:
+            status = _exit_status(exc.code)
+        except Exception:  # noqa: BLE001 - as the interpreter does: print it, exit 1
+            traceback.print_exc()  # what the interpreter prints for an uncaught exception, exit 1
+            status = 1
+    return subprocess.CompletedProcess([REMEDIATE, *args], status, out.getvalue(), err.getvalue())
+
+
 @pytest.fixture
 def cli(cli_env: dict[str, str], sandbox: Sandbox) -> CliRunner:
-    """`cli("plan", "--esm", uuid, input=None, env=None)`: run remediate; stdin is not a terminal."""
+    """`cli("plan", "--esm", uuid, input=None, env=None)`: run remediate in this process (see the module
+    docstring); stdin is not a terminal. `timeout` is accepted for `cli_process` compatibility."""
+
+    def run(
+        *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        seen = len(sandbox.calls)
+        result = run_in_process(args, {**cli_env, **(env or {})}, input or "")
+        _check_run(sandbox, Path(cli_env["REMEDIATE_STATE_DIR"]), args, result, seen)
+        return result
+
+    return run
+
+
+@pytest.fixture
+def cli_process(cli_env: dict[str, str], sandbox: Sandbox) -> CliRunner:
+    """`cli_process(...)`: like `cli`, in a real subprocess. For signals, kills, crashes, locks, races
+    between processes and start-up: wherever the process boundary is what the test is about."""
 
     def run(
         *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 120
@@ -127,17 +288,7 @@ def cli(cli_env: dict[str, str], sandbox: Sandbox) -> CliRunner:
             timeout=timeout,
             check=False,
         )
-        # Every CLI run of the suite doubles as a leak test: no secret value in any output or log.
-        state = Path(cli_env["REMEDIATE_STATE_DIR"])
-        journals = "".join(p.read_text() for p in state.rglob("*") if p.is_file()) if state.exists() else ""
-        for fragment in secret_fragments(sandbox):
-            assert fragment not in result.stdout, "a secret value leaked to stdout"
-            assert fragment not in result.stderr, "a secret value leaked to stderr"
-            assert fragment not in journals, "a secret value leaked to the journal"
-        # ... and an IAM test: every call it made is allowed by the policy the tool declares for it.
-        mode = "diagnose" if args and args[0] in READ_ONLY_COMMANDS and "--fix" not in args else "apply"
-        missing = uncovered(sandbox.calls[seen:], policy_document(mode))
-        assert not missing, f"`remediate {' '.join(args)}` called {missing}, not in iam-policy --mode {mode}"
+        _check_run(sandbox, Path(cli_env["REMEDIATE_STATE_DIR"]), args, result, seen)
         return result
 
     return run

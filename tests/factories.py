@@ -21,7 +21,7 @@ from remediate.facts import (
     Subnet,
     Vpc,
 )
-from remediate.required_access import NETWORK_ACTIONS
+from remediate.required_access import LOG_ACTIONS, NETWORK_ACTIONS
 
 UUID = "0b6c2b8e-5c1d-4a38-9d49-3f6f0a9e2c11"
 REGION = "us-east-1"
@@ -29,6 +29,7 @@ ACCOUNT = "123456789012"
 CLUSTER_ARN = f"arn:aws:kafka:{REGION}:{ACCOUNT}:cluster/orders/abcd-1234"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:consumer"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/consumer-role"
+LOG_GROUP_ARN = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/consumer:*"
 
 
 def esm(**over: Any) -> Esm:
@@ -70,6 +71,14 @@ def network() -> Network:
                     Route(destination="0.0.0.0/0", target="nat-1"),
                 ),
             ),
+            RouteTable(
+                id="rtb-public",
+                subnet_ids=("subnet-public",),
+                routes=(
+                    Route(destination="10.0.0.0/16", target="local"),
+                    Route(destination="0.0.0.0/0", target="igw-1"),
+                ),
+            ),
         ),
         nat_gateways=(NatGateway(id="nat-1", subnet_id="subnet-public", state="available"),),
     )
@@ -91,6 +100,7 @@ def full_access_policy() -> dict[str, Any]:
                 "Action": list(NETWORK_ACTIONS),
                 "Resource": "*",
             },
+            {"Effect": "Allow", "Action": list(LOG_ACTIONS), "Resource": LOG_GROUP_ARN},
             {
                 "Effect": "Allow",
                 "Action": [

@@ -9,6 +9,9 @@ from remediate.policy import Request, evaluate
 
 # Signing names of services whose IAM action prefix differs (the others use the signing name).
 IAM_PREFIX: dict[str, str] = {}
+# Operations authorized by an action of another name: "To use this operation, you must have permission to
+# perform the s3:GetEncryptionConfiguration action" (Amazon S3 API reference, GetBucketEncryption).
+IAM_ACTION: dict[tuple[str, str], str] = {("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration"}
 # Calls IAM never denies, so no policy needs to name them.
 NO_PERMISSION_NEEDED = frozenset({("sts", "GetCallerIdentity")})
 
@@ -19,7 +22,7 @@ def uncovered(calls: Iterable[tuple[str, str]], policy: dict[str, Any]) -> list[
     for service, operation in sorted(set(calls)):
         if (service, operation) in NO_PERMISSION_NEEDED:
             continue
-        action = f"{IAM_PREFIX.get(service, service)}:{operation}"
+        action = IAM_ACTION.get((service, operation), f"{IAM_PREFIX.get(service, service)}:{operation}")
         if not evaluate(policy, Request.make(action, "*")).allowed:
             missing.append(action)
     return missing

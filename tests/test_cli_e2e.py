@@ -118,8 +118,8 @@ def test_no_terminal_no_auto_approve_exits_3_and_changes_nothing(sandbox: Sandbo
     assert (esm["State"], esm["BatchSize"]) == ("Enabled", 500)
 
 
-def test_disabled_esm_is_reenabled(sandbox: Sandbox, cli: CliRunner) -> None:
-    scn = build_scenario(sandbox, "disabled")
+def test_esm_disabled_by_lambda_is_reenabled(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "disabled-by-lambda")
     doc = json.loads(cli("plan", "--esm", scn.esm_uuid, "--output", "json").stdout)
     assert [f["code"] for f in doc["findings"]] == ["ESM_DISABLED"]
     assert [c["action"] for c in doc["changes"]] == ["reenable_esm"]

@@ -63,12 +63,12 @@ def _local(resolved: bool) -> LocalResolution:
 
 
 def _causes(facts: object) -> list[str]:
-    return [f.evidence["cause"] for f in broker_dns(facts)]  # type: ignore[arg-type]
+    return [f.evidence.cause for f in broker_dns(facts)]  # type: ignore[arg-type]
 
 
 def test_internet_placement_uses_local_resolution_and_says_so() -> None:
     findings = broker_dns(_facts(Dns(hosts=(HOST,), local=_local(False)), vpc=False))  # type: ignore[arg-type]
-    assert [f.evidence["cause"] for f in findings] == ["not-resolvable"]
+    assert [f.evidence.cause for f in findings] == ["not-resolvable"]
     assert "from laptop" in findings[0].summary
     assert _causes(_facts(Dns(hosts=(HOST,), local=_local(True)), vpc=False)) == []
 
@@ -89,8 +89,8 @@ def test_vpc_zone_decides_over_local_resolution() -> None:
         "zone-not-associated"
     ]
     off = broker_dns(_facts(Dns(hosts=(HOST,), local=_local(True)), dns_support=False))  # type: ignore[arg-type]
-    assert [f.evidence["cause"] for f in off] == ["vpc-dns-support-off"]
-    assert off[0].evidence["enableDnsSupport"] is False
+    assert [f.evidence.cause for f in off] == ["vpc-dns-support-off"]
+    assert off[0].evidence.vpc_id == "vpc-esm"
 
 
 def test_msk_is_not_checked() -> None:

@@ -49,15 +49,22 @@ def test_batch_size_already_one_only_restarts(books: list[Playbook]) -> None:
     assert [c.action for c in plan.changes] == ["reenable_esm"]
 
 
+LAMBDA_DISABLED = "Lambda initiated"  # the API reference's wording for a change Lambda made
+
+
 def test_disabled_alone_is_reenabled(books: list[Playbook]) -> None:
-    facts = factories.facts(esm=factories.esm(state="Disabled"))
+    facts = factories.facts(esm=factories.esm(state="Disabled", state_transition_reason=LAMBDA_DISABLED))
     findings = diagnose(facts, books)
     assert codes(findings) == ["ESM_DISABLED"]
     assert [c.action for c in build_plan(facts, findings, books).changes] == ["reenable_esm"]
 
 
 def test_disabled_with_timeout_merges_the_restart(books: list[Playbook]) -> None:
-    facts = factories.facts(esm=factories.esm(state="Disabled", last_processing_result=CONNECTION))
+    facts = factories.facts(
+        esm=factories.esm(
+            state="Disabled", state_transition_reason=LAMBDA_DISABLED, last_processing_result=CONNECTION
+        )
+    )
     findings = diagnose(facts, books)
     assert codes(findings) == ["BROKER_TIMEOUT"]  # exclusive ESM_DISABLED yields to the real cause
     plan = build_plan(facts, findings, books)
@@ -71,17 +78,12 @@ def test_unless_suppresses_a_conclusion_by_elimination() -> None:
         title="t",
         findings=("BROKER_TIMEOUT",),
         checks=("broker_timeout",),
-        unless=("COULD_NOT_CHECK",),
+        unless=("ESM_DISABLED",),
         actions=(ActionRef(action="reenable_esm"),),
     )
-    denied = Playbook(
-        name="could-not-check", title="d", findings=("COULD_NOT_CHECK",), checks=("unchecked_reads",)
-    )
-    facts = factories.facts(
-        esm=factories.esm(last_processing_result=CONNECTION),
-        unchecked=(Unchecked(what="iam:GetRole", reason="AccessDenied"),),
-    )
-    assert codes(diagnose(facts, [timeout, denied])) == ["COULD_NOT_CHECK"]
+    disabled = Playbook(name="esm-disabled", title="d", findings=("ESM_DISABLED",), checks=("esm_disabled",))
+    facts = factories.facts(esm=factories.esm(last_processing_result=CONNECTION, state="Disabled"))
+    assert codes(diagnose(facts, [timeout, disabled])) == ["ESM_DISABLED"]
     # Without the playbook whose check finds the better explanation, nothing suppresses it.
     assert codes(diagnose(facts, [timeout])) == ["BROKER_TIMEOUT"]
 
@@ -128,6 +130,17 @@ def test_shipped_playbooks_validate() -> None:
         ("name: x\ntitle: t\nfindings: [BROKER_TIMEOUT]\nchecks: [broker_timeout]\nextra: 1\n", "extra"),
         ("name: x\ntitle: t\nfindings: [ESM_DISABLED]\nchecks: [broker_timeout]\n", "emitted by none"),
         ("name: y\ntitle: t\nfindings: [ESM_DISABLED]\nchecks: [esm_disabled]\n", "must match the file name"),
+        (
+            # kafka_acls plans from the evidence of an ACL authorization failure, which ESM_DISABLED lacks
+            "name: x\ntitle: t\nfindings: [ESM_DISABLED]\nchecks: [esm_disabled]\n"
+            "actions: [{action: kafka_acls}]\n",
+            "action kafka_acls cannot read the evidence of ESM_DISABLED",
+        ),
+        (
+            "name: x\ntitle: t\nfindings: [VPC_DNS_DISABLED]\nchecks: [vpc_dns]\n"
+            "actions: [{action: create_vpc_endpoint}]\n",
+            "action create_vpc_endpoint cannot read the evidence of VPC_DNS_DISABLED",
+        ),
     ],
 )
 def test_validation_catches_typos(tmp_path: Path, yaml_text: str, message: str) -> None:
@@ -142,7 +155,7 @@ def test_a_disabled_esm_is_enabled_after_the_fix_of_what_disabled_it(books: list
     group = network.security_groups[0].model_copy(update={"ingress": ()})
     broken = network.model_copy(update={"security_groups": (group,)})
     disabled = factories.facts(
-        esm=factories.esm(state="Disabled", state_transition_reason="EVENT_SOURCE_AUTHN_ERROR"),
+        esm=factories.esm(state="Disabled", state_transition_reason="EVENT_SOURCE_AUTHN_ERROR"),  # by Lambda
         network=broken,
     )
     findings = diagnose(disabled, books)

@@ -9,7 +9,7 @@ import pytest
 from remediate.checks import run_check
 from remediate.facts import Cluster, ClusterAuth, Facts, NamedPolicy, Role, Secret, SourceAccess, VpcEndpoint
 from remediate.policy import statements
-from remediate.required_access import NETWORK_ACTIONS
+from remediate.required_access import LOG_ACTIONS, NETWORK_ACTIONS
 from remediate.run import playbook
 from remediate.run.engine import build_plan, diagnose
 from remediate.run.playbook import Playbook
@@ -51,6 +51,7 @@ def full_access(group: str = "*", describe: str = "kafka:DescribeClusterV2") -> 
     return policy(
         {"Effect": "Allow", "Action": [describe, "kafka:GetBootstrapBrokers"], "Resource": CLUSTER},
         {"Effect": "Allow", "Action": EC2, "Resource": "*"},
+        {"Effect": "Allow", "Action": list(LOG_ACTIONS), "Resource": factories.LOG_GROUP_ARN},
         {"Effect": "Allow", "Action": KAFKA_CLUSTER, "Resource": CLUSTER},
         {"Effect": "Allow", "Action": KAFKA_TOPIC, "Resource": TOPIC_ARN},
         {"Effect": "Allow", "Action": KAFKA_GROUP, "Resource": GROUP_PREFIX + group},
@@ -150,11 +151,11 @@ def test_sts_and_lambda_endpoint_policies() -> None:
         facts(), endpoint("sts", ONLY_GET), endpoint("lambda", ONLY_GET), endpoint("sqs", None)
     )
     (assume,) = run_check("role_trust", f)
-    assert assume.evidence["endpoints"] == ["vpce-sts"]
-    assert assume.evidence["trust_policy"] == "allow"
+    assert assume.evidence.endpoints == ("vpce-sts",)
+    assert assume.evidence.trust_policy == "allow"
     (invoke,) = run_check("endpoint_policies", f)
     assert invoke.code == "ENDPOINT_POLICY_DENIES_INVOKE"
-    assert invoke.evidence["endpoints"] == ["vpce-lambda"]
+    assert invoke.evidence.endpoints == ("vpce-lambda",)
 
 
 def test_endpoint_without_private_dns_is_not_on_the_path() -> None:
@@ -201,7 +202,7 @@ def test_secret_endpoint_explicit_deny_is_narrowed(books: list[Playbook]) -> Non
     f = with_endpoints(scram_facts(GOOD_SECRET), endpoint("secretsmanager", deny))
     findings = diagnose(f, books)
     assert codes(findings) == ["ENDPOINT_POLICY_DENIES_SECRET"]
-    assert findings[0].evidence["blocked"][0]["decision"] == "deny"
+    assert findings[0].evidence.blocked[0]["decision"] == "deny"
     (change,) = [c for c in build_plan(f, findings, books).changes if c.action == "put_vpc_endpoint_policy"]
     narrowed = statements(change.after["PolicyDocument"])[1]
     assert narrowed["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [ROLE]}}
@@ -237,14 +238,14 @@ def test_missing_permissions_and_kafka_cluster_findings_share_one_change(books: 
 def test_configured_consumer_group_is_the_one_granted() -> None:
     f = facts(full_access(group=factories.UUID), esm=factories.esm(consumer_group_id="orders-consumers"))
     (finding,) = run_check("cluster_authz", f)
-    resources = {m["resource"] for m in finding.evidence["missing"]}
+    resources = {m["resource"] for m in finding.evidence.missing}
     assert resources == {GROUP_PREFIX + "orders-consumers"}
 
 
 def test_secret_and_customer_key_are_needed() -> None:
     f = scram_facts(GOOD_SECRET).model_copy(update={"role": role(full_access())})
     (finding,) = run_check("role_permissions", f)
-    assert {(m["action"], m["resource"]) for m in finding.evidence["missing"]} == {
+    assert {(m["action"], m["resource"]) for m in finding.evidence.missing} == {
         ("secretsmanager:GetSecretValue", SECRET),
         ("kms:Decrypt", KEY),
     }
@@ -268,7 +269,7 @@ def test_scram_secret_problems(
 ) -> None:
     f = scram_facts(secret, associated)
     (finding,) = [x for x in diagnose(f, books) if x.code == "SASL_AUTH_FAILED"]
-    assert finding.evidence["problems"] == problems
+    assert finding.evidence.problems == tuple(problems)
     plan = build_plan(f, [finding], books)
     assert [c.action for c in plan.changes if c.action != "reenable_esm"] == actions
     assert len(plan.manual_steps) == (0 if actions else 1)
@@ -278,5 +279,5 @@ def test_acl_finding_needs_the_authorization_hint() -> None:
     assert run_check("cluster_authz", scram_facts(GOOD_SECRET)) == []
     hinted = scram_facts(GOOD_SECRET, lpr="PROBLEM: Cluster failed to authorize Lambda.")
     (finding,) = run_check("cluster_authz", hinted)
-    assert finding.evidence["auth"] == "scram"
-    assert finding.evidence["group"] == factories.UUID
+    assert finding.evidence.auth == "scram"
+    assert finding.evidence.group == factories.UUID

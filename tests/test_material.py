@@ -5,12 +5,15 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 
 from remediate import log
-from remediate.actions.secret_value import steps_text
+from remediate.actions.secret_value import _COMMANDS, steps_text
 from remediate.checks.secrets import secret_material
 from remediate.error_text import classify
 from remediate.facts import Secret, SecretMaterial, SourceAccess
@@ -57,7 +60,19 @@ def test_key_of_a_later_chain_certificate_names_the_order() -> None:
 def test_pbes1_key_is_accepted_and_checked_against_the_certificate() -> None:
     material = analyse(CLIENT, tf.client_secret(GOOD.cert_pem, tf.pbes1_pem(GOOD.key, PASSWORD), PASSWORD))
     assert material.problems == ()
-    assert material.key_encryption == "PBES1 (pbeWithSHAAnd3-KeyTripleDES-CBC)"
+    assert material.key_encryption == "PBES1 (pbeWithSHA1AndDES-CBC)"
+    other = tf.leaf(ROOT)
+    wrong = analyse(CLIENT, tf.client_secret(GOOD.cert_pem, tf.pbes1_pem(other.key, PASSWORD), PASSWORD))
+    assert ("SECRET_NOT_PEM", "key-mismatch") in kinds(wrong)  # decrypted, so matched against the cert
+
+
+def test_item_11_pkcs12_schemes_are_not_pbes1() -> None:
+    """The Lambda guide documents PBES1 (RFC 8018 section 6.1); a PKCS#12 scheme is not PBES1."""
+    key = tf.pkcs12_pbe_pem(GOOD.key, PASSWORD)
+    material = analyse(CLIENT, tf.client_secret(GOOD.cert_pem, key, PASSWORD))
+    assert kinds(material) == [("SECRET_NOT_PEM", "pkcs12-pbe")]
+    assert "pbeWithSHAAnd3-KeyTripleDES-CBC" in material.problems[0].detail
+    assert "RFC 8018 section 6.1" in material.problems[0].detail
 
 
 def test_pbes2_key_is_flagged() -> None:
@@ -135,6 +150,27 @@ def test_root_ca_bundle_must_hold_ca_certificates() -> None:
     assert kinds(analyse("SERVER_ROOT_CA_CERTIFICATE", bundle)) == [("SECRET_NOT_PEM", "not-ca")]
 
 
+def test_item_11_suggested_openssl_command_writes_pbes1(tmp_path: Path) -> None:
+    """The command the manual steps suggest, run with the real openssl binary, writes a PBES1 key
+    (pbeWithSHA1AndDES-CBC, RFC 8018 section 6.1) that the analysis accepts and matches to its certificate."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("no openssl binary on this machine")
+    source = tmp_path / "key-pbes2.pem"
+    source.write_text(tf.pbes2_pem(GOOD.key, PASSWORD))
+    (tmp_path / "key-password.txt").write_text(PASSWORD)
+    done = subprocess.run(  # the manual step is a shell line: run it as a user would
+        _COMMANDS["pbes2"], shell=True, cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    if "-provider" in done.stderr and done.returncode:
+        pytest.skip("this openssl has no providers (OpenSSL 1.1)")
+    assert done.returncode == 0, done.stderr
+    key = (tmp_path / "key.pem").read_text()
+    body = base64.b64decode("".join(key.splitlines()[1:-1]))
+    assert encryption_scheme(body) == ("PBES1", "PBES1 (pbeWithSHA1AndDES-CBC)")
+    assert analyse(CLIENT, tf.client_secret(GOOD.cert_pem, key, PASSWORD)).problems == ()
+
+
 def test_binary_secret() -> None:
     assert kinds(analyse(CLIENT, None, binary=True)) == [("SECRET_NOT_PEM", "binary")]
 
@@ -177,9 +213,13 @@ def test_check_and_manual_steps() -> None:
     )
     findings = secret_material(facts)
     assert [f.code for f in findings] == ["PRIVATE_KEY_PBES2"]
-    assert findings[0].evidence["secret"] == arn
+    assert findings[0].evidence.secret == arn
     text = steps_text(secret, {"PRIVATE_KEY_PBES2"})
-    assert "openssl pkcs8 -topk8 -v1 PBE-SHA1-3DES -in key-pbes2.pem -passin file:key-password.txt" in text
+    assert (
+        "openssl pkcs8 -topk8 -v1 PBE-SHA1-DES -provider legacy -provider default -in key-pbes2.pem "
+        "-passin file:key-password-old.txt" in text
+    )
+    assert "PBE-SHA1-3DES" not in text
     assert f"aws secretsmanager put-secret-value --secret-id {arn} --secret-string file://secret.json" in text
     assert PASSWORD not in text
 

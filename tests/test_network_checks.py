@@ -42,6 +42,12 @@ SUBNETS = (
 ALL_OUT = SgRule(protocol="-1", cidr="0.0.0.0/0")
 SELF_BROKERS = SgRule(protocol="tcp", from_port=9092, to_port=9098, group_id=SG)
 LOCAL = Route(destination="10.0.0.0/16", target="local")
+PUBLIC_TABLE = RouteTable(
+    id="rtb-public",
+    subnet_ids=("subnet-public",),
+    routes=(LOCAL, Route(destination="0.0.0.0/0", target="igw-1")),
+)
+"""The NAT gateway's own subnet routes to the internet gateway, as a public NAT gateway needs."""
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:AmazonMSK_x"
 NETWORK_PLAYBOOKS = frozenset({"broker-ports", "service-endpoints", "vpc-dns"})
 
@@ -88,6 +94,7 @@ def net(
         route_tables=(
             table.model_copy(update={"routes": routes}),
             RouteTable(id="rtb-main", main=True, routes=(LOCAL,)),
+            PUBLIC_TABLE,
         ),
         nacls=(nacl or _open_nacl(),),
         nat_gateways=(NatGateway(id="nat-1", subnet_id="subnet-public", state="available"),),
@@ -139,7 +146,7 @@ def test_healthy_network_has_no_network_findings(books: list[Playbook]) -> None:
 def test_missing_self_ingress_adds_one_self_referencing_rule(books: list[Playbook]) -> None:
     findings, plan = run(facts(net(ingress=())), books)
     assert codes(findings) == ["BROKER_PORTS_BLOCKED"]
-    assert "blocked by SG sg-cluster: no ingress rule allows tcp/9098" in findings[0].evidence["paths"][0]
+    assert "blocked by SG sg-cluster: no ingress rule allows tcp/9098" in findings[0].evidence.paths[0]
     assert [(c.action, c.resource, c.after["FromPort"], c.after["PeerGroupId"]) for c in plan.changes] == [
         ("authorize_sg_ingress", SG, 9098, SG)
     ]
@@ -176,7 +183,7 @@ def test_broker_port_and_auth_follow_lambdas_documented_order(
         update={"auth": ClusterAuth(**auth), "client_broker_encryption": encryption}
     )
     findings, _ = run(f.model_copy(update={"cluster": cluster}), books)
-    assert findings[0].evidence["ports"] == [port]
+    assert findings[0].evidence.ports == (port,)
 
 
 def test_missing_egress_to_brokers_adds_egress_to_the_cluster_group(books: list[Playbook]) -> None:
@@ -222,7 +229,7 @@ def test_nacl_deny_between_subnets_is_a_manual_step_naming_the_rule(books: list[
     findings, plan = run(facts(net(nacl=base.model_copy(update={"entries": (deny, *base.entries)}))), books)
     assert codes(findings) == ["BROKER_PORTS_BLOCKED"]
     assert plan.changes == ()
-    assert "blocked by NACL acl-1: inbound rule 50 denies tcp/9098" in findings[0].evidence["paths"][0]
+    assert "blocked by NACL acl-1: inbound rule 50 denies tcp/9098" in findings[0].evidence.paths[0]
     assert "--rule-number 49" in plan.manual_steps[0].text
     assert "--ingress" in plan.manual_steps[0].text
 
@@ -324,7 +331,7 @@ def test_no_nat_plans_a_group_and_an_endpoint_per_service(books: list[Playbook])
         assert change.after["SecurityGroupIds"] == ["${c1.GroupId}"]
         assert change.after["PrivateDnsEnabled"] is True
         assert change.after["SubnetIds"] == ["subnet-a", "subnet-b"]  # one per AZ
-    assert any("blocked by route rtb-private" in p for p in findings[0].evidence["paths"])
+    assert any("blocked by route rtb-private" in p for p in findings[0].evidence.paths)
 
 
 def test_s3_destination_gets_a_gateway_endpoint(books: list[Playbook]) -> None:
@@ -354,8 +361,7 @@ def test_endpoint_whose_group_blocks_443_gets_only_the_rule(books: list[Playbook
         ("authorize_sg_ingress", "sg-vpce", 443, SG)
     ]
     assert any(
-        "lambda endpoint vpce-lambda tcp/443: blocked by SG sg-vpce" in p
-        for p in findings[0].evidence["paths"]
+        "lambda endpoint vpce-lambda tcp/443: blocked by SG sg-vpce" in p for p in findings[0].evidence.paths
     )
 
 
@@ -391,7 +397,7 @@ def test_endpoint_without_private_dns_is_a_manual_step(books: list[Playbook]) ->
     )
     findings, plan = run(facts(network), books)
     assert codes(findings) == ["SERVICE_ENDPOINTS_UNREACHABLE"]
-    assert any("private DNS is off" in p for p in findings[0].evidence["paths"])
+    assert any("private DNS is off" in p for p in findings[0].evidence.paths)
     assert plan.changes == ()  # no contract action modifies an endpoint: a person does
     assert "--private-dns-enabled" in plan.manual_steps[0].text
 

@@ -130,7 +130,7 @@ def test_endpoints_are_created_as_planned(sandbox: Sandbox, cli: CliRunner) -> N
 
 
 def test_concurrent_applies_of_one_plan_make_one_endpoint_per_service(
-    sandbox: Sandbox, cli: CliRunner, tmp_path: Path
+    sandbox: Sandbox, cli: CliRunner, cli_process: CliRunner, tmp_path: Path
 ) -> None:
     sc = build_scenario(sandbox, "scram-no-nat")
     assert sc.vpc_id is not None
@@ -140,7 +140,10 @@ def test_concurrent_applies_of_one_plan_make_one_endpoint_per_service(
 
     def apply(i: int) -> None:
         # Separate state directories: two operators on two machines, so no local lock serialises them.
-        results.append(cli("apply", str(plan_file), env={"REMEDIATE_STATE_DIR": str(tmp_path / f"state{i}")}))
+        # Two processes racing: the process boundary is the point, so each is a real subprocess.
+        results.append(
+            cli_process("apply", str(plan_file), env={"REMEDIATE_STATE_DIR": str(tmp_path / f"state{i}")})
+        )
 
     runners = [threading.Thread(target=apply, args=(i,)) for i in range(2)]
     for t in runners:

@@ -30,7 +30,19 @@ def make_plan(changes: tuple[Change, ...] = (), manual: tuple[ManualStep, ...] =
         plan_id=plan_mod.new_plan_id(),
         created_at=plan_mod.utc_now(),
         target=Target(esm_uuid="u", esm_arn="arn", function_arn="f", source_kind="msk", region="us-east-1"),
-        findings=(Finding(code="BROKER_TIMEOUT", summary="s", playbook="broker-timeout"),),
+        findings=(
+            Finding(
+                code="BROKER_TIMEOUT",
+                summary="s",
+                evidence={
+                    "error_text": "PROBLEM: Connection error.",
+                    "source": "LastProcessingResult",
+                    "batch_size": 500,
+                    "state": "Enabled",
+                },
+                playbook="broker-timeout",
+            ),
+        ),
         changes=changes,
         manual_steps=manual,
         fingerprint="sha256:" + "0" * 64,

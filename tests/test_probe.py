@@ -92,7 +92,7 @@ def test_uses_tls() -> None:
 def test_check_maps_outcomes_to_codes(brokers: dict[str, str]) -> None:
     probes = probe_all(brokers.values(), tls=True, ca_pem=ROOT.cert_pem, ca_source="test CA", timeout=1.0)
     findings = server_auth(factories.facts(tls_probes=probes))
-    by_server = {f.evidence["server"]: (f.code, f.evidence["outcome"]) for f in findings}
+    by_server = {f.evidence.server: (f.code, f.evidence.outcome) for f in findings}
     assert by_server == {
         brokers["hostname-mismatch"]: ("SERVER_AUTH_FAILED", "hostname-mismatch"),
         brokers["unknown-ca"]: ("SERVER_AUTH_FAILED", "unknown-ca"),

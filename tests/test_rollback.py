@@ -36,7 +36,7 @@ def test_rollback_restores_batch_size(sandbox: Sandbox, cli: CliRunner, cli_env:
 def test_rollback_disables_what_the_run_enabled(
     sandbox: Sandbox, cli: CliRunner, cli_env: dict[str, str]
 ) -> None:
-    scn = build_scenario(sandbox, "disabled")
+    scn = build_scenario(sandbox, "disabled-by-lambda")
     assert cli("apply", "--esm", scn.esm_uuid, "--auto-approve").returncode == 0
     assert settle(sandbox, scn.esm_uuid)["State"] == "Enabled"
     undo = cli("rollback", last_run(cli_env), "--auto-approve", "--output", "json")

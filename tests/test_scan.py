@@ -124,7 +124,7 @@ def test_fix_without_terminal_changes_nothing(fleet: Fleet, sandbox: Sandbox, cl
     assert result.returncode == 3, result.stderr
     assert "nothing was changed" in result.stderr
     assert f"# ESM {fleet.timeout.esm_uuid}" in result.stdout  # every plan was shown before asking
-    assert f"# ESM {fleet.disabled.esm_uuid}" in result.stdout
+    assert f"# ESM {fleet.disabled.esm_uuid}" not in result.stdout  # a person disabled it: no plan to show
     assert _batch_size(sandbox, fleet.timeout.esm_uuid) == 500
     lam = sandbox.client("lambda")
     assert lam.get_event_source_mapping(UUID=fleet.disabled.esm_uuid)["State"] == "Disabled"
@@ -132,12 +132,26 @@ def test_fix_without_terminal_changes_nothing(fleet: Fleet, sandbox: Sandbox, cl
 
 def test_fix_with_auto_approve(fleet: Fleet, sandbox: Sandbox, cli: CliRunner) -> None:
     result = cli("scan", "--fix", "--auto-approve", "--output", "json")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 2, result.stderr  # the mapping a person disabled is left as it is
     doc = json.loads(result.stdout)
     fixes = {f["esm_uuid"]: f for f in doc["fixes"]}
-    assert set(fixes) == {fleet.timeout.esm_uuid, fleet.disabled.esm_uuid}
+    assert set(fixes) == {fleet.timeout.esm_uuid}
     assert all(f["state"] == "done" and f["applied"] and f["error"] is None for f in fixes.values())
     assert _batch_size(sandbox, fleet.timeout.esm_uuid) == 1
     assert _batch_size(sandbox, fleet.healthy.esm_uuid) == 100
+    lam = sandbox.client("lambda")
+    assert lam.get_event_source_mapping(UUID=fleet.disabled.esm_uuid)["State"] == "Disabled"
+
+
+def test_item_14_fix_enables_a_user_disabled_mapping_only_when_asked(
+    fleet: Fleet, sandbox: Sandbox, cli: CliRunner
+) -> None:
+    """A mapping whose StateTransitionReason says a person disabled it ("USER_INITIATED" / "User action")
+    stays disabled under `scan --fix`; `--enable-user-disabled` enables it."""
+    result = cli("scan", "--fix", "--auto-approve", "--enable-user-disabled", "--output", "json")
+    assert result.returncode == 0, result.stderr
+    fixes = {f["esm_uuid"]: f for f in json.loads(result.stdout)["fixes"]}
+    assert set(fixes) == {fleet.timeout.esm_uuid, fleet.disabled.esm_uuid}
+    assert all(f["state"] == "done" and f["error"] is None for f in fixes.values())
     lam = sandbox.client("lambda")
     assert lam.get_event_source_mapping(UUID=fleet.disabled.esm_uuid)["State"] == "Enabled"

@@ -85,7 +85,7 @@ def test_client_certificate_secret(sandbox: Sandbox, cli: CliRunner, case: str) 
     for result in (diag, plan):
         _assert_no_secret(result, parts)
     if case == "pbes2":
-        assert "openssl pkcs8 -topk8 -v1 PBE-SHA1-3DES" in plan.stdout
+        assert "openssl pkcs8 -topk8 -v1 PBE-SHA1-DES -provider legacy -provider default" in plan.stdout
         assert (
             f"put-secret-value --secret-id {scn.secret_arns[0]} --secret-string file://secret.json"
             in plan.stdout

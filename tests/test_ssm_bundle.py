@@ -12,8 +12,8 @@ import pytest
 from remediate.errors import InputError
 from remediate.sandbox import Sandbox, build_scenario
 from remediate.ssm import bundle as ssm_bundle
-from remediate.ssm.document import ATTACHMENT, ENTRY_MODULE, runbook
-from remediate.ssm.runner import Runner
+from remediate.ssm.document import ATTACHMENT, ENTRY_MODULE, Deploy, runbook
+from remediate.ssm.runner import Runner, answer_all
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +105,7 @@ def test_the_bundle_runs_the_runbook_in_a_clean_python311(
         zf.extractall(unpacked)
     probe = (
         f"import sys; sys.path.insert(0, {str(unpacked)!r}); import {ENTRY_MODULE} as m; "
-        "assert all(callable(getattr(m, s)) for s in ('plan', 'apply', 'verify')); "
+        "assert all(callable(getattr(m, s)) for s in ('plan', 'apply', 'finalize', 'verify', 'cleanup')); "
         "assert not {'click', 'rich', 'moto'} & set(sys.modules); print(m.plan.__module__)"
     )
     out = subprocess.run([python, "-I", "-c", probe], capture_output=True, text=True, check=False)
@@ -115,15 +115,16 @@ def test_the_bundle_runs_the_runbook_in_a_clean_python311(
     scn = build_scenario(sandbox, "broker-timeout")
     env = {k: v for k, v in cli_env.items() if k != "PYTHONPATH"}
     runner = Runner(
-        runbook(bundle.attachment), approver=lambda _s, _m: True, bundle=bundle.path, python=python, env=env
+        runbook(Deploy(approvers=["alice"], attachment=bundle.attachment)),
+        approver=answer_all(True),
+        bundle=bundle.path,
+        python=python,
+        env=env,
+        region="us-east-1",
+        poll_seconds=0.05,
     )
     execution = runner.run(
-        {
-            "EsmId": scn.esm_uuid,
-            "Mode": "Apply",
-            "Approvers": ["alice"],
-            "AutomationAssumeRole": "arn:aws:iam::1:role/a",
-        }
+        {"EsmId": scn.esm_uuid, "Mode": "Apply", "AutomationAssumeRole": "arn:aws:iam::123456789012:role/a"}
     )
     assert execution.status == "Success", execution.failure
     assert sandbox.client("lambda").get_event_source_mapping(UUID=scn.esm_uuid)["BatchSize"] == 1

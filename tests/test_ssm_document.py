@@ -1,4 +1,4 @@
-"""The generated runbook and its CloudFormation template: shape, limits, and the least-privilege role."""
+"""The generated runbook and its CloudFormation templates: shape, limits, deploy-time approval, cfn-lint."""
 
 from __future__ import annotations
 
@@ -11,76 +11,96 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
-from remediate.iam_policy import policy_document
 from remediate.ssm import bundle as ssm_bundle
 from remediate.ssm import handlers as ssm
+from remediate.ssm.cloudformation import TEMPLATES, account_template, member_template, template_yaml
 from remediate.ssm.document import (
     ATTACHMENT,
     DOCUMENT_LIMIT,
     ENTRY_MODULE,
     Attachment,
-    cloudformation_template,
+    Deploy,
     runbook,
-    template_yaml,
     to_yaml,
 )
+from remediate.ssm.runner import validate
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = ROOT / "deploy" / "remediate-runbook.yaml"
 REMEDIATE = str(Path(sys.executable).with_name("remediate"))
 _REF = re.compile(r"\{\{\s*([A-Za-z0-9_.:]+)\s*\}\}")
-
-
-def _refs(value: Any) -> set[str]:
-    return set(_REF.findall(json.dumps(value)))
+APPROVER = "arn:aws:iam::111122223333:role/OnCall"
 
 
 def test_the_runbook_parses_and_fits_ssm_limits() -> None:
-    text = to_yaml(runbook(Attachment(ATTACHMENT, "a" * 64, 123)))
+    text = to_yaml(runbook(Deploy(approvers=[APPROVER], attachment=Attachment(ATTACHMENT, "a" * 64, 123))))
     doc = yaml.safe_load(text)
     assert doc["schemaVersion"] == "0.3"
     assert len(text.encode()) < DOCUMENT_LIMIT
     assert doc["files"] == {ATTACHMENT: {"checksums": {"sha256": "a" * 64}, "size": 123}}
-    assert set(doc["parameters"]) >= {
-        "EsmId",
-        "AutomationAssumeRole",
-        "Mode",
-        "Approvers",
-        "MinRequiredApprovals",
-        "NotificationArn",
-        "AutoApprove",
+    assert set(doc["parameters"]) == {"EsmId", "AutomationAssumeRole", "Mode"}
+    validate(doc)
+
+
+def test_approval_is_fixed_at_deploy_time() -> None:
+    doc = runbook(Deploy(approvers=["alice", "bob"], min_approvals=2))
+    [approve] = [s for s in doc["mainSteps"] if s["action"] == "aws:approve"]
+    assert approve["inputs"]["Approvers"] == ["alice", "bob"]
+    assert approve["inputs"]["MinRequiredApprovals"] == 2
+    assert "NotificationArn" not in approve["inputs"]
+    assert not {"Approvers", "MinRequiredApprovals", "AutoApprove"} & set(doc["parameters"])
+    assert "{{ AutoApprove }}" not in json.dumps(doc)
+    allowed = runbook(Deploy(approvers=["alice"], auto_approve=True))
+    assert allowed["parameters"]["AutoApprove"]["default"] is False
+    assert "{{ AutoApprove }}" in json.dumps(allowed)
+
+
+@pytest.mark.parametrize(
+    ("deploy", "message"),
+    [
+        (Deploy(approvers=[]), "1 to 10"),
+        (Deploy(approvers=[f"u{i}" for i in range(11)]), "1 to 10"),
+        (Deploy(approvers=["alice"], min_approvals=2), "cannot need more approvals"),
+        (Deploy(approvers=["a"], notification_arn="arn:aws:sns:us-east-1:111122223333:alerts"), "Automation"),
+        (Deploy(approvers=["a"], bucket="s3://x"), "bucket"),
+    ],
+)
+def test_deploy_values_are_checked_like_ssm_does(deploy: Deploy, message: str) -> None:
+    from remediate.errors import InputError
+
+    with pytest.raises(InputError, match=message):
+        deploy.check()
+
+
+def test_every_step_that_runs_under_the_lock_cleans_up() -> None:
+    steps = runbook()["mainSteps"]
+    names = [s["name"] for s in steps]
+    locked = names[names.index("apply") : names.index("finalize") + 1]
+    for step in steps:
+        if step["name"] in locked and step["action"] != "aws:branch":
+            assert step.get("onCancel") == "step:cleanup", step["name"]
+            assert step["onFailure"] in ("step:cleanup", "step:enablePause"), step["name"]
+    assert names[-1] == "cleanup"
+    assert steps[-1]["isEnd"] is True
+    assert next(s for s in steps if s["name"] == "finish")["isEnd"] is True
+
+
+def test_the_esm_restart_is_native_and_script_steps_fit_600_seconds() -> None:
+    steps = {s["name"]: s for s in runbook()["mainSteps"]}
+    assert steps["disable"]["inputs"] == {
+        "Service": "lambda",
+        "Api": "UpdateEventSourceMapping",
+        "UUID": "{{ plan.EsmUuid }}",
+        "Enabled": False,
     }
-    assert doc["parameters"]["Mode"]["allowedValues"] == ["Diagnose", "Plan", "Apply"]
-    assert doc["parameters"]["AutoApprove"]["default"] is False
-    assert [s["action"] for s in doc["mainSteps"]] == [
-        "aws:executeScript",
-        "aws:branch",
-        "aws:approve",
-        "aws:approve",
-        "aws:executeScript",
-        "aws:executeScript",
-        "aws:sleep",
-    ]
-
-
-def test_every_reference_resolves_to_a_parameter_or_an_earlier_output() -> None:
-    doc = runbook()
-    known = set(doc["parameters"]) | {"global:REGION", "automation:EXECUTION_ID"}
-    names = [s["name"] for s in doc["mainSteps"]]
-    for step in doc["mainSteps"]:
-        unresolved = _refs(step["inputs"]) - known
-        assert not unresolved, f"{step['name']} uses {unresolved}"
-        known |= {f"{step['name']}.{o['Name']}" for o in step.get("outputs", [])}
-        known |= {f"{step['name']}.ApprovalStatus"} if step["action"] == "aws:approve" else set()
-        for target in [step.get("nextStep"), *[c["NextStep"] for c in step["inputs"].get("Choices", [])]]:
-            assert target is None or target in names
-    assert set(doc["outputs"]) <= known
-
-
-def test_script_steps_run_python311_within_the_limits() -> None:
-    for step in runbook()["mainSteps"]:
+    assert steps["enable"]["inputs"]["Enabled"] is True
+    assert steps["waitDisabled"]["action"] == "aws:waitForAwsResourceProperty"
+    assert steps["waitDisabled"]["inputs"]["PropertySelector"] == "$.State"
+    assert steps["waitEnabled"]["inputs"]["DesiredValues"] == ["Enabled"]
+    assert steps["enablePause"]["action"] == "aws:sleep"
+    for step in steps.values():
         if step["action"] == "aws:executeScript":
             assert step["inputs"]["Runtime"] == "python3.11"
             assert step["inputs"]["Attachment"] == ATTACHMENT
@@ -99,55 +119,116 @@ def test_every_step_handler_exists_in_the_bundle(tmp_path: Path) -> None:
         if isinstance(node, ast.ImportFrom)
         for alias in node.names
     }
-    for step in runbook()["mainSteps"]:
-        if step["action"] == "aws:executeScript":
-            function = exported[step["inputs"]["Handler"].split(".")[1]]
-            assert callable(getattr(ssm, function))
+    scripts = [s for s in runbook()["mainSteps"] if s["action"] == "aws:executeScript"]
+    assert {s["name"] for s in scripts} == set(ssm.HANDLERS)
+    for step in scripts:
+        function = exported[step["inputs"]["Handler"].split(".")[1]]
+        assert callable(getattr(ssm, function))
     assert "remediate/ssm/handlers.py" in names
-
-
-def test_the_approval_message_is_the_plan_summary() -> None:
-    approvals = [s for s in runbook()["mainSteps"] if s["action"] == "aws:approve"]
-    assert {s["inputs"]["Message"] for s in approvals} == {"{{ plan.ApprovalMessage }}"}
-    assert [("NotificationArn" in s["inputs"]) for s in approvals] == [False, True]
-    assert ssm.MESSAGE_LIMIT == 4096
 
 
 def test_cli_prints_the_runbook_with_the_bundle_checksum(tmp_path: Path) -> None:
     bundle = ssm_bundle.build(tmp_path, with_dependencies=False)
     out = subprocess.run(
-        [REMEDIATE, "ssm-document", "--bundle", str(bundle.path)], capture_output=True, text=True, check=True
+        [REMEDIATE, "ssm-document", "--bundle", str(bundle.path), "--approver", APPROVER],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     doc = yaml.safe_load(out.stdout)
     assert doc["files"][ATTACHMENT] == {"checksums": {"sha256": bundle.sha256}, "size": bundle.size}
 
 
-def test_the_committed_template_is_the_generated_one() -> None:
-    assert TEMPLATE.read_text() == template_yaml(), (
-        "regenerate: remediate ssm-document --cloudformation --out deploy/remediate-runbook.yaml"
+def test_cli_ssm_document_needs_approvers() -> None:
+    out = subprocess.run([REMEDIATE, "ssm-document"], capture_output=True, text=True)
+    assert out.returncode == 1
+    assert out.stderr.strip().endswith(
+        "give --approver (1 to 10): the runbook's approval step names who may approve"
     )
 
 
-def test_cfn_lint_passes_on_the_template() -> None:
-    from cfnlint.api import ManualArgs, lint, lint_file
+@pytest.mark.parametrize("kind", sorted(TEMPLATES))
+def test_the_committed_templates_are_the_generated_ones(kind: str) -> None:
+    name, _ = TEMPLATES[kind]
+    assert (ROOT / "deploy" / name).read_text() == template_yaml(kind), (
+        f"regenerate: remediate ssm-document --cloudformation {kind} --out deploy/{name}"
+    )
 
-    assert lint_file(TEMPLATE, ManualArgs()) == []
-    broken = cloudformation_template()
+
+@pytest.mark.parametrize("kind", sorted(TEMPLATES))
+def test_cfn_lint_passes_on_the_templates(kind: str) -> None:
+    from cfnlint.api import ManualArgs, lint_file
+
+    assert lint_file(ROOT / "deploy" / TEMPLATES[kind][0], ManualArgs()) == []
+
+
+def test_cfn_lint_rejects_a_broken_template() -> None:
+    from cfnlint.api import ManualArgs, lint
+
+    broken = account_template()
     del broken["Resources"]["AutomationAssumeRole"]["Properties"]["AssumeRolePolicyDocument"]
-    assert lint(yaml.safe_dump(broken), ManualArgs()), "cfn-lint should reject a role without a trust policy"
+    assert lint(yaml.safe_dump(broken), ManualArgs())
 
 
-def test_the_role_policy_is_exactly_iam_policy_apply() -> None:
-    template = yaml.safe_load(TEMPLATE.read_text())
-    [policy] = template["Resources"]["AutomationAssumeRole"]["Properties"]["Policies"]
-    printed = subprocess.run(
-        [REMEDIATE, "iam-policy", "--mode", "apply"], capture_output=True, text=True, check=True
-    ).stdout
-    assert policy["PolicyDocument"] == json.loads(printed) == policy_document("apply")
-    assert template == cloudformation_template()
+# -- the templates' document is runbook() with the template's parameters ---------------------------
 
 
-def test_the_template_embeds_the_runbook() -> None:
-    content = cloudformation_template()["Resources"]["Runbook"]["Properties"]["Content"]
-    assert content["mainSteps"] == runbook()["mainSteps"]
-    assert content["files"] == {ATTACHMENT: {"checksums": {"sha256": {"Ref": "BundleSha256"}}}}
+def _resolve(value: Any, params: dict[str, Any], conditions: dict[str, bool]) -> Any:
+    """Ref, Fn::If, Fn::Sub and AWS::NoValue, as CloudFormation resolves them in a property."""
+    none = object()
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, dict):
+            if set(v) == {"Ref"}:
+                return none if v["Ref"] == "AWS::NoValue" else params[v["Ref"]]
+            if set(v) == {"Fn::If"}:
+                cond, yes, no = v["Fn::If"]
+                return walk(yes if conditions[cond] else no)
+            if set(v) == {"Fn::Sub"}:
+                return re.sub(r"\$\{([^}]+)\}", lambda m: str(params[m.group(1)]), v["Fn::Sub"])
+            out = {k: walk(x) for k, x in v.items()}
+            return {k: x for k, x in out.items() if x is not none}
+        if isinstance(v, list):
+            return [x for x in (walk(i) for i in v) if x is not none]
+        return v
+
+    return walk(value)
+
+
+@pytest.mark.parametrize("allow", [False, True])
+@pytest.mark.parametrize("template", [account_template, member_template])
+def test_the_templates_document_is_the_runbook(template: Any, allow: bool) -> None:
+    params = {
+        "Approvers": ["alice", "bob"],
+        "MinRequiredApprovals": "2",
+        "NotificationArn": "arn:aws:sns:eu-west-1:111122223333:AutomationApprovals",
+        "Bucket": "remediate-state",
+        "BundleSha256": "b" * 64,
+        "BundleBucket": "bundles",
+        "BundleKey": "releases/v1.zip",
+    }
+    document = template()["Resources"]["Runbook"]["Properties"]
+    content = _resolve(document["Content"], params, {"HasNotificationArn": True, "AllowAutoApprove": allow})
+    expected = runbook(
+        Deploy(
+            approvers=["alice", "bob"],
+            min_approvals="2",
+            notification_arn=params["NotificationArn"],
+            auto_approve=allow,
+            bucket="remediate-state",
+            attachment=Attachment(ATTACHMENT, "b" * 64),
+        )
+    )
+    assert content == expected
+    assert _resolve(document["Attachments"], params, {}) == [
+        {"Key": "S3FileUrl", "Name": ATTACHMENT, "Values": ["s3://bundles/releases/v1.zip"]}
+    ]
+
+
+def test_the_execution_role_is_made_once_per_account() -> None:
+    template = member_template()
+    role = template["Resources"]["ExecutionRole"]
+    assert role["Condition"] == "IsRoleRegion"
+    assert role["Properties"]["RoleName"] == "AWS-SystemsManager-AutomationExecutionRole"
+    trusted = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"]["Fn::Sub"]
+    assert trusted.endswith(":role/AWS-SystemsManager-AutomationAdministrationRole")

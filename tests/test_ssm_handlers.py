@@ -12,6 +12,7 @@ from remediate.errors import InputError, PlanFileError, StalePlanError
 from remediate.plan import Plan
 from remediate.sandbox import Sandbox, build_scenario
 from remediate.ssm import handlers as ssm
+from tests.conftest import settle
 
 MUTATIONS = (
     "UpdateEventSourceMapping",
@@ -52,15 +53,12 @@ def _writes(sb: Sandbox) -> list[str]:
     ("events", "message"),
     [
         ("not a dict", "must be a JSON object"),
-        ({"Mode": "Plan"}, "EsmId"),
         ({"EsmId": "x", "Mode": "Fix"}, "Mode"),
         ({"EsmId": "x", "Bogus": 1}, "Bogus"),
         ({"EsmId": "not-a-uuid"}, "not an event source mapping"),
-        ({"EsmId": "0f4c2c4e-1111-4222-8333-944455556666", "Mode": "Apply"}, "approver"),
-        (
-            {"EsmId": "0f4c2c4e-1111-4222-8333-944455556666", "PlanBucket": "s3://b/k"},
-            "bucket name",
-        ),
+        ({"EsmId": "", "Mode": "Apply"}, "Mode Apply needs an EsmId"),
+        ({"EsmId": "0f4c2c4e-1111-4222-8333-944455556666", "Bucket": "s3://b/k"}, "Bucket"),
+        ({"EsmId": "0f4c2c4e-1111-4222-8333-944455556666", "Approvers": ["me"]}, "Approvers"),
     ],
 )
 def test_plan_handler_validates_inputs_before_any_aws_call(events: Any, message: str) -> None:
@@ -68,8 +66,12 @@ def test_plan_handler_validates_inputs_before_any_aws_call(events: Any, message:
         ssm.plan_handler(events, None)
 
 
-def test_apply_handler_requires_the_approved_digest() -> None:
+def test_apply_handler_requires_the_approved_digest_and_a_run_id() -> None:
     with pytest.raises(InputError, match="PlanDigest"):
+        ssm.apply_handler(
+            {"EsmId": "0f4c2c4e-1111-4222-8333-944455556666", "Plan": "{}", "RunId": "r-1"}, None
+        )
+    with pytest.raises(InputError, match="RunId"):
         ssm.apply_handler({"EsmId": "0f4c2c4e-1111-4222-8333-944455556666", "Plan": "{}"}, None)
 
 
@@ -84,22 +86,34 @@ def test_diagnose_mode_reports_findings_and_no_plan(aws_env: Sandbox) -> None:
 
 def test_plan_apply_verify_fix_the_broker_timeout(aws_env: Sandbox) -> None:
     scn = _scenario(aws_env, "broker-timeout")
-    planned = ssm.plan_handler({"EsmId": scn.esm_uuid, "Mode": "Apply", "Approvers": ["alice"]}, None)
+    planned = ssm.plan_handler({"EsmId": scn.esm_uuid, "Mode": "Apply"}, None)
     assert planned["ChangeCount"] == 2
+    assert planned["RunId"].startswith("r-")
     assert planned["Summary"] == "Plan: 0 to add, 2 to change, 0 to destroy."
     assert "BatchSize = 500 -> 1" in planned["ApprovalMessage"]
     assert len(json.dumps(planned).encode()) < ssm.PAYLOAD_LIMIT
     assert _writes(aws_env) == []
 
-    applied = ssm.apply_handler(
-        {"EsmId": scn.esm_uuid, "Plan": planned["Plan"], "PlanDigest": planned["PlanDigest"]}, None
-    )
-    assert applied["State"] == "done"
-    assert [c.split()[1] for c in applied["AppliedChanges"]] == ["update_esm", "reenable_esm"]
+    run = {"EsmId": scn.esm_uuid, "RunId": planned["RunId"]}
+    applied = ssm.apply_handler({**run, "Plan": planned["Plan"], "PlanDigest": planned["PlanDigest"]}, None)
+    assert [c.split()[1] for c in applied["AppliedChanges"]] == ["update_esm"]
+    assert applied["Restart"] == "restart", "the restart is left to the runbook's native steps"
     esm = _esm(aws_env, scn.esm_uuid)
-    assert (esm["BatchSize"], esm["State"]) == (1, "Enabled")
+    assert esm["BatchSize"] == 1
+    arn = esm["EventSourceMappingArn"]
+    assert "remediate:lock" in aws_env.client("lambda").list_tags(Resource=arn)["Tags"], (
+        "held for the restart"
+    )
+    # what the native steps do
+    aws_env.client("lambda").update_event_source_mapping(UUID=scn.esm_uuid, Enabled=False)
+    settle(aws_env, scn.esm_uuid)
+    aws_env.client("lambda").update_event_source_mapping(UUID=scn.esm_uuid, Enabled=True)
+    settle(aws_env, scn.esm_uuid)
 
-    verified = ssm.verify_handler({"EsmId": scn.esm_uuid, "AppliedChanges": applied["AppliedChanges"]}, None)
+    final = ssm.finalize_handler(run, None)
+    assert [c.split()[1] for c in final["AppliedChanges"]] == ["update_esm", "reenable_esm"]
+    assert "remediate:lock" not in aws_env.client("lambda").list_tags(Resource=arn)["Tags"]
+    verified = ssm.verify_handler({"EsmId": scn.esm_uuid, "AppliedChanges": final["AppliedChanges"]}, None)
     assert verified["Verified"] is True
     assert verified["RemainingChangeCount"] == 0
 
@@ -111,9 +125,15 @@ def test_apply_refuses_a_stale_plan_and_changes_nothing(aws_env: Sandbox) -> Non
     aws_env.clear_calls()
     with pytest.raises(StalePlanError, match="stale"):
         ssm.apply_handler(
-            {"EsmId": scn.esm_uuid, "Plan": planned["Plan"], "PlanDigest": planned["PlanDigest"]}, None
+            {
+                "EsmId": scn.esm_uuid,
+                "RunId": "r-1",
+                "Plan": planned["Plan"],
+                "PlanDigest": planned["PlanDigest"],
+            },
+            None,
         )
-    assert _writes(aws_env) == []
+    assert [op for op in _writes(aws_env) if op != "UpdateEventSourceMapping"] == []
     assert _esm(aws_env, scn.esm_uuid)["BatchSize"] == 250
 
 
@@ -122,12 +142,19 @@ def test_apply_refuses_a_plan_other_than_the_approved_one(aws_env: Sandbox) -> N
     planned = ssm.plan_handler({"EsmId": scn.esm_uuid, "Mode": "Plan"}, None)
     with pytest.raises(PlanFileError, match="not the approved"):
         ssm.apply_handler(
-            {"EsmId": scn.esm_uuid, "Plan": planned["Plan"], "PlanDigest": "sha256:" + "0" * 64}, None
+            {
+                "EsmId": scn.esm_uuid,
+                "RunId": "r-1",
+                "Plan": planned["Plan"],
+                "PlanDigest": "sha256:" + "0" * 64,
+            },
+            None,
         )
     tampered = planned["Plan"].replace('"BatchSize":1', '"BatchSize":2')
     with pytest.raises(PlanFileError, match="modified"):
         ssm.apply_handler(
-            {"EsmId": scn.esm_uuid, "Plan": tampered, "PlanDigest": planned["PlanDigest"]}, None
+            {"EsmId": scn.esm_uuid, "RunId": "r-1", "Plan": tampered, "PlanDigest": planned["PlanDigest"]},
+            None,
         )
     assert _writes(aws_env) == []
 
@@ -138,18 +165,26 @@ def test_a_plan_too_large_for_the_step_output_goes_to_s3(
     scn = _scenario(aws_env, "broker-timeout")
     monkeypatch.setattr(ssm, "PAYLOAD_BUDGET", 3000)
     events = {"EsmId": scn.esm_uuid, "Mode": "Plan", "ExecutionId": "exec-1"}
-    with pytest.raises(InputError, match="PlanBucket"):
+    with pytest.raises(InputError, match="Bucket"):
         ssm.plan_handler(events, None)
     aws_env.client("s3").create_bucket(Bucket="plans")
-    planned = ssm.plan_handler({**events, "PlanBucket": "plans"}, None)
+    planned = ssm.plan_handler({**events, "Bucket": "plans"}, None)
     assert planned["Plan"] == ""
     assert planned["PlanLocation"] == "s3://plans/remediate/plans/exec-1.json"
     assert len(json.dumps(planned).encode()) <= 3000
     applied = ssm.apply_handler(
-        {"EsmId": scn.esm_uuid, "PlanLocation": planned["PlanLocation"], "PlanDigest": planned["PlanDigest"]},
+        {
+            "EsmId": scn.esm_uuid,
+            "RunId": "r-2",
+            "Bucket": "plans",
+            "PlanLocation": planned["PlanLocation"],
+            "PlanDigest": planned["PlanDigest"],
+        },
         None,
     )
-    assert applied["AppliedCount"] == 2
+    assert len(applied["AppliedChanges"]) == 1
+    journal = aws_env.client("s3").get_object(Bucket="plans", Key="remediate/journals/r-2.jsonl")
+    assert b'"event": "handoff"' in journal["Body"].read()
     assert _esm(aws_env, scn.esm_uuid)["BatchSize"] == 1
 
 

@@ -1,4 +1,4 @@
-"""`remediate ssm-start`: the StartAutomationExecution request, checked by botocore's Stubber."""
+"""`remediate ssm-start`: the StartAutomationExecution request, checked by botocore's own validation."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ from botocore.stub import Stubber
 
 from remediate.aws import Aws
 from remediate.errors import InputError
+from remediate.sandbox import Sandbox, build_scenario
 from remediate.ssm.start import StartRequest, start
+from tests.conftest import CliRunner
 
 ESM = "0f4c2c4e-1111-4222-8333-944455556666"
-ROLE = "arn:aws:iam::111122223333:role/remediate-automation"
+ROLE = "arn:aws:iam::111122223333:role/RemediateAutomation"
+ADMIN = "arn:aws:iam::111122223333:role/AWS-SystemsManager-AutomationAdministrationRole"
 
 
 @pytest.fixture
@@ -23,64 +26,17 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Aws:
 
 
 def test_one_esm_in_this_account(aws: Aws) -> None:
-    request = StartRequest(
-        document_name="Remediate", esm_id=ESM, assume_role_arn=ROLE, mode="Apply", approvers=("alice",)
-    )
-    with Stubber(aws.client("ssm")) as stub:
+    request = StartRequest(document_name="Remediate", esm_id=ESM, assume_role_arn=ROLE, mode="Apply")
+    with Stubber(aws.client("ssm")) as stub:  # the Stubber validates the request against botocore's model
         stub.add_response(
             "start_automation_execution",
             {"AutomationExecutionId": "a1b2c3d4-0000-4000-8000-000000000001"},
             {
                 "DocumentName": "Remediate",
-                "Parameters": {
-                    "EsmId": [ESM],
-                    "AutomationAssumeRole": [ROLE],
-                    "Mode": ["Apply"],
-                    "AutoApprove": ["false"],
-                    "Approvers": ["alice"],
-                },
+                "Parameters": {"AutomationAssumeRole": [ROLE], "EsmId": [ESM], "Mode": ["Apply"]},
             },
         )
         assert start(aws, request) == "a1b2c3d4-0000-4000-8000-000000000001"
-        stub.assert_no_pending_responses()
-
-
-def test_across_an_organization(aws: Aws) -> None:
-    request = StartRequest(
-        document_name="Remediate",
-        esm_id=ESM,
-        assume_role_arn=ROLE,
-        accounts=("111122223333", "ou-ab12-cdef3456"),
-        regions=("us-east-1", "eu-west-1"),
-        max_concurrency="2",
-        max_errors="10%",
-    )
-    with Stubber(aws.client("ssm")) as stub:
-        stub.add_response(
-            "start_automation_execution",
-            {"AutomationExecutionId": "a1b2c3d4-0000-4000-8000-000000000002"},
-            {
-                "DocumentName": "Remediate",
-                "Parameters": {
-                    "EsmId": [ESM],
-                    "AutomationAssumeRole": [ROLE],
-                    "Mode": ["Plan"],
-                    "AutoApprove": ["false"],
-                },
-                "TargetLocations": [
-                    {
-                        "Accounts": ["111122223333", "ou-ab12-cdef3456"],
-                        "Regions": ["us-east-1", "eu-west-1"],
-                        "ExecutionRoleName": "AWS-SystemsManager-AutomationExecutionRole",
-                        "TargetLocationMaxConcurrency": "2",
-                        "TargetLocationMaxErrors": "10%",
-                    }
-                ],
-                "MaxConcurrency": "2",
-                "MaxErrors": "10%",
-            },
-        )
-        assert start(aws, request) == "a1b2c3d4-0000-4000-8000-000000000002"
         stub.assert_no_pending_responses()
 
 
@@ -88,12 +44,54 @@ def test_across_an_organization(aws: Aws) -> None:
     ("changes", "message"),
     [
         ({"esm_id": "nope"}, "not an event source mapping"),
+        ({"esm_id": ""}, "give --esm"),
         ({"mode": "Fix"}, "mode"),
-        ({"mode": "Apply"}, "approver"),
+        ({"assume_role_arn": "RemediateAutomation"}, "not an IAM role ARN"),
+        ({"assume_role_arn": "arn:aws:iam::12:role/x"}, "not an IAM role ARN"),
+        ({"auto_approve": True}, "Mode Apply only"),
         ({"accounts": ("111122223333",)}, "together"),
+        (
+            {"esm_id": "", "accounts": ("111122223333",), "regions": ("us-east-1",), "mode": "Apply"},
+            "aws:approve",
+        ),
+        ({"accounts": ("111122223333",), "regions": ("us-east-1",)}, "each run finds its own"),
+        (
+            {"esm_id": "", "accounts": ("1111",), "regions": ("us-east-1",)},
+            "'1111' is not an account or OU id",
+        ),
+        ({"esm_id": "", "accounts": ("111122223333",), "regions": ("Europe",)}, "'Europe' is not a region"),
+        (
+            {"esm_id": "", "accounts": tuple(f"{i:012d}" for i in range(51)), "regions": ("us-east-1",)},
+            "at most 50",
+        ),
+        (
+            {"esm_id": "", "accounts": ("111122223333",), "regions": ("us-east-1",), "max_errors": "0%"},
+            "--max-errors",
+        ),
     ],
 )
 def test_bad_requests_are_refused_before_calling_aws(changes: dict[str, object], message: str) -> None:
     request = StartRequest(document_name="Remediate", esm_id=ESM, assume_role_arn=ROLE)
     with pytest.raises(InputError, match=message):
         StartRequest(**{**request.__dict__, **changes}).params()  # type: ignore[arg-type]
+
+
+def test_cli_refuses_a_bad_role_arn_in_one_line_without_calling_aws(sandbox: Sandbox, cli: CliRunner) -> None:
+    result = cli("ssm-start", "--esm", ESM, "--role-arn", "admin")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == ["Error: --role-arn 'admin' is not an IAM role ARN"]
+    assert sandbox.calls == []
+
+
+def test_cli_fails_in_one_line_at_the_first_answer_when_the_api_is_unavailable(
+    sandbox: Sandbox, cli: CliRunner
+) -> None:
+    """The sandbox has no StartAutomationExecution (moto lacks it): one attempt, one line, no HTML."""
+    scn = build_scenario(sandbox, "broker-timeout")
+    sandbox.clear_calls()
+    result = cli("ssm-start", "--esm", scn.esm_uuid, "--role-arn", ROLE)
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("Error: ssm:start_automation_execution failed")
+    assert "<" not in line
+    assert sandbox.calls == [("ssm", "StartAutomationExecution")]

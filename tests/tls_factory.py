@@ -1,6 +1,8 @@
 """Real certificates and keys for tests, made with `cryptography` at test time (nothing checked in).
 
-`pbes1_pem` builds a PKCS#8 EncryptedPrivateKeyInfo with PBES1 (pbeWithSHAAnd3-KeyTripleDES-CBC):
+`pbes1_pem` builds a PKCS#8 EncryptedPrivateKeyInfo with PBES1 as RFC 8018 section 6.1 defines it
+(pbeWithSHA1AndDES-CBC), written out here from the RFC because no library at hand writes it.
+`pkcs12_pbe_pem` builds one with the PKCS#12 scheme pbeWithSHAAnd3-KeyTripleDES-CBC (not PBES1):
 `cryptography` writes that scheme only inside PKCS#12, so it is lifted out of a PKCS#12 key bag.
 """
 
@@ -102,7 +104,40 @@ def _tlv_end(data: bytes, offset: int) -> tuple[int, int]:
     return start, start + length
 
 
-def pbes1_pem(key: ec.EllipticCurvePrivateKey, password: str) -> str:
+def _der(tag: int, body: bytes) -> bytes:
+    if len(body) < 0x80:
+        return bytes([tag, len(body)]) + body
+    size = (len(body).bit_length() + 7) // 8
+    return bytes([tag, 0x80 | size]) + len(body).to_bytes(size, "big") + body
+
+
+def pbes1_pem(
+    key: ec.EllipticCurvePrivateKey, password: str, salt: bytes = b"8bytes!!", iterations: int = 2048
+) -> str:
+    """RFC 8018 6.1.1: DK = PBKDF1-SHA1(P, S, c, 16); DES-CBC with K = DK[0:8], IV = DK[8:16]; pad with
+    1..8 octets of the pad length. AlgorithmIdentifier pbeWithSHA1AndDES-CBC (1.2.840.113549.1.5.10)."""
+    import hashlib
+
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+    from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
+    plain = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    block = hashlib.sha1(password.encode() + salt).digest()
+    for _ in range(iterations - 1):
+        block = hashlib.sha1(block).digest()
+    pad = 8 - len(plain) % 8
+    encryptor = Cipher(TripleDES(block[:8] * 3), modes.CBC(block[8:16])).encryptor()
+    data = encryptor.update(plain + bytes([pad]) * pad) + encryptor.finalize()
+    oid = bytes.fromhex("2a864886f70d01050a")  # 1.2.840.113549.1.5.10
+    params = _der(0x30, _der(0x04, salt) + _der(0x02, iterations.to_bytes(2, "big")))
+    info = _der(0x30, _der(0x30, _der(0x06, oid) + params) + _der(0x04, data))
+    body = base64.encodebytes(info).decode()
+    return f"-----BEGIN ENCRYPTED PRIVATE KEY-----\n{body}-----END ENCRYPTED PRIVATE KEY-----\n"
+
+
+def pkcs12_pbe_pem(key: ec.EllipticCurvePrivateKey, password: str) -> str:
     encryption = (
         serialization.PrivateFormat.PKCS12.encryption_builder()
         .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from remediate.actions import (
     broker_tls,
+    cross_account,
     endpoint_policy,
     esm,
     kafka_acls,
@@ -24,6 +25,7 @@ from remediate.actions.base import registered as registry
 
 MODULES = (
     broker_tls,
+    cross_account,
     endpoint_policy,
     esm,
     kafka_acls,

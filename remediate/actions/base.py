@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from remediate.aws import Aws
 from remediate.config import Settings
 from remediate.errors import Interrupted
+from remediate.evidence import Evidence
 from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.plan import Change, ManualStep
@@ -75,6 +76,10 @@ class Action:
     order: ClassVar[int]  # position in a plan: network before policies before the ESM restart
     permissions: ClassVar[tuple[str, ...]]  # IAM actions that apply/verify call
     Params: ClassVar[type[BaseModel]] = NoParams
+    # The evidence types whose findings this action can plan from; `Evidence` means it reads none of
+    # the evidence (it plans from `Facts` alone). Playbook validation refuses an action listed for a
+    # finding whose evidence it cannot read.
+    accepts: ClassVar[tuple[type[Evidence], ...]] = (Evidence,)
     # For actions that create a resource: the output naming its id, and `created: True` in the
     # outputs when this run made it; the default `inverse` then deletes exactly that resource.
     created_id: ClassVar[str] = ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from remediate.actions.base import Draft, ManualAction, register
+from remediate.evidence import ServerAuthFailed
 from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.kafka import SERVER_ROOT_CA_CERTIFICATE, split_server
@@ -24,15 +25,14 @@ def _root_ca(facts: Facts) -> str | None:
     return next((a.uri for a in facts.esm.source_access if a.type == SERVER_ROOT_CA_CERTIFICATE), None)
 
 
-def steps_text(facts: Facts, finding: Finding) -> str:
-    ev = finding.evidence
-    server = str(ev.get("server", "BROKER:PORT"))
+def steps_text(facts: Facts, ev: ServerAuthFailed) -> str:
+    server = ev.server
     host = split_server(server)[0]
     show = _SHOW.format(server=server, host=host)
     ca = _root_ca(facts)
-    outcome = ev.get("outcome")
+    outcome = ev.outcome
     if outcome == "hostname-mismatch":
-        names = ", ".join(ev.get("peer_names") or []) or str(ev.get("peer_subject") or "other names")
+        names = ", ".join(ev.peer_names) or ev.peer_subject or "other names"
         return (
             f"Broker {server} presents a certificate for {names}, not {host}. Either use a bootstrap name "
             f"the certificate covers (`aws lambda update-event-source-mapping --uuid {facts.esm.uuid} "
@@ -59,7 +59,7 @@ def steps_text(facts: Facts, finding: Finding) -> str:
     if outcome in ("expired", "not-yet-valid"):
         return (
             f"Broker {server}'s certificate is {outcome.replace('-', ' ')} "
-            f"(valid until {ev.get('peer_not_after')}): renew it on the broker and restart the listener. "
+            f"(valid until {ev.peer_not_after}): renew it on the broker and restart the listener. "
             f"Check the dates with: {show}"
         )
     if outcome == "not-tls":
@@ -67,7 +67,7 @@ def steps_text(facts: Facts, finding: Finding) -> str:
             f"Broker {server} does not speak TLS on that port, but the ESM connects with TLS: use the "
             "broker's TLS listener port in the bootstrap servers, or enable TLS on that listener."
         )
-    return f"Broker {server} fails TLS verification ({ev.get('detail')}). Inspect it with: {show}"
+    return f"Broker {server} fails TLS verification ({ev.detail}). Inspect it with: {show}"
 
 
 @register
@@ -75,8 +75,9 @@ class FixBrokerCertificate(ManualAction):
     """Manual steps for a broker certificate that Lambda cannot verify."""
 
     name = "fix_broker_certificate"
+    accepts = (ServerAuthFailed,)
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
-        if finding.code != "SERVER_AUTH_FAILED":
+        if not isinstance(finding.evidence, ServerAuthFailed):
             return []
-        return [ManualStep(because=(finding.code,), text=steps_text(facts, finding))]
+        return [ManualStep(because=(finding.code,), text=steps_text(facts, finding.evidence))]

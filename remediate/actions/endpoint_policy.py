@@ -2,8 +2,12 @@
 
 The plan is the smallest patch `remediate.policy` can make to the endpoint's current policy for every
 need of that endpoint (not only the finding's): two findings about one endpoint then plan the same
-change, and applying it once fixes both. Apply writes the document only if the endpoint still has the
-policy the plan was made from, so a policy edited in between is never overwritten.
+change, and applying it once fixes both. For Lambda's service principal the statement it adds is the one
+the Lambda guide documents (the one action, on "Resource": "*"); a policy limited to the organization
+gets that statement too, since the service principal belongs to no organization. Apply writes the
+document only if the endpoint still has the policy the plan was made from, so a policy edited in
+between is never overwritten, and sends the compact text whose size was checked against the 20,480
+characters AWS counts whitespace included (`policy.to_text`).
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ from pydantic import BaseModel
 from remediate import required_access
 from remediate.actions.base import Action, ApplyContext, Draft, register
 from remediate.errors import AwsError
+from remediate.evidence import EndpointPolicyDenies, RoleNotAssumable
 from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.plan import Change, ManualStep
-from remediate.policy import FULL_ACCESS, VPC_ENDPOINT_POLICY_LIMIT, PolicyError, parse, patch
+from remediate.policy import FULL_ACCESS, VPC_ENDPOINT_POLICY_LIMIT, PolicyError, parse, patch, to_text
 
 _SIDS = {
     "lambda": "RemediateLambdaInvoke",
@@ -42,16 +47,21 @@ def _same(current: dict[str, Any] | None, wanted: dict[str, Any] | None) -> bool
 
 @register
 class PutVpcEndpointPolicy(Action):
-    """Patch the policy of each endpoint named by the finding (evidence "endpoints")."""
+    """Patch the policy of each endpoint the finding names: the Lambda, Secrets Manager or destination
+    endpoint that denies a need, or the STS endpoint that keeps Lambda from assuming the role."""
 
     name = "put_vpc_endpoint_policy"
+    accepts = (EndpointPolicyDenies, RoleNotAssumable)
     order = 60
     permissions = ("ec2:DescribeVpcEndpoints", "ec2:ModifyVpcEndpoint")
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         out: list[Draft | ManualStep] = []
         by_id = {e.id: e for e in required_access.routed_endpoints(facts)}
-        for endpoint_id in finding.evidence.get("endpoints", []):
+        ev = finding.evidence
+        if not isinstance(ev, EndpointPolicyDenies | RoleNotAssumable):
+            return []
+        for endpoint_id in ev.endpoints:
             endpoint = by_id.get(endpoint_id)
             if endpoint is None:
                 continue
@@ -101,7 +111,7 @@ class PutVpcEndpointPolicy(Action):
         ctx.progress(f"writing the policy of VPC endpoint {change.resource}")
         document = change.after["PolicyDocument"]
         # No document (a rollback to an endpoint that had none) means AWS's default policy.
-        policy = {"PolicyDocument": json.dumps(document)} if document is not None else {"ResetPolicy": True}
+        policy = {"PolicyDocument": to_text(document)} if document is not None else {"ResetPolicy": True}
         ctx.aws.call("ec2", "modify_vpc_endpoint", VpcEndpointId=change.resource, **policy)
         return {"previous": change.before}
 

@@ -3,6 +3,10 @@
 AWS refuses updates while an ESM is Creating/Enabling/Disabling/Updating (ResourceInUseException),
 so every write first waits for a settled state and is retried on that error within the configured
 deadline; every wait is bounded by the same deadline and reports each state it sees.
+
+Neither action plans a change while the MSK cluster is not ACTIVE (or a cross-account VPC connection not
+AVAILABLE): a new batch size or a restart against a cluster in MAINTENANCE or REBOOTING_BROKER proves
+nothing and would be undone by nobody; the plan says to wait and plan again instead.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from remediate.actions.base import Action, ApplyContext, Draft, register
+from remediate import kafka
+from remediate.actions.base import Action, ApplyContext, Draft, ManualAction, register
 from remediate.error_text import hints_for
 from remediate.errors import AwsError, VerificationError
+from remediate.evidence import ClusterNotActive
 from remediate.facts import ESM_DISABLED_STATES, ESM_SETTLED_STATES, Facts
 from remediate.findings import Finding
 from remediate.plan import Change, ManualStep
@@ -61,6 +67,35 @@ def update_esm(ctx: ApplyContext, uuid: str, **params: Any) -> dict[str, Any]:
     )
 
 
+def wait_for_source(facts: Facts, finding: Finding) -> ManualStep | None:
+    """The manual step that replaces any change to the trigger while its event source is not ready."""
+    why = kafka.source_not_ready(facts.cluster, facts.vpc_connection)
+    if why is None:
+        return None
+    watch = (
+        f"aws kafka describe-cluster-v2 --cluster-arn {facts.cluster.arn} --query ClusterInfo.State"
+        if facts.cluster is not None
+        else f"aws kafka describe-vpc-connection --arn {facts.esm.event_source_arn} --query State"
+    )
+    return ManualStep(
+        because=(finding.code,),
+        text=f"{why}: remediate changes nothing on ESM {facts.esm.uuid} until it is. Watch it with "
+        f"`{watch}`, then run `remediate plan --esm {facts.esm.uuid}` again.",
+    )
+
+
+@register
+class WaitForCluster(ManualAction):
+    """The plan for an event source that is not ready: wait, then plan again (nothing to apply)."""
+
+    name = "wait_for_cluster"
+    accepts = (ClusterNotActive,)
+
+    def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
+        step = wait_for_source(facts, finding)
+        return [step] if step is not None else []
+
+
 class UpdateParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     BatchSize: int | None = Field(None, ge=1, le=10000)
@@ -78,6 +113,9 @@ class UpdateEsm(Action):
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         assert isinstance(params, UpdateParams)
+        waiting = wait_for_source(facts, finding)
+        if waiting is not None:
+            return [waiting]
         wanted = params.model_dump(exclude_none=True)
         current = {
             "BatchSize": facts.esm.batch_size,
@@ -122,6 +160,9 @@ class ReenableEsm(Action):
     before_is_setting = False  # `before` is the State, which moves by itself while the ESM settles
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
+        waiting = wait_for_source(facts, finding)
+        if waiting is not None:
+            return [waiting]
         restart = facts.esm.state not in ESM_DISABLED_STATES
         change = Change(
             id="",

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from remediate import kafka
 from remediate.actions.base import Draft, ManualAction, register
+from remediate.evidence import ClusterAuthzAcl
 from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.plan import ManualStep
@@ -22,17 +23,19 @@ class KafkaAcls(ManualAction):
     """Manual kafka-acls.sh commands for the consumer's topic, group and cluster permissions."""
 
     name = "kafka_acls"
+    accepts = (ClusterAuthzAcl,)
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
-        auth = finding.evidence.get("auth")
-        if auth not in ("scram", "mtls"):
+        ev = finding.evidence
+        if not isinstance(ev, ClusterAuthzAcl):
             return []
+        auth = ev.auth
         esm = facts.esm
         brokers = (
             facts.cluster.bootstrap_brokers.get(kafka.BROKER_STRING[auth]) if facts.cluster else None
         ) or ",".join(esm.bootstrap_servers)
         principal = (
-            "User:USERNAME (the username in secret " + str(finding.evidence.get("secret")) + ")"
+            "User:USERNAME (the username in secret " + ev.secret + ")"
             if auth == "scram"
             else "User:CERTIFICATE_SUBJECT (the client certificate's subject, e.g. User:CN=consumer)"
         )

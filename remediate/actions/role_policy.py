@@ -4,14 +4,15 @@ update_assume_role_policy makes the trust policy let lambda.amazonaws.com assume
 source identity. put_role_policy grants the missing permissions in one inline policy that remediate
 owns (`remediate-esm-access`, one statement per group of actions sharing resources), and narrows an
 inline Deny that blocks a needed call in the policy that holds it. A Deny in a managed policy is not
-the role's to edit: that becomes a manual step. Both plan from all the role's needs, not only the
-finding's, so findings about the same document plan the same change and the engine merges them.
-Apply writes only if the document is still the one the plan was made from.
+the role's to edit, and a permissions boundary is never edited (it is what an administrator set to cap
+the role): both become manual steps, so a plan never claims to fix what a boundary still denies. Both
+actions plan from all the role's needs, not only the finding's, so findings about the same document plan
+the same change and the engine merges them. Apply writes only if the document is still the one the plan
+was made from, and sends the compact text whose size was checked (`policy.to_text`).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import BaseModel
@@ -19,6 +20,7 @@ from pydantic import BaseModel
 from remediate import required_access
 from remediate.actions.base import Action, ApplyContext, Draft, register
 from remediate.errors import AwsError
+from remediate.evidence import RoleNotAssumable
 from remediate.facts import Facts, Role
 from remediate.findings import Finding
 from remediate.plan import Change, ManualStep
@@ -34,6 +36,7 @@ from remediate.policy import (
     size,
     statement_matches,
     statements,
+    to_text,
 )
 
 POLICY_NAME = "remediate-esm-access"
@@ -52,6 +55,7 @@ class UpdateAssumeRolePolicy(Action):
     """Let lambda.amazonaws.com assume the execution role (the fix for EXECUTION_ROLE_NOT_ASSUMABLE)."""
 
     name = "update_assume_role_policy"
+    accepts = (RoleNotAssumable,)
     order = 50
     permissions = ("iam:GetRole", "iam:UpdateAssumeRolePolicy")
 
@@ -91,7 +95,7 @@ class UpdateAssumeRolePolicy(Action):
             "iam",
             "update_assume_role_policy",
             RoleName=change.resource,
-            PolicyDocument=json.dumps(change.after["PolicyDocument"]),
+            PolicyDocument=to_text(change.after["PolicyDocument"]),
         )
         return {"previous": change.before}
 
@@ -159,6 +163,17 @@ def _role_changes(role: Role, requests: list[Request]) -> tuple[list[Change], li
     return changes, manual
 
 
+def _boundary_step(role: Role, requests: list[Request]) -> str:
+    """What a person must allow in the role's permissions boundary (remediate never edits one)."""
+    calls = "; ".join(f"{r.action} on {r.resource}" for r in requests)
+    return (
+        f"The permissions boundary {role.permissions_boundary_arn} of role {role.name} does not allow: "
+        f"{calls}. An allow needs both the role's policies and its boundary, and remediate never edits a "
+        "boundary: ask its owner to add these calls to it (or to remove the boundary from the role with "
+        f"`aws iam delete-role-permissions-boundary --role-name {role.name}`), then plan again."
+    )
+
+
 @register
 class PutRolePolicy(Action):
     """Grant the execution role exactly the missing permissions, on the narrowest resources."""
@@ -171,20 +186,28 @@ class PutRolePolicy(Action):
         role = facts.role
         if role is None:
             return []
-        docs = required_access.role_documents(facts)
-        requests = [
-            n.primary
-            for n in required_access.role_needs(facts)
-            if required_access.decide(docs, n) in ("deny", "implicit")
-        ]
-        if not requests:
-            return []
-        try:
-            changes, manual = _role_changes(role, requests)
-        except PolicyError as exc:
-            return [ManualStep(because=(finding.code,), text=f"Edit the policies of role {role.arn}: {exc}")]
-        out: list[Draft | ManualStep] = [Draft(c) for c in changes]
-        out += [ManualStep(because=(finding.code,), text=t) for t in manual]
+        requests: list[Request] = []
+        bounded: list[Request] = []
+        for n in required_access.role_needs(facts):
+            decision = required_access.decide_role(facts, n)
+            if decision in ("deny", "implicit"):
+                requests.append(n.primary)
+            if decision == "boundary" or (
+                decision in ("deny", "implicit") and required_access.boundary_blocks(facts, n.primary)
+            ):
+                bounded.append(n.primary)
+        out: list[Draft | ManualStep] = []
+        if requests:
+            try:
+                changes, manual = _role_changes(role, requests)
+            except PolicyError as exc:
+                return [
+                    ManualStep(because=(finding.code,), text=f"Edit the policies of role {role.arn}: {exc}")
+                ]
+            out += [Draft(c) for c in changes]
+            out += [ManualStep(because=(finding.code,), text=t) for t in manual]
+        if bounded:
+            out.append(ManualStep(because=(finding.code,), text=_boundary_step(role, bounded)))
         return out
 
     def _read(self, ctx: ApplyContext, role: str, policy: str) -> Document | None:
@@ -227,7 +250,7 @@ class PutRolePolicy(Action):
             "put_role_policy",
             RoleName=change.resource,
             PolicyName=name,
-            PolicyDocument=json.dumps(change.after["PolicyDocument"]),
+            PolicyDocument=to_text(change.after["PolicyDocument"]),
         )
         return {"previous": change.before}
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from remediate.actions.base import Action, ApplyContext, Draft, register
 from remediate.errors import AwsError
+from remediate.evidence import BrokerDnsUnresolvable
 from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.plan import Change, ManualStep
@@ -29,14 +30,13 @@ def zone_vpcs(ctx: ApplyContext, zone_id: str) -> list[str]:
     return [v["VPCId"] for v in raw.get("VPCs", []) if v.get("VPCId")]
 
 
-def _manual(facts: Facts, finding: Finding) -> str:
-    ev = finding.evidence
-    hosts = ", ".join(ev.get("hosts", []))
-    cause = ev.get("cause")
+def _manual(facts: Facts, ev: BrokerDnsUnresolvable) -> str:
+    hosts = ", ".join(ev.hosts)
+    cause = ev.cause
     if cause == "zone-without-record":
-        zone = ev.get("zone_id")
+        zone = ev.zone_id
         return (
-            f"Private hosted zone {ev.get('zone_name')} ({zone}) answers for {hosts} in {ev.get('vpc_id')} "
+            f"Private hosted zone {ev.zone_name} ({zone}) answers for {hosts} in {ev.vpc_id} "
             "but has no record for it. Add an A record with each broker's address (write the change "
             "batch to a file first): `aws route53 change-resource-record-sets --hosted-zone-id "
             f"{zone} --change-batch file://broker-records.json`, or correct the bootstrap servers: "
@@ -45,11 +45,11 @@ def _manual(facts: Facts, finding: Finding) -> str:
         )
     where = (
         "the internet (the ESM has no VPC access configured, so it uses public DNS)"
-        if ev.get("placement") == "internet"
-        else f"VPC {ev.get('vpc_id')}"
+        if ev.placement == "internet"
+        else f"VPC {ev.vpc_id}"
     )
     return (
-        f"Broker name(s) {hosts} do not resolve (checked from {ev.get('resolved_from') or 'this machine'}). "
+        f"Broker name(s) {hosts} do not resolve (checked from {ev.resolved_from or 'this machine'}). "
         f"The ESM resolves them from {where}. Publish them in DNS that place can reach: for private "
         "brokers, configure the ESM with VPC_SUBNET and VPC_SECURITY_GROUP source access in a VPC whose "
         "resolver knows them (a Route 53 private hosted zone associated with that VPC, or a Route 53 "
@@ -65,6 +65,7 @@ class AssociateVpcWithHostedZone(Action):
     """Associate the ESM's VPC with the private hosted zone that holds the broker names."""
 
     name = "associate_vpc_with_hosted_zone"
+    accepts = (BrokerDnsUnresolvable,)
     order = 15
     permissions = (
         "route53:GetHostedZone",
@@ -76,13 +77,12 @@ class AssociateVpcWithHostedZone(Action):
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         ev = finding.evidence
-        cause = ev.get("cause")
-        if cause == "vpc-dns-support-off":
+        if not isinstance(ev, BrokerDnsUnresolvable) or ev.cause == "vpc-dns-support-off":
             return []  # modify_vpc_attribute turns enableDnsSupport on
-        zone = next((z for z in facts.dns.zones if z.id == ev.get("zone_id")), None) if facts.dns else None
-        if cause != "zone-not-associated" or zone is None or not ev.get("vpc_id"):
-            return [ManualStep(because=(finding.code,), text=_manual(facts, finding))]
-        vpc_id = str(ev["vpc_id"])
+        zone = next((z for z in facts.dns.zones if z.id == ev.zone_id), None) if facts.dns else None
+        if ev.cause != "zone-not-associated" or zone is None or not ev.vpc_id:
+            return [ManualStep(because=(finding.code,), text=_manual(facts, ev))]
+        vpc_id = ev.vpc_id
         change = Change(
             id="",
             action=self.name,

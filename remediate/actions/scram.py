@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from remediate import kafka, required_access
 from remediate.actions.base import Action, ApplyContext, Draft, register
 from remediate.errors import AwsError
+from remediate.evidence import SaslScram
 from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.plan import Change, ManualStep
@@ -72,6 +73,7 @@ class AssociateScramSecret(Action):
     """Associate the ESM's SCRAM secret with the cluster when MSK would accept it; else manual steps."""
 
     name = "associate_scram_secret"
+    accepts = (SaslScram,)
     order = 65
     permissions = (
         "kafka:ListScramSecrets",
@@ -81,8 +83,18 @@ class AssociateScramSecret(Action):
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         cluster = facts.cluster
-        if facts.esm.source_kind != "msk" or cluster is None:
+        if not isinstance(finding.evidence, SaslScram) or cluster is None:
             return []
+        if cluster.state != kafka.CLUSTER_ACTIVE:
+            # MSK takes no API operation on a cluster until it is ACTIVE ("Understand MSK Provisioned
+            # cluster states"); the association waits with the rest of the plan.
+            return [
+                ManualStep(
+                    because=(finding.code,),
+                    text=f"MSK cluster {cluster.arn} is {cluster.state}: associate the SCRAM secret once it "
+                    f"is ACTIVE (`remediate plan --esm {facts.esm.uuid}` again).",
+                )
+            ]
         out: list[Draft | ManualStep] = []
         for access in facts.esm.source_access:
             if access.type not in kafka.SCRAM_TYPES:

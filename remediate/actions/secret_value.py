@@ -11,9 +11,18 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from remediate.actions.base import Draft, ManualAction, register
+from remediate.evidence import SecretMaterialProblems
 from remediate.facts import Facts, Secret
 from remediate.findings import Finding
 from remediate.plan import ManualStep
+
+# Encrypting with PBES1, the only encryption the Lambda guide documents for privateKey (RFC 8018 section
+# 6.1: `-v1 PBE-SHA1-DES` writes pbeWithSHA1AndDES-CBC; `PBE-SHA1-3DES` would write a PKCS#12 scheme, not
+# PBES1). OpenSSL 3 keeps PBES1's DES in its legacy provider, hence the two -provider options (drop them
+# with OpenSSL 1.1, which has no providers). openssl reads the first line of a file given to both -passin
+# and -passout as the input password and the second as the output one, so the old password is copied to a
+# file of its own. Checked against the openssl binary by the test suite.
+PBES1_ENCRYPT = "openssl pkcs8 -topk8 -v1 PBE-SHA1-DES -provider legacy -provider default"
 
 # One command (or instruction) per problem kind; files are named for what they should end up holding.
 _COMMANDS: dict[str, str] = {
@@ -22,12 +31,16 @@ _COMMANDS: dict[str, str] = {
     "escaped-newlines": "write each PEM to a file as it is (real line breaks) and build the JSON with jq "
     "as below instead of pasting PEM text into JSON by hand",
     "traditional-key": "openssl pkcs8 -topk8 -nocrypt -in key-traditional.pem -out key.pem   "
-    "# or encrypted with PBES1: add -v1 PBE-SHA1-3DES -passout file:key-password.txt instead of -nocrypt",
-    "pbes2": "openssl pkcs8 -topk8 -v1 PBE-SHA1-3DES -in key-pbes2.pem -passin file:key-password.txt "
-    "-out key.pem -passout file:key-password.txt",
+    f"# or encrypted with PBES1: {PBES1_ENCRYPT} -in key-traditional.pem -out key.pem "
+    "-passout file:key-password.txt",
+    "pbes2": f"cp key-password.txt key-password-old.txt; {PBES1_ENCRYPT} -in key-pbes2.pem "
+    "-passin file:key-password-old.txt -out key.pem -passout file:key-password.txt",
+    "pkcs12-pbe": f"cp key-password.txt key-password-old.txt; {PBES1_ENCRYPT} -in key-pkcs12.pem "
+    "-passin file:key-password-old.txt -out key.pem -passout file:key-password.txt",
     "key-mismatch": "find the key that belongs to the certificate: the two digests must be equal: "
     "openssl x509 -in client.pem -noout -pubkey | openssl sha256; "
-    "openssl pkey -in key.pem -passin file:key-password.txt -pubout | openssl sha256",
+    "openssl pkey -provider legacy -provider default -in key.pem -passin file:key-password.txt -pubout "
+    "| openssl sha256",
     "chain-order": "cat client-only.pem intermediate.pem > client.pem   # the client certificate first, "
     "then each issuer",
     "expired": "issue a new client certificate from your CA (the old one has expired), then check it: "
@@ -35,7 +48,7 @@ _COMMANDS: dict[str, str] = {
     "not-yet-valid": "check the certificate's dates and the issuing host's clock: "
     "openssl x509 -in client.pem -noout -dates",
     "wrong-password": "check the password file decrypts the key: "
-    "openssl pkey -in key.pem -passin file:key-password.txt -noout",
+    "openssl pkey -provider legacy -provider default -in key.pem -passin file:key-password.txt -noout",
     "missing-password": "put the key's password in key-password.txt (the JSON needs privateKeyPassword)",
     "not-ca": "keep only CA certificates in the bundle: openssl x509 -in ca.pem -noout -text | "
     "grep -A1 'Basic Constraints'",
@@ -74,7 +87,7 @@ def steps_text(secret: Secret, codes: set[str]) -> str:
     assert material is not None
     problems = [p for p in material.problems if p.code in codes]
     encrypted = material.key_encryption not in (None, "none") or any(
-        p.kind in ("pbes2", "missing-password", "wrong-password") for p in problems
+        p.kind in ("pbes2", "pkcs12-pbe", "missing-password", "wrong-password") for p in problems
     )
     lines = [f"Repair secret {secret.arn} ({secret.access_type}):"]
     lines += [f"  - {p.detail}" for p in problems]
@@ -85,7 +98,7 @@ def steps_text(secret: Secret, codes: set[str]) -> str:
     commands += _build_json(secret, encrypted)
     commands += [
         f"aws secretsmanager put-secret-value --secret-id {secret.arn} --secret-string file://secret.json",
-        "shred -u secret.json key-password.txt password.txt 2>/dev/null; true",
+        "shred -u secret.json key-password.txt key-password-old.txt password.txt 2>/dev/null; true",
     ]
     lines += [f"  {n}. {c}" for n, c in enumerate(commands, 1)]
     return "\n".join(lines)
@@ -96,9 +109,12 @@ class ReplaceSecretValue(ManualAction):
     """Manual steps to repair and store a secret's value (remediate never writes secret values)."""
 
     name = "replace_secret_value"
+    accepts = (SecretMaterialProblems,)
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
-        arn = finding.evidence.get("secret")
+        if not isinstance(finding.evidence, SecretMaterialProblems):
+            return []
+        arn = finding.evidence.secret
         secret = next((s for s in facts.secrets if s.arn == arn and s.material is not None), None)
         # Other checks report the same codes about a secret (e.g. SASL_AUTH_FAILED for a SCRAM secret
         # not associated with the cluster): only problems found in the value itself need a new value.

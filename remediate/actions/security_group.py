@@ -1,8 +1,8 @@
 """Security-group actions: add one rule (ingress or egress), or create the group VPC endpoints use.
 
-Rules are planned by the network checks as data (`evidence["rules"]`) and always name a security
-group as the peer, or at most the VPC's own CIDR for a self-managed broker: `RuleSpec` refuses any
-CIDR of prefix length 0 (0.0.0.0/0, ::/0), in the plan and again at apply time. Every write is
+Rules are planned from the blocked paths of the network findings (`network_plan`) and always name a
+security group as the peer, or at most the VPC's own CIDR for a self-managed broker: `RuleSpec`
+refuses any CIDR of prefix length 0 (0.0.0.0/0, ::/0), in the plan and again at apply time. Every write is
 idempotent: a rule that already exists (InvalidPermission.Duplicate) or a group that already exists
 (InvalidGroup.Duplicate, found again by its name) is success, not an error; whether the run made it
 or found it, the `remediate:run-id` tag it carries from its creation says, so a retried or resumed
@@ -19,7 +19,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from remediate.actions.base import Action, ApplyContext, Draft, register
+from remediate.actions.network_plan import fix_for
 from remediate.errors import AwsError
+from remediate.evidence import BrokerPortsBlocked, ServiceEndpointsUnreachable
 from remediate.facts import Facts, SecurityGroup
 from remediate.findings import Finding
 from remediate.observe.builders import security_group_from_api, vpc_endpoint_from_api
@@ -95,20 +97,19 @@ def run_tag(resource: dict[str, Any]) -> str | None:
     return next((t.get("Value") for t in resource.get("Tags") or [] if t.get("Key") == RUN_TAG), None)
 
 
-def nacl_and_manual_steps(finding: Finding) -> list[Draft | ManualStep]:
-    """The finding's steps no safe API call can do (NACL rules, 443 to the internet), for a person."""
-    return [ManualStep(because=(finding.code,), text=t) for t in finding.evidence.get("manual_steps", [])]
-
-
 class _AuthorizeRule(Action):
     """Add one rule in `direction` to a group; shared by the ingress and egress actions."""
 
     direction: Literal["ingress", "egress"]
     finds_own = True
+    accepts = (BrokerPortsBlocked, ServiceEndpointsUnreachable)
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
+        """This direction's rules of the finding's network fix, and the fix's manual steps (NACL rules,
+        443 to the internet, private DNS): both rule actions list them, the plan keeps one of each."""
+        fix = fix_for(facts, finding.evidence)
         out: list[Draft | ManualStep] = []
-        for rule in finding.evidence.get("rules", []):
+        for rule in fix.unique_rules():
             if rule["direction"] != self.direction:
                 continue
             spec = RuleSpec.model_validate(
@@ -118,7 +119,7 @@ class _AuthorizeRule(Action):
             out.append(
                 Draft(Change(id="", action=self.name, resource=rule["GroupId"], kind="create", after=after))
             )
-        return out + nacl_and_manual_steps(finding)
+        return out + [ManualStep(because=(finding.code,), text=t) for t in fix.unique_manual()]
 
     def _peer(self, change: Change, ctx: ApplyContext, spec: RuleSpec) -> str | None:
         """The peer group id; a reference to a group this plan creates is found again by its name."""
@@ -321,8 +322,10 @@ class CreateSecurityGroup(Action):
         "ec2:DeleteSecurityGroup",
     )
 
+    accepts = (ServiceEndpointsUnreachable,)
+
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
-        wanted = finding.evidence.get("create_group")
+        wanted = fix_for(facts, finding.evidence).create_group
         if not wanted:
             return []
         spec = GroupSpec.model_validate({k: v for k, v in wanted.items() if k != "key"})

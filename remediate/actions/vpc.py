@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from remediate.actions.base import Action, ApplyContext, Draft, register
+from remediate.evidence import BrokerDnsUnresolvable, VpcDnsDisabled
 from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.plan import Change, ManualStep
@@ -31,14 +32,28 @@ class ModifyVpcAttribute(Action):
     order = 10
     permissions = ("ec2:DescribeVpcAttribute", "ec2:ModifyVpcAttribute")
 
+    accepts = (VpcDnsDisabled, BrokerDnsUnresolvable)
+
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
-        vpc_id = finding.evidence.get("vpc_id")
-        if not vpc_id:
+        """The attributes that are off: both may be, for private-DNS endpoints; DNS support alone, for
+        broker names the VPC's resolver cannot answer while support is off."""
+        ev = finding.evidence
+        if isinstance(ev, VpcDnsDisabled):
+            vpc_id, off = (
+                ev.vpc_id,
+                {
+                    "EnableDnsSupport": not ev.enableDnsSupport,
+                    "EnableDnsHostnames": not ev.enableDnsHostnames,
+                },
+            )
+        elif isinstance(ev, BrokerDnsUnresolvable) and ev.cause == "vpc-dns-support-off" and ev.vpc_id:
+            vpc_id, off = ev.vpc_id, {"EnableDnsSupport": True}
+        else:
             return []
         return [
             Draft(Change(id="", action=self.name, resource=vpc_id, before={key: False}, after={key: True}))
-            for key, attribute in ATTRIBUTES.items()
-            if finding.evidence.get(attribute) is False
+            for key in ATTRIBUTES
+            if off.get(key)
         ]
 
     def _key(self, change: Change) -> str:

@@ -17,8 +17,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from remediate.actions.base import Action, ApplyContext, Draft, register
+from remediate.actions.network_plan import fix_for
 from remediate.actions.security_group import RUN_TAG, tag_spec
 from remediate.errors import AwsError
+from remediate.evidence import ServiceEndpointsUnreachable
 from remediate.facts import VPC_ENDPOINT_LIVE_STATES, Facts, VpcEndpoint
 from remediate.findings import Finding
 from remediate.observe.builders import vpc_endpoint_from_api
@@ -70,9 +72,11 @@ class CreateVpcEndpoint(Action):
         "route53:AssociateVPCWithHostedZone",
     )
 
+    accepts = (ServiceEndpointsUnreachable,)
+
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         out: list[Draft | ManualStep] = []
-        for wanted in finding.evidence.get("endpoints", []):
+        for wanted in fix_for(facts, finding.evidence).endpoints:
             spec = EndpointSpec.model_validate(wanted)
             after = spec.model_dump(mode="json", exclude_none=True)
             out.append(

@@ -6,11 +6,21 @@ list is explicit, and a test keeps it equal to the package's modules.
 
 from __future__ import annotations
 
-from remediate.checks import dns, endpoint_policy, esm, iam, network, secrets, server_auth
+from remediate.checks import (
+    broker_ports,
+    dns,
+    endpoint_policy,
+    esm,
+    iam,
+    secrets,
+    server_auth,
+    service_endpoints,
+    vpc_dns,
+)
 from remediate.checks.base import Check, check, run_check
 from remediate.checks.base import registered as registry
 
-MODULES = (dns, endpoint_policy, esm, iam, network, secrets, server_auth)
+MODULES = (broker_ports, dns, endpoint_policy, esm, iam, secrets, server_auth, service_endpoints, vpc_dns)
 
 
 __all__ = ["MODULES", "Check", "check", "registry", "run_check"]

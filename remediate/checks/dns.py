@@ -10,6 +10,7 @@ what this machine resolves is only a hint of what the VPC resolves.
 from __future__ import annotations
 
 from remediate.checks.base import check
+from remediate.evidence import BrokerDnsUnresolvable
 from remediate.facts import Dns, Facts, HostedZone
 from remediate.findings import Finding
 
@@ -79,17 +80,15 @@ def broker_dns(facts: Facts) -> list[Finding]:
             Finding(
                 code="BROKER_DNS_UNRESOLVABLE",
                 summary=summary,
-                evidence={
-                    "cause": cause,
-                    "hosts": hosts,
-                    "vpc_id": vpc,
-                    "placement": facts.network.placement if facts.network else None,
-                    "zone_id": zone.id if zone else None,
-                    "zone_name": zone.name if zone else None,
-                    "resolved_from": dns.local.machine if dns.local else None,
-                    # read by modify_vpc_attribute, which turns DNS support back on
-                    **({"enableDnsSupport": False} if cause == "vpc-dns-support-off" else {}),
-                },
+                evidence=BrokerDnsUnresolvable(
+                    cause=cause,  # type: ignore[arg-type]
+                    hosts=tuple(hosts),
+                    vpc_id=vpc,
+                    placement=facts.network.placement if facts.network else None,
+                    zone_id=zone.id if zone else None,
+                    zone_name=zone.name if zone else None,
+                    resolved_from=dns.local.machine if dns.local else None,
+                ),
             )
         )
     return findings

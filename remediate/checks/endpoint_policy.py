@@ -1,17 +1,37 @@
 """Checks on VPC endpoint policies: Lambda, Secrets Manager and the on-failure destination's service.
 
 Only endpoints the pollers' traffic actually goes through are checked (private-DNS interface
-endpoints, gateway endpoints); an endpoint without a policy has AWS's default full access. The STS
-endpoint belongs to EXECUTION_ROLE_NOT_ASSUMABLE (checks/iam.py), since it blocks the role's use.
+endpoints, gateway endpoints, and none in provisioned mode); an endpoint without a policy has AWS's
+default full access. The STS endpoint belongs to EXECUTION_ROLE_NOT_ASSUMABLE (checks/iam.py), since it
+blocks the role's use. A policy limited to the organization is named as the cause: Lambda's service
+principal is in no organization.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from remediate import required_access
 from remediate.checks.base import check
 from remediate.checks.iam import undecided
+from remediate.evidence import EndpointPolicyDenies
 from remediate.facts import Facts
 from remediate.findings import Finding
+from remediate.policy import Request
+
+
+def why_blocked(document: dict[str, Any], request: Request) -> str:
+    """What the Lambda guide says about the cause, for the service principal's requests."""
+    perimeter = required_access.perimeter_statements(document, request)
+    if perimeter:
+        return (
+            f" (statement {', '.join(perimeter)} is limited to the organization, and the Lambda service "
+            "principal belongs to none)"
+        )
+    if request.principal is not None and request.principal.kind == "Service":
+        return ' (the Lambda guide requires "Resource": "*" in this statement)'
+    return ""
+
 
 _CODES = {
     "lambda": "ENDPOINT_POLICY_DENIES_INVOKE",
@@ -50,6 +70,7 @@ def endpoint_policies(facts: Facts) -> list[Finding]:
         parts = [
             f"{'explicitly denies' if d == 'deny' else 'does not allow'} {n.primary.action} on "
             f"{n.primary.resource} for {next(iter(n.primary.principal.statement_value().values()))}"
+            + why_blocked(document, n.primary)
             for n, d in blocked
             if n.primary.principal is not None
         ]
@@ -57,11 +78,11 @@ def endpoint_policies(facts: Facts) -> list[Finding]:
             Finding(
                 code=code,
                 summary=f"the policy of {endpoint.service_name} endpoint {endpoint.id} " + "; ".join(parts),
-                evidence={
-                    "endpoints": [endpoint.id],
-                    "service": endpoint.service_name,
-                    "blocked": [{**n.primary.to_json(), "decision": d} for n, d in blocked],
-                },
+                evidence=EndpointPolicyDenies(
+                    endpoints=(endpoint.id,),
+                    service=endpoint.service_name,
+                    blocked=tuple({**n.primary.to_json(), "decision": d} for n, d in blocked),
+                ),
             )
         )
     return found

@@ -1,25 +1,63 @@
-"""Checks on the mapping itself: its state and the error text AWS reports."""
+"""Checks on the mapping itself and on the state of its event source: its state, who disabled it,
+whether its cluster is working, and the error text AWS reports."""
 
 from __future__ import annotations
 
+from remediate import kafka
 from remediate.checks.base import check
 from remediate.error_text import hints_for
+from remediate.evidence import BrokerTimeout, ClusterNotActive, CouldNotCheck, EsmDisabled
 from remediate.facts import ESM_DISABLED_STATES, Facts
 from remediate.findings import Finding
 
+_WHO = {
+    "user": "a person disabled it",
+    "lambda": "Lambda disabled it",
+    "unknown": "nothing says who disabled it",
+}
 
-@check("broker_timeout", "BROKER_TIMEOUT")
+
+def _unread(facts: Facts) -> list[str]:
+    """What a conclusion by elimination needs and observation could not read: every denied read, and
+    the source, role or network it never got to."""
+    missing = [u.what for u in facts.unchecked]
+    esm = facts.esm
+    if esm.source_kind == "msk" and facts.cluster is None and facts.vpc_connection is None:
+        missing.append(f"the event source {esm.event_source_arn}")
+    if facts.role is None:
+        missing.append("the execution role")
+    if facts.network is None:
+        missing.append("the network of the pollers")
+    return list(dict.fromkeys(missing))
+
+
+@check("broker_timeout", "BROKER_TIMEOUT", "COULD_NOT_CHECK")
 def broker_timeout(facts: Facts) -> list[Finding]:
     """The ESM reports a connection error or timeout: brokers may be overloaded (disk full, CPU 100%).
 
-    This is a conclusion by elimination: the broker-timeout playbook suppresses it whenever a
-    network, endpoint or authentication finding explains the same text better.
+    This is a conclusion by elimination: the broker-timeout playbook suppresses it whenever a network,
+    endpoint, authentication or cluster-state finding explains the same text better; and it is drawn
+    only when the reads that eliminate those causes were made. Otherwise the check says what it could
+    not rule out, and no batch-size change follows.
     """
     esm = facts.esm
     hints = hints_for(esm.last_processing_result, esm.state_transition_reason)
     connection = [h for h in hints if h.kind == "connection"]
     if not connection:
         return []
+    unread = _unread(facts)
+    if unread:
+        return [
+            Finding(
+                code="COULD_NOT_CHECK",
+                summary=(
+                    "the ESM reports a connection error, but overloaded brokers cannot be concluded: "
+                    f"{'; '.join(unread)} could not be read, so a network or permission cause is not "
+                    "ruled out (no batch-size change is planned)"
+                ),
+                evidence=CouldNotCheck(what="the cause of the connection error", reason="; ".join(unread)),
+            )
+        ]
     return [
         Finding(
             code="BROKER_TIMEOUT",
@@ -28,27 +66,68 @@ def broker_timeout(facts: Facts) -> list[Finding]:
                 "the brokers are likely overloaded; poll with batch size "
                 "1 and restart the pollers"
             ),
-            evidence={
-                "error_text": connection[0].text,
-                "source": connection[0].source,
-                "batch_size": esm.batch_size,
-                "state": esm.state,
-            },
+            evidence=BrokerTimeout(
+                error_text=connection[0].text,
+                source=connection[0].source,
+                batch_size=esm.batch_size,
+                state=esm.state,
+            ),
         )
     ]
 
 
+@check("cluster_state", "CLUSTER_NOT_ACTIVE")
+def cluster_state(facts: Facts) -> list[Finding]:
+    """The MSK cluster must be ACTIVE (a cross-account VPC connection AVAILABLE) for the trigger to work
+    and for any change to it to mean something: in MAINTENANCE, REBOOTING_BROKER, UPDATING, HEALING...
+    timeouts are MSK's doing (MSK developer guide, "Understand MSK Provisioned cluster states")."""
+    found: list[Finding] = []
+    cluster = facts.cluster
+    if cluster is not None and cluster.state != kafka.CLUSTER_ACTIVE:
+        found.append(
+            Finding(
+                code="CLUSTER_NOT_ACTIVE",
+                summary=f"MSK cluster {cluster.name or cluster.arn} is {cluster.state}, not ACTIVE: "
+                "nothing on the trigger is changed until it is ACTIVE again",
+                evidence=ClusterNotActive(
+                    kind="cluster", resource=cluster.arn, state=cluster.state, expected=kafka.CLUSTER_ACTIVE
+                ),
+            )
+        )
+    connection = facts.vpc_connection
+    if connection is not None and connection.state != kafka.VPC_CONNECTION_AVAILABLE:
+        found.append(
+            Finding(
+                code="CLUSTER_NOT_ACTIVE",
+                summary=f"the VPC connection {connection.arn} to the cross-account cluster is "
+                f"{connection.state or 'in no state'}, not AVAILABLE",
+                evidence=ClusterNotActive(
+                    kind="vpc-connection",
+                    resource=connection.arn,
+                    state=connection.state,
+                    expected=kafka.VPC_CONNECTION_AVAILABLE,
+                ),
+            )
+        )
+    return found
+
+
 @check("esm_disabled", "ESM_DISABLED")
 def esm_disabled(facts: Facts) -> list[Finding]:
-    """The mapping is disabled (by a user or by AWS after repeated failures)."""
+    """The mapping is disabled, by a person or by Lambda: StateTransitionReason says which."""
     esm = facts.esm
     if esm.state not in ESM_DISABLED_STATES:
         return []
+    reason = esm.state_transition_reason or "no reason given"
     return [
         Finding(
             code="ESM_DISABLED",
-            summary=f"the ESM is {esm.state} ({esm.state_transition_reason or 'no reason given'})",
-            evidence={"state": esm.state, "state_transition_reason": esm.state_transition_reason},
+            summary=f"the ESM is {esm.state}: {_WHO[esm.changed_by]} (StateTransitionReason {reason!r})",
+            evidence=EsmDisabled(
+                state=esm.state,
+                state_transition_reason=esm.state_transition_reason,
+                disabled_by=esm.changed_by,
+            ),
         )
     ]
 
@@ -60,7 +139,7 @@ def unchecked_reads(facts: Facts) -> list[Finding]:
         Finding(
             code="COULD_NOT_CHECK",
             summary=f"could not check {u.what}: {u.reason}",
-            evidence={"what": u.what, "reason": u.reason},
+            evidence=CouldNotCheck(what=u.what, reason=u.reason),
         )
         for u in facts.unchecked
     ]

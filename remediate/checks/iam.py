@@ -1,24 +1,40 @@
 """Checks on the execution role: its trust, its permissions, and how the cluster authenticates it.
 
 Every check evaluates the documents observation read with `remediate.policy` against the needs in
-`remediate.needs`; a need whose answer depends on a condition the evaluator cannot decide becomes a
-COULD_NOT_CHECK finding instead of a guess. Kafka ACLs cannot be read through AWS APIs, so the ACL
-case of CLUSTER_AUTHZ_FAILED is reported only when AWS's own error text points at authorization.
+`remediate.required_access`; a need whose answer depends on a condition the evaluator cannot decide
+becomes a COULD_NOT_CHECK finding instead of a guess. A need is met only when the role's identity
+policies and its permissions boundary both allow it. Kafka ACLs, a cross-account cluster's policy and
+the organization's service control policies cannot be read from the consumer's account, so what they
+decide is reported only when AWS's own error text points at authorization.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from remediate import kafka, required_access
 from remediate.checks.base import check
 from remediate.error_text import hints_for
+from remediate.evidence import (
+    ClusterAuthzAcl,
+    ClusterAuthzCrossAccount,
+    ClusterAuthzIam,
+    CouldNotCheck,
+    RoleMissingPermissions,
+    RoleNotAssumable,
+    SaslIam,
+    SaslScram,
+)
 from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.policy import evaluate, statements
 from remediate.required_access import Need
 
 _AUTHZ_HINTS = frozenset({"cluster-authz", "authorization"})
+_DENIED_HINTS = frozenset({"authorization"})
+"""Error texts that say an AWS call was refused: with every need allowed, an SCP is what is left unread
+(as for "Cluster failed to authorize Lambda" under IAM auth in the cluster's own account; under SCRAM or
+mTLS it is the Kafka ACLs, across accounts the owner's side)."""
 
 
 def undecided(facts: Facts, what: str, items: list[Need]) -> list[Finding]:
@@ -30,25 +46,36 @@ def undecided(facts: Facts, what: str, items: list[Need]) -> list[Finding]:
                 f"could not decide whether {what} allows {n.primary.action} on {n.primary.resource}: "
                 "a condition depends on request context remediate cannot know"
             ),
-            evidence={"what": what, "request": n.primary.to_json()},
+            evidence=CouldNotCheck(what=what, request=n.primary.to_json()),
         )
         for n in items
     ]
 
 
-def _missing(facts: Facts, items: list[Need]) -> tuple[list[Need], list[Need], list[Need]]:
-    """(implicitly missing, explicitly denied, undecidable) needs of the execution role."""
-    docs = required_access.role_documents(facts)
-    out: dict[str, list[Need]] = {"implicit": [], "deny": [], "unknown": []}
+def _decisions(facts: Facts, items: list[Need]) -> dict[str, list[Need]]:
+    """The role's needs by decision (`required_access.RoleDecision`), allowed ones left out."""
+    out: dict[str, list[Need]] = {
+        "implicit": [],
+        "deny": [],
+        "unknown": [],
+        "boundary": [],
+        "boundary-unknown": [],
+    }
     for n in items:
-        decision = required_access.decide(docs, n)
+        decision = required_access.decide_role(facts, n)
         if decision != "allow":
             out[decision].append(n)
-    return out["implicit"], out["deny"], out["unknown"]
+    return out
 
 
-def _requests(items: list[Need]) -> list[dict[str, Any]]:
-    return [{**n.primary.to_json(), "why": n.why} for n in items]
+def _missing(facts: Facts, items: list[Need]) -> tuple[list[Need], list[Need], list[Need]]:
+    """(missing: not allowed or stopped by the boundary, explicitly denied, undecidable) needs."""
+    out = _decisions(facts, items)
+    return [*out["implicit"], *out["boundary"]], out["deny"], out["unknown"]
+
+
+def _requests(items: list[Need]) -> tuple[dict[str, Any], ...]:
+    return tuple({**n.primary.to_json(), "why": n.why} for n in items)
 
 
 @check("role_trust", "EXECUTION_ROLE_NOT_ASSUMABLE", "COULD_NOT_CHECK")
@@ -62,13 +89,16 @@ def role_trust(facts: Facts) -> list[Finding]:
     decision = required_access.decide([trust], need)
     blocked_endpoints = []
     undecided_endpoints = []
+    perimeter: list[str] = []
     for endpoint in required_access.routed_endpoints(facts):
         if required_access.endpoint_service(endpoint) != "sts":
             continue
         for n in required_access.endpoint_needs(facts, endpoint):
-            d = required_access.decide([required_access.endpoint_document(endpoint)], n)
+            document = required_access.endpoint_document(endpoint)
+            d = required_access.decide([document], n)
             if d in ("deny", "implicit"):
                 blocked_endpoints.append(endpoint.id)
+                perimeter += required_access.perimeter_statements(document, n.primary)
             elif d == "unknown":
                 undecided_endpoints.append(n)
     if decision in ("deny", "implicit") or blocked_endpoints:
@@ -78,17 +108,23 @@ def role_trust(facts: Facts) -> list[Finding]:
         if blocked_endpoints:
             reasons.append(
                 f"the STS endpoint policy of {', '.join(blocked_endpoints)} does not let "
-                f"{required_access.LAMBDA_SERVICE} call sts:AssumeRole"
+                f'{required_access.LAMBDA_SERVICE} call sts:AssumeRole on "*"'
+                + (
+                    f" (statement {', '.join(perimeter)} is limited to the organization, and the Lambda "
+                    "service principal belongs to none)"
+                    if perimeter
+                    else ""
+                )
             )
         found.append(
             Finding(
                 code="EXECUTION_ROLE_NOT_ASSUMABLE",
                 summary=f"Lambda cannot assume {facts.role.arn}: " + "; ".join(reasons),
-                evidence={
-                    "role": facts.role.arn,
-                    "trust_policy": decision,
-                    "endpoints": sorted(set(blocked_endpoints)),
-                },
+                evidence=RoleNotAssumable(
+                    role=facts.role.arn,
+                    trust_policy=decision,
+                    endpoints=tuple(sorted(set(blocked_endpoints))),
+                ),
             )
         )
     if decision == "unknown":
@@ -119,25 +155,76 @@ def _trust_reason(trust: dict[str, Any], need: Need, decision: str) -> str:
 
 @check("role_permissions", "EXECUTION_ROLE_MISSING_PERMISSIONS", "COULD_NOT_CHECK")
 def role_permissions(facts: Facts) -> list[Finding]:
-    """The role's inline and attached policies must allow everything this ESM's pollers call."""
-    if facts.role is None:
+    """The role's inline and attached policies, within its permissions boundary, must allow everything
+    this ESM's pollers call."""
+    role = facts.role
+    if role is None:
         return []
-    implicit, denied, unknown = _missing(facts, required_access.role_needs(facts))
-    found = undecided(facts, f"the policies of role {facts.role.name}", unknown)
-    if implicit or denied:
-        actions = sorted({n.primary.action for n in (*implicit, *denied)})
+    out = _decisions(facts, required_access.role_needs(facts))
+    implicit, denied = out["implicit"], out["deny"]
+    # Needs the boundary stops, whether or not the policies allow them yet: granting changes nothing.
+    boundary = [
+        *out["boundary"],
+        *(n for n in (*implicit, *denied) if required_access.boundary_blocks(facts, n.primary)),
+    ]
+    found = undecided(facts, f"the policies of role {role.name}", out["unknown"])
+    if out["boundary-unknown"]:
+        actions = ", ".join(sorted({n.primary.action for n in out["boundary-unknown"]}))
+        found.append(
+            Finding(
+                code="COULD_NOT_CHECK",
+                summary=f"could not decide whether the permissions boundary {role.permissions_boundary_arn} "
+                f"of role {role.name} allows {actions}, which its policies allow",
+                evidence=CouldNotCheck(
+                    what=f"the permissions boundary of role {role.name}",
+                    reason=str(role.permissions_boundary_arn),
+                ),
+            )
+        )
+    if implicit or denied or boundary:
+        parts = []
+        if implicit or denied:
+            parts.append("lacks " + ", ".join(sorted({n.primary.action for n in (*implicit, *denied)})))
+        if boundary:
+            parts.append(
+                f"is kept by its permissions boundary {role.permissions_boundary_arn} from "
+                + ", ".join(sorted({n.primary.action for n in boundary}))
+            )
         found.append(
             Finding(
                 code="EXECUTION_ROLE_MISSING_PERMISSIONS",
-                summary=f"role {facts.role.name} lacks {', '.join(actions)}",
-                evidence={
-                    "role": facts.role.arn,
-                    "missing": _requests(implicit),
-                    "explicitly_denied": _requests(denied),
-                },
+                summary=f"role {role.name} " + "; ".join(parts),
+                evidence=RoleMissingPermissions(
+                    role=role.arn,
+                    missing=_requests(implicit),
+                    explicitly_denied=_requests(denied),
+                    blocked_by_boundary=_requests(boundary),
+                    boundary=role.permissions_boundary_arn,
+                ),
+            )
+        )
+    elif not any(out.values()) and _reports_denial(facts):
+        found.append(
+            Finding(
+                code="COULD_NOT_CHECK",
+                summary=f"AWS reports a refused call, yet the policies of role {role.name} allow every call "
+                "the ESM needs: the organization's service control policies (not readable from this "
+                "account) may deny it",
+                evidence=CouldNotCheck(
+                    what="service control policies", reason="SCPs are not read by remediate"
+                ),
             )
         )
     return found
+
+
+def _reports_denial(facts: Facts) -> bool:
+    esm = facts.esm
+    kinds = {h.kind for h in hints_for(esm.last_processing_result, esm.state_transition_reason)}
+    same_account_iam = required_access.uses_iam_auth(facts) and not kafka.is_vpc_connection(
+        esm.event_source_arn
+    )
+    return bool(kinds & _DENIED_HINTS) or ("cluster-authz" in kinds and same_account_iam)
 
 
 def _kafka_cluster_missing(facts: Facts) -> list[Need]:
@@ -147,12 +234,14 @@ def _kafka_cluster_missing(facts: Facts) -> list[Need]:
 
 @check("cluster_authz", "CLUSTER_AUTHZ_FAILED")
 def cluster_authz(facts: Facts) -> list[Finding]:
-    """The cluster must authorize the consumer: IAM policies (readable) or Kafka ACLs (not readable)."""
+    """The cluster must authorize the consumer: IAM policies (readable) or Kafka ACLs (not readable);
+    for a cross-account cluster also the owner's cluster policy (not readable from here)."""
     esm = facts.esm
+    kinds = {h.kind for h in hints_for(esm.last_processing_result, esm.state_transition_reason)}
     if required_access.uses_iam_auth(facts):
         missing = [n for n in _kafka_cluster_missing(facts) if n.primary.action != required_access.CONNECT]
         if not missing or facts.role is None:
-            return []
+            return _owner_side(facts) if kinds & _AUTHZ_HINTS else []
         return [
             Finding(
                 code="CLUSTER_AUTHZ_FAILED",
@@ -161,18 +250,24 @@ def cluster_authz(facts: Facts) -> list[Finding]:
                     + ", ".join(sorted({n.primary.action for n in missing}))
                     + f" (topic {', '.join(esm.topics)}, group {esm.group_id})"
                 ),
-                evidence={"auth": "iam", "missing": _requests(missing), "group": esm.group_id},
+                evidence=ClusterAuthzIam(auth="iam", missing=_requests(missing), group=esm.group_id),
             )
         ]
-    kinds = {h.kind for h in hints_for(esm.last_processing_result, esm.state_transition_reason)}
-    acl_auth = [
-        a
-        for a in esm.source_access
-        if a.type in kafka.SCRAM_TYPES or a.type == kafka.CLIENT_CERTIFICATE_TLS_AUTH
-    ]
+    if kafka.is_vpc_connection(esm.event_source_arn):
+        return _owner_side(facts) if kinds & _AUTHZ_HINTS else []
+    # The ACLs are those of the principal Lambda authenticates as: on MSK the documented order decides
+    # (an mTLS secret before a SCRAM one); a self-managed source has no such order on record.
+    mode = required_access.auth_mode(facts)
+    wanted = {
+        "mtls": frozenset({kafka.CLIENT_CERTIFICATE_TLS_AUTH}),
+        "scram": kafka.SCRAM_TYPES,
+    }.get(mode or "", frozenset({kafka.CLIENT_CERTIFICATE_TLS_AUTH, *kafka.SCRAM_TYPES}))
+    if esm.source_kind == "msk" and mode not in ("scram", "mtls"):
+        wanted = frozenset()
+    acl_auth = [a for a in esm.source_access if a.type in wanted]
     if not (kinds & _AUTHZ_HINTS) or not acl_auth:
         return []
-    auth = "scram" if acl_auth[0].type in kafka.SCRAM_TYPES else "mtls"
+    auth: Literal["scram", "mtls"] = "scram" if acl_auth[0].type in kafka.SCRAM_TYPES else "mtls"
     return [
         Finding(
             code="CLUSTER_AUTHZ_FAILED",
@@ -181,12 +276,44 @@ def cluster_authz(facts: Facts) -> list[Finding]:
                 f"Kafka ACLs must allow Describe/Read on topic {', '.join(esm.topics)} and group "
                 f"{esm.group_id}, and DescribeConfigs on the cluster"
             ),
-            evidence={
-                "auth": auth,
-                "secret": acl_auth[0].uri,
-                "group": esm.group_id,
-                "topics": list(esm.topics),
-            },
+            evidence=ClusterAuthzAcl(
+                auth=auth, secret=acl_auth[0].uri, group=esm.group_id, topics=esm.topics
+            ),
+        )
+    ]
+
+
+def _owner_side(facts: Facts) -> list[Finding]:
+    """A cross-account cluster refuses the consumer while everything the consumer's account can read
+    allows it: the cluster policy or the Kafka ACLs in the owner's account decide (Lambda developer guide,
+    "Creating cross-account event source mappings in Lambda"; MSK multi-VPC private connectivity)."""
+    esm = facts.esm
+    arn = esm.event_source_arn
+    if not kafka.is_vpc_connection(arn):
+        return []
+    assert arn is not None
+    connection = facts.vpc_connection
+    owner = kafka.vpc_connection_owner(arn)
+    cluster = kafka.source_cluster_arn(esm, connection)
+    mode = required_access.auth_mode(facts)
+    return [
+        Finding(
+            code="CLUSTER_AUTHZ_FAILED",
+            summary=(
+                f"AWS reports an authorization failure for the cross-account cluster "
+                f"{cluster or '(target not read)'} of account {owner or '?'}, and the consumer's own "
+                "policies allow every call: the cluster policy or the Kafka ACLs in the owner's account "
+                "must authorize this account"
+            ),
+            evidence=ClusterAuthzCrossAccount(
+                auth="cross-account",
+                connection=arn,
+                owner_account=owner,
+                cluster=cluster,
+                mode=mode,
+                group=esm.group_id,
+                topics=esm.topics,
+            ),
         )
     ]
 
@@ -205,11 +332,15 @@ def sasl_auth(facts: Facts) -> list[Finding]:
                 Finding(
                     code="SASL_AUTH_FAILED",
                     summary=f"MSK IAM auth: role {facts.role.name} may not kafka-cluster:Connect",
-                    evidence={"auth": "iam", "missing": [required_access.CONNECT]},
+                    evidence=SaslIam(auth="iam", missing=(required_access.CONNECT,)),
                 )
             )
         return found
-    if facts.esm.source_kind != "msk":
+    if facts.esm.source_kind != "msk" or required_access.auth_mode(facts) != "scram":
+        return found  # SCRAM only when Lambda uses it: a SCRAM secret decides, after an mTLS one
+    if kafka.is_vpc_connection(facts.esm.event_source_arn):
+        # The secret may live in the function's account, synced with the cluster's: association and its
+        # naming rules are the owner's side ("Creating cross-account event source mappings in Lambda").
         return found
     cluster = facts.cluster
     for access in facts.esm.source_access:
@@ -223,12 +354,12 @@ def sasl_auth(facts: Facts) -> list[Finding]:
                     code="SASL_AUTH_FAILED",
                     summary=f"SCRAM secret {secret.name if secret and secret.name else access.uri}: "
                     + "; ".join(problems.values()),
-                    evidence={
-                        "auth": "scram",
-                        "secret": access.uri,
-                        "problems": sorted(problems),
-                        "cluster": cluster.arn if cluster else facts.esm.event_source_arn,
-                    },
+                    evidence=SaslScram(
+                        auth="scram",
+                        secret=access.uri,
+                        problems=tuple(sorted(problems)),
+                        cluster=cluster.arn if cluster else facts.esm.event_source_arn,
+                    ),
                 )
             )
     return found

@@ -9,6 +9,7 @@ live with the SASL checks (`checks/iam.py`); here only the value's shape is judg
 from __future__ import annotations
 
 from remediate.checks.base import check
+from remediate.evidence import CertificateJson, MaterialProblemJson, SecretMaterialProblems
 from remediate.facts import Facts, Secret
 from remediate.findings import Finding
 
@@ -19,21 +20,23 @@ _WHAT = {
 }
 
 
-def _evidence(secret: Secret, code: str) -> dict[str, object]:
+def _evidence(secret: Secret, code: str) -> SecretMaterialProblems:
     material = secret.material
     assert material is not None
-    return {
-        "secret": secret.arn,
-        "access_type": secret.access_type,
-        "fields": list(material.fields),
-        "problems": [{"field": p.field, "detail": p.detail} for p in material.problems if p.code == code],
-        "certificates": [
-            {"subject": c.subject, "issuer": c.issuer, "not_after": c.not_after, "sha256": c.sha256}
+    return SecretMaterialProblems(
+        secret=secret.arn,
+        access_type=secret.access_type,
+        fields=material.fields,
+        problems=tuple(
+            MaterialProblemJson(field=p.field, detail=p.detail) for p in material.problems if p.code == code
+        ),
+        certificates=tuple(
+            CertificateJson(subject=c.subject, issuer=c.issuer, not_after=c.not_after, sha256=c.sha256)
             for c in material.certificates
-        ],
-        "key_algorithm": material.key_algorithm,
-        "key_encryption": material.key_encryption,
-    }
+        ),
+        key_algorithm=material.key_algorithm,
+        key_encryption=material.key_encryption,
+    )
 
 
 @check("secret_material", "SECRET_NOT_PEM", "PRIVATE_KEY_PBES2", "SASL_AUTH_FAILED")

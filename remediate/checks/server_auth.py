@@ -9,6 +9,7 @@ ESM's pollers connect from elsewhere.
 from __future__ import annotations
 
 from remediate.checks.base import check
+from remediate.evidence import ProbeNotReached, ProbeResult, ServerAuthFailed
 from remediate.facts import PROBE_FAILED, PROBE_NOT_REACHED, Facts
 from remediate.findings import Finding
 
@@ -28,22 +29,22 @@ def server_auth(facts: Facts) -> list[Finding]:
     """Brokers whose TLS certificate fails verification the way Lambda verifies it."""
     findings: list[Finding] = []
     for probe in facts.tls_probes or ():
-        evidence = {
-            "server": probe.server,
-            "outcome": probe.outcome,
-            "detail": probe.detail,
-            "ca_source": probe.ca_source,
-            "peer_subject": probe.peer_subject,
-            "peer_names": list(probe.peer_names),
-            "peer_not_after": probe.peer_not_after,
-            "probed_from": "this machine",
-        }
+        seen = ProbeResult(
+            server=probe.server,
+            outcome=probe.outcome,
+            detail=probe.detail,
+            ca_source=probe.ca_source,
+            peer_subject=probe.peer_subject,
+            peer_names=probe.peer_names,
+            peer_not_after=probe.peer_not_after,
+            probed_from="this machine",
+        )
         if probe.outcome in PROBE_FAILED:
             findings.append(
                 Finding(
                     code="SERVER_AUTH_FAILED",
                     summary=f"broker {probe.server} {_WHAT[probe.outcome]} ({probe.detail})",
-                    evidence=evidence,
+                    evidence=ServerAuthFailed(**seen.model_dump()),
                 )
             )
         elif probe.outcome in PROBE_NOT_REACHED:
@@ -52,7 +53,7 @@ def server_auth(facts: Facts) -> list[Finding]:
                     code="COULD_NOT_CHECK",
                     summary=f"could not probe broker {probe.server} from this machine: {probe.outcome} "
                     f"({probe.detail})",
-                    evidence=evidence,
+                    evidence=ProbeNotReached(**seen.model_dump()),
                 )
             )
     return findings

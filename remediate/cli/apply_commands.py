@@ -41,9 +41,11 @@ def new_run(ctx: Ctx, esm: str, reporter: CliReporter, saved: Plan | None = None
 def read_record(ctx: Ctx, run_id: str) -> RunRecord:
     """A run's journal, read before any AWS call; its region and account become the target."""
     from remediate.aws import arn_region_account
-    from remediate.run.journal import Journal, RunRecord
+    from remediate.run.journal import RunRecord
+    from remediate.run.journal_store import local_or_stored
 
-    record = RunRecord(Journal(ctx.settings.state_dir, run_id))
+    s = ctx.settings  # a journal only in the SSM bucket is fetched first (the session's own account)
+    record = RunRecord(local_or_stored(s.state_dir, run_id, ctx.aws, s.journal_bucket))
     target = record.plan.target
     ctx.target(target.region, (arn_region_account(target.esm_arn) or ("", ""))[1], f"run {run_id}")
     return record

@@ -46,8 +46,33 @@ def playbooks_validate(directory: Path | None) -> None:
 
 @click.command("iam-policy")
 @click.option("--mode", type=click.Choice(["diagnose", "apply"]), default="apply", show_default=True)
-def iam_policy(mode: str) -> None:
-    """Print the least-privilege IAM policy the tool needs, derived from the code's declarations."""
-    from remediate.iam_policy import policy_document
+@click.option(
+    "--for",
+    "who",
+    type=click.Choice(["tool", "starter", "approver"]),
+    default="tool",
+    show_default=True,
+    help="tool: what remediate itself needs; starter / approver: a person running / approving the runbook.",
+)
+@click.option("--role-arn", help="With --for starter|approver: the runbook's AutomationAssumeRole.")
+@click.option("--document-name", default="Remediate-KafkaEventSourceMapping", show_default=True)
+def iam_policy(mode: str, who: str, role_arn: str | None, document_name: str) -> None:
+    """Print the least-privilege IAM policy the tool needs, derived from the code's declarations;
+    or, with --for, what a person needs to start the SSM runbook or to approve its plans."""
+    from remediate.errors import InputError
+    from remediate.iam_policy import human_policy, policy_document
 
-    click.echo(json.dumps(policy_document(mode), indent=2))
+    if who == "tool":
+        click.echo(json.dumps(policy_document(mode), indent=2))
+        return
+    if not role_arn:
+        click.echo(f"Error: --for {who} needs --role-arn (the runbook's AutomationAssumeRole)", err=True)
+        sys.exit(1)
+    try:
+        policy = human_policy(
+            "starter" if who == "starter" else "approver", role_arn=role_arn, document_name=document_name
+        )
+    except InputError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(json.dumps(policy, indent=2))

@@ -146,10 +146,23 @@ def _repeatable_region(fn: F) -> F:
 @click.option(
     "--auto-approve", is_flag=True, default=False, help="With --fix: skip the interactive approval."
 )
+@click.option(
+    "--enable-user-disabled",
+    is_flag=True,
+    default=False,
+    help="With --fix: also enable mappings a person disabled (by default they stay disabled).",
+)
 @_repeatable_region
 @common
 @guard
-def scan(function: str | None, fix: bool, auto_approve: bool, region: tuple[str, ...], **opts: Any) -> None:
+def scan(
+    function: str | None,
+    fix: bool,
+    auto_approve: bool,
+    enable_user_disabled: bool,
+    region: tuple[str, ...],
+    **opts: Any,
+) -> None:
     """Every Kafka/MSK mapping in the region(s): state and findings. Exit 2 if any mapping has a finding."""
     from remediate.run import fleet
     from remediate.run.machine import Stop
@@ -175,7 +188,7 @@ def scan(function: str | None, fix: bool, auto_approve: bool, region: tuple[str,
         if not text:
             ctx.emit_json(fleet.to_json(results))
         sys.exit(fleet.exit_code(results))
-    fixes = fleet.fixes_for(results, books)
+    fixes = fleet.fixes_for(results, books, enable_user_disabled=enable_user_disabled)
     outcomes: list[fleet.FixOutcome] = []
     stop = Stop()
     if fixes:
@@ -190,7 +203,10 @@ def scan(function: str | None, fix: bool, auto_approve: bool, region: tuple[str,
         stop = Stop()
         with interrupts(stop):
             try:
-                outcomes = fleet.apply_fixes(fixes, sessions, s, books, reporter.progress, stop)
+                outcomes = fleet.apply_fixes(
+                    fixes, sessions, s, books, reporter.progress, stop,
+                    enable_user_disabled=enable_user_disabled,
+                )
             except KeyboardInterrupt:  # a second signal: the run in flight stopped at once
                 outcomes = []
     if text:

@@ -1,45 +1,109 @@
-"""SSM Automation: the runbook, its bundle, a local runner, and starting it in AWS."""
+"""SSM Automation: the runbook and its templates, its bundle, a local runner, and starting it in AWS."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from remediate.cli.context import Ctx, common, guard
 from remediate.errors import ApprovalRefused, InputError
 
+F = TypeVar("F", bound=Callable[..., Any])
+BUNDLE = click.Path(path_type=Path, exists=True, dir_okay=False)
 
-@click.command("ssm-document")
-@click.option(
-    "--bundle", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="The bundle zip."
-)
-@click.option("--cloudformation", is_flag=True, default=False, help="The deploy template instead.")
-@click.option("--out", type=click.Path(path_type=Path), help="Write to FILE instead of standard output.")
-@guard
-def ssm_document(bundle: Path | None, cloudformation: bool, out: Path | None) -> None:
-    """Print the SSM Automation runbook (schemaVersion 0.3) that runs the same engine.
 
-    With --bundle its `files` section names that zip by sha256 and size (SSM needs it to attach the
-    bundle); --cloudformation prints the stack that deploys the runbook and its AutomationAssumeRole.
-    """
+def _deploy_options(fn: F) -> F:
+    """What is fixed when the runbook is deployed (the CloudFormation templates take them as parameters)."""
+    options = [
+        click.option(
+            "--approver", "approvers", multiple=True, help="IAM user or role who may approve (1 to 10)."
+        ),
+        click.option(
+            "--min-approvals", type=int, default=1, show_default=True, help="Approvals an Apply needs."
+        ),
+        click.option(
+            "--notification-arn", help="SNS topic (its name starts with Automation) told of approvals."
+        ),
+        click.option(
+            "--allow-auto-approve",
+            is_flag=True,
+            default=False,
+            help="Give the runbook an AutoApprove parameter.",
+        ),
+        click.option(
+            "--bucket", default="", help="S3 bucket for journals, plans over 100 KB and fleet reports."
+        ),
+        click.option("--bundle", type=BUNDLE, help="The bundle zip the files section names."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _deploy(
+    approvers: Sequence[str],
+    min_approvals: int,
+    notification_arn: str | None,
+    allow_auto_approve: bool,
+    bucket: str,
+    bundle: Path | None,
+    default_approver: str | None = None,
+) -> Any:
     import hashlib
 
     from remediate.ssm import document as docs
 
+    attachment = None
+    if bundle is not None:
+        data = bundle.read_bytes()
+        attachment = docs.Attachment(docs.ATTACHMENT, hashlib.sha256(data).hexdigest(), len(data))
+    names = list(approvers) or ([default_approver] if default_approver else [])
+    deploy = docs.Deploy(
+        approvers=names,
+        min_approvals=min_approvals,
+        notification_arn=notification_arn or None,
+        auto_approve=allow_auto_approve,
+        bucket=bucket,
+        attachment=attachment,
+    )
+    deploy.check()
+    return deploy
+
+
+@click.command("ssm-document")
+@_deploy_options
+@click.option(
+    "--cloudformation",
+    type=click.Choice(["account", "org-member", "org-admin"]),
+    help="A deploy template instead: one account, a StackSet member, or the Organization's admin account.",
+)
+@click.option("--out", type=click.Path(path_type=Path), help="Write to FILE instead of standard output.")
+@guard
+def ssm_document(cloudformation: str | None, out: Path | None, **deploy: Any) -> None:
+    """Print the SSM Automation runbook (schemaVersion 0.3) that runs the same engine.
+
+    The approvers, the minimum approvals, the notification topic, whether AutoApprove exists and the
+    bucket are fixed here, when the runbook is deployed, not chosen by whoever starts it. With
+    --bundle the `files` section names that zip by sha256 and size (SSM needs it to attach the bundle).
+    """
+    from remediate.ssm import document as docs
+
     if cloudformation:
-        text = docs.template_yaml()
+        from remediate.ssm.cloudformation import template_yaml
+
+        text = template_yaml(cloudformation)
     else:
-        attachment = None
-        if bundle is not None:
-            data = bundle.read_bytes()
-            attachment = docs.Attachment(docs.ATTACHMENT, hashlib.sha256(data).hexdigest(), len(data))
-        else:
+        if not deploy["approvers"]:
+            raise InputError("give --approver (1 to 10): the runbook's approval step names who may approve")
+        if deploy["bundle"] is None:
             click.echo("Note: no --bundle: the runbook has no files section yet.", err=True)
-        text = docs.to_yaml(docs.runbook(attachment))
+        text = docs.to_yaml(docs.runbook(_deploy(**deploy)))
     if out:
         out.write_text(text)
         click.echo(f"Wrote {out}", err=True)
@@ -58,80 +122,106 @@ def ssm_document(bundle: Path | None, cloudformation: bool, out: Path | None) ->
 @click.option("--arch", type=click.Choice(["x86_64", "arm64"]), default="x86_64", show_default=True)
 @guard
 def ssm_bundle(out_dir: Path, download: bool, arch: str) -> None:
-    """Build the runbook's attachment zip (package, dependencies, playbooks) and the matching runbook."""
+    """Build the runbook's attachment zip (package, dependencies, playbooks)."""
     from remediate.ssm import bundle as bundles
-    from remediate.ssm import document as docs
 
     built = bundles.build(
         out_dir, source="download" if download else "installed", arch="arm64" if arch == "arm64" else "x86_64"
     )
-    runbook_path = out_dir / "remediate-runbook.yaml"
-    runbook_path.write_text(docs.to_yaml(docs.runbook(built.attachment)))
     note = None if download else bundles.host_platform_note()
     if note:
         click.echo(f"Note: {note}.", err=True)
     click.echo(f"{built.path}  sha256 {built.sha256}  {built.size} bytes  {len(built.entries)} files")
-    click.echo(f"{runbook_path}  (its files section names the bundle)")
+    click.echo(
+        f"Next: remediate ssm-document --bundle {built.path} --approver ARN ... (or deploy a template)"
+    )
+
+
+def _region(given: str | None) -> str:
+    """The region the local execution runs in: --region, else the standard chain; never a guess."""
+    if given:
+        return given
+    import boto3
+
+    region = boto3.session.Session().region_name
+    if not region:
+        raise InputError("ssm-run --local needs a region: --region, AWS_REGION or a profile's region")
+    return str(region)
 
 
 @click.command("ssm-run")
 @click.option("--local", is_flag=True, default=False, help="Run the runbook here, step by step (required).")
-@click.option("--esm", required=True, help="ESM UUID or ARN.")
+@click.option("--esm", default="", help="ESM UUID or ARN (empty: every Kafka mapping, Diagnose/Plan only).")
 @click.option("--mode", type=click.Choice(["Diagnose", "Plan", "Apply"]), default="Apply", show_default=True)
+@click.option("--role-arn", required=True, help="The AutomationAssumeRole the runner assumes for every step.")
+@click.option("--region", help="The region to run in (default: the standard chain; required somewhere).")
 @click.option("--approve", type=click.Choice(["yes", "no"]), help="Answer the approval step (default: ask).")
-@click.option(
-    "--bundle", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="Run from this zip."
-)
+@_deploy_options
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @guard
-def ssm_run(local: bool, esm: str, mode: str, approve: str | None, bundle: Path | None, output: str) -> None:
+def ssm_run(
+    local: bool,
+    esm: str,
+    mode: str,
+    role_arn: str,
+    region: str | None,
+    approve: str | None,
+    output: str,
+    **deploy: Any,
+) -> None:
     """Run the generated runbook locally against the AWS the standard chain points at.
 
     Automation executions cannot be emulated, so this interpreter is how the runbook is proven: the
-    same steps, substitutions, branch, approval and limits as SSM, with the handlers from the bundle
-    (or the installed package). Exit 3 when the approval is refused; nothing is changed then.
+    same steps, substitutions, branches, native API steps, approval and limits as SSM, each script
+    step in a fresh interpreter that sees only the bundle (or the installed package, bundled). Exit 3
+    when the approval is refused; nothing is changed then.
     """
-    import hashlib
-
+    from remediate.config import load_settings
     from remediate.ssm import document as docs
-    from remediate.ssm.runner import Runner
+    from remediate.ssm.runner import Decision, Runner
 
     if not local:
         raise InputError(
             "only --local is supported here; start the runbook in AWS with `remediate ssm-start`"
         )
-    attachment = None
-    if bundle is not None:
-        data = bundle.read_bytes()
-        attachment = docs.Attachment(docs.ATTACHMENT, hashlib.sha256(data).hexdigest(), len(data))
+    where = _region(region)
+    plan = _deploy(**deploy, default_approver="local-operator")
 
-    def approver(step: str, message: str) -> bool:
+    def approver(step: str, message: str, approvers: Sequence[str], minimum: int) -> list[Decision]:
         click.echo(message, err=True)
         if approve is not None:
-            click.echo(f"Step {step}: answered {approve!r} (--approve).", err=True)
-            return approve == "yes"
+            click.echo(f"Step {step}: answered {approve!r} for {', '.join(approvers)} (--approve).", err=True)
+            return [(p, approve == "yes") for p in approvers]
         if not sys.stdin.isatty():
             click.echo(f"Step {step}: no terminal to ask on and no --approve: rejected.", err=True)
-            return False
-        answer = click.prompt(
-            f"  Approve step {step}? Only 'yes' approves", default="", show_default=False, err=True
-        )
-        return str(answer).strip() == "yes"
+            return [(approvers[0], False)]
+        decisions = []
+        for principal in approvers[: max(minimum, 1)]:
+            answer = click.prompt(
+                f"  Approve step {step} as {principal}? Only 'yes' approves",
+                default="",
+                show_default=False,
+                err=True,
+            )
+            decisions.append((principal, str(answer).strip() == "yes"))
+        return decisions
 
-    runner = Runner(docs.runbook(attachment), approver=approver, bundle=bundle)
-    execution = runner.run(
-        {
-            "EsmId": esm,
-            "Mode": mode,
-            "Approvers": ["local-operator"],
-            "AutomationAssumeRole": "arn:aws:iam::000000000000:role/local-runner",
-        }
+    env = dict(os.environ)
+    env.setdefault("REMEDIATE_STATE_DIR", str(load_settings(None).state_dir))
+    runner = Runner(
+        docs.runbook(plan),
+        approver=approver,
+        bundle=deploy["bundle"],
+        region=where,
+        env=env,
+        progress=lambda message: click.echo(f"  - {message}", err=True),
     )
+    execution = runner.run({"EsmId": esm, "Mode": mode, "AutomationAssumeRole": role_arn})
     if output == "json":
         click.echo(json.dumps(execution.to_json(), indent=2, sort_keys=True))
     else:
         for step in execution.steps:
-            click.echo(f"{step.name:14} {step.status:8} {step.seconds:6.1f}s  {step.failure}".rstrip())
+            click.echo(f"{step.name:14} {step.status:9} {step.seconds:6.1f}s  {step.failure}".rstrip())
         for name, value in execution.outputs.items():
             click.echo(f"{name}: {json.dumps(value)}")
         click.echo(f"Execution {execution.execution_id}: {execution.status}")
@@ -143,13 +233,20 @@ def ssm_run(local: bool, esm: str, mode: str, approve: str | None, bundle: Path 
 
 
 @click.command("ssm-start")
-@click.option("--esm", required=True, help="ESM UUID or ARN (the same id in every target account).")
+@click.option("--esm", default="", help="ESM UUID or ARN: one mapping in this account and region.")
 @click.option("--document-name", default="Remediate-KafkaEventSourceMapping", show_default=True)
-@click.option("--role-arn", required=True, help="The AutomationAssumeRole (deploy/remediate-runbook.yaml).")
+@click.option(
+    "--role-arn",
+    required=True,
+    help="The AutomationAssumeRole (across accounts: AWS-SystemsManager-AutomationAdministrationRole).",
+)
 @click.option("--mode", type=click.Choice(["Diagnose", "Plan", "Apply"]), default="Plan", show_default=True)
-@click.option("--approver", "approvers", multiple=True, help="IAM user/role allowed to approve (repeatable).")
-@click.option("--auto-approve", is_flag=True, default=False, help="Apply without the approval step.")
-@click.option("--accounts", help="Comma-separated account ids or OU ids: run across the Organization.")
+@click.option(
+    "--auto-approve", is_flag=True, default=False, help="Apply without the approval step (if deployed so)."
+)
+@click.option(
+    "--accounts", help="Comma-separated account or OU ids: Diagnose or Plan across the Organization."
+)
 @click.option("--regions", help="Comma-separated regions (with --accounts).")
 @click.option(
     "--execution-role-name", default="AWS-SystemsManager-AutomationExecutionRole", show_default=True
@@ -163,7 +260,6 @@ def ssm_start(
     document_name: str,
     role_arn: str,
     mode: str,
-    approvers: tuple[str, ...],
     auto_approve: bool,
     accounts: str | None,
     regions: str | None,
@@ -172,7 +268,7 @@ def ssm_start(
     max_errors: str,
     **opts: Any,
 ) -> None:
-    """Start the runbook in AWS for one ESM, or across accounts and regions of an Organization."""
+    """Start the runbook in AWS for one ESM, or Diagnose/Plan across an Organization's accounts."""
     from remediate.ssm.start import StartRequest, start
 
     def split(value: str | None) -> tuple[str, ...]:
@@ -183,7 +279,6 @@ def ssm_start(
         esm_id=esm,
         assume_role_arn=role_arn,
         mode=mode,
-        approvers=approvers,
         auto_approve=auto_approve,
         accounts=split(accounts),
         regions=split(regions),
@@ -191,6 +286,6 @@ def ssm_start(
         max_concurrency=max_concurrency,
         max_errors=max_errors,
     )
+    request.params()  # bad input is refused before credentials or the network are touched
     ctx = Ctx(**opts)
-    execution_id = start(ctx.aws(), request)
-    click.echo(execution_id)
+    click.echo(start(ctx.aws(), request))

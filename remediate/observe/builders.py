@@ -14,6 +14,8 @@ from remediate.errors import InputError
 from remediate.facts import (
     Cluster,
     ClusterAuth,
+    Destination,
+    EndpointService,
     Esm,
     Function,
     Nacl,
@@ -27,7 +29,9 @@ from remediate.facts import (
     SourceKind,
     Subnet,
     Vpc,
+    VpcConnection,
     VpcEndpoint,
+    VpcZone,
 )
 
 
@@ -88,12 +92,14 @@ def cluster_from_api(info: dict[str, Any], brokers: dict[str, Any] | None) -> Cl
         subnets, groups = vpc.get("SubnetIds", []), vpc.get("SecurityGroupIds", [])
         auth_raw = info.get("Serverless", {}).get("ClientAuthentication", {})
         encryption = "TLS"
+        connectivity = info.get("Serverless", {}).get("ConnectivityInfo", {})
     else:
         prov = info.get("Provisioned", {})
         nodes = prov.get("BrokerNodeGroupInfo", {})
         subnets, groups = nodes.get("ClientSubnets", []), nodes.get("SecurityGroups", [])
         auth_raw = prov.get("ClientAuthentication", {})
         encryption = prov.get("EncryptionInfo", {}).get("EncryptionInTransit", {}).get("ClientBroker")
+        connectivity = nodes.get("ConnectivityInfo", {})
     sasl = auth_raw.get("Sasl", {})
     auth = ClusterAuth(
         iam=bool(sasl.get("Iam", {}).get("Enabled")),
@@ -111,6 +117,8 @@ def cluster_from_api(info: dict[str, Any], brokers: dict[str, Any] | None) -> Cl
         security_group_ids=tuple(groups),
         auth=auth,
         client_broker_encryption=encryption,
+        # ConnectivityInfo.NetworkType: IPV4 (the default) or DUAL (MSK API reference, ConnectivityInfo).
+        network_type="DUAL" if (connectivity or {}).get("NetworkType") == "DUAL" else "IPV4",
         bootstrap_brokers={k: v for k, v in (brokers or {}).items() if k.startswith("BootstrapBroker") and v},
     )
 
@@ -134,6 +142,23 @@ def _rules(perms: list[dict[str, Any]]) -> tuple[SgRule, ...]:
     return tuple(out)
 
 
+def security_group_rule_from_api(r: dict[str, Any]) -> tuple[bool, SgRule]:
+    """One DescribeSecurityGroupRules item as (is egress, rule): AWS's own unit of a rule, one peer each
+    (CidrIpv4, CidrIpv6, PrefixListId or ReferencedGroupInfo; EC2 API reference, SecurityGroupRule)."""
+    protocol = str(r.get("IpProtocol", "-1"))
+    ports = (None, None) if protocol == "-1" else (r.get("FromPort"), r.get("ToPort"))
+    return bool(r.get("IsEgress")), SgRule(
+        protocol=protocol,
+        from_port=ports[0],
+        to_port=ports[1],
+        cidr=r.get("CidrIpv4") or r.get("CidrIpv6"),
+        group_id=(r.get("ReferencedGroupInfo") or {}).get("GroupId"),
+        prefix_list_id=r.get("PrefixListId"),
+        description=r.get("Description"),
+        rule_id=r.get("SecurityGroupRuleId"),
+    )
+
+
 def _tags(raw: list[dict[str, str]] | None) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in raw or []}
 
@@ -151,7 +176,7 @@ def security_group_from_api(raw: dict[str, Any]) -> SecurityGroup:
 
 
 def function_from_api(raw: dict[str, Any], arn: str) -> Function:
-    """A GetFunctionConfiguration response as a `Function`."""
+    """A GetFunctionConfiguration response as a `Function` (LoggingConfig.LogGroup: where it logs)."""
     vpc = raw.get("VpcConfig") or {}
     return Function(
         arn=raw.get("FunctionArn", arn),
@@ -161,12 +186,66 @@ def function_from_api(raw: dict[str, Any], arn: str) -> Function:
         vpc_id=vpc.get("VpcId") or None,
         subnet_ids=tuple(vpc.get("SubnetIds", [])),
         security_group_ids=tuple(vpc.get("SecurityGroupIds", [])),
+        log_group=(raw.get("LoggingConfig") or {}).get("LogGroup") or None,
     )
 
 
+def permissions_boundary_arn(role: dict[str, Any]) -> str | None:
+    """The managed policy a GetRole `Role` names as its permissions boundary (IAM API reference, Role:
+    PermissionsBoundary, an AttachedPermissionsBoundary of PermissionsBoundaryType "Policy")."""
+    boundary = role.get("PermissionsBoundary") or {}
+    return boundary.get("PermissionsBoundaryArn") or None
+
+
+def vpc_connection_from_api(raw: dict[str, Any]) -> VpcConnection:
+    """A DescribeVpcConnection response (VpcConnectionArn, TargetClusterArn, State, Authentication, VpcId,
+    Subnets, SecurityGroups: MSK API reference) as a `VpcConnection`."""
+    return VpcConnection(
+        arn=raw["VpcConnectionArn"],
+        target_cluster_arn=raw.get("TargetClusterArn") or None,
+        state=raw.get("State", ""),
+        authentication=raw.get("Authentication") or None,
+        vpc_id=raw.get("VpcId") or None,
+        subnet_ids=tuple(raw.get("Subnets", [])),
+        security_group_ids=tuple(raw.get("SecurityGroups", [])),
+    )
+
+
+def destination_from_api(arn: str, service: str, raw: dict[str, Any]) -> Destination:
+    """The KMS key of an on-failure destination: SQS GetQueueAttributes or SNS GetTopicAttributes
+    (`Attributes.KmsMasterKeyId`), or S3 GetBucketEncryption (an `aws:kms` default rule's KMSMasterKeyID)."""
+    if service == "s3":
+        rules = raw.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+        defaults = [r.get("ApplyServerSideEncryptionByDefault", {}) for r in rules]
+        key = next(
+            (
+                d.get("KMSMasterKeyID")
+                for d in defaults
+                if str(d.get("SSEAlgorithm", "")).startswith("aws:kms")
+            ),
+            None,
+        )
+    else:
+        key = raw.get("Attributes", {}).get("KmsMasterKeyId")
+    return Destination(arn=arn, service=service, kms_key_id=key or None)
+
+
 def subnet_from_api(s: dict[str, Any]) -> Subnet:
+    """A DescribeSubnets item. An IPv6-only subnet has no `CidrBlock`; a dual-stack one has both; only
+    associated IPv6 blocks count (EC2 API reference, Subnet and SubnetIpv6CidrBlockAssociation)."""
+    ipv6 = tuple(
+        a["Ipv6CidrBlock"]
+        for a in s.get("Ipv6CidrBlockAssociationSet", [])
+        if a.get("Ipv6CidrBlock")
+        and a.get("Ipv6CidrBlockState", {}).get("State", "associated") == "associated"
+    )
     return Subnet(
-        id=s["SubnetId"], vpc_id=s["VpcId"], availability_zone=s["AvailabilityZone"], cidr=s["CidrBlock"]
+        id=s["SubnetId"],
+        vpc_id=s["VpcId"],
+        availability_zone=s["AvailabilityZone"],
+        cidr=s.get("CidrBlock") or "",
+        ipv6_cidrs=ipv6,
+        available_ips=s.get("AvailableIpAddressCount"),
     )
 
 
@@ -185,12 +264,18 @@ def _route(x: dict[str, Any]) -> Route:
         destination=x.get("DestinationCidrBlock")
         or x.get("DestinationIpv6CidrBlock")
         or x.get("DestinationPrefixListId", ""),
+        # A NAT instance's route carries both InstanceId and NetworkInterfaceId; either names an
+        # appliance. Gateway Load Balancer and Network Firewall endpoints appear as a vpce- GatewayId.
         target=x.get("NatGatewayId")
         or x.get("GatewayId")
+        or x.get("EgressOnlyInternetGatewayId")
         or x.get("TransitGatewayId")
         or x.get("VpcPeeringConnectionId")
-        or x.get("NetworkInterfaceId")
         or x.get("InstanceId")
+        or x.get("NetworkInterfaceId")
+        or x.get("LocalGatewayId")
+        or x.get("CarrierGatewayId")
+        or x.get("CoreNetworkArn")
         or "unknown",
         state=x.get("State", "active"),
     )
@@ -225,7 +310,33 @@ def nacl_from_api(n: dict[str, Any]) -> Nacl:
 
 
 def nat_gateway_from_api(n: dict[str, Any]) -> NatGateway:
-    return NatGateway(id=n["NatGatewayId"], subnet_id=n.get("SubnetId", ""), state=n.get("State", ""))
+    """A DescribeNatGateways item; `ConnectivityType` is public unless it says private."""
+    return NatGateway(
+        id=n["NatGatewayId"],
+        subnet_id=n.get("SubnetId", ""),
+        state=n.get("State", ""),
+        connectivity_type="private" if n.get("ConnectivityType") == "private" else "public",
+    )
+
+
+def endpoint_service_from_api(d: dict[str, Any]) -> EndpointService:
+    """A DescribeVpcEndpointServices ServiceDetail: where the service is offered, its private name."""
+    return EndpointService(
+        name=d["ServiceName"],
+        types=tuple(t["ServiceType"] for t in d.get("ServiceType", []) if t.get("ServiceType")),
+        availability_zones=tuple(d.get("AvailabilityZones", [])),
+        private_dns_name=(d.get("PrivateDnsName") or "").rstrip(".").lower() or None,
+    )
+
+
+def vpc_zone_from_api(z: dict[str, Any]) -> VpcZone:
+    """A ListHostedZonesByVPC HostedZoneSummary (names come with a trailing dot)."""
+    owner = z.get("Owner", {})
+    return VpcZone(
+        id=z["HostedZoneId"].rsplit("/", 1)[-1],
+        name=z["Name"].rstrip(".").lower(),
+        owner=owner.get("OwningAccount") or owner.get("OwningService") or "",
+    )
 
 
 def vpc_endpoint_from_api(e: dict[str, Any]) -> VpcEndpoint:

@@ -2,53 +2,79 @@
 
 Reads follow the dependency chain and no further: the ESM first; then, concurrently, its function,
 its cluster (or self-managed source-access subnets) and its secrets; then the role's policies and
-the VPC's network, each VPC-wide read in one call. Every read goes through `Aws.read`, so a scan that
-observes many ESMs sharing a cluster or a VPC pays for each shared read once.
+the VPC's network, each VPC-wide read in one call. Each step is chained to the reads it needs
+(`chain.py`), so no worker waits on another and one mapping takes as many sequential round trips as
+its chain is long, whatever `max_workers` is (as long as one level's reads fit in it).
+
+What mappings share is observed once per `Aws` (a run, or a whole scan) and shared as built,
+immutable models: a function, a role, a cluster, a secret's analysis, a VPC's network. A scan's
+memory then grows with the distinct resources of the account, not with mappings x resources.
 
 A read the caller is not allowed to make does not fail the run: it is recorded as `Unchecked` and
-its checks report "could not check". Only the ESM read itself is essential.
+its checks report "could not check". A shared piece keeps what it could not check beside its value,
+so every mapping that uses it reports it. Only the ESM read itself is essential.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
 
 from remediate import kafka
-from remediate.aws import Aws, is_access_denied
+from remediate.aws import Aws, is_access_denied, outcome
 from remediate.errors import AwsError, InputError
 from remediate.facts import (
     Cluster,
+    Destination,
     Dns,
+    EndpointService,
     Esm,
     Facts,
     Function,
+    HostedZone,
     LocalResolution,
+    Nacl,
     NamedPolicy,
+    NatGateway,
     Network,
     Role,
+    RouteTable,
     Secret,
     SecretMaterial,
+    SecurityGroup,
     SourceAccess,
+    Subnet,
     Unchecked,
+    Vpc,
+    VpcConnection,
+    VpcEndpoint,
+    VpcZone,
 )
 from remediate.log import get_logger
-from remediate.observe import dns, probe, secret_material
+from remediate.observe import dns
 from remediate.observe.builders import (
     cluster_from_api,
+    destination_from_api,
+    endpoint_service_from_api,
     esm_from_api,
     function_from_api,
     nacl_from_api,
     nat_gateway_from_api,
+    permissions_boundary_arn,
     policy_document,
     route_table_from_api,
     security_group_from_api,
     subnet_from_api,
+    vpc_connection_from_api,
     vpc_endpoint_from_api,
     vpc_from_api,
+    vpc_zone_from_api,
 )
+from remediate.observe.chain import chain, done, gather, recover, then
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -70,6 +96,8 @@ PERMISSIONS = (
     "ec2:DescribeNetworkAcls",
     "ec2:DescribeNatGateways",
     "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeVpcEndpointServices",
+    "servicequotas:GetServiceQuota",
     "iam:GetRole",
     "iam:ListRolePolicies",
     "iam:GetRolePolicy",
@@ -83,7 +111,19 @@ PERMISSIONS = (
     "route53:GetHostedZone",
     "route53:ListResourceRecordSets",
     "kafka:ListScramSecrets",
+    "kafka:DescribeVpcConnection",  # a cross-account source: the consumer reads its managed VPC connection
+    "sqs:GetQueueUrl",  # the on-failure destination's KMS key (SQS, SNS, S3)
+    "sqs:GetQueueAttributes",
+    "sns:GetTopicAttributes",
+    "s3:GetEncryptionConfiguration",
 )
+
+
+ENDPOINT_SERVICES = ("lambda", "sts", "secretsmanager", "sqs", "sns", "s3")
+"""The services an ESM may reach through VPC endpoints (poller_paths.required_services)."""
+QUOTAS = {"sg_rule_quota": "L-0EA8095F", "interface_endpoint_quota": "L-29B6F2EB"}
+"""Service Quotas codes of the VPC quotas a plan must stay within (Amazon VPC user guide, "Amazon VPC
+quotas": inbound or outbound rules per security group; interface endpoints per VPC)."""
 
 
 def parse_esm_id(esm_id: str) -> str:
@@ -97,181 +137,515 @@ def parse_esm_id(esm_id: str) -> str:
     return value.lower()
 
 
+@dataclass(frozen=True)
+class Shared(Generic[T]):
+    """A piece of observation many mappings share, with the reads inside it that were denied."""
+
+    value: T
+    unchecked: tuple[Unchecked, ...] = ()
+    ca_bundle: str | None = None  # a secret's CA bundle (public certificates), for the TLS probe
+
+
+@dataclass(frozen=True)
+class VpcFacts:
+    """Everything VPC-wide that observation reads about one VPC, built once per scan."""
+
+    vpc: Vpc
+    security_groups: tuple[SecurityGroup, ...]
+    route_tables: tuple[RouteTable, ...]
+    nacls: tuple[Nacl, ...]
+    nat_gateways: tuple[NatGateway, ...]
+    endpoints: tuple[VpcEndpoint, ...]
+    subnets: tuple[Subnet, ...]
+    """Every subnet of the VPC: endpoints' network interfaces often sit in subnets of their own."""
+    endpoint_services: tuple[EndpointService, ...] | None
+    zones: tuple[VpcZone, ...] | None
+    """Private hosted zones associated with the VPC (a service's domain there conflicts with private DNS)."""
+    quotas: dict[str, int]
+    unchecked: tuple[Unchecked, ...]
+
+
+def _denied(exc: BaseException) -> AwsError | None:
+    """The AwsError, if it says the caller is not allowed to make the read."""
+    if isinstance(exc, AwsError) and exc.__cause__ is not None and is_access_denied(exc.__cause__):
+        return exc
+    return None
+
+
+class _Notes:
+    """What one mapping (or one shared piece) could not check."""
+
+    def __init__(self) -> None:
+        self.unchecked: list[Unchecked] = []
+
+    def guard(self, what: str, future: Future[T]) -> Future[T | None]:
+        """The future's value, or None and an `Unchecked` when the read was denied."""
+
+        def handle(exc: BaseException) -> None:
+            denied = _denied(exc)
+            if denied is None:
+                raise exc.with_traceback(None)
+            log.warning("observe.denied", what=what, code=denied.code)
+            self.unchecked.append(Unchecked(what=what, reason=f"{denied.code} on {denied.operation}"))
+
+        return recover(future, handle)
+
+    def adopt(self, what: str, future: Future[Shared[T]]) -> Future[T | None]:
+        """A shared piece's value, guarded, with what it could not check added to ours."""
+
+        def take(found: Shared[T] | None) -> T | None:
+            if found is None:
+                return None
+            self.unchecked.extend(found.unchecked)
+            return found.value
+
+        return then(self.guard(what, future), take)
+
+
 class _Observer:
+    """The reads of one observation, on its own pool; shared pieces live in the `Aws` cache."""
+
     def __init__(self, aws: Aws, pool: ThreadPoolExecutor) -> None:
         self.aws = aws
         self.pool = pool
-        self.unchecked: list[Unchecked] = []
-        self.ca_bundles: list[tuple[str, str]] = []  # (secret ARN, PEM) for the probe; memory only
 
-    def guarded(self, what: str, fn: Callable[[], T]) -> T | None:
-        """Run a read; a denied read becomes `Unchecked` instead of an error."""
-        try:
-            return fn()
-        except AwsError as exc:
-            if exc.__cause__ is not None and is_access_denied(exc.__cause__):
-                log.warning("observe.denied", what=what, code=exc.code)
-                self.unchecked.append(Unchecked(what=what, reason=f"{exc.code} on {exc.operation}"))
-                return None
-            raise
+    def read(self, service: str, operation: str, **params: Any) -> Future[dict[str, Any]]:
+        return self.aws.read_async(self.pool.submit, service, operation, **params)
 
-    def submit(self, what: str, fn: Callable[[], T]) -> Future[T | None]:
-        return self.pool.submit(self.guarded, what, fn)
+    def pages(
+        self, service: str, operation: str, items: str, token_in: str, token_out: str, **params: Any
+    ) -> Future[list[Any]]:
+        """Every item of a paged read, each page read when the previous one has its token."""
 
-    # -- reads ------------------------------------------------------------------------------------
-    def function(self, arn: str) -> Function:
-        return function_from_api(self.aws.read("lambda", "get_function_configuration", FunctionName=arn), arn)
+        def more(got: list[Any], page: dict[str, Any]) -> Future[list[Any]]:
+            got = got + list(page.get(items, []))
+            token = page.get(token_out)
+            if not token:
+                return done(got)
+            following = self.read(service, operation, **params, **{token_in: token})
+            return chain(following, lambda p: more(got, p))
 
-    def cluster(self, arn: str) -> Cluster:
-        info_f = self.pool.submit(self.aws.read, "kafka", "describe_cluster_v2", ClusterArn=arn)
-        brokers = self.guarded(
-            f"bootstrap brokers of {arn}",
-            lambda: self.aws.read("kafka", "get_bootstrap_brokers", ClusterArn=arn),
-        )
-        cluster = cluster_from_api(info_f.result()["ClusterInfo"], brokers)
-        if not cluster.auth.scram:
-            return cluster
-        scram = self.guarded(
-            f"SCRAM secrets of {arn}",
-            lambda: tuple(
-                self.aws.read_pages(
-                    "kafka", "list_scram_secrets", "SecretArnList", "NextToken", "NextToken", ClusterArn=arn
-                )
+        return chain(self.read(service, operation, **params), lambda p: more([], p))
+
+    def shared(self, kind: str, key: Any, start: Callable[[], Future[T]]) -> Future[T]:
+        return self.aws.shared(f"{kind}:{json.dumps(key, sort_keys=True)}", start)
+
+    # -- the pieces mappings share ---------------------------------------------------------------
+    def function(self, arn: str) -> Future[Function]:
+        return self.shared(
+            "function",
+            arn,
+            lambda: then(
+                self.read("lambda", "get_function_configuration", FunctionName=arn),
+                lambda raw: function_from_api(raw, arn),
             ),
         )
-        return cluster.model_copy(update={"scram_secret_arns": scram})
 
-    def secret(self, access: SourceAccess) -> Secret:
-        try:
-            raw = self.aws.read("secretsmanager", "describe_secret", SecretId=access.uri)
-        except AwsError as exc:
-            if exc.code == "ResourceNotFoundException":
-                return Secret(arn=access.uri, access_type=access.type, exists=False)
-            raise
-        arn = raw.get("ARN", access.uri)
-        return Secret(
-            arn=arn,
-            access_type=access.type,
-            name=raw.get("Name"),
-            kms_key_id=raw.get("KmsKeyId"),
-            material=self.guarded(f"value of secret {arn}", lambda: self.material(arn, access.type))
-            if access.type in kafka.SECRET_TYPES
-            else None,
+    def cluster(self, arn: str) -> Future[Shared[Cluster | None]]:
+        return self.shared("cluster", arn, lambda: self._cluster(arn))
+
+    def _cluster(self, arn: str) -> Future[Shared[Cluster | None]]:
+        notes = _Notes()
+
+        def not_found(exc: BaseException) -> None:
+            # No such cluster in this account and Region (deleted, or another account's, which a mapping
+            # reaches only through a VPC connection): the checks that need it say they could not run.
+            if not (isinstance(exc, AwsError) and exc.code == "NotFoundException"):
+                raise exc.with_traceback(None)
+            notes.unchecked.append(Unchecked(what=f"MSK cluster {arn}", reason=f"{exc.code}: {exc}"))
+
+        info_f = recover(self.read("kafka", "describe_cluster_v2", ClusterArn=arn), not_found)
+        brokers_f = notes.guard(
+            f"bootstrap brokers of {arn}", self.read("kafka", "get_bootstrap_brokers", ClusterArn=arn)
         )
 
-    def material(self, arn: str, access_type: str) -> SecretMaterial | None:
-        """Read the value (uncached: it must not outlive this call), register it for scrubbing, analyse it."""
+        def built(parts: list[Any]) -> Future[Shared[Cluster | None]]:
+            info, brokers = parts
+            if info is None:
+                return done(Shared(None, tuple(notes.unchecked)))
+            cluster = cluster_from_api(info["ClusterInfo"], brokers)
+            if not cluster.auth.scram:
+                return done(Shared(cluster, tuple(notes.unchecked)))
+            scram_f = notes.guard(
+                f"SCRAM secrets of {arn}",
+                self.pages(
+                    "kafka", "list_scram_secrets", "SecretArnList", "NextToken", "NextToken", ClusterArn=arn
+                ),
+            )
+            return then(
+                scram_f,
+                lambda scram: Shared[Cluster | None](
+                    cluster.model_copy(
+                        update={"scram_secret_arns": tuple(scram) if scram is not None else None}
+                    ),
+                    tuple(notes.unchecked),
+                ),
+            )
+
+        return chain(gather([info_f, brokers_f]), built)
+
+    def secret(self, access: SourceAccess) -> Future[Shared[Secret]]:
+        return self.shared("secret", [access.type, access.uri], lambda: self._secret(access))
+
+    def _secret(self, access: SourceAccess) -> Future[Shared[Secret]]:
+        notes = _Notes()
+
+        def missing(exc: BaseException) -> None:
+            if not (isinstance(exc, AwsError) and exc.code == "ResourceNotFoundException"):
+                raise exc.with_traceback(None)
+
+        def described(raw: dict[str, Any] | None) -> Future[Shared[Secret]]:
+            if raw is None:
+                return done(Shared(Secret(arn=access.uri, access_type=access.type, exists=False)))
+            arn = raw.get("ARN", access.uri)
+            secret = Secret(
+                arn=arn, access_type=access.type, name=raw.get("Name"), kms_key_id=raw.get("KmsKeyId")
+            )
+            if access.type not in kafka.SECRET_TYPES:
+                return done(Shared(secret))
+            value_f = notes.guard(
+                f"value of secret {arn}", self.pool.submit(self._material, arn, access.type, notes)
+            )
+            return then(
+                value_f,
+                lambda found: Shared(
+                    secret.model_copy(update={"material": found[0] if found else None}),
+                    tuple(notes.unchecked),
+                    found[1] if found else None,
+                ),
+            )
+
+        raw_f = recover(self.read("secretsmanager", "describe_secret", SecretId=access.uri), missing)
+        return chain(raw_f, described)
+
+    def _material(
+        self, arn: str, access_type: str, notes: _Notes
+    ) -> tuple[SecretMaterial | None, str | None]:
+        """Read the value (uncached: it must not outlive this call), register it for scrubbing, analyse
+        it; return the analysis and, for a CA secret, its bundle (public certificates) for the probe."""
+        from remediate.observe import secret_material
+
         try:
             raw = self.aws.call("secretsmanager", "get_secret_value", SecretId=arn)
         except AwsError as exc:
             if exc.code != "DecryptionFailure":
                 raise
-            self.unchecked.append(Unchecked(what=f"value of secret {arn}", reason=f"{exc.code} (KMS)"))
-            return None
+            notes.unchecked.append(Unchecked(what=f"value of secret {arn}", reason=f"{exc.code} (KMS)"))
+            return None, None
         value = raw.get("SecretString")
+        bundle = None
         if value:
             secret_material.register_value(access_type, value)
-            bundle = (
-                secret_material.ca_bundle(value) if access_type == kafka.SERVER_ROOT_CA_CERTIFICATE else None
-            )
-            if bundle:
-                self.ca_bundles.append((arn, bundle))
-        return secret_material.analyse(access_type, value, binary=value is None and "SecretBinary" in raw)
+            if access_type == kafka.SERVER_ROOT_CA_CERTIFICATE:
+                bundle = secret_material.ca_bundle(value)
+        binary = value is None and "SecretBinary" in raw
+        return secret_material.analyse(access_type, value, binary=binary), bundle
 
-    def broker_names(self, esm: Esm, network: Network | None, local: Future[LocalResolution]) -> Dns:
-        """Broker names of a self-managed source: local resolution, and the VPC's private zones."""
-        hosts = kafka.broker_hosts(esm.bootstrap_servers)
-        vpc = network.vpc if network is not None and network.placement != "internet" else None
-        zones = (
-            self.guarded(
-                f"Route 53 private hosted zones for {vpc.id}",
-                lambda: dns.private_zones(self.aws, vpc.id, self.aws.region, hosts),
-            )
-            if vpc is not None and hosts
-            else None
+    def vpc_connection(self, arn: str) -> Future[VpcConnection]:
+        """A cross-account source: the consumer's managed VPC connection, never the owner's cluster (which
+        DescribeClusterV2 does not show to another account)."""
+        return self.shared(
+            "vpc-connection",
+            arn,
+            lambda: then(self.read("kafka", "describe_vpc_connection", Arn=arn), vpc_connection_from_api),
         )
-        return Dns(hosts=hosts, local=local.result(), zones=zones or ())
 
-    def role(self, arn: str) -> Role:
+    def destination(self, arn: str) -> Future[Shared[Destination | None]]:
+        """The on-failure destination's encryption key; one that cannot be read (other than by a denial,
+        which the caller records) is unchecked."""
+        return self.shared("destination", arn, lambda: self._destination(arn))
+
+    def _destination(self, arn: str) -> Future[Shared[Destination | None]]:
+        parts = arn.split(":")
+        service = parts[2] if len(parts) > 5 else ""
+        unchecked: list[Unchecked] = []
+
+        def no_config(exc: BaseException) -> dict[str, Any]:
+            if isinstance(exc, AwsError) and exc.code == "ServerSideEncryptionConfigurationNotFoundError":
+                return {}
+            raise exc.with_traceback(None)
+
+        raw: Future[Any]
+        if service == "sqs":
+            url = self.read("sqs", "get_queue_url", QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])
+            raw = chain(
+                url,
+                lambda u: self.read(
+                    "sqs", "get_queue_attributes", QueueUrl=u["QueueUrl"], AttributeNames=["KmsMasterKeyId"]
+                ),
+            )
+        elif service == "sns":
+            raw = self.read("sns", "get_topic_attributes", TopicArn=arn)
+        elif service == "s3":
+            raw = recover(self.read("s3", "get_bucket_encryption", Bucket=parts[5]), no_config)
+        else:
+            return done(Shared(None))
+
+        def unreadable(exc: BaseException) -> None:
+            if not isinstance(exc, AwsError) or _denied(exc) is not None:
+                raise exc.with_traceback(None)
+            unchecked.append(Unchecked(what=f"on-failure destination {arn}", reason=exc.code))
+
+        guarded = recover(raw, unreadable)
+        return then(
+            guarded,
+            lambda found: Shared[Destination | None](
+                destination_from_api(arn, service, found) if found is not None else None, tuple(unchecked)
+            ),
+        )
+
+    def role(self, arn: str) -> Future[Shared[Role]]:
+        return self.shared("role", arn, lambda: self._role(arn))
+
+    def _role(self, arn: str) -> Future[Shared[Role]]:
         name = arn.rsplit("/", 1)[-1]
-        role_f = self.pool.submit(self.aws.read, "iam", "get_role", RoleName=name)
-        inline_f = self.pool.submit(self._inline_policies, name)
-        attached = self._attached_policies(name)
-        raw = role_f.result()["Role"]
-        return Role(
-            arn=raw.get("Arn", arn),
-            name=name,
-            trust_policy=policy_document(raw.get("AssumeRolePolicyDocument", {})),
-            inline_policies=inline_f.result(),
-            attached_policies=attached,
-        )
+        notes = _Notes()
 
-    def _inline_policies(self, role: str) -> tuple[NamedPolicy, ...]:
-        names = list(
-            self.aws.read_pages("iam", "list_role_policies", "PolicyNames", "Marker", "Marker", RoleName=role)
-        )
-        docs = list(
-            self.pool.map(
-                lambda n: self.aws.read("iam", "get_role_policy", RoleName=role, PolicyName=n), names
+        def inline(names: list[Any]) -> Future[tuple[NamedPolicy, ...]]:
+            docs = [self.read("iam", "get_role_policy", RoleName=name, PolicyName=n) for n in names]
+            return then(
+                gather(docs),
+                lambda raws: tuple(
+                    NamedPolicy(name=str(n), document=policy_document(d["PolicyDocument"]))
+                    for n, d in zip(names, raws, strict=True)
+                ),
             )
-        )
-        return tuple(
-            NamedPolicy(name=str(n), document=policy_document(d["PolicyDocument"]))
-            for n, d in zip(names, docs, strict=True)
-        )
 
-    def _attached_policies(self, role: str) -> tuple[NamedPolicy, ...]:
-        attached = list(
-            self.aws.read_pages(
-                "iam", "list_attached_role_policies", "AttachedPolicies", "Marker", "Marker", RoleName=role
+        def document(policy_arn: str) -> Future[dict[str, Any]]:
+            def version(raw: dict[str, Any]) -> Future[dict[str, Any]]:
+                version_id = raw["Policy"]["DefaultVersionId"]
+                return then(
+                    self.read("iam", "get_policy_version", PolicyArn=policy_arn, VersionId=version_id),
+                    lambda v: policy_document(v["PolicyVersion"]["Document"]),
+                )
+
+            return chain(self.read("iam", "get_policy", PolicyArn=policy_arn), version)
+
+        def attached(listed: list[Any]) -> Future[tuple[NamedPolicy, ...]]:
+            return then(
+                gather([document(p["PolicyArn"]) for p in listed]),
+                lambda docs: tuple(
+                    NamedPolicy(name=p["PolicyName"], arn=p["PolicyArn"], document=d)
+                    for p, d in zip(listed, docs, strict=True)
+                ),
             )
+
+        parts = gather(
+            [
+                self.read("iam", "get_role", RoleName=name),
+                chain(
+                    self.pages("iam", "list_role_policies", "PolicyNames", "Marker", "Marker", RoleName=name),
+                    inline,
+                ),
+                chain(
+                    self.pages(
+                        "iam",
+                        "list_attached_role_policies",
+                        "AttachedPolicies",
+                        "Marker",
+                        "Marker",
+                        RoleName=name,
+                    ),
+                    attached,
+                ),
+            ]
         )
 
-        def document(arn: str) -> dict[str, Any]:
-            version = self.aws.read("iam", "get_policy", PolicyArn=arn)["Policy"]["DefaultVersionId"]
-            raw = self.aws.read("iam", "get_policy_version", PolicyArn=arn, VersionId=version)
-            return policy_document(raw["PolicyVersion"]["Document"])
+        def boundary(raw: dict[str, Any]) -> Future[NamedPolicy | None]:
+            """The permissions boundary, when the role has one (GetRole names it; IAM user guide,
+            "Permissions boundaries for IAM entities": an allow needs the policies and the boundary)."""
+            boundary_arn = permissions_boundary_arn(raw["Role"])
+            if not boundary_arn:
+                return done(None)
+            return notes.guard(
+                f"permissions boundary {boundary_arn} of role {name}",
+                then(
+                    document(boundary_arn),
+                    lambda d: NamedPolicy(name=boundary_arn.rsplit("/", 1)[-1], arn=boundary_arn, document=d),
+                ),
+            )
 
-        docs = self.pool.map(document, [p["PolicyArn"] for p in attached])
-        return tuple(
-            NamedPolicy(name=p["PolicyName"], arn=p["PolicyArn"], document=d)
-            for p, d in zip(attached, docs, strict=True)
-        )
+        def built(found: list[Any]) -> Future[Shared[Role]]:
+            raw, inline_policies, attached_policies = found
 
-    def network(self, placement: str, subnet_ids: tuple[str, ...], group_ids: tuple[str, ...]) -> Network:
+            def role(bound: NamedPolicy | None) -> Shared[Role]:
+                return Shared(
+                    Role(
+                        arn=raw["Role"].get("Arn", arn),
+                        name=name,
+                        trust_policy=policy_document(raw["Role"].get("AssumeRolePolicyDocument", {})),
+                        inline_policies=inline_policies,
+                        attached_policies=attached_policies,
+                        permissions_boundary_arn=permissions_boundary_arn(raw["Role"]),
+                        permissions_boundary=bound,
+                    ),
+                    tuple(notes.unchecked),
+                )
+
+            return then(boundary(raw), role)
+
+        return chain(parts, built)
+
+    def network(
+        self, placement: str, subnet_ids: Sequence[str], group_ids: Sequence[str]
+    ) -> Future[Shared[Network]]:
+        """The network of one placement; mappings on the same cluster or subnets share the object."""
         if placement == "internet":
-            return Network(placement="internet")
-        subnets_raw = self.aws.read("ec2", "describe_subnets", SubnetIds=sorted(subnet_ids))["Subnets"]
-        subnets = tuple(subnet_from_api(s) for s in subnets_raw)
-        vpc_id = subnets[0].vpc_id
+            return done(Shared(Network(placement="internet")))
+        key = [placement, sorted(subnet_ids), list(group_ids)]
+        return self.shared("network", key, lambda: self._network(placement, subnet_ids, group_ids))
+
+    def _network(
+        self, placement: str, subnet_ids: Sequence[str], group_ids: Sequence[str]
+    ) -> Future[Shared[Network]]:
+        def with_subnets(raw: dict[str, Any]) -> Future[Shared[Network]]:
+            subnets = tuple(subnet_from_api(s) for s in raw["Subnets"])
+            return then(self.vpc(subnets[0].vpc_id), lambda v: _network(placement, subnets, group_ids, v))
+
+        return chain(self.read("ec2", "describe_subnets", SubnetIds=sorted(subnet_ids)), with_subnets)
+
+    def vpc(self, vpc_id: str) -> Future[VpcFacts]:
+        """One VPC's VPC-wide facts, built once however many mappings (and placements) it holds."""
+        return self.shared("vpc", vpc_id, lambda: self._vpc(vpc_id))
+
+    def _vpc(self, vpc_id: str) -> Future[VpcFacts]:
         by_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
-        read = self.aws.read
-        futures = {
-            "vpc": self.pool.submit(read, "ec2", "describe_vpcs", VpcIds=[vpc_id]),
-            "dns_support": self.pool.submit(
-                read, "ec2", "describe_vpc_attribute", VpcId=vpc_id, Attribute="enableDnsSupport"
+        reads = [
+            self.read("ec2", "describe_vpcs", VpcIds=[vpc_id]),
+            self.read("ec2", "describe_vpc_attribute", VpcId=vpc_id, Attribute="enableDnsSupport"),
+            self.read("ec2", "describe_vpc_attribute", VpcId=vpc_id, Attribute="enableDnsHostnames"),
+            self.read("ec2", "describe_security_groups", Filters=by_vpc),
+            self.read("ec2", "describe_route_tables", Filters=by_vpc),
+            self.read("ec2", "describe_network_acls", Filters=by_vpc),
+            self.read("ec2", "describe_nat_gateways", Filter=by_vpc),
+            self.read("ec2", "describe_vpc_endpoints", Filters=by_vpc),
+            self.read("ec2", "describe_subnets", Filters=by_vpc),
+        ]
+        region = self.aws.region
+        unchecked: list[Unchecked] = []
+        optional = [
+            _optional(
+                f"VPC endpoint services in {region}",
+                self.read(
+                    "ec2",
+                    "describe_vpc_endpoint_services",
+                    ServiceNames=[f"com.amazonaws.{region}.{s}" for s in ENDPOINT_SERVICES],
+                ),
+                unchecked,
             ),
-            "dns_hostnames": self.pool.submit(
-                read, "ec2", "describe_vpc_attribute", VpcId=vpc_id, Attribute="enableDnsHostnames"
+            _optional(
+                f"Route 53 private hosted zones associated with {vpc_id}",
+                self.pages(
+                    "route53",
+                    "list_hosted_zones_by_vpc",
+                    "HostedZoneSummaries",
+                    "NextToken",
+                    "NextToken",
+                    VPCId=vpc_id,
+                    VPCRegion=region,
+                ),
+                unchecked,
             ),
-            "groups": self.pool.submit(read, "ec2", "describe_security_groups", Filters=by_vpc),
-            "routes": self.pool.submit(read, "ec2", "describe_route_tables", Filters=by_vpc),
-            "nacls": self.pool.submit(read, "ec2", "describe_network_acls", Filters=by_vpc),
-            "nats": self.pool.submit(read, "ec2", "describe_nat_gateways", Filter=by_vpc),
-            "endpoints": self.pool.submit(read, "ec2", "describe_vpc_endpoints", Filters=by_vpc),
-        }
-        r = {k: f.result() for k, f in futures.items()}
-        return Network(
-            placement=placement,  # type: ignore[arg-type]
-            vpc=vpc_from_api(r["vpc"]["Vpcs"][0], r["dns_support"], r["dns_hostnames"]),
-            subnets=subnets,
-            source_security_group_ids=group_ids,
-            security_groups=tuple(security_group_from_api(g) for g in r["groups"]["SecurityGroups"]),
-            route_tables=tuple(route_table_from_api(t) for t in r["routes"]["RouteTables"]),
-            nacls=tuple(nacl_from_api(n) for n in r["nacls"]["NetworkAcls"]),
-            nat_gateways=tuple(nat_gateway_from_api(n) for n in r["nats"]["NatGateways"]),
-            endpoints=tuple(vpc_endpoint_from_api(e) for e in r["endpoints"]["VpcEndpoints"]),
+        ]
+        optional += [
+            _optional(f"Service Quotas vpc/{code}", self.quota(code), unchecked) for code in QUOTAS.values()
+        ]
+
+        def built(r: list[Any]) -> VpcFacts:
+            (
+                vpcs,
+                support,
+                hostnames,
+                groups,
+                routes,
+                nacls,
+                nats,
+                endpoints,
+                subnets,
+                services,
+                zones,
+                *quotas,
+            ) = r
+            return VpcFacts(
+                vpc=vpc_from_api(vpcs["Vpcs"][0], support, hostnames),
+                security_groups=tuple(security_group_from_api(g) for g in groups["SecurityGroups"]),
+                route_tables=tuple(route_table_from_api(t) for t in routes["RouteTables"]),
+                nacls=tuple(nacl_from_api(n) for n in nacls["NetworkAcls"]),
+                nat_gateways=tuple(nat_gateway_from_api(n) for n in nats["NatGateways"]),
+                endpoints=tuple(vpc_endpoint_from_api(e) for e in endpoints["VpcEndpoints"]),
+                subnets=tuple(subnet_from_api(s) for s in subnets["Subnets"]),
+                endpoint_services=(
+                    tuple(endpoint_service_from_api(d) for d in services["ServiceDetails"])
+                    if services is not None
+                    else None
+                ),
+                zones=tuple(vpc_zone_from_api(z) for z in zones) if zones is not None else None,
+                quotas={key: int(v) for key, v in zip(QUOTAS, quotas, strict=True) if v is not None},
+                unchecked=tuple(unchecked),
+            )
+
+        return then(gather([*reads, *optional]), built)
+
+    def quota(self, code: str) -> Future[float | None]:
+        """The applied value of a quota; None when Service Quotas has none for it (then AWS's default,
+        which `Network` states, applies)."""
+
+        def missing(exc: BaseException) -> None:
+            if not (isinstance(exc, AwsError) and exc.code == "NoSuchResourceException"):
+                raise exc.with_traceback(None)
+
+        def value(raw: dict[str, Any] | None) -> float | None:
+            found = (raw or {}).get("Quota", {}).get("Value")
+            return float(found) if found is not None else None
+
+        read = self.read("service-quotas", "get_service_quota", ServiceCode="vpc", QuotaCode=code)
+        guarded = recover(read, missing)
+        return then(guarded, value)
+
+    def local_names(self, hosts: tuple[str, ...]) -> Future[LocalResolution]:
+        return self.shared("resolve", list(hosts), lambda: self.pool.submit(dns.resolve_all, hosts))
+
+    def private_zones(self, vpc_id: str, hosts: tuple[str, ...]) -> Future[tuple[HostedZone, ...]]:
+        """Route 53's chain of reads runs in one worker (it only grows with matching zones)."""
+        return self.shared(
+            "zones",
+            [vpc_id, list(hosts)],
+            lambda: self.pool.submit(dns.private_zones, self.aws, vpc_id, self.aws.region, hosts),
         )
+
+
+def _optional(what: str, future: Future[Any], unchecked: list[Unchecked]) -> Future[Any]:
+    """A read a VPC's facts can do without: when denied, None, and the gap recorded for every mapping."""
+
+    def handle(exc: BaseException) -> None:
+        denied = _denied(exc)
+        if denied is None:
+            raise exc.with_traceback(None)
+        unchecked.append(Unchecked(what=what, reason=f"{denied.code} on {denied.operation}"))
+
+    return recover(future, handle)
+
+
+def _network(
+    placement: str, subnets: tuple[Subnet, ...], group_ids: Sequence[str], found: VpcFacts
+) -> Shared[Network]:
+    ids = {s.id for s in subnets}
+    network = Network(
+        placement=placement,  # type: ignore[arg-type]
+        vpc=found.vpc,
+        subnets=subnets,
+        source_security_group_ids=tuple(group_ids),
+        security_groups=found.security_groups,
+        route_tables=found.route_tables,
+        nacls=found.nacls,
+        nat_gateways=found.nat_gateways,
+        endpoints=found.endpoints,
+        other_subnets=tuple(s for s in found.subnets if s.id not in ids),
+        endpoint_services=found.endpoint_services,
+        zones=found.zones,
+        **found.quotas,
+    )
+    return Shared(network, found.unchecked)
 
 
 def read_esm(aws: Aws, esm_id: str) -> dict[str, Any]:
@@ -283,6 +657,121 @@ def read_esm(aws: Aws, esm_id: str) -> dict[str, Any]:
         if exc.code == "ResourceNotFoundException":
             raise InputError(f"no event source mapping {uuid} in {aws.region}") from None
         raise
+
+
+@dataclass(frozen=True)
+class _Observed:
+    function: Function | None
+    cluster: Cluster | None
+    network: Network | None
+    role: Role | None
+    secrets: tuple[Secret, ...]
+    dns: Dns | None
+    vpc_connection: VpcConnection | None
+    destination: Destination | None
+    ca_bundles: tuple[tuple[str, str], ...]  # (secret ARN, PEM) for the probe; memory only
+
+
+def _placement(
+    esm: Esm, cluster: Cluster | None, connection: VpcConnection | None
+) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """Where the pollers run: the cluster's subnets (MSK), the VPC_* source access, or the internet."""
+    if esm.source_kind == "msk" and connection is not None:
+        # The pollers reach a cross-account cluster through the connection's interfaces in this
+        # account's VPC (MSK multi-VPC private connectivity).
+        return "cluster", connection.subnet_ids, connection.security_group_ids
+    if esm.source_kind == "msk":
+        return ("cluster", cluster.subnet_ids, cluster.security_group_ids) if cluster else ("cluster", (), ())
+    if esm.access(kafka.VPC_SUBNET):
+        subnets = tuple(u.removeprefix("subnet:") for u in esm.access(kafka.VPC_SUBNET))
+        groups = tuple(u.removeprefix("security_group:") for u in esm.access(kafka.VPC_SECURITY_GROUP))
+        return "source-access", subnets, groups
+    return "internet", (), ()
+
+
+def _observe(obs: _Observer, esm: Esm, notes: _Notes) -> Future[_Observed]:
+    """The mapping's dependency chain as chained futures: nothing here waits."""
+    function_f = notes.guard(f"function {esm.function_arn}", obs.function(esm.function_arn))
+
+    def role(fn: Function | None) -> Future[Role | None]:
+        if fn is None or not fn.role_arn:
+            return done(None)
+        return notes.adopt(f"execution role {fn.role_arn}", obs.role(fn.role_arn))
+
+    role_f = chain(function_f, role)
+    cross_account = kafka.is_vpc_connection(esm.event_source_arn)
+    cluster_f = cast(
+        "Future[Cluster | None]",
+        notes.adopt(f"MSK cluster {esm.event_source_arn}", obs.cluster(str(esm.event_source_arn)))
+        if esm.source_kind == "msk" and not cross_account
+        else done(None),
+    )
+    connection_f: Future[VpcConnection | None] = (
+        notes.guard(f"VPC connection {esm.event_source_arn}", obs.vpc_connection(str(esm.event_source_arn)))
+        if cross_account
+        else done(None)
+    )
+    destination_f = cast(
+        "Future[Destination | None]",
+        notes.adopt(
+            f"on-failure destination {esm.on_failure_destination}",
+            obs.destination(esm.on_failure_destination),
+        )
+        if esm.on_failure_destination
+        else done(None),
+    )
+    access = [a for a in esm.source_access if a.type in kafka.SECRET_TYPES]
+    secret_fs = [notes.guard(f"secret {a.uri}", obs.secret(a)) for a in access]
+
+    def network(parts: list[Any]) -> Future[Network | None]:
+        placement, subnets, groups = _placement(esm, *parts)
+        if placement != "internet" and not subnets:
+            return done(None)
+        return notes.adopt(f"network of {placement}", obs.network(placement, subnets, groups))
+
+    network_f = chain(gather([cluster_f, connection_f]), network)
+    names_f = (
+        chain(network_f, lambda net: _names(obs, esm, net, notes))
+        if esm.source_kind == "self-managed"
+        else done(None)
+    )
+
+    def observed(parts: list[Any]) -> _Observed:
+        function, cluster, network, role, names, connection, destination, *shared = parts
+        secrets: list[Shared[Secret]] = [found for found in shared if found is not None]
+        for found in secrets:
+            notes.unchecked.extend(found.unchecked)
+        return _Observed(
+            function=function,
+            cluster=cluster,
+            network=network,
+            role=role,
+            secrets=tuple(found.value for found in secrets),
+            dns=names,
+            vpc_connection=connection,
+            destination=destination,
+            ca_bundles=tuple((f.value.arn, f.ca_bundle) for f in secrets if f.ca_bundle),
+        )
+
+    return then(
+        gather([function_f, cluster_f, network_f, role_f, names_f, connection_f, destination_f, *secret_fs]),
+        observed,
+    )
+
+
+def _names(obs: _Observer, esm: Esm, network: Network | None, notes: _Notes) -> Future[Dns]:
+    """Broker names of a self-managed source: local resolution, and the VPC's private zones."""
+    hosts = kafka.broker_hosts(esm.bootstrap_servers)
+    vpc = network.vpc if network is not None and network.placement != "internet" else None
+    zones_f: Future[tuple[HostedZone, ...] | None] = (
+        notes.guard(f"Route 53 private hosted zones for {vpc.id}", obs.private_zones(vpc.id, hosts))
+        if vpc is not None and hosts
+        else done(None)
+    )
+    return then(
+        gather([obs.local_names(hosts), zones_f]),
+        lambda found: Dns(hosts=hosts, local=found[0], zones=found[1] or ()),
+    )
 
 
 def observe(
@@ -300,66 +789,29 @@ def observe(
     turns on the active TLS probe of the brokers (`diagnose --probe`), each step bounded by it.
     """
     esm = esm_from_api(raw_esm if raw_esm is not None else read_esm(aws, esm_id))
+    notes = _Notes()
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="observe") as pool:
-        obs = _Observer(aws, pool)
-        local_f = (
-            pool.submit(dns.resolve_all, kafka.broker_hosts(esm.bootstrap_servers))
-            if esm.source_kind == "self-managed"
-            else None
-        )
-        function_f = obs.submit(f"function {esm.function_arn}", lambda: obs.function(esm.function_arn))
-        cluster_f = (
-            obs.submit(f"MSK cluster {esm.event_source_arn}", lambda: obs.cluster(str(esm.event_source_arn)))
-            if esm.source_kind == "msk"
-            else None
-        )
-        secret_fs = [
-            obs.submit(f"secret {a.uri}", lambda a=a: obs.secret(a))  # type: ignore[misc]
-            for a in esm.source_access
-            if a.type in kafka.SECRET_TYPES
-        ]
-        function = function_f.result()
-        role_f = (
-            obs.submit(f"execution role {function.role_arn}", lambda: obs.role(function.role_arn))
-            if function and function.role_arn
-            else None
-        )
-        cluster = cluster_f.result() if cluster_f else None
-        if esm.source_kind == "msk":
-            placement, subnets, groups = (
-                ("cluster", cluster.subnet_ids, cluster.security_group_ids)
-                if cluster
-                else ("cluster", (), ())
-            )
-        elif esm.access(kafka.VPC_SUBNET):
-            placement = "source-access"
-            subnets = tuple(u.removeprefix("subnet:") for u in esm.access(kafka.VPC_SUBNET))
-            groups = tuple(u.removeprefix("security_group:") for u in esm.access(kafka.VPC_SECURITY_GROUP))
-        else:
-            placement, subnets, groups = "internet", (), ()
-        network = (
-            obs.guarded(f"network of {placement}", lambda: obs.network(placement, subnets, groups))
-            if placement == "internet" or subnets
-            else None
-        )
-        names = obs.broker_names(esm, network, local_f) if local_f is not None else None
-        role = role_f.result() if role_f else None
-        secrets = tuple(s for s in (f.result() for f in secret_fs) if s is not None)
+        found = outcome(_observe(_Observer(aws, pool), esm, notes))
     facts = Facts(
         region=aws.region,
         esm=esm,
-        function=function,
-        cluster=cluster,
-        network=network,
-        role=role,
-        secrets=secrets,
-        dns=names,
-        unchecked=tuple(obs.unchecked),
+        function=found.function,
+        cluster=found.cluster,
+        network=found.network,
+        role=found.role,
+        secrets=found.secrets,
+        dns=found.dns,
+        vpc_connection=found.vpc_connection,
+        destination=found.destination,
+        # Sorted: reads finish in any order, and the fingerprint must not depend on it.
+        unchecked=tuple(sorted(set(notes.unchecked), key=lambda u: (u.what, u.reason))),
     )
     if probe_timeout is None:
         return facts
+    from remediate.observe import probe
+
     servers = kafka.bootstrap_servers(facts.esm, facts.cluster)
-    ca_arn, ca_pem = obs.ca_bundles[0] if obs.ca_bundles else (None, None)
+    ca_arn, ca_pem = found.ca_bundles[0] if found.ca_bundles else (None, None)
     probes = probe.probe_all(
         servers,
         tls=kafka.uses_tls(facts.esm, facts.cluster),

@@ -23,8 +23,10 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from cryptography import x509
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from cryptography.x509.oid import ExtensionOID
 
 from remediate.facts import CertificateInfo, MaterialProblem, SecretMaterial
@@ -36,7 +38,11 @@ PBES2 = "PRIVATE_KEY_PBES2"
 SASL = "SASL_AUTH_FAILED"
 
 PBES2_OID = "1.2.840.113549.1.5.13"
-# PKCS#5 v1.5 (PBES1) and PKCS#12 password-based schemes: what Lambda accepts for an encrypted key.
+# What Lambda accepts for an encrypted key: "Lambda supports the PBES1 (but not PBES2) private key
+# encryption algorithms" (Lambda developer guide, "Configuring cluster authentication methods in Lambda",
+# client certificate secret, https://docs.aws.amazon.com/lambda/latest/dg/kafka-cluster-auth.html), PBES1
+# being the scheme of RFC 2898 / RFC 8018 section 6.1, whose algorithms are exactly these six
+# ("pbeWithMD2AndDES-CBC OBJECT IDENTIFIER ::= {pkcs-5 1}" ... RFC 8018 appendix A.3).
 PBES1_OIDS: dict[str, str] = {
     "1.2.840.113549.1.5.1": "pbeWithMD2AndDES-CBC",
     "1.2.840.113549.1.5.4": "pbeWithMD2AndRC2-CBC",
@@ -44,6 +50,11 @@ PBES1_OIDS: dict[str, str] = {
     "1.2.840.113549.1.5.6": "pbeWithMD5AndRC2-CBC",
     "1.2.840.113549.1.5.10": "pbeWithSHA1AndDES-CBC",
     "1.2.840.113549.1.5.11": "pbeWithSHA1AndRC2-CBC",
+}
+# The PKCS#12 password-based schemes (RFC 7292 appendix C; `openssl pkcs8 -v1 PBE-SHA1-3DES` writes the
+# first 3DES one) are not PBES1: the Lambda guide documents none of them, so a key using one is reported
+# as outside what is documented (Lambda may or may not read it: nothing published says).
+PKCS12_PBE_OIDS: dict[str, str] = {
     "1.2.840.113549.1.12.1.1": "pbeWithSHAAnd128BitRC4",
     "1.2.840.113549.1.12.1.2": "pbeWithSHAAnd40BitRC4",
     "1.2.840.113549.1.12.1.3": "pbeWithSHAAnd3-KeyTripleDES-CBC",
@@ -143,19 +154,56 @@ def _algorithm(der: bytes, offset: int) -> tuple[str, int, int]:
 
 
 def encryption_scheme(der: bytes) -> tuple[str, str]:
-    """("PBES1" | "PBES2" | "unknown", description) of a DER EncryptedPrivateKeyInfo."""
+    """("PBES1" | "PKCS12" | "PBES2" | "unknown", description) of a DER EncryptedPrivateKeyInfo."""
     tag, start, _end = _tlv(der, 0)
     if tag != 0x30:
         raise ValueError("not a SEQUENCE")
     oid, params, _ = _algorithm(der, start)
     if oid in PBES1_OIDS:
         return "PBES1", f"PBES1 ({PBES1_OIDS[oid]})"
+    if oid in PKCS12_PBE_OIDS:
+        return "PKCS12", f"the PKCS#12 scheme {PKCS12_PBE_OIDS[oid]}"
     if oid == PBES2_OID:
         tag, inner, _ = _tlv(der, params)
         _kdf, _kdf_params, kdf_end = _algorithm(der, inner)
         cipher, _, _ = _algorithm(der, kdf_end)
         return "PBES2", f"PBES2 (PBKDF2, {_PBES2_CIPHERS.get(cipher, cipher)})"
     return "unknown", f"an unknown scheme (OID {oid})"
+
+
+_PBES1_HASHES = {"MD2": "md2", "MD5": "md5", "SHA1": "sha1"}
+
+
+def pbes1_decrypt(der: bytes, password: bytes) -> bytes | None:
+    """The PrivateKeyInfo DER inside a PBES1 EncryptedPrivateKeyInfo, or None when this machine cannot
+    run its algorithm (MD2, and RC2 with a 64-bit key, which `cryptography` does not offer).
+
+    RFC 8018 section 6.1.2: DK = PBKDF1(P, S, c, 16), with T_1 = Hash(P || S) and T_i = Hash(T_i-1); the
+    DES (or RC2) key is DK<0..7> and the CBC IV DK<8..15>; the padding is 1 to 8 octets of its own length.
+    ValueError when the password does not decrypt it (the padding does not check out).
+    """
+    _, start, _ = _tlv(der, 0)
+    oid, params, _ = _algorithm(der, start)
+    name = PBES1_OIDS[oid]
+    digest = _PBES1_HASHES[name.removeprefix("pbeWith").split("And")[0]]
+    if digest not in hashlib.algorithms_available or "RC2" in name:
+        return None
+    _, p_start, _ = _tlv(der, params)
+    _, salt_start, salt_end = _tlv(der, p_start)
+    _, count_start, count_end = _tlv(der, salt_end)
+    salt = der[salt_start:salt_end]
+    count = int.from_bytes(der[count_start:count_end], "big")
+    _, data_start, data_end = _tlv(der, _tlv(der, start)[2])
+    block = hashlib.new(digest, password + salt).digest()
+    for _ in range(count - 1):
+        block = hashlib.new(digest, block).digest()
+    key, iv = block[:8], block[8:16]
+    decryptor = Cipher(TripleDES(key * 3), modes.CBC(iv)).decryptor()  # single DES: K1 = K2 = K3
+    plain = decryptor.update(der[data_start:data_end]) + decryptor.finalize()
+    pad = plain[-1] if plain else 0
+    if not 1 <= pad <= 8 or plain[-pad:] != bytes([pad]) * pad:
+        raise ValueError("bad PBES1 padding")
+    return plain[:-pad]
 
 
 # --- PEM armour ------------------------------------------------------------------------------------
@@ -369,6 +417,11 @@ def _load_certificates(
     return certs
 
 
+def family_of(encryption: str | None) -> str:
+    """The family named at the start of a `_Key.encryption` description ("PBES1 (...)" -> "PBES1")."""
+    return (encryption or "").split(" ", 1)[0]
+
+
 @dataclass
 class _Key:
     public: Any = None
@@ -445,6 +498,16 @@ def _load_key(text: str, password: str | None, problems: list[MaterialProblem]) 
                     detail=f"privateKey is encrypted with {found.encryption}; Lambda needs PBES1",
                 )
             )
+        elif family == "PKCS12":
+            problems.append(
+                MaterialProblem(
+                    kind="pkcs12-pbe",
+                    code=NOT_PEM,
+                    field=field,
+                    detail=f"privateKey is encrypted with {found.encryption}, which is not PBES1 (RFC 8018 "
+                    "section 6.1), the only encryption the Lambda guide documents; Lambda may not read it",
+                )
+            )
         elif family != "PBES1":
             problems.append(
                 MaterialProblem(
@@ -468,8 +531,26 @@ def _load_key(text: str, password: str | None, problems: list[MaterialProblem]) 
         secret = password.encode()
     else:
         found.encryption = "none"
+    der = block.der
+    if secret is not None and family_of(found.encryption) == "PBES1":
+        # `cryptography` opens none of PBES1 (it reads PBES2 and the PKCS#12 schemes): decrypt it here.
+        try:
+            decrypted = pbes1_decrypt(der, secret)
+        except (ValueError, IndexError, KeyError):
+            problems.append(
+                MaterialProblem(
+                    kind="wrong-password",
+                    code=NOT_PEM,
+                    field="privateKeyPassword",
+                    detail="privateKeyPassword does not decrypt privateKey",
+                )
+            )
+            return found
+        if decrypted is None:
+            return found  # an algorithm this machine cannot run (MD2, 64-bit RC2): not checked further
+        der, secret = decrypted, None
     try:
-        key = serialization.load_der_private_key(block.der, secret)
+        key = serialization.load_der_private_key(der, secret)
     except ValueError:
         detail = (
             "privateKeyPassword does not decrypt privateKey"

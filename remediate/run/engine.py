@@ -2,8 +2,9 @@
 
 Both are pure functions of `Facts` and the playbooks; observation and apply live elsewhere. This is
 the one place where findings meet playbooks, so the rules of that meeting are here: a playbook's
-`unless` codes suppress its finding, `exclusive` ones apply only when nothing else is wrong, and the
-ESM's error text orders the findings it hints at first.
+`unless` codes suppress its finding, `exclusive` ones apply only when nothing else is wrong, the
+ESM's error text orders the findings it hints at first, and a mapping a person disabled is never
+enabled unless the operator asks for it (`enable_user_disabled`).
 """
 
 from __future__ import annotations
@@ -57,20 +58,34 @@ def target_of(facts: Facts) -> Target:
     )
 
 
-def build_plan(facts: Facts, findings: list[Finding], playbooks: list[Playbook]) -> Plan:
-    """Ask each finding's playbook actions for drafts; merge duplicates; order and number them."""
+def build_plan(
+    facts: Facts, findings: list[Finding], playbooks: list[Playbook], *, enable_user_disabled: bool = False
+) -> Plan:
+    """Ask each finding's playbook actions for drafts; merge duplicates; order and number them.
+
+    A disabled mapping whose StateTransitionReason does not say Lambda disabled it (a person did, or
+    nothing says) is not enabled unless `enable_user_disabled`: the plan carries a manual step saying who
+    disabled it instead of the enable."""
+    held = (
+        facts.esm.state in ESM_DISABLED_STATES
+        and facts.esm.changed_by != "lambda"
+        and not enable_user_disabled
+    )
     by_name = {pb.name: pb for pb in playbooks}
     registry = actions.registry()
     merged: dict[str, Draft] = {}
     because: dict[str, list[str]] = {}
     manual: dict[str, ManualStep] = {}
 
-    def collect(finding: Finding, ref: ActionRef) -> bool:
-        """Add the action's drafts and manual steps for `finding`; True when it drafted a change."""
+    def collect(finding: Finding, ref: ActionRef) -> tuple[bool, bool]:
+        """Add the action's drafts and manual steps for `finding`: (drafted a change, planned a step)."""
         action = registry[ref.action]
-        drafted = False
+        drafted = stepped = False
         for item in action.plan(facts, finding, action.Params.model_validate(ref.params)):
+            if held and isinstance(item, Draft) and _enables(item):
+                item = _user_disabled_step(facts, finding)
             if isinstance(item, ManualStep):
+                stepped = True
                 prior = manual.get(item.text)
                 codes = (*prior.because, finding.code) if prior else (finding.code,)
                 manual[item.text] = ManualStep(because=tuple(dict.fromkeys(codes)), text=item.text)
@@ -79,11 +94,18 @@ def build_plan(facts: Facts, findings: list[Finding], playbooks: list[Playbook])
             key = item.change.key()
             merged.setdefault(key, item)
             because.setdefault(key, []).append(finding.code)
-        return drafted
+        return drafted, stepped
 
     for finding in findings:
         pb = by_name[finding.playbook]
-        drafted = [collect(finding, ref) for ref in pb.actions]
+        fixes = [ref for ref in pb.actions if ref.action != "reenable_esm"]
+        outcomes = [collect(finding, ref) for ref in fixes]
+        drafted = [d for d, _ in outcomes]
+        if not any(drafted) and any(s for _, s in outcomes):
+            # Only a person can fix it (a permissions boundary, a secret to re-create): restarting the
+            # pollers before they do changes nothing, so the restart waits with them.
+            continue
+        drafted += [collect(finding, ref)[0] for ref in pb.actions if ref.action == "reenable_esm"]
         if any(drafted) and _enables_after(pb, facts):
             # AWS disables an ESM that keeps failing, and fixing the cause does not enable it again.
             collect(finding, ActionRef(action="reenable_esm"))
@@ -110,6 +132,23 @@ def build_plan(facts: Facts, findings: list[Finding], playbooks: list[Playbook])
         changes=tuple(changes),
         manual_steps=tuple(manual.values()),
         fingerprint=facts.fingerprint(),
+    )
+
+
+def _enables(draft: Draft) -> bool:
+    """Whether a drafted change turns the mapping on (a restart of a disabled one is an enable)."""
+    return draft.change.action == "reenable_esm" and draft.change.after.get("State") == "Enabled"
+
+
+def _user_disabled_step(facts: Facts, finding: Finding) -> ManualStep:
+    esm = facts.esm
+    who = "a person disabled it" if esm.changed_by == "user" else "nothing says who disabled it"
+    return ManualStep(
+        because=(finding.code,),
+        text=f"ESM {esm.uuid} is {esm.state} and {who} (StateTransitionReason "
+        f"{esm.state_transition_reason or 'empty'!r}), so remediate leaves it disabled. Enable it when its "
+        f"owner agrees: `aws lambda update-event-source-mapping --uuid {esm.uuid} --enabled` (or "
+        "`remediate scan --fix --enable-user-disabled`).",
     )
 
 

@@ -6,12 +6,16 @@ Scanning is the single-ESM flow many times over, made cheap by sharing:
   with it (`observe(..., raw_esm=...)`) instead of reading every mapping again;
 - one `Aws` per region serves the whole scan, so a cluster, its brokers, a VPC's subnets, route tables,
   endpoints and security groups, a function and its role are read once however many mappings share them
-  (`Aws.read` caches and coalesces concurrent identical reads);
+  (`Aws.read` caches and coalesces concurrent identical reads, failures included), and built once: the
+  mappings share the immutable models (one `Network` per VPC placement), so memory grows with the
+  account's distinct resources, not with mappings x resources;
 - mappings are observed by a bounded pool of workers, and `Aws.call` paces each service with a token
   bucket (`api_rates`) while the retry policy absorbs whatever throttling remains.
 
 `--fix` shows the plans of every broken mapping, asks for one approval of all of them, then drives the
-ordinary run machine per mapping. Each run re-observes fresh state and re-plans; it is approved only if
+ordinary run machine per mapping. A mapping a person disabled is never enabled unless the operator asks
+(`--enable-user-disabled`); its plan says who disabled it instead. Each run re-observes fresh state and
+re-plans; it is approved only if
 it changes nothing beyond what the operator saw (a change another mapping's fix already made is simply
 "already in effect").
 """
@@ -62,7 +66,11 @@ SILENT: ScanProgress = _Silent()
 
 @dataclass(frozen=True)
 class ScanResult:
-    """One mapping's outcome: its findings, or the error that kept it from being checked."""
+    """One mapping's outcome: its findings, or the error that kept it from being checked.
+
+    It keeps what it reports: `facts` only for a mapping with findings (what `--fix` plans from), so
+    a scan of thousands of healthy mappings holds no per-mapping snapshot.
+    """
 
     region: str
     esm_uuid: str
@@ -114,7 +122,8 @@ def diagnose_one(
         facts = observe(aws, esm.uuid, max_workers=observe_workers, raw_esm=raw)
     except RemediateError as exc:
         return dataclasses.replace(result, error=str(exc))
-    return dataclasses.replace(result, findings=tuple(diagnose(facts, playbooks)), facts=facts)
+    findings = tuple(diagnose(facts, playbooks))
+    return dataclasses.replace(result, findings=findings, facts=facts if findings else None)
 
 
 def scan(
@@ -182,13 +191,15 @@ class FixOutcome:
         }
 
 
-def fixes_for(results: Sequence[ScanResult], playbooks: list[Playbook]) -> list[Fix]:
+def fixes_for(
+    results: Sequence[ScanResult], playbooks: list[Playbook], *, enable_user_disabled: bool = False
+) -> list[Fix]:
     """The plan of every mapping with findings that a playbook can change (pure: from the scan's facts)."""
     fixes = []
     for r in results:
         if r.facts is None or not r.findings:
             continue
-        plan = build_plan(r.facts, list(r.findings), playbooks)
+        plan = build_plan(r.facts, list(r.findings), playbooks, enable_user_disabled=enable_user_disabled)
         if plan.changes:
             fixes.append(Fix(result=r, plan=plan))
     return fixes
@@ -219,6 +230,8 @@ def apply_fixes(
     playbooks: list[Playbook],
     progress: Callable[[str], None],
     stop: Stop | None = None,
+    *,
+    enable_user_disabled: bool = False,
 ) -> list[FixOutcome]:
     """Run plan+apply+verify per mapping, one after another (they may share what they change).
 
@@ -238,6 +251,7 @@ def apply_fixes(
             playbooks=playbooks,
             reporter=reporter,
             stop=stop or Stop(),
+            enable_user_disabled=enable_user_disabled,
         )
         try:
             run.execute()

@@ -262,6 +262,22 @@ class EsmLock:
         self._held = False
 
 
+    def hand_over(self) -> None:
+        """Stop renewing but keep the tag: the SSM runbook's native steps go on under this lock, and
+        its `finalize` or `cleanup` step releases it with `release_run` (the TTL covers the wait)."""
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join(timeout=30)
+
+
+def release_run(aws: Aws, esm_arn: str, run_id: str) -> None:
+    """Drop every lock tag that run `run_id` holds on the ESM (never another run's): the SSM steps
+    after a handover run in other processes, which know the run but not the tag's key."""
+    keys = [h.key for h in read(aws, esm_arn).holders if h.run_id == run_id]
+    if keys:
+        aws.call("lambda", "untag_resource", Resource=esm_arn, TagKeys=keys)
+
+
 def unlock(aws: Aws, esm_arn: str, keys: list[str]) -> None:
     """Remove the given lock tags (`remediate unlock`, after the operator said yes)."""
     if keys:

@@ -23,7 +23,9 @@ journal of the run it undoes.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from transitions import EventData, Machine
@@ -125,6 +127,9 @@ class Run:
     rollback_of: tuple[str, RunRecord] | None = None
     probe_timeout: float | None = None  # `diagnose --probe`: probe the brokers, each step bounded
     watch: float = 0.0  # `apply --watch`: seconds to wait for AWS to clear the ESM's error text
+    enable_user_disabled: bool = (
+        False  # `scan --fix --enable-user-disabled`: may enable what a person disabled
+    )
     run_id: str = field(default_factory=new_run_id)
     stop: Stop = field(default_factory=Stop)
     state: str = "pending"
@@ -141,6 +146,13 @@ class Run:
     lock: EsmLock | None = None
     journal: Journal | None = None
     original: Journal | None = None  # a rollback's: the journal of the run it undoes
+    # -- SSM hooks (remediate/ssm/handlers.py); the CLI leaves both at their defaults ----------------
+    # Where the journal is kept: a step's temp directory is lost when the step ends, so SSM mirrors it.
+    journal_factory: Callable[[Path, str], Journal] = Journal
+    # Asked before each change; False hands that change and the rest to the caller (the runbook
+    # restarts the ESM with native steps), which then also owns the lock and the `finish` record.
+    handoff: Callable[[Change], bool] | None = None
+    handed_off: list[str] = field(default_factory=list)
 
     if TYPE_CHECKING:  # triggers, bound by transitions at runtime; declared for mypy
 
@@ -224,7 +236,7 @@ class Run:
             if plan is not None and unknown:
                 raise PlanFileError(f"plan {plan.plan_id} names an unknown action {unknown[0]!r}")
         if self.resume is not None:
-            self.journal = Journal(self.settings.state_dir, self.run_id).open()
+            self.journal = self._journal().open()
             self.resume = RunRecord(self.journal)  # read again, now that no one else can write it
             check_resumable(self.run_id, self.resume)
         undoes = self.undoes
@@ -259,7 +271,9 @@ class Run:
                 )
             self.plan = self.saved_plan
         else:
-            self.plan = build_plan(self.facts, self.findings, self.playbooks)
+            self.plan = build_plan(
+                self.facts, self.findings, self.playbooks, enable_user_disabled=self.enable_user_disabled
+            )
         if self.mode == "apply" and self.plan.changes:
             self.ask()
         else:
@@ -300,7 +314,7 @@ class Run:
     def on_enter_applying(self, _event: EventData) -> None:
         assert self.plan is not None
         self.stop.armed = True
-        journal = self.journal = self.journal or Journal(self.settings.state_dir, self.run_id)
+        journal = self.journal = self.journal or self._journal()
         ctx = self._context()
         done: set[str] = set()
         if self.resume is None:
@@ -319,6 +333,10 @@ class Run:
             if change.id in done:
                 continue
             self._safe_point(change.id)
+            if self.handoff is not None and not self.handoff(change):
+                self.handed_off = [c.id for c in self.plan.changes[self.plan.changes.index(change) :]]
+                journal.record("handoff", change_ids=self.handed_off)
+                break
             action = actions.get(change.action)
             resolved = change.model_copy(update={"after": resolve_refs(change.after, ctx.outputs)})
             if action.is_done(resolved, ctx):
@@ -389,11 +407,13 @@ class Run:
         ctx.outputs.update(self.outputs)
         problems = []
         for change in self.plan.changes:
+            if change.id in self.handed_off:
+                continue
             made = change.model_copy(update={"after": resolve_refs(change.after, self.outputs)})
             problem = actions.get(change.action).verify(made, ctx)
             if problem:
                 problems.append(f"{change.id}: {problem}")
-        journal = self.journal or Journal(self.settings.state_dir, self.run_id)
+        journal = self.journal or self._journal()
         journal.record("verify", ok=not problems, problems=problems)
         if problems:
             raise VerificationError("verification failed: " + "; ".join(problems))
@@ -403,7 +423,7 @@ class Run:
         self.verified()
 
     def on_enter_done(self, _event: EventData) -> None:
-        if self.mode == "apply" and self.plan is not None and self.plan.changes:
+        if self.mode == "apply" and self.plan is not None and self.plan.changes and not self.handed_off:
             assert self.journal is not None
             self.journal.record("finish", status="done")
             self._record_rollback("done")
@@ -435,12 +455,16 @@ class Run:
 
     def _finish_failed(self, error: BaseException | None) -> None:
         status = "interrupted" if isinstance(error, Interrupted | KeyboardInterrupt) else "failed"
-        journal = self.journal or Journal(self.settings.state_dir, self.run_id)
+        journal = self.journal or self._journal()
         with contextlib.suppress(RemediateError):  # the journal's own failure must not hide the error
             journal.record("finish", status=status, error=str(error) or type(error).__name__)
             self._record_rollback(status)
 
     # -- driver -----------------------------------------------------------------------------------
+    def _journal(self) -> Journal:
+        """A new handle on this run's journal (SSM's factory mirrors it to S3)."""
+        return self.journal_factory(self.settings.state_dir, self.run_id)
+
     def _context(self, plan_id: str | None = None, *, fresh: bool = False) -> ApplyContext:
         if plan_id is None:
             assert self.plan is not None
@@ -477,7 +501,9 @@ class Run:
         """Release the lock and the journals; a failure here is reported, never raised over the
         run's own outcome (its result, or the error that stopped it)."""
         self.stop.armed = True  # the untag in flight finishes even if a signal comes now
-        if self.lock is not None:
+        if self.lock is not None and self.handed_off and self.state == "done":
+            self.lock.hand_over()  # the runbook's finalize or cleanup step releases it
+        elif self.lock is not None:
             try:
                 self.lock.release()
             except RemediateError as exc:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from remediate import actions, checks
 from remediate.errors import ConfigError
+from remediate.evidence import EVIDENCE, accepts
 from remediate.findings import CODES
 
 
@@ -95,6 +96,13 @@ def _problems(pb: Playbook) -> list[str]:
         except ValidationError as exc:
             err = exc.errors()[0]
             out.append(f"action {ref.action}: parameter {'.'.join(map(str, err['loc']))}: {err['msg']}")
+        out += [
+            f"action {ref.action} cannot read the evidence of {code} "
+            f"({' or '.join(t.__name__ for t in EVIDENCE[code])}; it reads "
+            f"{', '.join(t.__name__ for t in act.accepts)})"
+            for code in pb.findings
+            if code in CODES and not accepts(act.accepts, code)
+        ]
     return out
 
 

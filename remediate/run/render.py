@@ -68,7 +68,7 @@ def render_findings(facts: Facts, findings: list[Finding], color: bool = False) 
     for f in findings:
         colour = "yellow" if f.code == "COULD_NOT_CHECK" else "red"
         lines.append(f"  {s('!', colour)} {s(f.code, 'bold')}: {f.summary}")
-        for path in f.evidence.get("paths", []):
+        for path in getattr(f.evidence, "paths", ()):  # the network findings' one line per path
             lines.append(f"      {path}")
     return "\n".join(lines) + "\n"
 

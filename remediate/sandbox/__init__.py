@@ -5,7 +5,10 @@ Nothing else in ``remediate`` imports this package: the engine talks to the sand
 AWS,
 through the standard SDK settings (``AWS_ENDPOINT_URL`` and credentials, see :meth:`Sandbox.env`).
 
-Needs the ``sandbox`` extra (moto[server]).
+Needs the ``sandbox`` extra (moto[server]). ``docs/sandbox.md`` describes the moto gaps it fills, the fault
+injection and the scenarios. The sandbox is an independent witness of the engine: it imports nothing from
+``remediate`` outside ``remediate.sandbox`` and states AWS's rules literally from the AWS documentation
+(``tests/sandbox/test_independence.py`` holds it to that).
 """
 
 from __future__ import annotations

@@ -193,6 +193,7 @@ _DENIED_CODES: Final[Mapping[str, str]] = {
 _QUERY_NAMESPACES: Final[Mapping[str, str]] = {
     "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
     "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
+    "route53": "https://route53.amazonaws.com/doc/2013-04-01/",
 }
 
 
@@ -207,7 +208,8 @@ def _error_response(
             f"<Message>{message}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
         )
         headers.append(("Content-Type", "text/xml"))
-    elif info.protocol == "query":
+    elif info.protocol in ("query", "rest-xml"):
+        # Route 53 (REST-XML) answers errors in the same ErrorResponse document as the query protocol.
         namespace = _QUERY_NAMESPACES.get(info.service, f"https://{info.service}.amazonaws.com/doc/")
         fault_type = "Sender" if status < 500 else "Receiver"
         body = (
@@ -237,7 +239,8 @@ def throttle_response(info: RequestInfo) -> tuple[str, list[tuple[str, str]], by
     """The service's own throttling error: what botocore's retry logic classifies as a throttle."""
     if info.protocol == "ec2":
         return _error_response(info, 503, "RequestLimitExceeded", "Request limit exceeded.")
-    if info.protocol == "query":
+    if info.protocol in ("query", "rest-xml"):
+        # Route 53 throttles with Throttling, HTTP 400 (botocore retry model, _retry.json, route53).
         return _error_response(info, 400, "Throttling", "Rate exceeded")
     if info.protocol == "json":
         return _error_response(info, 400, "ThrottlingException", "Rate exceeded")

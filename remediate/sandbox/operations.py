@@ -26,7 +26,7 @@ __all__ = ["UNKNOWN", "Protocol", "RequestInfo", "identify", "is_control_request
 
 UNKNOWN: Final = "Unknown"
 
-Protocol = Literal["json", "query", "ec2", "rest-json"]
+Protocol = Literal["json", "query", "ec2", "rest-json", "rest-xml"]
 
 # Signing names that differ from botocore's service names (only REST routing needs the botocore name).
 _BOTOCORE_NAMES: Final[Mapping[str, str]] = {
@@ -34,6 +34,10 @@ _BOTOCORE_NAMES: Final[Mapping[str, str]] = {
     "states": "stepfunctions",
     "email": "ses",
 }
+
+
+_REST_XML: Final = frozenset({"route53", "s3"})
+"""Signing names of REST services whose wire format is XML (botocore model metadata `protocol`)."""
 
 
 class RequestInfo:
@@ -118,4 +122,4 @@ def identify(environ: Mapping[str, Any], body: bytes) -> RequestInfo:
     if action:
         return RequestInfo(service, action, "ec2" if service == "ec2" else "query")
     operation = _rest_operation(service, environ, body) if service != UNKNOWN else None
-    return RequestInfo(service, operation or UNKNOWN, "rest-json")
+    return RequestInfo(service, operation or UNKNOWN, "rest-xml" if service in _REST_XML else "rest-json")

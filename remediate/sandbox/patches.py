@@ -1,23 +1,20 @@
 """Every gap fill the sandbox applies to moto, in one place.
 
 moto 5.2 emulates most of what `remediate` reads and writes, but not the parts that matter most for Kafka
-event
-source mappings (see ``/work/shared/notes/moto.md``). This module patches moto's model, backend and response
-classes in-process, before the server starts, so that boto3 talking HTTP to the sandbox sees AWS-shaped
-answers.
+event source mappings; ``docs/sandbox.md`` lists each gap this module fills (and the ones it leaves). This
+module patches moto's model, backend and response classes in-process, before the server starts, so that
+boto3 talking HTTP to the sandbox sees AWS-shaped answers.
 
 Rules kept here:
 
 * every patch goes through :func:`_replace`, which records the original, so :func:`apply_patches` is
-idempotent
-  and the patch list can be inspected;
+  idempotent and the patch list can be inspected;
 * the patched behaviour is per-request configurable through :func:`request_settings` (a context variable the
   server's middleware sets), never through process globals that two sandboxes would fight over;
 * moto is typed but its internals are not an API: everything crossing into moto is treated as ``Any``.
 
 Each gap has its own test in ``tests/sandbox/test_gaps.py`` so that a moto upgrade that changes an internal
-this
-module depends on fails loudly rather than silently un-patching.
+this module depends on fails loudly rather than silently un-patching.
 """
 
 from __future__ import annotations
@@ -37,6 +34,7 @@ from urllib.parse import unquote
 from moto.awslambda import models as _lambda_models
 from moto.awslambda import responses as _lambda_responses
 from moto.awslambda.exceptions import InvalidParameterValueException, LambdaClientError
+from moto.ec2 import exceptions as _ec2_exceptions
 from moto.ec2 import models as _ec2_models
 from moto.ec2.exceptions import EC2ClientError, InvalidSubnetIdError
 from moto.ec2.models import security_groups as _ec2_sg
@@ -45,6 +43,7 @@ from moto.ec2.responses import vpcs as _ec2_vpc_responses
 from moto.kafka import models as _kafka_models
 from moto.kafka import responses as _kafka_responses
 from moto.kafka.exceptions import BadRequestException, NotFoundException
+from moto.route53 import models as _route53_models
 from moto.secretsmanager import models as _sm_models
 
 __all__ = [
@@ -58,7 +57,10 @@ __all__ = [
     "broker_hosts",
     "esm_status",
     "request_settings",
+    "set_cluster_state",
+    "set_endpoint_service_zones",
     "set_esm_status",
+    "set_vpc_connection_state",
 ]
 
 DEFAULT_TRANSITION_READS: Final = 2
@@ -67,6 +69,9 @@ DEFAULT_ENDPOINT_PENDING_READS: Final = 2
 """How many DescribeVpcEndpoints reads a new endpoint stays `pending` before it is `available`."""
 
 TRANSITIONAL_STATES: Final = frozenset({"Creating", "Enabling", "Disabling", "Updating"})
+# "Using Lambda with Amazon MSK", section "Amazon MSK configuration parameters",
+# https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html (source: awsdocs/aws-lambda-developer-guide
+# doc_source/with-msk.md): BatchSize default 100, "Maximum: 10,000". The minimum of 1 is not stated there.
 KAFKA_BATCH_SIZE_RANGE: Final = (1, 10_000)
 _KAFKA_DEFAULT_BATCH_SIZE: Final = 100
 
@@ -366,8 +371,12 @@ def _create_kafka_esm(backend: Any, spec: dict[str, Any]) -> Any:
         servers = spec["SelfManagedEventSource"].get("Endpoints", {}).get("KAFKA_BOOTSTRAP_SERVERS") or []
         if not servers:
             raise InvalidParameterValueException("SelfManagedEventSource needs KAFKA_BOOTSTRAP_SERVERS.")
+    elif arn and arn.split(":", 5)[-1].startswith("vpc-connection/"):
+        # A cross-account source is the consumer's managed VPC connection, which must exist here.
+        if not vpc_connection_exists(backend.account_id, arn.split(":")[3], arn):
+            raise InvalidParameterValueException(f"The MSK VPC connection {arn} does not exist.")
     elif arn and arn.split(":")[4] == backend.account_id:
-        # Cross-account MSK sources are legal in AWS; only same-account clusters can be checked here.
+        # A cluster of another account is reached only through a VPC connection, above.
         region = arn.split(":")[3]
         if arn not in _kafka_models.kafka_backends[backend.account_id][region].clusters:
             raise InvalidParameterValueException(f"The MSK cluster {arn} does not exist.")
@@ -640,6 +649,8 @@ def _bootstrap_brokers(cluster: Any) -> dict[str, str]:
     def join(port: int) -> str:
         return ",".join(f"{host}:{port}" for host in hosts)
 
+    # Ports: "9092 for plaintext, 9094 for TLS, 9096 for SASL, 9098 for IAM" ("Using Lambda with Amazon MSK",
+    # section "Network configuration", https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html).
     brokers: dict[str, str] = {}
     if plaintext_ok and unauthenticated:
         brokers["bootstrapBrokerString"] = join(9092)
@@ -747,9 +758,121 @@ def _respond_list_scram_secrets(self: Any) -> str:
     return json.dumps(result)
 
 
+def _respond_describe_cluster_v2(self: Any) -> str:
+    """DescribeClusterV2 of a cluster this account and Region do not have (unknown, deleted, another
+    account's, or not a cluster ARN at all, like a VPC connection's) is a 404 NotFoundException (MSK API
+    reference, DescribeClusterV2 errors); moto fails with a KeyError (500). Not confirmed: the wording."""
+    arn = unquote(self.parsed_url.path.split("/clusters/")[-1])
+    _get_cluster(self.kafka_backend, arn)
+    return str(_original(_kafka_responses.KafkaResponse, "describe_cluster_v2")(self))
+
+
+# --- Kafka: managed VPC connections (MSK multi-VPC private connectivity), which moto lacks --------------
+#
+# A cross-account mapping's EventSourceArn is "the managed VPC connection ARN instead of the cluster ARN",
+# e.g. arn:aws:kafka:us-east-1:111122223333:vpc-connection/444455556666/my-cluster-name/51jn98b4-...-7
+# ("Creating cross-account event source mappings in Lambda",
+# https://docs.aws.amazon.com/lambda/latest/dg/msk-cross-account.html): the connection lives in the
+# consumer's account, the cluster in the owner's. CreateVpcConnection takes TargetClusterArn,
+# Authentication (SASL_IAM | SASL_SCRAM | TLS), VpcId, ClientSubnets and SecurityGroups; DescribeVpcConnection
+# returns VpcConnectionArn, TargetClusterArn, State, Authentication, VpcId, Subnets, SecurityGroups,
+# CreationTime and Tags (MSK API reference; CloudFormation AWS::MSK::VpcConnection for the authentication
+# values). States: AVAILABLE, CREATING, DEACTIVATING, DELETING, FAILED, INACTIVE, REJECTED, REJECTING (MSK API
+# model, VpcConnectionState). The owner's side (its cluster policy accepting the connection) is not
+# modelled: a connection is AVAILABLE at once, like a cluster is ACTIVE at once.
+_VPC_CONNECTIONS_ATTR: Final = "_remediate_vpc_connections"
+_CONNECTION_AUTHENTICATIONS: Final = frozenset({"SASL_IAM", "SASL_SCRAM", "TLS"})
+VPC_CONNECTION_STATES: Final = frozenset(
+    {"AVAILABLE", "CREATING", "DEACTIVATING", "DELETING", "FAILED", "INACTIVE", "REJECTED", "REJECTING"}
+)
+CLUSTER_STATES: Final = frozenset(
+    {"ACTIVE", "CREATING", "DELETING", "FAILED", "HEALING", "MAINTENANCE", "REBOOTING_BROKER", "UPDATING"}
+)
+"""ClusterInfo.State (MSK API reference: "The possible states are ACTIVE, CREATING, DELETING, FAILED,
+HEALING, MAINTENANCE, REBOOTING_BROKER, and UPDATING")."""
+
+
+def _vpc_connections(backend: Any) -> dict[str, dict[str, Any]]:
+    store: dict[str, dict[str, Any]] | None = getattr(backend, _VPC_CONNECTIONS_ATTR, None)
+    if store is None:
+        store = {}
+        setattr(backend, _VPC_CONNECTIONS_ATTR, store)
+    return store
+
+
+def _respond_create_vpc_connection(self: Any) -> str:
+    body = json.loads(self.body or "{}")
+    target = str(body.get("targetClusterArn") or "")
+    parts = target.split(":", 5)
+    resource = parts[5].split("/") if len(parts) == 6 else []
+    if len(parts) != 6 or parts[2] != "kafka" or len(resource) != 3 or resource[0] != "cluster":
+        raise BadRequestException("targetClusterArn must be an MSK cluster ARN.")
+    authentication = body.get("authentication")
+    if authentication not in _CONNECTION_AUTHENTICATIONS:
+        raise BadRequestException("authentication must be one of SASL_IAM, SASL_SCRAM, TLS.")
+    backend = self.kafka_backend
+    owner, (_, name, cluster_uuid) = parts[4], resource
+    prefix = f"arn:aws:kafka:{backend.region_name}:{backend.account_id}"
+    arn = f"{prefix}:vpc-connection/{owner}/{name}/{cluster_uuid}"
+    connection = {
+        "vpcConnectionArn": arn,
+        "targetClusterArn": target,
+        "state": "AVAILABLE",
+        "authentication": authentication,
+        "vpcId": body.get("vpcId"),
+        "subnets": list(body.get("clientSubnets") or []),
+        "securityGroups": list(body.get("securityGroups") or []),
+        "creationTime": "2024-01-01T00:00:00.000Z",
+        "tags": dict(body.get("tags") or {}),
+    }
+    _vpc_connections(backend)[arn] = connection
+    created = {k: v for k, v in connection.items() if k not in ("targetClusterArn", "subnets")}
+    return json.dumps({**created, "clientSubnets": connection["subnets"]})
+
+
+def _vpc_connection_arn_from_path(response: Any) -> str:
+    return unquote(str(response.parsed_url.path).split("/vpc-connection/", 1)[-1]).rstrip("/")
+
+
+def _respond_describe_vpc_connection(self: Any) -> str:
+    arn = _vpc_connection_arn_from_path(self)
+    connection = _vpc_connections(self.kafka_backend).get(arn)
+    if connection is None:
+        raise _KafkaNotFound(f"VPC connection {arn} does not exist.")
+    return json.dumps(connection)
+
+
+def vpc_connection_exists(account_id: str, region: str, arn: str) -> bool:
+    return arn in _vpc_connections(_kafka_models.kafka_backends[account_id][region])
+
+
+def set_cluster_state(account_id: str, region: str, arn: str, state: str) -> None:
+    """Set what MSK alone decides: a cluster's State (MAINTENANCE, REBOOTING_BROKER, ...)."""
+    if state not in CLUSTER_STATES:
+        raise ValueError(f"{state!r} is not an MSK cluster state")
+    _get_cluster(_kafka_models.kafka_backends[account_id][region], arn).state = state
+
+
+def set_vpc_connection_state(account_id: str, region: str, arn: str, state: str) -> None:
+    """Set what MSK alone decides: a managed VPC connection's State."""
+    if state not in VPC_CONNECTION_STATES:
+        raise ValueError(f"{state!r} is not a VPC connection state")
+    store = _vpc_connections(_kafka_models.kafka_backends[account_id][region])
+    if arn not in store:
+        raise LookupError(f"no VPC connection {arn}")
+    store[arn]["state"] = state
+
+
 def _patch_kafka() -> None:
     backend_cls = _kafka_models.KafkaBackend
     response_cls = _kafka_responses.KafkaResponse
+    from moto.kafka import urls as _kafka_urls
+
+    _kafka_urls.url_paths.setdefault("{0}/v1/vpc-connection$", response_cls.dispatch)
+    _kafka_urls.url_paths.setdefault("{0}/v1/vpc-connection/(?P<arn>.+)$", response_cls.dispatch)
+    _replace(response_cls, "describe_cluster_v2", _respond_describe_cluster_v2)
+    _replace(response_cls, "create_vpc_connection", _respond_create_vpc_connection)
+    _replace(response_cls, "describe_vpc_connection", _respond_describe_vpc_connection)
     _replace(_kafka_models.FakeKafkaCluster, "_generate_arn", _cluster_arn)
     _replace(backend_cls, "create_cluster_v2", _create_cluster_v2)
     _replace(backend_cls, "create_cluster", _create_cluster)
@@ -809,9 +932,11 @@ def _create_vpc_endpoint(self: Any, vpc_id: str, service_name: str, *args: Any, 
     names = ("endpoint_type", "policy_document", "route_table_ids", "subnet_ids")
     params: dict[str, Any] = dict(zip(names, args, strict=False))
     params.update(kwargs)
+    _check_endpoint_policy_size(params.get("policy_document"))
     token = params.get("client_token")
     original: Callable[..., Any] = _original(_ec2_vpcs.VPCBackend, "create_vpc_endpoint")
     if not token:
+        _refuse_endpoint(self, vpc_id, service_name, params)
         return _pending(original(self, vpc_id, service_name, **params))
     fingerprint = _endpoint_fingerprint(
         vpc_id,
@@ -828,6 +953,7 @@ def _create_vpc_endpoint(self: Any, vpc_id: str, service_name: str, *args: Any, 
             if getattr(endpoint, "_remediate_fingerprint", None) != fingerprint:
                 raise _IdempotentParameterMismatch(token)
             return endpoint
+    _refuse_endpoint(self, vpc_id, service_name, params)
     endpoint = _pending(original(self, vpc_id, service_name, **params))
     endpoint._remediate_fingerprint = fingerprint
     return endpoint
@@ -882,7 +1008,151 @@ def _delete_security_group(self: Any, vpc_id: str | None, group_id: str) -> Any:
     return _original(_ec2_sg.SecurityGroupBackend, "_delete_security_group")(self, vpc_id, group_id)
 
 
+# What AWS refuses in CreateVpcEndpoint before it makes anything. Each refusal below is AWS's own,
+# with its error code and message:
+#
+# * "Interface and Gateway Load Balancer endpoints per VPC": 50 by default ("Amazon VPC quotas",
+#   https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html); over it, the EC2 error
+#   code VpcEndpointLimitExceeded ("You've reached the limit on the number of VPC endpoints that you can
+#   create in the AWS Region", EC2 API reference, "Error codes",
+#   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
+# * A subnet whose Availability Zone the service is not offered in (DescribeVpcEndpointServices
+#   `AvailabilityZones`): InvalidParameter "The VPC endpoint service NAME does not support the
+#   availability zone of the subnet: SUBNET." (AWS's answer as recorded in
+#   github.com/terraform-aws-modules/terraform-aws-vpc issue 462 and aws/aws-cdk issue 4912; no AWS page
+#   quotes it).
+# * A subnet without a free address for the endpoint's network interface: InsufficientFreeAddressesInSubnet
+#   ("The specified subnet does not contain enough free private IP addresses to fulfill your request",
+#   same Error codes page).
+# * Private DNS when a private hosted zone for the service's name is already associated with the VPC (a
+#   centralised endpoint) or another private-DNS endpoint of the service holds it: InvalidParameter
+#   "private-dns-enabled cannot be set because there is already a conflicting DNS domain for NAME in the
+#   VPC VPC" (AWS's answer as recorded in aws/aws-cdk issues; no AWS page quotes it). The private hosted
+#   zone holds "the default public DNS name for the service for the Region (for example,
+#   kinesis.us-east-1.amazonaws.com)" (EC2 API reference, CreateVpcEndpoint, PrivateDnsEnabled).
+
+_INTERFACE_ENDPOINTS_PER_VPC: Final = 50
+_LIVE_ENDPOINT_STATES: Final = frozenset({"pendingacceptance", "pending", "available"})
+_SERVICE_ZONES_ATTR: Final = "_remediate_service_zones"
+
+
+class _VpcEndpointLimitExceeded(EC2ClientError):
+    def __init__(self) -> None:
+        super().__init__(
+            "VpcEndpointLimitExceeded",
+            "You've reached the limit on the number of VPC endpoints that you can create in the AWS Region.",
+        )
+
+
+class _InsufficientFreeAddresses(EC2ClientError):
+    def __init__(self) -> None:
+        super().__init__(
+            "InsufficientFreeAddressesInSubnet",
+            "The specified subnet does not contain enough free private IP addresses to fulfill your request.",
+        )
+
+
+class _InvalidParameter(EC2ClientError):
+    def __init__(self, message: str) -> None:
+        super().__init__("InvalidParameter", message)
+
+
+def _service_zones(backend: Any) -> dict[str, list[str]]:
+    zones: dict[str, list[str]] | None = getattr(backend, _SERVICE_ZONES_ATTR, None)
+    if zones is None:
+        zones = {}
+        setattr(backend, _SERVICE_ZONES_ATTR, zones)
+    return zones
+
+
+def set_endpoint_service_zones(service_name: str, zones: list[str], *, account_id: str, region: str) -> None:
+    """Offer an endpoint service in these Availability Zones only, as AWS decides per service and zone;
+    kept on the EC2 backend, so a sandbox reset forgets it."""
+    _service_zones(_ec2_models.ec2_backends[account_id][region])[service_name] = list(zones)
+
+
+def _endpoint_service(backend: Any, service_name: str) -> dict[str, Any] | None:
+    services = _ec2_vpcs.VPCBackend._collect_default_endpoint_services(
+        backend.account_id, backend.region_name
+    )
+    found: dict[str, Any] | None = next((dict(s) for s in services if s["ServiceName"] == service_name), None)
+    override = _service_zones(backend).get(service_name)
+    if found is not None and override is not None:
+        found["AvailabilityZones"] = list(override)
+    return found
+
+
+def _describe_vpc_endpoint_services(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """moto's answer, with the Availability Zones this sandbox restricted a service to."""
+    result: dict[str, Any] = _original(_ec2_vpcs.VPCBackend, "describe_vpc_endpoint_services")(
+        self, *args, **kwargs
+    )
+    overrides = _service_zones(self)
+    result["servicesDetails"] = [
+        {**s, "AvailabilityZones": list(overrides[s["ServiceName"]])} if s["ServiceName"] in overrides else s
+        for s in result["servicesDetails"]
+    ]
+    return result
+
+
+def _private_dns_holder(backend: Any, vpc_id: str, service_name: str, dns_name: str) -> bool:
+    """Whether the VPC's resolver already has the name: a private hosted zone for it associated with the
+    VPC, or a live private-DNS endpoint of the same service in the VPC."""
+    zones = _route53_models.route53_backends[backend.account_id][_PARTITION].zones.values()
+    for zone in zones:
+        named = zone.private_zone and str(zone.name).rstrip(".").lower() == dns_name
+        if named and any(v.get("vpc_id") == vpc_id for v in zone.vpcs):
+            return True
+    return any(
+        e.vpc_id == vpc_id
+        and e.service_name == service_name
+        and getattr(e, "private_dns_enabled", False)
+        and str(e.state).lower() in _LIVE_ENDPOINT_STATES
+        for e in backend.vpc_end_points.values()
+    )
+
+
+_PARTITION: Final = "aws"
+
+
+def _refuse_endpoint(backend: Any, vpc_id: str, service_name: str, params: dict[str, Any]) -> None:
+    """Raise what AWS answers to a CreateVpcEndpoint it refuses (see the list above)."""
+    kind = str(params.get("endpoint_type") or "Gateway").lower()
+    if kind not in ("interface", "gatewayloadbalancer"):
+        return
+    live = [
+        e
+        for e in backend.vpc_end_points.values()
+        if e.vpc_id == vpc_id
+        and str(e.vpc_endpoint_type).lower() in ("interface", "gatewayloadbalancer")
+        and str(e.state).lower() in _LIVE_ENDPOINT_STATES
+    ]
+    if len(live) >= _INTERFACE_ENDPOINTS_PER_VPC:
+        raise _VpcEndpointLimitExceeded()
+    service = _endpoint_service(backend, service_name)
+    for subnet_id in params.get("subnet_ids") or []:
+        subnet = backend.get_subnet(subnet_id)
+        if service is not None and subnet.availability_zone not in service.get("AvailabilityZones", []):
+            raise _InvalidParameter(
+                f"The VPC endpoint service {service_name} does not support the availability zone of the "
+                f"subnet: {subnet_id}."
+            )
+        if subnet.available_ip_address_count < 1:
+            raise _InsufficientFreeAddresses()
+    dns_name = str((service or {}).get("PrivateDnsName") or "").rstrip(".").lower()
+    if (
+        params.get("private_dns_enabled")
+        and dns_name
+        and _private_dns_holder(backend, vpc_id, service_name, dns_name)
+    ):
+        raise _InvalidParameter(
+            f"private-dns-enabled cannot be set because there is already a conflicting DNS domain for "
+            f"{dns_name} in the VPC {vpc_id}"
+        )
+
+
 def _respond_modify_vpc_endpoint(self: Any) -> Any:
+    _check_endpoint_policy_size(self._get_param("PolicyDocument"))
     result = _original(_ec2_vpc_responses.VPCs, "modify_vpc_endpoint")(self)
     endpoint = self.ec2_backend.describe_vpc_endpoints(vpc_end_point_ids=[self._get_param("VpcEndpointId")])[
         0
@@ -895,10 +1165,90 @@ def _respond_modify_vpc_endpoint(self: Any) -> Any:
     return result
 
 
+# --- EC2 security group rule quota ---
+#
+# "Amazon VPC quotas", Security groups (https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html):
+# inbound or outbound rules per security group, 60 by default, "enforced separately for inbound and outbound
+# rules" and "separately for IPv4 rules and IPv6 rules". "Security group rules", Security group size: a rule
+# that references a CIDR block or another security group counts as one rule, one that references a
+# customer-managed prefix list counts as the list's maximum size. The page ties no IP version to a group or
+# prefix-list reference, so here they count in both. Over the quota AWS answers
+# RulesPerSecurityGroupLimitExceeded. moto counts inbound and outbound apart but IPv4 and IPv6 together.
+
+_RULES_PER_GROUP: Final = 60
+
+
+def _rule_weight(backend: Any, prefix_list_id: str | None) -> int:
+    if not prefix_list_id:
+        return 1
+    found = getattr(backend, "managed_prefix_lists", {}).get(prefix_list_id)
+    size = getattr(found, "max_entries", None) if found is not None else None
+    return int(size) if size else 1
+
+
+def _rule_counts(backend: Any, rules: list[Any]) -> dict[int, int]:
+    counts = {4: 0, 6: 0}
+    for rule in rules:
+        ip_range = rule.ip_range or {}
+        if ip_range.get("CidrIp"):
+            counts[4] += 1
+        elif ip_range.get("CidrIpv6"):
+            counts[6] += 1
+        else:
+            weight = _rule_weight(backend, rule.prefix_list_id)
+            counts[4] += weight
+            counts[6] += weight
+    return counts
+
+
+def _verify_rule_count(
+    self: Any,
+    group: Any,
+    current_rule_nb: int,
+    ip_ranges: list[Any],
+    source_groups: list[dict[str, str]] | None = None,
+    egress: bool = False,
+) -> None:
+    """AWS's count of the group's rules in one direction, per IP version, with the new ones added."""
+    counts = _rule_counts(self, group.egress_rules if egress else group.ingress_rules)
+    for ip_range in ip_ranges or []:
+        cidr = ip_range.get("CidrIpv6") if isinstance(ip_range, dict) else None
+        counts[6 if cidr else 4] += 1
+    for _ in source_groups or []:
+        counts[4] += 1
+        counts[6] += 1
+    if max(counts.values()) > _RULES_PER_GROUP:
+        raise _ec2_exceptions.RulesPerSecurityGroupLimitExceededError()
+
+
+# "Characters per VPC endpoint policy: 20,480 ... The maximum size of a VPC endpoint policy, including white
+# space" (AWS PrivateLink guide, "AWS PrivateLink quotas",
+# https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-limits-endpoints.html): the text as sent is counted.
+# Not confirmed: the error AWS returns. InvalidPolicyDocument is the EC2 error code for a policy document
+# that is not valid (EC2 API reference, error codes); the message wording is the sandbox's own.
+VPC_ENDPOINT_POLICY_MAX_CHARS: Final = 20_480
+
+
+class _InvalidPolicyDocument(EC2ClientError):
+    def __init__(self, size: int) -> None:
+        super().__init__(
+            "InvalidPolicyDocument",
+            f"The policy document is {size} characters long; a VPC endpoint policy may have at most "
+            f"{VPC_ENDPOINT_POLICY_MAX_CHARS} characters, including white space.",
+        )
+
+
+def _check_endpoint_policy_size(policy_document: str | None) -> None:
+    if policy_document and len(policy_document) > VPC_ENDPOINT_POLICY_MAX_CHARS:
+        raise _InvalidPolicyDocument(len(policy_document))
+
+
 def _patch_ec2() -> None:
     _replace(_ec2_vpcs.VPCBackend, "create_vpc_endpoint", _create_vpc_endpoint)
     _replace(_ec2_vpcs.VPCBackend, "describe_vpc_endpoints", _describe_vpc_endpoints)
     _replace(_ec2_sg.SecurityGroupBackend, "_delete_security_group", _delete_security_group)
+    _replace(_ec2_vpcs.VPCBackend, "describe_vpc_endpoint_services", _describe_vpc_endpoint_services)
+    _replace(_ec2_sg.SecurityGroupBackend, "_verify_group_will_respect_rule_count_limit", _verify_rule_count)
     _replace(_ec2_vpc_responses.VPCs, "modify_vpc_endpoint", _respond_modify_vpc_endpoint)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import ipaddress
 import json
 import zipfile
 from collections.abc import Mapping
@@ -41,8 +42,27 @@ __all__ = [
 AuthMode = Literal["iam", "scram", "tls", "none"]
 SourceKind = Literal["msk", "self-managed", "sqs"]
 
+# --- AWS's rules, stated literally from its documentation ------------------------------------------
+#
+# The sandbox is an independent witness of the engine (docs/sandbox.md): every AWS rule a healthy scenario
+# relies on is written out below as AWS documents it, with the page (title and URL) beside it, and nothing
+# is derived from remediate's own tables. If the engine disagrees with a scenario built from these literals,
+# check the engine against the cited page; never bend the literal to the engine.
+#
+# Where a page is cited with "source: awsdocs/REPOSITORY doc_source/NAME.md", the text was read from the
+# public source of that AWS guide on GitHub (github.com/awsdocs/aws-lambda-developer-guide and
+# github.com/awsdocs/amazon-msk-developer-guide, both archived since), because the stored copy of the live
+# page showed only its opening paragraphs.
+
+# Broker port per client authentication mode.
+# "Using Lambda with Amazon MSK", section "Network configuration",
+# https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html (source: awsdocs/aws-lambda-developer-guide
+# doc_source/with-msk.md): "the Amazon MSK broker port (9092 for plaintext, 9094 for TLS, 9096 for SASL,
+# 9098 for IAM)". "none" is the plaintext listener.
 BROKER_PORTS: Final[Mapping[str, int]] = {"none": 9092, "tls": 9094, "scram": 9096, "iam": 9098}
 
+# The text Lambda reports in LastProcessingResult when it cannot reach the brokers. Not confirmed: the search
+# found no AWS page quoting this message; it is kept as the project has it.
 CONNECTION_ERROR: Final = (
     "PROBLEM: Connection error. Please check your event source connection configuration. "
     "If your event source lives in a VPC, try setting up a new Lambda function or EC2 instance "
@@ -53,7 +73,14 @@ CONNECTION_ERROR: Final = (
 _AZ_SUFFIXES: Final = ("a", "b", "c")
 _TOPIC: Final = "orders"
 
-# What the AWSLambdaMSKExecutionRole managed policy grants.
+# The actions of the AWS managed policy AWSLambdaMSKExecutionRole (policy version v2, "Resource": "*"), in the
+# order AWS lists them.
+# "AWSLambdaMSKExecutionRole - AWS Managed Policy",
+# https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaMSKExecutionRole.html
+# The same actions are the required execution-role permissions of an MSK event source mapping in
+# "Configuring Lambda permissions for Amazon MSK event source mappings",
+# https://docs.aws.amazon.com/lambda/latest/dg/with-msk-permissions.html ("You only need to add one of either
+# kafka:DescribeCluster or kafka:DescribeClusterV2"; the managed policy has both).
 _MSK_EXECUTION_ACTIONS: Final = (
     "kafka:DescribeCluster",
     "kafka:DescribeClusterV2",
@@ -68,6 +95,15 @@ _MSK_EXECUTION_ACTIONS: Final = (
     "logs:CreateLogStream",
     "logs:PutLogEvents",
 )
+
+# What the execution role needs when the MSK cluster uses IAM access control: these six actions on the
+# cluster, topic and consumer-group ARNs.
+# "Using Lambda with Amazon MSK", section "IAM role-based authentication",
+# https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html#msk-permissions-iam-policy (source:
+# awsdocs/aws-lambda-developer-guide doc_source/with-msk.md); today on "Configuring Amazon MSK cluster
+# authentication methods in Lambda", https://docs.aws.amazon.com/lambda/latest/dg/msk-cluster-auth.html
+# (section "IAM authentication"; the stored copy of that page was cut before its policy, so the action list
+# is confirmed from the with-msk source only).
 _KAFKA_CLUSTER_ACTIONS: Final = (
     "kafka-cluster:Connect",
     "kafka-cluster:DescribeGroup",
@@ -76,6 +112,89 @@ _KAFKA_CLUSTER_ACTIONS: Final = (
     "kafka-cluster:ReadData",
     "kafka-cluster:DescribeClusterDynamicConfiguration",
 )
+
+# The trust policy statement that lets Lambda assume an execution role.
+# "Lambda execution role" (today "Defining Lambda function permissions with an execution role"),
+# https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html, example trust-policy.json:
+# "the role's trust policy must specify the Lambda service principal (lambda.amazonaws.com)".
+_LAMBDA_SERVICE_PRINCIPAL: Final = "lambda.amazonaws.com"
+_LAMBDA_TRUST_STATEMENT: Final[Mapping[str, Any]] = {
+    "Effect": "Allow",
+    "Principal": {"Service": _LAMBDA_SERVICE_PRINCIPAL},
+    "Action": "sts:AssumeRole",
+}
+
+# Reading the SASL/SCRAM or mTLS secret, and decrypting it with its customer managed KMS key.
+# "Managing access and permissions for a Self-managed Apache Kafka cluster", section "Secrets Manager and AWS
+# KMS permissions", https://docs.aws.amazon.com/lambda/latest/dg/smaa-permissions.html (source:
+# awsdocs/aws-lambda-developer-guide doc_source/smaa-permissions.md): secretsmanager:GetSecretValue and
+# kms:Decrypt. For MSK, "Configuring Lambda permissions for Amazon MSK event source mappings",
+# https://docs.aws.amazon.com/lambda/latest/dg/with-msk-permissions.html, lists "Access your SCRAM secret"
+# and access to the customer managed KMS key as optional permissions; the stored copy of that page did not
+# show the action names themselves, so for MSK they are confirmed only through the self-managed page.
+_SECRET_READ_ACTION: Final = "secretsmanager:GetSecretValue"  # noqa: S105 - an IAM action name
+_SECRET_DECRYPT_ACTION: Final = "kms:Decrypt"  # noqa: S105 - an IAM action name
+
+# What the execution role needs for an on-failure destination of a Kafka event source mapping.
+# "Capturing discarded batches for Amazon MSK and self-managed Apache Kafka event sources",
+# https://docs.aws.amazon.com/lambda/latest/dg/kafka-on-failure.html: "For an SQS destination:
+# sqs:SendMessage", "For an SNS destination: sns:Publish", "For an S3 destination: s3:PutObject and
+# s3:ListBucket"; and "if you configured a KMS key on your destination": kms:GenerateDataKey for an S3
+# destination encrypted with your own key, kms:Decrypt for an SQS one (the stored copy of the page was cut
+# before the SNS line; the sandbox builds no encrypted SNS destination).
+_ON_FAILURE_ACTIONS: Final[Mapping[str, tuple[str, ...]]] = {
+    "sqs": ("sqs:SendMessage",),
+    "sns": ("sns:Publish",),
+    "s3": ("s3:PutObject", "s3:ListBucket"),
+}
+_ON_FAILURE_KMS_ACTIONS: Final[Mapping[str, str]] = {"s3": "kms:GenerateDataKey", "sqs": "kms:Decrypt"}
+
+# The CloudWatch Logs actions among the AWSLambdaMSKExecutionRole actions above: "CloudWatch Logs
+# permissions" are required ("Configuring Lambda permissions for Amazon MSK event source mappings").
+_LOG_ACTIONS: Final = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+
+# Same page: "For cross-account event source mappings, you need kafka:DescribeVpcConnection in the execution
+# role".
+_CROSS_ACCOUNT_ACTION: Final = "kafka:DescribeVpcConnection"
+
+# Placeholders an endpoint policy of a scenario may hold; the builder writes the ARNs it will create.
+FUNCTION_ARN: Final = "${FUNCTION_ARN}"
+ROLE_ARN: Final = "${ROLE_ARN}"
+
+# What the execution role needs to read an SQS event source.
+# "Using AWS Lambda with Amazon SQS", section "Execution Role Permissions",
+# https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html (source: awsdocs/aws-lambda-developer-guide
+# doc_source/with-sqs.md).
+_SQS_SOURCE_ACTIONS: Final = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+
+
+def _kafka_resource_arns(cluster_arn: str, topic: str) -> list[str]:
+    """The cluster, topic and group ARNs the kafka-cluster:* statement names.
+
+    "IAM access control" (Amazon MSK Developer Guide), section "Resources",
+    https://docs.aws.amazon.com/msk/latest/developerguide/iam-access-control.html (today split out as
+    "Semantics of IAM authorization policy actions and resources",
+    https://docs.aws.amazon.com/msk/latest/developerguide/kafka-actions.html; source:
+    awsdocs/amazon-msk-developer-guide doc_source/iam-access-control.md):
+
+    * cluster ``arn:aws:kafka:region:account-id:cluster/cluster-name/cluster-uuid``
+    * topic ``arn:aws:kafka:region:account-id:topic/cluster-name/cluster-uuid/topic-name``
+    * group ``arn:aws:kafka:region:account-id:group/cluster-name/cluster-uuid/group-name``
+
+    "You can then use the cluster ARN to construct topic, group, and transaction ID ARNs", and "You can use
+    the asterisk (*) wildcard any number of times anywhere in the part of the ARN that comes after ...
+    :group/". The Lambda page's policy names the consumer group ("The group name must match the event source
+    mapping's UUID", same with-msk page, section "Cluster failed to authorize Lambda"); the role exists before
+    the mapping and its UUID, so the group name is the documented wildcard.
+    """
+    _, _, _, region, account, resource = cluster_arn.split(":", 5)
+    _, cluster_name, cluster_uuid = resource.split("/")
+    base = f"arn:aws:kafka:{region}:{account}"
+    return [
+        cluster_arn,
+        f"{base}:topic/{cluster_name}/{cluster_uuid}/{topic}",
+        f"{base}:group/{cluster_name}/{cluster_uuid}/*",
+    ]
 
 
 @dataclass(frozen=True)
@@ -102,6 +221,24 @@ class ScenarioOptions:
     """With ``sg_egress_all`` off: ports still allowed out to 0.0.0.0/0 (e.g. 443 through a NAT gateway)."""
     endpoint_sg_ingress: bool = True
     """The existing endpoints' security group admits 443 from the event source's group."""
+    endpoint_subnets: bool = False
+    """Put the existing endpoints' network interfaces in subnets of their own, not the cluster's."""
+    egress: Literal["nat-gateway", "private-nat-gateway", "nat-without-igw-route", "transit-gateway"] = (
+        "nat-gateway"
+    )
+    """With ``nat``: what the private subnets' default route leads to."""
+    service_zone: Mapping[str, str] = field(default_factory=dict)
+    """Short service name -> the only Availability Zone suffix ("a", "b", "c") it is offered in."""
+    central_endpoint_zones: tuple[str, ...] = ()
+    """Short service names whose private hosted zone (a centralised endpoint's) is associated with the VPC."""
+    full_subnet: str | None = None
+    """The AZ suffix of a private subnet left without a free address."""
+    other_interface_endpoints: int = 0
+    """Unrelated interface endpoints already in the VPC (counted against the per-VPC quota)."""
+    sg_filler_rules: int = 0
+    """Extra IPv4 ingress rules in the cluster (or ESM) security group, towards the rule quota."""
+    ipv6: bool = False
+    """Dual-stack VPC and private subnets (an Amazon-provided IPv6 block, a /64 per subnet)."""
     # identity
     role_trusts_lambda: bool = True
     role_grants_msk_access: bool = True
@@ -109,6 +246,17 @@ class ScenarioOptions:
     role_grants_secret: bool = True
     role_trust_requires_source_identity: bool = False
     """The trust statement for Lambda only applies when a source identity is set (Lambda never sets one)."""
+    role_grants_logs: bool = True
+    """Keep the CloudWatch Logs actions in the AWSLambdaMSKExecutionRole statement."""
+    role_msk_actions: tuple[str, ...] | None = None
+    """Instead of the AWSLambdaMSKExecutionRole actions (e.g. kafka:DescribeCluster alone)."""
+    role_destination_actions: tuple[str, ...] | None = None
+    """Instead of the documented actions for the destination (e.g. s3:PutObject alone)."""
+    role_grants_destination_kms: bool = True
+    role_grants_vpc_connection: bool = True
+    """Cross-account: kafka:DescribeVpcConnection on the VPC connection."""
+    permissions_boundary: Mapping[str, Any] | None = None
+    """A managed policy document set as the role's permissions boundary."""
     # secrets (scram/tls)
     scram_secret_associated: bool = True
     secret_value: str | None = None
@@ -121,8 +269,15 @@ class ScenarioOptions:
     private_zone_associated: bool = True
     """Associate the zone with the ESM's VPC; else with a separate VPC only."""
     # ESM
-    destination: Literal["sqs", "sns"] | None = None
+    destination: Literal["sqs", "sns", "s3"] | None = None
+    destination_kms: bool = False
+    """Encrypt the destination with a customer managed KMS key of its own."""
     provisioned_pollers: bool = False
+    cluster_type: Literal["PROVISIONED", "SERVERLESS"] = "PROVISIONED"
+    cluster_state: str = "ACTIVE"
+    """What MSK reports (ACTIVE, MAINTENANCE, REBOOTING_BROKER, UPDATING, ...), set once it is built."""
+    cross_account_owner: str | None = None
+    """The account that owns the cluster: the mapping reads it through a managed VPC connection."""
     self_managed_servers: tuple[str, ...] = (
         "broker-1.kafka.internal.example:9092",
         "broker-2.kafka.internal.example:9092",
@@ -164,6 +319,9 @@ class Scenario:
     secret_arns: tuple[str, ...] = ()
     kms_key_arn: str | None = None
     destination_arn: str | None = None
+    destination_kms_key_arn: str | None = None
+    vpc_connection_arn: str | None = None
+    permissions_boundary_arn: str | None = None
     queue_arn: str | None = None
     hosted_zone_id: str | None = None
 
@@ -322,11 +480,139 @@ register(
 )
 
 
+# Issue 13, the network: one preset per rule of AWS's that the tool used to misread. Each states the
+# situation; the tests (tests/test_network_rules_e2e.py) check the plan and, after apply, the rule.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="endpoints-in-own-subnets-sg-blocks",
+        description="No NAT; Lambda and STS endpoints in subnets of their own, behind a closed group.",
+        nat=False,
+        endpoints=("lambda", "sts"),
+        endpoint_subnets=True,
+        endpoint_sg_ingress=False,
+        expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="provisioned-no-nat",
+        description="Provisioned-mode ESM in a VPC with no NAT, no endpoints and DNS hostnames off.",
+        nat=False,
+        dns_hostnames=False,
+        provisioned_pollers=True,
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="private-nat-gateway",
+        description="The subnets' default route goes to a private NAT gateway, which has no internet path.",
+        egress="private-nat-gateway",
+        expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="nat-subnet-without-igw-route",
+        description="A public NAT gateway whose own subnet has no route to the internet gateway.",
+        egress="nat-without-igw-route",
+        expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="egress-via-transit-gateway",
+        description="The subnets' default route goes to a transit gateway (egress through a hub).",
+        egress="transit-gateway",
+        expected_findings=("COULD_NOT_CHECK",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="central-lambda-endpoint",
+        description="No NAT; a hub's private hosted zone for lambda.REGION.amazonaws.com is associated.",
+        nat=False,
+        central_endpoint_zones=("lambda",),
+        expected_findings=("COULD_NOT_CHECK", "SERVICE_ENDPOINTS_UNREACHABLE"),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="sns-offered-in-one-az",
+        description="No NAT; an SNS on-failure destination whose endpoints are offered in one zone of three.",
+        nat=False,
+        destination="sns",
+        # Where a service is offered holds for the whole Region: no other preset uses an SNS endpoint.
+        service_zone={"sns": "b"},
+        expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="full-subnet-no-nat",
+        description="No NAT; one of the cluster's subnets has no free address left.",
+        nat=False,
+        full_subnet="c",
+        expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="endpoint-quota-nearly-reached",
+        description="No NAT; the VPC has 49 interface endpoints, one short of the quota of 50.",
+        nat=False,
+        other_interface_endpoints=49,
+        expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cluster-group-at-rule-quota",
+        description="The cluster's group lacks its self-ingress on 9098 and already has 60 inbound rules.",
+        sg_self_ingress=False,
+        sg_filler_rules=60,
+        expected_findings=("BROKER_PORTS_BLOCKED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="private-dns-endpoints-behind-nat-hostnames-off",
+        description="A NAT route, and private-DNS Lambda and STS endpoints, in a VPC with DNS hostnames off.",
+        endpoints=("lambda", "sts"),
+        dns_hostnames=False,
+        expected_findings=("VPC_DNS_DISABLED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="dual-stack-subnets",
+        description="A healthy MSK trigger whose VPC and subnets are dual-stack (IPv4 and IPv6).",
+        ipv6=True,
+    )
+)
+
+
 # --- the builder ----------------------------------------------------------------------------------
 
 
 def _policy(*statements: Mapping[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def _ipv6_subnet(vpc_block: str, index: int) -> str:
+    """The index-th /64 of the VPC's Amazon-provided /56."""
+    return str(list(ipaddress.ip_network(vpc_block).subnets(new_prefix=64))[index])
 
 
 def _function_zip() -> bytes:
@@ -351,7 +637,15 @@ class _Builder:
 
     def network(self) -> None:
         ec2, o = self.ec2, self.o
-        vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=self._tags("vpc"))["Vpc"]["VpcId"]
+        vpc = ec2.create_vpc(
+            CidrBlock="10.0.0.0/16", AmazonProvidedIpv6CidrBlock=o.ipv6, TagSpecifications=self._tags("vpc")
+        )["Vpc"]
+        vpc_id = vpc["VpcId"]
+        v6_block = (
+            ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]["Ipv6CidrBlockAssociationSet"][0]["Ipv6CidrBlock"]
+            if o.ipv6
+            else None
+        )
         ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": o.dns_support})
         ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": o.dns_hostnames})
         subnets = [
@@ -360,9 +654,15 @@ class _Builder:
                 CidrBlock=f"10.0.{index + 1}.0/24",
                 AvailabilityZone=f"{self.region}{suffix}",
                 TagSpecifications=self._tags("subnet", f"private-{suffix}"),
+                **({"Ipv6CidrBlock": _ipv6_subnet(v6_block, index + 1)} if v6_block else {}),
             )["Subnet"]["SubnetId"]
             for index, suffix in enumerate(_AZ_SUFFIXES)
         ]
+        if o.full_subnet is not None:
+            # A /24 has 251 usable addresses (AWS reserves 5): one interface with 250 secondary ones
+            # leaves none, so AWS answers InsufficientFreeAddressesInSubnet to a new endpoint there.
+            full = subnets[_AZ_SUFFIXES.index(o.full_subnet)]
+            ec2.create_network_interface(SubnetId=full, SecondaryPrivateIpAddressCount=250)
         public = ec2.create_subnet(
             VpcId=vpc_id,
             CidrBlock="10.0.100.0/24",
@@ -375,16 +675,38 @@ class _Builder:
             VpcId=vpc_id, TagSpecifications=self._tags("route-table", "public")
         )
         public_rt_id = public_rt["RouteTable"]["RouteTableId"]
-        ec2.create_route(
-            RouteTableId=public_rt_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw["InternetGatewayId"]
-        )
+        if o.egress != "nat-without-igw-route":
+            ec2.create_route(
+                RouteTableId=public_rt_id,
+                DestinationCidrBlock="0.0.0.0/0",
+                GatewayId=igw["InternetGatewayId"],
+            )
         ec2.associate_route_table(RouteTableId=public_rt_id, SubnetId=public)
         private_rt = ec2.create_route_table(
             VpcId=vpc_id, TagSpecifications=self._tags("route-table", "private")
         )
         private_rt_id = private_rt["RouteTable"]["RouteTableId"]
         nat_id = None
-        if o.nat:
+        if o.nat and o.egress == "transit-gateway":
+            tgw = ec2.create_transit_gateway(Description=f"{self.prefix} hub")["TransitGateway"][
+                "TransitGatewayId"
+            ]
+            ec2.create_transit_gateway_vpc_attachment(
+                TransitGatewayId=tgw, VpcId=vpc_id, SubnetIds=[subnets[0]]
+            )
+            ec2.create_route(
+                RouteTableId=private_rt_id, DestinationCidrBlock="0.0.0.0/0", TransitGatewayId=tgw
+            )
+        elif o.nat and o.egress == "private-nat-gateway":
+            # "Private - ... You cannot associate an elastic IP address with a private NAT gateway"
+            # (Amazon VPC user guide, "NAT gateways", Connectivity type).
+            nat_id = ec2.create_nat_gateway(
+                SubnetId=public, ConnectivityType="private", TagSpecifications=self._tags("natgateway")
+            )["NatGateway"]["NatGatewayId"]
+            ec2.create_route(
+                RouteTableId=private_rt_id, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat_id
+            )
+        elif o.nat:
             allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
             nat_id = ec2.create_nat_gateway(
                 SubnetId=public, AllocationId=allocation, TagSpecifications=self._tags("natgateway")
@@ -394,6 +716,29 @@ class _Builder:
             )
         for subnet in subnets:
             ec2.associate_route_table(RouteTableId=private_rt_id, SubnetId=subnet)
+        for short, suffix in o.service_zone.items():
+            self.sb.set_endpoint_service_zones(
+                f"com.amazonaws.{self.region}.{short}", [f"{self.region}{suffix}"]
+            )
+        for index in range(o.other_interface_endpoints):
+            ec2.create_vpc_endpoint(
+                VpcId=vpc_id,
+                ServiceName=f"com.amazonaws.{self.region}.ec2",
+                VpcEndpointType="Interface",
+                SubnetIds=[public],
+                PrivateDnsEnabled=False,
+                TagSpecifications=self._tags("vpc-endpoint", f"other-{index}"),
+            )
+        for short in o.central_endpoint_zones:
+            # A centralised endpoint: a hub account's private hosted zone for the service's name,
+            # associated with this VPC (the zone holds the service's default DNS name: EC2 API reference,
+            # CreateVpcEndpoint, PrivateDnsEnabled).
+            self.sb.client("route53").create_hosted_zone(
+                Name=f"{short}.{self.region}.amazonaws.com",
+                CallerReference=f"{self.prefix}-central-{short}",
+                VPC={"VPCRegion": self.region, "VPCId": vpc_id},
+                HostedZoneConfig={"Comment": f"{self.prefix} central {short} endpoint", "PrivateZone": True},
+            )
         self.made.update(
             vpc_id=vpc_id,
             subnet_ids=tuple(subnets),
@@ -410,6 +755,13 @@ class _Builder:
             VpcId=self.made["vpc_id"],
             TagSpecifications=self._tags("security-group", role),
         )["GroupId"]
+        # "Using Lambda with Amazon MSK", section "Network configuration",
+        # https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html
+        # (source: awsdocs/aws-lambda-developer-guide doc_source/with-msk.md):
+        # "Inbound rules - Allow all traffic on the Amazon MSK broker port ... for the security groups
+        # specified for your event source"; "Outbound rules - Allow all traffic on port 443 for all
+        # destinations" and on the broker port. A new group's default egress (all traffic to 0.0.0.0/0)
+        # covers both; the healthy scenarios keep it.
         if o.sg_self_ingress:
             ec2.authorize_security_group_ingress(
                 GroupId=group_id,
@@ -419,6 +771,18 @@ class _Builder:
                         "FromPort": port,
                         "ToPort": port,
                         "UserIdGroupPairs": [{"GroupId": group_id, "Description": "brokers and pollers"}],
+                    }
+                ],
+            )
+        for index in range(o.sg_filler_rules):
+            ec2.authorize_security_group_ingress(
+                GroupId=group_id,
+                IpPermissions=[
+                    {
+                        "IpProtocol": "tcp",
+                        "FromPort": 20000 + index,
+                        "ToPort": 20000 + index,
+                        "IpRanges": [{"CidrIp": "10.0.0.0/16", "Description": "filler"}],
                     }
                 ],
             )
@@ -449,6 +813,9 @@ class _Builder:
             Description=f"{self.prefix} interface endpoints",
             VpcId=self.made["vpc_id"],
         )["GroupId"]
+        # Same page and section: "If you are using VPC endpoints instead of a NAT gateway, the security groups
+        # associated with the VPC endpoints must allow all inbound traffic on port 443 from the event source's
+        # security groups."
         if self.o.endpoint_sg_ingress:
             ec2.authorize_security_group_ingress(
                 GroupId=group_id,
@@ -461,15 +828,35 @@ class _Builder:
                     }
                 ],
             )
+        # Without a PolicyDocument AWS attaches the default endpoint policy, which grants full access:
+        # {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}.
+        # "Control access to VPC endpoints using endpoint policies" (AWS PrivateLink), section "Default
+        # endpoint policy", https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html
+        # ("If you don't attach an endpoint policy, we attach the default endpoint policy"). The healthy
+        # scenarios attach none; the sandbox leaves the default to moto, which stores a full-access policy.
+        endpoint_subnets = list(self.made["subnet_ids"])
+        if self.o.endpoint_subnets:
+            endpoint_subnets = [
+                ec2.create_subnet(
+                    VpcId=self.made["vpc_id"],
+                    CidrBlock=f"10.0.{50 + index}.0/24",
+                    AvailabilityZone=f"{self.region}{suffix}",
+                    TagSpecifications=self._tags("subnet", f"endpoints-{suffix}"),
+                )["Subnet"]["SubnetId"]
+                for index, suffix in enumerate(_AZ_SUFFIXES)
+            ]
         for service in self.o.endpoints:
             kwargs: dict[str, Any] = {}
             if service in self.o.endpoint_policies:
-                kwargs["PolicyDocument"] = json.dumps(self.o.endpoint_policies[service])
+                text = json.dumps(self.o.endpoint_policies[service], separators=(",", ":"))
+                kwargs["PolicyDocument"] = text.replace(FUNCTION_ARN, self._function_arn()).replace(
+                    ROLE_ARN, self._role_arn()
+                )
             endpoint = ec2.create_vpc_endpoint(
                 VpcId=self.made["vpc_id"],
                 ServiceName=f"com.amazonaws.{self.region}.{service}",
                 VpcEndpointType="Interface",
-                SubnetIds=list(self.made["subnet_ids"]),
+                SubnetIds=endpoint_subnets,
                 SecurityGroupIds=[group_id],
                 PrivateDnsEnabled=self.o.endpoint_private_dns,
                 TagSpecifications=self._tags("vpc-endpoint", service),
@@ -487,6 +874,11 @@ class _Builder:
         kms_key_arn: str = self.sb.client("kms").create_key(Description=f"{self.prefix} secrets")[
             "KeyMetadata"
         ]["Arn"]
+        # An MSK SCRAM secret: its name "must begin with the prefix AmazonMSK_", it must use a custom KMS key
+        # ("A secret created with the default AWS KMS key cannot be used with an Amazon MSK cluster"), and
+        # it holds {"username": ..., "password": ...}. "Sign-in credentials authentication with AWS Secrets
+        # Manager" (Amazon MSK Developer Guide),
+        # https://docs.aws.amazon.com/msk/latest/developerguide/msk-password.html
         if auth == "scram":
             name = f"AmazonMSK_{self.prefix}"
             value = json.dumps({"username": "lambda", "password": "s3cr3t-Passw0rd"})
@@ -505,6 +897,10 @@ class _Builder:
     def root_ca_secret(self) -> str | None:
         if self.o.root_ca_certificate is None:
             return None
+        # A SERVER_ROOT_CA_CERTIFICATE secret lives in Secrets Manager ("Configuring cluster authentication
+        # methods in Lambda", https://docs.aws.amazon.com/lambda/latest/dg/kafka-cluster-auth.html: "you can
+        # configure the server root CA certificate (as a secret in Secrets Manager)"). Not confirmed: the
+        # {"certificate": PEM} layout of the secret, which the stored copy of that page cut off before.
         arn: str = self.sb.client("secretsmanager").create_secret(
             Name=f"{self.prefix}-root-ca",
             SecretString=json.dumps({"certificate": self.o.root_ca_certificate}),
@@ -548,22 +944,41 @@ class _Builder:
 
     # --- identity ---
 
+    def _role_arn(self) -> str:
+        return f"arn:aws:iam::{self.sb.account_id}:role/service-role/{self.prefix}-function-role"
+
+    def _function_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.sb.account_id}:function:{self.prefix}-consumer"
+
+    def boundary(self) -> str | None:
+        """A managed policy to set as the role's permissions boundary ("Permissions boundaries for IAM
+        entities": an entity may do only what both its identity policies and its boundary allow)."""
+        if self.o.permissions_boundary is None:
+            return None
+        arn: str = self.sb.client("iam").create_policy(
+            PolicyName=f"{self.prefix}-boundary", PolicyDocument=json.dumps(self.o.permissions_boundary)
+        )["Policy"]["Arn"]
+        self.made["permissions_boundary_arn"] = arn
+        return arn
+
     def role(self, statements: list[dict[str, Any]]) -> tuple[str, str]:
         iam, o = self.sb.client("iam"), self.o
         name = f"{self.prefix}-function-role"
-        principal = "lambda.amazonaws.com" if o.role_trusts_lambda else "ec2.amazonaws.com"
-        trust_statement: dict[str, Any] = {
-            "Effect": "Allow",
-            "Principal": {"Service": principal},
-            "Action": "sts:AssumeRole",
-        }
+        trust_statement: dict[str, Any] = dict(_LAMBDA_TRUST_STATEMENT)
+        if not o.role_trusts_lambda:
+            # Broken on purpose: a role for EC2, which Lambda cannot assume.
+            trust_statement["Principal"] = {"Service": "ec2.amazonaws.com"}
         if o.role_trust_requires_source_identity:
             trust_statement["Sid"] = "TrustWithSourceIdentity"
             trust_statement["Condition"] = {"StringLike": {"sts:SourceIdentity": "*"}}
         trust = _policy(trust_statement)
-        arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust, Path="/service-role/")[
-            "Role"
-        ]["Arn"]
+        boundary = self.boundary()
+        arn: str = iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=trust,
+            Path="/service-role/",
+            **({"PermissionsBoundary": boundary} if boundary else {}),
+        )["Role"]["Arn"]
         if statements:
             iam.put_role_policy(
                 RoleName=name, PolicyName=f"{self.prefix}-access", PolicyDocument=_policy(*statements)
@@ -583,14 +998,40 @@ class _Builder:
         return name, arn
 
     def destination(self) -> str | None:
+        key: str | None = None
+        if self.o.destination is not None and self.o.destination_kms:
+            key = self.sb.client("kms").create_key(Description=f"{self.prefix} destination")["KeyMetadata"][
+                "Arn"
+            ]
+            self.made["destination_kms_key_arn"] = key
         if self.o.destination == "sqs":
             sqs = self.sb.client("sqs")
-            url = sqs.create_queue(QueueName=f"{self.prefix}-failures")["QueueUrl"]
+            attributes = {"KmsMasterKeyId": key} if key else {}
+            url = sqs.create_queue(QueueName=f"{self.prefix}-failures", Attributes=attributes)["QueueUrl"]
             arn: str = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
                 "QueueArn"
             ]
         elif self.o.destination == "sns":
             arn = self.sb.client("sns").create_topic(Name=f"{self.prefix}-failures")["TopicArn"]
+        elif self.o.destination == "s3":
+            s3 = self.sb.client("s3")
+            bucket = f"{self.prefix}-failures"
+            s3.create_bucket(Bucket=bucket)
+            if key:
+                s3.put_bucket_encryption(
+                    Bucket=bucket,
+                    ServerSideEncryptionConfiguration={
+                        "Rules": [
+                            {
+                                "ApplyServerSideEncryptionByDefault": {
+                                    "SSEAlgorithm": "aws:kms",
+                                    "KMSMasterKeyID": key,
+                                }
+                            }
+                        ]
+                    },
+                )
+            arn = f"arn:aws:s3:::{bucket}"
         else:
             return None
         self.made["destination_arn"] = arn
@@ -600,28 +1041,27 @@ class _Builder:
         o = self.o
         statements: list[dict[str, Any]] = []
         if o.role_grants_msk_access:
+            actions = list(o.role_msk_actions or _MSK_EXECUTION_ACTIONS)
+            if not o.role_grants_logs:
+                actions = [a for a in actions if a not in _LOG_ACTIONS]
+            statements.append({"Sid": "MskExecution", "Effect": "Allow", "Action": actions, "Resource": "*"})
+        connection = self.made.get("vpc_connection_arn")
+        if connection and o.role_grants_vpc_connection:
             statements.append(
                 {
-                    "Sid": "MskExecution",
+                    "Sid": "CrossAccount",
                     "Effect": "Allow",
-                    "Action": list(_MSK_EXECUTION_ACTIONS),
-                    "Resource": "*",
+                    "Action": _CROSS_ACCOUNT_ACTION,
+                    "Resource": connection,
                 }
             )
         if cluster_arn and o.auth == "iam" and o.role_grants_kafka_cluster:
-            _, _, _, region, account, resource = cluster_arn.split(":", 5)
-            _, cluster_name, cluster_uuid = resource.split("/")
-            base = f"arn:aws:kafka:{region}:{account}"
             statements.append(
                 {
                     "Sid": "KafkaClusterData",
                     "Effect": "Allow",
                     "Action": list(_KAFKA_CLUSTER_ACTIONS),
-                    "Resource": [
-                        cluster_arn,
-                        f"{base}:topic/{cluster_name}/{cluster_uuid}/{_TOPIC}",
-                        f"{base}:group/{cluster_name}/{cluster_uuid}/*",
-                    ],
+                    "Resource": _kafka_resource_arns(cluster_arn, _TOPIC),
                 }
             )
         if secret_arn and o.role_grants_secret:
@@ -629,7 +1069,7 @@ class _Builder:
                 {
                     "Sid": "ReadSecret",
                     "Effect": "Allow",
-                    "Action": "secretsmanager:GetSecretValue",
+                    "Action": _SECRET_READ_ACTION,
                     "Resource": secret_arn,
                 }
             )
@@ -637,19 +1077,54 @@ class _Builder:
                 {
                     "Sid": "DecryptSecret",
                     "Effect": "Allow",
-                    "Action": "kms:Decrypt",
+                    "Action": _SECRET_DECRYPT_ACTION,
                     "Resource": self.made["kms_key_arn"],
                 }
             )
         destination = self.made.get("destination_arn")
-        if destination:
-            action = "sqs:SendMessage" if o.destination == "sqs" else "sns:Publish"
+        if destination and o.destination is not None:
+            resources = [destination, f"{destination}/*"] if o.destination == "s3" else destination
             statements.append(
-                {"Sid": "OnFailure", "Effect": "Allow", "Action": action, "Resource": destination}
+                {
+                    "Sid": "OnFailure",
+                    "Effect": "Allow",
+                    "Action": list(o.role_destination_actions or _ON_FAILURE_ACTIONS[o.destination]),
+                    "Resource": resources,
+                }
             )
+            key = self.made.get("destination_kms_key_arn")
+            if key and o.role_grants_destination_kms:
+                statements.append(
+                    {
+                        "Sid": "OnFailureKey",
+                        "Effect": "Allow",
+                        "Action": _ON_FAILURE_KMS_ACTIONS[o.destination],
+                        "Resource": key,
+                    }
+                )
         return statements
 
     # --- sources ---
+
+    def vpc_connection(self, group_id: str) -> tuple[str, str]:
+        """(owner's cluster ARN, consumer's VPC connection ARN) of a cross-account source: "use the managed
+        VPC connection ARN instead of the cluster ARN" ("Creating cross-account event source mappings in
+        Lambda", https://docs.aws.amazon.com/lambda/latest/dg/msk-cross-account.html). The owner's cluster is
+        not built: the consumer's account cannot see it, and the sandbox models one account."""
+        owner = self.o.cross_account_owner
+        # The cluster part of the ARN as the Lambda guide's example has it.
+        uuid = "51jn98b4-0a61-46cc-b0a6-61g9a3d797d5-7"
+        cluster_arn = f"arn:aws:kafka:{self.region}:{owner}:cluster/{self.prefix}-cluster/{uuid}"
+        authentication = {"iam": "SASL_IAM", "scram": "SASL_SCRAM", "tls": "TLS"}[self.o.auth]
+        arn: str = self.sb.client("kafka").create_vpc_connection(
+            TargetClusterArn=cluster_arn,
+            Authentication=authentication,
+            VpcId=self.made["vpc_id"],
+            ClientSubnets=list(self.made["subnet_ids"]),
+            SecurityGroups=[group_id],
+        )["VpcConnectionArn"]
+        self.made["vpc_connection_arn"] = arn
+        return cluster_arn, arn
 
     def cluster(self, group_id: str) -> str:
         o = self.o
@@ -669,6 +1144,19 @@ class _Builder:
         }
         client_auth = auth_modes[o.auth]
         client_broker = "TLS_PLAINTEXT" if o.auth == "none" else "TLS"
+        if o.cluster_type == "SERVERLESS":
+            # Serverless clusters take SASL/IAM only ("MSK Serverless": IAM access control).
+            serverless: str = self.sb.client("kafka").create_cluster_v2(
+                ClusterName=f"{self.prefix}-cluster",
+                Serverless={
+                    "VpcConfigs": [
+                        {"SubnetIds": list(self.made["subnet_ids"]), "SecurityGroupIds": [group_id]}
+                    ],
+                    "ClientAuthentication": {"Sasl": {"Iam": {"Enabled": True}}},
+                },
+                Tags={"scenario": self.prefix},
+            )["ClusterArn"]
+            return serverless
         arn: str = self.sb.client("kafka").create_cluster_v2(
             ClusterName=f"{self.prefix}-cluster",
             Provisioned={
@@ -708,7 +1196,10 @@ class _Builder:
         root_ca_arn = self.root_ca_secret() if source != "sqs" else None
         destination = self.destination()
 
-        if source == "msk":
+        if source == "msk" and o.cross_account_owner:
+            cluster_arn, source_arn = self.vpc_connection(groups[0])
+            esm_args.update(EventSourceArn=source_arn, Topics=[_TOPIC], StartingPosition="LATEST")
+        elif source == "msk":
             cluster_arn = self.cluster(groups[0])
             brokers = self.sb.client("kafka").get_bootstrap_brokers(ClusterArn=cluster_arn)
             key = {"iam": "SaslIam", "scram": "SaslScram", "tls": "Tls", "none": ""}[o.auth]
@@ -737,7 +1228,7 @@ class _Builder:
                 {
                     "Sid": "ReadQueue",
                     "Effect": "Allow",
-                    "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+                    "Action": list(_SQS_SOURCE_ACTIONS),
                     "Resource": queue_arn,
                 }
             )
@@ -752,7 +1243,7 @@ class _Builder:
                 {
                     "Sid": "ReadRootCa",
                     "Effect": "Allow",
-                    "Action": "secretsmanager:GetSecretValue",
+                    "Action": _SECRET_READ_ACTION,
                     "Resource": root_ca_arn,
                 }
             )
@@ -779,6 +1270,8 @@ class _Builder:
             state_transition_reason=o.state_transition_reason,
             last_processing_result=o.last_processing_result or None,
         )
+        if cluster_arn and not o.cross_account_owner and o.cluster_state != "ACTIVE":
+            self.sb.set_cluster_state(cluster_arn, o.cluster_state)
         return Scenario(
             name=o.name,
             description=o.description,
@@ -805,6 +1298,9 @@ class _Builder:
             secret_arns=self.made.get("secret_arns", ()),
             kms_key_arn=self.made.get("kms_key_arn"),
             destination_arn=self.made.get("destination_arn"),
+            destination_kms_key_arn=self.made.get("destination_kms_key_arn"),
+            vpc_connection_arn=self.made.get("vpc_connection_arn"),
+            permissions_boundary_arn=self.made.get("permissions_boundary_arn"),
             queue_arn=self.made.get("queue_arn"),
             hosted_zone_id=self.made.get("hosted_zone_id"),
         )
@@ -821,7 +1317,14 @@ class _Builder:
 
 def _client_certificate(common_name: str) -> dict[str, str]:
     """A self-signed client certificate and its unencrypted PKCS#8 key, as Lambda expects them in the
-    secret."""
+    secret.
+
+    "Using Lambda with Amazon MSK", section "Configuring the mTLS secret",
+    https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html
+    (source: awsdocs/aws-lambda-developer-guide doc_source/with-msk.md): "The CLIENT_CERTIFICATE_TLS_AUTH
+    secret requires a certificate field and a private key field ... Both the certificate and private key must
+    be in PEM format"; "The private key must be in PKCS #8 format".
+    """
     import datetime
 
     from cryptography import x509
@@ -852,6 +1355,12 @@ def _client_certificate(common_name: str) -> dict[str, str]:
 
 # --- IAM and policy presets (execution role, endpoint policies, SCRAM) -----------------------------
 
+# LastProcessingResult texts of the broken presets below. "Cluster failed to authorize Lambda" and "SASL
+# authentication failed" are the errors "Using Lambda with Amazon MSK", section "Authentication and
+# authorization errors", https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html#msk-permissions-errors
+# (source: awsdocs/aws-lambda-developer-guide doc_source/with-msk.md) says Lambda shows under
+# LastProcessingResult. Not confirmed: the "PROBLEM: " prefix, and the exact wording of the other messages
+# (assume role, endpoint policy, secret access, unresolvable brokers), which no page found quotes.
 ASSUME_ROLE_ERROR: Final = (
     "PROBLEM: Lambda failed to assume your function execution role. Please check if the role trust Lambda "
     "service principal, and make sure it does not require setting source identity to be assumed."
@@ -1014,5 +1523,193 @@ register(
         private_zone_associated=False,
         last_processing_result="PROBLEM: The provided Kafka broker endpoints cannot be resolved.",
         expected_findings=("BROKER_DNS_UNRESOLVABLE",),
+    )
+)
+
+
+# --- AWS's documented rules the engine once got wrong (issue 13: IAM, policies, secrets, the mapping) ---
+
+
+def _service_only(action: str, resource: str) -> dict[str, Any]:
+    """An endpoint policy that lets Lambda's service principal make one call on one resource only."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ScopedToOneResource",
+                "Effect": "Allow",
+                "Principal": {"Service": _LAMBDA_SERVICE_PRINCIPAL},
+                "Action": action,
+                "Resource": resource,
+            }
+        ],
+    }
+
+
+# An endpoint policy limited to the organization: every principal of organization o-exampleorgid, nothing
+# else. "Restricting your VPC endpoint policies to allow only API calls originating within your organization
+# prevents the event source mapping from functioning properly" (Lambda developer guide, network configuration
+# of the Kafka event sources); aws:PrincipalOrgID is "included in the request context only if the principal
+# is a member of an organization" (IAM User Guide, "AWS global condition context keys"), which a service
+# principal is not.
+_ORGANIZATION_ONLY: Final[Mapping[str, Any]] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "OrganizationOnly",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-exampleorgid"}},
+        }
+    ],
+}
+
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="endpoint-policies-scoped",
+        description='Lambda and STS endpoint policies name the function and the role, not "Resource": "*".',
+        endpoints=_ALL_ENDPOINTS,
+        endpoint_policies={
+            "lambda": _service_only("lambda:InvokeFunction", FUNCTION_ARN),
+            "sts": _service_only("sts:AssumeRole", ROLE_ARN),
+        },
+        expected_findings=("ENDPOINT_POLICY_DENIES_INVOKE", "EXECUTION_ROLE_NOT_ASSUMABLE"),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="endpoint-policies-organization-only",
+        description="Lambda and STS endpoint policies allow only principals of the organization.",
+        endpoints=_ALL_ENDPOINTS,
+        endpoint_policies={"lambda": _ORGANIZATION_ONLY, "sts": _ORGANIZATION_ONLY},
+        expected_findings=("ENDPOINT_POLICY_DENIES_INVOKE", "EXECUTION_ROLE_NOT_ASSUMABLE"),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="provisioned-mode-endpoint-policies",
+        description="Provisioned pollers, whose path has no VPC endpoint, beside denying endpoint policies.",
+        provisioned_pollers=True,
+        endpoints=_ALL_ENDPOINTS,
+        endpoint_policies={
+            "lambda": _only_allows("lambda:GetFunction"),
+            "sts": _only_allows("sts:GetCallerIdentity"),
+        },
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="destination-s3-own-key",
+        description="An S3 on-failure destination with its own KMS key; the role may only s3:PutObject.",
+        destination="s3",
+        destination_kms=True,
+        role_destination_actions=("s3:PutObject",),
+        role_grants_destination_kms=False,
+        expected_findings=("EXECUTION_ROLE_MISSING_PERMISSIONS",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="destination-sqs-own-key",
+        description="An SQS on-failure destination encrypted with its own KMS key the role may not use.",
+        destination="sqs",
+        destination_kms=True,
+        role_grants_destination_kms=False,
+        expected_findings=("EXECUTION_ROLE_MISSING_PERMISSIONS",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="role-missing-logs",
+        description="The execution role lacks the CloudWatch Logs actions.",
+        role_grants_logs=False,
+        expected_findings=("EXECUTION_ROLE_MISSING_PERMISSIONS",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="serverless-describe-cluster-v1",
+        description="A serverless cluster whose role may kafka:DescribeCluster but not DescribeClusterV2.",
+        cluster_type="SERVERLESS",
+        role_msk_actions=tuple(a for a in _MSK_EXECUTION_ACTIONS if a != "kafka:DescribeClusterV2"),
+        expected_findings=("EXECUTION_ROLE_MISSING_PERMISSIONS",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cluster-maintenance",
+        description="Connection errors while the cluster is in MAINTENANCE, with a large batch size.",
+        batch_size=500,
+        cluster_state="MAINTENANCE",
+        last_processing_result=CONNECTION_ERROR,
+        expected_findings=("CLUSTER_NOT_ACTIVE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="disabled-by-lambda",
+        description="A healthy mapping that Lambda disabled (StateTransitionReason from the API reference).",
+        state="Disabled",
+        state_transition_reason="Lambda initiated",
+        expected_findings=("ESM_DISABLED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cross-account-msk",
+        description="IAM auth to another account's cluster through a managed VPC connection.",
+        cross_account_owner="444455556666",
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cross-account-no-describe-vpc-connection",
+        description="A cross-account mapping whose role may not kafka:DescribeVpcConnection.",
+        cross_account_owner="444455556666",
+        role_grants_vpc_connection=False,
+        expected_findings=("EXECUTION_ROLE_MISSING_PERMISSIONS",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cross-account-owner-denies",
+        description="A cross-account mapping the owner's cluster does not authorize.",
+        cross_account_owner="444455556666",
+        last_processing_result="PROBLEM: Cluster failed to authorize Lambda.",
+        expected_findings=("CLUSTER_AUTHZ_FAILED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="role-boundary-denies",
+        description="The role's policies allow everything; its permissions boundary omits the kafka-cluster "
+        "actions.",
+        permissions_boundary={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "Execution",
+                    "Effect": "Allow",
+                    "Action": list(_MSK_EXECUTION_ACTIONS),
+                    "Resource": "*",
+                }
+            ],
+        },
+        expected_findings=("CLUSTER_AUTHZ_FAILED", "EXECUTION_ROLE_MISSING_PERMISSIONS", "SASL_AUTH_FAILED"),
     )
 )

@@ -263,3 +263,18 @@ class Sandbox:
             last_processing_result=last_processing_result,
             transition_reads=self.esm_transition_reads,
         )
+
+    def set_endpoint_service_zones(self, service_name: str, zones: list[str]) -> None:
+        """Offer an endpoint service in these Availability Zones only (AWS decides where a service is
+        offered); DescribeVpcEndpointServices reports them and CreateVpcEndpoint refuses other zones."""
+        patches.set_endpoint_service_zones(
+            service_name, zones, account_id=self.account_id, region=self.region
+        )
+
+    def set_cluster_state(self, cluster_arn: str, state: str) -> None:
+        """Set what MSK alone decides about a cluster: its State (MAINTENANCE, REBOOTING_BROKER, ...)."""
+        patches.set_cluster_state(self.account_id, self.region, cluster_arn, state)
+
+    def set_vpc_connection_state(self, connection_arn: str, state: str) -> None:
+        """Set what MSK alone decides about a managed VPC connection: its State."""
+        patches.set_vpc_connection_state(self.account_id, self.region, connection_arn, state)

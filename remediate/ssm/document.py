@@ -1,35 +1,74 @@
-"""The SSM Automation runbook (schemaVersion 0.3) and the CloudFormation template that deploys it.
+"""The SSM Automation runbook (schemaVersion 0.3), generated from code.
 
-Both are generated from code so that they cannot drift from the handlers they call or from the
-least-privilege policy the code declares (`remediate iam-policy --mode apply`). The runbook's steps:
+    plan ─► decide ─┬─► finish                        Diagnose / Plan, or nothing to change
+                    ├─► approve ─► apply              (aws:approve: approvers fixed at deploy time)
+                    └─► apply                         AutoApprove, only if the deployment allows it
+    apply ─► waitSettled ─► restart? ─┬─► disable ─► waitDisabled ─► enable ─► waitEnabled ─► finalize
+                                      ├─► enable ─► waitEnabled ─► finalize
+                                      └─► finalize ─► verify ─► finish
+    any step from apply to finalize, failed or cancelled ─► cleanup (ESM enabled, lock released)
 
-    plan (executeScript) -> decide (branch) -> approve | approveNotify (aws:approve) -> apply -> verify
-                                 \\-> finish: Diagnose/Plan mode, no changes     \\-> apply: AutoApprove
+Why this shape (Systems Manager user guide):
+- An `aws:executeScript` step runs at most 600 s, and an ESM transition may take longer, so the
+  script steps never wait out a restart: `apply` makes every change up to the ESM restart and returns
+  (it checks a time budget before each change), and the restart is native: `aws:executeAwsApi`
+  UpdateEventSourceMapping and `aws:waitForAwsResourceProperty` on GetEventSourceMapping's `State`
+  (automation-action-executeAwsApi.html, automation-action-waitForAwsResourceProperty.html), with one
+  bounded `aws:sleep` before a second try at enabling (automation-action-sleep.html).
+- `onFailure: step:cleanup` and `onCancel: step:cleanup` on every step that runs while the ESM is
+  locked: failed or cancelled, the run ends with the ESM enabled (when the plan wanted it so), the
+  lock released and the outcome journaled. The jump goes to a subsequent step, so `cleanup` is last
+  (visual-designer-error-handling.html); the failed step stays critical, so the execution still ends
+  Failed (automation-handling-timeouts.html, `isCritical`).
+- `aws:approve` does not support multi-account and multi-Region automations: across an Organization
+  only Diagnose and Plan run (an empty `EsmId` then means every Kafka mapping of the account and
+  Region, one report to the deployment's bucket); Apply runs per account and ESM.
+- Who approves is not the starter's choice: `Approvers`, `MinRequiredApprovals` and the notification
+  topic are written into the document when it is deployed, and `AutoApprove` exists only in a
+  document deployed with it allowed.
 
-`finish` is a no-op end step because a branch can only jump to a step. The approval has two variants
-because `NotificationArn` is optional and an empty ARN is not a valid input of aws:approve.
+Values in `Deploy` may be literals (`remediate ssm-document`) or CloudFormation expressions
+(`remediate.ssm.cloudformation`), so the stack's document and the printed one are the same code.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from remediate.errors import InputError
-from remediate.ssm.limits import DOCUMENT_LIMIT, MESSAGE_LIMIT, STEP_TIMEOUT
+from remediate.ssm.limits import (
+    DOCUMENT_LIMIT,
+    MAX_APPROVERS,
+    MESSAGE_LIMIT,
+    PYTHON_RUNTIME,
+    STEP_TIMEOUT,
+)
 
 SCHEMA_VERSION = "0.3"
-RUNTIME = "python3.11"
+RUNTIME = PYTHON_RUNTIME
 ATTACHMENT = "remediate-ssm.zip"
 ENTRY_MODULE = "remediate_ssm"
 """Module at the bundle's root; `Handler: remediate_ssm.<step>` (SSM's filename.method_name form)."""
 ESM_PATTERN = (
-    r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"^$|^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
     r"|arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:event-source-mapping:[0-9a-fA-F-]{36})$"
 )
-_CONTEXT = {"Region": "{{ global:REGION }}", "ExecutionId": "{{ automation:EXECUTION_ID }}"}
+TOPIC_PATTERN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:Automation[A-Za-z0-9_-]*$"
+BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+ESM_WAIT_SECONDS = 900
+"""How long a native wait for an ESM state may take (the engine's default esm_transition_timeout)."""
+ENABLE_RETRY_PAUSE = "PT30S"
+"""The one pause before the second try at enabling the ESM (it may still be settling)."""
+_CONTEXT = {
+    "Region": "{{ global:REGION }}",
+    "AccountId": "{{ global:ACCOUNT_ID }}",
+    "ExecutionId": "{{ automation:EXECUTION_ID }}",
+}
+_LOCKED = {"onFailure": "step:cleanup", "onCancel": "step:cleanup"}
+"""Steps that run while this run holds the ESM's lock: whatever happens, `cleanup` runs."""
 
 
 @dataclass(frozen=True)
@@ -37,16 +76,65 @@ class Attachment:
     """The bundle as the document's `files` section names it."""
 
     name: str
-    sha256: str
-    size: int
+    sha256: Any
+    size: int | None = None
 
 
-def _script(step: str, payload: dict[str, Any], outputs: list[tuple[str, str]]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Deploy:
+    """What is fixed when the runbook is deployed (literals, or CloudFormation expressions)."""
+
+    approvers: Any = ()
+    min_approvals: Any = 1
+    notification_arn: Any = None
+    """None: no topic; else the ARN (or an expression that may yield AWS::NoValue)."""
+    auto_approve: Any = False
+    """False, True, or a CloudFormation condition name: whether the AutoApprove parameter exists."""
+    bucket: Any = ""
+    """Plans over 100 KB, journals and reports go to this bucket; empty: none (a local run only)."""
+    attachment: Attachment | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def check(self) -> None:
+        """What SSM itself would refuse at create time, for literal values."""
+        if isinstance(self.approvers, (list, tuple)):
+            if not 1 <= len(self.approvers) <= MAX_APPROVERS:
+                raise InputError(f"give 1 to {MAX_APPROVERS} approvers, not {len(self.approvers)}")
+            if isinstance(self.min_approvals, int) and not 1 <= self.min_approvals <= len(self.approvers):
+                raise InputError(
+                    f"--min-approvals {self.min_approvals} must be between 1 and the {len(self.approvers)} "
+                    "approver(s): aws:approve cannot need more approvals than it has approvers"
+                )
+        if isinstance(self.notification_arn, str):
+            import re
+
+            if not re.fullmatch(TOPIC_PATTERN, self.notification_arn):
+                raise InputError(
+                    f"{self.notification_arn!r} is not an SNS topic ARN whose name starts with Automation"
+                )
+        if isinstance(self.bucket, str) and self.bucket:
+            import re
+
+            if not re.fullmatch(BUCKET_PATTERN, self.bucket):
+                raise InputError(f"{self.bucket!r} is not an S3 bucket name")
+
+
+def _when(condition: Any, value: Any) -> Any:
+    """`value` if the condition holds; a condition name becomes Fn::If with AWS::NoValue."""
+    if isinstance(condition, str):
+        return {"Fn::If": [condition, value, {"Ref": "AWS::NoValue"}]}
+    return value if condition else None
+
+
+def _script(
+    step: str, payload: dict[str, Any], outputs: list[tuple[str, str]], **props: Any
+) -> dict[str, Any]:
     return {
         "name": step,
         "action": "aws:executeScript",
         "timeoutSeconds": STEP_TIMEOUT,
         "onFailure": "Abort",
+        **props,
         "inputs": {
             "Runtime": RUNTIME,
             "Handler": f"{ENTRY_MODULE}.{step}",
@@ -57,29 +145,46 @@ def _script(step: str, payload: dict[str, Any], outputs: list[tuple[str, str]]) 
     }
 
 
-def _approve(step: str, notify: bool) -> dict[str, Any]:
-    inputs: dict[str, Any] = {
-        "Approvers": "{{ Approvers }}",
-        "MinRequiredApprovals": "{{ MinRequiredApprovals }}",
-        "Message": "{{ plan.ApprovalMessage }}",
-    }
-    if notify:
-        inputs["NotificationArn"] = "{{ NotificationArn }}"
+def _set_enabled(step: str, enabled: bool, **props: Any) -> dict[str, Any]:
     return {
         "name": step,
-        "action": "aws:approve",
-        "onFailure": "Abort",
-        "nextStep": "apply",
-        "inputs": inputs,
+        "action": "aws:executeAwsApi",
+        **_LOCKED,
+        **props,
+        "inputs": {
+            "Service": "lambda",
+            "Api": "UpdateEventSourceMapping",
+            "UUID": "{{ plan.EsmUuid }}",
+            "Enabled": enabled,
+        },
     }
 
 
-def runbook(attachment: Attachment | None = None) -> dict[str, Any]:
-    """The Automation document as data; `files` names the bundle when it is known."""
+def _wait_state(step: str, states: list[str], **props: Any) -> dict[str, Any]:
+    return {
+        "name": step,
+        "action": "aws:waitForAwsResourceProperty",
+        "timeoutSeconds": ESM_WAIT_SECONDS,
+        **_LOCKED,
+        **props,
+        "inputs": {
+            "Service": "lambda",
+            "Api": "GetEventSourceMapping",
+            "UUID": "{{ plan.EsmUuid }}",
+            "PropertySelector": "$.State",
+            "DesiredValues": states,
+        },
+    }
+
+
+def runbook(deploy: Deploy | None = None) -> dict[str, Any]:
+    """The Automation document as data."""
+    d = deploy or Deploy(approvers=["local-operator"])
     parameters: dict[str, Any] = {
         "EsmId": {
             "type": "String",
-            "description": "The event source mapping to diagnose and fix: its UUID or ARN.",
+            "description": "The mapping (UUID or ARN). Empty: every Kafka mapping here (Diagnose/Plan only).",
+            "default": "",
             "allowedPattern": ESM_PATTERN,
         },
         "AutomationAssumeRole": {
@@ -92,45 +197,41 @@ def runbook(attachment: Attachment | None = None) -> dict[str, Any]:
             "allowedValues": ["Diagnose", "Plan", "Apply"],
             "default": "Plan",
         },
-        "Approvers": {
-            "type": "StringList",
-            "description": "IAM users or roles (at most 10) who may approve the plan in Apply mode.",
-            "default": [],
-        },
-        "MinRequiredApprovals": {
-            "type": "Integer",
-            "description": "Approvals needed before the plan is applied.",
-            "default": 1,
-        },
-        "NotificationArn": {
-            "type": "String",
-            "description": "Optional SNS topic (name starting with Automation) told of approval requests.",
-            "default": "",
-            "allowedPattern": r"^$|^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:Automation[A-Za-z0-9_-]*$",
-        },
-        "AutoApprove": {
+    }
+    auto = _when(
+        d.auto_approve,
+        {
             "type": "Boolean",
-            "description": "Apply without the approval step; leave false unless reviewed elsewhere.",
+            "description": "Apply without the approval step (this deployment allows it).",
             "default": False,
         },
-        "PlanBucket": {
-            "type": "String",
-            "description": "Optional S3 bucket for a plan too large for a step output (100 KB).",
-            "default": "",
-            "allowedPattern": r"^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
-        },
+    )
+    if auto is not None:
+        parameters["AutoApprove"] = auto
+    choices: list[Any] = [
+        {"NextStep": "finish", "Not": {"Variable": "{{ Mode }}", "StringEquals": "Apply"}},
+        {"NextStep": "finish", "Variable": "{{ plan.ChangeCount }}", "NumericEquals": 0},
+    ]
+    auto_choice = _when(
+        d.auto_approve, {"NextStep": "apply", "Variable": "{{ AutoApprove }}", "BooleanEquals": True}
+    )
+    if auto_choice is not None:
+        choices.append(auto_choice)
+    approve_inputs: dict[str, Any] = {
+        "Approvers": d.approvers if not isinstance(d.approvers, tuple) else list(d.approvers),
+        "MinRequiredApprovals": d.min_approvals,
+        "Message": "{{ plan.ApprovalMessage }}",
     }
-    steps = [
+    if d.notification_arn is not None:
+        approve_inputs["NotificationArn"] = d.notification_arn
+    common = {"EsmId": "{{ EsmId }}", "Bucket": d.bucket}
+    steps: list[dict[str, Any]] = [
         _script(
             "plan",
-            {
-                "EsmId": "{{ EsmId }}",
-                "Mode": "{{ Mode }}",
-                "Approvers": "{{ Approvers }}",
-                "AutoApprove": "{{ AutoApprove }}",
-                "PlanBucket": "{{ PlanBucket }}",
-            },
+            {**common, "Mode": "{{ Mode }}"},
             [
+                ("EsmUuid", "String"),
+                ("RunId", "String"),
                 ("Findings", "StringList"),
                 ("FindingCount", "Integer"),
                 ("ChangeCount", "Integer"),
@@ -140,46 +241,75 @@ def runbook(attachment: Attachment | None = None) -> dict[str, Any]:
                 ("Plan", "String"),
                 ("PlanLocation", "String"),
                 ("PlanDigest", "String"),
+                ("Report", "String"),
             ],
         ),
+        {"name": "decide", "action": "aws:branch", "inputs": {"Choices": choices, "Default": "approve"}},
         {
-            "name": "decide",
-            "action": "aws:branch",
-            "inputs": {
-                "Choices": [
-                    {"NextStep": "finish", "Not": {"Variable": "{{ Mode }}", "StringEquals": "Apply"}},
-                    {"NextStep": "finish", "Variable": "{{ plan.ChangeCount }}", "NumericEquals": 0},
-                    {"NextStep": "apply", "Variable": "{{ AutoApprove }}", "BooleanEquals": True},
-                    {"NextStep": "approveNotify", "Variable": "{{ NotificationArn }}", "StartsWith": "arn:"},
-                ],
-                "Default": "approve",
-            },
+            "name": "approve",
+            "action": "aws:approve",
+            "onFailure": "Abort",
+            "nextStep": "apply",
+            "inputs": approve_inputs,
         },
-        _approve("approve", notify=False),
-        _approve("approveNotify", notify=True),
         _script(
             "apply",
             {
-                "EsmId": "{{ EsmId }}",
+                **common,
+                "RunId": "{{ plan.RunId }}",
                 "Plan": "{{ plan.Plan }}",
                 "PlanLocation": "{{ plan.PlanLocation }}",
                 "PlanDigest": "{{ plan.PlanDigest }}",
             },
-            [("RunId", "String"), ("AppliedChanges", "StringList"), ("AppliedCount", "Integer")],
+            [("RunId", "String"), ("AppliedChanges", "StringList"), ("Restart", "String")],
+            **_LOCKED,
+        ),
+        _wait_state("waitSettled", ["Enabled", "Disabled"]),
+        {
+            "name": "restart",
+            "action": "aws:branch",
+            "inputs": {
+                "Choices": [
+                    {"NextStep": "finalize", "Variable": "{{ apply.Restart }}", "StringEquals": "none"},
+                    {"NextStep": "enable", "Variable": "{{ apply.Restart }}", "StringEquals": "enable"},
+                ],
+                "Default": "disable",
+            },
+        },
+        _set_enabled("disable", False),
+        _wait_state("waitDisabled", ["Disabled"]),
+        _set_enabled("enable", True, onFailure="step:enablePause", nextStep="waitEnabled"),
+        {"name": "enablePause", "action": "aws:sleep", **_LOCKED, "inputs": {"Duration": ENABLE_RETRY_PAUSE}},
+        _set_enabled("enableAgain", True),
+        _wait_state("waitEnabled", ["Enabled"]),
+        _script(
+            "finalize",
+            {**common, "RunId": "{{ plan.RunId }}"},
+            [("AppliedChanges", "StringList"), ("AppliedCount", "Integer")],
+            **_LOCKED,
         ),
         _script(
             "verify",
-            {"EsmId": "{{ EsmId }}", "AppliedChanges": "{{ apply.AppliedChanges }}"},
+            {**common, "AppliedChanges": "{{ finalize.AppliedChanges }}"},
             [("RemainingFindings", "StringList"), ("RemainingChangeCount", "Integer"), ("Summary", "String")],
         ),
         {"name": "finish", "action": "aws:sleep", "isEnd": True, "inputs": {"Duration": "PT0S"}},
+        _script(
+            "cleanup",
+            {**common, "RunId": "{{ plan.RunId }}", "EsmUuid": "{{ plan.EsmUuid }}"},
+            [("Outcome", "String")],
+            isEnd=True,
+        ),
     ]
     doc: dict[str, Any] = {
         "description": (
             "# remediate: diagnose and fix a Lambda event source mapping for Amazon MSK / Kafka\n\n"
-            "Runs the same engine as the `remediate` CLI. Diagnose and Plan change nothing. Apply shows "
-            f"the plan to the approvers (its summary, at most {MESSAGE_LIMIT} characters), applies exactly "
-            "the approved plan (a stale one is refused), then re-observes to verify."
+            "Runs the same engine as the `remediate` CLI. Diagnose and Plan change nothing; with an "
+            "empty EsmId they cover every Kafka mapping of the account and Region. Apply shows the plan "
+            f"to the approvers fixed at deployment (its summary, at most {MESSAGE_LIMIT} characters), "
+            "applies exactly the approved plan (a stale one is refused), restarts the mapping with native "
+            "steps, then re-observes to verify. A failed or cancelled Apply leaves the mapping enabled and "
+            "unlocked, and its journal in the deployment's bucket for `remediate rollback RUN_ID`."
         ),
         "schemaVersion": SCHEMA_VERSION,
         "assumeRole": "{{ AutomationAssumeRole }}",
@@ -189,134 +319,34 @@ def runbook(attachment: Attachment | None = None) -> dict[str, Any]:
             "plan.Findings",
             "plan.Summary",
             "plan.ManualSteps",
-            "apply.AppliedChanges",
+            "plan.Report",
+            "plan.RunId",
+            "finalize.AppliedChanges",
             "verify.Summary",
         ],
     }
-    if attachment is not None:
-        doc["files"] = {
-            attachment.name: {"checksums": {"sha256": attachment.sha256}, "size": attachment.size}
-        }
+    if d.attachment is not None:
+        entry: dict[str, Any] = {"checksums": {"sha256": d.attachment.sha256}}
+        if d.attachment.size is not None:
+            entry["size"] = d.attachment.size
+        doc["files"] = {d.attachment.name: entry}
     return doc
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """No anchors or aliases: CloudFormation rejects YAML aliases, and SSM documents need none."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def dump(data: Any) -> str:
+    return yaml.dump(data, Dumper=_PlainDumper, sort_keys=False, width=110, allow_unicode=True)
 
 
 def to_yaml(doc: dict[str, Any]) -> str:
     """YAML text in the document's own key order; refuses a document over SSM's 64 KB limit."""
-    text = yaml.safe_dump(doc, sort_keys=False, width=110, allow_unicode=True)
+    text = dump(doc)
     if len(text.encode()) > DOCUMENT_LIMIT:
         raise InputError(f"the runbook is {len(text.encode())} bytes, over SSM's {DOCUMENT_LIMIT} byte limit")
     return text
-
-
-def cloudformation_template() -> dict[str, Any]:
-    """A stack with the runbook (its bundle from S3) and its AutomationAssumeRole.
-
-    The role's inline policy `RemediateEngine` is exactly `remediate iam-policy --mode apply`; the S3
-    reads and writes a large plan needs are a separate, optional policy scoped to one bucket prefix.
-    Intrinsics are written in their long form so the file is plain YAML.
-    """
-    from remediate.iam_policy import policy_document
-
-    content = runbook()
-    # `size` is optional in `files` and a Ref yields a string, so only the checksum is given here.
-    content["files"] = {ATTACHMENT: {"checksums": {"sha256": {"Ref": "BundleSha256"}}}}
-    plan_objects = {"Fn::Sub": "arn:${AWS::Partition}:s3:::${PlanBucket}/" + "remediate/plans/*"}
-    return {
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": "remediate: the SSM Automation runbook and its least-privilege AutomationAssumeRole.",
-        "Parameters": {
-            "DocumentName": {"Type": "String", "Default": "Remediate-KafkaEventSourceMapping"},
-            "BundleBucket": {"Type": "String", "Description": "S3 bucket holding the bundle."},
-            "BundleKey": {
-                "Type": "String",
-                "Default": ATTACHMENT,
-                "Description": f"Key of the bundle ({ATTACHMENT}, from `remediate ssm-bundle`).",
-            },
-            "BundleSha256": {
-                "Type": "String",
-                "AllowedPattern": "^[0-9a-f]{64}$",
-                "Description": "sha256 of the bundle, as printed by `remediate ssm-bundle`.",
-            },
-            "PlanBucket": {
-                "Type": "String",
-                "Default": "",
-                "Description": "Optional bucket for plans over 100 KB (the runbook's PlanBucket parameter).",
-            },
-        },
-        "Conditions": {"HasPlanBucket": {"Fn::Not": [{"Fn::Equals": [{"Ref": "PlanBucket"}, ""]}]}},
-        "Resources": {
-            "AutomationAssumeRole": {
-                "Type": "AWS::IAM::Role",
-                "Properties": {
-                    "Description": "Runs the remediate runbook's steps.",
-                    "AssumeRolePolicyDocument": {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "RemediateTrustSsmAutomation",
-                                "Effect": "Allow",
-                                "Principal": {"Service": "ssm.amazonaws.com"},
-                                "Action": "sts:AssumeRole",
-                                "Condition": {
-                                    "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
-                                },
-                            }
-                        ],
-                    },
-                    "Policies": [
-                        {"PolicyName": "RemediateEngine", "PolicyDocument": policy_document("apply")}
-                    ],
-                },
-            },
-            "PlanStorePolicy": {
-                "Type": "AWS::IAM::RolePolicy",
-                "Condition": "HasPlanBucket",
-                "Properties": {
-                    "RoleName": {"Ref": "AutomationAssumeRole"},
-                    "PolicyName": "RemediatePlanStore",
-                    "PolicyDocument": {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "RemediatePlanStore",
-                                "Effect": "Allow",
-                                "Action": ["s3:PutObject", "s3:GetObject"],
-                                "Resource": plan_objects,
-                            }
-                        ],
-                    },
-                },
-            },
-            "Runbook": {
-                "Type": "AWS::SSM::Document",
-                "Properties": {
-                    "Name": {"Ref": "DocumentName"},
-                    "DocumentType": "Automation",
-                    "DocumentFormat": "YAML",
-                    "UpdateMethod": "NewVersion",
-                    "Attachments": [
-                        {
-                            "Key": "SourceUrl",
-                            "Values": [{"Fn::Sub": "s3://${BundleBucket}/${BundleKey}"}],
-                        }
-                    ],
-                    "Content": content,
-                },
-            },
-        },
-        "Outputs": {
-            "DocumentName": {"Value": {"Ref": "Runbook"}},
-            "AutomationAssumeRoleArn": {"Value": {"Fn::GetAtt": ["AutomationAssumeRole", "Arn"]}},
-        },
-    }
-
-
-def template_yaml() -> str:
-    header = (
-        "# Generated by `remediate ssm-document --cloudformation`; do not edit by hand.\n"
-        "# Deploy: remediate ssm-bundle --out dist && aws s3 cp dist/remediate-ssm.zip s3://BUCKET/ && \\\n"
-        "#   aws cloudformation deploy --template-file deploy/remediate-runbook.yaml \\\n"
-        "#   --stack-name remediate --capabilities CAPABILITY_IAM \\\n"
-        "#   --parameter-overrides BundleBucket=BUCKET BundleSha256=...\n"
-    )
-    return header + yaml.safe_dump(cloudformation_template(), sort_keys=False, width=110)

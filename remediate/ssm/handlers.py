@@ -1,16 +1,23 @@
-"""SSM Automation `aws:executeScript` handlers: plan, apply and verify.
+"""SSM Automation `aws:executeScript` handlers: plan, apply, finalize, verify and cleanup.
 
 Each handler is a plain `handler(events, context) -> dict`, as AWS's own runbooks write them: inputs are
 validated up front (one clear line on failure, which SSM shows as the step's failure message), the
-returned payload stays under SSM's 100 KB cap, and the work is done by the same engine as the CLI: a
-`remediate.machine.Run` with a reporter of its own. So a runbook and `remediate apply` can never
-disagree about what a fix is.
+returned payload stays under SSM's 100 KB, and the work is done by the same engine as the CLI: a
+`remediate.run.machine.Run` with a reporter of its own.
 
-The approval happens between steps (`aws:approve`), so the apply step receives the approved plan and
-applies exactly that plan: the saved plan is the approval (as with `remediate apply FILE`), a stale one
-is refused by the engine (StalePlanError), and a plan whose digest differs from the one the approvers
-saw is refused here. A plan too large for the step output goes to an S3 object named by the runbook's
-`PlanBucket` parameter, and only its location and digest travel between steps.
+An `aws:executeScript` step runs at most 600 s and its temporary directory is gone when it ends, so:
+- `apply` applies the approved plan up to the ESM restart and returns; before each change it checks
+  that a whole change (two bounded ESM waits) still fits its time budget, and every ESM wait inside
+  it is bounded (`esm_transition_timeout` is a share of the step limit). The restart itself is done by
+  the runbook's native steps. The lock stays taken across those steps.
+- The journal is mirrored to `s3://BUCKET/remediate/journals/RUN_ID.jsonl` line by line
+  (`run.journal_store`), so `finalize`, `cleanup` and the CLI (`rollback`, `apply --resume`) read it.
+- `finalize` records the restart, verifies every change, releases the lock and records the end.
+- `cleanup` runs when a locked step failed or was cancelled: it enables the ESM if the approved plan
+  wanted it enabled (the restart may have stopped half-way), releases the lock, records the outcome.
+
+With an empty `EsmId` (Diagnose or Plan across an Organization), `plan` finds the account's Kafka
+mappings itself (`run.fleet.scan`) and writes one report to `remediate/reports/ACCOUNT/REGION/...`.
 
 This module never imports click or rich: the SSM runtime runs it from the bundle (`remediate ssm-bundle`).
 """
@@ -20,51 +27,73 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from remediate import log
+from remediate import actions, log
 from remediate import plan as plan_file
+from remediate.actions import ApplyContext
+from remediate.actions.esm import update_esm, wait_for_state
 from remediate.aws import Aws
 from remediate.config import Settings, load_settings
-from remediate.errors import InputError, PlanFileError, VerificationError
+from remediate.errors import InputError, PlanFileError, RemediateError, VerificationError
+from remediate.facts import ESM_SETTLED_STATES
 from remediate.observe.reads import parse_esm_id
-from remediate.plan import Plan
-from remediate.run import playbook
+from remediate.plan import Change, Plan, resolve_refs
+from remediate.run import fleet, lock, playbook
+from remediate.run.journal import Journal, RunRecord, new_run_id
+from remediate.run.journal_store import S3JournalStore, check_run_id, local_or_stored, mirrored
 from remediate.run.machine import Mode, Run
 from remediate.run.render import render_plan
-from remediate.ssm.limits import MESSAGE_LIMIT, PAYLOAD_BUDGET, PAYLOAD_LIMIT
+from remediate.ssm.limits import (
+    MARGIN_SHARE,
+    MESSAGE_LIMIT,
+    PAYLOAD_BUDGET,
+    PAYLOAD_LIMIT,
+    WAIT_SHARE,
+    step_seconds,
+)
 
 PLAN_KEY_PREFIX = "remediate/plans/"
-_MODES: dict[str, Mode] = {
-    "Diagnose": "diagnose",
-    "Plan": "plan",
-    "Apply": "plan",
-}  # the plan step never applies
+REPORT_KEY_PREFIX = "remediate/reports/"
+RESTART_ACTION = "reenable_esm"
+"""The change the runbook's native steps make (its waits do not fit a script step)."""
+_MODES: dict[str, Mode] = {"Diagnose": "diagnose", "Plan": "plan", "Apply": "plan"}  # plan never applies
+
+
+class BudgetExhausted(RemediateError):
+    """The apply step stopped between changes: the next one might not finish within SSM's 600 s."""
 
 
 class _Events(BaseModel):
     """The InputPayload every step receives; SSM substitutes `{{ ... }}` before the handler runs."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    EsmId: str = Field(min_length=1)
+    EsmId: str = ""
+    Bucket: str = Field("", pattern=r"^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
     Region: str = ""
+    AccountId: str = ""
     ExecutionId: str = ""
 
 
 class PlanEvents(_Events):
     Mode: Literal["Diagnose", "Plan", "Apply"] = "Plan"
-    Approvers: list[str] = Field(default_factory=list)
-    AutoApprove: bool = False
-    PlanBucket: str = ""
 
 
 class ApplyEvents(_Events):
+    RunId: str = Field(min_length=1)
     Plan: str = ""
     PlanLocation: str = ""
     PlanDigest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+
+
+class RunEvents(_Events):
+    RunId: str = ""
+    EsmUuid: str = ""
 
 
 class VerifyEvents(_Events):
@@ -100,26 +129,26 @@ def _parse(model: type[E], events: Any) -> E:
         raise InputError(f"invalid InputPayload field {where}: {err['msg']}") from None
 
 
-def _settings(region: str) -> Settings:
+def _settings(region: str, **flags: Any) -> Settings:
     """Settings for a step: the SSM runtime's home may be read-only, so the journal goes to /tmp
     unless REMEDIATE_STATE_DIR says otherwise; flags would outrank the environment, so it is only
     passed when unset."""
-    flags: dict[str, Any] = {"region": region or None, "log_format": "json", "color": False}
+    flags.update({"region": region or None, "log_format": "json", "color": False})
     if "REMEDIATE_STATE_DIR" not in os.environ:
         flags["state_dir"] = Path(tempfile.gettempdir()) / "remediate"
-    return load_settings(None, **flags)
-
-
-def _run(events: _Events, mode: Mode, settings: Settings, aws: Aws, approved: Plan | None = None) -> Run:
+    settings = load_settings(None, **flags)
     log.configure(settings.log_format, settings.log_level, color=False)
+    return settings
+
+
+def _run(esm_id: str, mode: Mode, settings: Settings, aws: Aws) -> Run:
     run = Run(
-        esm_id=events.EsmId,
+        esm_id=esm_id,
         mode=mode,
         settings=settings,
         aws=aws,
         playbooks=playbook.load(settings.playbooks_dir),
-        reporter=SsmReporter(approved),
-        saved_plan=approved,
+        reporter=SsmReporter(),
     )
     return run.execute()
 
@@ -138,30 +167,86 @@ def _approval_message(plan: Plan, where: str) -> str:
     return text[: MESSAGE_LIMIT - len(tail)] + tail
 
 
-def plan_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Observe and diagnose the ESM; in Plan/Apply mode also plan. Changes nothing."""
-    ev = _parse(PlanEvents, events)
-    parse_esm_id(ev.EsmId)
-    if ev.Mode == "Apply" and not ev.AutoApprove and not [a for a in ev.Approvers if a.strip()]:
-        raise InputError("Mode Apply needs at least one approver in Approvers (or AutoApprove true)")
-    if ev.PlanBucket and ("/" in ev.PlanBucket or ev.PlanBucket.startswith("s3:")):
-        raise InputError(f"PlanBucket must be a bucket name, not {ev.PlanBucket!r}")
-    settings = _settings(ev.Region)
-    run = _run(ev, _MODES[ev.Mode], settings, Aws.from_settings(settings))
-    assert run.facts is not None
-    out: dict[str, Any] = {
-        "Mode": ev.Mode,
-        "EsmUuid": run.facts.esm.uuid,
-        "Findings": [f"{f.code}: {f.summary}" for f in run.findings],
-        "FindingCount": len(run.findings),
+def _fit(out: dict[str, Any], key: str) -> None:
+    """Drop items from the end of list output `key` until the payload fits SSM's cap (and say so)."""
+    items: list[str] = out[key]
+    while items and _size(out) > PAYLOAD_BUDGET:
+        items.pop()
+    if _size(out) > PAYLOAD_BUDGET:
+        raise InputError(f"the step output does not fit SSM's {PAYLOAD_LIMIT // 1024} KB")
+
+
+def _blank(mode: str) -> dict[str, Any]:
+    return {
+        "Mode": mode,
+        "EsmUuid": "",
+        "RunId": "",
+        "Findings": [],
+        "FindingCount": 0,
         "ChangeCount": 0,
-        "Summary": f"Diagnose mode: {len(run.findings)} finding(s).",
+        "Summary": "",
         "ManualSteps": [],
         "ApprovalMessage": "",
         "Plan": "",
         "PlanLocation": "",
         "PlanDigest": "",
+        "Report": "",
     }
+
+
+def _scan_account(ev: PlanEvents, settings: Settings) -> dict[str, Any]:
+    """Every Kafka mapping of this account and Region: one report to the bucket, a summary as output."""
+    aws = Aws.from_settings(settings)
+    books = playbook.load(settings.playbooks_dir)
+    results = fleet.scan([aws], books, workers=settings.scan_workers, observe_workers=settings.max_workers)
+    plans = fleet.fixes_for(results, books) if ev.Mode == "Plan" else []
+    report = {
+        **fleet.to_json(results),
+        "account": ev.AccountId,
+        "region": aws.region,
+        "execution_id": ev.ExecutionId,
+        "mode": ev.Mode,
+        "plans": [fx.plan.to_json() for fx in plans],
+    }
+    out = _blank(ev.Mode)
+    broken = [r for r in results if r.findings or r.error]
+    out.update(
+        Findings=[f"{r.esm_uuid} {f.code}: {f.summary}" for r in results for f in r.findings]
+        + [f"{r.esm_uuid} ERROR: {r.error}" for r in results if r.error],
+        FindingCount=sum(len(r.findings) for r in results),
+        ChangeCount=sum(len(fx.plan.changes) for fx in plans),
+        Summary=f"{len(results)} Kafka mapping(s) in {ev.AccountId or 'this account'} {aws.region}: "
+        f"{len(broken)} with findings or errors.",
+    )
+    if ev.Bucket:
+        name = ev.ExecutionId or new_run_id()
+        key = f"{REPORT_KEY_PREFIX}{ev.AccountId or 'account'}/{aws.region}/{name}.json"
+        body = json.dumps(report, sort_keys=True, indent=1).encode()
+        aws.call("s3", "put_object", Bucket=ev.Bucket, Key=key, Body=body, ContentType="application/json")
+        out["Report"] = f"s3://{ev.Bucket}/{key}"
+    _fit(out, "Findings")
+    return out
+
+
+def plan_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Observe and diagnose (one ESM, or every Kafka mapping here); in Plan/Apply mode also plan."""
+    ev = _parse(PlanEvents, events)
+    if not ev.EsmId.strip():
+        if ev.Mode == "Apply":
+            raise InputError("Mode Apply needs an EsmId: across accounts only Diagnose and Plan run")
+        return _scan_account(ev, _settings(ev.Region))
+    parse_esm_id(ev.EsmId)
+    settings = _settings(ev.Region)
+    run = _run(ev.EsmId, _MODES[ev.Mode], settings, Aws.from_settings(settings))
+    assert run.facts is not None
+    out = _blank(ev.Mode)
+    out.update(
+        EsmUuid=run.facts.esm.uuid,
+        RunId=new_run_id() if ev.Mode == "Apply" else "",
+        Findings=[f"{f.code}: {f.summary}" for f in run.findings],
+        FindingCount=len(run.findings),
+        Summary=f"Diagnose mode: {len(run.findings)} finding(s).",
+    )
     if run.plan is None:
         return out
     doc = run.plan.to_json()
@@ -176,20 +261,19 @@ def plan_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
     out["ApprovalMessage"] = _approval_message(run.plan, "in this step's Plan output")
     if _size(out) <= PAYLOAD_BUDGET:
         return out
-    if not ev.PlanBucket:
+    if not ev.Bucket:
         raise InputError(
             f"the plan ({len(text)} bytes) does not fit the {PAYLOAD_LIMIT // 1024} KB step output; "
-            "set the runbook parameter PlanBucket to an S3 bucket the AutomationAssumeRole can write"
+            "deploy the runbook with a Bucket the AutomationAssumeRole can write"
         )
     key = f"{PLAN_KEY_PREFIX}{ev.ExecutionId or run.plan.plan_id}.json"
     run.aws.call(
-        "s3", "put_object", Bucket=ev.PlanBucket, Key=key, Body=text.encode(), ContentType="application/json"
+        "s3", "put_object", Bucket=ev.Bucket, Key=key, Body=text.encode(), ContentType="application/json"
     )
-    location = f"s3://{ev.PlanBucket}/{key}"
+    location = f"s3://{ev.Bucket}/{key}"
     out.update(Plan="", PlanLocation=location)
     out["ApprovalMessage"] = _approval_message(run.plan, location)
-    if _size(out) > PAYLOAD_BUDGET:  # findings alone this large would be a bug in a check
-        out["Findings"] = [f.code for f in run.findings]
+    _fit(out, "Findings")
     return out
 
 
@@ -216,21 +300,172 @@ def _load_plan(ev: ApplyEvents, aws: Aws) -> Plan:
     return approved
 
 
+def _journal_factory(ev: _Events, aws: Aws) -> Callable[[Path, str], Journal]:
+    if ev.Bucket:
+        return mirrored(S3JournalStore(aws, ev.Bucket))
+    if "REMEDIATE_STATE_DIR" in os.environ:  # a local run: the state directory outlives the step
+        return Journal
+    raise InputError("Mode Apply needs the deployment's Bucket: a step's own disk does not keep the journal")
+
+
+def _restart_mode(change: Change) -> str:
+    if change.after.get("State") != "Enabled":
+        raise InputError(f"{change.id} {change.action}: the runbook only restarts or enables an ESM")
+    return "restart" if change.after.get("Restart") else "enable"
+
+
 def apply_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Apply exactly the approved plan (refused when stale), then verify each change as the CLI does."""
+    """Apply the approved plan up to the ESM restart (refused when stale); the runbook restarts it."""
+    started = time.monotonic()
+    limit = step_seconds()
+    wait = limit * WAIT_SHARE
     ev = _parse(ApplyEvents, events)
-    settings = _settings(ev.Region)
+    check_run_id(ev.RunId)
+    base = _settings(ev.Region)
+    settings = _settings(ev.Region, esm_transition_timeout=min(base.esm_transition_timeout, wait))
     aws = Aws.from_settings(settings)
-    run = _run(ev, "apply", settings, aws, _load_plan(ev, aws))
+    factory = _journal_factory(ev, aws)
+    approved = _load_plan(ev, aws)
+
+    def handoff(change: Change) -> bool:
+        if change.action == RESTART_ACTION:
+            return False
+        left = limit * (1 - MARGIN_SHARE) - (time.monotonic() - started)
+        if left < 2 * wait:
+            raise BudgetExhausted(
+                f"stopped before {change.id} {change.action}: {left:.0f}s left of the step's {limit:.0f}s "
+                f"may not fit it; the changes made so far are journaled, continue with "
+                f"`remediate apply --resume {ev.RunId}` (journal_bucket = {ev.Bucket or 'unset'})"
+            )
+        return True
+
+    run = Run(
+        esm_id=ev.EsmId,
+        mode="apply",
+        settings=settings,
+        aws=aws,
+        playbooks=playbook.load(settings.playbooks_dir),
+        reporter=SsmReporter(approved),
+        saved_plan=approved,
+        run_id=ev.RunId,
+        journal_factory=factory,
+        handoff=handoff,
+    ).execute()
     assert run.plan is not None
     by_id = {c.id: c for c in run.plan.changes}
+    handed = [by_id[i] for i in run.handed_off]
+    if len(handed) > 1:  # the restart is ordered last (order 90): nothing may follow it
+        raise InputError(f"plan {run.plan.plan_id} has changes after the ESM restart; apply it with the CLI")
     return {
         "RunId": run.run_id,
         "PlanId": run.plan.plan_id,
-        "State": run.state,
         "AppliedChanges": [f"{i} {by_id[i].action} {by_id[i].resource}" for i in run.applied_ids],
-        "AppliedCount": len(run.applied_ids),
+        "Restart": _restart_mode(handed[0]) if handed else "none",
     }
+
+
+def _context(aws: Aws, settings: Settings, record: RunRecord, run_id: str) -> ApplyContext:
+    return ApplyContext(
+        aws=aws.fresh(),
+        settings=settings,
+        plan_id=record.plan.plan_id,
+        run_id=run_id,
+        progress=SsmReporter().progress,
+    )
+
+
+def _journal(ev: RunEvents, aws: Aws, settings: Settings) -> Journal:
+    journal = local_or_stored(settings.state_dir, ev.RunId, lambda: aws, ev.Bucket or None)
+    if ev.Bucket:
+        return mirrored(S3JournalStore(aws, ev.Bucket))(settings.state_dir, ev.RunId)
+    return journal
+
+
+def _handed_off(journal: Journal) -> list[str]:
+    return [i for e in journal.entries() if e.get("event") == "handoff" for i in e.get("change_ids", [])]
+
+
+def _esm(aws: Aws, uuid: str) -> dict[str, Any]:
+    return aws.fresh().call("lambda", "get_event_source_mapping", UUID=uuid)
+
+
+def _release(aws: Aws, uuid: str, run_id: str) -> None:
+    """Drop the ESM's lock if this run holds it (never another run's)."""
+    lock.release_run(aws, str(_esm(aws, uuid)["EventSourceMappingArn"]), run_id)
+
+
+def finalize_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
+    """After the native restart: journal it, verify every change, release the lock, record the end."""
+    ev = _parse(RunEvents, events)
+    check_run_id(ev.RunId)
+    settings = _settings(ev.Region)
+    aws = Aws.from_settings(settings)
+    journal = _journal(ev, aws, settings)
+    record = RunRecord(journal)
+    ctx = _context(aws, settings, record, ev.RunId)
+    by_id = {c.id: c for c in record.plan.changes}
+    for change_id in _handed_off(journal):
+        change = by_id[change_id]
+        problem = actions.get(change.action).verify(change, ctx)
+        if problem:
+            raise VerificationError(f"{change_id}: {problem}")
+        journal.record("end", change_id=change_id, outputs={"previous": change.before})
+    record = RunRecord(journal)
+    problems = []
+    for change in record.plan.changes:
+        made = change.model_copy(update={"after": resolve_refs(change.after, record.outputs)})
+        problem = actions.get(change.action).verify(made, ctx)
+        if problem:
+            problems.append(f"{change.id}: {problem}")
+    journal.record("verify", ok=not problems, problems=problems)
+    if problems:
+        raise VerificationError("verification failed: " + "; ".join(problems))
+    _release(aws, record.esm_uuid, ev.RunId)
+    journal.record("finish", status="done")
+    done = [c for c in record.plan.changes if c.id in record.done]
+    return {
+        "AppliedChanges": [f"{c.id} {c.action} {c.resource}" for c in done],
+        "AppliedCount": len(done),
+    }
+
+
+def cleanup_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A locked step failed or was cancelled: enable the ESM if the plan wanted it, unlock, journal."""
+    ev = _parse(RunEvents, events)
+    if not ev.RunId:
+        return {"Outcome": "no run was started; nothing to clean up"}
+    check_run_id(ev.RunId)
+    settings = _settings(ev.Region, esm_transition_timeout=step_seconds() * WAIT_SHARE)
+    aws = Aws.from_settings(settings)
+    uuid = parse_esm_id(ev.EsmUuid)
+    try:
+        journal: Journal | None = _journal(ev, aws, settings)
+        entries = journal.entries() if journal is not None else []
+    except InputError:
+        journal, entries = None, []
+    said: list[str] = []
+    if journal is not None and entries:
+        record = RunRecord(journal)
+        by_id = {c.id: c for c in record.plan.changes}
+        wanted = [by_id[i] for i in _handed_off(journal) if by_id[i].after.get("State") == "Enabled"]
+        if wanted:
+            ctx = _context(aws, settings, record, ev.RunId)
+            esm = wait_for_state(ctx, uuid, ESM_SETTLED_STATES)
+            if esm["State"] != "Enabled":
+                update_esm(ctx, uuid, Enabled=True)
+                wait_for_state(ctx, uuid, frozenset({"Enabled"}))
+                said.append(f"enabled ESM {uuid}")
+            else:
+                said.append(f"ESM {uuid} is Enabled")
+    _release(aws, uuid, ev.RunId)
+    said.append("lock released")
+    if journal is not None and entries and not any(e.get("event") == "finish" for e in entries):
+        journal.record(
+            "finish",
+            status="failed",
+            error=f"execution {ev.ExecutionId or '?'} failed or was cancelled; cleanup: {', '.join(said)}",
+        )
+    return {"Outcome": f"{'; '.join(said)}; ESM {uuid} is {_esm(aws, uuid).get('State')}"}
 
 
 def verify_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -243,7 +478,7 @@ def verify_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
             raise InputError(f"AppliedChanges entry {entry!r} is not 'ID ACTION RESOURCE'")
         applied.add((parts[1], parts[2]))
     settings = _settings(ev.Region)
-    run = _run(ev, "plan", settings, Aws.from_settings(settings))
+    run = _run(ev.EsmId, "plan", settings, Aws.from_settings(settings))
     assert run.plan is not None
     again = [f"{c.action} {c.resource}" for c in run.plan.changes if (c.action, c.resource) in applied]
     if again:
@@ -258,5 +493,11 @@ def verify_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
     }
 
 
-HANDLERS = {"plan": plan_handler, "apply": apply_handler, "verify": verify_handler}
+HANDLERS = {
+    "plan": plan_handler,
+    "apply": apply_handler,
+    "finalize": finalize_handler,
+    "verify": verify_handler,
+    "cleanup": cleanup_handler,
+}
 """Step name -> handler; the bundle's entry module exposes each under the step's name."""

@@ -1,0 +1,124 @@
+"""How traffic leaves a subnet for AWS's public service endpoints, read from its default route the way
+AWS documents each kind of target. Pure: `Network` in, one `Egress` per subnet out.
+
+Three answers, because only one of them lets the tool conclude anything:
+
+- `nat`: an active 0.0.0.0/0 route to an available *public* NAT gateway whose own subnet routes
+  0.0.0.0/0 to an internet gateway. Amazon VPC user guide, "NAT gateways", Connectivity type: "You
+  create a public NAT gateway in a public subnet ... You route traffic from the NAT gateway to the
+  internet gateway for the VPC."
+  (https://docs.aws.amazon.com/vpc/latest/userguide/vpc-nat-gateway.html)
+- `none`: no default route, a blackhole one (its target is gone: EC2 API reference, Route, `State`),
+  a route to the VPC's internet gateway itself (the pollers' network interfaces have private
+  addresses only: Lambda developer guide, "Giving Lambda functions access to resources in an Amazon
+  VPC": "Connecting a function to a public subnet doesn't give it internet access or a public IP
+  address"; https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html), a private NAT
+  gateway (same NAT page: "if you route traffic from the private NAT gateway to the internet
+  gateway, the internet gateway drops the traffic"), or a public NAT gateway whose subnet has no way
+  out.
+- `appliance`: a transit gateway, a Gateway Load Balancer or Network Firewall endpoint (a `vpce-`
+  target), a network interface or instance (a firewall or NAT instance), a peering connection, a
+  virtual private gateway, a Cloud WAN core network. Where those lead is outside the VPC's own
+  description, so the tool cannot verify the path: it says so (COULD_NOT_CHECK) and plans no
+  endpoints on a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from remediate.facts import Network, Route
+from remediate.reachability import route_table_of
+
+DEFAULT_ROUTE = "0.0.0.0/0"
+APPLIANCES: dict[str, str] = {
+    "tgw-": "transit gateway",
+    "vpce-": "Gateway Load Balancer or firewall endpoint",
+    "eni-": "network interface (an appliance)",
+    "i-": "instance (an appliance or NAT instance)",
+    "pcx-": "VPC peering connection",
+    "vgw-": "virtual private gateway",
+    "lgw-": "local gateway",
+    "cagw-": "carrier gateway",
+    "arn:": "Cloud WAN core network",
+}
+"""Route targets past which the path to AWS's endpoints cannot be seen from this VPC."""
+
+Kind = Literal["nat", "appliance", "none"]
+
+
+@dataclass(frozen=True)
+class Egress:
+    kind: Kind
+    detail: str
+    route_table: str | None = None
+    target: str | None = None
+
+
+def default_route(net: Network, subnet_id: str) -> tuple[str | None, Route | None]:
+    """(route table id, its IPv4 default route) for the subnet's explicit or main table."""
+    table = route_table_of(net, subnet_id)
+    if table is None:
+        return None, None
+    return table.id, next((r for r in table.routes if r.destination == DEFAULT_ROUTE), None)
+
+
+def appliance(target: str) -> str | None:
+    return next((kind for prefix, kind in APPLIANCES.items() if target.startswith(prefix)), None)
+
+
+def egress_of(net: Network, subnet_id: str) -> Egress:
+    """The way out of one subnet of the pollers, by its default route (see the module docstring)."""
+    subnet = net.subnet(subnet_id)
+    if subnet is not None and not subnet.cidr:
+        return Egress("appliance", f"{subnet_id} is IPv6-only: its way to AWS's endpoints is not modelled")
+    table, route = default_route(net, subnet_id)
+    if route is None:
+        return Egress("none", f"no {DEFAULT_ROUTE} route", table)
+    if route.state != "active":
+        return Egress(
+            "none", f"the {DEFAULT_ROUTE} route to {route.target} is {route.state}", table, route.target
+        )
+    target = route.target
+    if target.startswith("nat-"):
+        return _through_nat(net, target, table)
+    if target.startswith("igw-"):
+        return Egress(
+            "none",
+            f"{DEFAULT_ROUTE} goes to {target}, but the pollers' interfaces have no public IP",
+            table,
+            target,
+        )
+    kind = appliance(target)
+    if kind is not None:
+        return Egress("appliance", f"{DEFAULT_ROUTE} goes to {kind} {target}", table, target)
+    return Egress(
+        "appliance", f"{DEFAULT_ROUTE} goes to {target}, which remediate does not model", table, target
+    )
+
+
+def _through_nat(net: Network, nat_id: str, table: str | None) -> Egress:
+    nat = next((n for n in net.nat_gateways if n.id == nat_id), None)
+    if nat is None or nat.state != "available":
+        state = nat.state if nat else "not found"
+        return Egress("none", f"NAT gateway {nat_id} is {state}", table, nat_id)
+    if nat.connectivity_type == "private":
+        return Egress("none", f"NAT gateway {nat_id} is private: it has no internet path", table, nat_id)
+    _, out = default_route(net, nat.subnet_id)
+    if out is None or out.state != "active":
+        return Egress(
+            "none",
+            f"NAT gateway {nat_id}'s subnet {nat.subnet_id} has no active {DEFAULT_ROUTE} route",
+            table,
+            nat_id,
+        )
+    if out.target.startswith("igw-"):
+        return Egress("nat", f"NAT gateway {nat_id}, then {out.target}", table, nat_id)
+    kind = appliance(out.target) or out.target
+    return Egress(
+        "appliance",
+        f"NAT gateway {nat_id}'s subnet {nat.subnet_id} sends {DEFAULT_ROUTE} to {kind} {out.target}",
+        table,
+        nat_id,
+    )

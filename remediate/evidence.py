@@ -1,0 +1,309 @@
+"""The typed seam between checks and actions: one small model per finding's evidence.
+
+A check finds and describes: it fills the evidence model of its finding code with what it saw (which
+paths are blocked and by what, which needs a policy does not allow, what is wrong with a secret). An
+action plans the change from that evidence and `Facts`: no check decides a fix. Each action declares
+the evidence types it reads (`Action.accepts`), and playbook validation refuses a playbook whose action
+cannot read the evidence of a finding it answers.
+
+`EVIDENCE` maps each finding code to its evidence type(s): a code that two checks emit for different
+reasons (SASL_AUTH_FAILED from the secret's value, from SCRAM association or from IAM auth) has one
+variant per reason, told apart by their fields. In JSON (plans, `--output json`) evidence is a plain
+object; `Finding` turns it back into its model when a plan file is read.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from remediate.facts import Model
+
+
+class Evidence(Model):
+    """Base of every evidence model. An action that accepts `Evidence` reads none of it (it plans from
+    `Facts` alone, like a batch-size change)."""
+
+
+# --- the network ----------------------------------------------------------------------------------
+
+
+class NetworkBlock(Model):
+    """One element that drops the traffic of a path (`reachability.Block`, as data)."""
+
+    element: Literal["SG", "NACL", "route", "DNS"]
+    resource: str
+    detail: str
+    direction: Literal["ingress", "egress"] | None = None
+    rule_number: int | None = None
+    ports: tuple[int, int] | None = None
+    cidr: str | None = None
+
+
+class BlockedPath(Model):
+    """A path of the pollers that is blocked: from the ENIs in one subnet to a target on one port."""
+
+    source_subnet: str
+    target: Literal["brokers", "nat", "endpoint"]
+    port: int
+    blocks: tuple[NetworkBlock, ...]
+    service: str | None = None
+    """For `endpoint`: the service (lambda, sts, ...) whose endpoint it is."""
+    endpoint_id: str | None = None
+
+
+class BrokerPortsBlocked(Evidence):
+    placement: str
+    ports: tuple[int, ...]
+    paths: tuple[str, ...]
+    """Every path checked, one line each (for people)."""
+    blocked: tuple[BlockedPath, ...]
+    """The blocked ones, with what blocks them (for the actions)."""
+
+
+class ServiceEndpointsUnreachable(Evidence):
+    placement: str
+    vpc_id: str
+    services: tuple[str, ...]
+    """Every service the pollers must reach (lambda, sts, secretsmanager, the destination's)."""
+    subnets_without_nat: tuple[str, ...]
+    missing: tuple[str, ...]
+    """Services with no live endpoint in the VPC while some subnet has no NAT route."""
+    paths: tuple[str, ...]
+    blocked: tuple[BlockedPath, ...]
+    """Blocked paths to endpoints that exist (missing services have no path to describe)."""
+
+
+class VpcDnsDisabled(Evidence):
+    vpc_id: str
+    enableDnsSupport: bool  # the VPC attributes' own names
+    enableDnsHostnames: bool
+    paths: tuple[str, ...]
+
+
+class BrokerDnsUnresolvable(Evidence):
+    cause: Literal["vpc-dns-support-off", "zone-without-record", "zone-not-associated", "not-resolvable"]
+    hosts: tuple[str, ...]
+    vpc_id: str | None
+    placement: str | None
+    zone_id: str | None = None
+    zone_name: str | None = None
+    resolved_from: str | None = None
+
+
+# --- the ESM itself -------------------------------------------------------------------------------
+
+
+class BrokerTimeout(Evidence):
+    error_text: str
+    source: str
+    batch_size: int | None
+    state: str
+
+
+class EsmDisabled(Evidence):
+    state: str
+    state_transition_reason: str
+    disabled_by: Literal["user", "lambda", "unknown"] = "unknown"
+    """Who disabled it, read from StateTransitionReason (`Esm.changed_by`): a person's mapping stays off
+    unless the operator asks to enable it."""
+
+
+class ClusterNotActive(Evidence):
+    """The event source is not in its working state: an MSK cluster not ACTIVE, or a cross-account VPC
+    connection not AVAILABLE. Nothing on the trigger is changed until it is."""
+
+    kind: Literal["cluster", "vpc-connection"]
+    resource: str
+    state: str
+    expected: str
+
+
+# --- IAM and resource policies --------------------------------------------------------------------
+
+RequestJson = dict[str, Any]
+"""A `policy.Request.to_json()` (action, resource, principal), with `why` and `decision` where given."""
+
+
+class RoleNotAssumable(Evidence):
+    role: str
+    trust_policy: str
+    """The trust policy's decision for lambda.amazonaws.com: allow, deny, implicit or unknown."""
+    endpoints: tuple[str, ...]
+    """STS endpoints whose policy blocks sts:AssumeRole."""
+
+
+class EndpointPolicyDenies(Evidence):
+    endpoints: tuple[str, ...]
+    service: str
+    blocked: tuple[RequestJson, ...]
+
+
+class RoleMissingPermissions(Evidence):
+    role: str
+    missing: tuple[RequestJson, ...]
+    explicitly_denied: tuple[RequestJson, ...]
+    blocked_by_boundary: tuple[RequestJson, ...] = ()
+    """Needs the identity policies allow but the permissions boundary does not (never edited by remediate)."""
+    boundary: str | None = None
+
+
+class ClusterAuthzIam(Evidence):
+    auth: Literal["iam"]
+    missing: tuple[RequestJson, ...]
+    group: str
+
+
+class ClusterAuthzAcl(Evidence):
+    auth: Literal["scram", "mtls"]
+    secret: str
+    group: str
+    topics: tuple[str, ...]
+
+
+class ClusterAuthzCrossAccount(Evidence):
+    """A cross-account cluster reports an authorization failure and the consumer's own policies allow
+    everything it can read: what is left is on the owner's side (cluster policy, Kafka ACLs)."""
+
+    auth: Literal["cross-account"]
+    connection: str
+    owner_account: str | None
+    cluster: str | None
+    mode: str | None
+    group: str
+    topics: tuple[str, ...]
+
+
+class SaslIam(Evidence):
+    auth: Literal["iam"]
+    missing: tuple[str, ...]
+
+
+class SaslScram(Evidence):
+    auth: Literal["scram"]
+    secret: str
+    problems: tuple[str, ...]
+    """Problem keys: missing, name, kms, not-associated."""
+    cluster: str | None
+
+
+# --- secrets and TLS --------------------------------------------------------------------------------
+
+
+class MaterialProblemJson(Model):
+    field: str
+    detail: str
+
+
+class CertificateJson(Model):
+    subject: str
+    issuer: str
+    not_after: str
+    sha256: str
+
+
+class SecretMaterialProblems(Evidence):
+    """What is wrong with a secret's value (never the value)."""
+
+    secret: str
+    access_type: str
+    fields: tuple[str, ...]
+    problems: tuple[MaterialProblemJson, ...]
+    certificates: tuple[CertificateJson, ...]
+    key_algorithm: str | None
+    key_encryption: str | None
+
+
+class ProbeResult(Model):
+    server: str
+    outcome: str
+    detail: str
+    ca_source: str
+    peer_subject: str | None
+    peer_names: tuple[str, ...]
+    peer_not_after: str | None
+    probed_from: str
+
+
+class ServerAuthFailed(Evidence, ProbeResult):
+    pass
+
+
+class CouldNotCheck(Evidence):
+    what: str
+    reason: str = ""
+    request: RequestJson | None = None
+    """The request a policy's condition left undecided, when that is why."""
+
+
+class ProbeNotReached(Evidence, ProbeResult):
+    """The TLS probe could not reach a broker from this machine, so its certificate was not checked."""
+
+
+EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
+    "BROKER_TIMEOUT": (BrokerTimeout,),
+    "BROKER_PORTS_BLOCKED": (BrokerPortsBlocked,),
+    "SERVICE_ENDPOINTS_UNREACHABLE": (ServiceEndpointsUnreachable,),
+    "VPC_DNS_DISABLED": (VpcDnsDisabled,),
+    "EXECUTION_ROLE_NOT_ASSUMABLE": (RoleNotAssumable,),
+    "ENDPOINT_POLICY_DENIES_INVOKE": (EndpointPolicyDenies,),
+    "ENDPOINT_POLICY_DENIES_SECRET": (EndpointPolicyDenies,),
+    "ENDPOINT_POLICY_DENIES_DESTINATION": (EndpointPolicyDenies,),
+    "EXECUTION_ROLE_MISSING_PERMISSIONS": (RoleMissingPermissions,),
+    "SECRET_NOT_PEM": (SecretMaterialProblems,),
+    "PRIVATE_KEY_PBES2": (SecretMaterialProblems,),
+    "SASL_AUTH_FAILED": (SaslScram, SaslIam, SecretMaterialProblems),
+    "BROKER_DNS_UNRESOLVABLE": (BrokerDnsUnresolvable,),
+    "SERVER_AUTH_FAILED": (ServerAuthFailed,),
+    "CLUSTER_AUTHZ_FAILED": (ClusterAuthzIam, ClusterAuthzAcl, ClusterAuthzCrossAccount),
+    "ESM_DISABLED": (EsmDisabled,),
+    "CLUSTER_NOT_ACTIVE": (ClusterNotActive,),
+    "COULD_NOT_CHECK": (CouldNotCheck, ProbeNotReached),
+}
+
+
+def parse(code: str, data: Any) -> Evidence:
+    """The evidence model of `code` for `data` (a model already, or its JSON): the first variant that fits."""
+    variants = EVIDENCE[code]
+    if isinstance(data, variants):
+        return data
+    errors = []
+    for variant in variants:
+        try:
+            return variant.model_validate(data)
+        except ValueError as exc:
+            errors.append(exc)
+    raise errors[0]
+
+
+def accepts(reader: tuple[type[Evidence], ...], code: str) -> bool:
+    """Whether an action reading `reader` can read some variant of `code`'s evidence."""
+    return any(issubclass(v, r) for v in EVIDENCE[code] for r in reader)
+
+
+__all__ = [
+    "EVIDENCE",
+    "BlockedPath",
+    "BrokerDnsUnresolvable",
+    "BrokerPortsBlocked",
+    "BrokerTimeout",
+    "ClusterAuthzAcl",
+    "ClusterAuthzCrossAccount",
+    "ClusterAuthzIam",
+    "ClusterNotActive",
+    "CouldNotCheck",
+    "EndpointPolicyDenies",
+    "EsmDisabled",
+    "Evidence",
+    "NetworkBlock",
+    "ProbeNotReached",
+    "RoleMissingPermissions",
+    "RoleNotAssumable",
+    "SaslIam",
+    "SaslScram",
+    "SecretMaterialProblems",
+    "ServerAuthFailed",
+    "ServiceEndpointsUnreachable",
+    "VpcDnsDisabled",
+    "accepts",
+    "parse",
+]

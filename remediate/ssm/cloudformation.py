@@ -1,0 +1,412 @@
+"""The CloudFormation templates that deploy the runbook: one account, or an AWS Organization.
+
+- `account_template()` (deploy/remediate-runbook.yaml): the runbook and its role in one account.
+- `member_template()` (deploy/remediate-org-member.yaml): what a StackSet puts in every target
+  account: the runbook in each target Region (per-account Apply runs it there) and, in one Region
+  (IAM is global), `AWS-SystemsManager-AutomationExecutionRole`, the role Automation assumes in a
+  target account (the user guide recommends a StackSet for it).
+- `admin_template()` (deploy/remediate-org-admin.yaml): for the management (or delegated
+  administrator) account: `AWS-SystemsManager-AutomationAdministrationRole`, allowed to assume the
+  execution role in the target accounts, and the StackSet itself with service-managed permissions
+  (AutoDeployment is required with SERVICE_MANAGED: CloudFormation API, CreateStackSet).
+
+The document in each is `runbook()` with the deploy-time values (approvers, minimum approvals, the
+notification topic, whether AutoApprove exists, the bucket) as template parameters. Its attachment is
+named with `S3FileUrl` and `Name`: the file form (`SourceUrl` names a folder; CloudFormation
+reference, AWS::SSM::Document AttachmentsSource). Intrinsics are written in their long form so the
+files are plain YAML.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from remediate.iam_policy import automation_policy
+from remediate.ssm.document import (
+    ATTACHMENT,
+    BUCKET_PATTERN,
+    TOPIC_PATTERN,
+    Attachment,
+    Deploy,
+    dump,
+    runbook,
+)
+
+ADMIN_ROLE = "AWS-SystemsManager-AutomationAdministrationRole"
+EXECUTION_ROLE = "AWS-SystemsManager-AutomationExecutionRole"
+"""The role names the multi-account guide uses; StartAutomationExecution's ExecutionRoleName default."""
+DOCUMENT_NAME = "Remediate-KafkaEventSourceMapping"
+_ADMIN_ARN = f"arn:${{AWS::Partition}}:iam::${{AdminAccountId}}:role/{ADMIN_ROLE}"
+
+
+def _sub(value: Any) -> Any:
+    """Every string holding `${...}` inside a policy becomes Fn::Sub."""
+    if isinstance(value, str) and "${" in value:
+        return {"Fn::Sub": value}
+    if isinstance(value, list):
+        return [_sub(v) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k in ("Sid", "Effect", "Action") else _sub(v) for k, v in value.items()}
+    return value
+
+
+def _role_policy(role_name: str) -> dict[str, Any]:
+    policy: dict[str, Any] = _sub(
+        automation_policy(
+            partition="${AWS::Partition}",
+            account="${AWS::AccountId}",
+            role_name=role_name,
+            bucket="${Bucket}",
+        )
+    )
+    return policy
+
+
+def _runbook_parameters() -> dict[str, Any]:
+    return {
+        "DocumentName": {"Type": "String", "Default": DOCUMENT_NAME},
+        "BundleBucket": {"Type": "String", "Description": "S3 bucket holding the bundle."},
+        "BundleKey": {
+            "Type": "String",
+            "Default": ATTACHMENT,
+            "Description": "Key of the bundle (from `remediate ssm-bundle`); the document names it "
+            f"{ATTACHMENT} whatever the key.",
+        },
+        "BundleSha256": {
+            "Type": "String",
+            "AllowedPattern": "^[0-9a-f]{64}$",
+            "Description": "sha256 of the bundle, as printed by `remediate ssm-bundle`.",
+        },
+        "Bucket": {
+            "Type": "String",
+            "AllowedPattern": BUCKET_PATTERN,
+            "Description": "S3 bucket for apply journals, plans over 100 KB and fleet reports (remediate/*).",
+        },
+        "Approvers": {
+            "Type": "CommaDelimitedList",
+            "Description": "IAM users or roles (1 to 10) who may approve an Apply; fixed at deployment.",
+        },
+        "MinRequiredApprovals": {
+            "Type": "Number",
+            "Default": 1,
+            "MinValue": 1,
+            "MaxValue": 10,
+            "Description": "Approvals an Apply needs; at most the number of approvers.",
+        },
+        "NotificationArn": {
+            "Type": "String",
+            "Default": "",
+            "AllowedPattern": f"^$|{TOPIC_PATTERN}",
+            "Description": "Optional SNS topic (name starting with Automation) told of approval requests.",
+        },
+        "AllowAutoApprove": {
+            "Type": "String",
+            "Default": "false",
+            "AllowedValues": ["false", "true"],
+            "Description": "true: the document has an AutoApprove parameter that skips the approval.",
+        },
+    }
+
+
+_RUNBOOK_CONDITIONS = {
+    "HasNotificationArn": {"Fn::Not": [{"Fn::Equals": [{"Ref": "NotificationArn"}, ""]}]},
+    "AllowAutoApprove": {"Fn::Equals": [{"Ref": "AllowAutoApprove"}, "true"]},
+}
+
+
+def deployed_runbook() -> dict[str, Any]:
+    """The runbook with the template's parameters in place of the deploy-time values."""
+    return runbook(
+        Deploy(
+            approvers={"Ref": "Approvers"},
+            min_approvals={"Ref": "MinRequiredApprovals"},
+            notification_arn={
+                "Fn::If": ["HasNotificationArn", {"Ref": "NotificationArn"}, {"Ref": "AWS::NoValue"}]
+            },
+            auto_approve="AllowAutoApprove",
+            bucket={"Ref": "Bucket"},
+            attachment=Attachment(ATTACHMENT, {"Ref": "BundleSha256"}),
+        )
+    )
+
+
+def _document(**extra: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::SSM::Document",
+        **extra,
+        "Properties": {
+            "Name": {"Ref": "DocumentName"},
+            "DocumentType": "Automation",
+            "DocumentFormat": "YAML",
+            "UpdateMethod": "NewVersion",
+            "Attachments": [
+                {
+                    "Key": "S3FileUrl",
+                    "Name": ATTACHMENT,
+                    "Values": [{"Fn::Sub": "s3://${BundleBucket}/${BundleKey}"}],
+                }
+            ],
+            "Content": deployed_runbook(),
+        },
+    }
+
+
+def _trust(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def _ssm_trust() -> dict[str, Any]:
+    return {
+        "Sid": "RemediateTrustSsmAutomation",
+        "Effect": "Allow",
+        "Principal": {"Service": "ssm.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+    }
+
+
+def _pass_itself(role_name: str) -> dict[str, Any]:
+    """Automation passes the role it runs as to itself (the starter needs iam:PassRole on it too)."""
+    return {
+        "PolicyName": "RemediatePassItself",
+        "PolicyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "RemediatePassItselfToSsm",
+                    "Effect": "Allow",
+                    "Action": "iam:PassRole",
+                    "Resource": {
+                        "Fn::Sub": f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{role_name}"
+                    },
+                    "Condition": {"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}},
+                }
+            ],
+        },
+    }
+
+
+def account_template() -> dict[str, Any]:
+    """One account: the runbook and the role its steps run as."""
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "remediate: the SSM Automation runbook and its least-privilege AutomationAssumeRole.",
+        "Parameters": {
+            **_runbook_parameters(),
+            "RoleName": {
+                "Type": "String",
+                "Default": "RemediateAutomation",
+                "AllowedPattern": "^[A-Za-z0-9+=,.@_-]{1,64}$",
+                "Description": "Name of the role the steps run as (denied any change to itself).",
+            },
+        },
+        "Conditions": _RUNBOOK_CONDITIONS,
+        "Resources": {
+            "AutomationAssumeRole": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "RoleName": {"Ref": "RoleName"},
+                    "Description": "Runs the remediate runbook's steps.",
+                    "AssumeRolePolicyDocument": _trust(_ssm_trust()),
+                    "Policies": [
+                        {"PolicyName": "RemediateEngine", "PolicyDocument": _role_policy("${RoleName}")},
+                        _pass_itself("${RoleName}"),
+                    ],
+                },
+            },
+            "Runbook": _document(),
+        },
+        "Outputs": {
+            "DocumentName": {"Value": {"Ref": "Runbook"}},
+            "AutomationAssumeRoleArn": {"Value": {"Fn::GetAtt": ["AutomationAssumeRole", "Arn"]}},
+        },
+    }
+
+
+def member_template() -> dict[str, Any]:
+    """A StackSet's template for each target account and Region."""
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "remediate (StackSet member): the runbook, and the Automation execution role.",
+        "Parameters": {
+            **_runbook_parameters(),
+            "AdminAccountId": {
+                "Type": "String",
+                "AllowedPattern": r"^\d{12}$",
+                "Description": f"The account whose {ADMIN_ROLE} starts multi-account runs.",
+            },
+            "RoleRegion": {
+                "Type": "String",
+                "Description": "The one Region where the execution role is created (IAM is global).",
+            },
+        },
+        "Conditions": {
+            **_RUNBOOK_CONDITIONS,
+            "IsRoleRegion": {"Fn::Equals": [{"Ref": "AWS::Region"}, {"Ref": "RoleRegion"}]},
+        },
+        "Resources": {
+            "ExecutionRole": {
+                "Type": "AWS::IAM::Role",
+                "Condition": "IsRoleRegion",
+                "Properties": {
+                    "RoleName": EXECUTION_ROLE,
+                    "Description": "Runs the remediate runbook here for multi-account automations.",
+                    "AssumeRolePolicyDocument": _trust(
+                        {
+                            "Sid": "RemediateTrustAutomationAdmin",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": {"Fn::Sub": _ADMIN_ARN}},
+                            "Action": "sts:AssumeRole",
+                        },
+                        _ssm_trust(),
+                    ),
+                    "Policies": [
+                        {"PolicyName": "RemediateEngine", "PolicyDocument": _role_policy(EXECUTION_ROLE)},
+                        _pass_itself(EXECUTION_ROLE),
+                    ],
+                },
+            },
+            "Runbook": _document(),
+        },
+        "Outputs": {"DocumentName": {"Value": {"Ref": "Runbook"}}},
+    }
+
+
+def admin_policy() -> dict[str, Any]:
+    """The administration role may assume the execution role in target accounts, and list OUs' accounts."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "RemediateAssumeExecutionRole",
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Resource": f"arn:${{AWS::Partition}}:iam::*:role/{EXECUTION_ROLE}",
+            },
+            {
+                # Targeting OUs makes Automation list their accounts; the call has no resource type.
+                "Sid": "RemediateListOrganizationAccounts",
+                "Effect": "Allow",
+                "Action": "organizations:ListAccountsForParent",
+                "Resource": "*",
+            },
+        ],
+    }
+
+
+def admin_template() -> dict[str, Any]:
+    """The management (or delegated administrator) account: the administration role and the StackSet."""
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "remediate (Organization): the Automation administration role and the StackSet.",
+        "Parameters": {
+            "MemberTemplateUrl": {
+                "Type": "String",
+                "Description": "S3 URL of deploy/remediate-org-member.yaml.",
+            },
+            "TargetOrganizationalUnits": {
+                "Type": "CommaDelimitedList",
+                "Description": "OU ids to deploy to.",
+            },
+            "TargetRegions": {"Type": "CommaDelimitedList", "Description": "Regions the runbook runs in."},
+            "RoleRegion": {"Type": "String", "Description": "The Region where member execution roles live."},
+            "BundleBucket": {"Type": "String"},
+            "BundleKey": {"Type": "String", "Default": ATTACHMENT},
+            "BundleSha256": {"Type": "String", "AllowedPattern": "^[0-9a-f]{64}$"},
+            "Bucket": {"Type": "String", "AllowedPattern": BUCKET_PATTERN},
+            "Approvers": {"Type": "CommaDelimitedList"},
+            "MinRequiredApprovals": {"Type": "Number", "Default": 1, "MinValue": 1, "MaxValue": 10},
+            "NotificationArn": {"Type": "String", "Default": "", "AllowedPattern": f"^$|{TOPIC_PATTERN}"},
+            "AllowAutoApprove": {"Type": "String", "Default": "false", "AllowedValues": ["false", "true"]},
+        },
+        "Resources": {
+            "AdministrationRole": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "RoleName": ADMIN_ROLE,
+                    "Description": "Starts remediate's multi-account runs (TargetLocations).",
+                    "AssumeRolePolicyDocument": _trust(_ssm_trust()),
+                    "Policies": [
+                        {
+                            "PolicyName": "RemediateAutomationAdministration",
+                            "PolicyDocument": _sub(admin_policy()),
+                        }
+                    ],
+                },
+            },
+            "MemberStackSet": {
+                "Type": "AWS::CloudFormation::StackSet",
+                "Properties": {
+                    "StackSetName": "remediate-members",
+                    "Description": "remediate's runbook and execution role in every target account.",
+                    "PermissionModel": "SERVICE_MANAGED",
+                    "AutoDeployment": {"Enabled": True, "RetainStacksOnAccountRemoval": False},
+                    "Capabilities": ["CAPABILITY_NAMED_IAM"],
+                    "TemplateURL": {"Ref": "MemberTemplateUrl"},
+                    "Parameters": [
+                        {"ParameterKey": "AdminAccountId", "ParameterValue": {"Ref": "AWS::AccountId"}},
+                        *[
+                            {"ParameterKey": key, "ParameterValue": {"Ref": key}}
+                            for key in (
+                                "RoleRegion",
+                                "BundleBucket",
+                                "BundleKey",
+                                "BundleSha256",
+                                "Bucket",
+                                "NotificationArn",
+                                "AllowAutoApprove",
+                            )
+                        ],
+                        {
+                            "ParameterKey": "MinRequiredApprovals",
+                            "ParameterValue": {"Ref": "MinRequiredApprovals"},
+                        },
+                        {
+                            "ParameterKey": "Approvers",
+                            "ParameterValue": {"Fn::Join": [",", {"Ref": "Approvers"}]},
+                        },
+                    ],
+                    "StackInstancesGroup": [
+                        {
+                            "DeploymentTargets": {
+                                "OrganizationalUnitIds": {"Ref": "TargetOrganizationalUnits"}
+                            },
+                            "Regions": {"Ref": "TargetRegions"},
+                        }
+                    ],
+                },
+            },
+        },
+        "Outputs": {"AdministrationRoleArn": {"Value": {"Fn::GetAtt": ["AdministrationRole", "Arn"]}}},
+    }
+
+
+TEMPLATES = {
+    "account": ("remediate-runbook.yaml", account_template),
+    "org-member": ("remediate-org-member.yaml", member_template),
+    "org-admin": ("remediate-org-admin.yaml", admin_template),
+}
+_DEPLOY = {
+    "account": (
+        "#   aws cloudformation deploy --template-file deploy/remediate-runbook.yaml \\\n"
+        "#   --stack-name remediate \\\n"
+        "#   --capabilities CAPABILITY_NAMED_IAM --parameter-overrides BundleBucket=B BundleSha256=... \\\n"
+        "#   Bucket=STATE_BUCKET Approvers=arn:aws:iam::111122223333:role/OnCall\n"
+    ),
+    "org-member": "#   (by the StackSet of deploy/remediate-org-admin.yaml: upload this file to S3)\n",
+    "org-admin": (
+        "#   aws cloudformation deploy --template-file deploy/remediate-org-admin.yaml \\\n"
+        "#   --stack-name remediate-org \\\n"
+        "#   --capabilities CAPABILITY_NAMED_IAM --parameter-overrides MemberTemplateUrl=https://... ...\n"
+    ),
+}
+
+
+def template_yaml(kind: str = "account") -> str:
+    name, build = TEMPLATES[kind]
+    header = (
+        f"# Generated by `remediate ssm-document --cloudformation {kind}`; do not edit by hand.\n"
+        "# Bundle: remediate ssm-bundle --out dist && aws s3 cp dist/remediate-ssm.zip s3://BUCKET/\n"
+        f"# Deploy ({name}):\n{_DEPLOY[kind]}"
+    )
+    return header + dump(build())

@@ -1,0 +1,184 @@
+"""An Apply under SSM's limits, at 1/20 scale: 600 s steps become 30 s, ESM transitions are slowed.
+
+The runner shrinks every SSM limit and duration by the same ratio (the script steps are told theirs in
+REMEDIATE_SSM_STEP_SECONDS), and the sandbox makes each ESM transition last many slow reads. Whatever
+happens (the apply fits, a transition outlasts the step's budget, the native restart fails, or someone
+cancels the execution half-way) the run either completes or fails cleanly: the mapping ends Enabled,
+its lock is released, and the journal in S3 says how the run ended, so `remediate rollback RUN_ID` and
+`apply --resume RUN_ID` work from any machine.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from remediate.sandbox import Sandbox, build_scenario
+from remediate.sandbox.faults import FaultRule
+from remediate.ssm.document import Deploy, runbook
+from remediate.ssm.runner import Runner, answer_all
+from tests.conftest import REMEDIATE, settle
+
+SCALE = 1 / 20
+ROLE = "arn:aws:iam::123456789012:role/automation"
+BUCKET = "remediate-state"
+
+
+def _slow(sb: Sandbox, reads: int, latency: float) -> None:
+    """Each ESM transition lasts `reads` GetEventSourceMapping reads of `latency` seconds each."""
+    sb.esm_transition_reads = reads
+    sb.faults.add(
+        FaultRule(service="lambda", operation="GetEventSourceMapping", kind="latency", latency=latency)
+    )
+
+
+def _setup(sb: Sandbox) -> Any:
+    scn = build_scenario(sb, "broker-timeout")
+    sb.client("s3").create_bucket(Bucket=BUCKET)
+    return scn
+
+
+def _runner(env: dict[str, str], on_progress: Any = None) -> Runner:
+    return Runner(
+        runbook(Deploy(approvers=["alice"], bucket=BUCKET)),
+        approver=answer_all(True),
+        env=env,
+        region="us-east-1",
+        time_scale=SCALE,
+        poll_seconds=5.0,
+        progress=on_progress,
+    )
+
+
+def _journal(sb: Sandbox, run_id: str) -> list[dict[str, Any]]:
+    body = sb.client("s3").get_object(Bucket=BUCKET, Key=f"remediate/journals/{run_id}.jsonl")["Body"].read()
+    return [json.loads(line) for line in body.decode().splitlines()]
+
+
+def _clean(sb: Sandbox, uuid: str) -> dict[str, Any]:
+    """The end state every run must leave: Enabled and unlocked."""
+    esm = settle(sb, uuid)
+    assert esm["State"] == "Enabled"
+    tags = sb.client("lambda").list_tags(Resource=esm["EventSourceMappingArn"])["Tags"]
+    assert "remediate:lock" not in tags, tags
+    return esm
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [REMEDIATE, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_the_apply_completes_within_the_scaled_limits(
+    sandbox: Sandbox, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    scn = _setup(sandbox)
+    _slow(sandbox, reads=4, latency=0.2)
+    execution = _runner(cli_env).run({"EsmId": scn.esm_uuid, "Mode": "Apply", "AutomationAssumeRole": ROLE})
+    assert execution.status == "Success", execution.failure
+    esm = _clean(sandbox, scn.esm_uuid)
+    assert esm["BatchSize"] == 1
+    run_id = execution.outputs["plan.RunId"]
+    assert _journal(sandbox, run_id)[-1]["event"] == "finish"
+    assert _journal(sandbox, run_id)[-1]["status"] == "done"
+
+    # The journal outlives the SSM steps: another machine rolls the run back from S3.
+    sandbox.faults.clear()
+    sandbox.esm_transition_reads = 1
+    env = {**cli_env, "REMEDIATE_STATE_DIR": str(tmp_path / "elsewhere"), "REMEDIATE_JOURNAL_BUCKET": BUCKET}
+    result = _cli(env, "rollback", run_id, "--auto-approve")
+    assert result.returncode == 0, result.stderr
+    assert f"Rollback of {run_id} complete" in result.stdout
+    assert settle(sandbox, scn.esm_uuid)["BatchSize"] == 500
+
+
+def test_a_transition_longer_than_the_step_budget_fails_cleanly_and_resumes(
+    sandbox: Sandbox, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    scn = _setup(sandbox)
+    _slow(sandbox, reads=60, latency=0.2)  # 12 s or more per transition; a step may wait 0.3 * 30 s
+    execution = _runner(cli_env).run({"EsmId": scn.esm_uuid, "Mode": "Apply", "AutomationAssumeRole": ROLE})
+    assert execution.status == "Failed"
+    assert execution.failure.startswith("Step apply: AwsError: ESM ")
+    assert "still Updating" in execution.failure
+    assert [s.name for s in execution.steps][-2:] == ["apply", "cleanup"]
+    assert execution.step("cleanup").status == "Success"
+    _clean(sandbox, scn.esm_uuid)
+    run_id = execution.outputs["plan.RunId"]
+    assert _journal(sandbox, run_id)[-1] == {
+        **_journal(sandbox, run_id)[-1],
+        "event": "finish",
+        "status": "failed",
+    }
+
+    # ... and the operator finishes it from the journal in S3, on another machine.
+    sandbox.faults.clear()
+    sandbox.esm_transition_reads = 1
+    env = {**cli_env, "REMEDIATE_STATE_DIR": str(tmp_path / "elsewhere"), "REMEDIATE_JOURNAL_BUCKET": BUCKET}
+    result = _cli(env, "apply", "--resume", run_id)
+    assert result.returncode == 0, result.stderr
+    assert _clean(sandbox, scn.esm_uuid)["BatchSize"] == 1
+
+
+def test_a_failed_native_restart_ends_with_the_esm_enabled(sandbox: Sandbox, cli_env: dict[str, str]) -> None:
+    scn = _setup(sandbox)
+    _slow(sandbox, reads=4, latency=0.1)
+
+    def on_progress(message: str) -> None:
+        if message == "enable (aws:executeAwsApi): started":  # both tries at enabling fail
+            sandbox.faults.add(
+                FaultRule(
+                    service="lambda", operation="UpdateEventSourceMapping", kind="status", status=500, times=2
+                )
+            )
+
+    execution = _runner(cli_env, on_progress).run(
+        {"EsmId": scn.esm_uuid, "Mode": "Apply", "AutomationAssumeRole": ROLE}
+    )
+    assert execution.status == "Failed"
+    names = [s.name for s in execution.steps]
+    assert names[names.index("disable") :] == [
+        "disable",
+        "waitDisabled",
+        "enable",
+        "enablePause",
+        "enableAgain",
+        "cleanup",
+    ]
+    assert "enabled ESM" in execution.step("cleanup").outputs["Outcome"]
+    _clean(sandbox, scn.esm_uuid)
+    assert _journal(sandbox, execution.outputs["plan.RunId"])[-1]["status"] == "failed"
+
+
+def test_a_cancel_mid_restart_ends_with_the_esm_enabled(sandbox: Sandbox, cli_env: dict[str, str]) -> None:
+    scn = _setup(sandbox)
+    _slow(sandbox, reads=6, latency=0.1)
+    runner: Runner
+
+    def on_progress(message: str) -> None:
+        if message == "waitDisabled (aws:waitForAwsResourceProperty): started":
+            runner.cancel()
+
+    runner = _runner(cli_env, on_progress)
+    execution = runner.run({"EsmId": scn.esm_uuid, "Mode": "Apply", "AutomationAssumeRole": ROLE})
+    assert execution.status == "Cancelled"
+    assert execution.step("waitDisabled").status == "Cancelled"
+    assert execution.step("cleanup").status == "Success"
+    _clean(sandbox, scn.esm_uuid)
+
+
+@pytest.mark.parametrize("limit", [600.0, 30.0])
+def test_the_budget_follows_the_step_limit(monkeypatch: pytest.MonkeyPatch, limit: float) -> None:
+    from remediate.ssm import limits
+
+    monkeypatch.setenv(limits.STEP_SECONDS_ENV, str(limit))
+    assert limits.step_seconds() == limit
+    # a change starts only while two bounded waits and the margin still fit
+    assert 2 * limits.WAIT_SHARE + limits.MARGIN_SHARE < 1
+    monkeypatch.setenv(limits.STEP_SECONDS_ENV, "9999")
+    assert limits.step_seconds() == 600.0
