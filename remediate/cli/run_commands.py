@@ -204,7 +204,12 @@ def scan(
         with interrupts(stop):
             try:
                 outcomes = fleet.apply_fixes(
-                    fixes, sessions, s, books, reporter.progress, stop,
+                    fixes,
+                    sessions,
+                    s,
+                    books,
+                    reporter.progress,
+                    stop,
                     enable_user_disabled=enable_user_disabled,
                 )
             except KeyboardInterrupt:  # a second signal: the run in flight stopped at once

@@ -261,7 +261,6 @@ class EsmLock:
             self.aws.call("lambda", "untag_resource", Resource=self.esm_arn, TagKeys=[self.key])
         self._held = False
 
-
     def hand_over(self) -> None:
         """Stop renewing but keep the tag: the SSM runbook's native steps go on under this lock, and
         its `finalize` or `cleanup` step releases it with `release_run` (the TTL covers the wait)."""
