@@ -123,7 +123,10 @@ CASES: dict[str, Case] = {
         "... (5000 characters)' is not a run id",
     ),
     "ssm-run --bundle not a zip": lambda tmp, esm: (
-        ["ssm-run", "--local", "--esm", esm, "--bundle", str(write_bytes(tmp / "b.zip", b"PK not a zip"))],
+        [
+            *("ssm-run", "--local", "--esm", esm, "--role-arn", "arn:aws:iam::123456789012:role/Remediate"),
+            *("--bundle", str(write_bytes(tmp / "b.zip", b"PK not a zip"))),
+        ],
         {},
         "File is not a zip file",
     ),

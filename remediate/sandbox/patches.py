@@ -960,7 +960,7 @@ def _create_vpc_endpoint(self: Any, vpc_id: str, service_name: str, *args: Any, 
 
 
 def _pending(endpoint: Any) -> Any:
-    if endpoint.vpc_endpoint_type.lower() == "interface":
+    if str(endpoint.vpc_endpoint_type or "Gateway").lower() == "interface":
         endpoint.state = "pending"
         endpoint._remediate_pending_reads = _endpoint_pending_reads.get()
     return endpoint
