@@ -94,6 +94,14 @@ def signal_during(
     return Ended(proc.returncode, out, err, new[-1] if new else "")
 
 
+def kill_apply(
+    sb: Sandbox, env: dict[str, str], esm_uuid: str, writes: tuple[tuple[str, str], ...], boundary: int
+) -> Ended:
+    """`remediate apply --esm ESM --auto-approve`, SIGKILLed during its `boundary`-th call among `writes`."""
+    args = ("apply", "--esm", esm_uuid, "--auto-approve")
+    return signal_during(sb, env, args, writes, boundary, signal.SIGKILL)
+
+
 def tagged(sb: Sandbox, vpc_id: str, run_id: str) -> list[str]:
     """Every live resource in the VPC carrying `remediate:run-id = run_id`: endpoints, groups, rules."""
     ec2 = sb.client("ec2")

@@ -6,11 +6,10 @@ DependencyViolation for 900 s."""
 from __future__ import annotations
 
 import json
-import signal
 
 from remediate.sandbox import FaultRule, Sandbox, build_scenario
 from tests.conftest import CliRunner, settle, vpc_inventory
-from tests.safety import events, runs, signal_during, tagged
+from tests.safety import events, kill_apply, runs, tagged
 
 CREATE_ENDPOINT = ("ec2", "CreateVpcEndpoint")
 
@@ -21,14 +20,7 @@ def test_defect_2_in_flight_create_is_lost_on_resume(
     scn = build_scenario(sandbox, "scram-no-nat")
     assert scn.vpc_id is not None
     before = vpc_inventory(sandbox, scn.vpc_id)
-    killed = signal_during(
-        sandbox,
-        cli_env,
-        ("apply", "--esm", scn.esm_uuid, "--auto-approve"),
-        (CREATE_ENDPOINT,),
-        2,
-        signal.SIGKILL,
-    )
+    killed = kill_apply(sandbox, cli_env, scn.esm_uuid, (CREATE_ENDPOINT,), 2)
     in_flight = [e for e in events(cli_env, killed.run_id) if e["event"] == "begin"][-1]["change_id"]
     resumed = cli("apply", "--resume", killed.run_id)
     assert resumed.returncode == 0, resumed.stderr
@@ -129,14 +121,7 @@ def test_defect_2_an_in_flight_update_that_landed_is_someone_elses(
     """Killed while its BatchSize write was answered: the resume finds it in effect, journals it as
     the run's own (not "already in effect"), and the rollback restores the previous value."""
     scn = build_scenario(sandbox, "broker-timeout")
-    killed = signal_during(
-        sandbox,
-        cli_env,
-        ("apply", "--esm", scn.esm_uuid, "--auto-approve"),
-        (("lambda", "UpdateEventSourceMapping"),),
-        1,
-        signal.SIGKILL,
-    )
+    killed = kill_apply(sandbox, cli_env, scn.esm_uuid, (("lambda", "UpdateEventSourceMapping"),), 1)
     assert cli("apply", "--resume", killed.run_id).returncode == 0
     journaled = [e for e in events(cli_env, killed.run_id) if e.get("change_id") == "c1"]
     assert [e["event"] for e in journaled] == ["begin", "end"]

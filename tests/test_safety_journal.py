@@ -9,7 +9,6 @@ import json
 import os
 import resource
 import shutil
-import signal
 import stat
 import subprocess
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 from remediate.run.journal import Journal
 from remediate.sandbox import Sandbox, build_scenario
 from tests.conftest import REMEDIATE, CliRunner, settle, vpc_inventory
-from tests.safety import error_lines, lock_tags, runs, signal_during, writes
+from tests.safety import error_lines, kill_apply, lock_tags, runs, writes
 
 NETWORK_WRITES = (("ec2", "CreateSecurityGroup"), ("ec2", "CreateVpcEndpoint"))
 
@@ -57,14 +56,7 @@ def test_defect_7_a_torn_last_line_swallows_the_next_record(
     scn = build_scenario(sandbox, "scram-no-nat")
     assert scn.vpc_id is not None
     before = vpc_inventory(sandbox, scn.vpc_id)
-    killed = signal_during(
-        sandbox,
-        cli_env,
-        ("apply", "--esm", scn.esm_uuid, "--auto-approve"),
-        NETWORK_WRITES,
-        3,
-        signal.SIGKILL,
-    )
+    killed = kill_apply(sandbox, cli_env, scn.esm_uuid, NETWORK_WRITES, 3)
     path = journal_of(cli_env, killed.run_id)
     text = path.read_text()
     last = text.rstrip("\n").rsplit("\n", 1)[-1]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import time
 from email.utils import parsedate_to_datetime
 
@@ -17,7 +16,7 @@ import pytest
 
 from remediate.sandbox import FaultRule, Sandbox, build_scenario
 from tests.conftest import CliRunner, settle, vpc_inventory
-from tests.safety import error_lines, events, lock_tags, signal_during, start, tagged
+from tests.safety import error_lines, events, kill_apply, lock_tags, start, tagged
 
 HOLDER = re.compile(r"locked by run (r-[0-9A-Za-z-]+)")
 NETWORK_WRITES = (
@@ -103,14 +102,7 @@ def test_defect_1_two_applies_on_one_esm_both_mutate(
 
 def test_defect_1_two_resumes_of_one_run_both_proceed(sandbox: Sandbox, cli_env: dict[str, str]) -> None:
     scn = build_scenario(sandbox, "scram-no-nat")
-    killed = signal_during(
-        sandbox,
-        cli_env,
-        ("apply", "--esm", scn.esm_uuid, "--auto-approve"),
-        NETWORK_WRITES,
-        2,
-        signal.SIGKILL,
-    )
+    killed = kill_apply(sandbox, cli_env, scn.esm_uuid, NETWORK_WRITES, 2)
     procs = [start(cli_env, "apply", "--resume", killed.run_id) for _ in range(2)]
     ended = [(p.communicate(timeout=300)[1], p.returncode) for p in procs]
     ended = [(code, err) for err, code in ended]
@@ -205,14 +197,7 @@ def test_defect_4_after_a_crash_rollback_of_that_run_is_refused_for_lock_ttl(
     scn = build_scenario(sandbox, "scram-no-nat")
     assert scn.vpc_id is not None
     before = vpc_inventory(sandbox, scn.vpc_id)
-    killed = signal_during(
-        sandbox,
-        cli_env,
-        ("apply", "--esm", scn.esm_uuid, "--auto-approve"),
-        NETWORK_WRITES,
-        4,
-        signal.SIGKILL,
-    )
+    killed = kill_apply(sandbox, cli_env, scn.esm_uuid, NETWORK_WRITES, 4)
     assert lock_tags(sandbox, scn.esm_arn) != {}  # the dead run's lock is still there
     undo = cli("rollback", killed.run_id, "--auto-approve")
     assert undo.returncode == 0, undo.stderr
