@@ -10,6 +10,7 @@ import click
 
 from remediate.cli.context import Ctx, F, common, guard, parse_duration
 from remediate.cli.reporter import CliReporter, progress_bar
+from remediate.cli.reports import emit_mapping_report, emit_scan_report, report_output, take_report
 from remediate.errors import EXIT_CHANGES, ApprovalRefused, InputError
 
 if TYPE_CHECKING:
@@ -53,18 +54,23 @@ def _new_run(ctx: Ctx, esm: str, mode: Mode, reporter: Any, saved: Plan | None =
     show_default=True,
     help="With --probe: seconds for each connect and handshake.",
 )
+@report_output("markdown")
 @common
 @guard
 def diagnose(esm: str, probe: bool, probe_timeout: float, **opts: Any) -> None:
-    """Read-only: observe the ESM, run every check, print the findings."""
+    """Read-only: observe the ESM, run every check, print the findings (`--output markdown`: a report
+    with a picture of the network path and the plan that would fix it)."""
     from remediate.run.render import render_findings
 
+    report = take_report(opts)
     ctx = Ctx(**opts)
     new = _new_run(ctx, esm, "diagnose", CliReporter(ctx, False, False))
     new.probe_timeout = probe_timeout if probe else None
     run = new.execute()
     assert run.facts is not None
-    if ctx.settings.output == "json":
+    if report:
+        emit_mapping_report(ctx, run, None)
+    elif ctx.settings.output == "json":
         ctx.emit_json(
             {
                 "schema": "remediate/diagnosis@1",
@@ -82,6 +88,7 @@ def diagnose(esm: str, probe: bool, probe_timeout: float, **opts: Any) -> None:
     "--out", "out", type=click.Path(path_type=Path), help="Save the plan file (the approval for apply)."
 )
 @click.option("--detailed-exitcode", is_flag=True, default=False, help="Exit 2 when the plan has changes.")
+@report_output("markdown")
 @common
 @guard
 def plan(esm: str, out: Path | None, detailed_exitcode: bool, **opts: Any) -> None:
@@ -89,6 +96,7 @@ def plan(esm: str, out: Path | None, detailed_exitcode: bool, **opts: Any) -> No
     from remediate import plan as plan_mod
     from remediate.run.render import render_findings, render_plan
 
+    report = take_report(opts)
     ctx = Ctx(**opts)
     run = _new_run(ctx, esm, "plan", CliReporter(ctx, False, False)).execute()
     assert run.plan is not None
@@ -96,7 +104,9 @@ def plan(esm: str, out: Path | None, detailed_exitcode: bool, **opts: Any) -> No
     if out:
         plan_mod.save(run.plan, out)
         click.echo(f"Saved the plan to {out}; apply it with: remediate apply {out}", err=True)
-    if ctx.settings.output == "json":
+    if report:
+        emit_mapping_report(ctx, run, run.plan)
+    elif ctx.settings.output == "json":
         ctx.emit_json(run.plan.to_json())
     else:
         ctx.emit(
@@ -206,6 +216,7 @@ def _repeatable_region(fn: F) -> F:
     help="With --fix: also enable mappings a person disabled (by default they stay disabled).",
 )
 @_repeatable_region
+@report_output("markdown", "html")
 @common
 @guard
 def scan(
@@ -220,6 +231,9 @@ def scan(
     from remediate.run import fleet
     from remediate.run.render import render_plan, render_scan_table
 
+    report = take_report(opts)
+    if report and fix:
+        raise InputError("--output markdown|html reports a scan; run --fix with --output text or json")
     contexts = [Ctx(**opts, region=r) for r in dict.fromkeys(region)] or [Ctx(**opts)]
     ctx, s = contexts[0], contexts[0].settings
     sessions = {aws.region: aws for aws in (c.aws() for c in contexts)}  # one per region, for the whole scan
@@ -234,6 +248,9 @@ def scan(
             progress=bar,
         )
     text = s.output == "text"
+    if report:
+        emit_scan_report(ctx, report, results, books)
+        sys.exit(fleet.exit_code(results))
     if text:
         ctx.emit(render_scan_table(results, ctx.color))
     if not fix:
