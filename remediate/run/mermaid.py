@@ -124,9 +124,8 @@ def picture(facts: Facts, findings: Sequence[Finding]) -> Picture:
     }
     place = where[net.placement] if net else "Lambda's network"
     box = "pollers"
-    pic.lines.append(
-        f"  subgraph {box}[{label(f'ESM pollers: {place}' + (f' ({groups})' if groups else ''))}]"
-    )
+    pic.names[box] = f"ESM pollers: {place}" + (f" ({groups})" if groups else "")
+    pic.lines.append(f"  subgraph {box}[{label(pic.names[box])}]")
     for sid in subnets:
         pic.node(node_id("s", sid), sid, indent="    ")
     if not subnets:

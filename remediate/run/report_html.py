@@ -55,7 +55,8 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
       var rows = Array.prototype.slice.call(body.rows);
       rows.sort(function (a, b) {
         var x = a.cells[column].textContent, y = b.cells[column].textContent;
-        return (up ? 1 : -1) * x.localeCompare(y, undefined, {numeric: true});
+        var numbers = x !== "" && y !== "" && isFinite(x) && isFinite(y);
+        return (up ? 1 : -1) * (numbers ? x - y : x < y ? -1 : x > y ? 1 : 0);
       });
       rows.forEach(function (row) { body.appendChild(row); });
     });
