@@ -75,7 +75,7 @@ def strict_parse(text: str) -> dict[str, list[tuple[str, ...]]]:
         assert a in nodes and b in nodes, f"edge {a} -> {b} to an undeclared node"
     assert all(0 <= i < len(edges) for i in styled), "linkStyle index out of range"
     return {
-        "nodes": [(k, v) for k, v in nodes.items()],
+        "nodes": list(nodes.items()),
         "edges": edges,
         "styled": [(str(i),) for i in styled],
     }
