@@ -131,8 +131,9 @@ def test_sorting_works_in_a_real_browser(
     clicks = """
 <script>
 var th = document.querySelector("#mappings th");
-th.click(); var up = Array.from(document.querySelectorAll("#mappings tbody tr")).map(r => r.cells[0].textContent);
-th.click(); var down = Array.from(document.querySelectorAll("#mappings tbody tr")).map(r => r.cells[0].textContent);
+function esms() { return Array.from(document.querySelectorAll("#mappings tbody tr")).map(r => r.cells[0].textContent); }
+th.click(); var up = esms();
+th.click(); var down = esms();
 document.body.setAttribute("data-up", up.join(" ")); document.body.setAttribute("data-down", down.join(" "));
 </script>"""
     page = tmp_path / "scan.html"
@@ -148,7 +149,8 @@ document.body.setAttribute("data-up", up.join(" ")); document.body.setAttribute(
     ).stdout
     up = re.search(r'data-up="([^"]*)"', dom)
     down = re.search(r'data-down="([^"]*)"', dom)
-    assert up and down, dom[-2000:]
+    assert up, dom[-2000:]
+    assert down, dom[-2000:]
     uuids = sorted(sc.esm_uuid for sc in broken_fleet)
     assert up.group(1).split() == uuids
     assert down.group(1).split() == uuids[::-1]

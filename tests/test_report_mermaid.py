@@ -53,7 +53,8 @@ def strict_parse(text: str) -> dict[str, list[tuple[str, ...]]]:
         assert match is not None, f"not in the grammar: {raw!r}"
         if kind in ("subgraph", "node"):
             ident = match.group(1)
-            assert ident not in RESERVED and ident not in nodes, ident
+            assert ident not in RESERVED, ident
+            assert ident not in nodes, f"{ident} declared twice"
             nodes[ident] = match.group(2)
             depth += kind == "subgraph"
         elif kind == "end":
@@ -72,7 +73,8 @@ def strict_parse(text: str) -> dict[str, list[tuple[str, ...]]]:
             styled += [int(i) for i in match.group(1).split(",")]
     assert depth == 0, "unclosed subgraph"
     for a, b, _ in edges:
-        assert a in nodes and b in nodes, f"edge {a} -> {b} to an undeclared node"
+        assert a in nodes, f"edge from undeclared node {a}"
+        assert b in nodes, f"edge to undeclared node {b}"
     assert all(0 <= i < len(edges) for i in styled), "linkStyle index out of range"
     return {
         "nodes": list(nodes.items()),
