@@ -131,7 +131,9 @@ def test_sorting_works_in_a_real_browser(
     clicks = """
 <script>
 var th = document.querySelector("#mappings th");
-function esms() { return Array.from(document.querySelectorAll("#mappings tbody tr")).map(r => r.cells[0].textContent); }
+function esms() {
+  return Array.from(document.querySelectorAll("#mappings tbody tr")).map(r => r.cells[0].textContent);
+}
 th.click(); var up = esms();
 th.click(); var down = esms();
 document.body.setAttribute("data-up", up.join(" ")); document.body.setAttribute("data-down", down.join(" "));
