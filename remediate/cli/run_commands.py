@@ -11,6 +11,7 @@ import click
 from remediate.cli.context import Ctx, F, common, guard, parse_duration
 from remediate.cli.reporter import CliReporter, progress_bar
 from remediate.cli.reports import emit_mapping_report, emit_scan_report, report_output, take_report
+from remediate.cli.scan_fix import emit_manual_only
 from remediate.errors import EXIT_CHANGES, ApprovalRefused, InputError
 
 if TYPE_CHECKING:
@@ -238,7 +239,7 @@ def scan(
     ctx, s = contexts[0], contexts[0].settings
     sessions = {aws.region: aws for aws in (c.aws() for c in contexts)}  # one per region, for the whole scan
     books = ctx.playbooks()
-    with progress_bar(sys.stderr.isatty()) as bar:
+    with progress_bar(sys.stderr.isatty(), s.color) as bar:
         results = fleet.scan(
             list(sessions.values()),
             books,
@@ -259,6 +260,8 @@ def scan(
         sys.exit(fleet.exit_code(results))
     fixes = fleet.fixes_for(results, books, enable_user_disabled=enable_user_disabled)
     outcomes: list[fleet.FixOutcome] = []
+    if text:
+        emit_manual_only(ctx, results, fixes, books, enable_user_disabled=enable_user_disabled)
     if fixes:
         if text:
             for fx in fixes:

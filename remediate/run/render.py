@@ -96,9 +96,9 @@ def evidence_lines(finding: Finding, s: Style, indent: str = "      ") -> list[s
 
 def _change_lines(change: Change, s: Style) -> list[str]:
     sign, colour = _SIGN[change.kind]
+    because = s(f"  (because {', '.join(change.because)})", "dim") if change.because else ""
     lines = [
-        s(f"  # {change.id}: {change.action} on {change.resource}", "bold")
-        + s(f"  (because {', '.join(change.because)})", "dim"),
+        s(f"  # {change.id}: {change.action} on {change.resource}", "bold") + because,
         f'  {s(sign, colour)} {change.action} "{change.resource}" {{',
     ]
     before = change.before or {}
@@ -155,7 +155,8 @@ def render_plan(plan: Plan, color: bool = False, *, with_findings: bool = False)
     if plan.manual_steps:
         lines.append(s("Manual steps (no API can do these):", "bold"))
         for i, step in enumerate(plan.manual_steps, 1):
-            lines.append(f"  {i}. [{', '.join(step.because)}] " + step.text.replace("\n", "\n     "))
+            because = f"[{', '.join(step.because)}] " if step.because else ""
+            lines.append(f"  {i}. {because}" + step.text.replace("\n", "\n     "))
         lines.append("")
     lines.append(s(plan.summary(), "bold"))
     return "\n".join(lines) + "\n"
