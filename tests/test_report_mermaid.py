@@ -185,3 +185,27 @@ def test_the_documented_report_is_valid_mermaid(document: str) -> None:
     assert {b for _, b, cut in parsed["edges"] if cut} == {"none_lambda", "none_sts", "none_secretsmanager"}
     if real_parser():
         assert mermaid_parse(source) == {"ok": True, "type": "flowchart-v2"}
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        "healthy-msk",  # nothing blocked: every edge open
+        "self-managed-healthy",  # pollers on the internet: no subnets
+        "egress-via-transit-gateway",  # a way out the tool cannot see past
+        "destination-sqs-no-endpoint",  # a fourth service, the destination
+        "vpc-dns-hostnames-off",  # two findings on the same edges
+        "self-managed-vpc-no-broker-egress",  # egress rules, not ingress
+    ],
+)
+def test_every_picture_is_valid_mermaid(sandbox: Sandbox, cli: CliRunner, scenario: str) -> None:
+    sc = build_scenario(sandbox, scenario)
+    result = cli("diagnose", "--esm", sc.esm_uuid, "--output", "markdown")
+    assert result.returncode == 0, result.stderr
+    source = mermaid_block(result.stdout)
+    parsed = strict_parse(source)
+    assert parsed["edges"]
+    if scenario.endswith("healthy") or scenario == "healthy-msk":
+        assert not any(cut for _, _, cut in parsed["edges"])
+    if real_parser():
+        assert mermaid_parse(source) == {"ok": True, "type": "flowchart-v2"}
