@@ -157,6 +157,7 @@ class ReenableEsm(Action):
     name = "reenable_esm"
     order = 90
     permissions = ("lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping")
+    before_is_setting = False  # `before` is the State, which moves by itself while the ESM settles
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         waiting = wait_for_source(facts, finding)
@@ -231,4 +232,5 @@ def watch_error_text(ctx: ApplyContext, uuid: str, seconds: float) -> None:
             raise VerificationError(f"after {seconds:.0f}s ESM {uuid} still reports: {text}")
         # The wait can last minutes: say so at every read, so a watcher never stares at silence.
         ctx.progress(f"watching ESM {uuid} ({left:.0f}s left): it still reports: {text}")
+        ctx.check_cancelled()  # waiting changes nothing: stop at once when asked
         time.sleep(ctx.settings.esm_poll_interval)

@@ -174,11 +174,15 @@ def _runner_env(ctx: Ctx) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("REMEDIATE_STATE_DIR", str(ctx.settings.state_dir))
     if ctx.settings.profile:
-        creds = ctx.aws().session.get_credentials().get_frozen_credentials()
+        found = ctx.aws().session.get_credentials()  # Aws.from_settings has checked there are some
+        assert found is not None
+        creds = found.get_frozen_credentials()
         env.pop("AWS_PROFILE", None)
-        env.update({"AWS_ACCESS_KEY_ID": creds.access_key, "AWS_SECRET_ACCESS_KEY": creds.secret_key})
+        env.update(
+            {"AWS_ACCESS_KEY_ID": str(creds.access_key), "AWS_SECRET_ACCESS_KEY": str(creds.secret_key)}
+        )
         if creds.token:
-            env["AWS_SESSION_TOKEN"] = creds.token
+            env["AWS_SESSION_TOKEN"] = str(creds.token)
     if ctx.debug:
         env["REMEDIATE_LOG_LEVEL"] = "debug"
     return env
