@@ -151,7 +151,9 @@ def test_ssm_run_takes_the_common_options(sandbox: Sandbox, cli: CliRunner, tmp_
         "ssm-run", "--local", "--role-arn", role, "--profile", "no-such-profile", "--region", "us-east-1"
     )
     assert missing.returncode == 1
-    assert missing.stderr.strip().splitlines()[-1] == "Error: AWS profile 'no-such-profile' not found"
+    assert (
+        missing.stderr.strip().splitlines()[-1].startswith("Error: AWS profile 'no-such-profile' not found")
+    )
     config = tmp_path / "remediate.toml"
     config.write_text('region = "us-east-1"\n')
     scn = build_scenario(sandbox, "healthy-msk")
