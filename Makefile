@@ -6,7 +6,20 @@ STAMP := $(VENV)/.installed
 # Without a terminal there is no one to type `yes`, so the demo approves on its own (and says so).
 DEMO_FLAGS ?= $(if $(shell [ -t 0 ] && echo tty),,--auto-approve)
 
-.PHONY: demo test lint typecheck unit clean
+.PHONY: demo test lint typecheck unit clean report-checkers
+
+# The report tests' real checkers: Mermaid's own parser (Node.js, tests/mermaid) and, in CI, headless
+# Chromium (Debian's package). Without them those tests skip; a strict grammar and an HTML parser
+# check the same reports on every run.
+MERMAID := tests/mermaid/node_modules/.installed
+$(MERMAID): tests/mermaid/package.json tests/mermaid/package-lock.json
+	if command -v npm >/dev/null; then cd tests/mermaid && npm ci --no-audit --no-fund --silent && touch node_modules/.installed; \
+	else echo "npm not found: the Mermaid parser test will skip"; fi
+
+report-checkers: $(MERMAID)
+	if [ -n "$$CI" ] && ! command -v chromium >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium could not be installed: the browser test will skip"; fi
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -25,10 +38,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # In parallel, one worker per core (pytest-xdist); each worker has its own sandbox server.
-unit: $(STAMP)
+unit: $(STAMP) report-checkers
 	$(BIN)/pytest -n auto
 
 test: lint typecheck unit
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/mermaid/node_modules

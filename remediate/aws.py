@@ -212,8 +212,10 @@ class Aws:
         max_pool: int = 16,
         rates: Mapping[str, float] | None = None,
         burst: float = 10,
+        debug: bool = False,
     ) -> None:
         self._profile = profile
+        self._debug = debug
         self._region = region
         self.attempts = attempts
         self.base_delay = base_delay
@@ -241,6 +243,7 @@ class Aws:
             max_pool=2 * settings.max_workers,
             rates=settings.api_rates,
             burst=settings.api_burst,
+            debug=settings.log_level == "debug",
         )
         aws.check_credentials()
         return aws
@@ -310,6 +313,8 @@ class Aws:
             client = self._clients.get(service)
             if client is None:
                 client = self._new_client(service, region)
+                if self._debug:
+                    _log_each_call(client)
                 self._clients[service] = client
             return client
 
@@ -476,6 +481,32 @@ class Aws:
             token = page.get(token_out)
             if not token:
                 return
+
+
+# --- `--debug`: every call as it is made -----------------------------------------------------------
+
+
+def _log_each_call(client: Any) -> None:
+    """Log each HTTP call of `client` with its status and error code (`--debug`); retries are logged by
+    the retry policy (`aws.retry`). botocore's events ("Botocore Events", botocore documentation):
+    `after-call.<service>.<operation>` is emitted with the HTTP response and the parsed response,
+    `after-call-error.<service>.<operation>` with the exception when the request raised (a reset, a
+    timeout) before a response."""
+    events = client.meta.events
+    events.register("after-call", _after_call)
+    events.register("after-call-error", _after_call)
+
+
+def _after_call(event_name: str = "", **kwargs: Any) -> None:
+    _, service, operation = ([*event_name.split(".", 2), "", ""])[:3]
+    parsed, http, exc = kwargs.get("parsed") or {}, kwargs.get("http_response"), kwargs.get("exception")
+    log.debug(
+        "aws.call",
+        service=service,
+        operation=operation,
+        status=getattr(http, "status_code", None),
+        error=(parsed.get("Error") or {}).get("Code", "") or (type(exc).__name__ if exc else ""),
+    )
 
 
 def _read_key(service: str, operation: str, params: dict[str, Any]) -> str:

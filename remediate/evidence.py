@@ -51,13 +51,31 @@ class BlockedPath(Model):
     endpoint_id: str | None = None
 
 
+class PathCheck(Model):
+    """One checked path as data, so a report can group paths by what blocks them (one line per cause,
+    the subnets and services it affects listed on it) and draw them, instead of one line per path."""
+
+    source_subnet: str
+    to: Literal["brokers", "nat", "service"]
+    """What the path reaches: the brokers, AWS services through a NAT, or one service (by endpoint)."""
+    target: str
+    """The destination as the path's line names it (`brokers (sg-1)`, `lambda endpoint vpce-1`)."""
+    port: int
+    blocks: tuple[NetworkBlock, ...] = ()
+    service: str | None = None
+    source_cidr: str | None = None
+    """The range the source subnet's ENIs are seen from (block details name it)."""
+
+
 class BrokerPortsBlocked(Evidence):
     placement: str
     ports: tuple[int, ...]
     paths: tuple[str, ...]
-    """Every path checked, one line each (for people)."""
+    """Every path checked, one line each (for people), in the order of `checked`, then any notes."""
     blocked: tuple[BlockedPath, ...]
     """The blocked ones, with what blocks them (for the actions)."""
+    checked: tuple[PathCheck, ...] = ()
+    """Every path checked, as data (for reports); empty in plan files written before it existed."""
 
 
 class ServiceEndpointsUnreachable(Evidence):
@@ -71,6 +89,7 @@ class ServiceEndpointsUnreachable(Evidence):
     paths: tuple[str, ...]
     blocked: tuple[BlockedPath, ...]
     """Blocked paths to endpoints that exist (missing services have no path to describe)."""
+    checked: tuple[PathCheck, ...] = ()
 
 
 class VpcDnsDisabled(Evidence):
@@ -78,6 +97,7 @@ class VpcDnsDisabled(Evidence):
     enableDnsSupport: bool  # the VPC attributes' own names
     enableDnsHostnames: bool
     paths: tuple[str, ...]
+    checked: tuple[PathCheck, ...] = ()
 
 
 class BrokerDnsUnresolvable(Evidence):
@@ -295,6 +315,7 @@ __all__ = [
     "EsmDisabled",
     "Evidence",
     "NetworkBlock",
+    "PathCheck",
     "ProbeNotReached",
     "RoleMissingPermissions",
     "RoleNotAssumable",

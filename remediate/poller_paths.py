@@ -19,7 +19,7 @@ from typing import Literal
 
 from remediate import kafka
 from remediate.egress import Egress, egress_of
-from remediate.evidence import BlockedPath, NetworkBlock
+from remediate.evidence import BlockedPath, NetworkBlock, PathCheck
 from remediate.facts import Facts, Network, VpcEndpoint, VpcZone
 from remediate.reachability import Block, PathResult, Peer, cidr_contains, evaluate, route_table_of
 
@@ -326,4 +326,22 @@ def blocked(
         )
         for r in results
         if not r.allowed
+    ]
+
+
+def checked(
+    results: list[PathResult], to: Literal["brokers", "nat", "service"], service: str | None = None
+) -> list[PathCheck]:
+    """Every result as data, allowed or not: what reports group and draw (`run/path_groups.py`)."""
+    return [
+        PathCheck(
+            source_subnet=r.source.subnet_id or "",
+            to=to,
+            target=r.dest.label,
+            port=r.port,
+            blocks=tuple(block_data(b) for b in r.blocks),
+            service=service,
+            source_cidr=r.source.cidr,
+        )
+        for r in results
     ]

@@ -124,7 +124,9 @@ def test_fix_without_terminal_changes_nothing(fleet: Fleet, sandbox: Sandbox, cl
     assert result.returncode == 3, result.stderr
     assert "nothing was changed" in result.stderr
     assert f"# ESM {fleet.timeout.esm_uuid}" in result.stdout  # every plan was shown before asking
-    assert f"# ESM {fleet.disabled.esm_uuid}" not in result.stdout  # a person disabled it: no plan to show
+    # A person disabled it: nothing to apply, only the manual step saying so (issue 16: listed, not silent).
+    disabled = f"# ESM {fleet.disabled.esm_uuid} ({fleet.disabled.function_arn}): manual steps only"
+    assert disabled in result.stdout
     assert _batch_size(sandbox, fleet.timeout.esm_uuid) == 500
     lam = sandbox.client("lambda")
     assert lam.get_event_source_mapping(UUID=fleet.disabled.esm_uuid)["State"] == "Disabled"

@@ -226,8 +226,11 @@ def watch_error_text(ctx: ApplyContext, uuid: str, seconds: float) -> None:
         if esm.get("State") == "Enabled" and not hints:
             ctx.progress(f"ESM {uuid} reports no error: {esm.get('LastProcessingResult') or 'OK'}")
             return
-        if time.monotonic() >= deadline:
-            text = hints[0].text if hints else f"State {esm.get('State')}"
+        text = hints[0].text if hints else f"State {esm.get('State')}"
+        left = deadline - time.monotonic()
+        if left <= 0:
             raise VerificationError(f"after {seconds:.0f}s ESM {uuid} still reports: {text}")
+        # The wait can last minutes: say so at every read, so a watcher never stares at silence.
+        ctx.progress(f"watching ESM {uuid} ({left:.0f}s left): it still reports: {text}")
         ctx.check_cancelled()  # waiting changes nothing: stop at once when asked
         time.sleep(ctx.settings.esm_poll_interval)

@@ -45,6 +45,7 @@ def broker_ports_blocked(facts: Facts) -> list[Finding]:
                 ports=ports,
                 paths=(*(r.line() for r in (*brokers, *nat)), *note),
                 blocked=(*poller_paths.blocked(brokers, "brokers"), *poller_paths.blocked(nat, "nat")),
+                checked=(*poller_paths.checked(brokers, "brokers"), *poller_paths.checked(nat, "nat")),
             ),
         )
     ]

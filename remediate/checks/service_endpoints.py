@@ -14,7 +14,7 @@ from __future__ import annotations
 from remediate import poller_paths
 from remediate.checks.base import check
 from remediate.egress import Egress
-from remediate.evidence import CouldNotCheck, ServiceEndpointsUnreachable
+from remediate.evidence import CouldNotCheck, PathCheck, ServiceEndpointsUnreachable
 from remediate.facts import Facts, Network
 from remediate.findings import Finding
 from remediate.reachability import PathResult
@@ -28,6 +28,7 @@ def service_endpoints_unreachable(facts: Facts) -> list[Finding]:
         return []
     services = poller_paths.required_services(facts)
     paths: list[PathResult] = []
+    checks: list[PathCheck] = []
     to_endpoints = []
     missing = []
     centralised: list[tuple[str, str, str]] = []
@@ -42,12 +43,15 @@ def service_endpoints_unreachable(facts: Facts) -> list[Finding]:
                 )
                 found += poller_paths.endpoint_paths(net, endpoint, service)
             paths += found
+            checks += poller_paths.checked(found, "service", service)
             to_endpoints += poller_paths.blocked(found, "endpoint", service=service, endpoint_id=endpoint.id)
         elif endpoint is None and (zone := poller_paths.covering_zone(facts, net, service)) is not None:
             centralised.append((service, zone.name, zone.id))
         elif endpoint is None and no_way_out:
             missing.append(service)
-            paths += poller_paths.missing_paths(net, service, net.vpc.id)
+            gone = poller_paths.missing_paths(net, service, net.vpc.id)
+            paths += gone
+            checks += poller_paths.checked(gone, "service", service)
     found_now = _unverifiable(net, poller_paths.unverified_egress(facts), centralised)
     blocked = [r for r in paths if not r.allowed]
     if not blocked:
@@ -66,6 +70,7 @@ def service_endpoints_unreachable(facts: Facts) -> list[Finding]:
                 missing=tuple(missing),
                 paths=tuple(r.line() for r in paths),
                 blocked=tuple(to_endpoints),
+                checked=tuple(checks),
             ),
         ),
         *found_now,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from remediate import poller_paths
 from remediate.checks.base import check
-from remediate.evidence import VpcDnsDisabled
+from remediate.evidence import PathCheck, VpcDnsDisabled
 from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.reachability import Block, PathResult, Peer
@@ -43,15 +43,18 @@ def vpc_dns_disabled(facts: Facts) -> list[Finding]:
         return []
     block = Block("DNS", vpc.id, f"{' and '.join(off)} off: private DNS names do not resolve to endpoints")
     paths = []
+    checks: list[PathCheck] = []
     for service in services:
         endpoint = poller_paths.live_endpoint(facts, net, service)
         if endpoint is None and not no_way_out:
             continue  # reached through the NAT gateway: its public name needs no private zone
         label = f"{service} endpoint {endpoint.id}" if endpoint else f"{service} endpoint (to be created)"
-        paths += [
+        found = [
             PathResult(src, Peer(label, "VPC"), poller_paths.HTTPS, (block,))
             for src in poller_paths.sources(net)
         ]
+        paths += found
+        checks += poller_paths.checked(found, "service", service)
     return [
         Finding(
             code="VPC_DNS_DISABLED",
@@ -61,6 +64,7 @@ def vpc_dns_disabled(facts: Facts) -> list[Finding]:
                 enableDnsSupport=vpc.dns_support,
                 enableDnsHostnames=vpc.dns_hostnames,
                 paths=tuple(r.line() for r in paths),
+                checked=tuple(checks),
             ),
         )
     ]

@@ -53,15 +53,23 @@ def run_demo(cli: click.Group, scenario: str, *, auto_approve: bool, color: bool
         os.environ.setdefault("REMEDIATE_ESM_POLL_INTERVAL", "0.5")
         try:
             flags = [] if color else ["--no-color"]
+            planned = _plan_document(cli, scn.esm_uuid, flags)
+            changes, manual = bool(planned.get("changes")), bool(planned.get("manual_steps"))
             steps = [
                 ("Diagnose (read-only)", ["diagnose", "--esm", scn.esm_uuid]),
                 ("Plan (read-only, like terraform plan)", ["plan", "--esm", scn.esm_uuid]),
-                (
-                    "Apply: approve, change, verify",
-                    ["apply", "--esm", scn.esm_uuid, *(["--auto-approve"] if auto_approve else [])],
-                ),
-                ("Plan again: nothing left to do", ["plan", "--esm", scn.esm_uuid, "--detailed-exitcode"]),
             ]
+            if changes:
+                steps += [
+                    (
+                        "Apply: approve, change, verify",
+                        ["apply", "--esm", scn.esm_uuid, *(["--auto-approve"] if auto_approve else [])],
+                    ),
+                    (
+                        "Plan again: nothing left to do",
+                        ["plan", "--esm", scn.esm_uuid, "--detailed-exitcode"],
+                    ),
+                ]
             for title, args in steps:
                 _banner(f"== {title}\n$ remediate {' '.join(args)}", color)
                 code = _invoke(cli, [*args, *flags])
@@ -70,9 +78,34 @@ def run_demo(cli: click.Group, scenario: str, *, auto_approve: bool, color: bool
         finally:
             os.environ.clear()
             os.environ.update(saved_env)
-    _banner(
-        f"Demo complete: {scenario} was diagnosed, fixed and verified; a new plan shows no changes.", color
-    )
+    _banner(f"Demo complete: {scenario} {outcome(changes, manual)}", color)
+
+
+def outcome(changes: bool, manual: bool) -> str:
+    """What the demo did, in words: "fixed" only when it applied a change, "manual steps" when that is
+    all the plan holds."""
+    if changes and manual:
+        return "was diagnosed, fixed and verified; the manual steps shown in the plan are left to do."
+    if changes:
+        return "was diagnosed, fixed and verified; a new plan shows no changes."
+    if manual:
+        return "was diagnosed; its plan is manual steps only (shown above), so nothing was changed."
+    return "was diagnosed: nothing to fix, so nothing was changed."
+
+
+def _plan_document(cli: click.Group, esm: str, flags: list[str]) -> dict[str, object]:
+    """The plan as JSON, computed quietly first, so the demo knows whether it has anything to apply."""
+    import contextlib
+    import io
+    import json
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = _invoke(cli, ["plan", "--esm", esm, "--output", "json", *flags])
+    if code != 0:
+        raise RemediateError(f"demo stopped: `remediate plan --esm {esm} --output json` exited {code}")
+    doc: dict[str, object] = json.loads(out.getvalue())
+    return doc
 
 
 def _invoke(cli: click.Group, args: list[str]) -> int:

@@ -14,13 +14,30 @@ def playbooks() -> None:
     """The playbooks and their schema check."""
 
 
+OUTPUT = click.option(
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text, or one JSON document.",
+)
+
+
 @playbooks.command("list")
-def playbooks_list() -> None:
+@OUTPUT
+def playbooks_list(output: str) -> None:
     """List the shipped playbooks: the findings each answers and the actions it takes."""
     from remediate.run import playbook
 
     books, errors = playbook.load_dir(playbook.SHIPPED_DIR)
-    for pb in books:
+    if output == "json" and not errors:  # a command that fails prints no JSON document
+        listed = [
+            {"name": pb.name, "findings": list(pb.findings), "actions": [a.action for a in pb.actions]}
+            for pb in books
+        ]
+        doc = {"schema": "remediate/playbooks@1", "playbooks": listed}
+        click.echo(json.dumps(doc, indent=2, sort_keys=True))
+    for pb in books if output == "text" else ():
         acts = ", ".join(a.action for a in pb.actions) or "(report only)"
         click.echo(f"{pb.name:24} {', '.join(pb.findings):40} {acts}")
     for err in errors:
@@ -56,14 +73,25 @@ def playbooks_validate(directory: Path | None) -> None:
 )
 @click.option("--role-arn", help="With --for starter|approver: the runbook's AutomationAssumeRole.")
 @click.option("--document-name", default="Remediate-KafkaEventSourceMapping", show_default=True)
-def iam_policy(mode: str, who: str, role_arn: str | None, document_name: str) -> None:
+@OUTPUT
+def iam_policy(mode: str, who: str, role_arn: str | None, document_name: str, output: str) -> None:
     """Print the least-privilege IAM policy the tool needs, derived from the code's declarations;
-    or, with --for, what a person needs to start the SSM runbook or to approve its plans."""
+    or, with --for, what a person needs to start the SSM runbook or to approve its plans.
+
+    text: the policy document itself (what `aws iam create-policy --policy-document` takes);
+    json: one document naming what the policy is for, with the policy inside."""
     from remediate.errors import InputError
     from remediate.iam_policy import human_policy, policy_document
 
+    def emit(policy: dict[str, object]) -> None:
+        if output == "json":
+            doc = {"schema": "remediate/iam-policy@1", "for": who, "mode": mode, "policy": policy}
+            click.echo(json.dumps(doc, indent=2, sort_keys=True))
+        else:
+            click.echo(json.dumps(policy, indent=2))
+
     if who == "tool":
-        click.echo(json.dumps(policy_document(mode), indent=2))
+        emit(policy_document(mode))
         return
     if not role_arn:
         click.echo(f"Error: --for {who} needs --role-arn (the runbook's AutomationAssumeRole)", err=True)
@@ -75,4 +103,4 @@ def iam_policy(mode: str, who: str, role_arn: str | None, document_name: str) ->
     except InputError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
-    click.echo(json.dumps(policy, indent=2))
+    emit(policy)

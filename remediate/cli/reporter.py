@@ -21,7 +21,8 @@ class CliReporter:
     """Progress on stderr; approval by the literal answer `yes` on a terminal, or --auto-approve.
 
     On a terminal, progress is a rich spinner showing the current step (an ESM transition can take
-    minutes) above a log of finished steps; elsewhere it is one plain line per step.
+    minutes) above the finished steps, one plain `  - ...` line each (no timestamp, no source link:
+    the log has those); elsewhere it is the same plain line per step.
     """
 
     def __init__(self, ctx: Ctx, auto_approve: bool, show_plan: bool) -> None:
@@ -36,12 +37,10 @@ class CliReporter:
             click.echo("  - " + message, err=True)
             return
         if self._status is None:
-            from rich.console import Console
-
-            self._console = Console(stderr=True, no_color=not self.ctx.settings.color)
+            self._console = stderr_console(self.ctx.settings.color)
             self._status = self._console.status(message, spinner="dots")
             self._status.start()
-        self._console.log(message)
+        self._console.print("  - " + message, markup=False, highlight=False)
         self._status.update(message)
 
     def close(self) -> None:
@@ -79,15 +78,22 @@ def ask_yes(auto_approve: bool, question: str, no_terminal: str) -> bool:
     return str(answer).strip() == "yes"
 
 
+def stderr_console(color: bool) -> Any:
+    """The rich console on standard error: without colour when `--no-color`, `color = false` or
+    NO_COLOR said so (`Settings.color`), whatever the terminal supports."""
+    from rich.console import Console
+
+    return Console(stderr=True, no_color=not color, highlight=False)
+
+
 @contextmanager
-def progress_bar(enabled: bool) -> Iterator[ScanProgress]:
+def progress_bar(enabled: bool, color: bool = True) -> Iterator[ScanProgress]:
     """A rich progress bar on standard error when it is a terminal; rich is imported only then."""
     if not enabled:
         from remediate.run.fleet import SILENT
 
         yield SILENT
         return
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(
@@ -95,7 +101,7 @@ def progress_bar(enabled: bool) -> Iterator[ScanProgress]:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=stderr_console(color),
         transient=True,
     )
 

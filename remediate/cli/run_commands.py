@@ -13,6 +13,8 @@ import click
 from remediate.cli.context import Ctx, F, common, guard
 from remediate.cli.interrupts import exit_code, interrupts
 from remediate.cli.reporter import CliReporter, progress_bar
+from remediate.cli.reports import emit_mapping_report, emit_scan_report, report_output, take_report
+from remediate.cli.scan_fix import emit_manual_only
 from remediate.errors import EXIT_CHANGES, ApprovalRefused, InputError
 
 if TYPE_CHECKING:
@@ -70,18 +72,23 @@ def _check_out(out: str) -> Path:
     show_default=True,
     help="With --probe: seconds for each connect and handshake.",
 )
+@report_output("markdown")
 @common
 @guard
 def diagnose(esm: str, probe: bool, probe_timeout: float, **opts: Any) -> None:
-    """Read-only: observe the ESM, run every check, print the findings."""
+    """Read-only: observe the ESM, run every check, print the findings (`--output markdown`: a report
+    with a picture of the network path and the plan that would fix it)."""
     from remediate.run.render import render_findings
 
+    report = take_report(opts)
     ctx = Ctx(**opts)
     new = _new_run(ctx, esm, "diagnose", CliReporter(ctx, False, False))
     new.probe_timeout = probe_timeout if probe else None
     run = new.execute()
     assert run.facts is not None
-    if ctx.settings.output == "json":
+    if report:
+        emit_mapping_report(ctx, run, None)
+    elif ctx.settings.output == "json":
         ctx.emit_json(
             {
                 "schema": "remediate/diagnosis@1",
@@ -97,6 +104,7 @@ def diagnose(esm: str, probe: bool, probe_timeout: float, **opts: Any) -> None:
 @click.option("--esm", required=True, help="ESM UUID or ARN.")
 @click.option("--out", "out", help="Save the plan file (the approval for apply).")
 @click.option("--detailed-exitcode", is_flag=True, default=False, help="Exit 2 when the plan has changes.")
+@report_output("markdown")
 @common
 @guard
 def plan(esm: str, out: str | None, detailed_exitcode: bool, **opts: Any) -> None:
@@ -104,6 +112,7 @@ def plan(esm: str, out: str | None, detailed_exitcode: bool, **opts: Any) -> Non
     from remediate import plan as plan_mod
     from remediate.run.render import render_findings, render_plan
 
+    report = take_report(opts)
     path = _check_out(out) if out is not None else None
     ctx = Ctx(**opts)
     run = _new_run(ctx, esm, "plan", CliReporter(ctx, False, False)).execute()
@@ -115,7 +124,9 @@ def plan(esm: str, out: str | None, detailed_exitcode: bool, **opts: Any) -> Non
         except OSError as exc:
             raise InputError(f"cannot write the plan to {path}: {exc.strerror or exc}") from None
         click.echo(f"Saved the plan to {path}; apply it with: remediate apply {path}", err=True)
-    if ctx.settings.output == "json":
+    if report:
+        emit_mapping_report(ctx, run, run.plan)
+    elif ctx.settings.output == "json":
         ctx.emit_json(run.plan.to_json())
     else:
         ctx.emit(
@@ -153,6 +164,7 @@ def _repeatable_region(fn: F) -> F:
     help="With --fix: also enable mappings a person disabled (by default they stay disabled).",
 )
 @_repeatable_region
+@report_output("markdown", "html")
 @common
 @guard
 def scan(
@@ -168,11 +180,14 @@ def scan(
     from remediate.run.machine import Stop
     from remediate.run.render import render_plan, render_scan_table
 
+    report = take_report(opts)
+    if report and fix:
+        raise InputError("--output markdown|html reports a scan; run --fix with --output text or json")
     contexts = [Ctx(**opts, region=r) for r in dict.fromkeys(region)] or [Ctx(**opts)]
     ctx, s = contexts[0], contexts[0].settings
     sessions = {aws.region: aws for aws in (c.aws() for c in contexts)}  # one per region, for the whole scan
     books = ctx.playbooks()
-    with progress_bar(sys.stderr.isatty()) as bar:
+    with progress_bar(sys.stderr.isatty(), s.color) as bar:
         results = fleet.scan(
             list(sessions.values()),
             books,
@@ -182,6 +197,9 @@ def scan(
             progress=bar,
         )
     text = s.output == "text"
+    if report:
+        emit_scan_report(ctx, report, results, books)
+        sys.exit(fleet.exit_code(results))
     if text:
         ctx.emit(render_scan_table(results, ctx.color))
     if not fix:
@@ -191,6 +209,8 @@ def scan(
     fixes = fleet.fixes_for(results, books, enable_user_disabled=enable_user_disabled)
     outcomes: list[fleet.FixOutcome] = []
     stop = Stop()
+    if text:
+        emit_manual_only(ctx, results, fixes, books, enable_user_disabled=enable_user_disabled)
     if fixes:
         if text:
             for fx in fixes:

@@ -84,8 +84,15 @@ def _deploy(
     help="A deploy template instead: one account, a StackSet member, or the Organization's admin account.",
 )
 @click.option("--out", type=click.Path(path_type=Path), help="Write to FILE instead of standard output.")
+@click.option(
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: YAML; json: the same document as JSON.",
+)
 @guard
-def ssm_document(cloudformation: str | None, out: Path | None, **deploy: Any) -> None:
+def ssm_document(cloudformation: str | None, out: Path | None, output: str, **deploy: Any) -> None:
     """Print the SSM Automation runbook (schemaVersion 0.3) that runs the same engine.
 
     The approvers, the minimum approvals, the notification topic, whether AutoApprove exists and the
@@ -95,20 +102,30 @@ def ssm_document(cloudformation: str | None, out: Path | None, **deploy: Any) ->
     from remediate.ssm import document as docs
 
     if cloudformation:
-        from remediate.ssm.cloudformation import template_yaml
+        from remediate.ssm.cloudformation import TEMPLATES, template_yaml
 
-        text = template_yaml(cloudformation)
+        text = template_yaml(cloudformation) if output == "text" else _json(TEMPLATES[cloudformation][1]())
     else:
         if not deploy["approvers"]:
             raise InputError("give --approver (1 to 10): the runbook's approval step names who may approve")
         if deploy["bundle"] is None:
             click.echo("Note: no --bundle: the runbook has no files section yet.", err=True)
-        text = docs.to_yaml(docs.runbook(_deploy(**deploy)))
+        document = docs.runbook(_deploy(**deploy))
+        text = docs.to_yaml(document)  # also refuses a document over SSM's size limit
+        if output == "json":
+            text = _json(document)
     if out:
         out.write_text(text)
         click.echo(f"Wrote {out}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def _json(document: dict[str, Any]) -> str:
+    """A runbook or template as JSON: SSM takes a document as JSON or YAML (CreateDocument,
+    `DocumentFormat`, SSM API reference) and CloudFormation a template as either ("Template formats",
+    CloudFormation user guide)."""
+    return json.dumps(document, indent=2) + "\n"
 
 
 @click.command("ssm-bundle")
@@ -137,16 +154,38 @@ def ssm_bundle(out_dir: Path, download: bool, arch: str) -> None:
     )
 
 
-def _region(given: str | None) -> str:
-    """The region the local execution runs in: --region, else the standard chain; never a guess."""
+def _region(given: str | None, profile: str | None) -> str:
+    """The region the local execution runs in: --region (or the settings), else the standard chain
+    (the profile's region); never a guess."""
     if given:
         return given
     import boto3
 
-    region = boto3.session.Session().region_name
+    region = boto3.session.Session(profile_name=profile).region_name
     if not region:
         raise InputError("ssm-run --local needs a region: --region, AWS_REGION or a profile's region")
     return str(region)
+
+
+def _runner_env(ctx: Ctx) -> dict[str, str]:
+    """What the runner and its steps see: this environment, the state directory of the settings, a
+    --profile's credentials resolved here (the steps run with plain keys, as SSM's runtime does) and,
+    with --debug, debug logs in every step."""
+    env = dict(os.environ)
+    env.setdefault("REMEDIATE_STATE_DIR", str(ctx.settings.state_dir))
+    if ctx.settings.profile:
+        found = ctx.aws().session.get_credentials()  # Aws.from_settings has checked there are some
+        assert found is not None
+        creds = found.get_frozen_credentials()
+        env.pop("AWS_PROFILE", None)
+        env.update(
+            {"AWS_ACCESS_KEY_ID": str(creds.access_key), "AWS_SECRET_ACCESS_KEY": str(creds.secret_key)}
+        )
+        if creds.token:
+            env["AWS_SESSION_TOKEN"] = str(creds.token)
+    if ctx.debug:
+        env["REMEDIATE_LOG_LEVEL"] = "debug"
+    return env
 
 
 @click.command("ssm-run")
@@ -154,20 +193,23 @@ def _region(given: str | None) -> str:
 @click.option("--esm", default="", help="ESM UUID or ARN (empty: every Kafka mapping, Diagnose/Plan only).")
 @click.option("--mode", type=click.Choice(["Diagnose", "Plan", "Apply"]), default="Apply", show_default=True)
 @click.option("--role-arn", required=True, help="The AutomationAssumeRole the runner assumes for every step.")
-@click.option("--region", help="The region to run in (default: the standard chain; required somewhere).")
 @click.option("--approve", type=click.Choice(["yes", "no"]), help="Answer the approval step (default: ask).")
 @_deploy_options
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@common
 @guard
 def ssm_run(
     local: bool,
     esm: str,
     mode: str,
     role_arn: str,
-    region: str | None,
     approve: str | None,
-    output: str,
-    **deploy: Any,
+    bundle: Path | None,
+    approvers: tuple[str, ...],
+    min_approvals: int,
+    notification_arn: str | None,
+    allow_auto_approve: bool,
+    bucket: str,
+    **opts: Any,
 ) -> None:
     """Run the generated runbook locally against the AWS the standard chain points at.
 
@@ -176,7 +218,7 @@ def ssm_run(
     step in a fresh interpreter that sees only the bundle (or the installed package, bundled). Exit 3
     when the approval is refused; nothing is changed then.
     """
-    from remediate.config import load_settings
+    from remediate.cli.reporter import CliReporter
     from remediate.ssm import document as docs
     from remediate.ssm.runner import Decision, Runner
 
@@ -184,10 +226,21 @@ def ssm_run(
         raise InputError(
             "only --local is supported here; start the runbook in AWS with `remediate ssm-start`"
         )
-    where = _region(region)
-    plan = _deploy(**deploy, default_approver="local-operator")
+    ctx = Ctx(**opts)
+    where = _region(ctx.settings.region, ctx.settings.profile)
+    plan = _deploy(
+        approvers,
+        min_approvals,
+        notification_arn,
+        allow_auto_approve,
+        bucket,
+        bundle,
+        default_approver="local-operator",
+    )
+    reporter = CliReporter(ctx, False, False)  # progress only: a spinner on a terminal, lines elsewhere
 
     def approver(step: str, message: str, approvers: Sequence[str], minimum: int) -> list[Decision]:
+        reporter.close()  # the question is asked on a quiet terminal
         click.echo(message, err=True)
         if approve is not None:
             click.echo(f"Step {step}: answered {approve!r} for {', '.join(approvers)} (--approve).", err=True)
@@ -206,18 +259,19 @@ def ssm_run(
             decisions.append((principal, str(answer).strip() == "yes"))
         return decisions
 
-    env = dict(os.environ)
-    env.setdefault("REMEDIATE_STATE_DIR", str(load_settings(None).state_dir))
     runner = Runner(
         docs.runbook(plan),
         approver=approver,
-        bundle=deploy["bundle"],
+        bundle=bundle,
         region=where,
-        env=env,
-        progress=lambda message: click.echo(f"  - {message}", err=True),
+        env=_runner_env(ctx),
+        progress=reporter.progress,
     )
-    execution = runner.run({"EsmId": esm, "Mode": mode, "AutomationAssumeRole": role_arn})
-    if output == "json":
+    try:
+        execution = runner.run({"EsmId": esm, "Mode": mode, "AutomationAssumeRole": role_arn})
+    finally:
+        reporter.close()
+    if ctx.settings.output == "json":
         click.echo(json.dumps(execution.to_json(), indent=2, sort_keys=True))
     else:
         for step in execution.steps:

@@ -15,6 +15,7 @@ from remediate.error_text import hints_for
 from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.plan import Change, Plan
+from remediate.run import path_groups
 
 if TYPE_CHECKING:
     from remediate.run.fleet import ScanResult
@@ -68,16 +69,36 @@ def render_findings(facts: Facts, findings: list[Finding], color: bool = False) 
     for f in findings:
         colour = "yellow" if f.code == "COULD_NOT_CHECK" else "red"
         lines.append(f"  {s('!', colour)} {s(f.code, 'bold')}: {f.summary}")
-        for path in getattr(f.evidence, "paths", ()):  # the network findings' one line per path
-            lines.append(f"      {path}")
+        lines.extend(evidence_lines(f, s))
     return "\n".join(lines) + "\n"
+
+
+def evidence_lines(finding: Finding, s: Style, indent: str = "      ") -> list[str]:
+    """The network findings' paths, one line per cause with the targets and subnets it affects; a
+    small target x subnet matrix when the cause does not cover every pair."""
+    lines = []
+    for g in path_groups.group(path_groups.checked_of(finding.evidence)):
+        word = s("blocked by", "red") + " " if g.blocked else ""
+        tone = "dim" if not g.blocked else ""
+        if g.full:
+            lines.append(indent + word + s(path_groups.one_line(g), *filter(None, [tone])))
+            continue
+        lines.append(indent + word + s(f"{g.cause}:", *filter(None, [tone])))
+        rows = path_groups.matrix(g)
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for row in rows:
+            lines.append(
+                indent + "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+            )
+    lines.extend(indent + note for note in path_groups.notes_of(finding.evidence))
+    return lines
 
 
 def _change_lines(change: Change, s: Style) -> list[str]:
     sign, colour = _SIGN[change.kind]
+    because = s(f"  (because {', '.join(change.because)})", "dim") if change.because else ""
     lines = [
-        s(f"  # {change.id}: {change.action} on {change.resource}", "bold")
-        + s(f"  (because {', '.join(change.because)})", "dim"),
+        s(f"  # {change.id}: {change.action} on {change.resource}", "bold") + because,
         f'  {s(sign, colour)} {change.action} "{change.resource}" {{',
     ]
     before = change.before or {}
@@ -121,7 +142,9 @@ def render_plan(plan: Plan, color: bool = False, *, with_findings: bool = False)
     lines: list[str] = []
     if with_findings and plan.findings:
         lines.append(s(f"ESM {plan.target.esm_uuid}: {len(plan.findings)} finding(s):", "bold"))
-        lines.extend(f"  {s('!', 'red')} {s(f.code, 'bold')}: {f.summary}" for f in plan.findings)
+        for f in plan.findings:
+            lines.append(f"  {s('!', 'red')} {s(f.code, 'bold')}: {f.summary}")
+            lines.extend(evidence_lines(f, s))
         lines.append("")
     if plan.changes:
         lines.append("remediate will perform the following actions:")
@@ -132,7 +155,8 @@ def render_plan(plan: Plan, color: bool = False, *, with_findings: bool = False)
     if plan.manual_steps:
         lines.append(s("Manual steps (no API can do these):", "bold"))
         for i, step in enumerate(plan.manual_steps, 1):
-            lines.append(f"  {i}. [{', '.join(step.because)}] " + step.text.replace("\n", "\n     "))
+            because = f"[{', '.join(step.because)}] " if step.because else ""
+            lines.append(f"  {i}. {because}" + step.text.replace("\n", "\n     "))
         lines.append("")
     lines.append(s(plan.summary(), "bold"))
     return "\n".join(lines) + "\n"
