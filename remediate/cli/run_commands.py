@@ -24,7 +24,9 @@ def _target(run: Run) -> dict[str, Any]:
     return target_of(run.facts).model_dump(mode="json")
 
 
-def _new_run(ctx: Ctx, esm: str, mode: Mode, reporter: Any, saved: Plan | None = None) -> Run:
+def _new_run(
+    ctx: Ctx, esm: str, mode: Mode, reporter: Any, saved: Plan | None = None, fix_with: tuple[str, ...] = ()
+) -> Run:
     from remediate.run.machine import Run
 
     return Run(
@@ -35,7 +37,23 @@ def _new_run(ctx: Ctx, esm: str, mode: Mode, reporter: Any, saved: Plan | None =
         playbooks=ctx.playbooks(),
         reporter=reporter,
         saved_plan=saved,
+        fix_with=frozenset(fix_with),
     )
+
+
+FIX_WITH = ("provisioned-mode",)
+"""The alternative fixes the shipped playbooks offer (`alternatives:`), chosen by name."""
+
+
+def _fix_with(fn: F) -> F:
+    return click.option(
+        "--fix-with",
+        "fix_with",
+        multiple=True,
+        type=click.Choice(FIX_WITH),
+        help="Plan a playbook's alternative fix instead of its own (provisioned-mode: switch the mapping to "
+        "provisioned mode instead of creating VPC endpoints; it costs event poller units).",
+    )(fn)
 
 
 @click.command()
@@ -82,15 +100,16 @@ def diagnose(esm: str, probe: bool, probe_timeout: float, **opts: Any) -> None:
     "--out", "out", type=click.Path(path_type=Path), help="Save the plan file (the approval for apply)."
 )
 @click.option("--detailed-exitcode", is_flag=True, default=False, help="Exit 2 when the plan has changes.")
+@_fix_with
 @common
 @guard
-def plan(esm: str, out: Path | None, detailed_exitcode: bool, **opts: Any) -> None:
+def plan(esm: str, out: Path | None, detailed_exitcode: bool, fix_with: tuple[str, ...], **opts: Any) -> None:
     """Read-only: findings and the ordered change plan, like `terraform plan`."""
     from remediate import plan as plan_mod
     from remediate.run.render import render_findings, render_plan
 
     ctx = Ctx(**opts)
-    run = _new_run(ctx, esm, "plan", CliReporter(ctx, False, False)).execute()
+    run = _new_run(ctx, esm, "plan", CliReporter(ctx, False, False), fix_with=fix_with).execute()
     assert run.plan is not None
     assert run.facts is not None
     if out:
@@ -117,6 +136,7 @@ def plan(esm: str, out: Path | None, detailed_exitcode: bool, **opts: Any) -> No
     callback=lambda _ctx, _param, value: parse_duration(value) if value else 0.0,
     help="After verify, wait up to DURATION (e.g. 90s, 5m) for AWS to clear the ESM's error text.",
 )
+@_fix_with
 @common
 @guard
 def apply(
@@ -125,6 +145,7 @@ def apply(
     auto_approve: bool,
     resume_id: str | None,
     watch: float,
+    fix_with: tuple[str, ...],
     **opts: Any,
 ) -> None:
     """Plan, ask for approval, apply and verify; or apply a saved plan file (the file is the approval),
@@ -134,6 +155,10 @@ def apply(
 
     if sum(map(bool, (plan_file, esm, resume_id))) != 1:
         raise InputError("give exactly one of --esm ESM, a saved PLAN_FILE, or --resume RUN_ID")
+    if fix_with and not esm:
+        raise InputError(
+            "--fix-with chooses what is planned: give it with --esm (a saved plan already chose)"
+        )
     ctx = Ctx(**opts)
     saved = plan_mod.load(plan_file) if plan_file else None
     text = ctx.settings.output == "text"
@@ -149,7 +174,7 @@ def apply(
         run = _new_run(ctx, progress.esm_uuid, "apply", reporter)
         run.resume, run.run_id = progress, resume_id
     else:
-        run = _new_run(ctx, saved.target.esm_uuid if saved else str(esm), "apply", reporter, saved)
+        run = _new_run(ctx, saved.target.esm_uuid if saved else str(esm), "apply", reporter, saved, fix_with)
     run.watch = watch
     try:
         run.execute()
@@ -232,6 +257,7 @@ def scan(
             workers=s.scan_workers,
             observe_workers=s.max_workers,
             progress=bar,
+            metrics_minutes=s.metrics_window,
         )
     text = s.output == "text"
     if text:

@@ -90,6 +90,7 @@ class Run:
     enable_user_disabled: bool = (
         False  # `scan --fix --enable-user-disabled`: may enable what a person disabled
     )
+    fix_with: frozenset[str] = frozenset()  # `plan/apply --fix-with NAME`: a playbook's alternative fix
     run_id: str = field(default_factory=new_run_id)
     state: str = "pending"
     facts: Facts | None = None
@@ -143,7 +144,11 @@ class Run:
     def on_enter_observing(self, _event: EventData) -> None:
         bind_run(self.run_id, parse_esm_id(self.esm_id))
         self.facts = observe(
-            self.aws, self.esm_id, max_workers=self.settings.max_workers, probe_timeout=self.probe_timeout
+            self.aws,
+            self.esm_id,
+            max_workers=self.settings.max_workers,
+            probe_timeout=self.probe_timeout,
+            metrics_minutes=self.settings.metrics_window,
         )
         if self.mode == "apply":
             # Locked before planning, like Terraform's state lock: what is shown for approval is
@@ -179,7 +184,11 @@ class Run:
             self.plan = self.saved_plan
         else:
             self.plan = build_plan(
-                self.facts, self.findings, self.playbooks, enable_user_disabled=self.enable_user_disabled
+                self.facts,
+                self.findings,
+                self.playbooks,
+                enable_user_disabled=self.enable_user_disabled,
+                fix_with=self.fix_with,
             )
         if self.mode == "apply" and self.plan.changes:
             self.ask()

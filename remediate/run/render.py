@@ -134,6 +134,10 @@ def render_plan(plan: Plan, color: bool = False, *, with_findings: bool = False)
         for i, step in enumerate(plan.manual_steps, 1):
             lines.append(f"  {i}. [{', '.join(step.because)}] " + step.text.replace("\n", "\n     "))
         lines.append("")
+    if plan.alternatives:
+        lines.append(s("Alternatives (not planned; choose one with --fix-with):", "bold"))
+        lines.extend(f"  - [{', '.join(a.because)}] {a.text}" for a in plan.alternatives)
+        lines.append("")
     lines.append(s(plan.summary(), "bold"))
     return "\n".join(lines) + "\n"
 
