@@ -96,7 +96,10 @@ def test_broker_timeout_names_what_the_metrics_show(sandbox: Sandbox, cli: CliRu
     assert (ev["active_controllers"], ev["offline_partitions"]) == (1.0, 0.0)
     assert "broker metrics over the last 60 min" in str(ev["metrics"])
     plan = json.loads(cli("plan", "--esm", scn.esm_uuid, "--output", "json").stdout)
-    assert [c["action"] for c in plan["changes"]] == ["update_esm", "reenable_esm"]  # the batch-size fix stays
+    assert [c["action"] for c in plan["changes"]] == [
+        "update_esm",
+        "reenable_esm",
+    ]  # the batch-size fix stays
 
 
 def test_denied_metrics_are_could_not_check(sandbox: Sandbox, cli: CliRunner) -> None:
