@@ -88,7 +88,8 @@ def test_one_request_holds_every_broker_and_cluster_metric() -> None:
     dims = queries[0]["MetricStat"]["Metric"]["Dimensions"]
     assert dims == [{"Name": "Cluster Name", "Value": "orders"}, {"Name": "Broker ID", "Value": "1"}]
     period = queries[0]["MetricStat"]["Period"]
-    assert period % 60 == 0 and 60 * len(queries) * 60 / period <= metrics.MAX_DATAPOINTS
+    assert period % 60 == 0
+    assert 60 * len(queries) * 60 / period <= metrics.MAX_DATAPOINTS
     long = metrics.broker_request(arn, [str(i) for i in range(1, 61)], 1440)["MetricDataQueries"]
     assert long[0]["MetricStat"]["Period"] == 60 * math.ceil(1440 * len(long) / metrics.MAX_DATAPOINTS)
 

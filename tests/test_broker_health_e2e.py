@@ -117,3 +117,28 @@ def test_metrics_off_reads_none(sandbox: Sandbox, cli: CliRunner) -> None:
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["findings"] == []
     assert not [c for c in sandbox.calls if c[0] == "monitoring" or c[1] == "ListNodes"]
+
+
+def test_scan_reads_metrics_once_per_cluster_and_per_function(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "broker-storage-full")
+    lam = sandbox.client("lambda")
+    for topic in ("t2", "t3", "t4"):  # more mappings of the same function on the same cluster
+        lam.create_event_source_mapping(
+            FunctionName=scn.function_name,
+            EventSourceArn=scn.cluster_arn,
+            Topics=[topic],
+            StartingPosition="LATEST",
+        )
+    sandbox.clear_calls()
+    run = cli("scan", "--output", "json")
+    assert run.returncode == 2, run.stderr
+    mappings = json.loads(run.stdout)["mappings"]
+    assert len(mappings) == 4
+    # (The other topics are outside the role's policy, so those mappings have findings of their own too.)
+    assert all("BROKER_STORAGE_FULL" in [f["code"] for f in m["findings"]] for m in mappings)
+    calls = sandbox.calls
+    assert (
+        calls.count(("monitoring", "GetMetricData")) == 2
+    )  # one for the cluster's brokers, one for the function
+    assert calls.count(("kafka", "ListNodes")) == 1
+    assert calls.count(("lambda", "GetFunctionConcurrency")) == 1

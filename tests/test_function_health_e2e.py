@@ -64,7 +64,7 @@ def test_failed_function_is_a_manual_step(sandbox: Sandbox, cli: CliRunner) -> N
     ev = found["evidence"]
     assert isinstance(ev, dict)
     assert (ev["cause"], ev["state"]) == ("state", "Failed")
-    assert ev["state_reason"] == "The function's subnet has no free IP addresses."
+    assert ev["state_reason"] == "The subnet has no free IP addresses."
     plan = json.loads(cli("plan", "--esm", scn.esm_uuid, "--output", "json").stdout)
     assert plan["changes"] == []
     assert f"/aws/lambda/{scn.function_name}" in plan["manual_steps"][0]["text"]

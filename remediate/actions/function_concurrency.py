@@ -2,11 +2,12 @@
 (lambda:DeleteFunctionConcurrency), so it draws from the account's unreserved pool again; and the manual
 steps for a function that cannot run for any other reason, is throttled, or fails.
 
-Reserved concurrency 0 throttles every invocation (Lambda developer guide, "Configuring reserved
-concurrency for a function"), so no batch is ever processed. Clearing it is a change like any other:
-planned, approved, journaled, verified; its rollback puts 0 back (PutFunctionConcurrency), exactly what
-was there before. Every other cause (a Failed or Inactive function, a failed update, code errors) needs a
-person, and the plan names where to look: the function's log group.
+Reserved concurrency is the most concurrent instances a function may have (Lambda developer guide,
+"Configuring reserved concurrency for a function"; PutFunctionConcurrency "sets the maximum number of
+simultaneous executions"): at 0 none runs, so no batch is ever processed. Clearing it is a change like
+any other: planned, approved, journaled, verified; its rollback puts 0 back (PutFunctionConcurrency),
+exactly what was there before. Every other cause (a Failed or Inactive function, a failed update, code
+errors) needs a person, and the plan names where to look: the function's log group.
 """
 
 from __future__ import annotations

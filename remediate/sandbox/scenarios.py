@@ -683,7 +683,7 @@ register(
         BASELINE,
         name="function-failed",
         description="The trigger's function is in the Failed state.",
-        function_status={"state": "Failed", "state_reason": "The function's subnet has no free IP addresses."},
+        function_status={"state": "Failed", "state_reason": "The subnet has no free IP addresses."},
         expected_findings=("FUNCTION_CANNOT_RUN",),
     )
 )
