@@ -84,7 +84,7 @@ def measure_naive(model: RateModel, fleet: Fleet, env: dict[str, str], sample: i
 
 
 def one_mapping_trips(sb: Sandbox, fleet: Fleet, latency: float) -> list[tuple[int, int, float]]:
-    """(max_workers, sequential round trips, seconds) of observing one healthy mapping alone."""
+    """(max_workers, sequential round trips, seconds) of observing one healthy mapping alone, metrics on."""
     uuid = sorted(fleet.healthy)[0]
     rule = sb.faults.add(FaultRule(kind="latency", latency=latency))
     rows = []
@@ -92,10 +92,10 @@ def one_mapping_trips(sb: Sandbox, fleet: Fleet, latency: float) -> list[tuple[i
         aws = Aws(region=sb.region)
         clock = CallClock()
         clock.attach(aws.session)
-        for service in ("lambda", "kafka", "iam", "ec2"):
+        for service in ("lambda", "kafka", "iam", "ec2", "cloudwatch"):
             aws.client(service)
         start = time.perf_counter()
-        observe(aws, uuid, max_workers=workers)
+        observe(aws, uuid, max_workers=workers, metrics_minutes=60)
         rows.append((workers, round_trips(clock.intervals), time.perf_counter() - start))
     sb.faults.remove(rule)
     return rows
