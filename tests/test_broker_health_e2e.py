@@ -142,3 +142,14 @@ def test_scan_reads_metrics_once_per_cluster_and_per_function(sandbox: Sandbox, 
     )  # one for the cluster's brokers, one for the function
     assert calls.count(("kafka", "ListNodes")) == 1
     assert calls.count(("lambda", "GetFunctionConcurrency")) == 1
+
+
+def test_throttled_metric_reads_are_retried(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "broker-cpu-saturated")
+    sandbox.faults.add(FaultRule(service="monitoring", operation="GetMetricData", kind="throttle", times=2))
+    sandbox.clear_calls()
+    [found] = findings(cli, scn.esm_uuid)
+    assert found["code"] == "BROKER_CPU_SATURATED"
+    assert (
+        sandbox.calls.count(("monitoring", "GetMetricData")) == 4
+    )  # 2 refused, then the cluster's and the function's
