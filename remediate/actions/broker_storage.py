@@ -81,6 +81,8 @@ class UpdateBrokerStorage(Action):
         target = int(change.after["VolumeSizeGB"])
         info = _cluster(ctx, change.resource)
         ctx.progress(f"growing the storage of every broker of {change.resource} to {target} GiB")
+        # KafkaBrokerNodeId "All", as in the MSK developer guide's example ("Manual scaling for Standard
+        # brokers"): storage is updated for every broker or none.
         made = ctx.aws.call(
             "kafka",
             "update_broker_storage",

@@ -111,7 +111,9 @@ def _respond_update_broker_storage(self: Any) -> str:
                 f"The request's cluster version {body.get('currentVersion')} is not the current version."
             )
         infos = body.get("targetBrokerEBSVolumeInfo") or []
-        if len(infos) != 1 or infos[0].get("kafkaBrokerNodeId") != "All":
+        # "The broker identifier must be set to the keyword ALL" (AWS CLI reference, update-broker-storage);
+        # the developer guide's example ("Manual scaling for Standard brokers") spells it "All".
+        if len(infos) != 1 or str(infos[0].get("kafkaBrokerNodeId")).upper() != "ALL":
             raise BadRequestException("Storage can be updated only for all brokers (kafkaBrokerNodeId All).")
         target = infos[0].get("volumeSizeGB")
         current = volume_gib(cluster) or 0
