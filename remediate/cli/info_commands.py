@@ -22,6 +22,8 @@ def playbooks_list() -> None:
     books, errors = playbook.load_dir(playbook.SHIPPED_DIR)
     for pb in books:
         acts = ", ".join(a.action for a in pb.actions) or "(report only)"
+        for name, refs in pb.alternatives.items():
+            acts += f" (or --fix-with {name}: {', '.join(a.action for a in refs)})"
         click.echo(f"{pb.name:24} {', '.join(pb.findings):40} {acts}")
     for err in errors:
         click.echo(f"invalid: {err}", err=True)
