@@ -102,6 +102,8 @@ class BrokerTimeout(Evidence):
     """What the brokers' CloudWatch metrics show over the window, in one line (or why there are none)."""
     max_cpu_percent: float | None = None
     max_disk_used_percent: float | None = None
+    max_heap_after_gc_percent: float | None = None
+    max_memory_used_bytes: float | None = None
     max_connections: float | None = None
     offline_partitions: float | None = None
     under_replicated_partitions: float | None = None

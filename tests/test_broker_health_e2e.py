@@ -94,6 +94,7 @@ def test_broker_timeout_names_what_the_metrics_show(sandbox: Sandbox, cli: CliRu
     assert isinstance(ev, dict)
     assert (ev["max_cpu_percent"], ev["max_disk_used_percent"]) == (36.0, 42.5)
     assert (ev["active_controllers"], ev["offline_partitions"]) == (1.0, 0.0)
+    assert (ev["max_heap_after_gc_percent"], ev["max_memory_used_bytes"]) == (21.5, None)
     assert "broker metrics over the last 60 min" in str(ev["metrics"])
     plan = json.loads(cli("plan", "--esm", scn.esm_uuid, "--output", "json").stdout)
     assert [c["action"] for c in plan["changes"]] == [

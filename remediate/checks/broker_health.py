@@ -147,6 +147,8 @@ def metrics_line(facts: Facts) -> tuple[str, dict[str, float | None]]:
     numbers = {
         "max_cpu_percent": worst(lambda b: b.cpu_percent),
         "max_disk_used_percent": worst(lambda b: b.disk_used_percent),
+        "max_heap_after_gc_percent": worst(lambda b: b.heap_after_gc_percent),
+        "max_memory_used_bytes": worst(lambda b: b.memory_used_bytes),
         "max_connections": worst(lambda b: b.connections),
         "under_replicated_partitions": worst(lambda b: b.under_replicated_partitions),
         "offline_partitions": bh.offline_partitions,

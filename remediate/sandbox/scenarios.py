@@ -672,6 +672,7 @@ register(
             "CpuUser": {"1": (20.0, 31.0)},
             "CpuSystem": {"1": (4.0, 5.0)},
             "KafkaDataLogsDiskUsed": {"1": (40.0,), "2": (42.5,)},
+            "HeapMemoryAfterGC": {"2": (18.0, 21.5)},
             "ActiveControllerCount": {"": (1.0, 1.0)},
             "OfflinePartitionsCount": {"": (0.0,)},
         },
