@@ -40,8 +40,16 @@ def test_storage_full_is_measured_and_grown(sandbox: Sandbox, cli: CliRunner) ->
     plan = json.loads(cli("plan", "--esm", scn.esm_uuid, "--output", "json").stdout)
     [change] = plan["changes"]
     assert (change["action"], change["resource"]) == ("update_broker_storage", scn.cluster_arn)
-    assert (change["before"], change["after"]["VolumeSizeGB"]) == ({"VolumeSizeGB": 1000}, 1520)
-    assert any("retention" in s["text"] for s in plan["manual_steps"])  # the manual alternative beside it
+    assert (change["before"], change["after"]) == ({"VolumeSizeGB": 1000}, {"VolumeSizeGB": 1520})
+    # The manual alternative beside it: listed, not planned, chosen with --fix-with free-space.
+    assert plan["manual_steps"] == []
+    [offer] = plan["alternatives"]
+    assert offer["text"].startswith("`--fix-with free-space` plans this manual step instead: Free storage")
+    chosen = json.loads(
+        cli("plan", "--esm", scn.esm_uuid, "--fix-with", "free-space", "--output", "json").stdout
+    )
+    assert chosen["changes"] == []
+    assert "retention.ms" in chosen["manual_steps"][0]["text"]
 
     applied = cli("apply", "--esm", scn.esm_uuid, "--auto-approve")
     assert applied.returncode == 0, applied.stderr

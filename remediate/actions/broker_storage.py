@@ -1,5 +1,6 @@
-"""update_broker_storage: grow every broker's EBS storage (kafka:UpdateBrokerStorage); and the manual steps
-for what no safe API call fixes on the brokers (CPU, connections, storage that cannot grow).
+"""update_broker_storage: grow every broker's EBS storage (kafka:UpdateBrokerStorage); free_broker_storage,
+its manual alternative (`--fix-with free-space`); and the manual steps for what no safe API call fixes on
+the brokers (CPU, connections).
 
 MSK's rules (`remediate.health`): storage only grows, to at most 16384 GiB per broker, only while the cluster
 is ACTIVE, every update names the cluster's current version, and a cool-down of at least six hours follows
@@ -37,11 +38,11 @@ def _volume(info: dict[str, Any]) -> int | None:
 
 def _storage_alternative(ev: BrokerStorageFull) -> str:
     return (
-        f"Instead of (or before) growing storage, free it: lower `retention.ms` / `retention.bytes` of the "
+        f"Free storage on the brokers of {ev.cluster}: lower `retention.ms` / `retention.bytes` of the "
         f"largest topics (`kafka-configs.sh --alter --entity-type topics ...`), or turn on tiered storage. "
         f"MSK storage only grows (at most {ev.max_gib} GiB per broker) and each scaling event is followed by "
         f"a cool-down of at least {health.STORAGE_COOLDOWN_HOURS} hours; `aws kafka "
-        f"list-cluster-operations-v2 --cluster-arn {ev.cluster}` shows the last one."
+        "list-cluster-operations-v2 --cluster-arn CLUSTER_ARN` shows the last one."
     )
 
 
@@ -57,22 +58,22 @@ class UpdateBrokerStorage(Action):
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         ev = finding.evidence
         assert isinstance(ev, BrokerStorageFull)
-        alternative = ManualStep(because=(finding.code,), text=_storage_alternative(ev))
         why = kafka.source_not_ready(facts.cluster, None)
         if why is not None:
             return [
                 ManualStep(because=(finding.code,), text=f"{why}: storage can be scaled only when ACTIVE.")
             ]
         if ev.target_gib is None or ev.volume_gib is None:
-            return [alternative]
+            # Nothing to grow (at the maximum, or MSK manages the storage): freeing space is the fix.
+            return [ManualStep(because=(finding.code,), text=_storage_alternative(ev))]
         change = Change(
             id="",
             action=self.name,
             resource=ev.cluster,
             before={"VolumeSizeGB": ev.volume_gib},
-            after={"VolumeSizeGB": ev.target_gib, "KafkaBrokerNodeId": "All"},
+            after={"VolumeSizeGB": ev.target_gib},
         )
-        return [Draft(change), alternative]
+        return [Draft(change)]
 
     def is_done(self, change: Change, ctx: ApplyContext) -> bool:
         return (_volume(_cluster(ctx, change.resource)) or 0) >= int(change.after["VolumeSizeGB"])
@@ -120,6 +121,19 @@ class UpdateBrokerStorage(Action):
         raise NotImplementedError(
             f"MSK storage only grows: {change.resource} keeps {change.after['VolumeSizeGB']} GiB per broker"
         )
+
+
+@register
+class FreeBrokerStorage(ManualAction):
+    """The manual alternative to growing storage: free it (retention, tiered storage)."""
+
+    name = "free_broker_storage"
+    accepts = (BrokerStorageFull,)
+
+    def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
+        ev = finding.evidence
+        assert isinstance(ev, BrokerStorageFull)
+        return [ManualStep(because=(finding.code,), text=_storage_alternative(ev))]
 
 
 @register

@@ -41,7 +41,7 @@ def _new_run(
     )
 
 
-FIX_WITH = ("provisioned-mode",)
+FIX_WITH = ("free-space", "provisioned-mode")
 """The alternative fixes the shipped playbooks offer (`alternatives:`), chosen by name."""
 
 
@@ -52,7 +52,8 @@ def _fix_with(fn: F) -> F:
         multiple=True,
         type=click.Choice(FIX_WITH),
         help="Plan a playbook's alternative fix instead of its own (provisioned-mode: switch the mapping to "
-        "provisioned mode instead of creating VPC endpoints; it costs event poller units).",
+        "provisioned mode instead of creating VPC endpoints, which costs event poller units; free-space: "
+        "free broker storage by hand instead of growing it).",
     )(fn)
 
 

@@ -157,12 +157,10 @@ def _offers(facts: Facts, finding: Finding, name: str, refs: tuple[ActionRef, ..
             if isinstance(item, Draft):
                 c = item.change
                 what = "; ".join(f"{k} = {v}" for k, v in c.after.items())
-                out.append(
-                    ManualStep(
-                        because=(finding.code,),
-                        text=f"`--fix-with {name}` plans {c.action} on {c.resource} instead: {what}",
-                    )
-                )
+                text = f"`--fix-with {name}` plans {c.action} on {c.resource} instead: {what}"
+            else:
+                text = f"`--fix-with {name}` plans this manual step instead: {item.text}"
+            out.append(ManualStep(because=(finding.code,), text=text))
     return out
 
 
