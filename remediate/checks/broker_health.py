@@ -158,6 +158,6 @@ def metrics_line(facts: Facts) -> tuple[str, dict[str, float | None]]:
     line = (
         f"broker metrics over the last {bh.window_minutes} min: " + ", ".join(shown)
         if shown
-        else f"no broker data points in the last {bh.window_minutes} min"
+        else f"broker metrics: no data points in the last {bh.window_minutes} min"
     )
     return line, numbers
