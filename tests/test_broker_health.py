@@ -125,3 +125,20 @@ def test_metrics_stay_out_of_the_fingerprint_but_reserved_concurrency_does_not()
     assert moved.fingerprint() == f.fingerprint()
     changed = f.model_copy(update={"function_health": fh.model_copy(update={"reserved_concurrency": 0})})
     assert changed.fingerprint() != f.fingerprint()
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 100, allow_nan=False), st.floats(0, 100, allow_nan=False)),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_cpu_is_the_max_over_minutes_of_the_sum(points: list[tuple[float, float]]) -> None:
+    at = [datetime(2026, 1, 1, m // 60, m % 60, tzinfo=UTC) for m in range(len(points))]
+    results = [
+        {"Id": "b0_cpuuser", "Timestamps": at, "Values": [u for u, _ in points]},
+        {"Id": "b0_cpusystem", "Timestamps": at, "Values": [s for _, s in points]},
+    ]
+    [stats] = metrics.broker_health("arn", ["1"], 60, results).brokers
+    assert stats.cpu_percent == round(max(u + s for u, s in points), 1)
