@@ -42,7 +42,9 @@ IAM_CONNECTIONS_PER_BROKER = 3000
 only an IAM cluster has a quota to exhaust."""
 CONNECTIONS_NEAR = 0.9
 """The share of the quota at which a broker's connections count as exhausted: new connections are
-refused at the quota, so intermittent SASL failures start before the count reads exactly 3000."""
+refused at the quota, so intermittent SASL failures start before the count reads exactly 3000.
+ConnectionCount counts every connection (inter-broker and unauthenticated ones too), so it bounds the
+IAM connections from above: the finding's evidence is that count, and says so by naming the metric."""
 
 STORAGE_MAX_GIB = 16384
 """MSK developer guide, "Amazon MSK quota": maximum storage per broker 16384 GiB; "Manual scaling for
