@@ -4,7 +4,9 @@ and as many security groups per VPC as asked for.
 Everything is made through the sandbox's AWS API; only a mapping's status (what AWS alone decides) is set
 directly. The fleet: one healthy baseline scenario per VPC (network, security groups, role, cluster), more
 clusters in the same VPCs, one function per `per_function` mappings, and every third mapping broken
-(alternately brokers timing out and disabled, which the shipped playbooks detect).
+(alternately brokers timing out and disabled, which the shipped playbooks detect). Every cluster's brokers
+and every function publish healthy metrics (`seed_metrics`), so a scan with metrics on reads real data
+points and finds nothing more.
 """
 
 from __future__ import annotations
@@ -118,7 +120,25 @@ def build_fleet(
             else:
                 healthy.add(uuid)
     vpc_ids = tuple(str(b.vpc_id) for b in bases)
+    names = [f"bench-fn{f}" for f in range(functions)] + [str(b.function_name) for b in bases]
+    seed_metrics(sb, [arn for arn, _ in cluster_arns], names)
     return Fleet(broken, frozenset(healthy), clusters, functions + vpcs, vpc_ids)
+
+
+HEALTHY_BROKER = {"CpuUser": (22.0, 25.0), "CpuSystem": (4.0, 5.0), "KafkaDataLogsDiskUsed": (35.0,)}
+HEALTHY_FUNCTION = {"Invocations": (40.0, 55.0), "Errors": (1.0,)}
+
+
+def seed_metrics(sb: Sandbox, cluster_arns: list[str], functions: list[str]) -> None:
+    """Healthy data points for every broker (3 per cluster) and every function, as the services publish."""
+    for arn in cluster_arns:
+        name = arn.split(":", 5)[-1].split("/")[1]
+        for broker in ("1", "2", "3"):
+            for metric, values in HEALTHY_BROKER.items():
+                sb.put_metrics("AWS/Kafka", metric, {"Cluster Name": name, "Broker ID": broker}, list(values))
+    for fn in functions:
+        for metric, values in HEALTHY_FUNCTION.items():
+            sb.put_metrics("AWS/Lambda", metric, {"FunctionName": fn}, list(values))
 
 
 def groups_in(sb: Sandbox, vpc_id: str) -> list[str]:

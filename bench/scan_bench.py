@@ -58,9 +58,12 @@ def _child(command: list[str], env: dict[str, str]) -> tuple[float, float, float
     return measured["wall"], measured["cpu"], measured["peak_mib"], text
 
 
-def measure_scan(sb: Sandbox, model: RateModel, fleet: Fleet, env: dict[str, str]) -> Measured:
+def measure_scan(
+    sb: Sandbox, model: RateModel, fleet: Fleet, env: dict[str, str], metrics_window: int = 60
+) -> Measured:
     model.reset_buckets()
     sb.clear_calls()
+    env = {**env, "REMEDIATE_METRICS_WINDOW": str(metrics_window)}
     wall, cpu, peak, text = _child([REMEDIATE, "scan", "--output", "json"], env)
     doc = json.loads(text)
     found = {m["esm_uuid"]: [f["code"] for f in m["findings"]] for m in doc["mappings"] if m["findings"]}
@@ -81,7 +84,7 @@ def measure_naive(model: RateModel, fleet: Fleet, env: dict[str, str], sample: i
 
 
 def one_mapping_trips(sb: Sandbox, fleet: Fleet, latency: float) -> list[tuple[int, int, float]]:
-    """(max_workers, sequential round trips, seconds) of observing one healthy mapping alone."""
+    """(max_workers, sequential round trips, seconds) of observing one healthy mapping alone, metrics on."""
     uuid = sorted(fleet.healthy)[0]
     rule = sb.faults.add(FaultRule(kind="latency", latency=latency))
     rows = []
@@ -89,10 +92,10 @@ def one_mapping_trips(sb: Sandbox, fleet: Fleet, latency: float) -> list[tuple[i
         aws = Aws(region=sb.region)
         clock = CallClock()
         clock.attach(aws.session)
-        for service in ("lambda", "kafka", "iam", "ec2"):
+        for service in ("lambda", "kafka", "iam", "ec2", "cloudwatch"):
             aws.client(service)
         start = time.perf_counter()
-        observe(aws, uuid, max_workers=workers)
+        observe(aws, uuid, max_workers=workers, metrics_minutes=60)
         rows.append((workers, round_trips(clock.intervals), time.perf_counter() - start))
     sb.faults.remove(rule)
     return rows
@@ -130,10 +133,14 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.02, help="seconds added to every call")
     parser.add_argument("--trip-latency", type=float, default=0.2, help="latency when counting round trips")
     parser.add_argument("--naive-sample", type=int, default=30, help="mappings the naive baseline diagnoses")
+    parser.add_argument(
+        "--metrics", default="60,0", help="metrics_window values (minutes; 0: no metric reads) to scan with"
+    )
     args = parser.parse_args()
     sizes = [int(x) for x in args.esms.split(",")]
     group_counts = [int(x) for x in args.groups.split(",")]
     speedup_sizes = {int(x) for x in args.speedup.split(",")}
+    windows = [int(x) for x in args.metrics.split(",")]
 
     print(f"machine: {machine()}\n", flush=True)
     model = RateModel()
@@ -157,16 +164,21 @@ def main() -> None:
             for groups in group_counts:
                 have = grow_groups(sb, fleet, groups)
                 model.enabled = True
-                m = measure_scan(sb, model, fleet, env)
-                print(f"  {size} mappings, {have} groups/VPC: {m}", flush=True)
-                scale.append(
-                    f"| {size:,} | {have} | {m.wall:.1f} s | {m.cpu:.1f} s | {m.peak_mib:.0f} MiB | "
-                    f"{m.calls:,} | {m.refused} | {'yes' if m.exact else 'NO'} |"
-                )
+                measured = []
+                for window in windows:
+                    m = measure_scan(sb, model, fleet, env, window)
+                    measured.append(m)
+                    print(f"  {size} mappings, {have} groups/VPC, metrics {window} min: {m}", flush=True)
+                    scale.append(
+                        f"| {size:,} | {have} | {f'{window} min' if window else 'off'} | {m.wall:.1f} s | "
+                        f"{m.cpu:.1f} s | {m.peak_mib:.0f} MiB | {m.calls:,} | {m.calls / fleet.size:.2f} | "
+                        f"{m.refused} | {'yes' if m.exact else 'NO'} |"
+                    )
                 if size in speedup_sizes and groups == group_counts[0]:
                     for throttled in (False, True):
                         model.enabled = throttled
-                        scan = m if throttled else measure_scan(sb, model, fleet, env)
+                        first = measured[0]
+                        scan = first if throttled else measure_scan(sb, model, fleet, env, windows[0])
                         naive = measure_naive(model, fleet, env, min(args.naive_sample, fleet.size))
                         print(f"    throttle model {throttled}: scan {scan.wall:.1f}s, naive {naive:.0f}s")
                         speed.append(
@@ -175,8 +187,11 @@ def main() -> None:
                         )
             model.clear()
 
-    print("\n| mappings | groups per VPC | wall | CPU | peak memory | calls | refused | findings exact |")
-    print("|---:|---:|---:|---:|---:|---:|---:|:---:|")
+    print(
+        "\n| mappings | groups per VPC | metrics | wall | CPU | peak memory | calls | calls per mapping "
+        "| refused | findings exact |"
+    )
+    print("|---:|---:|:---|---:|---:|---:|---:|---:|---:|:---:|")
     print("\n".join(scale))
     print("\n| mappings | throttle model | scan | naive sequential (extrapolated) | speed-up |")
     print("|---:|:---|---:|---:|---:|")

@@ -11,9 +11,9 @@ the limits AWS publishes, and no others:
 - Lambda: "Remainder of the control plane API requests (excludes invocation, GetFunction, and GetPolicy
   requests): 15 requests per second across all APIs (not 15 requests per second per API)" (AWS Lambda
   Developer Guide, "Lambda quotas", API requests). AWS states no burst; the model allows one second's worth.
-- IAM and Amazon MSK: we found no published request rate for these reads (the Amazon MSK Developer Guide's
-  "Amazon MSK quota" lists broker and cluster quotas, not API rates), so the model does not invent one: it
-  never refuses them.
+- IAM, Amazon MSK and CloudWatch GetMetricData: we found no published request rate for these reads (the
+  Amazon MSK Developer Guide's "Amazon MSK quota" lists broker and cluster quotas, not API rates), so the
+  model does not invent one: it never refuses them.
 
 A refused call gets the service's own throttling error (the sandbox's `throttle_response`) after the same
 injected latency as any other call.

@@ -70,10 +70,17 @@ class Settings(BaseSettings):
             "kafka": 10.0,
             "iam": 10.0,
             "secretsmanager": 50.0,
+            "cloudwatch": 10.0,
         },
         description="client-side pacing: calls per second per AWS service and region; others unpaced",
     )
     api_burst: float = Field(10.0, ge=1, le=1000, description="calls a service may make back to back")
+    metrics_window: int = Field(
+        60,
+        ge=0,
+        le=1440,
+        description="minutes of CloudWatch broker and function metrics a diagnosis reads; 0: none",
+    )
 
     @field_validator("state_dir", mode="before")
     @classmethod

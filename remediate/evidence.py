@@ -118,6 +118,16 @@ class BrokerTimeout(Evidence):
     source: str
     batch_size: int | None
     state: str
+    metrics: str = ""
+    """What the brokers' CloudWatch metrics show over the window, in one line (or why there are none)."""
+    max_cpu_percent: float | None = None
+    max_disk_used_percent: float | None = None
+    max_heap_after_gc_percent: float | None = None
+    max_memory_used_bytes: float | None = None
+    max_connections: float | None = None
+    offline_partitions: float | None = None
+    under_replicated_partitions: float | None = None
+    active_controllers: float | None = None
 
 
 class EsmDisabled(Evidence):
@@ -136,6 +146,74 @@ class ClusterNotActive(Evidence):
     resource: str
     state: str
     expected: str
+
+
+# --- live health: broker metrics, the function ------------------------------------------------------
+
+
+class BrokerReading(Model):
+    """One broker's worst value of one metric over the window."""
+
+    broker_id: str
+    value: float
+
+
+class BrokerMetric(Evidence):
+    """A broker metric over its documented limit: the cluster, the window, every broker's worst value."""
+
+    cluster: str
+    window_minutes: int
+    metric: str
+    """The CloudWatch metric (AWS/Kafka), or "CpuUser + CpuSystem"."""
+    limit: float
+    worst: float
+    brokers: tuple[BrokerReading, ...]
+    """Every broker read, worst first."""
+
+
+class BrokerStorageFull(BrokerMetric):
+    volume_gib: int | None
+    """EBS storage per broker now; None when MSK manages it (nothing to grow)."""
+    target_gib: int | None
+    """The size the fix sets, computed from the worst broker (`health.storage_target_gib`); None when
+    storage cannot grow (already at the maximum, or its size is unknown)."""
+    max_gib: int
+    current_version: str | None
+
+
+class BrokerCpuSaturated(BrokerMetric):
+    instance_type: str | None
+
+
+class BrokerConnectionsExhausted(BrokerMetric):
+    auth: Literal["iam"]
+    """Only IAM access control has a per-broker connection quota ("Amazon MSK quota")."""
+
+
+class FunctionCannotRun(Evidence):
+    function: str
+    cause: Literal["state", "last-update-failed", "reserved-concurrency-zero"]
+    state: str | None
+    state_reason: str | None
+    last_update_status: str | None
+    last_update_status_reason: str | None
+    reserved_concurrency: int | None
+
+
+class FunctionThrottled(Evidence):
+    function: str
+    window_minutes: int
+    throttles: float
+    invocations: float
+    reserved_concurrency: int | None
+
+
+class FunctionFailing(Evidence):
+    function: str
+    window_minutes: int
+    errors: float
+    invocations: float
+    log_group: str
 
 
 # --- IAM and resource policies --------------------------------------------------------------------
@@ -278,6 +356,12 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "ESM_DISABLED": (EsmDisabled,),
     "CLUSTER_NOT_ACTIVE": (ClusterNotActive,),
     "COULD_NOT_CHECK": (CouldNotCheck, ProbeNotReached),
+    "BROKER_STORAGE_FULL": (BrokerStorageFull,),
+    "BROKER_CPU_SATURATED": (BrokerCpuSaturated,),
+    "BROKER_CONNECTIONS_EXHAUSTED": (BrokerConnectionsExhausted,),
+    "FUNCTION_CANNOT_RUN": (FunctionCannotRun,),
+    "FUNCTION_THROTTLED": (FunctionThrottled,),
+    "FUNCTION_FAILING": (FunctionFailing,),
 }
 
 
@@ -303,8 +387,13 @@ def accepts(reader: tuple[type[Evidence], ...], code: str) -> bool:
 __all__ = [
     "EVIDENCE",
     "BlockedPath",
+    "BrokerConnectionsExhausted",
+    "BrokerCpuSaturated",
     "BrokerDnsUnresolvable",
+    "BrokerMetric",
     "BrokerPortsBlocked",
+    "BrokerReading",
+    "BrokerStorageFull",
     "BrokerTimeout",
     "ClusterAuthzAcl",
     "ClusterAuthzCrossAccount",
@@ -314,6 +403,9 @@ __all__ = [
     "EndpointPolicyDenies",
     "EsmDisabled",
     "Evidence",
+    "FunctionCannotRun",
+    "FunctionFailing",
+    "FunctionThrottled",
     "NetworkBlock",
     "PathCheck",
     "ProbeNotReached",

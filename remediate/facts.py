@@ -111,6 +111,10 @@ class Function(Model):
     security_group_ids: tuple[str, ...] = ()
     log_group: str | None = None
     """The CloudWatch Logs group the function writes to (GetFunctionConfiguration LoggingConfig)."""
+    state_reason: str | None = None
+    last_update_status: str | None = None
+    """InProgress, Successful or Failed (GetFunctionConfiguration LastUpdateStatus)."""
+    last_update_status_reason: str | None = None
 
 
 class ClusterAuth(Model):
@@ -134,6 +138,11 @@ class Cluster(Model):
     bootstrap_brokers: dict[str, str] = Field(default_factory=dict)
     scram_secret_arns: tuple[str, ...] | None = None
     """Secrets associated for SASL/SCRAM (kafka:ListScramSecrets); None when SCRAM is off or unread."""
+    current_version: str | None = None
+    """The cluster's version, which every MSK update names (UpdateBrokerStorage CurrentVersion)."""
+    instance_type: str | None = None
+    volume_gib: int | None = None
+    """EBS storage per broker (BrokerNodeGroupInfo.StorageInfo.EbsStorageInfo.VolumeSize)."""
 
 
 class VpcConnection(Model):
@@ -464,6 +473,52 @@ class TlsProbe(Model):
     peer_not_after: str | None = None
 
 
+# --- live health, from CloudWatch and the function's own settings ----------------------------------
+
+
+class BrokerStats(Model):
+    """One broker's metrics over the window (`remediate.health`): the worst value of each."""
+
+    broker_id: str
+    cpu_percent: float | None = None
+    """Max of CpuUser + CpuSystem."""
+    disk_used_percent: float | None = None
+    """Max KafkaDataLogsDiskUsed."""
+    memory_used_bytes: float | None = None
+    heap_after_gc_percent: float | None = None
+    connections: float | None = None
+    """Max ConnectionCount."""
+    under_replicated_partitions: float | None = None
+
+
+class BrokerHealth(Model):
+    """An MSK cluster's broker metrics over the last `window_minutes` (one GetMetricData per cluster)."""
+
+    cluster_arn: str
+    window_minutes: int
+    brokers: tuple[BrokerStats, ...] = ()
+    active_controllers: float | None = None
+    """Min ActiveControllerCount (one controller should always be active)."""
+    offline_partitions: float | None = None
+    """Max OfflinePartitionsCount."""
+    unread: tuple[str, ...] = ()
+    """Reads of this piece that were denied ("AccessDeniedException on GetMetricData"): the checks say
+    what they could not check, and nothing else is concluded from the missing numbers."""
+
+
+class FunctionHealth(Model):
+    """The function's reserved concurrency and its invocation metrics over the window (Sum)."""
+
+    function_arn: str
+    window_minutes: int
+    reserved_concurrency: int | None = None
+    """GetFunctionConcurrency ReservedConcurrentExecutions; None when none is reserved."""
+    invocations: float | None = None
+    errors: float | None = None
+    throttles: float | None = None
+    unread: tuple[str, ...] = ()
+
+
 class Unchecked(Model):
     """A read the caller was not allowed to make: its checks report "could not check"."""
 
@@ -483,6 +538,8 @@ class Facts(Model):
     dns: Dns | None = None
     destination: Destination | None = None
     tls_probes: tuple[TlsProbe, ...] | None = None
+    broker_health: BrokerHealth | None = None
+    function_health: FunctionHealth | None = None
     unchecked: tuple[Unchecked, ...] = ()
 
     def fingerprint(self) -> str:
@@ -492,6 +549,12 @@ class Facts(Model):
             data["esm"].pop(volatile, None)
         # What this machine resolves or reaches depends on where the tool runs, not on AWS state.
         data.pop("tls_probes", None)
+        # Metrics move by the minute; what a plan changes (storage size, reserved concurrency) is kept.
+        data.pop("broker_health", None)
+        if data.get("function_health"):
+            data["function_health"] = {
+                "reserved_concurrency": data["function_health"]["reserved_concurrency"]
+            }
         if data.get("dns"):
             data["dns"].pop("local", None)
         # A subnet's free-address count moves with every interface in it; only whether it has one

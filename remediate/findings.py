@@ -32,6 +32,13 @@ CODES: dict[str, str] = {
     "ESM_DISABLED": "the mapping is disabled and nothing else blocks it",
     "CLUSTER_NOT_ACTIVE": "the MSK cluster is not ACTIVE (or the cross-account VPC connection not AVAILABLE)",
     "COULD_NOT_CHECK": "a read was denied, so some checks could not run",
+    "BROKER_STORAGE_FULL": "a broker's data-log disk is at or over 85% (KafkaDataLogsDiskUsed)",
+    "BROKER_CPU_SATURATED": "a broker's CPU (user + system) is at or over 60%",
+    "BROKER_CONNECTIONS_EXHAUSTED": "a broker's connections are near the IAM access control quota",
+    "FUNCTION_CANNOT_RUN": "the function cannot be invoked: its state, a failed update, or reserved "
+    "concurrency 0",
+    "FUNCTION_THROTTLED": "the function was throttled in the metrics window",
+    "FUNCTION_FAILING": "most of the function's invocations in the metrics window returned an error",
 }
 
 

@@ -47,6 +47,8 @@ STAR_ONLY = frozenset(
         "route53:ListHostedZonesByVPC",
         "servicequotas:GetServiceQuota",
         "sts:GetCallerIdentity",
+        # Actions, resources, and condition keys for Amazon CloudWatch: GetMetricData names no resource type.
+        "cloudwatch:GetMetricData",
     }
 )
 _ROLE = "arn:{p}:iam::{a}:role/*"
@@ -65,6 +67,10 @@ RESOURCES: dict[str, tuple[str, ...]] = {
     "kafka:DescribeVpcConnection": ("arn:{p}:kafka:*:{a}:vpc-connection/*/*/*",),
     "kafka": ("arn:{p}:kafka:*:{a}:cluster/*",),
     "lambda:GetFunctionConfiguration": ("arn:{p}:lambda:*:{a}:function:*",),
+    # Reserved concurrency is a setting of the function (live health: read, cleared, restored on rollback).
+    "lambda:GetFunctionConcurrency": ("arn:{p}:lambda:*:{a}:function:*",),
+    "lambda:DeleteFunctionConcurrency": ("arn:{p}:lambda:*:{a}:function:*",),
+    "lambda:PutFunctionConcurrency": ("arn:{p}:lambda:*:{a}:function:*",),
     "lambda": ("arn:{p}:lambda:*:{a}:event-source-mapping:*",),
     "route53:GetChange": ("arn:{p}:route53:::change/*",),
     "route53": ("arn:{p}:route53:::hostedzone/*",),

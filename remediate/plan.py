@@ -65,6 +65,8 @@ class Plan(Model):
     findings: tuple[Finding, ...] = ()
     changes: tuple[Change, ...] = ()
     manual_steps: tuple[ManualStep, ...] = ()
+    alternatives: tuple[ManualStep, ...] = ()
+    """Fixes a playbook offers instead of its own, listed but not planned (`--fix-with NAME` plans one)."""
     fingerprint: str
 
     model_config = Model.model_config | {"populate_by_name": True}

@@ -8,7 +8,9 @@ from typing import Any
 from remediate.policy import Request, evaluate
 
 # Signing names of services whose IAM action prefix differs (the others use the signing name).
-IAM_PREFIX: dict[str, str] = {}
+# CloudWatch signs as "monitoring" and authorizes as "cloudwatch:" (Service Authorization Reference, "Actions,
+# resources, and condition keys for Amazon CloudWatch": service prefix cloudwatch).
+IAM_PREFIX: dict[str, str] = {"monitoring": "cloudwatch"}
 # Operations authorized by an action of another name: "To use this operation, you must have permission to
 # perform the s3:GetEncryptionConfiguration action" (Amazon S3 API reference, GetBucketEncryption).
 IAM_ACTION: dict[tuple[str, str], str] = {("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration"}

@@ -7,11 +7,14 @@ the list is explicit, and a test keeps it equal to the package's modules.
 from __future__ import annotations
 
 from remediate.actions import (
+    broker_storage,
     broker_tls,
     cross_account,
     endpoint_policy,
     esm,
+    function_concurrency,
     kafka_acls,
+    provisioned_mode,
     role_policy,
     route53,
     scram,
@@ -24,11 +27,14 @@ from remediate.actions.base import Action, ApplyContext, Draft, ManualAction, ge
 from remediate.actions.base import registered as registry
 
 MODULES = (
+    broker_storage,
     broker_tls,
     cross_account,
     endpoint_policy,
     esm,
+    function_concurrency,
     kafka_acls,
+    provisioned_mode,
     role_policy,
     route53,
     scram,

@@ -7,10 +7,12 @@ list is explicit, and a test keeps it equal to the package's modules.
 from __future__ import annotations
 
 from remediate.checks import (
+    broker_health,
     broker_ports,
     dns,
     endpoint_policy,
     esm,
+    function,
     iam,
     secrets,
     server_auth,
@@ -20,7 +22,19 @@ from remediate.checks import (
 from remediate.checks.base import Check, check, run_check
 from remediate.checks.base import registered as registry
 
-MODULES = (broker_ports, dns, endpoint_policy, esm, iam, secrets, server_auth, service_endpoints, vpc_dns)
+MODULES = (
+    broker_health,
+    broker_ports,
+    dns,
+    endpoint_policy,
+    esm,
+    function,
+    iam,
+    secrets,
+    server_auth,
+    service_endpoints,
+    vpc_dns,
+)
 
 
 __all__ = ["MODULES", "Check", "check", "registry", "run_check"]

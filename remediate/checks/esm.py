@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from remediate import kafka
 from remediate.checks.base import check
+from remediate.checks.broker_health import metrics_line
 from remediate.error_text import hints_for
 from remediate.evidence import BrokerTimeout, ClusterNotActive, CouldNotCheck, EsmDisabled
 from remediate.facts import ESM_DISABLED_STATES, Facts
@@ -58,19 +59,22 @@ def broker_timeout(facts: Facts) -> list[Finding]:
                 evidence=CouldNotCheck(what="the cause of the connection error", reason="; ".join(unread)),
             )
         ]
+    metrics, numbers = metrics_line(facts)
     return [
         Finding(
             code="BROKER_TIMEOUT",
             summary=(
                 "the ESM reports a connection error and nothing on the network path blocks it: "
                 "the brokers are likely overloaded; poll with batch size "
-                "1 and restart the pollers"
+                f"1 and restart the pollers; {metrics}"
             ),
             evidence=BrokerTimeout(
                 error_text=connection[0].text,
                 source=connection[0].source,
                 batch_size=esm.batch_size,
                 state=esm.state,
+                metrics=metrics,
+                **numbers,
             ),
         )
     ]

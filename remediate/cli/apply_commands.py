@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from remediate.cli.context import Ctx, common, guard, parse_duration
+from remediate.cli.context import Ctx, common, fix_with_option, guard, parse_duration
 from remediate.cli.outcome import execute
 from remediate.cli.reporter import CliReporter, ask_yes
 from remediate.errors import EXIT_PARTIAL, ApprovalRefused, InputError
@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from remediate.run.machine import Run
 
 
-def new_run(ctx: Ctx, esm: str, reporter: CliReporter, saved: Plan | None = None) -> Run:
+def new_run(
+    ctx: Ctx, esm: str, reporter: CliReporter, saved: Plan | None = None, fix_with: tuple[str, ...] = ()
+) -> Run:
     from remediate.run.machine import Run
 
     return Run(
@@ -35,6 +37,7 @@ def new_run(ctx: Ctx, esm: str, reporter: CliReporter, saved: Plan | None = None
         playbooks=ctx.playbooks(),
         reporter=reporter,
         saved_plan=saved,
+        fix_with=frozenset(fix_with),
     )
 
 
@@ -74,6 +77,7 @@ def _apply_doc(run: Run, state: str, error: str | None) -> dict[str, Any]:
     callback=lambda _ctx, _param, value: parse_duration(value) if value else 0.0,
     help="After verify, wait up to DURATION (e.g. 90s, 5m) for AWS to clear the ESM's error text.",
 )
+@fix_with_option
 @common
 @guard
 def apply(
@@ -82,6 +86,7 @@ def apply(
     auto_approve: bool,
     resume_id: str | None,
     watch: float,
+    fix_with: tuple[str, ...],
     **opts: Any,
 ) -> None:
     """Plan, ask for approval, apply and verify; or apply a saved plan file (the file is the approval),
@@ -93,6 +98,10 @@ def apply(
 
     if sum(map(bool, (plan_file, esm, resume_id))) != 1:
         raise InputError("give exactly one of --esm ESM, a saved PLAN_FILE, or --resume RUN_ID")
+    if fix_with and not esm:
+        raise InputError(
+            "--fix-with chooses what is planned: give it with --esm (a saved plan already chose)"
+        )
     ctx = Ctx(**opts)
     text = ctx.settings.output == "text"
     reporter = CliReporter(ctx, auto_approve, show_plan=text)
@@ -108,7 +117,7 @@ def apply(
         run = new_run(ctx, saved.target.esm_uuid, reporter, saved)
     else:
         ctx.target_esm(str(esm))
-        run = new_run(ctx, str(esm), reporter)
+        run = new_run(ctx, str(esm), reporter, fix_with=fix_with)
     run.watch = watch
     execute(ctx, run, reporter.close, _apply_doc)
     assert run.plan is not None

@@ -164,3 +164,20 @@ def guard(fn: F) -> F:
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
     return wrapper  # type: ignore[return-value]
+
+
+FIX_WITH = ("free-space", "provisioned-mode")
+"""The alternative fixes the shipped playbooks offer (`alternatives:`), chosen by name."""
+
+
+def fix_with_option(fn: F) -> F:
+    """`plan/apply --fix-with NAME`: a playbook's alternative fix instead of its own, never silently."""
+    return click.option(
+        "--fix-with",
+        "fix_with",
+        multiple=True,
+        type=click.Choice(FIX_WITH),
+        help="Plan a playbook's alternative fix instead of its own (provisioned-mode: switch the mapping to "
+        "provisioned mode instead of creating VPC endpoints, which costs event poller units; free-space: "
+        "free broker storage by hand instead of growing it).",
+    )(fn)

@@ -39,6 +39,8 @@ def playbooks_list(output: str) -> None:
         click.echo(json.dumps(doc, indent=2, sort_keys=True))
     for pb in books if output == "text" else ():
         acts = ", ".join(a.action for a in pb.actions) or "(report only)"
+        for name, refs in pb.alternatives.items():
+            acts += f" (or --fix-with {name}: {', '.join(a.action for a in refs)})"
         click.echo(f"{pb.name:24} {', '.join(pb.findings):40} {acts}")
     for err in errors:
         click.echo(f"invalid: {err}", err=True)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from remediate.cli.context import Ctx, F, common, guard
+from remediate.cli.context import Ctx, F, common, fix_with_option, guard
 from remediate.cli.interrupts import exit_code, interrupts
 from remediate.cli.reporter import CliReporter, progress_bar
 from remediate.cli.reports import emit_mapping_report, emit_scan_report, report_output, take_report
@@ -28,7 +28,7 @@ def _target(run: Run) -> dict[str, Any]:
     return target_of(run.facts).model_dump(mode="json")
 
 
-def _new_run(ctx: Ctx, esm: str, mode: Mode, reporter: Any) -> Run:
+def _new_run(ctx: Ctx, esm: str, mode: Mode, reporter: Any, fix_with: tuple[str, ...] = ()) -> Run:
     from remediate.run.machine import Run
 
     ctx.target_esm(esm)
@@ -39,6 +39,7 @@ def _new_run(ctx: Ctx, esm: str, mode: Mode, reporter: Any) -> Run:
         aws=ctx.aws(),
         playbooks=ctx.playbooks(),
         reporter=reporter,
+        fix_with=frozenset(fix_with),
     )
 
 
@@ -105,9 +106,10 @@ def diagnose(esm: str, probe: bool, probe_timeout: float, **opts: Any) -> None:
 @click.option("--out", "out", help="Save the plan file (the approval for apply).")
 @click.option("--detailed-exitcode", is_flag=True, default=False, help="Exit 2 when the plan has changes.")
 @report_output("markdown")
+@fix_with_option
 @common
 @guard
-def plan(esm: str, out: str | None, detailed_exitcode: bool, **opts: Any) -> None:
+def plan(esm: str, out: str | None, detailed_exitcode: bool, fix_with: tuple[str, ...], **opts: Any) -> None:
     """Read-only: findings and the ordered change plan, like `terraform plan`."""
     from remediate import plan as plan_mod
     from remediate.run.render import render_findings, render_plan
@@ -115,7 +117,7 @@ def plan(esm: str, out: str | None, detailed_exitcode: bool, **opts: Any) -> Non
     report = take_report(opts)
     path = _check_out(out) if out is not None else None
     ctx = Ctx(**opts)
-    run = _new_run(ctx, esm, "plan", CliReporter(ctx, False, False)).execute()
+    run = _new_run(ctx, esm, "plan", CliReporter(ctx, False, False), fix_with=fix_with).execute()
     assert run.plan is not None
     assert run.facts is not None
     if path is not None:
@@ -195,6 +197,7 @@ def scan(
             workers=s.scan_workers,
             observe_workers=s.max_workers,
             progress=bar,
+            metrics_minutes=s.metrics_window,
         )
     text = s.output == "text"
     if report:

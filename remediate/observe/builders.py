@@ -120,7 +120,20 @@ def cluster_from_api(info: dict[str, Any], brokers: dict[str, Any] | None) -> Cl
         # ConnectivityInfo.NetworkType: IPV4 (the default) or DUAL (MSK API reference, ConnectivityInfo).
         network_type="DUAL" if (connectivity or {}).get("NetworkType") == "DUAL" else "IPV4",
         bootstrap_brokers={k: v for k, v in (brokers or {}).items() if k.startswith("BootstrapBroker") and v},
+        current_version=info.get("CurrentVersion") or None,
+        instance_type=(
+            info.get("Provisioned", {}).get("BrokerNodeGroupInfo", {}).get("InstanceType") or None
+        ),
+        volume_gib=_volume_gib(info),
     )
+
+
+def _volume_gib(info: dict[str, Any]) -> int | None:
+    """EBS storage per broker of a provisioned cluster (MSK API reference, BrokerNodeGroupInfo StorageInfo
+    EbsStorageInfo VolumeSize, in GiB); None for serverless, whose storage MSK manages."""
+    nodes = info.get("Provisioned", {}).get("BrokerNodeGroupInfo", {})
+    size = ((nodes.get("StorageInfo") or {}).get("EbsStorageInfo") or {}).get("VolumeSize")
+    return int(size) if size is not None else None
 
 
 def _rules(perms: list[dict[str, Any]]) -> tuple[SgRule, ...]:
@@ -187,6 +200,9 @@ def function_from_api(raw: dict[str, Any], arn: str) -> Function:
         subnet_ids=tuple(vpc.get("SubnetIds", [])),
         security_group_ids=tuple(vpc.get("SecurityGroupIds", [])),
         log_group=(raw.get("LoggingConfig") or {}).get("LogGroup") or None,
+        state_reason=raw.get("StateReason") or None,
+        last_update_status=raw.get("LastUpdateStatus") or None,
+        last_update_status_reason=raw.get("LastUpdateStatusReason") or None,
     )
 
 

@@ -28,6 +28,7 @@ from remediate import kafka
 from remediate.aws import Aws, is_access_denied, outcome
 from remediate.errors import AwsError, InputError
 from remediate.facts import (
+    BrokerHealth,
     Cluster,
     Destination,
     Dns,
@@ -35,6 +36,7 @@ from remediate.facts import (
     Esm,
     Facts,
     Function,
+    FunctionHealth,
     HostedZone,
     LocalResolution,
     Nacl,
@@ -55,7 +57,7 @@ from remediate.facts import (
     VpcZone,
 )
 from remediate.log import get_logger
-from remediate.observe import dns
+from remediate.observe import dns, metrics
 from remediate.observe.builders import (
     cluster_from_api,
     destination_from_api,
@@ -116,6 +118,7 @@ PERMISSIONS = (
     "sqs:GetQueueAttributes",
     "sns:GetTopicAttributes",
     "s3:GetEncryptionConfiguration",
+    *metrics.PERMISSIONS,  # live health: broker and function metrics, reserved concurrency
 )
 
 
@@ -602,6 +605,59 @@ class _Observer:
         guarded = recover(read, missing)
         return then(guarded, value)
 
+    # -- live health (CloudWatch), one metrics call per cluster and per function for a whole scan ----
+    def broker_health(self, arn: str, minutes: int) -> Future[BrokerHealth]:
+        return self.shared("broker-health", [arn, minutes], lambda: self._broker_health(arn, minutes))
+
+    def _broker_health(self, arn: str, minutes: int) -> Future[BrokerHealth]:
+        unread: list[str] = []
+
+        def metrics_of(brokers: tuple[str, ...]) -> Future[BrokerHealth]:
+            params = metrics.broker_request(arn, brokers, minutes)
+            got = _denial(
+                "GetMetricData",
+                self.pages(
+                    "cloudwatch", "get_metric_data", "MetricDataResults", "NextToken", "NextToken", **params
+                ),
+                unread,
+            )
+            return then(got, lambda results: metrics.broker_health(arn, brokers, minutes, results or ()))
+
+        nodes = _denial(
+            "ListNodes",
+            self.pages("kafka", "list_nodes", "NodeInfoList", "NextToken", "NextToken", ClusterArn=arn),
+            unread,
+        )
+        built = chain(nodes, lambda found: metrics_of(metrics.broker_ids(found or ())))
+        return then(built, lambda h: h.model_copy(update={"unread": tuple(unread)}))
+
+    def function_health(self, arn: str, minutes: int) -> Future[FunctionHealth]:
+        return self.shared("function-health", [arn, minutes], lambda: self._function_health(arn, minutes))
+
+    def _function_health(self, arn: str, minutes: int) -> Future[FunctionHealth]:
+        unread: list[str] = []
+        concurrency = _denial(
+            "GetFunctionConcurrency",
+            self.read("lambda", "get_function_concurrency", FunctionName=arn),
+            unread,
+        )
+        results = _denial(
+            "GetMetricData",
+            self.pages(
+                "cloudwatch",
+                "get_metric_data",
+                "MetricDataResults",
+                "NextToken",
+                "NextToken",
+                **metrics.function_request(arn, minutes),
+            ),
+            unread,
+        )
+        return then(
+            gather([concurrency, results]),
+            lambda got: metrics.function_health(arn, minutes, got[0], got[1], tuple(unread)),
+        )
+
     def local_names(self, hosts: tuple[str, ...]) -> Future[LocalResolution]:
         return self.shared("resolve", list(hosts), lambda: self.pool.submit(dns.resolve_all, hosts))
 
@@ -622,6 +678,19 @@ def _optional(what: str, future: Future[Any], unchecked: list[Unchecked]) -> Fut
         if denied is None:
             raise exc.with_traceback(None)
         unchecked.append(Unchecked(what=what, reason=f"{denied.code} on {denied.operation}"))
+
+    return recover(future, handle)
+
+
+def _denial(operation: str, future: Future[Any], unread: list[str]) -> Future[Any]:
+    """A live-health read: when denied, None and the denial noted in the health model itself (a missing
+    metric must not turn the checks that rule out network causes into "could not check")."""
+
+    def handle(exc: BaseException) -> None:
+        denied = _denied(exc)
+        if denied is None:
+            raise exc.with_traceback(None)
+        unread.append(f"{denied.code} on {operation}")
 
     return recover(future, handle)
 
@@ -670,6 +739,8 @@ class _Observed:
     vpc_connection: VpcConnection | None
     destination: Destination | None
     ca_bundles: tuple[tuple[str, str], ...]  # (secret ARN, PEM) for the probe; memory only
+    broker_health: BrokerHealth | None = None
+    function_health: FunctionHealth | None = None
 
 
 def _placement(
@@ -689,7 +760,7 @@ def _placement(
     return "internet", (), ()
 
 
-def _observe(obs: _Observer, esm: Esm, notes: _Notes) -> Future[_Observed]:
+def _observe(obs: _Observer, esm: Esm, notes: _Notes, minutes: int = 0) -> Future[_Observed]:
     """The mapping's dependency chain as chained futures: nothing here waits."""
     function_f = notes.guard(f"function {esm.function_arn}", obs.function(esm.function_arn))
 
@@ -736,8 +807,21 @@ def _observe(obs: _Observer, esm: Esm, notes: _Notes) -> Future[_Observed]:
         else done(None)
     )
 
+    health_fs = _health(obs, function_f, cluster_f, minutes)
+
     def observed(parts: list[Any]) -> _Observed:
-        function, cluster, network, role, names, connection, destination, *shared = parts
+        (
+            broker_health,
+            function_health,
+            function,
+            cluster,
+            network,
+            role,
+            names,
+            connection,
+            destination,
+            *shared,
+        ) = parts
         secrets: list[Shared[Secret]] = [found for found in shared if found is not None]
         for found in secrets:
             notes.unchecked.extend(found.unchecked)
@@ -751,12 +835,53 @@ def _observe(obs: _Observer, esm: Esm, notes: _Notes) -> Future[_Observed]:
             vpc_connection=connection,
             destination=destination,
             ca_bundles=tuple((f.value.arn, f.ca_bundle) for f in secrets if f.ca_bundle),
+            broker_health=broker_health,
+            function_health=function_health,
         )
 
     return then(
-        gather([function_f, cluster_f, network_f, role_f, names_f, connection_f, destination_f, *secret_fs]),
+        gather(
+            [
+                *health_fs,
+                function_f,
+                cluster_f,
+                network_f,
+                role_f,
+                names_f,
+                connection_f,
+                destination_f,
+                *secret_fs,
+            ]
+        ),
         observed,
     )
+
+
+def _health(
+    obs: _Observer,
+    function_f: Future[Function | None],
+    cluster_f: Future[Cluster | None],
+    minutes: int,
+) -> list[Future[Any]]:
+    """The broker metrics of a provisioned MSK cluster (self-managed Kafka and MSK Serverless publish no
+    broker metrics to AWS/Kafka) and the function's health, each chained to the read it needs; nothing
+    when `minutes` is 0 (metrics off)."""
+    if minutes <= 0:
+        return [done(None), done(None)]
+
+    def brokers(cluster: Cluster | None) -> Future[BrokerHealth | None]:
+        if cluster is None or cluster.kind != "PROVISIONED":
+            return done(None)
+        return cast("Future[BrokerHealth | None]", obs.broker_health(cluster.arn, minutes))
+
+    def function(fn: Function | None) -> Future[FunctionHealth | None]:
+        if fn is None:
+            return done(None)
+        return cast(
+            "Future[FunctionHealth | None]", obs.function_health(":".join(fn.arn.split(":")[:7]), minutes)
+        )
+
+    return [chain(cluster_f, brokers), chain(function_f, function)]
 
 
 def _names(obs: _Observer, esm: Esm, network: Network | None, notes: _Notes) -> Future[Dns]:
@@ -781,17 +906,19 @@ def observe(
     max_workers: int = 8,
     raw_esm: dict[str, Any] | None = None,
     probe_timeout: float | None = None,
+    metrics_minutes: int = 0,
 ) -> Facts:
     """Everything the checks need about one ESM, read in as few sequential round trips as possible.
 
     `raw_esm` is the mapping as ListEventSourceMappings already returned it (a scan): the same
     configuration GetEventSourceMapping would return, so it is not read again. `probe_timeout`
     turns on the active TLS probe of the brokers (`diagnose --probe`), each step bounded by it.
+    `metrics_minutes` reads that many minutes of broker and function metrics (0: none).
     """
     esm = esm_from_api(raw_esm if raw_esm is not None else read_esm(aws, esm_id))
     notes = _Notes()
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="observe") as pool:
-        found = outcome(_observe(_Observer(aws, pool), esm, notes))
+        found = outcome(_observe(_Observer(aws, pool), esm, notes, metrics_minutes))
     facts = Facts(
         region=aws.region,
         esm=esm,
@@ -803,6 +930,8 @@ def observe(
         dns=found.dns,
         vpc_connection=found.vpc_connection,
         destination=found.destination,
+        broker_health=found.broker_health,
+        function_health=found.function_health,
         # Sorted: reads finish in any order, and the fingerprint must not depend on it.
         unchecked=tuple(sorted(set(notes.unchecked), key=lambda u: (u.what, u.reason))),
     )

@@ -59,13 +59,19 @@ def target_of(facts: Facts) -> Target:
 
 
 def build_plan(
-    facts: Facts, findings: list[Finding], playbooks: list[Playbook], *, enable_user_disabled: bool = False
+    facts: Facts,
+    findings: list[Finding],
+    playbooks: list[Playbook],
+    *,
+    enable_user_disabled: bool = False,
+    fix_with: frozenset[str] = frozenset(),
 ) -> Plan:
     """Ask each finding's playbook actions for drafts; merge duplicates; order and number them.
 
     A disabled mapping whose StateTransitionReason does not say Lambda disabled it (a person did, or
     nothing says) is not enabled unless `enable_user_disabled`: the plan carries a manual step saying who
-    disabled it instead of the enable."""
+    disabled it instead of the enable. A playbook's alternative fix replaces its actions only when named in
+    `fix_with` (`--fix-with NAME`); otherwise the plan lists what the alternative would change."""
     held = (
         facts.esm.state in ESM_DISABLED_STATES
         and facts.esm.changed_by != "lambda"
@@ -96,16 +102,21 @@ def build_plan(
             because.setdefault(key, []).append(finding.code)
         return drafted, stepped
 
+    offers: dict[str, ManualStep] = {}
     for finding in findings:
         pb = by_name[finding.playbook]
-        fixes = [ref for ref in pb.actions if ref.action != "reenable_esm"]
+        chosen = next((refs for name, refs in pb.alternatives.items() if name in fix_with), pb.actions)
+        for name, refs in pb.alternatives.items():
+            if name not in fix_with:
+                offers.update((o.text, o) for o in _offers(facts, finding, name, refs))
+        fixes = [ref for ref in chosen if ref.action != "reenable_esm"]
         outcomes = [collect(finding, ref) for ref in fixes]
         drafted = [d for d, _ in outcomes]
         if not any(drafted) and any(s for _, s in outcomes):
             # Only a person can fix it (a permissions boundary, a secret to re-create): restarting the
             # pollers before they do changes nothing, so the restart waits with them.
             continue
-        drafted += [collect(finding, ref)[0] for ref in pb.actions if ref.action == "reenable_esm"]
+        drafted += [collect(finding, ref)[0] for ref in chosen if ref.action == "reenable_esm"]
         if any(drafted) and _enables_after(pb, facts):
             # AWS disables an ESM that keeps failing, and fixing the cause does not enable it again.
             collect(finding, ActionRef(action="reenable_esm"))
@@ -131,8 +142,26 @@ def build_plan(
         findings=tuple(findings),
         changes=tuple(changes),
         manual_steps=tuple(manual.values()),
+        alternatives=tuple(offers.values()),
         fingerprint=facts.fingerprint(),
     )
+
+
+def _offers(facts: Facts, finding: Finding, name: str, refs: tuple[ActionRef, ...]) -> list[ManualStep]:
+    """What the alternative `name` would change for `finding`, one line per change (nothing is planned)."""
+    registry = actions.registry()
+    out = []
+    for ref in refs:
+        action = registry[ref.action]
+        for item in action.plan(facts, finding, action.Params.model_validate(ref.params)):
+            if isinstance(item, Draft):
+                c = item.change
+                what = "; ".join(f"{k} = {v}" for k, v in c.after.items())
+                text = f"`--fix-with {name}` plans {c.action} on {c.resource} instead: {what}"
+            else:
+                text = f"`--fix-with {name}` plans this manual step instead: {item.text}"
+            out.append(ManualStep(because=(finding.code,), text=text))
+    return out
 
 
 def _enables(draft: Draft) -> bool:

@@ -107,7 +107,7 @@ def _source(esm: Esm) -> str:
 
 
 def diagnose_one(
-    aws: Aws, raw: dict[str, Any], playbooks: list[Playbook], observe_workers: int
+    aws: Aws, raw: dict[str, Any], playbooks: list[Playbook], observe_workers: int, metrics_minutes: int = 0
 ) -> ScanResult:
     """Observe and diagnose one listed mapping; an AWS failure becomes the result's error, not the scan's."""
     esm = esm_from_api(raw)
@@ -119,7 +119,9 @@ def diagnose_one(
         state=esm.state,
     )
     try:
-        facts = observe(aws, esm.uuid, max_workers=observe_workers, raw_esm=raw)
+        facts = observe(
+            aws, esm.uuid, max_workers=observe_workers, raw_esm=raw, metrics_minutes=metrics_minutes
+        )
     except RemediateError as exc:
         return dataclasses.replace(result, error=str(exc))
     findings = tuple(diagnose(facts, playbooks))
@@ -134,6 +136,7 @@ def scan(
     workers: int = 16,
     observe_workers: int = 8,
     progress: ScanProgress | None = None,
+    metrics_minutes: int = 0,
 ) -> list[ScanResult]:
     """Diagnose every Kafka/MSK mapping of every session's region, `workers` mappings at a time."""
     shown = progress or SILENT
@@ -141,7 +144,10 @@ def scan(
     shown.start(len(listed))
     results: list[ScanResult] = []
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan") as pool:
-        futures = [pool.submit(diagnose_one, aws, raw, playbooks, observe_workers) for aws, raw in listed]
+        futures = [
+            pool.submit(diagnose_one, aws, raw, playbooks, observe_workers, metrics_minutes)
+            for aws, raw in listed
+        ]
         for future in as_completed(futures):
             results.append(future.result())
             shown.advance()

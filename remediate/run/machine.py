@@ -130,6 +130,7 @@ class Run:
     enable_user_disabled: bool = (
         False  # `scan --fix --enable-user-disabled`: may enable what a person disabled
     )
+    fix_with: frozenset[str] = frozenset()  # `plan/apply --fix-with NAME`: a playbook's alternative fix
     run_id: str = field(default_factory=new_run_id)
     stop: Stop = field(default_factory=Stop)
     state: str = "pending"
@@ -221,7 +222,11 @@ class Run:
             if self.stop.requested:
                 raise Interrupted("stopped on request before planning", self.stop.signum)
         self.facts = observe(
-            self.aws, self.esm_id, max_workers=self.settings.max_workers, probe_timeout=self.probe_timeout
+            self.aws,
+            self.esm_id,
+            max_workers=self.settings.max_workers,
+            probe_timeout=self.probe_timeout,
+            metrics_minutes=self.settings.metrics_window,
         )
         log.info("run.observed", fingerprint=self.facts.fingerprint(), aws_calls=self.aws.calls)
         self.observed()
@@ -272,7 +277,11 @@ class Run:
             self.plan = self.saved_plan
         else:
             self.plan = build_plan(
-                self.facts, self.findings, self.playbooks, enable_user_disabled=self.enable_user_disabled
+                self.facts,
+                self.findings,
+                self.playbooks,
+                enable_user_disabled=self.enable_user_disabled,
+                fix_with=self.fix_with,
             )
         if self.mode == "apply" and self.plan.changes:
             self.ask()

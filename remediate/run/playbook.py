@@ -8,6 +8,7 @@ name against the registries and every action's parameters against its schema, so
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,11 @@ class Playbook(BaseModel):
         (), description="finding codes that explain the same symptom better: if any is found, skip"
     )
     exclusive: bool = Field(False, description="applies only when no other failure is found")
+    alternatives: dict[str, tuple[ActionRef, ...]] = Field(
+        default_factory=dict,
+        description="fixes used instead of `actions` only when chosen with `--fix-with NAME`; a plan that "
+        "does not choose one lists what it would change",
+    )
     enable_disabled_esm: bool = Field(
         True,
         description="when its changes fix a disabled ESM, also enable it (AWS disables an ESM that keeps "
@@ -86,7 +92,10 @@ def _problems(pb: Playbook) -> list[str]:
     for code in pb.findings:
         if code in CODES and check_reg.keys() >= set(pb.checks) and code not in emitted:
             out.append(f"finding {code} is emitted by none of its checks")
-    for ref in pb.actions:
+    for name in pb.alternatives:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
+            out.append(f"alternative {name!r}: names are lower-case words joined by '-'")
+    for ref in (*pb.actions, *(r for refs in pb.alternatives.values() for r in refs)):
         act = action_reg.get(ref.action)
         if act is None:
             out.append(f"unknown action {ref.action!r} (registered: {', '.join(sorted(action_reg))})")

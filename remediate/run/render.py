@@ -158,6 +158,10 @@ def render_plan(plan: Plan, color: bool = False, *, with_findings: bool = False)
             because = f"[{', '.join(step.because)}] " if step.because else ""
             lines.append(f"  {i}. {because}" + step.text.replace("\n", "\n     "))
         lines.append("")
+    if plan.alternatives:
+        lines.append(s("Alternatives (not planned; choose one with --fix-with):", "bold"))
+        lines.extend(f"  - [{', '.join(a.because)}] {a.text}" for a in plan.alternatives)
+        lines.append("")
     lines.append(s(plan.summary(), "bold"))
     return "\n".join(lines) + "\n"
 

@@ -287,6 +287,16 @@ class ScenarioOptions:
     state: str = "Enabled"
     state_transition_reason: str = "USER_INITIATED"
     last_processing_result: str = "OK"
+    # Live health: what the services alone publish or decide, seeded once the scenario is built.
+    broker_volume_gib: int | None = None
+    """EBS storage per broker (BrokerNodeGroupInfo.StorageInfo); None leaves it out of CreateClusterV2."""
+    broker_metrics: Mapping[str, Mapping[str, tuple[float, ...]]] = field(default_factory=dict)
+    """AWS/Kafka metric -> "Broker ID" ("" for a cluster-level metric) -> one value a minute, newest last."""
+    function_metrics: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    """AWS/Lambda metric (Invocations, Errors, Throttles) -> one value a minute, newest last."""
+    function_status: Mapping[str, str] = field(default_factory=dict)
+    """What Lambda reports about the function: state, state_reason, last_update_status(_reason)."""
+    reserved_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -620,6 +630,92 @@ def _function_zip() -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("index.py", "def handler(event, context):\n    return {'records': len(event)}\n")
     return buffer.getvalue()
+
+
+# Live health (issue 15): broker and function metrics, the function's state and concurrency.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="broker-storage-full",
+        description="An MSK cluster whose fullest broker's data-log disk reached 91% (1000 GiB per broker).",
+        broker_volume_gib=1000,
+        broker_metrics={"KafkaDataLogsDiskUsed": {"1": (80.0, 88.0, 91.0), "2": (52.0,), "3": (60.5,)}},
+        expected_findings=("BROKER_STORAGE_FULL",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="broker-cpu-saturated",
+        description="An MSK cluster whose broker 2 spends 72% of its CPU in user and kernel space.",
+        broker_metrics={"CpuUser": {"2": (40.0, 57.0)}, "CpuSystem": {"2": (10.0, 15.0)}},
+        expected_findings=("BROKER_CPU_SATURATED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="broker-connections-exhausted",
+        description="An MSK IAM cluster whose broker 3 holds 2,950 connections (quota 3,000).",
+        broker_metrics={"ConnectionCount": {"1": (400.0,), "3": (2100.0, 2950.0)}},
+        expected_findings=("BROKER_CONNECTIONS_EXHAUSTED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="broker-timeout-measured",
+        description="Brokers timing out while their metrics show moderate CPU and disk.",
+        batch_size=500,
+        last_processing_result=CONNECTION_ERROR,
+        broker_metrics={
+            "CpuUser": {"1": (20.0, 31.0)},
+            "CpuSystem": {"1": (4.0, 5.0)},
+            "KafkaDataLogsDiskUsed": {"1": (40.0,), "2": (42.5,)},
+            "HeapMemoryAfterGC": {"2": (18.0, 21.5)},
+            "ActiveControllerCount": {"": (1.0, 1.0)},
+            "OfflinePartitionsCount": {"": (0.0,)},
+        },
+        expected_findings=("BROKER_TIMEOUT",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="function-failed",
+        description="The trigger's function is in the Failed state.",
+        function_status={"state": "Failed", "state_reason": "The subnet has no free IP addresses."},
+        expected_findings=("FUNCTION_CANNOT_RUN",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="function-concurrency-zero",
+        description="The trigger's function has a reserved concurrency of 0: every invocation is throttled.",
+        reserved_concurrency=0,
+        expected_findings=("FUNCTION_CANNOT_RUN",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="function-throttled",
+        description="The trigger's function was throttled 12 times against 30 invocations.",
+        reserved_concurrency=2,
+        function_metrics={"Invocations": (10.0, 20.0), "Throttles": (5.0, 7.0)},
+        expected_findings=("FUNCTION_THROTTLED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="function-failing",
+        description="18 of the function's 20 invocations returned an error.",
+        function_metrics={"Invocations": (10.0, 10.0), "Errors": (10.0, 8.0)},
+        expected_findings=("FUNCTION_FAILING",),
+    )
+)
 
 
 class _Builder:
@@ -1169,6 +1265,11 @@ class _Builder:
                     "InstanceType": "kafka.m5.large",
                     "ClientSubnets": list(self.made["subnet_ids"]),
                     "SecurityGroups": [group_id],
+                    **(
+                        {"StorageInfo": {"EbsStorageInfo": {"VolumeSize": o.broker_volume_gib}}}
+                        if o.broker_volume_gib is not None
+                        else {}
+                    ),
                 },
                 "KafkaVersion": "3.6.0",
                 "NumberOfBrokerNodes": 3,
@@ -1178,6 +1279,26 @@ class _Builder:
             Tags={"scenario": self.prefix},
         )["ClusterArn"]
         return arn
+
+    def health(self, function_name: str) -> None:
+        """Seed what CloudWatch and Lambda alone report: broker and function metrics (published under the
+        services' own namespaces, AWS/Kafka with "Cluster Name" and "Broker ID", AWS/Lambda with
+        FunctionName: MSK developer guide, "Amazon MSK metrics for monitoring Standard brokers with
+        CloudWatch"; Lambda developer guide, "Types of metrics for Lambda functions"), the function's state
+        and its reserved concurrency (set through the API, as its owner would)."""
+        o = self.o
+        for metric, brokers in o.broker_metrics.items():
+            for broker, values in brokers.items():
+                dims = {"Cluster Name": f"{self.prefix}-cluster", **({"Broker ID": broker} if broker else {})}
+                self.sb.put_metrics("AWS/Kafka", metric, dims, list(values))
+        for metric, values in o.function_metrics.items():
+            self.sb.put_metrics("AWS/Lambda", metric, {"FunctionName": function_name}, list(values))
+        if o.function_status:
+            self.sb.set_function_status(function_name, **o.function_status)
+        if o.reserved_concurrency is not None:
+            self.sb.client("lambda").put_function_concurrency(
+                FunctionName=function_name, ReservedConcurrentExecutions=o.reserved_concurrency
+            )
 
     def build(self) -> Scenario:
         o = self.o
@@ -1277,6 +1398,7 @@ class _Builder:
         )
         if cluster_arn and not o.cross_account_owner and o.cluster_state != "ACTIVE":
             self.sb.set_cluster_state(cluster_arn, o.cluster_state)
+        self.health(function_name)
         return Scenario(
             name=o.name,
             description=o.description,

@@ -27,7 +27,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from remediate.sandbox import patches
+from remediate.sandbox import health, patches
 from remediate.sandbox.faults import CallLog, FaultMiddleware, FaultSet
 
 __all__ = ["ACCOUNT_ID", "Sandbox"]
@@ -114,6 +114,7 @@ class Sandbox:
         if self._server is not None:
             return self
         patches.apply_patches()
+        health.patch()
 
         def wrap(app: Any) -> FaultMiddleware:
             return FaultMiddleware(
@@ -278,3 +279,15 @@ class Sandbox:
     def set_vpc_connection_state(self, connection_arn: str, state: str) -> None:
         """Set what MSK alone decides about a managed VPC connection: its State."""
         patches.set_vpc_connection_state(self.account_id, self.region, connection_arn, state)
+
+    # --- live health (what AWS alone decides: metrics, a function's state) ---------------------------
+
+    def put_metrics(
+        self, namespace: str, metric: str, dimensions: dict[str, str], values: list[float]
+    ) -> None:
+        """Publish a service's metric (AWS/Kafka, AWS/Lambda): one data point a minute, newest last."""
+        health.put_metrics(self.account_id, self.region, namespace, metric, dimensions, values)
+
+    def set_function_status(self, name: str, **status: str) -> None:
+        """Set a function's State, StateReason, LastUpdateStatus or LastUpdateStatusReason (snake_case)."""
+        health.set_function_status(self.account_id, self.region, name, **status)

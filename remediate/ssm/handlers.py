@@ -198,7 +198,13 @@ def _scan_account(ev: PlanEvents, settings: Settings) -> dict[str, Any]:
     """Every Kafka mapping of this account and Region: one report to the bucket, a summary as output."""
     aws = Aws.from_settings(settings)
     books = playbook.load(settings.playbooks_dir)
-    results = fleet.scan([aws], books, workers=settings.scan_workers, observe_workers=settings.max_workers)
+    results = fleet.scan(
+        [aws],
+        books,
+        workers=settings.scan_workers,
+        observe_workers=settings.max_workers,
+        metrics_minutes=settings.metrics_window,
+    )
     plans = fleet.fixes_for(results, books) if ev.Mode == "Plan" else []
     report = {
         **fleet.to_json(results),

@@ -1,0 +1,101 @@
+"""Live health: the CloudWatch metrics observation reads and the documented limits checks compare them to.
+
+One module holds the rules, beside the pages they come from, so observation (which metrics to ask
+for), the checks (what is too much) and the actions (how much storage to add) cannot disagree.
+Pure: no AWS calls here.
+"""
+
+from __future__ import annotations
+
+import math
+
+# --- Amazon MSK ---------------------------------------------------------------------------------------
+# MSK developer guide, "Amazon MSK metrics for monitoring Standard brokers with CloudWatch"
+# (https://docs.aws.amazon.com/msk/latest/developerguide/metrics-details.html): namespace AWS/Kafka,
+# DEFAULT-level (free) metrics. Per broker (dimensions "Cluster Name", "Broker ID"): CpuUser and CpuSystem
+# (percent of CPU in user and kernel space), KafkaDataLogsDiskUsed (percent of disk used for data logs),
+# MemoryUsed (bytes), HeapMemoryAfterGC (percent of the heap in use after garbage collection),
+# ConnectionCount (active authenticated, unauthenticated and inter-broker connections) and
+# UnderReplicatedPartitions; per cluster (dimension "Cluster Name" only): ActiveControllerCount (only one
+# controller per cluster should be active) and OfflinePartitionsCount.
+MSK_NAMESPACE = "AWS/Kafka"
+BROKER_METRICS = (
+    "CpuUser",
+    "CpuSystem",
+    "KafkaDataLogsDiskUsed",
+    "MemoryUsed",
+    "HeapMemoryAfterGC",
+    "ConnectionCount",
+    "UnderReplicatedPartitions",
+)
+CLUSTER_METRICS = ("ActiveControllerCount", "OfflinePartitionsCount")
+
+CPU_LIMIT_PERCENT = 60.0
+"""MSK developer guide, "Best practices for Standard brokers", "Monitor CPU usage": keep the total CPU
+utilization of the brokers (CPU User + CPU System) under 60%."""
+DISK_LIMIT_PERCENT = 85.0
+"""Same page, "Monitor disk space": act when KafkaDataLogsDiskUsed reaches 85%."""
+
+IAM_CONNECTIONS_PER_BROKER = 3000
+"""MSK developer guide, "Amazon MSK quota", Standard broker quota: "Maximum TCP connections per broker
+(IAM access control): 3000"; for other authentication "MSK does not enforce connection limits", so
+only an IAM cluster has a quota to exhaust."""
+CONNECTIONS_NEAR = 0.9
+"""The share of the quota at which a broker's connections count as exhausted: new connections are
+refused at the quota, so intermittent SASL failures start before the count reads exactly 3000.
+ConnectionCount counts every connection (inter-broker and unauthenticated ones too), so it bounds the
+IAM connections from above: the finding's evidence is that count, and says so by naming the metric."""
+
+STORAGE_MAX_GIB = 16384
+"""MSK developer guide, "Amazon MSK quota": maximum storage per broker 16384 GiB; "Manual scaling for
+Standard brokers": storage per broker cannot exceed 16384 GiB after the update, and can only grow."""
+STORAGE_COOLDOWN_HOURS = 6
+"""MSK developer guide, "Scale up Amazon MSK Standard broker storage": a cool-down period of at least six
+hours (up to over 24) follows every storage scaling event, manual (UpdateBrokerStorage) or automatic."""
+STORAGE_TARGET_PERCENT = 60.0
+"""Where the planned size puts the fullest broker's data logs: well under the 85% alarm, and under the
+60% the broker's CPU guidance uses, so one cool-down period is not spent at the edge again."""
+
+
+def storage_target_gib(volume_gib: int, disk_used_percent: float) -> int | None:
+    """The per-broker EBS size (GiB) that brings the fullest broker to STORAGE_TARGET_PERCENT, rounded up
+    to the next 10 GiB; at most STORAGE_MAX_GIB; None when no larger size is allowed."""
+    if volume_gib >= STORAGE_MAX_GIB:
+        return None
+    wanted = volume_gib * disk_used_percent / STORAGE_TARGET_PERCENT
+    target = max(volume_gib + 1, math.ceil(wanted / 10) * 10)
+    return min(target, STORAGE_MAX_GIB)
+
+
+# --- AWS Lambda -----------------------------------------------------------------------------------------
+# Lambda developer guide, "Types of metrics for Lambda functions"
+# (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html): namespace AWS/Lambda,
+# dimension FunctionName; Invocations, Errors and Throttles are counts, read with the Sum statistic.
+LAMBDA_NAMESPACE = "AWS/Lambda"
+FUNCTION_METRICS = ("Invocations", "Errors", "Throttles")
+
+FUNCTION_NOT_RUNNING_STATES = frozenset({"Pending", "Inactive", "Failed"})
+"""Lambda developer guide, "Lambda function states": functions can only be invoked successfully while
+Active; Lambda does not invoke a Pending function, invoking an Inactive one fails (and sets it Pending
+while its resources are re-created), and a Failed one must be fixed or re-created."""
+FAILING_SHARE = 0.5
+"""The share of invocations that error before the function counts as failing: a trigger whose every other
+batch errors is retried without end (Kafka batches are retried until they succeed or expire)."""
+
+
+def log_group(function_name: str, configured: str | None) -> str:
+    """Where the function logs: its LoggingConfig.LogGroup, else Lambda's default /aws/lambda/NAME
+    (Lambda developer guide, "Configuring advanced logging controls for Lambda functions")."""
+    return configured or f"/aws/lambda/{function_name}"
+
+
+# --- provisioned mode -----------------------------------------------------------------------------------
+PROVISIONED_MIN_POLLERS = 1
+PROVISIONED_MAX_POLLERS = 200
+"""Lambda API reference, ProvisionedPollerConfig: for Amazon MSK and self-managed Apache Kafka,
+MinimumPollers defaults to 1 (range 1 to 200) and MaximumPollers to 200 (range 1 to 2,000)."""
+POLLER_CAPACITY = "up to 5 MB/s of throughput or up to 5 concurrent invocations"
+"""Lambda developer guide, "Apache Kafka event poller scaling modes in Lambda": what one event poller
+handles for Amazon MSK and self-managed Apache Kafka. The same page says provisioned mode "incurs
+additional costs" and points to the Lambda pricing page; no price per event poller unit (EPU) was found
+in the documentation this tool was built from, so none is quoted."""

@@ -1,0 +1,164 @@
+"""End-to-end: broker health from CloudWatch (issue 15, item 1), through the real CLI against the sandbox.
+
+Each scenario seeds the brokers' metrics as MSK would publish them; the expected numbers are the seeded ones,
+and the expected storage target is worked out here from MSK's documented rules, not taken from the engine.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from remediate.sandbox import FaultRule, Sandbox, build_scenario
+from tests.conftest import CliRunner
+
+
+def findings(cli: CliRunner, uuid: str, *extra: str) -> list[dict[str, object]]:
+    run = cli("diagnose", "--esm", uuid, "--output", "json", *extra)
+    assert run.returncode == 0, run.stderr
+    found: list[dict[str, object]] = json.loads(run.stdout)["findings"]
+    return found
+
+
+def volume(sb: Sandbox, arn: str) -> int:
+    info = sb.client("kafka").describe_cluster_v2(ClusterArn=arn)["ClusterInfo"]
+    return int(info["Provisioned"]["BrokerNodeGroupInfo"]["StorageInfo"]["EbsStorageInfo"]["VolumeSize"])
+
+
+def test_storage_full_is_measured_and_grown(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "broker-storage-full")
+    [found] = findings(cli, scn.esm_uuid)
+    assert found["code"] == "BROKER_STORAGE_FULL"
+    ev = found["evidence"]
+    assert isinstance(ev, dict)
+    assert (ev["worst"], ev["limit"], ev["volume_gib"]) == (91.0, 85.0, 1000)
+    assert [(b["broker_id"], b["value"]) for b in ev["brokers"]] == [("1", 91.0), ("3", 60.5), ("2", 52.0)]
+    # The fullest broker at 60% of the new size, rounded up to 10 GiB: 1000 * 91 / 60 = 1516.7 -> 1520.
+    expected = math.ceil(1000 * 91 / 60 / 10) * 10
+    assert ev["target_gib"] == expected == 1520
+
+    plan = json.loads(cli("plan", "--esm", scn.esm_uuid, "--output", "json").stdout)
+    [change] = plan["changes"]
+    assert (change["action"], change["resource"]) == ("update_broker_storage", scn.cluster_arn)
+    assert (change["before"], change["after"]) == ({"VolumeSizeGB": 1000}, {"VolumeSizeGB": 1520})
+    # The manual alternative beside it: listed, not planned, chosen with --fix-with free-space.
+    assert plan["manual_steps"] == []
+    [offer] = plan["alternatives"]
+    assert offer["text"].startswith("`--fix-with free-space` plans this manual step instead: Free storage")
+    chosen = json.loads(
+        cli("plan", "--esm", scn.esm_uuid, "--fix-with", "free-space", "--output", "json").stdout
+    )
+    assert chosen["changes"] == []
+    assert "retention.ms" in chosen["manual_steps"][0]["text"]
+
+    applied = cli("apply", "--esm", scn.esm_uuid, "--auto-approve")
+    assert applied.returncode == 0, applied.stderr
+    assert scn.cluster_arn is not None
+    assert volume(sandbox, scn.cluster_arn) == 1520
+    # Idempotent: the size is there, so nothing is planned for storage again (the disk metric is old data).
+    again = json.loads(cli("plan", "--esm", scn.esm_uuid, "--output", "json").stdout)
+    assert [c["action"] for c in again["changes"]] == ["update_broker_storage"]
+    assert again["changes"][0]["before"] == {"VolumeSizeGB": 1520}
+    # MSK refuses a second scaling within its six-hour cool-down; the run fails with MSK's answer.
+    refused = cli("apply", "--esm", scn.esm_uuid, "--auto-approve")
+    assert refused.returncode != 0
+    assert "BadRequestException" in refused.stderr
+    assert volume(sandbox, scn.cluster_arn) == 1520
+
+
+def test_cpu_saturated_with_numbers(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "broker-cpu-saturated")
+    [found] = findings(cli, scn.esm_uuid)
+    assert found["code"] == "BROKER_CPU_SATURATED"
+    ev = found["evidence"]
+    assert isinstance(ev, dict)
+    # The worst minute of user + system: 57 + 15 = 72 (not the sum of separate maxima from other minutes).
+    assert (ev["worst"], ev["limit"], ev["instance_type"]) == (72.0, 60.0, "kafka.m5.large")
+    plan = json.loads(cli("plan", "--esm", scn.esm_uuid, "--output", "json").stdout)
+    assert plan["changes"] == []
+    assert "update-broker-type" in plan["manual_steps"][0]["text"]
+
+
+def test_connections_exhausted_on_iam_cluster(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "broker-connections-exhausted")
+    [found] = findings(cli, scn.esm_uuid)
+    assert found["code"] == "BROKER_CONNECTIONS_EXHAUSTED"
+    ev = found["evidence"]
+    assert isinstance(ev, dict)
+    assert (ev["worst"], ev["limit"], ev["auth"]) == (2950.0, 3000.0, "iam")
+    assert ev["brokers"][0] == {"broker_id": "3", "value": 2950.0}
+
+
+def test_connections_have_no_quota_without_iam(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "broker-connections-exhausted", name="conn-scram", auth="scram")
+    assert [f["code"] for f in findings(cli, scn.esm_uuid)] == []
+
+
+def test_broker_timeout_names_what_the_metrics_show(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "broker-timeout-measured")
+    [found] = findings(cli, scn.esm_uuid)
+    assert found["code"] == "BROKER_TIMEOUT"
+    ev = found["evidence"]
+    assert isinstance(ev, dict)
+    assert (ev["max_cpu_percent"], ev["max_disk_used_percent"]) == (36.0, 42.5)
+    assert (ev["active_controllers"], ev["offline_partitions"]) == (1.0, 0.0)
+    assert (ev["max_heap_after_gc_percent"], ev["max_memory_used_bytes"]) == (21.5, None)
+    assert "broker metrics over the last 60 min" in str(ev["metrics"])
+    plan = json.loads(cli("plan", "--esm", scn.esm_uuid, "--output", "json").stdout)
+    assert [c["action"] for c in plan["changes"]] == [
+        "update_esm",
+        "reenable_esm",
+    ]  # the batch-size fix stays
+
+
+def test_denied_metrics_are_could_not_check(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "broker-storage-full")
+    sandbox.faults.add(FaultRule(service="monitoring", operation="GetMetricData", kind="status", status=403))
+    found = findings(cli, scn.esm_uuid)
+    assert [f["code"] for f in found] == ["COULD_NOT_CHECK", "COULD_NOT_CHECK"]
+    assert all("AccessDenied on GetMetricData" in str(f["summary"]) for f in found)
+
+
+def test_metrics_off_reads_none(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "broker-storage-full")
+    sandbox.clear_calls()
+    run = cli("diagnose", "--esm", scn.esm_uuid, "--output", "json", env={"REMEDIATE_METRICS_WINDOW": "0"})
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["findings"] == []
+    assert not [c for c in sandbox.calls if c[0] == "monitoring" or c[1] == "ListNodes"]
+
+
+def test_scan_reads_metrics_once_per_cluster_and_per_function(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "broker-storage-full")
+    lam = sandbox.client("lambda")
+    for topic in ("t2", "t3", "t4"):  # more mappings of the same function on the same cluster
+        lam.create_event_source_mapping(
+            FunctionName=scn.function_name,
+            EventSourceArn=scn.cluster_arn,
+            Topics=[topic],
+            StartingPosition="LATEST",
+        )
+    sandbox.clear_calls()
+    run = cli("scan", "--output", "json")
+    assert run.returncode == 2, run.stderr
+    mappings = json.loads(run.stdout)["mappings"]
+    assert len(mappings) == 4
+    # (The other topics are outside the role's policy, so those mappings have findings of their own too.)
+    assert all("BROKER_STORAGE_FULL" in [f["code"] for f in m["findings"]] for m in mappings)
+    calls = sandbox.calls
+    assert (
+        calls.count(("monitoring", "GetMetricData")) == 2
+    )  # one for the cluster's brokers, one for the function
+    assert calls.count(("kafka", "ListNodes")) == 1
+    assert calls.count(("lambda", "GetFunctionConcurrency")) == 1
+
+
+def test_throttled_metric_reads_are_retried(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "broker-cpu-saturated")
+    sandbox.faults.add(FaultRule(service="monitoring", operation="GetMetricData", kind="throttle", times=2))
+    sandbox.clear_calls()
+    [found] = findings(cli, scn.esm_uuid)
+    assert found["code"] == "BROKER_CPU_SATURATED"
+    assert (
+        sandbox.calls.count(("monitoring", "GetMetricData")) == 4
+    )  # 2 refused, then the cluster's and the function's
