@@ -32,6 +32,11 @@ CODES: dict[str, str] = {
     "ESM_DISABLED": "the mapping is disabled and nothing else blocks it",
     "CLUSTER_NOT_ACTIVE": "the MSK cluster is not ACTIVE (or the cross-account VPC connection not AVAILABLE)",
     "COULD_NOT_CHECK": "a read was denied, so some checks could not run",
+    # issue 15
+    "CONSUMER_GROUP_SHARED": "another mapping on the same source and topic joins the same consumer group",
+    "KMS_KEY_DENIES": "a customer managed key's policy keeps the execution role from a secret or destination",
+    "SCHEMA_REGISTRY_DENIED": "the execution role may not read the Glue schema registry",
+    "SCHEMA_REGISTRY_UNREACHABLE": "the schema registry is missing or out of the pollers' reach",
 }
 
 

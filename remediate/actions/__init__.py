@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from remediate.actions import (
     broker_tls,
+    consumer_group,
     cross_account,
     endpoint_policy,
     esm,
     kafka_acls,
+    key_policy,
     role_policy,
     route53,
+    schema_registry,
     scram,
     secret_value,
     security_group,
@@ -25,12 +28,15 @@ from remediate.actions.base import registered as registry
 
 MODULES = (
     broker_tls,
+    consumer_group,
     cross_account,
     endpoint_policy,
     esm,
     kafka_acls,
+    key_policy,
     role_policy,
     route53,
+    schema_registry,
     scram,
     secret_value,
     security_group,

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from remediate.checks import (
     broker_ports,
+    consumer_group,
     dns,
     endpoint_policy,
     esm,
     iam,
+    kms,
+    schema_registry,
     secrets,
     server_auth,
     service_endpoints,
@@ -20,7 +23,20 @@ from remediate.checks import (
 from remediate.checks.base import Check, check, run_check
 from remediate.checks.base import registered as registry
 
-MODULES = (broker_ports, dns, endpoint_policy, esm, iam, secrets, server_auth, service_endpoints, vpc_dns)
+MODULES = (
+    broker_ports,
+    consumer_group,
+    dns,
+    endpoint_policy,
+    esm,
+    iam,
+    kms,
+    schema_registry,
+    secrets,
+    server_auth,
+    service_endpoints,
+    vpc_dns,
+)
 
 
 __all__ = ["MODULES", "Check", "check", "registry", "run_check"]

@@ -23,8 +23,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
+from urllib.parse import urlsplit
 
-from remediate import kafka
+from remediate import kafka, required_access
 from remediate.aws import Aws, is_access_denied, outcome
 from remediate.errors import AwsError, InputError
 from remediate.facts import (
@@ -36,13 +37,16 @@ from remediate.facts import (
     Facts,
     Function,
     HostedZone,
+    KmsKey,
     LocalResolution,
     Nacl,
     NamedPolicy,
     NatGateway,
     Network,
+    PeerMapping,
     Role,
     RouteTable,
+    SchemaRegistry,
     Secret,
     SecretMaterial,
     SecurityGroup,
@@ -116,6 +120,11 @@ PERMISSIONS = (
     "sqs:GetQueueAttributes",
     "sns:GetTopicAttributes",
     "s3:GetEncryptionConfiguration",
+    # issue 15: the mapping's peers (a self-managed source's, or diagnose's), keys and schema registry
+    "lambda:ListEventSourceMappings",
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "glue:GetRegistry",
 )
 
 
@@ -613,6 +622,76 @@ class _Observer:
             lambda: self.pool.submit(dns.private_zones, self.aws, vpc_id, self.aws.region, hosts),
         )
 
+    # -- issue 15: the mapping's peers, its encryption keys, its schema registry --------------------
+    def peers(self, esm: Esm) -> Future[tuple[PeerMapping, ...]]:
+        """Other mappings on the same source that join the same consumer group.
+
+        For MSK, ListEventSourceMappings filtered by the cluster ARN (one listing per cluster); for a
+        self-managed source, which the listing cannot filter on, the region's whole listing (once per
+        run), kept where a bootstrap server's host is shared. A scan seeds both from its own listing
+        (`seed_listing`), so it makes no call here. Only mappings in this mapping's group are kept: a
+        cluster's thousand mappings do not become a thousand peers of each other.
+        """
+        arn = esm.event_source_arn
+        if esm.source_kind == "msk" and arn:
+            listed = self.shared("peers-source", arn, lambda: self._listing(EventSourceArn=arn))
+        else:
+            listed = self.shared("peers-region", self.aws.region, lambda: self._listing())
+        return then(listed, lambda raws: _peers(esm, raws))
+
+    def _listing(self, **params: Any) -> Future[list[Any]]:
+        return self.pages(
+            "lambda", "list_event_source_mappings", "EventSourceMappings", "Marker", "NextMarker", **params
+        )
+
+    def kms_key(self, ref: str) -> Future[Shared[KmsKey]]:
+        """DescribeKey, then (a customer managed key only) its `default` key policy, once per key.
+
+        "The only valid policy name is default" (KMS API reference, GetKeyPolicy); a denied
+        GetKeyPolicy is recorded, and the key-policy check reports it could not check."""
+        return self.shared("kms-key", ref, lambda: self._kms_key(ref))
+
+    def _kms_key(self, ref: str) -> Future[Shared[KmsKey]]:
+        notes = _Notes()
+
+        def described(raw: dict[str, Any]) -> Future[Shared[KmsKey]]:
+            meta = raw["KeyMetadata"]
+            key = KmsKey(
+                ref=ref,
+                arn=meta.get("Arn", ref),
+                manager=meta.get("KeyManager", ""),
+                state=meta.get("KeyState", ""),
+            )
+            if key.manager != "CUSTOMER":
+                return done(Shared(key))
+            policy_f = notes.guard(
+                f"key policy of KMS key {key.arn}",
+                self.read("kms", "get_key_policy", KeyId=meta["KeyId"], PolicyName="default"),
+            )
+            return then(
+                policy_f,
+                lambda got: Shared(
+                    key.model_copy(update={"policy": policy_document(got["Policy"]) if got else None}),
+                    tuple(notes.unchecked),
+                ),
+            )
+
+        return chain(self.read("kms", "describe_key", KeyId=ref), described)
+
+    def glue_registry(self, arn: str) -> Future[bool]:
+        """Whether the Glue registry exists (GetRegistry), once per registry."""
+
+        def missing(exc: BaseException) -> None:
+            if not (isinstance(exc, AwsError) and exc.code == "EntityNotFoundException"):
+                raise exc.with_traceback(None)
+
+        def start() -> Future[bool]:
+            read = self.read("glue", "get_registry", RegistryId={"RegistryArn": arn})
+            raw = recover(read, missing)
+            return then(raw, lambda found: found is not None)
+
+        return self.shared("glue-registry", arn, start)
+
 
 def _optional(what: str, future: Future[Any], unchecked: list[Unchecked]) -> Future[Any]:
     """A read a VPC's facts can do without: when denied, None, and the gap recorded for every mapping."""
@@ -624,6 +703,50 @@ def _optional(what: str, future: Future[Any], unchecked: list[Unchecked]) -> Fut
         unchecked.append(Unchecked(what=what, reason=f"{denied.code} on {denied.operation}"))
 
     return recover(future, handle)
+
+
+def _peers(esm: Esm, raws: list[Any]) -> tuple[PeerMapping, ...]:
+    """The listed mappings on `esm`'s source (its cluster, or a shared broker host) in its group."""
+    hosts = set(kafka.broker_hosts(esm.bootstrap_servers))
+    out = []
+    for raw in raws:
+        try:
+            other = esm_from_api(raw)
+        except InputError:
+            continue
+        if other.uuid == esm.uuid or other.group_id != esm.group_id:
+            continue
+        same = (
+            other.event_source_arn == esm.event_source_arn
+            if esm.source_kind == "msk"
+            else bool(hosts & set(kafka.broker_hosts(other.bootstrap_servers)))
+        )
+        if same and other.source_kind == esm.source_kind:
+            out.append(
+                PeerMapping(
+                    uuid=other.uuid,
+                    function_arn=other.function_arn,
+                    group_id=other.group_id,
+                    topics=other.topics,
+                )
+            )
+    return tuple(sorted(out, key=lambda p: p.uuid))
+
+
+def seed_listing(aws: Aws, raws: Sequence[dict[str, Any]]) -> None:
+    """Hand a scan's region listing to observation: the peers of every mapping are then found in it,
+    without listing again (`_Observer.peers`). Only a listing of the whole region may seed it."""
+    by_source: dict[str, list[Any]] = {}
+    for raw in raws:
+        if raw.get("EventSourceArn"):
+            by_source.setdefault(raw["EventSourceArn"], []).append(raw)
+    _seed(aws, f"peers-region:{json.dumps(aws.region)}", list(raws))
+    for arn, listed in by_source.items():
+        _seed(aws, f"peers-source:{json.dumps(arn)}", listed)
+
+
+def _seed(aws: Aws, key: str, value: list[Any]) -> None:
+    aws.shared(key, lambda: done(value))
 
 
 def _network(
@@ -670,6 +793,9 @@ class _Observed:
     vpc_connection: VpcConnection | None
     destination: Destination | None
     ca_bundles: tuple[tuple[str, str], ...]  # (secret ARN, PEM) for the probe; memory only
+    peers: tuple[PeerMapping, ...] | None = None
+    keys: tuple[KmsKey, ...] = ()
+    schema_registry: SchemaRegistry | None = None
 
 
 def _placement(
@@ -721,6 +847,8 @@ def _observe(obs: _Observer, esm: Esm, notes: _Notes) -> Future[_Observed]:
         else done(None),
     )
     access = [a for a in esm.source_access if a.type in kafka.SECRET_TYPES]
+    # A Confluent schema registry's access secrets are read by the execution role like the source's.
+    access += [a for a in esm.schema_registry_access if a.uri not in {b.uri for b in access}]
     secret_fs = [notes.guard(f"secret {a.uri}", obs.secret(a)) for a in access]
 
     def network(parts: list[Any]) -> Future[Network | None]:
@@ -736,8 +864,10 @@ def _observe(obs: _Observer, esm: Esm, notes: _Notes) -> Future[_Observed]:
         else done(None)
     )
 
+    related_f = _related(obs, esm, notes, destination_f, secret_fs)
+
     def observed(parts: list[Any]) -> _Observed:
-        function, cluster, network, role, names, connection, destination, *shared = parts
+        function, cluster, network, role, names, connection, destination, related, *shared = parts
         secrets: list[Shared[Secret]] = [found for found in shared if found is not None]
         for found in secrets:
             notes.unchecked.extend(found.unchecked)
@@ -751,11 +881,72 @@ def _observe(obs: _Observer, esm: Esm, notes: _Notes) -> Future[_Observed]:
             vpc_connection=connection,
             destination=destination,
             ca_bundles=tuple((f.value.arn, f.ca_bundle) for f in secrets if f.ca_bundle),
+            peers=related[0],
+            keys=related[1],
+            schema_registry=related[2],
         )
 
     return then(
-        gather([function_f, cluster_f, network_f, role_f, names_f, connection_f, destination_f, *secret_fs]),
+        gather(
+            [
+                function_f,
+                cluster_f,
+                network_f,
+                role_f,
+                names_f,
+                connection_f,
+                destination_f,
+                related_f,
+                *secret_fs,
+            ]
+        ),
         observed,
+    )
+
+
+def _related(
+    obs: _Observer,
+    esm: Esm,
+    notes: _Notes,
+    destination_f: Future[Destination | None],
+    secret_fs: Sequence[Future[Shared[Secret] | None]],
+) -> Future[list[Any]]:
+    """Issue 15's reads: the mapping's peers in its consumer group, the customer managed KMS keys of its
+    secrets and destination (once those are read), and its schema registry."""
+    where = esm.event_source_arn or ", ".join(esm.bootstrap_servers)
+    peers_f = notes.guard(f"Kafka mappings on {where}", obs.peers(esm))
+
+    def keys(parts: list[Any]) -> Future[tuple[KmsKey, ...]]:
+        destination, *secrets = parts
+        refs = [s.value.kms_key_id for s in secrets if s is not None]
+        refs.append(destination.kms_key_id if destination is not None else None)
+        wanted = [
+            r
+            for r in dict.fromkeys(refs)
+            if r and not required_access.is_aws_managed_key(r) and not required_access.is_aws_managed_alias(r)
+        ]
+        found = [notes.adopt(f"KMS key {r}", obs.kms_key(r)) for r in wanted]
+        return then(gather(found), lambda got: tuple(k for k in got if k is not None))
+
+    keys_f = chain(gather([destination_f, *secret_fs]), keys)
+    return gather([peers_f, keys_f, _registry(obs, esm, notes)])
+
+
+def _registry(obs: _Observer, esm: Esm, notes: _Notes) -> Future[SchemaRegistry | None]:
+    uri = esm.schema_registry_uri
+    if not uri:
+        return done(None)
+    if kafka.is_glue_registry(uri):
+        exists_f = notes.guard(f"Glue schema registry {uri}", obs.glue_registry(uri))
+        return then(exists_f, lambda exists: SchemaRegistry(kind="glue", uri=uri, exists=exists))
+    host = urlsplit(uri).hostname or ""
+    if not host:
+        return done(SchemaRegistry(kind="confluent", uri=uri))
+    return then(
+        obs.local_names((host,)),
+        lambda local: SchemaRegistry(
+            kind="confluent", uri=uri, host=host, resolution=local.results[0] if local.results else None
+        ),
     )
 
 
@@ -803,6 +994,9 @@ def observe(
         dns=found.dns,
         vpc_connection=found.vpc_connection,
         destination=found.destination,
+        peers=found.peers,
+        keys=found.keys,
+        schema_registry=found.schema_registry,
         # Sorted: reads finish in any order, and the fingerprint must not depend on it.
         unchecked=tuple(sorted(set(notes.unchecked), key=lambda u: (u.what, u.reason))),
     )

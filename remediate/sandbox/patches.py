@@ -46,6 +46,8 @@ from moto.kafka.exceptions import BadRequestException, NotFoundException
 from moto.route53 import models as _route53_models
 from moto.secretsmanager import models as _sm_models
 
+from remediate.sandbox import key_policies
+
 __all__ = [
     "DEFAULT_TRANSITION_READS",
     "KAFKA_BATCH_SIZE_RANGE",
@@ -1188,3 +1190,4 @@ def apply_patches() -> None:
         _patch_lambda()
         _patch_kafka()
         _patch_ec2()
+        key_policies.patch(_replace)
