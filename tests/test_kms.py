@@ -1,0 +1,89 @@
+"""Unit tests of the key-policy check and its fix on `Facts` fixtures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from remediate.actions import get
+from remediate.checks.kms import kms_key_policy
+from remediate.facts import KmsKey, Secret, SourceAccess
+from remediate.plan import Change
+from tests import factories
+
+KEY = f"arn:aws:kms:{factories.REGION}:{factories.ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+SECRET = f"arn:aws:secretsmanager:{factories.REGION}:{factories.ACCOUNT}:secret:AmazonMSK_x-AbCdEf"
+ROOT = f"arn:aws:iam::{factories.ACCOUNT}:root"
+
+
+def facts_with(policy: dict[str, Any] | None, manager: str = "CUSTOMER") -> Any:
+    esm = factories.esm(source_access=(SourceAccess(type="SASL_SCRAM_512_AUTH", uri=SECRET),))
+    return factories.facts(
+        esm=esm,
+        secrets=(Secret(arn=SECRET, access_type="SASL_SCRAM_512_AUTH", name="AmazonMSK_x", kms_key_id=KEY),),
+        keys=(KmsKey(ref=KEY, arn=KEY, manager=manager, policy=policy),),
+    )
+
+
+def allow(principal: Any, action: Any = "kms:*", **extra: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Principal": principal, "Action": action, "Resource": "*", **extra}
+
+
+def doc(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        doc(allow({"AWS": ROOT})),  # the default policy: IAM policies decide
+        doc(allow({"AWS": factories.ROLE_ARN}, "kms:Decrypt")),
+        doc(allow("*", "kms:Decrypt")),
+        doc(allow({"AWS": factories.ACCOUNT}, ["kms:Decrypt", "kms:Encrypt"])),
+    ],
+)
+def test_a_policy_that_allows_or_delegates_is_no_finding(policy: dict[str, Any]) -> None:
+    assert kms_key_policy(facts_with(policy)) == []
+
+
+def test_an_aws_managed_key_or_an_unread_policy_is_not_judged() -> None:
+    assert kms_key_policy(facts_with(doc(), manager="AWS")) == []
+    assert kms_key_policy(facts_with(None)) == []
+
+
+def test_no_grant_is_implicit() -> None:
+    (finding,) = kms_key_policy(facts_with(doc(allow({"AWS": ROOT}, "kms:PutKeyPolicy", Sid="Admin"))))
+    ev = finding.evidence.model_dump()
+    assert (finding.code, ev["decision"], ev["action"], ev["used_for"]) == (
+        "KMS_KEY_DENIES",
+        "implicit",
+        "kms:Decrypt",
+        SECRET,
+    )
+
+
+def test_a_deny_is_named_and_the_fix_narrows_it_only_for_the_role() -> None:
+    deny = {"Sid": "NoDecrypt", "Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}
+    facts = facts_with(doc(allow({"AWS": ROOT}, Sid="Root"), deny))
+    (finding,) = kms_key_policy(facts)
+    assert finding.evidence.model_dump()["statements"] == ("NoDecrypt",)
+    (draft,) = get("put_key_policy").plan(facts, finding, get("put_key_policy").Params())
+    change: Change = draft.change  # type: ignore[union-attr]
+    narrowed = change.after["Policy"]["Statement"][1]
+    assert narrowed["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [factories.ROLE_ARN]}}
+    assert change.before == {"Policy": facts.keys[0].policy}
+
+
+def test_the_grant_is_one_sided_statement_for_the_role() -> None:
+    facts = facts_with(doc(allow({"AWS": ROOT}, "kms:PutKeyPolicy", Sid="Admin")))
+    (finding,) = kms_key_policy(facts)
+    (draft,) = get("put_key_policy").plan(facts, finding, get("put_key_policy").Params())
+    added = draft.change.after["Policy"]["Statement"][-1]  # type: ignore[union-attr]
+    assert added == {
+        "Sid": "RemediateKeyUse",
+        "Effect": "Allow",
+        "Principal": {"AWS": factories.ROLE_ARN},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+    }
