@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from remediate import kafka
 from remediate.facts import Facts, KmsKey, VpcEndpoint
@@ -215,7 +215,7 @@ def role_needs(facts: Facts) -> list[Need]:
             continue
         need("secretsmanager:GetSecretValue", resource=secret.arn, why="read the authentication secret")
         kms = _kms_need(facts, secret.kms_key_id)
-        if kms is not None:
+        if kms is not None and not key_policy_grants_role(facts, secret.kms_key_id, kms.action):
             need(request=kms, resource=kms.resource, why="decrypt the secret with its customer-managed key")
     dest = destination(facts)
     if dest is not None:
@@ -223,7 +223,7 @@ def role_needs(facts: Facts) -> list[Need]:
             need(action, resource=resource, why="deliver failed batches to the on-failure destination")
         key = facts.destination.kms_key_id if facts.destination else None
         kms = _kms_need(facts, key, DESTINATION_KMS[dest[0]])
-        if kms is not None:
+        if kms is not None and not key_policy_grants_role(facts, key, kms.action):
             need(request=kms, resource=kms.resource, why="use the destination's customer-managed key")
     needs.extend(kafka_cluster_needs(facts))
     needs.extend(schema_registry_needs(facts))
@@ -476,3 +476,28 @@ def key_uses(facts: Facts) -> list[tuple[KmsKey, str, str]]:
     if key is not None and dest is not None and service is not None:
         out.append((key, dest.arn, DESTINATION_KMS[service[0]]))
     return out
+
+
+def _names_account_only(stmt: dict[str, Any], account: str) -> bool:
+    """A statement whose principals are the account itself (its root or its id): it lets IAM decide."""
+    block = stmt.get("Principal")
+    if not isinstance(block, dict) or set(block) != {"AWS"}:
+        return False
+    values = block["AWS"] if isinstance(block["AWS"], list) else [block["AWS"]]
+    return all(str(v) in (account, f"arn:aws:iam::{account}:root") for v in values)
+
+
+def key_policy_grants_role(facts: Facts, ref: str | None, action: str) -> bool:
+    """Whether the key's policy (when read) allows the execution role `action` by itself, through a
+    statement that names the role or everyone rather than the account: then no IAM policy is needed. The
+    account's statement only lets IAM policies decide ("Default key policy", KMS developer guide: the
+    statement for the account's root "enables IAM policies"), so it does not count here."""
+    key = next((k for k in facts.keys if k.ref == ref), None)
+    principal = role_principal(facts)
+    if key is None or key.policy is None or principal is None:
+        return False
+    account = principal.account or ""
+    own = [s for s in statements(key.policy) if not _names_account_only(s, account)]
+    deny = [s for s in statements(key.policy) if s.get("Effect") == "Deny"]
+    document = {"Statement": [*own, *(d for d in deny if d not in own)]}
+    return evaluate(document, Request.make(action, "*", principal)).decision == "allow"

@@ -87,3 +87,18 @@ def test_the_grant_is_one_sided_statement_for_the_role() -> None:
         "Action": "kms:Decrypt",
         "Resource": "*",
     }
+
+
+def test_a_key_policy_that_names_the_role_needs_no_iam_grant() -> None:
+    """The role's IAM policies lack kms:Decrypt: with the default key policy (the account's statement) that
+    is a missing permission; with a statement naming the role, the key policy allows it by itself."""
+    from remediate.checks.iam import role_permissions
+
+    def missing(policy: dict[str, Any]) -> set[str]:
+        found = role_permissions(facts_with(policy))
+        return {r["action"] for f in found for r in f.evidence.model_dump()["missing"]}
+
+    assert "kms:Decrypt" in missing(doc(allow({"AWS": ROOT})))
+    assert "kms:Decrypt" not in missing(
+        doc(allow({"AWS": ROOT}), allow({"AWS": factories.ROLE_ARN}, "kms:Decrypt"))
+    )

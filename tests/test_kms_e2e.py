@@ -135,3 +135,26 @@ def test_sandbox_refuses_a_key_policy_that_locks_the_caller_out(sandbox: Sandbox
             Policy=json.dumps(missing_role),
             BypassPolicyLockoutSafetyCheck=True,
         )
+
+
+def test_scan_reads_each_key_once_for_all_its_mappings(sandbox: Sandbox, cli: CliRunner) -> None:
+    """Two mappings on one SCRAM secret: one DescribeKey and one GetKeyPolicy for the scan, both reported."""
+    scn = build_scenario(sandbox, "kms-secret-key-policy-no-grant")
+    lam = sandbox.client("lambda")
+    first = lam.get_event_source_mapping(UUID=scn.esm_uuid)
+    second = lam.create_event_source_mapping(
+        FunctionName=scn.function_name,
+        EventSourceArn=str(scn.cluster_arn),
+        Topics=["payments"],
+        StartingPosition="LATEST",
+        SourceAccessConfigurations=first["SourceAccessConfigurations"],
+    )["UUID"]
+    sandbox.clear_calls()
+    out = cli("scan", "--output", "json")
+    assert out.returncode == 2, out.stderr
+    by_uuid = {m["esm_uuid"]: m for m in json.loads(out.stdout)["mappings"]}
+    for uuid in (scn.esm_uuid, second):
+        assert [f["code"] for f in by_uuid[uuid]["findings"]] == ["KMS_KEY_DENIES"]
+    operations = [op for _, op in sandbox.calls]
+    assert operations.count("DescribeKey") == 1
+    assert operations.count("GetKeyPolicy") == 1

@@ -78,3 +78,15 @@ def test_confluent_registry_that_resolves_nowhere(sandbox: Sandbox, cli: CliRunn
     assert evidence["cause"] == "unresolvable"
     assert evidence["registry"] == "https://registry.schemas.invalid:8081"
     assert plan["changes"] == []
+
+
+def test_scan_reads_each_registry_once(sandbox: Sandbox, cli: CliRunner) -> None:
+    """Two mappings (each in its own default group) on one Glue registry: one GetRegistry for the scan."""
+    scn = build_scenario(sandbox, "schema-registry-glue-missing", peer_mappings=1)
+    sandbox.clear_calls()
+    out = cli("scan", "--output", "json")
+    assert out.returncode == 2, out.stderr
+    by_uuid = {m["esm_uuid"]: m for m in json.loads(out.stdout)["mappings"]}
+    for uuid in (scn.esm_uuid, *scn.peer_uuids):
+        assert [f["code"] for f in by_uuid[uuid]["findings"]] == ["SCHEMA_REGISTRY_UNREACHABLE"]
+    assert [op for _, op in sandbox.calls].count("GetRegistry") == 1
