@@ -58,3 +58,16 @@ def test_a_denied_listing_is_could_not_check(sandbox: Sandbox, cli: CliRunner) -
     findings = json.loads(out.stdout)["findings"]
     assert [f["code"] for f in findings] == ["COULD_NOT_CHECK"]
     assert findings[0]["evidence"]["what"].startswith("Kafka mappings on ")
+
+
+def test_the_sandbox_refuses_to_change_a_group_id(sandbox: Sandbox) -> None:
+    """Why the fix is a recreate: "After creating a Kafka event source mapping with the consumer group ID
+    specified, you cannot update this value" (Lambda developer guide, "Customizable consumer group ID")."""
+    scn = build_scenario(sandbox, "consumer-group-shared")
+    lam = sandbox.client("lambda")
+    with pytest.raises(lam.exceptions.InvalidParameterValueException):
+        lam.update_event_source_mapping(
+            UUID=scn.esm_uuid, AmazonManagedKafkaEventSourceConfig={"ConsumerGroupId": "mine-alone"}
+        )
+    config = lam.get_event_source_mapping(UUID=scn.esm_uuid)["AmazonManagedKafkaEventSourceConfig"]
+    assert config["ConsumerGroupId"] == "orders-consumers"

@@ -384,10 +384,25 @@ def _create_kafka_esm(backend: Any, spec: dict[str, Any]) -> Any:
     return esm
 
 
+_GROUP_FIXED: Final = "ConsumerGroupId cannot be updated on an existing event source mapping."
+"""The sandbox's own wording (AWS's error text was not found): "After creating a Kafka event source mapping
+with the consumer group ID specified, you cannot update this value" (Lambda developer guide, "Customizable
+consumer group ID in Lambda")."""
+
+
+def _group_id(config: Any) -> Any:
+    return (config or {}).get("ConsumerGroupId") if isinstance(config, dict) else None
+
+
 def _update_event_source_mapping(self: Any, uuid: str, spec: dict[str, Any]) -> Any:
     esm = self.get_event_source_mapping(uuid)
     if esm is None:
         raise _EsmNotFound(uuid)
+    current = esm.get_configuration()
+    for key in ("AmazonManagedKafkaEventSourceConfig", "SelfManagedKafkaEventSourceConfig"):
+        wanted = _group_id(spec.get(key))
+        if wanted is not None and wanted != _group_id(current.get(key)):
+            raise InvalidParameterValueException(_GROUP_FIXED)
     with _ESM_LOCK:
         status = esm_status(esm)
         if status.in_transition:
