@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from remediate.checks.consumer_group import consumer_group_shared
 from remediate.facts import PeerMapping
-from remediate.observe.reads import _peers
+from remediate.observe.reads import _by_group, _parsed, _peers
 from tests import factories
 
 OTHER = "7d9a1f3e-2b4c-4d5e-8f60-718293a4b5c6"
@@ -66,7 +66,7 @@ def test_the_listing_keeps_only_this_sources_mappings_in_this_group() -> None:
         _raw("66666666-7777-4888-9999-aaaaaaaaaaaa", "shared", arn=other_cluster),
         {"UUID": "bbbbbbbb-cccc-4ddd-8eee-ffffffffffff", "EventSourceArn": "arn:aws:sqs:us-east-1:1:q"},
     ]
-    assert [p.uuid for p in _peers(esm, raws)] == [OTHER]
+    assert [p.uuid for p in _peers(esm, _by_group(_parsed(raws)))] == [OTHER]
 
 
 def test_self_managed_peers_share_a_broker_host() -> None:
@@ -90,7 +90,7 @@ def test_self_managed_peers_share_a_broker_host() -> None:
         "UUID": "11111111-2222-4333-8444-555555555555",
         "SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["b9.example:9092"]}},
     }
-    assert [p.uuid for p in _peers(esm, [raw, far])] == [OTHER]
+    assert [p.uuid for p in _peers(esm, _by_group(_parsed([raw, far])))] == [OTHER]
 
 
 names = st.sampled_from(["a", "b", "c"])

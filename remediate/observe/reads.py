@@ -146,6 +146,10 @@ def parse_esm_id(esm_id: str) -> str:
     return value.lower()
 
 
+Groups = dict[str, tuple[Esm, ...]]
+"""Listed Kafka mappings by consumer group (`Esm.group_id`)."""
+
+
 @dataclass(frozen=True)
 class Shared(Generic[T]):
     """A piece of observation many mappings share, with the reads inside it that were denied."""
@@ -637,12 +641,14 @@ class _Observer:
             listed = self.shared("peers-source", arn, lambda: self._listing(EventSourceArn=arn))
         else:
             listed = self.shared("peers-region", self.aws.region, lambda: self._listing())
-        return then(listed, lambda raws: _peers(esm, raws))
+        return then(listed, lambda groups: _peers(esm, groups))
 
-    def _listing(self, **params: Any) -> Future[list[Any]]:
-        return self.pages(
+    def _listing(self, **params: Any) -> Future[Groups]:
+        """A listing's Kafka mappings by consumer group, parsed once for every mapping that asks."""
+        raws = self.pages(
             "lambda", "list_event_source_mappings", "EventSourceMappings", "Marker", "NextMarker", **params
         )
+        return then(raws, lambda listed: _by_group(_parsed(listed)))
 
     def kms_key(self, ref: str) -> Future[Shared[KmsKey]]:
         """DescribeKey, then (a customer managed key only) its `default` key policy, once per key.
@@ -705,23 +711,36 @@ def _optional(what: str, future: Future[Any], unchecked: list[Unchecked]) -> Fut
     return recover(future, handle)
 
 
-def _peers(esm: Esm, raws: list[Any]) -> tuple[PeerMapping, ...]:
-    """The listed mappings on `esm`'s source (its cluster, or a shared broker host) in its group."""
-    hosts = set(kafka.broker_hosts(esm.bootstrap_servers))
+def _parsed(raws: Sequence[dict[str, Any]]) -> list[Esm]:
     out = []
     for raw in raws:
         try:
-            other = esm_from_api(raw)
+            out.append(esm_from_api(raw))
         except InputError:
-            continue
-        if other.uuid == esm.uuid or other.group_id != esm.group_id:
+            continue  # not a Kafka mapping
+    return out
+
+
+def _by_group(esms: Sequence[Esm]) -> Groups:
+    groups: dict[str, list[Esm]] = {}
+    for esm in esms:
+        groups.setdefault(esm.group_id, []).append(esm)
+    return {group: tuple(members) for group, members in groups.items()}
+
+
+def _peers(esm: Esm, groups: Groups) -> tuple[PeerMapping, ...]:
+    """The listed mappings in `esm`'s group on its source (its cluster, or a shared broker host)."""
+    hosts = set(kafka.broker_hosts(esm.bootstrap_servers))
+    out = []
+    for other in groups.get(esm.group_id, ()):
+        if other.uuid == esm.uuid or other.source_kind != esm.source_kind:
             continue
         same = (
             other.event_source_arn == esm.event_source_arn
             if esm.source_kind == "msk"
             else bool(hosts & set(kafka.broker_hosts(other.bootstrap_servers)))
         )
-        if same and other.source_kind == esm.source_kind:
+        if same:
             out.append(
                 PeerMapping(
                     uuid=other.uuid,
@@ -735,17 +754,19 @@ def _peers(esm: Esm, raws: list[Any]) -> tuple[PeerMapping, ...]:
 
 def seed_listing(aws: Aws, raws: Sequence[dict[str, Any]]) -> None:
     """Hand a scan's region listing to observation: the peers of every mapping are then found in it,
-    without listing again (`_Observer.peers`). Only a listing of the whole region may seed it."""
-    by_source: dict[str, list[Any]] = {}
-    for raw in raws:
-        if raw.get("EventSourceArn"):
-            by_source.setdefault(raw["EventSourceArn"], []).append(raw)
-    _seed(aws, f"peers-region:{json.dumps(aws.region)}", list(raws))
+    without listing again (`_Observer.peers`). Only a listing of the whole region may seed it. Each
+    mapping is parsed once, and a mapping looks only at its own group, so a scan's cost stays linear."""
+    esms = _parsed(raws)
+    by_source: dict[str, list[Esm]] = {}
+    for esm in esms:
+        if esm.event_source_arn:
+            by_source.setdefault(esm.event_source_arn, []).append(esm)
+    _seed(aws, f"peers-region:{json.dumps(aws.region)}", _by_group(esms))
     for arn, listed in by_source.items():
-        _seed(aws, f"peers-source:{json.dumps(arn)}", listed)
+        _seed(aws, f"peers-source:{json.dumps(arn)}", _by_group(listed))
 
 
-def _seed(aws: Aws, key: str, value: list[Any]) -> None:
+def _seed(aws: Aws, key: str, value: Groups) -> None:
     aws.shared(key, lambda: done(value))
 
 
