@@ -268,7 +268,9 @@ class KmsKeyDenies(Evidence):
     principal: str
     decision: Literal["deny", "implicit"]
     statements: tuple[str, ...] = ()
-    """Sids (or #N) of the key policy's statements that deny it."""
+    """Sids (or #N) of the statements that deny it."""
+    policy: Literal["key", "role"] = "key"
+    """Whose policy keeps the role out: the key's, or one of the role's own (an explicit Deny)."""
 
 
 class SchemaRegistryDenied(Evidence):

@@ -102,3 +102,27 @@ def test_a_key_policy_that_names_the_role_needs_no_iam_grant() -> None:
     assert "kms:Decrypt" not in missing(
         doc(allow({"AWS": ROOT}), allow({"AWS": factories.ROLE_ARN}, "kms:Decrypt"))
     )
+
+
+def test_a_deny_in_the_roles_own_policy_is_reported_and_narrowed_there() -> None:
+    facts = facts_with(doc(allow({"AWS": ROOT})))
+    role = facts.role
+    deny = {"Sid": "NoKms", "Effect": "Deny", "Action": ["kms:Decrypt", "kms:ReEncrypt*"], "Resource": "*"}
+    grant = {"Effect": "Allow", "Action": ["kms:Decrypt", "secretsmanager:GetSecretValue"], "Resource": "*"}
+    policy = {**role.inline_policies[0].document}
+    policy["Statement"] = [*policy["Statement"], grant, deny]
+    facts = facts.model_copy(
+        update={
+            "role": role.model_copy(
+                update={"inline_policies": (role.inline_policies[0].model_copy(update={"document": policy}),)}
+            )
+        }
+    )
+    (finding,) = kms_key_policy(facts)
+    ev = finding.evidence.model_dump()
+    assert (ev["policy"], ev["decision"], ev["statements"]) == ("role", "deny", ("consumer-access:NoKms",))
+    assert get("put_key_policy").plan(facts, finding, get("put_key_policy").Params()) == []
+    drafts = get("put_role_policy").plan(facts, finding, get("put_role_policy").Params())
+    (change,) = [d.change for d in drafts if d.change.after["PolicyName"] == "consumer-access"]  # type: ignore[union-attr]
+    kept = next(s for s in change.after["PolicyDocument"]["Statement"] if s.get("Sid") == "NoKms")
+    assert kept["Action"] == "kms:ReEncrypt*"

@@ -49,8 +49,8 @@ class PutKeyPolicy(Action):
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         ev = finding.evidence
-        if not isinstance(ev, KmsKeyDenies):
-            return []
+        if not isinstance(ev, KmsKeyDenies) or ev.policy != "key":
+            return []  # a Deny in the role's own policy is put_role_policy's to narrow
         key = next((k for k in facts.keys if k.arn == ev.key), None)
         if key is None or key.policy is None:
             return []

@@ -38,6 +38,7 @@ def kms_key_policy(facts: Facts) -> list[Finding]:
         req = key_request(facts, action)
         if key.policy is None or req is None:
             continue  # not read: unchecked_reads says so
+        found += _role_denies(facts, key.arn, used_for, action)
         ev = evaluate(key.policy, req)
         if ev.decision == "unknown":
             found += undecided(facts, f"the key policy of {key.arn}", [Need((req,), f"use {key.arn}")])
@@ -67,3 +68,34 @@ def kms_key_policy(facts: Facts) -> list[Finding]:
             )
         )
     return found
+
+
+def _role_denies(facts: Facts, key: str, used_for: str, action: str) -> list[Finding]:
+    """An explicit Deny of the key's use in one of the role's own policies (it wins over any Allow)."""
+    principal = required_access.role_principal(facts)
+    if principal is None:
+        return []
+    req = Request.make(action, key)
+    sids: list[str] = []
+    for policy in (*facts.role.inline_policies, *facts.role.attached_policies) if facts.role else ():
+        ev = evaluate(policy.document, req)
+        stmts = statements(policy.document)
+        sids += [f"{policy.name}:{stmts[i].get('Sid', f'#{i + 1}')}" for i in ev.denies]
+    if not sids:
+        return []
+    return [
+        Finding(
+            code="KMS_KEY_DENIES",
+            summary=f"the policies of {principal.id} deny {action} on {key}, which encrypts {used_for} "
+            f"({', '.join(sids)})",
+            evidence=KmsKeyDenies(
+                key=key,
+                used_for=used_for,
+                action=action,
+                principal=principal.id,
+                decision="deny",
+                statements=tuple(sids),
+                policy="role",
+            ),
+        )
+    ]
