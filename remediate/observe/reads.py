@@ -660,6 +660,17 @@ class _Observer:
     def _kms_key(self, ref: str) -> Future[Shared[KmsKey]]:
         notes = _Notes()
 
+        def policy(key_id: str, what: str) -> Future[dict[str, Any] | None]:
+            return notes.guard(
+                f"key policy of KMS key {what}",
+                self.read("kms", "get_key_policy", KeyId=key_id, PolicyName="default"),
+            )
+
+        # GetKeyPolicy takes a key id or key ARN, not an alias (KMS API reference): for those it is read
+        # beside DescribeKey, not after it, and left unused if the key turns out to be AWS managed.
+        alias = ref.startswith("alias/") or ":alias/" in ref
+        early = None if alias else policy(ref, ref)
+
         def described(raw: dict[str, Any]) -> Future[Shared[KmsKey]]:
             meta = raw["KeyMetadata"]
             key = KmsKey(
@@ -669,11 +680,8 @@ class _Observer:
                 state=meta.get("KeyState", ""),
             )
             if key.manager != "CUSTOMER":
-                return done(Shared(key))
-            policy_f = notes.guard(
-                f"key policy of KMS key {key.arn}",
-                self.read("kms", "get_key_policy", KeyId=meta["KeyId"], PolicyName="default"),
-            )
+                return done(Shared(key))  # an AWS managed key's policy is not judged, nor its denial
+            policy_f = early if early is not None else policy(meta["KeyId"], key.arn)
             return then(
                 policy_f,
                 lambda got: Shared(
@@ -836,7 +844,7 @@ def _placement(
     return "internet", (), ()
 
 
-def _observe(obs: _Observer, esm: Esm, notes: _Notes) -> Future[_Observed]:
+def _observe(obs: _Observer, esm: Esm, notes: _Notes, *, listed: bool = False) -> Future[_Observed]:
     """The mapping's dependency chain as chained futures: nothing here waits."""
     function_f = notes.guard(f"function {esm.function_arn}", obs.function(esm.function_arn))
 
@@ -885,7 +893,7 @@ def _observe(obs: _Observer, esm: Esm, notes: _Notes) -> Future[_Observed]:
         else done(None)
     )
 
-    related_f = _related(obs, esm, notes, destination_f, secret_fs)
+    related_f = _related(obs, esm, notes, destination_f, secret_fs, listed=listed)
 
     def observed(parts: list[Any]) -> _Observed:
         function, cluster, network, role, names, connection, destination, related, *shared = parts
@@ -931,11 +939,22 @@ def _related(
     notes: _Notes,
     destination_f: Future[Destination | None],
     secret_fs: Sequence[Future[Shared[Secret] | None]],
+    *,
+    listed: bool,
 ) -> Future[list[Any]]:
     """Issue 15's reads: the mapping's peers in its consumer group, the customer managed KMS keys of its
-    secrets and destination (once those are read), and its schema registry."""
+    secrets and destination (once those are read), and its schema registry.
+
+    Peers are looked for when the mapping sets a ConsumerGroupId, or when it comes from a listing (a scan,
+    whose listing already holds them). A mapping without one is in the group of its own UUID, which
+    another mapping joins only if configured with that UUID: `diagnose` does not list a crowded cluster's
+    mappings, page after page, for that."""
     where = esm.event_source_arn or ", ".join(esm.bootstrap_servers)
-    peers_f = notes.guard(f"Kafka mappings on {where}", obs.peers(esm))
+    peers_f: Future[tuple[PeerMapping, ...] | None] = (
+        notes.guard(f"Kafka mappings on {where}", obs.peers(esm))
+        if esm.consumer_group_id or listed
+        else done(None)
+    )
 
     def keys(parts: list[Any]) -> Future[tuple[KmsKey, ...]]:
         destination, *secrets = parts
@@ -1003,7 +1022,7 @@ def observe(
     esm = esm_from_api(raw_esm if raw_esm is not None else read_esm(aws, esm_id))
     notes = _Notes()
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="observe") as pool:
-        found = outcome(_observe(_Observer(aws, pool), esm, notes))
+        found = outcome(_observe(_Observer(aws, pool), esm, notes, listed=raw_esm is not None))
     facts = Facts(
         region=aws.region,
         esm=esm,
