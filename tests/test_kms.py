@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from remediate.actions import get
 from remediate.checks.kms import kms_key_policy
@@ -126,3 +128,39 @@ def test_a_deny_in_the_roles_own_policy_is_reported_and_narrowed_there() -> None
     (change,) = [d.change for d in drafts if d.change.after["PolicyName"] == "consumer-access"]  # type: ignore[union-attr]
     kept = next(s for s in change.after["PolicyDocument"]["Statement"] if s.get("Sid") == "NoKms")
     assert kept["Action"] == "kms:ReEncrypt*"
+
+
+principals = st.sampled_from([{"AWS": "ROOT"}, {"AWS": "ROLE"}, "*", {"AWS": "OTHER"}])
+kms_actions = st.sampled_from(["kms:Decrypt", "kms:*", ["kms:Decrypt", "kms:Encrypt"], "kms:PutKeyPolicy"])
+statement = st.fixed_dictionaries(
+    {"Effect": st.sampled_from(["Allow", "Deny"]), "Principal": principals, "Action": kms_actions}
+)
+
+
+@given(st.lists(statement, min_size=1, max_size=4))
+def test_after_the_planned_change_the_key_policy_lets_the_role_decrypt(stmts: list[dict[str, Any]]) -> None:
+    """Whatever the key policy, the change planned for KMS_KEY_DENIES leaves the role allowed (by the key
+    policy itself), or it is a manual step; never a silent no-op."""
+    from remediate.policy import Principal, Request, evaluate
+
+    names = {
+        "ROOT": ROOT,
+        "ROLE": factories.ROLE_ARN,
+        "OTHER": f"arn:aws:iam::{factories.ACCOUNT}:role/other",
+    }
+
+    def concrete(n: int, s: dict[str, Any]) -> dict[str, Any]:
+        p = s["Principal"]
+        principal = p if p == "*" else {"AWS": names[p["AWS"]]}
+        return {**s, "Principal": principal, "Resource": "*", "Sid": f"S{n}"}
+
+    facts = facts_with(doc(*(concrete(n, s) for n, s in enumerate(stmts))))
+    findings = kms_key_policy(facts)
+    if not findings:
+        return
+    (step,) = get("put_key_policy").plan(facts, findings[0], get("put_key_policy").Params())
+    if not hasattr(step, "change"):
+        return  # a manual step: the helper refused to loosen what it cannot narrow
+    after = step.change.after["Policy"]
+    req = Request.make("kms:Decrypt", "*", Principal.role(factories.ROLE_ARN))
+    assert evaluate(after, req).decision == "allow"
