@@ -20,6 +20,7 @@ models can be cached beside the raw responses (`shared`), so a scan builds each 
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -108,6 +109,47 @@ ACCESS_DENIED_CODES = frozenset(
 
 
 _REGION = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$")
+
+# sts:GetCallerIdentity needs no permission ("No permissions are required to perform this
+# operation", https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html); it is
+# declared all the same, so `remediate iam-policy` lists every call the tool makes.
+PERMISSIONS = ("sts:GetCallerIdentity",)
+
+
+def arn_region_account(arn: str) -> tuple[str, str] | None:
+    """The region and account an ARN names (`arn:PARTITION:SERVICE:REGION:ACCOUNT:...`), if both."""
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and parts[3] and parts[4]:
+        return parts[3], parts[4]
+    return None
+
+
+def credentials_error(exc: BaseException, profile: str | None) -> CredentialsError | None:
+    """One line for what the standard chain raises on a broken setup, instead of a traceback.
+
+    A broken `~/.aws/config`, a missing SSO token, a failing `credential_process` or an assume-role
+    profile whose `source_profile` does not exist surface from botocore as BotoCoreError subclasses,
+    at session creation or at the first call; None for anything that is not such a setup error.
+    """
+    from botocore import exceptions as bx
+
+    name = profile or os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
+    if isinstance(exc, bx.ProfileNotFound):
+        missing = exc.kwargs.get("profile") or name
+        return CredentialsError(f"AWS profile {missing!r} not found in the AWS config files")
+    if isinstance(exc, bx.ConfigParseError):
+        return CredentialsError(f"the AWS config is broken: {exc}")
+    if isinstance(exc, bx.SSOTokenLoadError | bx.UnauthorizedSSOTokenError):
+        login = f"aws sso login --profile {name}" if name else "aws sso login"
+        return CredentialsError(f"no valid AWS SSO token ({exc}); sign in with `{login}`")
+    if isinstance(exc, bx.CredentialRetrievalError):
+        detail = str(exc).rstrip(": ")
+        return CredentialsError(f"{detail}: the profile's credential_process failed")
+    if isinstance(exc, bx.NoCredentialsError):
+        return None
+    if isinstance(exc, bx.InvalidConfigError | bx.PartialCredentialsError | bx.ProfileNotFound):
+        return CredentialsError(f"the AWS configuration is invalid: {exc}")
+    return None
 
 
 def error_code(exc: BaseException) -> str:
@@ -209,7 +251,7 @@ class Aws:
         with self._lock:
             if self._session is None:
                 import botocore.session
-                from botocore.exceptions import ProfileNotFound
+                from botocore.exceptions import BotoCoreError
 
                 try:
                     session = botocore.session.Session(profile=self._profile)
@@ -217,14 +259,19 @@ class Aws:
                     if self._region:
                         session.set_config_variable("region", self._region)
                     session.get_scoped_config()  # reads the profile (flag or AWS_PROFILE): fails if missing
-                except ProfileNotFound as exc:
-                    raise CredentialsError(f"AWS profile {self._profile!r} not found") from exc
+                except BotoCoreError as exc:
+                    raise credentials_error(exc, self._profile) or CredentialsError(str(exc)) from exc
                 self._session = session
             return self._session
 
     @property
     def region(self) -> str:
-        region = str(self.session.get_config_variable("region") or "")
+        from botocore.exceptions import BotoCoreError
+
+        try:
+            region = str(self.session.get_config_variable("region") or "")
+        except BotoCoreError as exc:  # the config is read lazily: a broken file surfaces here
+            raise credentials_error(exc, self._profile) or CredentialsError(str(exc)) from exc
         if not region:
             raise CredentialsError("no AWS region: set AWS_REGION, a profile region, or --region")
         if not _REGION.match(region):
@@ -233,9 +280,27 @@ class Aws:
 
     def check_credentials(self) -> None:
         """Fail early, with one line, when the standard chain has no credentials at all."""
-        if self.session.get_credentials() is None:
+        from botocore.exceptions import BotoCoreError
+
+        try:
+            found = self.session.get_credentials()
+        except BotoCoreError as exc:
+            raise credentials_error(exc, self._profile) or CredentialsError(str(exc)) from exc
+        if found is None:
             raise CredentialsError(
                 "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+            )
+
+    def check_account(self, account: str, what: str) -> None:
+        """Refuse, in one line, a target (`what`, of `account`) the credentials cannot act on.
+
+        ARNs, plan files and journals name the account their mapping lives in; acting on them with
+        another account's credentials would at best fail late and at worst touch a namesake."""
+        mine = str(self.call("sts", "get_caller_identity").get("Account", ""))
+        if mine and mine != account:
+            raise CredentialsError(
+                f"{what} is in account {account}, but the AWS credentials are for account {mine}; "
+                "use a profile of that account"
             )
 
     def client(self, service: str) -> Any:
@@ -244,22 +309,29 @@ class Aws:
         with self._clients_lock:
             client = self._clients.get(service)
             if client is None:
-                from botocore.config import Config
-
-                assert self._session is not None
-                client = self._session.create_client(
-                    service,
-                    region_name=region,
-                    config=Config(
-                        retries={"total_max_attempts": 1, "mode": "standard"},
-                        connect_timeout=5,
-                        read_timeout=30,
-                        max_pool_connections=self._max_pool,
-                        user_agent_extra="remediate/0.1",
-                    ),
-                )
+                client = self._new_client(service, region)
                 self._clients[service] = client
             return client
+
+    def _new_client(self, service: str, region: str) -> Any:
+        from botocore.config import Config
+        from botocore.exceptions import BotoCoreError
+
+        assert self._session is not None
+        try:
+            return self._session.create_client(
+                service,
+                region_name=region,
+                config=Config(
+                    retries={"total_max_attempts": 1, "mode": "standard"},
+                    connect_timeout=5,
+                    read_timeout=30,
+                    max_pool_connections=self._max_pool,
+                    user_agent_extra="remediate/0.1",
+                ),
+            )
+        except BotoCoreError as exc:
+            raise credentials_error(exc, self._profile) or CredentialsError(str(exc)) from exc
 
     def fresh(self) -> Aws:
         """A view with the same clients and an empty read cache (verification must re-read)."""
@@ -283,7 +355,7 @@ class Aws:
         `retry_codes` adds operation-specific transient errors (e.g. ResourceInUseException while an
         ESM is Updating); `deadline` bounds those retries in seconds instead of by attempt count.
         """
-        from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
         method = getattr(self.client(service), operation)
         by_attempts = stop_after_attempt(self.attempts)
@@ -321,6 +393,15 @@ class Aws:
             raise AwsError(
                 f"{service}:{operation} failed: {code}: {message}", code=code, operation=operation
             ) from exc
+        except BotoCoreError as exc:
+            setup = credentials_error(exc, self._profile)
+            if setup is not None:
+                raise setup from exc
+            if is_retryable(exc):
+                raise AwsError(
+                    f"{service}:{operation} failed after retries: {exc}", operation=operation
+                ) from exc
+            raise
         except Exception as exc:
             if is_retryable(exc):
                 raise AwsError(

@@ -17,6 +17,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 
 from remediate.errors import ConfigError
@@ -77,6 +78,15 @@ class Settings(BaseSettings):
     )
     api_burst: float = Field(10.0, ge=1, le=1000, description="calls a service may make back to back")
 
+    @field_validator("state_dir", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        # An empty value would become Path("."): journals scattered into whatever directory the
+        # command happens to run in, where `rollback` and `--resume` would later not find them.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty (unset it to use the default)")
+        return value
+
     @field_validator("state_dir", "playbooks_dir", mode="after")
     @classmethod
     def _expand_user(cls, value: Path | None) -> Path | None:
@@ -124,6 +134,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
     # Accept both a flat file and one with a [remediate] table, the usual shape of tool configs.
@@ -142,6 +154,14 @@ def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
     explicit = {k: v for k, v in flags.items() if v is not None}
     try:
         return Settings(_file=file_values, **explicit)  # type: ignore[call-arg]
+    except SettingsError as exc:
+        # pydantic-settings parses dictionary settings from the environment as JSON before
+        # validating, and says only "error parsing value for field X from source Y".
+        key = next((name for name in Settings.model_fields if f'"{name}"' in str(exc)), "?")
+        raise ConfigError(
+            f"invalid setting {key!r} (environment REMEDIATE_{key.upper()}): not valid JSON, "
+            'expected an object like {"ec2": 10}'
+        ) from None
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"] if p != "_file") or "?"

@@ -9,10 +9,16 @@ prints one clear line and exits with the documented code (docs/contract.md) inst
     ├── PlanFileError                 exit 1  malformed, truncated, tampered or future-schema plan file
     ├── AwsError                      exit 1  an AWS call failed after retries, or was denied
     │   └── CredentialsError          exit 1  no credentials or no region in the standard chain
+    ├── JournalError                  exit 1  the state directory or a journal cannot be read or written
     ├── LockedError                   exit 1  another run holds the ESM's lock
     ├── VerificationError             exit 1  a change did not take effect
     ├── ApprovalRefused               exit 3  the plan was not approved; nothing was changed
-    └── StalePlanError                exit 4  a saved plan no longer matches what AWS shows
+    ├── Interrupted                   exit 3  SIGINT/SIGTERM: stopped at a safe point (the CLI exits
+    │                                          130/143 instead when the run had changed something)
+    └── StalePlanError                exit 4  a saved plan (or a resumed run) no longer matches AWS
+
+A rollback that refused some of its undo steps exits EXIT_PARTIAL (5); it is an outcome, not an
+exception: everything it could undo was undone and verified.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ EXIT_ERROR = 1
 EXIT_CHANGES = 2
 EXIT_REFUSED = 3
 EXIT_STALE = 4
+EXIT_PARTIAL = 5
 
 
 class RemediateError(Exception):
@@ -54,6 +61,10 @@ class CredentialsError(AwsError):
     """The standard AWS chain yielded no credentials or no region."""
 
 
+class JournalError(RemediateError):
+    """The state directory or a run's journal cannot be used (unwritable, full, damaged, in use)."""
+
+
 class LockedError(RemediateError):
     """Another run is applying changes to the same ESM."""
 
@@ -66,6 +77,20 @@ class ApprovalRefused(RemediateError):
     """The plan was not approved (answer other than `yes`, or no terminal to ask on)."""
 
     exit_code = EXIT_REFUSED
+
+
+class Interrupted(RemediateError):
+    """SIGINT or SIGTERM asked the run to stop; it stopped at a safe point (between AWS calls).
+
+    `signum` is the signal; the CLI exits 128 + signum when the run had changed something (the
+    shell's convention for a process ended by a signal) and EXIT_REFUSED when nothing was changed.
+    """
+
+    exit_code = EXIT_REFUSED
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.signum = signum
 
 
 class StalePlanError(RemediateError):

@@ -1,8 +1,9 @@
 """The least-privilege IAM policies of the tool, derived from what the code declares.
 
 Observation declares its reads (`observe.reads.PERMISSIONS`, and `observe.listing.PERMISSIONS`),
-the ESM lock its tagging calls, and each registered action declares the calls its apply and verify
-make, so these policies follow the code instead of a hand-kept list:
+the session its account check (`aws.PERMISSIONS`), the ESM lock its tagging calls, and each
+registered action declares the calls its apply and verify make, so these policies follow the code
+instead of a hand-kept list:
 
 - `policy_document(mode)`: what an operator running the CLI needs (`remediate iam-policy`);
 - `automation_policy(...)`: the runbook's role, the same actions scoped to resource ARNs where the
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from remediate import actions
+from remediate import actions, aws
 from remediate.observe import listing, reads
 from remediate.run import lock
 
@@ -32,6 +33,7 @@ STAR_ONLY = frozenset(
     {
         "ec2:DescribeNatGateways",
         "ec2:DescribeNetworkAcls",
+        "ec2:DescribeNetworkInterfaces",
         "ec2:DescribeRouteTables",
         "ec2:DescribeSecurityGroupRules",
         "ec2:DescribeSecurityGroups",
@@ -44,6 +46,7 @@ STAR_ONLY = frozenset(
         "route53:ListHostedZones",
         "route53:ListHostedZonesByVPC",
         "servicequotas:GetServiceQuota",
+        "sts:GetCallerIdentity",
     }
 )
 _ROLE = "arn:{p}:iam::{a}:role/*"
@@ -93,7 +96,7 @@ BUCKET_PREFIXES = {"plans": "rw", "journals": "rw", "reports": "w"}
 
 
 def required_actions(mode: Literal["diagnose", "apply"] | str) -> list[str]:
-    needed = {*reads.PERMISSIONS, *listing.PERMISSIONS}
+    needed = {*reads.PERMISSIONS, *listing.PERMISSIONS, *aws.PERMISSIONS}
     if mode == "apply":
         needed.update(lock.PERMISSIONS)
         for action in actions.registry().values():

@@ -109,9 +109,11 @@ def save(plan: Plan, path: Path) -> None:
 def load(path: Path) -> Plan:
     """Read a plan file; raise PlanFileError with one line for anything that is not a sound plan."""
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PlanFileError(f"cannot read plan file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise PlanFileError(f"plan file {path} is not UTF-8 text (byte {exc.start})") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

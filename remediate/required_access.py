@@ -38,6 +38,7 @@ from remediate.policy import (
     statement_matches,
     statements,
 )
+from remediate.poller_paths import reaches_services_from_vpc
 
 LAMBDA_SERVICE = "lambda.amazonaws.com"
 LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
@@ -310,13 +311,12 @@ def endpoint_service(endpoint: VpcEndpoint) -> str:
 def routed_endpoints(facts: Facts) -> list[VpcEndpoint]:
     """Endpoints the pollers' traffic goes through: private-DNS interface endpoints and gateways.
 
-    None in provisioned mode: "AWS PrivateLink VPC endpoints are required for functions with event source
-    mappings that use the default (on-demand) mode for event pollers. If your event source mapping uses
-    provisioned mode, you don't need to configure AWS PrivateLink VPC endpoints" (Lambda developer guide,
-    Kafka event sources, "Configure network security"), so their policies are not on the pollers' path.
+    None unless the pollers call those services from the VPC (`poller_paths.reaches_services_from_vpc`,
+    the one rule for on-demand and provisioned mode): otherwise the endpoints' policies are not on their
+    path.
     """
     network = facts.network
-    if network is None or network.placement == "internet" or facts.esm.provisioned_pollers:
+    if network is None or not reaches_services_from_vpc(facts):
         return []
     return [
         e

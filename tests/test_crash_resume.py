@@ -13,6 +13,7 @@ import pytest
 
 from remediate.sandbox import FaultRule, Sandbox, build_scenario
 from tests.conftest import REMEDIATE, CliRunner, settle, vpc_inventory
+from tests.safety import lock_tags
 
 UPDATE = ("lambda", "UpdateEventSourceMapping")
 
@@ -59,8 +60,7 @@ def test_kill_at_each_esm_update_then_resume(
     events = [json.loads(line)["event"] for line in journal.read_text().splitlines()]
     assert "resume" in events
     assert events[-1] == "finish"
-    tags = sandbox.client("lambda").list_tags(Resource=scn.esm_arn).get("Tags", {})
-    assert "remediate:lock" not in tags
+    assert lock_tags(sandbox, scn.esm_arn) == {}
     again = cli("plan", "--esm", scn.esm_uuid, "--detailed-exitcode")
     assert again.returncode == 0, again.stdout
 

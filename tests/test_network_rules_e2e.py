@@ -207,3 +207,19 @@ def test_item_16_dual_stack_subnets_are_read(sandbox: Sandbox, cli: CliRunner) -
     assert all(s["Ipv6CidrBlockAssociationSet"] for s in subnets)
     plan = _plan(cli, sc)
     assert plan["changes"] == []
+
+
+def test_item_3_an_unauthenticated_plaintext_msk_cluster_is_polled_on_9092(
+    sandbox: Sandbox, cli: CliRunner
+) -> None:
+    """A cluster whose only listener is plaintext (ClientBroker PLAINTEXT, unauthenticated) is reached on
+    9092, which the scenario's group opens: no broker-port finding, and the brokers diagnosed are the
+    plaintext ones."""
+    sc = build_scenario(sandbox, "healthy-msk", name="msk-plaintext", auth="none")
+    cluster = sandbox.client("kafka").describe_cluster_v2(ClusterArn=sc.cluster_arn)["ClusterInfo"]
+    encryption = cluster["Provisioned"]["EncryptionInfo"]["EncryptionInTransit"]
+    assert encryption["ClientBroker"] == "PLAINTEXT"
+    brokers = sandbox.client("kafka").get_bootstrap_brokers(ClusterArn=sc.cluster_arn)
+    assert brokers["BootstrapBrokerString"].split(",")[0].endswith(":9092")
+    data = _plan(cli, sc)
+    assert data["findings"] == []

@@ -55,7 +55,7 @@ def test_rollback_refuses_a_resource_changed_since(
     settle(sandbox, scn.esm_uuid)
     sandbox.clear_calls()
     undo = cli("rollback", last_run(cli_env), "--auto-approve")
-    assert undo.returncode == 0, undo.stderr
+    assert undo.returncode == 5, undo.stderr  # it refused something: not a success
     assert "not rolled back: c1 update_esm" in undo.stdout
     assert "No changes" in undo.stdout
     assert settle(sandbox, scn.esm_uuid)["BatchSize"] == 300

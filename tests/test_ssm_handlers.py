@@ -13,6 +13,7 @@ from remediate.plan import Plan
 from remediate.sandbox import Sandbox, build_scenario
 from remediate.ssm import handlers as ssm
 from tests.conftest import settle
+from tests.safety import lock_tags
 
 MUTATIONS = (
     "UpdateEventSourceMapping",
@@ -101,9 +102,8 @@ def test_plan_apply_verify_fix_the_broker_timeout(aws_env: Sandbox) -> None:
     esm = _esm(aws_env, scn.esm_uuid)
     assert esm["BatchSize"] == 1
     arn = esm["EventSourceMappingArn"]
-    assert "remediate:lock" in aws_env.client("lambda").list_tags(Resource=arn)["Tags"], (
-        "held for the restart"
-    )
+    held = lock_tags(aws_env, arn)
+    assert [v.split("/")[:2] for v in held.values()] == [["held", planned["RunId"]]], "held for the restart"
     # what the native steps do
     aws_env.client("lambda").update_event_source_mapping(UUID=scn.esm_uuid, Enabled=False)
     settle(aws_env, scn.esm_uuid)
@@ -112,7 +112,7 @@ def test_plan_apply_verify_fix_the_broker_timeout(aws_env: Sandbox) -> None:
 
     final = ssm.finalize_handler(run, None)
     assert [c.split()[1] for c in final["AppliedChanges"]] == ["update_esm", "reenable_esm"]
-    assert "remediate:lock" not in aws_env.client("lambda").list_tags(Resource=arn)["Tags"]
+    assert lock_tags(aws_env, arn) == {}
     verified = ssm.verify_handler({"EsmId": scn.esm_uuid, "AppliedChanges": final["AppliedChanges"]}, None)
     assert verified["Verified"] is True
     assert verified["RemainingChangeCount"] == 0

@@ -22,6 +22,7 @@ from remediate.sandbox.faults import FaultRule
 from remediate.ssm.document import Deploy, runbook
 from remediate.ssm.runner import Runner, answer_all
 from tests.conftest import REMEDIATE, settle
+from tests.safety import lock_tags
 
 SCALE = 1 / 20
 ROLE = "arn:aws:iam::123456789012:role/automation"
@@ -63,8 +64,8 @@ def _clean(sb: Sandbox, uuid: str) -> dict[str, Any]:
     """The end state every run must leave: Enabled and unlocked."""
     esm = settle(sb, uuid)
     assert esm["State"] == "Enabled"
-    tags = sb.client("lambda").list_tags(Resource=esm["EventSourceMappingArn"])["Tags"]
-    assert "remediate:lock" not in tags, tags
+    tags = lock_tags(sb, esm["EventSourceMappingArn"])
+    assert tags == {}, tags
     return esm
 
 

@@ -16,6 +16,7 @@ from remediate.sandbox.faults import FaultRule
 from remediate.ssm.document import Attachment, Deploy, runbook
 from remediate.ssm.runner import Decision, Runner, answer_all, resolve_parameters, validate
 from tests.conftest import CliRunner
+from tests.safety import lock_tags
 
 ROLE = "arn:aws:iam::123456789012:role/automation"
 WRITES = ("Update", "Authorize", "Create", "Put", "Modify", "Associate", "Revoke", "Delete", "Tag", "Untag")
@@ -80,10 +81,7 @@ def test_approved_broker_timeout_is_fixed_end_to_end(sandbox: Sandbox, cli_env: 
     assert execution.outputs["verify.Summary"] == "No changes."
     esm = sandbox.client("lambda").get_event_source_mapping(UUID=scn.esm_uuid)
     assert (esm["BatchSize"], esm["State"]) == (1, "Enabled")
-    assert (
-        "remediate:lock"
-        not in sandbox.client("lambda").list_tags(Resource=esm["EventSourceMappingArn"])["Tags"]
-    )
+    assert lock_tags(sandbox, esm["EventSourceMappingArn"]) == {}
     run_id = execution.outputs["plan.RunId"]
     journal = sandbox.client("s3").get_object(Bucket=BUCKET, Key=f"remediate/journals/{run_id}.jsonl")
     events = [

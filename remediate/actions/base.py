@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from remediate.aws import Aws
 from remediate.config import Settings
+from remediate.errors import Interrupted
 from remediate.evidence import Evidence
 from remediate.facts import Facts
 from remediate.findings import Finding
@@ -38,16 +39,36 @@ class Draft:
 
 @dataclass
 class ApplyContext:
+    """What an action's apply, verify and undo see of the run.
+
+    `fingerprint` is that of the facts the plan was computed from (a resumed run: of the journal's
+    plan), so two runs that planned the same change from the same state send the same idempotency
+    token. `outputs` are the journaled outputs of the run's changes so far. `cancelled` tells a long
+    wait (verification, `--watch`) that the operator asked the run to stop.
+    """
+
     aws: Aws
     settings: Settings
     plan_id: str
     run_id: str
     progress: Callable[[str], None] = lambda _msg: None
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fingerprint: str = ""
+    cancelled: Callable[[], int] = lambda: 0  # the signal that asked the run to stop, or 0
 
-    def client_token(self, change: Change) -> str:
-        """Idempotency token for create calls: the same plan and change always send the same one."""
-        return hashlib.sha256(f"{self.plan_id}/{change.id}".encode()).hexdigest()[:32]
+    def client_token(self, change: Change, salt: str = "") -> str:
+        """Idempotency token for create calls: the same for every run that planned this change from
+        the same state (a retry, a resume, or a concurrent run that got past the lock), so AWS makes
+        the resource once. `salt` makes a fresh one when that token was already spent on a resource
+        since deleted (EC2 answers a reused token with the original, even deleted, resource)."""
+        seed = f"{self.fingerprint or self.plan_id}/{change.key()}/{salt}"
+        return hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+    def check_cancelled(self) -> None:
+        """Raise Interrupted if the operator asked the run to stop (long waits call this)."""
+        signum = self.cancelled()
+        if signum:
+            raise Interrupted("stopped on request while waiting", signum)
 
 
 class Action:
@@ -62,6 +83,13 @@ class Action:
     # For actions that create a resource: the output naming its id, and `created: True` in the
     # outputs when this run made it; the default `inverse` then deletes exactly that resource.
     created_id: ClassVar[str] = ""
+    # A resumed run refuses a pending change whose `before` no longer matches what a fresh plan
+    # says (someone changed it after the crash). False for a `before` that is not a setting but a
+    # state that moves by itself (an ESM's State while it settles).
+    before_is_setting: ClassVar[bool] = True
+    # Whether `found` can tell this action's resources made by a run from anyone else's (the
+    # run-id tag they carry from their creation).
+    finds_own: ClassVar[bool] = False
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         raise NotImplementedError
@@ -79,6 +107,36 @@ class Action:
         and is then left alone rather than undone over someone else's work.
         """
         raise NotImplementedError
+
+    def landed(self, change: Change) -> dict[str, Any]:
+        """The outputs of a change the run began, whose answer was never journaled, and which is now
+        found in effect: the run's own write landed before it stopped. For an action that cannot
+        tell its own resources by their run-id tag (`finds_own` False), that is the only evidence."""
+        return {"previous": change.before}
+
+    def found(self, change: Change, ctx: ApplyContext) -> dict[str, Any] | None:
+        """The outputs of `change` if this run (`ctx.run_id`) already made it, found by the run-id tag
+        every created resource carries from its creation; None if it did not, or cannot be tagged.
+
+        Resume and rollback ask this of a create whose journal line says it was begun but never
+        ended (the process died, or the answer was lost, during the call): the resource may exist."""
+        return None
+
+    def drift(self, change: Change, outputs: dict[str, Any], ctx: ApplyContext) -> str | None:
+        """Before a rollback undoes `change`: None if it is still as the run left it, else what was
+        changed since, in one line (the rollback then refuses it). A resource already gone is not
+        drift: its undo is simply already in effect. The default reads it back with `verify`."""
+        return self.verify(change, ctx)
+
+    def ready_to_delete(self, change: Change, ctx: ApplyContext, leaving: frozenset[str]) -> Change | str:
+        """For a rollback's delete change: the change to make (possibly noting what it must wait
+        for), or, if something besides `leaving` (what the same rollback removes first) still uses
+        the resource, what does, in a few words: the rollback then refuses it."""
+        return change
+
+    def releases(self, change: Change, ctx: ApplyContext) -> set[str]:
+        """Ids of what a delete change removes (the resource, and the rules it names)."""
+        return {change.resource, *change.after.get("SecurityGroupRuleIds", [])}
 
     def inverse(self, change: Change, outputs: dict[str, Any]) -> Change | None:
         """The change that undoes `change`, given the outputs its apply journaled (pure).

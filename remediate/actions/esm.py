@@ -157,6 +157,7 @@ class ReenableEsm(Action):
     name = "reenable_esm"
     order = 90
     permissions = ("lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping")
+    before_is_setting = False  # `before` is the State, which moves by itself while the ESM settles
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         waiting = wait_for_source(facts, finding)
@@ -228,4 +229,5 @@ def watch_error_text(ctx: ApplyContext, uuid: str, seconds: float) -> None:
         if time.monotonic() >= deadline:
             text = hints[0].text if hints else f"State {esm.get('State')}"
             raise VerificationError(f"after {seconds:.0f}s ESM {uuid} still reports: {text}")
+        ctx.check_cancelled()  # waiting changes nothing: stop at once when asked
         time.sleep(ctx.settings.esm_poll_interval)

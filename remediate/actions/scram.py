@@ -125,6 +125,9 @@ class AssociateScramSecret(Action):
             }
         )
 
+    def landed(self, change: Change) -> dict[str, Any]:
+        return {"associated": change.after["SecretArnList"]}
+
     def is_done(self, change: Change, ctx: ApplyContext) -> bool:
         present = associated(ctx, change.resource)
         wanted = set(change.after["SecretArnList"])

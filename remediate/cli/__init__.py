@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from remediate.cli import demo, info_commands, run_commands, ssm_commands
+from remediate.cli import apply_commands, demo, info_commands, run_commands, ssm_commands
 from remediate.errors import ApprovalRefused
 
 
@@ -21,23 +21,37 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Console entry point. Usage errors exit 1 (bad input), since 2 means "changes present"."""
+    """Console entry point. Usage errors exit 1 (bad input), since 2 means "changes present".
+
+    An Abort (Ctrl-C or end of input at a question, or a signal before anything was changed: the
+    commands that change AWS report their own interrupts) exits 3. Anything unexpected is still one
+    line, exit 1, unless `--debug` asks for the traceback.
+    """
     try:
         cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Aborted; nothing was changed.", err=True)
         sys.exit(ApprovalRefused.exit_code)
     except click.ClickException as exc:
         exc.show()
+        sys.exit(1)
+    except Exception as exc:
+        if "--debug" in sys.argv[1:]:
+            raise
+        click.echo(
+            f"Error: {type(exc).__name__}: {exc} (unexpected; run again with --debug for the traceback)",
+            err=True,
+        )
         sys.exit(1)
 
 
 for command in (
     run_commands.diagnose,
     run_commands.plan,
-    run_commands.apply,
+    apply_commands.apply,
     run_commands.scan,
-    run_commands.rollback,
+    apply_commands.rollback,
+    apply_commands.unlock,
     info_commands.playbooks,
     info_commands.iam_policy,
     demo.demo,

@@ -16,10 +16,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from remediate.errors import RemediateError
+from remediate.errors import InputError, RemediateError
 
 if TYPE_CHECKING:
+    from remediate.aws import Aws
     from remediate.config import Settings
+
+ERROR_SCHEMA = "remediate/error@1"
+_current: list[Ctx] = []  # the invocation's Ctx, once built: how `guard` knows the output format
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,7 +49,13 @@ def common(fn: F) -> F:
 
 
 class Ctx:
-    """Per-invocation settings, logging and AWS session, built once from the common options."""
+    """Per-invocation settings, logging and AWS session, built once from the common options.
+
+    The target's own region and account win over the standard chain's: an ESM ARN, a plan file
+    and a journal name where their mapping lives (`target`). Only an explicit `--region` that says
+    otherwise is an error; the account is checked against the credentials' (sts:GetCallerIdentity)
+    when the session is opened.
+    """
 
     def __init__(self, **opts: Any) -> None:
         from remediate import log
@@ -57,14 +67,38 @@ class Ctx:
             flags["color"] = False
         if self.debug:
             flags["log_level"] = "debug"
+        self._region_flag: str | None = opts.get("region")
+        self._account: str | None = None
+        self._what = ""
         self.settings: Settings = load_settings(opts.get("config_file"), **flags)
         self.color = self.settings.color and sys.stdout.isatty()
         log.configure(self.settings.log_format, self.settings.log_level, color=self.settings.color)
+        _current[:] = [self]
 
-    def aws(self) -> Any:
+    def target(self, region: str | None, account: str | None, what: str) -> None:
+        """Act in the region and account `what` (an ESM ARN, a plan, a journal) says it lives in."""
+        if region and region != self.settings.region:
+            if self._region_flag and self._region_flag != region:
+                raise InputError(f"--region {self._region_flag} does not match {what}, which is in {region}")
+            self.settings = self.settings.model_copy(update={"region": region})
+        if account:
+            self._account, self._what = account, what
+
+    def target_esm(self, esm: str) -> None:
+        """`--esm`: an ARN names its region and account; a bare UUID leaves the standard chain's."""
+        from remediate.aws import arn_region_account
+
+        parts = arn_region_account(esm.strip())
+        if parts is not None:
+            self.target(parts[0], parts[1], f"ESM {esm.strip()}")
+
+    def aws(self) -> Aws:
         from remediate.aws import Aws
 
-        return Aws.from_settings(self.settings)
+        aws = Aws.from_settings(self.settings)
+        if self._account:
+            aws.check_account(self._account, self._what)
+        return aws
 
     def playbooks(self) -> Any:
         from remediate.run import playbook
@@ -95,19 +129,37 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
+def wants_json(opts: dict[str, Any]) -> bool:
+    """Whether standard output is to carry JSON: the built settings say, else the flag or env."""
+    if _current:
+        return _current[0].settings.output == "json"
+    return (opts.get("output") or os.environ.get("REMEDIATE_OUTPUT", "")).strip().lower() == "json"
+
+
+def fail(message: str, code: int, opts: dict[str, Any], doc: dict[str, Any] | None = None) -> None:
+    """Exit with one `Error:` line on stderr and, with `--output json`, one document on stdout (the
+    command's own, if it has one for this outcome, else `remediate/error@1`)."""
+    from remediate.log import redact
+
+    click.echo(f"Error: {redact(message)}", err=True)
+    if wants_json(opts):
+        body = doc if doc is not None else {"schema": ERROR_SCHEMA, "error": message, "exit_code": code}
+        click.echo(redact(json.dumps(body, indent=2, sort_keys=True)))
+    sys.exit(code)
+
+
 def guard(fn: F) -> F:
-    """Turn every RemediateError into one line on stderr and its exit code."""
+    """Turn every RemediateError into one line on stderr and its exit code (and, with
+    `--output json`, an error document on stdout, so stdout always carries exactly one)."""
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _current.clear()
         try:
             return fn(*args, **kwargs)
         except RemediateError as exc:
             if kwargs.get("debug"):
                 raise
-            from remediate.log import redact
-
-            click.echo(f"Error: {redact(str(exc))}", err=True)
-            sys.exit(exc.exit_code)
+            fail(str(exc), exc.exit_code, kwargs)
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__

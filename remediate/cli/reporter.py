@@ -54,21 +54,29 @@ class CliReporter:
 
         if self.show_plan:
             self.ctx.emit(render_plan(plan, self.ctx.color, with_findings=True))
-        if self.auto_approve:
-            click.echo("Auto-approved (--auto-approve).", err=True)
-            return True
-        if not sys.stdin.isatty():
-            raise ApprovalRefused(
-                "no terminal to ask for approval: nothing was changed "
-                "(use --auto-approve or `remediate apply FILE`)"
-            )
-        click.echo(
-            "\nDo you want to perform these actions?\n  remediate will perform the actions described above.\n"
-            "  Only 'yes' will be accepted to approve.\n",
-            err=True,
+        elif not self.auto_approve and sys.stdin.isatty():
+            # Standard output is reserved for the one JSON document: the plan asked about is shown
+            # on standard error, before the question.
+            click.echo(render_plan(plan, color=False, with_findings=True), err=True, nl=False)
+        return ask_yes(
+            self.auto_approve,
+            "Do you want to perform these actions?\n  remediate will perform the actions described above.",
+            "no terminal to ask for approval: nothing was changed "
+            "(use --auto-approve or `remediate apply FILE`)",
         )
-        answer = click.prompt("  Enter a value", default="", show_default=False, err=True)
-        return str(answer).strip() == "yes"
+
+
+def ask_yes(auto_approve: bool, question: str, no_terminal: str) -> bool:
+    """Approval as Terraform asks for it: only the literal answer `yes` (spaces aside) approves;
+    without a terminal to ask on, nothing is approved (ApprovalRefused, exit 3)."""
+    if auto_approve:
+        click.echo("Auto-approved (--auto-approve).", err=True)
+        return True
+    if not sys.stdin.isatty():
+        raise ApprovalRefused(no_terminal)
+    click.echo(f"\n{question}\n  Only 'yes' will be accepted to approve.\n", err=True)
+    answer = click.prompt("  Enter a value", default="", show_default=False, err=True)
+    return str(answer).strip() == "yes"
 
 
 @contextmanager

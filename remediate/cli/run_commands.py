@@ -1,19 +1,21 @@
-"""The commands that run the engine on one mapping or a fleet: diagnose, plan, apply, scan, rollback."""
+"""The commands that run the engine read-only on one mapping or a fleet (diagnose, plan, scan), and
+`scan --fix`, which applies to many (`apply`, `rollback` and `unlock` are in `apply_commands`)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from remediate.cli.context import Ctx, F, common, guard, parse_duration
+from remediate.cli.context import Ctx, F, common, guard
+from remediate.cli.interrupts import exit_code, interrupts
 from remediate.cli.reporter import CliReporter, progress_bar
 from remediate.errors import EXIT_CHANGES, ApprovalRefused, InputError
 
 if TYPE_CHECKING:
-    from remediate.plan import Plan
     from remediate.run.machine import Mode, Run
 
 
@@ -24,9 +26,10 @@ def _target(run: Run) -> dict[str, Any]:
     return target_of(run.facts).model_dump(mode="json")
 
 
-def _new_run(ctx: Ctx, esm: str, mode: Mode, reporter: Any, saved: Plan | None = None) -> Run:
+def _new_run(ctx: Ctx, esm: str, mode: Mode, reporter: Any) -> Run:
     from remediate.run.machine import Run
 
+    ctx.target_esm(esm)
     return Run(
         esm_id=esm,
         mode=mode,
@@ -34,8 +37,22 @@ def _new_run(ctx: Ctx, esm: str, mode: Mode, reporter: Any, saved: Plan | None =
         aws=ctx.aws(),
         playbooks=ctx.playbooks(),
         reporter=reporter,
-        saved_plan=saved,
     )
+
+
+def _check_out(out: str) -> Path:
+    """`plan --out FILE`: a file we can write, checked before anything is read from AWS."""
+    if not out.strip():
+        raise InputError("--out needs a file name")
+    path = Path(out)
+    if path.is_dir():
+        raise InputError(f"--out {out} is a directory; give a file name")
+    parent = path.parent
+    if not parent.is_dir():
+        raise InputError(f"--out {out}: the directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"--out {out}: the directory {parent} is not writable")
+    return path
 
 
 @click.command()
@@ -78,24 +95,26 @@ def diagnose(esm: str, probe: bool, probe_timeout: float, **opts: Any) -> None:
 
 @click.command()
 @click.option("--esm", required=True, help="ESM UUID or ARN.")
-@click.option(
-    "--out", "out", type=click.Path(path_type=Path), help="Save the plan file (the approval for apply)."
-)
+@click.option("--out", "out", help="Save the plan file (the approval for apply).")
 @click.option("--detailed-exitcode", is_flag=True, default=False, help="Exit 2 when the plan has changes.")
 @common
 @guard
-def plan(esm: str, out: Path | None, detailed_exitcode: bool, **opts: Any) -> None:
+def plan(esm: str, out: str | None, detailed_exitcode: bool, **opts: Any) -> None:
     """Read-only: findings and the ordered change plan, like `terraform plan`."""
     from remediate import plan as plan_mod
     from remediate.run.render import render_findings, render_plan
 
+    path = _check_out(out) if out is not None else None
     ctx = Ctx(**opts)
     run = _new_run(ctx, esm, "plan", CliReporter(ctx, False, False)).execute()
     assert run.plan is not None
     assert run.facts is not None
-    if out:
-        plan_mod.save(run.plan, out)
-        click.echo(f"Saved the plan to {out}; apply it with: remediate apply {out}", err=True)
+    if path is not None:
+        try:
+            plan_mod.save(run.plan, path)
+        except OSError as exc:
+            raise InputError(f"cannot write the plan to {path}: {exc.strerror or exc}") from None
+        click.echo(f"Saved the plan to {path}; apply it with: remediate apply {path}", err=True)
     if ctx.settings.output == "json":
         ctx.emit_json(run.plan.to_json())
     else:
@@ -104,78 +123,6 @@ def plan(esm: str, out: Path | None, detailed_exitcode: bool, **opts: Any) -> No
         )
     if detailed_exitcode and run.plan.changes:
         sys.exit(EXIT_CHANGES)
-
-
-@click.command()
-@click.argument("plan_file", required=False, type=click.Path(path_type=Path))
-@click.option("--esm", help="ESM UUID or ARN (plan, ask, apply); or give a saved PLAN_FILE instead.")
-@click.option("--auto-approve", is_flag=True, default=False, help="Skip the interactive approval.")
-@click.option("--resume", "resume_id", help="Continue the interrupted apply RUN_ID from its journal.")
-@click.option(
-    "--watch",
-    "watch",
-    callback=lambda _ctx, _param, value: parse_duration(value) if value else 0.0,
-    help="After verify, wait up to DURATION (e.g. 90s, 5m) for AWS to clear the ESM's error text.",
-)
-@common
-@guard
-def apply(
-    plan_file: Path | None,
-    esm: str | None,
-    auto_approve: bool,
-    resume_id: str | None,
-    watch: float,
-    **opts: Any,
-) -> None:
-    """Plan, ask for approval, apply and verify; or apply a saved plan file (the file is the approval),
-    or resume an interrupted apply from its journal (its plan was approved when it started)."""
-    from remediate import plan as plan_mod
-    from remediate.run.render import render_findings
-
-    if sum(map(bool, (plan_file, esm, resume_id))) != 1:
-        raise InputError("give exactly one of --esm ESM, a saved PLAN_FILE, or --resume RUN_ID")
-    ctx = Ctx(**opts)
-    saved = plan_mod.load(plan_file) if plan_file else None
-    text = ctx.settings.output == "text"
-    reporter = CliReporter(ctx, auto_approve, show_plan=text)
-    if resume_id:
-        from remediate.run.journal import RunRecord
-        from remediate.run.journal_store import local_or_stored
-
-        s = ctx.settings
-        progress = RunRecord(local_or_stored(s.state_dir, resume_id, ctx.aws, s.journal_bucket))
-        if progress.finished:
-            raise InputError(f"run {resume_id} already finished; nothing to resume")
-        run = _new_run(ctx, progress.esm_uuid, "apply", reporter)
-        run.resume, run.run_id = progress, resume_id
-    else:
-        run = _new_run(ctx, saved.target.esm_uuid if saved else str(esm), "apply", reporter, saved)
-    run.watch = watch
-    try:
-        run.execute()
-    finally:
-        reporter.close()
-    assert run.plan is not None
-    assert run.facts is not None
-    if ctx.settings.output == "json":
-        ctx.emit_json(
-            {
-                "schema": "remediate/apply@1",
-                "run_id": run.run_id,
-                "state": run.state,
-                "applied": run.applied_ids,
-                "plan": run.plan.to_json(),
-            }
-        )
-        return
-    if not run.plan.changes:
-        ctx.emit(render_findings(run.facts, run.findings, ctx.color) + "\n" + run.plan.summary() + "\n")
-        return
-    c = run.plan.counts
-    ctx.emit(
-        f"\nApply complete! Resources: {c['create']} added, {c['update']} changed, {c['delete']} destroyed.\n"
-        f"Verified: every change was read back and is in effect. Run id: {run.run_id}\n"
-    )
 
 
 def _repeatable_region(fn: F) -> F:
@@ -218,6 +165,7 @@ def scan(
 ) -> None:
     """Every Kafka/MSK mapping in the region(s): state and findings. Exit 2 if any mapping has a finding."""
     from remediate.run import fleet
+    from remediate.run.machine import Stop
     from remediate.run.render import render_plan, render_scan_table
 
     contexts = [Ctx(**opts, region=r) for r in dict.fromkeys(region)] or [Ctx(**opts)]
@@ -242,6 +190,7 @@ def scan(
         sys.exit(fleet.exit_code(results))
     fixes = fleet.fixes_for(results, books, enable_user_disabled=enable_user_disabled)
     outcomes: list[fleet.FixOutcome] = []
+    stop = Stop()
     if fixes:
         if text:
             for fx in fixes:
@@ -251,57 +200,37 @@ def scan(
         # One question for all the plans shown above (show_plan=False: the plan argument is not rendered).
         if not reporter.approve(fixes[0].plan):
             raise ApprovalRefused("plans not approved; nothing was changed")
-        outcomes = fleet.apply_fixes(
-            fixes, sessions, s, books, reporter.progress, enable_user_disabled=enable_user_disabled
-        )
+        stop = Stop()
+        with interrupts(stop):
+            try:
+                outcomes = fleet.apply_fixes(
+                    fixes,
+                    sessions,
+                    s,
+                    books,
+                    reporter.progress,
+                    stop,
+                    enable_user_disabled=enable_user_disabled,
+                )
+            except KeyboardInterrupt:  # a second signal: the run in flight stopped at once
+                outcomes = []
     if text:
         for o in outcomes:
             status = f"failed: {o.error}" if o.error else f"{o.state}, applied {', '.join(o.applied) or '-'}"
             ctx.emit(f"{o.esm_uuid}: {status} (run {o.run_id})\n")
     else:
         ctx.emit_json(fleet.to_json(results, outcomes))
+    if stop.requested:
+        changed = [o for o in outcomes if o.applied]
+        for o in changed:
+            click.echo(
+                f"Run {o.run_id} changed {o.esm_uuid}: continue it with `remediate apply --resume "
+                f"{o.run_id}`, or undo it with `remediate rollback {o.run_id}`",
+                err=True,
+            )
+        click.echo(
+            f"Interrupted: stopped after the AWS call in flight{'' if changed else '; nothing was changed'}.",
+            err=True,
+        )
+        sys.exit(exit_code(stop.signum, bool(changed)))
     sys.exit(fleet.exit_code_after_fix(results, fixes, outcomes))
-
-
-@click.command()
-@click.argument("run_id")
-@click.option("--auto-approve", is_flag=True, default=False, help="Skip the interactive approval.")
-@common
-@guard
-def rollback(run_id: str, auto_approve: bool, **opts: Any) -> None:
-    """Undo what apply run RUN_ID changed, newest first, and nothing else (shown as a plan, approved
-    like apply). A resource changed since that run is refused and listed as a manual step."""
-    from remediate.run.journal import RunRecord
-    from remediate.run.journal_store import local_or_stored
-
-    ctx = Ctx(**opts)
-    s = ctx.settings
-    progress = RunRecord(local_or_stored(s.state_dir, run_id, ctx.aws, s.journal_bucket))
-    reporter = CliReporter(ctx, auto_approve, show_plan=ctx.settings.output == "text")
-    run = _new_run(ctx, progress.esm_uuid, "apply", reporter)
-    run.rollback_of = (run_id, progress)
-    try:
-        run.execute()
-    finally:
-        reporter.close()
-    assert run.plan is not None
-    if ctx.settings.output == "json":
-        ctx.emit_json(
-            {
-                "schema": "remediate/rollback@1",
-                "run_id": run.run_id,
-                "rolled_back": run_id,
-                "state": run.state,
-                "applied": run.applied_ids,
-                "plan": run.plan.to_json(),
-            }
-        )
-    elif not run.plan.changes:
-        from remediate.run.render import render_plan
-
-        ctx.emit(render_plan(run.plan, ctx.color))
-    else:
-        ctx.emit(
-            f"\nRollback of {run_id} complete: {len(run.applied_ids)} change(s) undone and verified. "
-            f"Run id: {run.run_id}\n"
-        )

@@ -38,7 +38,7 @@ from remediate.observe.listing import kafka_mappings
 from remediate.observe.reads import observe, seed_listing
 from remediate.plan import Plan
 from remediate.run.engine import build_plan, diagnose
-from remediate.run.machine import Run
+from remediate.run.machine import Run, Stop
 from remediate.run.playbook import Playbook
 
 SCAN_SCHEMA = "remediate/scan@1"
@@ -233,13 +233,19 @@ def apply_fixes(
     settings: Settings,
     playbooks: list[Playbook],
     progress: Callable[[str], None],
+    stop: Stop | None = None,
     *,
     enable_user_disabled: bool = False,
 ) -> list[FixOutcome]:
-    """Run plan+apply+verify per mapping, one after another (they may share what they change)."""
+    """Run plan+apply+verify per mapping, one after another (they may share what they change).
+
+    `stop` (set on SIGINT/SIGTERM by the CLI) is shared by the runs: the run in flight stops at its
+    next safe point and no further mapping is started."""
     reporter = ApprovedOnce(frozenset(c.key() for fx in fixes for c in fx.plan.changes), progress)
     outcomes = []
     for fx in fixes:
+        if stop is not None and stop.requested:
+            break
         progress(f"fixing {fx.result.esm_uuid}")
         run = Run(
             esm_id=fx.result.esm_uuid,
@@ -248,12 +254,13 @@ def apply_fixes(
             aws=sessions[fx.result.region].fresh(),  # same clients and pacing, fresh reads
             playbooks=playbooks,
             reporter=reporter,
+            stop=stop or Stop(),
             enable_user_disabled=enable_user_disabled,
         )
         try:
             run.execute()
-        except RemediateError as exc:
-            error: str | None = str(exc)
+        except (RemediateError, KeyboardInterrupt) as exc:  # KeyboardInterrupt: stopped at once
+            error: str | None = str(exc) or "interrupted"
         else:
             error = None
         outcomes.append(

@@ -18,10 +18,9 @@ from typing import Any, Protocol
 
 from remediate.aws import Aws
 from remediate.errors import AwsError, InputError
-from remediate.run.journal import Journal
+from remediate.run.journal import Journal, check_run_id
 
 KEY_PREFIX = "remediate/journals/"
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 """S3 bucket names: 3 to 63 lowercase letters, digits, dots and hyphens (S3 user guide, bucket naming)."""
 
@@ -32,13 +31,6 @@ class JournalStore(Protocol):
     def put(self, run_id: str, data: bytes) -> None: ...
 
     def get(self, run_id: str) -> bytes | None: ...
-
-
-def check_run_id(run_id: str) -> str:
-    """A run id that is safe as a file name and an object key (no path separators)."""
-    if not _RUN_ID.match(run_id):
-        raise InputError(f"{run_id!r} is not a run id")
-    return run_id
 
 
 def check_bucket(bucket: str) -> str:

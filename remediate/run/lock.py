@@ -1,66 +1,283 @@
-"""One run at a time per ESM: an advisory lock kept as a tag on the ESM itself.
+"""One run at a time per ESM: an advisory lock kept as tags on the ESM itself.
 
-The tag lives where every operator and every SSM execution can see it, with no extra table to
-deploy: `remediate:lock = RUN_ID@EXPIRY` (epoch seconds). A lock past its expiry is stale (its run
-crashed) and is taken over. Tagging is not a conditional write, so after writing the tag we read it
-back: if another run's tag won the race, we back off. The window that leaves is milliseconds wide;
-the apply itself stays safe even then, because every change re-checks whether it is already done.
+The tags live where every operator and every SSM execution can see them, with no table to deploy.
+Tagging is not a conditional write, so the lock cannot be "write if absent". Instead each contender
+writes a tag of its own and then reads them all, which is safe whatever the timing:
+
+1. write `remediate:lock:<token> = claim/RUN/HOST/PID/SINCE/EXPIRES` (a key no one else writes);
+2. read every lock tag of the ESM:
+   - another live `held` tag: that run holds the lock; withdraw (untag ours) and stop;
+   - another live `claim` that came first (earlier SINCE, then smaller token): it has priority;
+     withdraw and stop, naming it;
+   - only later claims: wait for them to withdraw or to take the lock, reading again;
+   - nobody else: write our tag as `held`; the lock is ours.
+
+Of two contenders, the one whose read comes later sees the other's tag (each reads after its own
+write), so they can never both see nobody; and the tie-break gives the same answer to both. A
+contender that waits on a later claim only waits for that run's next read, which settles it.
+
+Expiry is judged on AWS's clock, not on another host's: EXPIRES is computed from the `Date` header
+of the holder's own AWS answers, and compared with the `Date` header of the reader's ListTags answer
+(an origin server with a clock sends Date on every response, RFC 9110 section 6.6.1). Only when an
+answer carries no Date does the local clock stand in, with a margin of 15 minutes, the skew beyond
+which AWS already refuses signed requests ("Clock-skew correction", AWS Developer Tools Blog,
+https://aws.amazon.com/blogs/developer/clock-skew-correction/). A holder on this machine whose
+process is gone is dead at once, whatever its expiry. A live run renews its tag every third of
+`lock_ttl` from a background thread; if its tag disappears (`remediate unlock`), the run learns it
+and stops at its next safe point.
+
+Tag keys and values keep to what AWS allows on Lambda resources, including event source mappings
+(https://docs.aws.amazon.com/lambda/latest/dg/tags-esm.html): keys up to 128 characters, values up to
+256, of letters, digits, spaces and `+ - = . _ : / @`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import secrets
+import socket
+import threading
 import time
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
 
 from remediate.aws import Aws
-from remediate.errors import LockedError
+from remediate.errors import LockedError, RemediateError
+from remediate.log import get_logger
 
-TAG = "remediate:lock"
+log = get_logger(__name__)
+
+PREFIX = "remediate:lock"
+LEGACY_TAG = PREFIX  # the single tag `RUN_ID@EXPIRY` of earlier versions, still honoured
 PERMISSIONS = ("lambda:ListTags", "lambda:TagResource", "lambda:UntagResource")
+NO_DATE_MARGIN = 900.0  # seconds; see the module docstring
+DATE_MARGIN = 2.0  # seconds; the Date header has a resolution of one second
+CLAIM_WAIT = 30.0  # seconds a contender waits for later claimers to settle
+POLL = 0.2
+_TAG_CHARS = re.compile(r"[^A-Za-z0-9+\-=._:@ ]")
+
+
+def this_host() -> str:
+    return _TAG_CHARS.sub("_", socket.gethostname())[:63] or "unknown"
+
+
+def aws_now(response: dict[str, Any]) -> tuple[float, bool]:
+    """AWS's time from a response's Date header, and whether it came from there."""
+    date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    if date:
+        with contextlib.suppress(TypeError, ValueError):
+            return parsedate_to_datetime(date).timestamp(), True
+    return time.time(), False
 
 
 @dataclass(frozen=True)
-class Lock:
+class Holder:
+    key: str
+    state: Literal["claim", "held"]
     run_id: str
+    host: str
+    pid: int
+    since: float
     expires: float
 
     @classmethod
-    def parse(cls, value: str) -> Lock | None:
-        run_id, _, expires = value.partition("@")
+    def parse(cls, key: str, value: str) -> Holder | None:
+        if key == LEGACY_TAG:
+            run_id, _, expires = value.partition("@")
+            try:
+                return cls(key, "held", run_id, "", 0, 0.0, float(expires))
+            except ValueError:
+                return None
+        parts = value.split("/")
+        if len(parts) != 6 or parts[0] not in ("claim", "held"):
+            return None
         try:
-            return cls(run_id, float(expires))
+            state: Literal["claim", "held"] = "held" if parts[0] == "held" else "claim"
+            return cls(key, state, parts[1], parts[2], int(parts[3]), float(parts[4]), float(parts[5]))
         except ValueError:
             return None
 
-    def __str__(self) -> str:
-        return f"{self.run_id}@{int(self.expires)}"
+    def value(self) -> str:
+        return f"{self.state}/{self.run_id}/{self.host}/{self.pid}/{int(self.since)}/{int(self.expires)}"
+
+    def describe(self) -> str:
+        until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.expires))
+        where = f"host {self.host}, pid {self.pid}, " if self.host else ""
+        return f"run {self.run_id} ({where}until {until})"
+
+    def dead_here(self) -> bool:
+        """A holder on this machine whose process no longer exists."""
+        if not self.host or self.host != this_host() or self.pid <= 0:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    def live(self, now: float, exact: bool) -> bool:
+        margin = DATE_MARGIN if exact else NO_DATE_MARGIN
+        return self.expires + margin > now and not self.dead_here()
 
 
-def _holder(aws: Aws, esm_arn: str) -> Lock | None:
-    tags = aws.call("lambda", "list_tags", Resource=esm_arn).get("Tags", {})
-    return Lock.parse(tags[TAG]) if TAG in tags else None
+@dataclass(frozen=True)
+class Reading:
+    holders: list[Holder]
+    now: float
+    exact: bool
+
+    def live(self, but: str = "") -> list[Holder]:
+        return [h for h in self.holders if h.key != but and h.live(self.now, self.exact)]
 
 
-def acquire(aws: Aws, esm_arn: str, run_id: str, ttl: float) -> None:
-    """Take the ESM's lock for `run_id`, or raise LockedError naming the run that holds it."""
-    now = time.time()
-    held = _holder(aws, esm_arn)
-    if held is not None and held.run_id != run_id and held.expires > now:
-        raise LockedError(
-            f"ESM is locked by run {held.run_id} until "
-            f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(held.expires))}; "
-            "wait for it to finish, or remove the tag remediate:lock if that run is known to be dead"
+def read(aws: Aws, esm_arn: str) -> Reading:
+    """Every lock tag on the ESM, and AWS's time of the reading."""
+    response = aws.call("lambda", "list_tags", Resource=esm_arn)
+    now, exact = aws_now(response)
+    holders = []
+    for key, value in sorted((response.get("Tags") or {}).items()):
+        if key == LEGACY_TAG or key.startswith(PREFIX + ":"):
+            holder = Holder.parse(key, value)
+            if holder is not None:
+                holders.append(holder)
+    return Reading(holders, now, exact)
+
+
+def esm_arn(aws: Aws, esm_id: str) -> tuple[str, str]:
+    """The UUID and ARN of the ESM given as either (the lock lives on the ARN)."""
+    from remediate.observe.reads import parse_esm_id
+
+    uuid = parse_esm_id(esm_id)
+    raw = aws.call("lambda", "get_event_source_mapping", UUID=uuid)
+    return uuid, str(raw["EventSourceMappingArn"])
+
+
+def way_out(esm: str) -> str:
+    return f"if that run is no longer running: remediate unlock --esm {esm}"
+
+
+class EsmLock:
+    """The lock of one run on one ESM: acquire, renew in the background, release."""
+
+    def __init__(self, aws: Aws, esm_arn: str, esm_uuid: str, run_id: str, ttl: float) -> None:
+        self.aws = aws
+        self.esm_arn = esm_arn
+        self.esm_uuid = esm_uuid
+        self.run_id = run_id
+        self.ttl = ttl
+        self.key = f"{PREFIX}:{secrets.token_hex(6)}"
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+        self._since = 0.0
+        self._held = False
+
+    def _me(self, state: Literal["claim", "held"], now: float) -> Holder:
+        return Holder(self.key, state, self.run_id, this_host(), os.getpid(), self._since, now + self.ttl)
+
+    def _write(self, state: Literal["claim", "held"], now: float) -> float:
+        response = self.aws.call(
+            "lambda", "tag_resource", Resource=self.esm_arn, Tags={self.key: self._me(state, now).value()}
         )
-    mine = Lock(run_id, now + ttl)
-    aws.call("lambda", "tag_resource", Resource=esm_arn, Tags={TAG: str(mine)})
-    winner = _holder(aws, esm_arn)
-    if winner is None or winner.run_id != run_id:
-        holder = winner.run_id if winner else "unknown"
-        raise LockedError(f"ESM is locked by run {holder} (it took the lock at the same moment)")
+        return aws_now(response)[0]
+
+    def _withdraw(self) -> None:
+        with contextlib.suppress(RemediateError):
+            self.aws.call("lambda", "untag_resource", Resource=self.esm_arn, TagKeys=[self.key])
+
+    def _locked(self, holder: Holder, how: str = "") -> LockedError:
+        same = " (that same run is already being applied)" if holder.run_id == self.run_id else ""
+        return LockedError(
+            f"ESM {self.esm_uuid} is locked by {holder.describe()}{how}{same}; {way_out(self.esm_uuid)}"
+        )
+
+    def acquire(self) -> None:
+        """Take the lock, or raise LockedError naming who holds it and how to get out."""
+        first = read(self.aws, self.esm_arn)
+        held = [h for h in first.live() if h.state == "held"]
+        if held:  # the common case: someone is applying; do not even write a claim
+            raise self._locked(held[0])
+        self._since = first.now
+        deadline = time.monotonic() + CLAIM_WAIT
+        try:
+            self._write("claim", first.now)
+            while True:
+                reading = read(self.aws, self.esm_arn)
+                others = reading.live(but=self.key)
+                holder = next((h for h in others if h.state == "held"), None)
+                if holder is not None:
+                    raise self._locked(holder)
+                mine = (self._since, self.key)
+                earlier = [h for h in others if (h.since, h.key) < mine]
+                if earlier:
+                    raise self._locked(earlier[0], ", taking it at the same moment")
+                if not others:
+                    break
+                if time.monotonic() > deadline:
+                    raise self._locked(others[0], ", still taking it")
+                time.sleep(POLL)
+            self._write("held", reading.now)
+        except BaseException:
+            self._withdraw()
+            raise
+        self._held = True
+        stale = [h.key for h in reading.holders if h.key != self.key and h not in others]
+        if stale:  # tags of dead runs: keep the ESM's 50 tags for its owners
+            with contextlib.suppress(RemediateError):
+                self.aws.call("lambda", "untag_resource", Resource=self.esm_arn, TagKeys=stale)
+        log.info("lock.acquired", key=self.key, removed_stale=stale)
+
+    # -- renewal ------------------------------------------------------------------------------------
+    def start_renewing(self) -> None:
+        if self._renewer is None and self._held:
+            self._renewer = threading.Thread(target=self._renew_loop, name="lock-renewer", daemon=True)
+            self._renewer.start()
+
+    def _renew_loop(self) -> None:
+        interval = max(self.ttl / 3, 0.5)
+        while not self._stop.wait(interval):
+            try:
+                reading = read(self.aws, self.esm_arn)
+                if all(h.key != self.key for h in reading.holders):
+                    log.warning("lock.lost", key=self.key)
+                    self.lost.set()
+                    return
+                self._write("held", reading.now)
+            except RemediateError as exc:  # try again at the next interval; the lock has time left
+                log.warning("lock.renew_failed", error=str(exc))
+
+    # -- release ------------------------------------------------------------------------------------
+    def release(self) -> None:
+        """Stop renewing and drop our tag (never another run's). Raises what the untag raised."""
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join(timeout=30)
+        if self._held and not self.lost.is_set():
+            self.aws.call("lambda", "untag_resource", Resource=self.esm_arn, TagKeys=[self.key])
+        self._held = False
+
+    def hand_over(self) -> None:
+        """Stop renewing but keep the tag: the SSM runbook's native steps go on under this lock, and
+        its `finalize` or `cleanup` step releases it with `release_run` (the TTL covers the wait)."""
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join(timeout=30)
 
 
-def release(aws: Aws, esm_arn: str, run_id: str) -> None:
-    """Drop the lock if it is still ours (never another run's)."""
-    held = _holder(aws, esm_arn)
-    if held is not None and held.run_id == run_id:
-        aws.call("lambda", "untag_resource", Resource=esm_arn, TagKeys=[TAG])
+def release_run(aws: Aws, esm_arn: str, run_id: str) -> None:
+    """Drop every lock tag that run `run_id` holds on the ESM (never another run's): the SSM steps
+    after a handover run in other processes, which know the run but not the tag's key."""
+    keys = [h.key for h in read(aws, esm_arn).holders if h.run_id == run_id]
+    if keys:
+        aws.call("lambda", "untag_resource", Resource=esm_arn, TagKeys=keys)
+
+
+def unlock(aws: Aws, esm_arn: str, keys: list[str]) -> None:
+    """Remove the given lock tags (`remediate unlock`, after the operator said yes)."""
+    if keys:
+        aws.call("lambda", "untag_resource", Resource=esm_arn, TagKeys=keys)

@@ -8,10 +8,21 @@ Each state's work runs in its `on_enter_*` callback, which then fires the next t
 is queued, so that chain runs iteratively. `diagnose` and `plan` modes stop early. Entry points (CLI,
 SSM handlers, demo) only construct a `Run`, give it a `Reporter`, call `execute()` and read the
 result, so all three drive exactly the same engine.
+
+An apply run's safety, in the order it happens: the state directory is checked writable and the
+journals it continues are claimed (flock) before anything else; the ESM lock is taken right after
+observing, renewed while the run lives, and released at the end whatever happens (a failed release
+is a warning, never hiding the run's own outcome). Between two changes the run stops when asked
+(`Stop`, set by the entry point on SIGINT/SIGTERM, which this module never handles itself) or when
+its lock was taken away; the change in flight always finishes and is journaled first. A resumed run
+re-plans from fresh facts and refuses (StalePlanError) a pending change whose starting point moved;
+creates interrupted mid-call are found again by their run-id tag. A rollback records itself in the
+journal of the run it undoes.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,15 +35,25 @@ from remediate.actions import ApplyContext
 from remediate.actions.esm import watch_error_text
 from remediate.aws import Aws
 from remediate.config import Settings
-from remediate.errors import ApprovalRefused, RemediateError, StalePlanError, VerificationError
+from remediate.errors import (
+    ApprovalRefused,
+    InputError,
+    Interrupted,
+    LockedError,
+    PlanFileError,
+    RemediateError,
+    StalePlanError,
+    VerificationError,
+)
 from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.log import bind_run, get_logger
 from remediate.observe.reads import observe, parse_esm_id
 from remediate.plan import Change, Plan, resolve_refs
-from remediate.run import lock
+from remediate.run import journal as journals
 from remediate.run.engine import build_plan, diagnose
 from remediate.run.journal import Journal, RunRecord, new_run_id
+from remediate.run.lock import EsmLock, esm_arn
 from remediate.run.playbook import Playbook
 from remediate.run.rollback import rollback_plan
 
@@ -66,6 +87,25 @@ TRANSITIONS: list[dict[str, Any]] = [
 ]
 
 
+class Stop:
+    """A request to stop at the next safe point, set by an entry point (the CLI on SIGINT/SIGTERM).
+
+    `armed` says the run has begun changing things: from then on a request is honoured between two
+    AWS mutations, never inside one; before, the entry point may simply abort, nothing being changed.
+    """
+
+    def __init__(self) -> None:
+        self.signum = 0
+        self.armed = False
+
+    @property
+    def requested(self) -> bool:
+        return self.signum != 0
+
+    def request(self, signum: int) -> None:
+        self.signum = self.signum or signum
+
+
 class Reporter(Protocol):
     """What an entry point provides: progress display and the approval decision."""
 
@@ -91,14 +131,21 @@ class Run:
         False  # `scan --fix --enable-user-disabled`: may enable what a person disabled
     )
     run_id: str = field(default_factory=new_run_id)
+    stop: Stop = field(default_factory=Stop)
     state: str = "pending"
     facts: Facts | None = None
     findings: list[Finding] = field(default_factory=list)
     plan: Plan | None = None
     applied_ids: list[str] = field(default_factory=list)
+    skipped_ids: list[str] = field(default_factory=list)
+    in_flight: str | None = None  # the change whose AWS call was under way when the run stopped
+    refused: list[str] = field(default_factory=list)  # a rollback's changes it would not undo
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: BaseException | None = None
-    locked: bool = False
+    warnings: list[str] = field(default_factory=list)
+    lock: EsmLock | None = None
+    journal: Journal | None = None
+    original: Journal | None = None  # a rollback's: the journal of the run it undoes
     # -- SSM hooks (remediate/ssm/handlers.py); the CLI leaves both at their defaults ----------------
     # Where the journal is kept: a step's temp directory is lost when the step ends, so SSM mirrors it.
     journal_factory: Callable[[Path, str], Journal] = Journal
@@ -132,6 +179,20 @@ class Run:
             on_exception="on_error",
         )
 
+    # -- what the run did -------------------------------------------------------------------------
+    @property
+    def changed(self) -> bool:
+        """Whether this run (with what it resumed) has changed anything in AWS, or may have."""
+        earlier = bool(self.resume and (self.resume.outputs or self.resume.in_flight))
+        return bool(self.applied_ids or self.in_flight or earlier)
+
+    @property
+    def undoes(self) -> str | None:
+        """The run this one rolls back, if it is a rollback (started as one, or resumed)."""
+        if self.rollback_of is not None:
+            return self.rollback_of[0]
+        return self.resume.rollback_of if self.resume is not None else None
+
     # -- conditions (real booleans) ---------------------------------------------------------------
     def wants_plan(self, _event: EventData) -> bool:
         return self.mode in ("plan", "apply")
@@ -142,16 +203,45 @@ class Run:
     # -- state work -------------------------------------------------------------------------------
     def on_enter_observing(self, _event: EventData) -> None:
         bind_run(self.run_id, parse_esm_id(self.esm_id))
+        if self.mode == "apply":
+            self._prepare_journals()
+            # Locked before observing, like Terraform's state lock before its refresh: the facts the
+            # plan is made from, the plan shown for approval and what is applied all come from a
+            # time no other run was changing the ESM.
+            uuid, arn = esm_arn(self.aws, self.esm_id)
+            self.lock = EsmLock(self.aws, arn, uuid, self.run_id, self.settings.lock_ttl)
+            # A tag write in flight must land before the lock can be given back, or it would land
+            # after: an interrupt here is deferred until the lock is taken (or refused).
+            self.stop.armed = True
+            try:
+                self.lock.acquire()
+            finally:
+                self.stop.armed = False
+            self.lock.start_renewing()
+            if self.stop.requested:
+                raise Interrupted("stopped on request before planning", self.stop.signum)
         self.facts = observe(
             self.aws, self.esm_id, max_workers=self.settings.max_workers, probe_timeout=self.probe_timeout
         )
-        if self.mode == "apply":
-            # Locked before planning, like Terraform's state lock: what is shown for approval is
-            # what gets applied, with no other run changing the ESM in between.
-            lock.acquire(self.aws, self.facts.esm.arn, self.run_id, self.settings.lock_ttl)
-            self.locked = True
         log.info("run.observed", fingerprint=self.facts.fingerprint(), aws_calls=self.aws.calls)
         self.observed()
+
+    def _prepare_journals(self) -> None:
+        """Before the lock and before any question: the state directory must take journals, a plan
+        must name only known actions, and the journals this run continues are claimed (flock), so
+        two processes on this machine never write one run."""
+        journals.check_writable(self.settings.state_dir)
+        for plan in (self.saved_plan, self.resume.plan if self.resume else None):
+            unknown = sorted({c.action for c in (plan.changes if plan else ())} - set(actions.registry()))
+            if plan is not None and unknown:
+                raise PlanFileError(f"plan {plan.plan_id} names an unknown action {unknown[0]!r}")
+        if self.resume is not None:
+            self.journal = self._journal().open()
+            self.resume = RunRecord(self.journal)  # read again, now that no one else can write it
+            check_resumable(self.run_id, self.resume)
+        undoes = self.undoes
+        if undoes is not None:
+            self.original = Journal(self.settings.state_dir, undoes).open()
 
     def on_enter_diagnosed(self, _event: EventData) -> None:
         assert self.facts is not None
@@ -165,10 +255,13 @@ class Run:
     def on_enter_planned(self, _event: EventData) -> None:
         assert self.facts is not None
         if self.rollback_of is not None:
-            self.plan = rollback_plan(*self.rollback_of, self.facts, self._context(f"rollback-{self.run_id}"))
+            ctx = self._context(f"rollback-{self.run_id}")
+            self.plan, self.refused = rollback_plan(*self.rollback_of, self.facts, ctx)
         elif self.resume is not None:
             # Resuming continues a plan that was approved and partly applied: the state has changed
-            # by design, so there is no fingerprint to compare; every change re-checks is_done.
+            # by design, so the fingerprint cannot be compared; instead a fresh plan must agree with
+            # every change still to make about where it starts from.
+            self._refuse_drift(self.resume)
             self.plan = self.resume.plan
         elif self.saved_plan is not None:
             if self.saved_plan.fingerprint != self.facts.fingerprint():
@@ -186,6 +279,30 @@ class Run:
         else:
             self.finish()
 
+    def _refuse_drift(self, record: RunRecord) -> None:
+        """StalePlanError if a change the run has not finished would now start from another state
+        than the one it was planned from (someone changed it after the run stopped)."""
+        assert self.facts is not None
+        fresh = build_plan(self.facts, self.findings, self.playbooks)
+
+        def slot(c: Change) -> tuple[str, str, tuple[str, ...]]:
+            return (c.action, c.resource, tuple(sorted(c.after)))
+
+        now = {slot(c): c for c in fresh.changes}
+        for change in record.plan.changes:
+            if change.id in record.done or change.before is None:
+                continue
+            if not actions.get(change.action).before_is_setting:
+                continue
+            current = now.get(slot(change))
+            if current is not None and current.before != change.before:
+                raise StalePlanError(
+                    f"run {self.run_id} cannot be resumed: {change.id} {change.action} on "
+                    f"{change.resource} was planned from {change.before}, but it is now "
+                    f"{current.before} (changed after the run stopped); nothing was changed. "
+                    f"Undo what the run did with `remediate rollback {self.run_id}`, or plan again"
+                )
+
     def on_enter_awaiting_approval(self, _event: EventData) -> None:
         assert self.plan is not None
         approved = self.saved_plan is not None or self.resume is not None or self.reporter.approve(self.plan)
@@ -196,19 +313,26 @@ class Run:
 
     def on_enter_applying(self, _event: EventData) -> None:
         assert self.plan is not None
-        journal = self._journal()
+        self.stop.armed = True
+        journal = self.journal = self.journal or self._journal()
         ctx = self._context()
         done: set[str] = set()
         if self.resume is None:
-            journal.record("run", esm_uuid=self.plan.target.esm_uuid, plan=self.plan.to_json())
+            extra: dict[str, Any] = {}
+            if self.rollback_of is not None:
+                extra = {"rollback_of": self.rollback_of[0], "refused": self.refused}
+            journal.record("run", esm_uuid=self.plan.target.esm_uuid, plan=self.plan.to_json(), **extra)
         else:
             journal.record("resume", done=sorted(self.resume.done))
             ctx.outputs.update(self.resume.outputs)
             self.outputs.update(self.resume.outputs)
             done = self.resume.done
+        if self.original is not None:
+            self.original.record("rollback", by=self.run_id, status="started")
         for change in self.plan.changes:
             if change.id in done:
                 continue
+            self._safe_point(change.id)
             if self.handoff is not None and not self.handoff(change):
                 self.handed_off = [c.id for c in self.plan.changes[self.plan.changes.index(change) :]]
                 journal.record("handoff", change_ids=self.handed_off)
@@ -216,7 +340,15 @@ class Run:
             action = actions.get(change.action)
             resolved = change.model_copy(update={"after": resolve_refs(change.after, ctx.outputs)})
             if action.is_done(resolved, ctx):
+                # In effect already: this run's own doing if it made it before it stopped (a change
+                # whose answer was never journaled: a create found by its run-id tag, or a write the
+                # run had begun), else someone else's.
+                mine = self._landed(action, resolved, ctx)
+                if mine is not None:
+                    self._made(journal, ctx, change, mine, found=True)
+                    continue
                 journal.record("skip", change_id=change.id, reason="already in effect")
+                self.skipped_ids.append(change.id)
                 self.reporter.progress(f"{change.id} {change.action} {change.resource}: already in effect")
                 continue
             journal.record(
@@ -226,21 +358,53 @@ class Run:
                 resource=change.resource,
                 request=resolved.after,
             )
+            self.in_flight = change.id
             try:
                 outputs = action.apply(resolved, ctx)
             except BaseException as exc:
                 journal.record("error", change_id=change.id, error=f"{type(exc).__name__}: {exc}")
                 raise
-            ctx.outputs[change.id] = outputs
-            self.outputs[change.id] = outputs
-            self.applied_ids.append(change.id)
-            journal.record("end", change_id=change.id, outputs=outputs)
-            self.reporter.progress(f"{change.id} {change.action} {change.resource}: done")
+            self._made(journal, ctx, change, outputs)
+            self.in_flight = None
+        self._safe_point("verification")
         self.applied()
+
+    def _landed(self, action: actions.Action, change: Change, ctx: ApplyContext) -> dict[str, Any] | None:
+        if self.resume is None:
+            return None
+        if action.finds_own:
+            return action.found(change, ctx)
+        return action.landed(change) if change.id in self.resume.in_flight else None
+
+    def _made(
+        self,
+        journal: Journal,
+        ctx: ApplyContext,
+        change: Change,
+        outputs: dict[str, Any],
+        found: bool = False,
+    ) -> None:
+        ctx.outputs[change.id] = outputs
+        self.outputs[change.id] = outputs
+        self.applied_ids.append(change.id)
+        journal.record("end", change_id=change.id, outputs=outputs, **({"found": True} if found else {}))
+        how = "found, made by this run before it stopped" if found else "done"
+        self.reporter.progress(f"{change.id} {change.action} {change.resource}: {how}")
+
+    def _safe_point(self, before: str) -> None:
+        """Between two changes: stop here if the operator asked, or if the lock was taken away."""
+        if self.stop.requested:
+            raise Interrupted(f"stopped on request before {before}", self.stop.signum)
+        if self.lock is not None and self.lock.lost.is_set():
+            raise LockedError(
+                f"the lock on ESM {self.lock.esm_uuid} was removed while this run held it "
+                f"(remediate unlock?); stopped before {before}"
+            )
 
     def on_enter_verifying(self, _event: EventData) -> None:
         assert self.plan is not None
         ctx = self._context(fresh=True)
+        ctx.outputs.update(self.outputs)
         problems = []
         for change in self.plan.changes:
             if change.id in self.handed_off:
@@ -249,7 +413,7 @@ class Run:
             problem = actions.get(change.action).verify(made, ctx)
             if problem:
                 problems.append(f"{change.id}: {problem}")
-        journal = self._journal()
+        journal = self.journal or self._journal()
         journal.record("verify", ok=not problems, problems=problems)
         if problems:
             raise VerificationError("verification failed: " + "; ".join(problems))
@@ -260,18 +424,45 @@ class Run:
 
     def on_enter_done(self, _event: EventData) -> None:
         if self.mode == "apply" and self.plan is not None and self.plan.changes and not self.handed_off:
-            self._journal().record("finish", status="done")
+            assert self.journal is not None
+            self.journal.record("finish", status="done")
+            self._record_rollback("done")
+
+    def _record_rollback(self, status: str) -> None:
+        """A rollback tells the journal of the run it undoes how far it got, so a second rollback
+        knows what is already undone and `--resume` of the undone run is refused."""
+        if self.original is None:
+            return
+        finished = set(self.applied_ids) | set(self.skipped_ids)
+        if self.resume is not None:
+            finished |= self.resume.done
+        refused = self.refused or (self.resume.refused if self.resume is not None else [])
+        self.original.record(
+            "rollback",
+            by=self.run_id,
+            status=status,
+            undone=sorted(cid.removeprefix("undo-") for cid in finished),
+            refused=sorted(refused),
+        )
 
     def on_error(self, event: EventData) -> None:
         self.error = event.error
         log.info("run.failed", state=self.state, error=str(event.error))
         if self.state in ("applying", "verifying"):
-            self._journal().record("finish", status="failed", error=str(event.error))
+            self._finish_failed(event.error)
         if self.state != "failed":
             self.fail()
 
+    def _finish_failed(self, error: BaseException | None) -> None:
+        status = "interrupted" if isinstance(error, Interrupted | KeyboardInterrupt) else "failed"
+        journal = self.journal or self._journal()
+        with contextlib.suppress(RemediateError):  # the journal's own failure must not hide the error
+            journal.record("finish", status=status, error=str(error) or type(error).__name__)
+            self._record_rollback(status)
+
     # -- driver -----------------------------------------------------------------------------------
     def _journal(self) -> Journal:
+        """A new handle on this run's journal (SSM's factory mirrors it to S3)."""
         return self.journal_factory(self.settings.state_dir, self.run_id)
 
     def _context(self, plan_id: str | None = None, *, fresh: bool = False) -> ApplyContext:
@@ -284,16 +475,20 @@ class Run:
             plan_id=plan_id,
             run_id=self.run_id,
             progress=self.reporter.progress,
+            fingerprint=self.plan.fingerprint if self.plan is not None else "",
+            cancelled=lambda: self.stop.signum,
         )
 
     def execute(self) -> Run:
         """Drive the run to a terminal state; raise what stopped it, if anything did."""
         try:
             self.start()
+        except BaseException as exc:  # a second Ctrl-C: no safe point was waited for
+            if self.state in ("applying", "verifying"):
+                self._finish_failed(exc)
+            raise
         finally:
-            handed = self.handed_off and self.state == "done"  # the caller finishes the run
-            if self.locked and self.facts is not None and not handed:
-                lock.release(self.aws, self.facts.esm.arn, self.run_id)
+            self._release()
         if self.state == "failed" and self.error is not None:
             raise self.error
         if self.state == "refused":
@@ -301,6 +496,34 @@ class Run:
         if self.state != "done":
             raise RemediateError(f"run stopped in state {self.state}")
         return self
+
+    def _release(self) -> None:
+        """Release the lock and the journals; a failure here is reported, never raised over the
+        run's own outcome (its result, or the error that stopped it)."""
+        self.stop.armed = True  # the untag in flight finishes even if a signal comes now
+        if self.lock is not None and self.handed_off and self.state == "done":
+            self.lock.hand_over()  # the runbook's finalize or cleanup step releases it
+        elif self.lock is not None:
+            try:
+                self.lock.release()
+            except RemediateError as exc:
+                esm = self.lock.esm_uuid
+                self.warnings.append(
+                    f"could not release the lock on ESM {esm} ({exc}); it expires by itself, "
+                    f"or remove it with: remediate unlock --esm {esm}"
+                )
+        for journal in (self.journal, self.original):
+            if journal is not None:
+                journal.close()
+
+
+def check_resumable(run_id: str, record: RunRecord) -> None:
+    """InputError unless the journal's run can be continued."""
+    if record.rollbacks:
+        by = record.rollbacks[-1].get("by", "?")
+        raise InputError(f"run {run_id} was rolled back by run {by}; there is nothing to resume")
+    if record.finished:
+        raise InputError(f"run {run_id} already finished; nothing to resume")
 
 
 def mermaid() -> str:

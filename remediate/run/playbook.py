@@ -114,10 +114,13 @@ def load_dir(directory: Path) -> tuple[list[Playbook], list[PlaybookError]]:
         return [], [PlaybookError(str(directory), "not a directory")]
     for path in sorted(directory.glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text())
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
             pb = Playbook.model_validate(data)
         except yaml.YAMLError as exc:
             errors.append(PlaybookError(str(path), f"invalid YAML: {exc}"))
+            continue
+        except UnicodeDecodeError as exc:
+            errors.append(PlaybookError(str(path), f"not UTF-8 text (byte {exc.start})"))
             continue
         except ValidationError as exc:
             err = exc.errors()[0]

@@ -1,12 +1,25 @@
 """Rollback: undo exactly what one run did, newest first, and nothing else.
 
 The run's journal is the only source of truth about what it did: each finished change and the
-outputs its apply recorded (created ids, previous values). A change that no longer verifies was
-altered since the run made it; it is refused (a manual step says so) rather than undone over someone
-else's work. A change the run skipped (already in effect) was not the run's doing and is not touched.
+outputs its apply recorded (created ids, previous values). What it may also have made, a create
+whose call was interrupted before its answer was journaled, is found by the run-id tag the
+resource carries from its creation. Then, for each change to undo:
+
+- a change the run skipped (already in effect), or a resource it found rather than made, was not
+  its doing and is not touched;
+- a change altered since the run made it (`drift`: a rule added to a group it created, an endpoint
+  policy replaced, a setting changed) is refused, as a manual step;
+- a delete that something else still needs (a security group another endpoint, network interface
+  or rule uses) is refused, as a manual step, instead of being tried against AWS's
+  DependencyViolation;
+- changes an earlier rollback already undid are left out.
+
+The refused changes are returned with the plan; the CLI exits EXIT_PARTIAL when there are any.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from remediate import actions
 from remediate.actions import ApplyContext
@@ -15,47 +28,87 @@ from remediate.plan import PLAN_SCHEMA, Change, ManualStep, Plan, new_plan_id, r
 from remediate.run.journal import RunRecord
 
 
-def rollback_plan(run_id: str, progress: RunRecord, facts: Facts, ctx: ApplyContext) -> Plan:
-    """The plan that undoes `run_id`; reads each changed resource (through `verify`) to detect drift."""
+def rollback_plan(run_id: str, record: RunRecord, facts: Facts, ctx: ApplyContext) -> tuple[Plan, list[str]]:
+    """The plan that undoes `run_id`, and the ids of the changes it refuses to undo."""
+    # Reads about the run's own resources are made as that run: its id finds its run-id tags.
+    seen = ApplyContext(
+        aws=ctx.aws,
+        settings=ctx.settings,
+        plan_id=record.plan.plan_id,
+        run_id=run_id,
+        progress=ctx.progress,
+        outputs=dict(record.outputs),
+        fingerprint=record.plan.fingerprint,
+    )
     changes: list[Change] = []
     manual: list[ManualStep] = []
-    for change in reversed(progress.plan.changes):
-        if change.id not in progress.outputs:
-            if change.id in progress.begun - progress.done:
-                manual.append(
-                    ManualStep(
-                        because=change.because,
-                        text=f"{change.id} {change.action} on {change.resource} was interrupted; finish "
-                        f"the run first (remediate apply --resume {run_id}), then roll it back",
-                    )
-                )
+    refused: list[str] = []
+    leaving: set[str] = set()  # ids of what this rollback removes before the next (older) change
+
+    def refuse(change: Change, text: str) -> None:
+        manual.append(ManualStep(because=change.because, text=text))
+        refused.append(change.id)
+
+    for change in reversed(record.plan.changes):
+        if change.id in record.undone:
             continue
-        outputs = progress.outputs[change.id]
         action = actions.get(change.action)
-        made = change.model_copy(update={"after": resolve_refs(change.after, progress.outputs)})
-        drift = action.verify(made, ctx)
-        if drift is not None:
-            manual.append(
-                ManualStep(
-                    because=change.because,
-                    text=f"not rolled back: {change.id} {change.action} on {change.resource} changed "
-                    f"since run {run_id} ({drift}); check it by hand",
-                )
-            )
+        outputs: dict[str, Any] | None = record.outputs.get(change.id)
+        try:
+            made = change.model_copy(update={"after": resolve_refs(change.after, seen.outputs)})
+        except KeyError:  # it refers to an output of a change that was never made: nor was it
             continue
+        if outputs is None:
+            if action.finds_own:
+                outputs = action.found(made, seen)
+                if outputs is None:
+                    continue  # the create never took effect
+                seen.outputs[change.id] = outputs
+            elif change.id in record.in_flight and action.verify(made, seen) is None:
+                outputs = action.landed(made)  # its write landed before the run stopped
+            elif change.id in record.in_flight:
+                refuse(
+                    change,
+                    f"{change.id} {change.action} on {change.resource} was interrupted; finish the run "
+                    f"first (remediate apply --resume {run_id}), then roll it back",
+                )
+                continue
+            else:
+                continue
         try:
             inverse = action.inverse(made, outputs)
         except NotImplementedError as exc:
-            manual.append(ManualStep(because=change.because, text=f"undo {change.id} by hand: {exc}"))
+            refuse(change, f"undo {change.id} by hand: {exc}")
             continue
-        if inverse is not None:
-            changes.append(inverse)
-    return Plan(
+        if inverse is None:
+            continue
+        drift = action.drift(made, outputs, seen)
+        if drift is not None:
+            refuse(
+                change,
+                f"not rolled back: {change.id} {change.action} on {change.resource} changed since run "
+                f"{run_id} ({drift}); check it by hand",
+            )
+            continue
+        if inverse.kind == "delete":
+            ready = action.ready_to_delete(inverse, seen, frozenset(leaving))
+            if isinstance(ready, str):
+                refuse(
+                    change,
+                    f"not rolled back: {change.id} {change.action} {inverse.resource} is still used by "
+                    f"{ready}; remove that use by hand, then run `remediate rollback {run_id}` again",
+                )
+                continue
+            inverse = ready
+            leaving |= action.releases(inverse, seen)
+        changes.append(inverse)
+    plan = Plan(
         schema=PLAN_SCHEMA,
         plan_id=new_plan_id(),
         created_at=utc_now(),
-        target=progress.plan.target,
+        target=record.plan.target,
         changes=tuple(changes),
         manual_steps=tuple(manual),
         fingerprint=facts.fingerprint(),
     )
+    return plan, refused

@@ -36,6 +36,14 @@ class FaultRule:
 
     ``times`` limits the rule to its first N firings; ``probability`` fires it at random with an RNG seeded by
     ``seed`` (so a test is reproducible). With both, the rule fires at random until it has fired N times.
+
+    ``caller`` restricts the rule to requests signed with that access key id, so that two processes given
+    different keys can be slowed differently (one run's writes, another's reads). A ``latency`` rule delays
+    the request before it reaches the backend (``phase="request"``: the call takes effect late) or the answer
+    after the backend has handled it (``phase="response"``: the call takes effect at once, but its caller
+    learns the result late, as when a read is answered by a slow network). A ``reset`` rule with
+    ``phase="response"`` drops the connection after the backend has handled the request: the call took
+    effect but its answer is lost, and the client's retry meets what the first attempt made.
     """
 
     service: str | None = None
@@ -46,6 +54,8 @@ class FaultRule:
     probability: float | None = None
     latency: float = 0.0
     seed: int | None = None
+    caller: str | None = None
+    phase: Literal["request", "response"] = "request"
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
@@ -58,10 +68,16 @@ class FaultRule:
             raise ValueError("probability must be between 0 and 1")
         if self.latency < 0:
             raise ValueError("latency must be >= 0")
+        if self.phase not in ("request", "response"):
+            raise ValueError(f"phase must be 'request' or 'response', not {self.phase!r}")
+        if self.phase == "response" and self.kind not in ("latency", "reset"):
+            raise ValueError("only a latency or reset rule can act on the response")
 
-    def matches(self, info: RequestInfo) -> bool:
-        return (self.service is None or self.service == info.service) and (
-            self.operation is None or self.operation == info.operation
+    def matches(self, info: RequestInfo, caller: str | None = None) -> bool:
+        return (
+            (self.service is None or self.service == info.service)
+            and (self.operation is None or self.operation == info.operation)
+            and (self.caller is None or self.caller == caller)
         )
 
 
@@ -112,19 +128,22 @@ class FaultSet:
         with self._lock:
             return sum(active.fired for active in self._rules if active.rule is rule)
 
-    def select(self, info: RequestInfo) -> tuple[float, FaultRule | None]:
-        """The total latency to add and the first terminating fault (throttle/status/reset) that fires, if
-        any."""
-        delay = 0.0
+    def select(self, info: RequestInfo, caller: str | None = None) -> tuple[float, float, FaultRule | None]:
+        """The latency to add before the request, the latency to add before its answer, and the first
+        terminating fault (throttle/status/reset, before or after the backend) that fires, if any."""
+        before = after = 0.0
         with self._lock:
             for active in self._rules:
-                if not active.rule.matches(info) or not active.fires():
+                if not active.rule.matches(info, caller) or not active.fires():
                     continue
                 if active.rule.kind == "latency":
-                    delay += active.rule.latency
+                    if active.rule.phase == "response":
+                        after += active.rule.latency
+                    else:
+                        before += active.rule.latency
                     continue
-                return delay, active.rule
-        return delay, None
+                return before, after, active.rule
+        return before, after, None
 
 
 class CallLog:
@@ -247,11 +266,13 @@ class FaultMiddleware:
         faults: FaultSet,
         calls: CallLog,
         transition_reads: Callable[[], int],
+        endpoint_pending_reads: Callable[[], int] = lambda: patches.DEFAULT_ENDPOINT_PENDING_READS,
     ) -> None:
         self._app = app
         self._faults = faults
         self._calls = calls
         self._transition_reads = transition_reads
+        self._endpoint_pending_reads = endpoint_pending_reads
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if is_control_request(environ):
@@ -259,10 +280,11 @@ class FaultMiddleware:
         body = _read_body(environ)
         info = identify(environ, body)
         self._calls.record(info.as_tuple())
-        delay, rule = self._faults.select(info)
+        delay, answer_delay, rule = self._faults.select(info, caller_of(environ))
         if delay:
             time.sleep(delay)
-        if rule is not None:
+        answer_lost = rule is not None and rule.phase == "response"
+        if rule is not None and not answer_lost:
             if rule.kind == "reset":
                 raise ConnectionDrop(f"injected connection reset for {info.service}:{info.operation}")
             status, headers, payload = (
@@ -270,9 +292,25 @@ class FaultMiddleware:
             )
             start_response(status, headers)
             return [payload]
-        with patches.request_settings(transition_reads=self._transition_reads()):
+        with patches.request_settings(
+            transition_reads=self._transition_reads(), endpoint_pending_reads=self._endpoint_pending_reads()
+        ):
             # moto renders the whole response inside this call, so the settings are in effect for all of it.
-            return list(self._app(environ, start_response))
+            rendered = list(self._app(environ, start_response))
+        if answer_delay:
+            time.sleep(answer_delay)  # the call has taken effect; only its answer is late
+        if answer_lost:
+            raise ConnectionDrop(f"injected: {info.service}:{info.operation} done, its answer lost")
+        return rendered
+
+
+def caller_of(environ: Mapping[str, Any]) -> str | None:
+    """The access key id a request was signed with (SigV4 ``Credential=AKID/date/region/service/...``)."""
+    header = str(environ.get("HTTP_AUTHORIZATION", ""))
+    for part in header.replace(",", " ").split():
+        if part.startswith("Credential="):
+            return part.removeprefix("Credential=").split("/", 1)[0] or None
+    return None
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

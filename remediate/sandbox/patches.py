@@ -49,6 +49,7 @@ from moto.secretsmanager import models as _sm_models
 from remediate.sandbox import key_policies
 
 __all__ = [
+    "DEFAULT_ENDPOINT_PENDING_READS",
     "DEFAULT_TRANSITION_READS",
     "KAFKA_BATCH_SIZE_RANGE",
     "TRANSITIONAL_STATES",
@@ -66,6 +67,8 @@ __all__ = [
 
 DEFAULT_TRANSITION_READS: Final = 2
 """How many GetEventSourceMapping reads a transitional ESM state lasts unless the sandbox says otherwise."""
+DEFAULT_ENDPOINT_PENDING_READS: Final = 2
+"""How many DescribeVpcEndpoints reads a new endpoint stays `pending` before it is `available`."""
 
 TRANSITIONAL_STATES: Final = frozenset({"Creating", "Enabling", "Disabling", "Updating"})
 # "Using Lambda with Amazon MSK", section "Amazon MSK configuration parameters",
@@ -82,6 +85,9 @@ _IN_USE_MESSAGE: Final = "Cannot update the event source mapping because it is i
 _transition_reads: ContextVar[int] = ContextVar(
     "remediate_sandbox_transition_reads", default=DEFAULT_TRANSITION_READS
 )
+_endpoint_pending_reads: ContextVar[int] = ContextVar(
+    "remediate_sandbox_endpoint_pending_reads", default=DEFAULT_ENDPOINT_PENDING_READS
+)
 
 # One lock for every ESM status mutation: moto's threaded server runs requests concurrently.
 _ESM_LOCK = threading.RLock()
@@ -90,12 +96,16 @@ _ORIGINALS: dict[tuple[type[Any], str], Any] = {}
 
 
 @contextlib.contextmanager
-def request_settings(*, transition_reads: int) -> Iterator[None]:
+def request_settings(
+    *, transition_reads: int, endpoint_pending_reads: int = DEFAULT_ENDPOINT_PENDING_READS
+) -> Iterator[None]:
     """Make the patched handlers use this sandbox's settings for the duration of one request."""
     token = _transition_reads.set(max(0, transition_reads))
+    endpoint_token = _endpoint_pending_reads.set(max(0, endpoint_pending_reads))
     try:
         yield
     finally:
+        _endpoint_pending_reads.reset(endpoint_token)
         _transition_reads.reset(token)
 
 
@@ -924,7 +934,18 @@ def _endpoint_fingerprint(
 
 
 def _create_vpc_endpoint(self: Any, vpc_id: str, service_name: str, *args: Any, **kwargs: Any) -> Any:
-    """CreateVpcEndpoint with ClientToken idempotency: a retried create returns the first endpoint."""
+    """CreateVpcEndpoint with ClientToken idempotency, and a new endpoint `pending` at first.
+
+    "If you retry an API request with the same client token and the same parameters after it has
+    completed successfully, the result of the original request is returned" and a token "is valid for at
+    least 24 hours after the termination" of what it made
+    (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html): so a token reused after its
+    endpoint was deleted answers with that deleted endpoint, never a new one.
+
+    An interface endpoint goes through `pending` before it is `available` (the interface endpoint
+    lifecycle, https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html): it
+    stays `pending` for ``endpoint_pending_reads`` DescribeVpcEndpoints reads.
+    """
     names = ("endpoint_type", "policy_document", "route_table_ids", "subnet_ids")
     params: dict[str, Any] = dict(zip(names, args, strict=False))
     params.update(kwargs)
@@ -933,7 +954,7 @@ def _create_vpc_endpoint(self: Any, vpc_id: str, service_name: str, *args: Any, 
     original: Callable[..., Any] = _original(_ec2_vpcs.VPCBackend, "create_vpc_endpoint")
     if not token:
         _refuse_endpoint(self, vpc_id, service_name, params)
-        return original(self, vpc_id, service_name, **params)
+        return _pending(original(self, vpc_id, service_name, **params))
     fingerprint = _endpoint_fingerprint(
         vpc_id,
         service_name,
@@ -945,14 +966,63 @@ def _create_vpc_endpoint(self: Any, vpc_id: str, service_name: str, *args: Any, 
         params.get("private_dns_enabled"),
     )
     for endpoint in self.vpc_end_points.values():
-        if endpoint.client_token == token and endpoint.state != "deleted":
+        if endpoint.client_token == token:
             if getattr(endpoint, "_remediate_fingerprint", None) != fingerprint:
                 raise _IdempotentParameterMismatch(token)
             return endpoint
     _refuse_endpoint(self, vpc_id, service_name, params)
-    endpoint = original(self, vpc_id, service_name, **params)
+    endpoint = _pending(original(self, vpc_id, service_name, **params))
     endpoint._remediate_fingerprint = fingerprint
     return endpoint
+
+
+def _pending(endpoint: Any) -> Any:
+    if str(endpoint.vpc_endpoint_type or "Gateway").lower() == "interface":
+        endpoint.state = "pending"
+        endpoint._remediate_pending_reads = _endpoint_pending_reads.get()
+    return endpoint
+
+
+def _describe_vpc_endpoints(self: Any, *args: Any, **kwargs: Any) -> Any:
+    """DescribeVpcEndpoints; each read that lists a pending endpoint brings it closer to `available`."""
+    found = _original(_ec2_vpcs.VPCBackend, "describe_vpc_endpoints")(self, *args, **kwargs)
+    for endpoint in found:
+        if endpoint.state != "pending":
+            continue
+        left = getattr(endpoint, "_remediate_pending_reads", 0)
+        if left <= 0:
+            endpoint.state = "available"
+        else:
+            endpoint._remediate_pending_reads = left - 1
+    return found
+
+
+class _DependencyViolation(EC2ClientError):
+    def __init__(self, group_id: str) -> None:
+        super().__init__("DependencyViolation", f"resource {group_id} has a dependent object")
+
+
+def _delete_security_group(self: Any, vpc_id: str | None, group_id: str) -> Any:
+    """DeleteSecurityGroup refuses a group in use: "If you attempt to delete a security group that is
+    associated with an instance or network interface, is referenced by another security group in the same
+    VPC, or has a VPC association, the operation fails with DependencyViolation"
+    (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteSecurityGroup.html). moto deletes it
+    anyway; here a live VPC endpoint's network interfaces, any other network interface, and a rule of
+    another group of the VPC naming it all keep it."""
+    for endpoint in self.vpc_end_points.values():
+        if endpoint.state != "deleted" and group_id in (endpoint.security_group_ids or []):
+            raise _DependencyViolation(group_id)
+    for eni in getattr(self, "enis", {}).values():
+        if any(getattr(g, "id", g) == group_id for g in getattr(eni, "_group_set", [])):
+            raise _DependencyViolation(group_id)
+    group = self.groups.get(vpc_id or "", {}).get(group_id)
+    for other in self.groups.get(group.vpc_id if group else vpc_id or "", {}).values():
+        if other.id == group_id:
+            continue
+        for rule in [*other.ingress_rules, *other.egress_rules]:
+            if (rule.source_group or {}).get("GroupId") == group_id:
+                raise _DependencyViolation(group_id)
+    return _original(_ec2_sg.SecurityGroupBackend, "_delete_security_group")(self, vpc_id, group_id)
 
 
 # What AWS refuses in CreateVpcEndpoint before it makes anything. Each refusal below is AWS's own,
@@ -1192,6 +1262,8 @@ def _check_endpoint_policy_size(policy_document: str | None) -> None:
 
 def _patch_ec2() -> None:
     _replace(_ec2_vpcs.VPCBackend, "create_vpc_endpoint", _create_vpc_endpoint)
+    _replace(_ec2_vpcs.VPCBackend, "describe_vpc_endpoints", _describe_vpc_endpoints)
+    _replace(_ec2_sg.SecurityGroupBackend, "_delete_security_group", _delete_security_group)
     _replace(_ec2_vpcs.VPCBackend, "describe_vpc_endpoint_services", _describe_vpc_endpoint_services)
     _replace(_ec2_sg.SecurityGroupBackend, "_verify_group_will_respect_rule_count_limit", _verify_rule_count)
     _replace(_ec2_vpc_responses.VPCs, "modify_vpc_endpoint", _respond_modify_vpc_endpoint)

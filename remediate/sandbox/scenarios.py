@@ -1162,7 +1162,12 @@ class _Builder:
             "none": {"Unauthenticated": {"Enabled": True}},
         }
         client_auth = auth_modes[o.auth]
-        client_broker = "TLS_PLAINTEXT" if o.auth == "none" else "TLS"
+        # "none" is the plaintext listener (BROKER_PORTS): ClientBroker PLAINTEXT, which opens only that
+        # one (MSK API reference, EncryptionInTransit, ClientBroker: "TLS", "TLS_PLAINTEXT" or
+        # "PLAINTEXT"). TLS_PLAINTEXT would also open the TLS listener, and with no secret and no IAM
+        # Lambda takes unauthenticated TLS before plaintext ("How Lambda chooses a bootstrap broker",
+        # Lambda developer guide, MSK event sources), so the scenario's 9092 would not be Lambda's port.
+        client_broker = "PLAINTEXT" if o.auth == "none" else "TLS"
         if o.cluster_type == "SERVERLESS":
             # Serverless clusters take SASL/IAM only ("MSK Serverless": IAM access control).
             serverless: str = self.sb.client("kafka").create_cluster_v2(

@@ -14,7 +14,9 @@ import contextlib
 import socket
 import struct
 import threading
+import time
 import urllib.request
+from email.utils import formatdate
 from types import TracebackType
 from typing import Any, Final
 
@@ -40,6 +42,11 @@ class _RequestHandler(MotoRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Per-request access lines would drown test output; the call log records requests instead."""
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header of every answer: AWS's clock, `Sandbox.clock_offset` away from this one's."""
+        offset: float = getattr(self.server, "remediate_clock_offset", lambda: 0.0)()
+        return formatdate((time.time() if timestamp is None else timestamp) + offset, usegmt=True)
+
     def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
         self.close_connection = True
         # Linger 0: closing sends RST instead of FIN, so the client sees "connection reset by peer".
@@ -50,13 +57,15 @@ class _RequestHandler(MotoRequestHandler):
 class _Server(ThreadedMotoServer):
     """ThreadedMotoServer whose WSGI app is wrapped by the sandbox middleware."""
 
-    def __init__(self, host: str, port: int, wrap: Any) -> None:
+    def __init__(self, host: str, port: int, wrap: Any, clock_offset: Any) -> None:
         super().__init__(ip_address=host, port=port, verbose=False)
         self._wrap = wrap
+        self._clock_offset = clock_offset
 
     def _server_entry(self) -> None:
         app = self._wrap(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=_RequestHandler)
+        self._server.remediate_clock_offset = self._clock_offset  # type: ignore[attr-defined]
         self._server_ready_event.set()
         self._server.serve_forever()
 
@@ -83,6 +92,8 @@ class Sandbox:
         self.region = region
         self.account_id = ACCOUNT_ID
         self.esm_transition_reads = esm_transition_reads
+        self.endpoint_pending_reads = patches.DEFAULT_ENDPOINT_PENDING_READS
+        self.clock_offset = 0.0
         self.faults = FaultSet()
         self._default_transition_reads = esm_transition_reads
         self._host = host
@@ -105,9 +116,15 @@ class Sandbox:
         patches.apply_patches()
 
         def wrap(app: Any) -> FaultMiddleware:
-            return FaultMiddleware(app, self.faults, self._calls, lambda: self.esm_transition_reads)
+            return FaultMiddleware(
+                app,
+                self.faults,
+                self._calls,
+                lambda: self.esm_transition_reads,
+                lambda: self.endpoint_pending_reads,
+            )
 
-        server = _Server(self._host, self._port, wrap)
+        server = _Server(self._host, self._port, wrap, lambda: self.clock_offset)
         server.start()
         host, port = server.get_host_and_port()
         self._server = server
@@ -142,6 +159,8 @@ class Sandbox:
             self._control(f"/moto-api/seed?a={self._seed}")
         self._calls.clear()
         self.esm_transition_reads = self._default_transition_reads
+        self.endpoint_pending_reads = patches.DEFAULT_ENDPOINT_PENDING_READS
+        self.clock_offset = 0.0
 
     def _control(self, path: str) -> None:
         request = urllib.request.Request(f"{self.endpoint_url}{path}", data=b"", method="POST")  # noqa: S310
@@ -217,6 +236,14 @@ class Sandbox:
                 if isinstance(value, str) and value:
                     values.append(value)
         return values
+
+    def set_endpoint_state(self, endpoint_id: str, state: str) -> None:
+        """Set what the service alone decides about a VPC endpoint: its State (e.g. pendingAcceptance,
+        when the service has not accepted it; rejected; failed)."""
+        from moto.backends import get_backend
+
+        backend = get_backend("ec2")[self.account_id][self.region]
+        backend.vpc_end_points[endpoint_id].state = state
 
     def set_esm_status(
         self,

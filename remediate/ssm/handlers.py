@@ -45,8 +45,8 @@ from remediate.facts import ESM_SETTLED_STATES
 from remediate.observe.reads import parse_esm_id
 from remediate.plan import Change, Plan, resolve_refs
 from remediate.run import fleet, lock, playbook
-from remediate.run.journal import Journal, RunRecord, new_run_id
-from remediate.run.journal_store import S3JournalStore, check_run_id, local_or_stored, mirrored
+from remediate.run.journal import Journal, RunRecord, check_run_id, new_run_id
+from remediate.run.journal_store import S3JournalStore, local_or_stored, mirrored
 from remediate.run.machine import Mode, Run
 from remediate.run.render import render_plan
 from remediate.ssm.limits import (
@@ -391,7 +391,7 @@ def _esm(aws: Aws, uuid: str) -> dict[str, Any]:
 
 def _release(aws: Aws, uuid: str, run_id: str) -> None:
     """Drop the ESM's lock if this run holds it (never another run's)."""
-    lock.release(aws, str(_esm(aws, uuid)["EventSourceMappingArn"]), run_id)
+    lock.release_run(aws, str(_esm(aws, uuid)["EventSourceMappingArn"]), run_id)
 
 
 def finalize_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:

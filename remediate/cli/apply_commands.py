@@ -1,0 +1,249 @@
+"""The commands that change AWS on one mapping: apply, rollback, and unlock (the way out of a lock).
+
+Each reads its target's region and account from where the mapping is named (an ESM ARN, a plan
+file, a journal), runs the engine with SIGINT/SIGTERM routed to a safe stop, and ends through
+`outcome`: what changed, the run id and the way on, on every exit.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from remediate.cli.context import Ctx, common, guard, parse_duration
+from remediate.cli.outcome import execute
+from remediate.cli.reporter import CliReporter, ask_yes
+from remediate.errors import EXIT_PARTIAL, ApprovalRefused, InputError
+
+if TYPE_CHECKING:
+    from remediate.plan import Plan
+    from remediate.run.journal import RunRecord
+    from remediate.run.machine import Run
+
+
+def new_run(ctx: Ctx, esm: str, reporter: CliReporter, saved: Plan | None = None) -> Run:
+    from remediate.run.machine import Run
+
+    return Run(
+        esm_id=esm,
+        mode="apply",
+        settings=ctx.settings,
+        aws=ctx.aws(),
+        playbooks=ctx.playbooks(),
+        reporter=reporter,
+        saved_plan=saved,
+    )
+
+
+def read_record(ctx: Ctx, run_id: str) -> RunRecord:
+    """A run's journal, read before any AWS call; its region and account become the target."""
+    from remediate.aws import arn_region_account
+    from remediate.run.journal import RunRecord
+    from remediate.run.journal_store import local_or_stored
+
+    s = ctx.settings  # a journal only in the SSM bucket is fetched first (the session's own account)
+    record = RunRecord(local_or_stored(s.state_dir, run_id, ctx.aws, s.journal_bucket))
+    target = record.plan.target
+    ctx.target(target.region, (arn_region_account(target.esm_arn) or ("", ""))[1], f"run {run_id}")
+    return record
+
+
+def _apply_doc(run: Run, state: str, error: str | None) -> dict[str, Any]:
+    return {
+        "schema": "remediate/apply@1",
+        "run_id": run.run_id,
+        "state": state,
+        "applied": run.applied_ids,
+        "in_flight": run.in_flight,
+        "error": error,
+        "plan": run.plan.to_json() if run.plan is not None else None,
+    }
+
+
+@click.command()
+@click.argument("plan_file", required=False, type=click.Path(path_type=Path))
+@click.option("--esm", help="ESM UUID or ARN (plan, ask, apply); or give a saved PLAN_FILE instead.")
+@click.option("--auto-approve", is_flag=True, default=False, help="Skip the interactive approval.")
+@click.option("--resume", "resume_id", help="Continue the interrupted apply RUN_ID from its journal.")
+@click.option(
+    "--watch",
+    "watch",
+    callback=lambda _ctx, _param, value: parse_duration(value) if value else 0.0,
+    help="After verify, wait up to DURATION (e.g. 90s, 5m) for AWS to clear the ESM's error text.",
+)
+@common
+@guard
+def apply(
+    plan_file: Path | None,
+    esm: str | None,
+    auto_approve: bool,
+    resume_id: str | None,
+    watch: float,
+    **opts: Any,
+) -> None:
+    """Plan, ask for approval, apply and verify; or apply a saved plan file (the file is the approval),
+    or resume an interrupted apply from its journal (its plan was approved when it started)."""
+    from remediate import plan as plan_mod
+    from remediate.aws import arn_region_account
+    from remediate.run.machine import check_resumable
+    from remediate.run.render import render_findings
+
+    if sum(map(bool, (plan_file, esm, resume_id))) != 1:
+        raise InputError("give exactly one of --esm ESM, a saved PLAN_FILE, or --resume RUN_ID")
+    ctx = Ctx(**opts)
+    text = ctx.settings.output == "text"
+    reporter = CliReporter(ctx, auto_approve, show_plan=text)
+    if resume_id:
+        record = read_record(ctx, resume_id)
+        check_resumable(resume_id, record)  # again under the journal's lock, before any change
+        run = new_run(ctx, record.esm_uuid, reporter)
+        run.resume, run.run_id = record, resume_id
+    elif plan_file:
+        saved = plan_mod.load(plan_file)
+        account = (arn_region_account(saved.target.esm_arn) or ("", ""))[1]
+        ctx.target(saved.target.region, account, f"plan file {plan_file}")
+        run = new_run(ctx, saved.target.esm_uuid, reporter, saved)
+    else:
+        ctx.target_esm(str(esm))
+        run = new_run(ctx, str(esm), reporter)
+    run.watch = watch
+    execute(ctx, run, reporter.close, _apply_doc)
+    assert run.plan is not None
+    assert run.facts is not None
+    if not text:
+        ctx.emit_json(_apply_doc(run, run.state, None))
+        return
+    if not run.plan.changes:
+        ctx.emit(render_findings(run.facts, run.findings, ctx.color) + "\n" + run.plan.summary() + "\n")
+        return
+    c = run.plan.counts
+    ctx.emit(
+        f"\nApply complete! Resources: {c['create']} added, {c['update']} changed, {c['delete']} destroyed.\n"
+        f"Verified: every change was read back and is in effect. Run id: {run.run_id}\n"
+    )
+
+
+@click.command()
+@click.argument("run_id")
+@click.option("--auto-approve", is_flag=True, default=False, help="Skip the interactive approval.")
+@common
+@guard
+def rollback(run_id: str, auto_approve: bool, **opts: Any) -> None:
+    """Undo what apply run RUN_ID changed, newest first, and nothing else (shown as a plan, approved
+    like apply). What was changed since that run, or is still used by something else, is refused and
+    listed as a manual step (exit 5)."""
+    ctx = Ctx(**opts)
+    record = read_record(ctx, run_id)
+    last = record.last_rollback
+
+    def doc(run: Run, state: str, error: str | None) -> dict[str, Any]:
+        return {
+            "schema": "remediate/rollback@1",
+            "run_id": run.run_id,
+            "rolled_back": run_id,
+            "state": state,
+            "applied": run.applied_ids,
+            "refused": run.refused,
+            "error": error,
+            "plan": run.plan.to_json() if run.plan is not None else None,
+        }
+
+    if last is not None and last.get("status") == "done" and not last.get("refused"):
+        message = f"Run {run_id} was already rolled back by run {last.get('by')}; nothing to do."
+        if ctx.settings.output == "json":
+            ctx.emit_json(
+                {
+                    "schema": "remediate/rollback@1",
+                    "run_id": None,
+                    "rolled_back": run_id,
+                    "state": "done",
+                    "applied": [],
+                    "refused": [],
+                    "error": None,
+                    "plan": None,
+                    "already_rolled_back_by": last.get("by"),
+                }
+            )
+        else:
+            ctx.emit(message + "\n")
+        return
+    reporter = CliReporter(ctx, auto_approve, show_plan=ctx.settings.output == "text")
+    run = new_run(ctx, record.esm_uuid, reporter)
+    run.rollback_of = (run_id, record)
+    execute(ctx, run, reporter.close, doc)
+    assert run.plan is not None
+    if ctx.settings.output == "json":
+        ctx.emit_json(doc(run, run.state, None))
+    elif not run.plan.changes:
+        from remediate.run.render import render_plan
+
+        ctx.emit(render_plan(run.plan, ctx.color))
+    else:
+        ctx.emit(
+            f"\nRollback of {run_id} complete: {len(run.applied_ids)} change(s) undone and verified. "
+            f"Run id: {run.run_id}\n"
+        )
+    if run.refused:
+        click.echo(
+            f"Rollback of {run_id} refused {len(run.refused)} change(s) ({', '.join(run.refused)}): "
+            "they changed since the run or are still in use; see the manual steps.",
+            err=True,
+        )
+        sys.exit(EXIT_PARTIAL)
+
+
+@click.command()
+@click.option("--esm", required=True, help="ESM UUID or ARN.")
+@click.option("--auto-approve", is_flag=True, default=False, help="Skip the interactive question.")
+@common
+@guard
+def unlock(esm: str, auto_approve: bool, **opts: Any) -> None:
+    """Remove the lock another run left on the ESM (one that crashed, or runs on a machine you can
+    no longer reach). Shows who holds it and asks first: a live run would lose its exclusion."""
+    from remediate.run import lock
+
+    ctx = Ctx(**opts)
+    ctx.target_esm(esm)
+    aws = ctx.aws()
+    uuid, arn = lock.esm_arn(aws, esm)
+    reading = lock.read(aws, arn)
+    text = ctx.settings.output == "text"
+    holders = reading.holders
+
+    def doc(removed: list[str]) -> dict[str, Any]:
+        return {
+            "schema": "remediate/unlock@1",
+            "esm_uuid": uuid,
+            "holders": [
+                {"run_id": h.run_id, "host": h.host, "pid": h.pid, "expires": int(h.expires), "tag": h.key}
+                for h in holders
+            ],
+            "removed": removed,
+        }
+
+    if not holders:
+        if text:
+            ctx.emit(f"ESM {uuid} is not locked.\n")
+        else:
+            ctx.emit_json(doc([]))
+        return
+    lines = [f"ESM {uuid} is locked by:"]
+    for h in holders:
+        status = "live" if h.live(reading.now, reading.exact) else "expired or dead"
+        lines.append(f"  {h.describe()} [{status}]")
+    click.echo("\n".join(lines), err=True)
+    if not ask_yes(
+        auto_approve,
+        "Remove the lock? A run that is still applying would lose its exclusion.",
+        "no terminal to ask on: the lock was left in place (use --auto-approve)",
+    ):
+        raise ApprovalRefused("the lock was left in place")
+    keys = [h.key for h in holders]
+    lock.unlock(aws, arn, keys)
+    if text:
+        ctx.emit(f"Removed {len(keys)} lock tag(s) from ESM {uuid}.\n")
+    else:
+        ctx.emit_json(doc(keys))

@@ -1,0 +1,131 @@
+"""Helpers of the safety tests: real CLI processes started, interrupted, killed and raced."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from remediate.sandbox import FaultRule, Sandbox
+from tests.conftest import REMEDIATE
+
+RUN_TAG = "remediate:run-id"
+WRITE_PREFIXES = (
+    "Update",
+    "Create",
+    "Delete",
+    "Put",
+    "Authorize",
+    "Modify",
+    "Associate",
+    "Revoke",
+    "Tag",
+    "Untag",
+)
+
+
+@dataclass
+class Ended:
+    """A CLI process that ended (by itself, or by a signal)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    run_id: str
+
+    def json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = json.loads(self.stdout)
+        return doc
+
+
+def start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [REMEDIATE, *args],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def runs(env: dict[str, str]) -> list[Path]:
+    folder = Path(env["REMEDIATE_STATE_DIR"]) / "runs"
+    return sorted(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime) if folder.exists() else []
+
+
+def events(env: dict[str, str], run_id: str) -> list[dict[str, Any]]:
+    path = Path(env["REMEDIATE_STATE_DIR"]) / "runs" / f"{run_id}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def signal_during(
+    sb: Sandbox,
+    env: dict[str, str],
+    args: tuple[str, ...],
+    writes: tuple[tuple[str, str], ...],
+    boundary: int,
+    sig: signal.Signals,
+    latency: float = 0.4,
+) -> Ended:
+    """Start `remediate ARGS`, send `sig` while the server handles its `boundary`-th call among
+    `writes` (each slowed by `latency`, so the signal lands mid-request; the server completes the
+    call either way), and return how the process ended."""
+    for service, operation in writes:
+        sb.faults.add(FaultRule(service=service, operation=operation, kind="latency", latency=latency))
+    before = len(sb.calls)
+    known = {p.stem for p in runs(env)}
+    proc = start(env, *args)
+    deadline = time.monotonic() + 120
+    while sum(1 for c in sb.calls[before:] if c in writes) < boundary:
+        assert proc.poll() is None, f"the command ended before mutation {boundary}: {proc.communicate()}"
+        assert time.monotonic() < deadline, "the mutation never came"
+        time.sleep(0.01)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=180)
+    if sig == signal.SIGKILL:
+        time.sleep(latency + 0.3)  # let the server finish the call the dead client made
+    sb.faults.clear()
+    new = [p.stem for p in runs(env) if p.stem not in known]
+    return Ended(proc.returncode, out, err, new[-1] if new else "")
+
+
+def tagged(sb: Sandbox, vpc_id: str, run_id: str) -> list[str]:
+    """Every live resource in the VPC carrying `remediate:run-id = run_id`: endpoints, groups, rules."""
+    ec2 = sb.client("ec2")
+    by_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
+
+    def mine(item: dict[str, Any]) -> bool:
+        return any(t["Key"] == RUN_TAG and t["Value"] == run_id for t in item.get("Tags") or [])
+
+    found = [
+        e["VpcEndpointId"]
+        for e in ec2.describe_vpc_endpoints(Filters=by_vpc)["VpcEndpoints"]
+        if e["State"] not in ("deleting", "deleted") and mine(e)
+    ]
+    groups = ec2.describe_security_groups(Filters=by_vpc)["SecurityGroups"]
+    found += [g["GroupId"] for g in groups if mine(g)]
+    for group in groups:
+        rules = ec2.describe_security_group_rules(
+            Filters=[{"Name": "group-id", "Values": [group["GroupId"]]}]
+        )
+        found += [r["SecurityGroupRuleId"] for r in rules["SecurityGroupRules"] if mine(r)]
+    return found
+
+
+def lock_tags(sb: Sandbox, esm_arn: str) -> dict[str, str]:
+    tags: dict[str, str] = sb.client("lambda").list_tags(Resource=esm_arn).get("Tags", {})
+    return {k: v for k, v in tags.items() if k.startswith("remediate:lock")}
+
+
+def writes(sb: Sandbox, since: int = 0) -> list[tuple[str, str]]:
+    return [c for c in sb.calls[since:] if c[1].startswith(WRITE_PREFIXES)]
+
+
+def error_lines(stderr: str) -> list[str]:
+    assert "Traceback" not in stderr, stderr
+    return [line for line in stderr.splitlines() if line.startswith("Error:")]
