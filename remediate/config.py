@@ -71,6 +71,9 @@ class Settings(BaseSettings):
             "iam": 10.0,
             "secretsmanager": 50.0,
             "cloudwatch": 10.0,
+            # issue 15: conservative pacing, not a published rate (both services publish higher ones).
+            "kms": 10.0,
+            "glue": 10.0,
         },
         description="client-side pacing: calls per second per AWS service and region; others unpaced",
     )

@@ -337,6 +337,54 @@ class ProbeNotReached(Evidence, ProbeResult):
     """The TLS probe could not reach a broker from this machine, so its certificate was not checked."""
 
 
+# --- issue 15: consumer groups, encryption keys, schema registries ------------------------------------
+
+
+class ConsumerGroupShared(Evidence):
+    """Other mappings on the same source join this mapping's consumer group and read a topic it reads:
+    Kafka splits the topic's partitions between them."""
+
+    group_id: str
+    configured: bool
+    """Whether the group is a ConsumerGroupId the mapping sets (else its UUID, Lambda's default)."""
+    source: str
+    topics: tuple[str, ...]
+    """The topics both read."""
+    peers: tuple[str, ...]
+    """UUIDs of the other mappings."""
+    peer_functions: tuple[str, ...]
+
+
+class KmsKeyDenies(Evidence):
+    """A customer managed key's policy does not let the execution role use it for a secret or the
+    on-failure destination."""
+
+    key: str
+    used_for: str
+    """The secret ARN, or the destination ARN, the key encrypts."""
+    action: str
+    principal: str
+    decision: Literal["deny", "implicit"]
+    statements: tuple[str, ...] = ()
+    """Sids (or #N) of the statements that deny it."""
+    policy: Literal["key", "role"] = "key"
+    """Whose policy keeps the role out: the key's, or one of the role's own (an explicit Deny)."""
+
+
+class SchemaRegistryDenied(Evidence):
+    registry: str
+    role: str
+    missing: tuple[RequestJson, ...]
+    explicitly_denied: tuple[RequestJson, ...] = ()
+
+
+class SchemaRegistryUnreachable(Evidence):
+    kind: Literal["glue", "confluent"]
+    registry: str
+    cause: Literal["not-found", "secret-missing", "unresolvable", "no-egress"]
+    detail: str
+
+
 EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "BROKER_TIMEOUT": (BrokerTimeout,),
     "BROKER_PORTS_BLOCKED": (BrokerPortsBlocked,),
@@ -362,6 +410,11 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "FUNCTION_CANNOT_RUN": (FunctionCannotRun,),
     "FUNCTION_THROTTLED": (FunctionThrottled,),
     "FUNCTION_FAILING": (FunctionFailing,),
+    # issue 15
+    "CONSUMER_GROUP_SHARED": (ConsumerGroupShared,),
+    "KMS_KEY_DENIES": (KmsKeyDenies,),
+    "SCHEMA_REGISTRY_DENIED": (SchemaRegistryDenied,),
+    "SCHEMA_REGISTRY_UNREACHABLE": (SchemaRegistryUnreachable,),
 }
 
 
@@ -399,6 +452,7 @@ __all__ = [
     "ClusterAuthzCrossAccount",
     "ClusterAuthzIam",
     "ClusterNotActive",
+    "ConsumerGroupShared",
     "CouldNotCheck",
     "EndpointPolicyDenies",
     "EsmDisabled",
@@ -406,6 +460,7 @@ __all__ = [
     "FunctionCannotRun",
     "FunctionFailing",
     "FunctionThrottled",
+    "KmsKeyDenies",
     "NetworkBlock",
     "PathCheck",
     "ProbeNotReached",
@@ -413,6 +468,8 @@ __all__ = [
     "RoleNotAssumable",
     "SaslIam",
     "SaslScram",
+    "SchemaRegistryDenied",
+    "SchemaRegistryUnreachable",
     "SecretMaterialProblems",
     "ServerAuthFailed",
     "ServiceEndpointsUnreachable",

@@ -82,6 +82,11 @@ class Esm(Model):
     consumer_group_id: str | None = None
     provisioned_pollers: bool = False
     on_failure_destination: str | None = None
+    schema_registry_uri: str | None = None
+    """SchemaRegistryConfig.SchemaRegistryURI of the Kafka event source config: a Glue registry ARN or a
+    Confluent registry URL (Lambda API reference, KafkaSchemaRegistryConfig)."""
+    schema_registry_access: tuple[SourceAccess, ...] = ()
+    """SchemaRegistryConfig.AccessConfigs: how Lambda authenticates to a Confluent registry."""
 
     @property
     def changed_by(self) -> Literal["user", "lambda", "unknown"]:
@@ -517,6 +522,42 @@ class FunctionHealth(Model):
     errors: float | None = None
     throttles: float | None = None
     unread: tuple[str, ...] = ()
+# --- issue 15: other consumers, encryption keys, schema registries ------------------------------------
+
+
+class PeerMapping(Model):
+    """Another Kafka mapping of the account on the same source (cluster ARN, or a shared bootstrap
+    server): its consumer group and topics, which decide whether it splits this mapping's messages."""
+
+    uuid: str
+    function_arn: str
+    group_id: str
+    topics: tuple[str, ...] = ()
+
+
+class KmsKey(Model):
+    """A KMS key that encrypts a secret or the destination of the mapping (DescribeKey, GetKeyPolicy)."""
+
+    ref: str
+    """How the mapping's resource names it (a key id, key ARN, alias or alias ARN)."""
+    arn: str
+    manager: Literal["AWS", "CUSTOMER"] | str
+    state: str = ""
+    policy: dict[str, Any] | None = None
+    """The `default` key policy; None when it could not be read (recorded as unchecked) or AWS managed."""
+
+
+class SchemaRegistry(Model):
+    """The mapping's schema registry as observation found it."""
+
+    kind: Literal["glue", "confluent"]
+    uri: str
+    exists: bool | None = None
+    """Glue: whether GetRegistry found it (None: not read). Confluent: not readable through AWS."""
+    host: str | None = None
+    """Confluent: the registry URL's host name."""
+    resolution: HostResolution | None = None
+    """Confluent: how this machine resolves the host (a hint, like the broker names)."""
 
 
 class Unchecked(Model):
@@ -540,6 +581,10 @@ class Facts(Model):
     tls_probes: tuple[TlsProbe, ...] | None = None
     broker_health: BrokerHealth | None = None
     function_health: FunctionHealth | None = None
+    peers: tuple[PeerMapping, ...] | None = None
+    """Other Kafka mappings on the same source; None when they could not be listed."""
+    keys: tuple[KmsKey, ...] = ()
+    schema_registry: SchemaRegistry | None = None
     unchecked: tuple[Unchecked, ...] = ()
 
     def fingerprint(self) -> str:
@@ -557,6 +602,8 @@ class Facts(Model):
             }
         if data.get("dns"):
             data["dns"].pop("local", None)
+        if data.get("schema_registry"):
+            data["schema_registry"].pop("resolution", None)
         # A subnet's free-address count moves with every interface in it; only whether it has one
         # decides a plan (an interface endpoint takes one address per subnet).
         for subnet in [

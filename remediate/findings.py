@@ -39,6 +39,11 @@ CODES: dict[str, str] = {
     "concurrency 0",
     "FUNCTION_THROTTLED": "the function was throttled in the metrics window",
     "FUNCTION_FAILING": "most of the function's invocations in the metrics window returned an error",
+    # issue 15
+    "CONSUMER_GROUP_SHARED": "another mapping on the same source and topic joins the same consumer group",
+    "KMS_KEY_DENIES": "a customer managed key's policy keeps the execution role from a secret or destination",
+    "SCHEMA_REGISTRY_DENIED": "the execution role may not read the Glue schema registry",
+    "SCHEMA_REGISTRY_UNREACHABLE": "the schema registry is missing or out of the pollers' reach",
 }
 
 

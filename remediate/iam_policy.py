@@ -80,6 +80,10 @@ RESOURCES: dict[str, tuple[str, ...]] = {
     "sqs": ("arn:{p}:sqs:*:{a}:*",),
     "sns": ("arn:{p}:sns:*:{a}:*",),
     "s3": ("arn:{p}:s3:::*",),
+    # issue 15: customer managed keys (DescribeKey, GetKeyPolicy, PutKeyPolicy name the key) and Glue
+    # schema registries (GetRegistry names the registry).
+    "kms": ("arn:{p}:kms:*:{a}:key/*",),
+    "glue:GetRegistry": ("arn:{p}:glue:*:{a}:registry/*",),
 }
 SELF_MODIFY = (
     "iam:AttachRolePolicy",

@@ -256,3 +256,27 @@ def cross_account_auth_mode(esm: Esm, connection: VpcConnection | None) -> AuthM
         return mode
     from_connection = CONNECTION_AUTH.get(connection.authentication or "")
     return "iam" if from_connection == "iam" else None
+
+
+# --- on-failure destinations that are Kafka topics, and schema registries -----------------------------
+
+KAFKA_DESTINATION_PREFIX: Final = "kafka://"
+"""A Kafka topic as the on-failure destination: `kafka://TOPIC`, on the source's own cluster ("Use the
+kafka:// prefix to specify a Kafka topic as an on-failure destination"; "The destination topic must exist
+in the same Kafka cluster as your source topics", Lambda developer guide, "Using a Kafka topic as an
+on-failure destination", https://docs.aws.amazon.com/lambda/latest/dg/kafka-on-failure-destination.html).
+It is not an ARN: it names no service, Region or account."""
+
+
+def kafka_destination_topic(destination: str | None) -> str | None:
+    """The topic of a `kafka://TOPIC` on-failure destination; None for an ARN or nothing."""
+    if not destination or not destination.startswith(KAFKA_DESTINATION_PREFIX):
+        return None
+    return destination[len(KAFKA_DESTINATION_PREFIX) :] or None
+
+
+def is_glue_registry(uri: str | None) -> bool:
+    """A SchemaRegistryURI that is an AWS Glue registry ARN (`arn:aws:glue:REGION:ACCOUNT:registry/NAME`);
+    anything else is a Confluent registry's URL (Lambda API reference, KafkaSchemaRegistryConfig)."""
+    parts = (uri or "").split(":", 5)
+    return len(parts) == 6 and parts[0] == "arn" and parts[2] == "glue" and parts[5].startswith("registry/")

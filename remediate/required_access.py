@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from remediate import kafka
-from remediate.facts import Facts, VpcEndpoint
+from remediate.facts import Facts, KmsKey, VpcEndpoint
 from remediate.policy import (
     FULL_ACCESS,
     ORGANIZATION_KEYS,
@@ -64,7 +64,7 @@ _DESTINATION_ACTIONS: dict[str, tuple[str, ...]] = {
 """"For an SQS destination: sqs:SendMessage; For an SNS destination: sns:Publish; For an S3 destination:
 s3:PutObject and s3:ListBucket" (Lambda developer guide, "Capturing discarded batches for Amazon MSK and
 self-managed Apache Kafka event sources", https://docs.aws.amazon.com/lambda/latest/dg/kafka-on-failure.html)."""
-_DESTINATION_KMS = {"s3": "kms:GenerateDataKey", "sqs": "kms:Decrypt", "sns": "kms:Decrypt"}
+DESTINATION_KMS = {"s3": "kms:GenerateDataKey", "sqs": "kms:Decrypt", "sns": "kms:Decrypt"}
 """Same page: "if you configured a KMS key on your destination": kms:GenerateDataKey for an S3 destination
 encrypted with your own key, kms:Decrypt for an SQS destination. The stored copy of the page was cut before
 the SNS line; kms:Decrypt for SNS follows the issue's reading of it, unconfirmed here."""
@@ -216,18 +216,62 @@ def role_needs(facts: Facts) -> list[Need]:
             continue
         need("secretsmanager:GetSecretValue", resource=secret.arn, why="read the authentication secret")
         kms = _kms_need(facts, secret.kms_key_id)
-        if kms is not None:
+        if kms is not None and not key_policy_grants_role(facts, secret.kms_key_id, kms.action):
             need(request=kms, resource=kms.resource, why="decrypt the secret with its customer-managed key")
     dest = destination(facts)
     if dest is not None:
         for action, resource in dest[1]:
             need(action, resource=resource, why="deliver failed batches to the on-failure destination")
         key = facts.destination.kms_key_id if facts.destination else None
-        kms = _kms_need(facts, key, _DESTINATION_KMS[dest[0]])
-        if kms is not None:
+        kms = _kms_need(facts, key, DESTINATION_KMS[dest[0]])
+        if kms is not None and not key_policy_grants_role(facts, key, kms.action):
             need(request=kms, resource=kms.resource, why="use the destination's customer-managed key")
     needs.extend(kafka_cluster_needs(facts))
+    needs.extend(schema_registry_needs(facts))
+    needs.extend(kafka_destination_needs(facts))
     return needs
+
+
+# --- issue 15: a Glue schema registry, a Kafka topic as the on-failure destination ---------------------
+
+GLUE_REGISTRY_READ = "glue:GetRegistry"
+GLUE_SCHEMA_READ = "glue:GetSchemaVersion"
+"""What the execution role needs for an AWS Glue schema registry: "If you're working with an AWS Glue schema
+registry, don't provide authentication details in this object. Instead, ensure that your execution role has
+the required permissions" (Lambda API reference, KafkaSchemaRegistryAccessConfig). The two reads are the
+registry and the schema versions a deserializer resolves records against (AWS Glue developer guide,
+"Getting started with schema registry", IAM examples for deserializers). The stored copy of the Lambda page
+("Using schema registries with Kafka event sources in Lambda") was cut before its permission list, so
+further actions it may name are not checked; schema versions are granted on the registry's schemas
+(`schema/REGISTRY/*`), since the record, not the mapping, names the schema."""
+KAFKA_WRITE = "kafka-cluster:WriteData"
+"""For a Kafka topic as the on-failure destination the role needs kafka-cluster:WriteData (Lambda developer
+guide, "Capturing discarded batches for Amazon MSK and self-managed Apache Kafka event sources": "For a Kafka
+destination: kafka-cluster:WriteData"); as an MSK IAM action it is authorized on the topic's ARN in the
+source cluster (the destination must be on the same cluster: kafka.KAFKA_DESTINATION_PREFIX)."""
+
+
+def schema_registry_needs(facts: Facts) -> list[Need]:
+    """The Glue registry's reads, when the mapping's schema registry is a Glue registry."""
+    uri = facts.esm.schema_registry_uri
+    if uri is None or not kafka.is_glue_registry(uri):
+        return []
+    prefix, _, name = uri.partition(":registry/")
+    return [
+        Need((Request.make(GLUE_REGISTRY_READ, uri),), "read the Glue schema registry"),
+        Need((Request.make(GLUE_SCHEMA_READ, f"{prefix}:schema/{name}/*"),), "read the registry's schemas"),
+    ]
+
+
+def kafka_destination_needs(facts: Facts) -> list[Need]:
+    """kafka-cluster:WriteData on a `kafka://TOPIC` destination, where the role authenticates with IAM
+    (under SCRAM or mTLS the Kafka ACLs decide, which are not readable)."""
+    topic = kafka.kafka_destination_topic(facts.esm.on_failure_destination)
+    source = kafka.source_cluster_arn(facts.esm, facts.vpc_connection)
+    if topic is None or source is None or not uses_iam_auth(facts):
+        return []
+    _, topic_prefix, _ = kafka.msk_resource_arns(source)
+    return [Need((Request.make(KAFKA_WRITE, f"{topic_prefix}/{topic}"),), f"write failed records to {topic}")]
 
 
 def kafka_cluster_needs(facts: Facts) -> list[Need]:
@@ -415,3 +459,45 @@ def scram_secret_problems(facts: Facts, uri: str) -> dict[str, str]:
     if associated is not None and secret.arn not in associated:
         problems["not-associated"] = "it is not associated with the cluster"
     return problems
+
+
+def key_uses(facts: Facts) -> list[tuple[KmsKey, str, str]]:
+    """(customer managed key, the secret or destination it encrypts, the KMS action the role needs on it),
+    for each key observation read: what a key policy must allow (checks/kms.py, actions/key_policy.py)."""
+    by_ref = {k.ref: k for k in facts.keys if k.manager == "CUSTOMER"}
+    out: list[tuple[KmsKey, str, str]] = []
+    for secret in facts.secrets:
+        key = by_ref.get(secret.kms_key_id or "")
+        if key is not None and secret.exists:
+            out.append((key, secret.arn, "kms:Decrypt"))
+    dest = facts.destination
+    service = destination(facts)
+    key = by_ref.get((dest.kms_key_id if dest else None) or "")
+    if key is not None and dest is not None and service is not None:
+        out.append((key, dest.arn, DESTINATION_KMS[service[0]]))
+    return out
+
+
+def _names_account_only(stmt: dict[str, Any], account: str) -> bool:
+    """A statement whose principals are the account itself (its root or its id): it lets IAM decide."""
+    block = stmt.get("Principal")
+    if not isinstance(block, dict) or set(block) != {"AWS"}:
+        return False
+    values = block["AWS"] if isinstance(block["AWS"], list) else [block["AWS"]]
+    return all(str(v) in (account, f"arn:aws:iam::{account}:root") for v in values)
+
+
+def key_policy_grants_role(facts: Facts, ref: str | None, action: str) -> bool:
+    """Whether the key's policy (when read) allows the execution role `action` by itself, through a
+    statement that names the role or everyone rather than the account: then no IAM policy is needed. The
+    account's statement only lets IAM policies decide ("Default key policy", KMS developer guide: the
+    statement for the account's root "enables IAM policies"), so it does not count here."""
+    key = next((k for k in facts.keys if k.ref == ref), None)
+    principal = role_principal(facts)
+    if key is None or key.policy is None or principal is None:
+        return False
+    account = principal.account or ""
+    own = [s for s in statements(key.policy) if not _names_account_only(s, account)]
+    deny = [s for s in statements(key.policy) if s.get("Effect") == "Deny"]
+    document = {"Statement": [*own, *(d for d in deny if d not in own)]}
+    return evaluate(document, Request.make(action, "*", principal)).decision == "allow"

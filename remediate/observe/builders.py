@@ -51,17 +51,20 @@ def esm_from_api(raw: dict[str, Any]) -> Esm:
     if source_arn and ":kafka:" in source_arn:
         kind = "msk"
         servers: tuple[str, ...] = ()
-        group = raw.get("AmazonManagedKafkaEventSourceConfig", {}).get("ConsumerGroupId")
+        config = raw.get("AmazonManagedKafkaEventSourceConfig") or {}
+        group = config.get("ConsumerGroupId")
     elif self_managed:
         kind = "self-managed"
         servers = tuple(self_managed.get("Endpoints", {}).get("KAFKA_BOOTSTRAP_SERVERS", []))
-        group = raw.get("SelfManagedKafkaEventSourceConfig", {}).get("ConsumerGroupId")
+        config = raw.get("SelfManagedKafkaEventSourceConfig") or {}
+        group = config.get("ConsumerGroupId")
     else:
         service = (
             source_arn.split(":")[2] if source_arn and source_arn.count(":") >= 2 else "an unknown source"
         )
         raise InputError(f"ESM {uuid} polls {service} ({source_arn}), not Amazon MSK or Kafka")
     destination = raw.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    registry = config.get("SchemaRegistryConfig") or {}
     return Esm(
         uuid=uuid,
         arn=raw.get("EventSourceMappingArn") or "",
@@ -82,6 +85,10 @@ def esm_from_api(raw: dict[str, Any]) -> Esm:
         consumer_group_id=group or None,
         provisioned_pollers=bool(raw.get("ProvisionedPollerConfig")),
         on_failure_destination=destination or None,
+        schema_registry_uri=registry.get("SchemaRegistryURI") or None,
+        schema_registry_access=tuple(
+            SourceAccess(type=a["Type"], uri=a["URI"]) for a in registry.get("AccessConfigs", []) or []
+        ),
     )
 
 

@@ -23,8 +23,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
+from urllib.parse import urlsplit
 
-from remediate import kafka
+from remediate import kafka, required_access
 from remediate.aws import Aws, is_access_denied, outcome
 from remediate.errors import AwsError, InputError
 from remediate.facts import (
@@ -38,13 +39,16 @@ from remediate.facts import (
     Function,
     FunctionHealth,
     HostedZone,
+    KmsKey,
     LocalResolution,
     Nacl,
     NamedPolicy,
     NatGateway,
     Network,
+    PeerMapping,
     Role,
     RouteTable,
+    SchemaRegistry,
     Secret,
     SecretMaterial,
     SecurityGroup,
@@ -119,6 +123,11 @@ PERMISSIONS = (
     "sns:GetTopicAttributes",
     "s3:GetEncryptionConfiguration",
     *metrics.PERMISSIONS,  # live health: broker and function metrics, reserved concurrency
+    # issue 15: the mapping's peers (a self-managed source's, or diagnose's), keys and schema registry
+    "lambda:ListEventSourceMappings",
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "glue:GetRegistry",
 )
 
 
@@ -138,6 +147,10 @@ def parse_esm_id(esm_id: str) -> str:
     if not _UUID.match(value):
         raise InputError(f"{esm_id!r} is not an event source mapping UUID or ARN")
     return value.lower()
+
+
+Groups = dict[str, tuple[Esm, ...]]
+"""Listed Kafka mappings by consumer group (`Esm.group_id`)."""
 
 
 @dataclass(frozen=True)
@@ -669,6 +682,86 @@ class _Observer:
             lambda: self.pool.submit(dns.private_zones, self.aws, vpc_id, self.aws.region, hosts),
         )
 
+    # -- issue 15: the mapping's peers, its encryption keys, its schema registry --------------------
+    def peers(self, esm: Esm) -> Future[tuple[PeerMapping, ...]]:
+        """Other mappings on the same source that join the same consumer group.
+
+        For MSK, ListEventSourceMappings filtered by the cluster ARN (one listing per cluster); for a
+        self-managed source, which the listing cannot filter on, the region's whole listing (once per
+        run), kept where a bootstrap server's host is shared. A scan seeds both from its own listing
+        (`seed_listing`), so it makes no call here. Only mappings in this mapping's group are kept: a
+        cluster's thousand mappings do not become a thousand peers of each other.
+        """
+        arn = esm.event_source_arn
+        if esm.source_kind == "msk" and arn:
+            listed = self.shared("peers-source", arn, lambda: self._listing(EventSourceArn=arn))
+        else:
+            listed = self.shared("peers-region", self.aws.region, lambda: self._listing())
+        return then(listed, lambda groups: _peers(esm, groups))
+
+    def _listing(self, **params: Any) -> Future[Groups]:
+        """A listing's Kafka mappings by consumer group, parsed once for every mapping that asks."""
+        raws = self.pages(
+            "lambda", "list_event_source_mappings", "EventSourceMappings", "Marker", "NextMarker", **params
+        )
+        return then(raws, lambda listed: _by_group(_parsed(listed)))
+
+    def kms_key(self, ref: str) -> Future[Shared[KmsKey]]:
+        """DescribeKey, then (a customer managed key only) its `default` key policy, once per key.
+
+        "The only valid policy name is default" (KMS API reference, GetKeyPolicy); a denied
+        GetKeyPolicy is recorded, and the key-policy check reports it could not check."""
+        return self.shared("kms-key", ref, lambda: self._kms_key(ref))
+
+    def _kms_key(self, ref: str) -> Future[Shared[KmsKey]]:
+        notes = _Notes()
+
+        def policy(key_id: str, what: str) -> Future[dict[str, Any] | None]:
+            return notes.guard(
+                f"key policy of KMS key {what}",
+                self.read("kms", "get_key_policy", KeyId=key_id, PolicyName="default"),
+            )
+
+        # GetKeyPolicy takes a key id or key ARN, not an alias (KMS API reference): for those it is read
+        # beside DescribeKey, not after it, and left unused if the key turns out to be AWS managed.
+        alias = ref.startswith("alias/") or ":alias/" in ref
+        early = None if alias else policy(ref, ref)
+
+        def described(raw: dict[str, Any]) -> Future[Shared[KmsKey]]:
+            meta = raw["KeyMetadata"]
+            key = KmsKey(
+                ref=ref,
+                arn=meta.get("Arn", ref),
+                manager=meta.get("KeyManager", ""),
+                state=meta.get("KeyState", ""),
+            )
+            if key.manager != "CUSTOMER":
+                return done(Shared(key))  # an AWS managed key's policy is not judged, nor its denial
+            policy_f = early if early is not None else policy(meta["KeyId"], key.arn)
+            return then(
+                policy_f,
+                lambda got: Shared(
+                    key.model_copy(update={"policy": policy_document(got["Policy"]) if got else None}),
+                    tuple(notes.unchecked),
+                ),
+            )
+
+        return chain(self.read("kms", "describe_key", KeyId=ref), described)
+
+    def glue_registry(self, arn: str) -> Future[bool]:
+        """Whether the Glue registry exists (GetRegistry), once per registry."""
+
+        def missing(exc: BaseException) -> None:
+            if not (isinstance(exc, AwsError) and exc.code == "EntityNotFoundException"):
+                raise exc.with_traceback(None)
+
+        def start() -> Future[bool]:
+            read = self.read("glue", "get_registry", RegistryId={"RegistryArn": arn})
+            raw = recover(read, missing)
+            return then(raw, lambda found: found is not None)
+
+        return self.shared("glue-registry", arn, start)
+
 
 def _optional(what: str, future: Future[Any], unchecked: list[Unchecked]) -> Future[Any]:
     """A read a VPC's facts can do without: when denied, None, and the gap recorded for every mapping."""
@@ -693,6 +786,65 @@ def _denial(operation: str, future: Future[Any], unread: list[str]) -> Future[An
         unread.append(f"{denied.code} on {operation}")
 
     return recover(future, handle)
+
+
+def _parsed(raws: Sequence[dict[str, Any]]) -> list[Esm]:
+    out = []
+    for raw in raws:
+        try:
+            out.append(esm_from_api(raw))
+        except InputError:
+            continue  # not a Kafka mapping
+    return out
+
+
+def _by_group(esms: Sequence[Esm]) -> Groups:
+    groups: dict[str, list[Esm]] = {}
+    for esm in esms:
+        groups.setdefault(esm.group_id, []).append(esm)
+    return {group: tuple(members) for group, members in groups.items()}
+
+
+def _peers(esm: Esm, groups: Groups) -> tuple[PeerMapping, ...]:
+    """The listed mappings in `esm`'s group on its source (its cluster, or a shared broker host)."""
+    hosts = set(kafka.broker_hosts(esm.bootstrap_servers))
+    out = []
+    for other in groups.get(esm.group_id, ()):
+        if other.uuid == esm.uuid or other.source_kind != esm.source_kind:
+            continue
+        same = (
+            other.event_source_arn == esm.event_source_arn
+            if esm.source_kind == "msk"
+            else bool(hosts & set(kafka.broker_hosts(other.bootstrap_servers)))
+        )
+        if same:
+            out.append(
+                PeerMapping(
+                    uuid=other.uuid,
+                    function_arn=other.function_arn,
+                    group_id=other.group_id,
+                    topics=other.topics,
+                )
+            )
+    return tuple(sorted(out, key=lambda p: p.uuid))
+
+
+def seed_listing(aws: Aws, raws: Sequence[dict[str, Any]]) -> None:
+    """Hand a scan's region listing to observation: the peers of every mapping are then found in it,
+    without listing again (`_Observer.peers`). Only a listing of the whole region may seed it. Each
+    mapping is parsed once, and a mapping looks only at its own group, so a scan's cost stays linear."""
+    esms = _parsed(raws)
+    by_source: dict[str, list[Esm]] = {}
+    for esm in esms:
+        if esm.event_source_arn:
+            by_source.setdefault(esm.event_source_arn, []).append(esm)
+    _seed(aws, f"peers-region:{json.dumps(aws.region)}", _by_group(esms))
+    for arn, listed in by_source.items():
+        _seed(aws, f"peers-source:{json.dumps(arn)}", _by_group(listed))
+
+
+def _seed(aws: Aws, key: str, value: Groups) -> None:
+    aws.shared(key, lambda: done(value))
 
 
 def _network(
@@ -741,6 +893,9 @@ class _Observed:
     ca_bundles: tuple[tuple[str, str], ...]  # (secret ARN, PEM) for the probe; memory only
     broker_health: BrokerHealth | None = None
     function_health: FunctionHealth | None = None
+    peers: tuple[PeerMapping, ...] | None = None
+    keys: tuple[KmsKey, ...] = ()
+    schema_registry: SchemaRegistry | None = None
 
 
 def _placement(
@@ -760,7 +915,9 @@ def _placement(
     return "internet", (), ()
 
 
-def _observe(obs: _Observer, esm: Esm, notes: _Notes, minutes: int = 0) -> Future[_Observed]:
+def _observe(
+    obs: _Observer, esm: Esm, notes: _Notes, minutes: int = 0, *, listed: bool = False
+) -> Future[_Observed]:
     """The mapping's dependency chain as chained futures: nothing here waits."""
     function_f = notes.guard(f"function {esm.function_arn}", obs.function(esm.function_arn))
 
@@ -792,6 +949,8 @@ def _observe(obs: _Observer, esm: Esm, notes: _Notes, minutes: int = 0) -> Futur
         else done(None),
     )
     access = [a for a in esm.source_access if a.type in kafka.SECRET_TYPES]
+    # A Confluent schema registry's access secrets are read by the execution role like the source's.
+    access += [a for a in esm.schema_registry_access if a.uri not in {b.uri for b in access}]
     secret_fs = [notes.guard(f"secret {a.uri}", obs.secret(a)) for a in access]
 
     def network(parts: list[Any]) -> Future[Network | None]:
@@ -808,6 +967,7 @@ def _observe(obs: _Observer, esm: Esm, notes: _Notes, minutes: int = 0) -> Futur
     )
 
     health_fs = _health(obs, function_f, cluster_f, minutes)
+    related_f = _related(obs, esm, notes, destination_f, secret_fs, listed=listed)
 
     def observed(parts: list[Any]) -> _Observed:
         (
@@ -820,6 +980,7 @@ def _observe(obs: _Observer, esm: Esm, notes: _Notes, minutes: int = 0) -> Futur
             names,
             connection,
             destination,
+            related,
             *shared,
         ) = parts
         secrets: list[Shared[Secret]] = [found for found in shared if found is not None]
@@ -837,6 +998,9 @@ def _observe(obs: _Observer, esm: Esm, notes: _Notes, minutes: int = 0) -> Futur
             ca_bundles=tuple((f.value.arn, f.ca_bundle) for f in secrets if f.ca_bundle),
             broker_health=broker_health,
             function_health=function_health,
+            peers=related[0],
+            keys=related[1],
+            schema_registry=related[2],
         )
 
     return then(
@@ -850,6 +1014,7 @@ def _observe(obs: _Observer, esm: Esm, notes: _Notes, minutes: int = 0) -> Futur
                 names_f,
                 connection_f,
                 destination_f,
+                related_f,
                 *secret_fs,
             ]
         ),
@@ -882,6 +1047,63 @@ def _health(
         )
 
     return [chain(cluster_f, brokers), chain(function_f, function)]
+
+
+def _related(
+    obs: _Observer,
+    esm: Esm,
+    notes: _Notes,
+    destination_f: Future[Destination | None],
+    secret_fs: Sequence[Future[Shared[Secret] | None]],
+    *,
+    listed: bool,
+) -> Future[list[Any]]:
+    """Issue 15's reads: the mapping's peers in its consumer group, the customer managed KMS keys of its
+    secrets and destination (once those are read), and its schema registry.
+
+    Peers are looked for when the mapping sets a ConsumerGroupId, or when it comes from a listing (a scan,
+    whose listing already holds them). A mapping without one is in the group of its own UUID, which
+    another mapping joins only if configured with that UUID: `diagnose` does not list a crowded cluster's
+    mappings, page after page, for that."""
+    where = esm.event_source_arn or ", ".join(esm.bootstrap_servers)
+    peers_f: Future[tuple[PeerMapping, ...] | None] = (
+        notes.guard(f"Kafka mappings on {where}", obs.peers(esm))
+        if esm.consumer_group_id or listed
+        else done(None)
+    )
+
+    def keys(parts: list[Any]) -> Future[tuple[KmsKey, ...]]:
+        destination, *secrets = parts
+        refs = [s.value.kms_key_id for s in secrets if s is not None]
+        refs.append(destination.kms_key_id if destination is not None else None)
+        wanted = [
+            r
+            for r in dict.fromkeys(refs)
+            if r and not required_access.is_aws_managed_key(r) and not required_access.is_aws_managed_alias(r)
+        ]
+        found = [notes.adopt(f"KMS key {r}", obs.kms_key(r)) for r in wanted]
+        return then(gather(found), lambda got: tuple(k for k in got if k is not None))
+
+    keys_f = chain(gather([destination_f, *secret_fs]), keys)
+    return gather([peers_f, keys_f, _registry(obs, esm, notes)])
+
+
+def _registry(obs: _Observer, esm: Esm, notes: _Notes) -> Future[SchemaRegistry | None]:
+    uri = esm.schema_registry_uri
+    if not uri:
+        return done(None)
+    if kafka.is_glue_registry(uri):
+        exists_f = notes.guard(f"Glue schema registry {uri}", obs.glue_registry(uri))
+        return then(exists_f, lambda exists: SchemaRegistry(kind="glue", uri=uri, exists=exists))
+    host = urlsplit(uri).hostname or ""
+    if not host:
+        return done(SchemaRegistry(kind="confluent", uri=uri))
+    return then(
+        obs.local_names((host,)),
+        lambda local: SchemaRegistry(
+            kind="confluent", uri=uri, host=host, resolution=local.results[0] if local.results else None
+        ),
+    )
 
 
 def _names(obs: _Observer, esm: Esm, network: Network | None, notes: _Notes) -> Future[Dns]:
@@ -918,7 +1140,9 @@ def observe(
     esm = esm_from_api(raw_esm if raw_esm is not None else read_esm(aws, esm_id))
     notes = _Notes()
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="observe") as pool:
-        found = outcome(_observe(_Observer(aws, pool), esm, notes, metrics_minutes))
+        found = outcome(
+            _observe(_Observer(aws, pool), esm, notes, metrics_minutes, listed=raw_esm is not None)
+        )
     facts = Facts(
         region=aws.region,
         esm=esm,
@@ -932,6 +1156,9 @@ def observe(
         destination=found.destination,
         broker_health=found.broker_health,
         function_health=found.function_health,
+        peers=found.peers,
+        keys=found.keys,
+        schema_registry=found.schema_registry,
         # Sorted: reads finish in any order, and the fingerprint must not depend on it.
         unchecked=tuple(sorted(set(notes.unchecked), key=lambda u: (u.what, u.reason))),
     )

@@ -35,7 +35,7 @@ from remediate.facts import Esm, Facts
 from remediate.findings import Finding
 from remediate.observe.builders import esm_from_api
 from remediate.observe.listing import kafka_mappings
-from remediate.observe.reads import observe
+from remediate.observe.reads import observe, seed_listing
 from remediate.plan import Plan
 from remediate.run.engine import build_plan, diagnose
 from remediate.run.machine import Run, Stop
@@ -141,6 +141,10 @@ def scan(
     """Diagnose every Kafka/MSK mapping of every session's region, `workers` mappings at a time."""
     shown = progress or SILENT
     listed = [(aws, raw) for aws in sessions for raw in kafka_mappings(aws, function)]
+    if function is None:
+        # The whole region's listing: every mapping's peers in its consumer group are found in it.
+        for aws in sessions:
+            seed_listing(aws, [raw for owner, raw in listed if owner is aws])
     shown.start(len(listed))
     results: list[ScanResult] = []
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan") as pool:

@@ -46,6 +46,8 @@ from moto.kafka.exceptions import BadRequestException, NotFoundException
 from moto.route53 import models as _route53_models
 from moto.secretsmanager import models as _sm_models
 
+from remediate.sandbox import key_policies
+
 __all__ = [
     "DEFAULT_ENDPOINT_PENDING_READS",
     "DEFAULT_TRANSITION_READS",
@@ -392,10 +394,25 @@ def _create_kafka_esm(backend: Any, spec: dict[str, Any]) -> Any:
     return esm
 
 
+_GROUP_FIXED: Final = "ConsumerGroupId cannot be updated on an existing event source mapping."
+"""The sandbox's own wording (AWS's error text was not found): "After creating a Kafka event source mapping
+with the consumer group ID specified, you cannot update this value" (Lambda developer guide, "Customizable
+consumer group ID in Lambda")."""
+
+
+def _group_id(config: Any) -> Any:
+    return (config or {}).get("ConsumerGroupId") if isinstance(config, dict) else None
+
+
 def _update_event_source_mapping(self: Any, uuid: str, spec: dict[str, Any]) -> Any:
     esm = self.get_event_source_mapping(uuid)
     if esm is None:
         raise _EsmNotFound(uuid)
+    current = esm.get_configuration()
+    for key in ("AmazonManagedKafkaEventSourceConfig", "SelfManagedKafkaEventSourceConfig"):
+        wanted = _group_id(spec.get(key))
+        if wanted is not None and wanted != _group_id(current.get(key)):
+            raise InvalidParameterValueException(_GROUP_FIXED)
     with _ESM_LOCK:
         status = esm_status(esm)
         if status.in_transition:
@@ -1260,3 +1277,4 @@ def apply_patches() -> None:
         _patch_lambda()
         _patch_kafka()
         _patch_ec2()
+        key_policies.patch(_replace)

@@ -297,6 +297,23 @@ class ScenarioOptions:
     function_status: Mapping[str, str] = field(default_factory=dict)
     """What Lambda reports about the function: state, state_reason, last_update_status(_reason)."""
     reserved_concurrency: int | None = None
+    # issue 15: consumer groups, key policies, schema registries, Kafka destinations
+    consumer_group_id: str | None = None
+    """The mapping's ConsumerGroupId (Amazon MSK or self-managed Kafka event source config)."""
+    peer_mappings: int = 0
+    """Other mappings, of functions of their own, on the same source and topic in the same group."""
+    secret_key_policy: Mapping[str, Any] | None = None
+    """The key policy of the secret's KMS key; "{account}" and "{role}" stand for the ARNs."""
+    destination_key_policy: Mapping[str, Any] | None = None
+    """The key policy of the destination's KMS key (with ``destination_kms``), same placeholders."""
+    schema_registry: Literal["glue", "confluent"] | None = None
+    glue_registry_exists: bool = True
+    role_grants_glue: bool = True
+    confluent_registry_url: str = "https://registry.schemas.invalid:8081"
+    """A Confluent registry URL; ".invalid" never resolves (RFC 6761)."""
+    kafka_destination: str | None = None
+    """A `kafka://TOPIC` on-failure destination (instead of ``destination``)."""
+    role_grants_kafka_destination: bool = True
 
 
 @dataclass(frozen=True)
@@ -334,6 +351,8 @@ class Scenario:
     permissions_boundary_arn: str | None = None
     queue_arn: str | None = None
     hosted_zone_id: str | None = None
+    peer_uuids: tuple[str, ...] = ()
+    schema_registry_arn: str | None = None
 
 
 BASELINE: Final = ScenarioOptions(name="healthy-msk", description="A healthy MSK trigger with IAM auth.")
@@ -1382,6 +1401,7 @@ class _Builder:
             esm_args["SourceAccessConfigurations"] = source_access
         if destination and source != "sqs":
             esm_args["DestinationConfig"] = {"OnFailure": {"Destination": destination}}
+        access += self.issue15_esm_args(esm_args, cluster_arn, source)
         if o.provisioned_pollers and source != "sqs":
             esm_args["ProvisionedPollerConfig"] = {"MinimumPollers": 1, "MaximumPollers": 3}
 
@@ -1390,6 +1410,7 @@ class _Builder:
         esm = self.sb.client("lambda").create_event_source_mapping(
             FunctionName=function_name, BatchSize=o.batch_size, Enabled=o.state != "Disabled", **esm_args
         )
+        self.issue15_after(role_arn, esm_args)
         self.sb.set_esm_status(
             esm["UUID"],
             state=o.state,
@@ -1430,7 +1451,103 @@ class _Builder:
             permissions_boundary_arn=self.made.get("permissions_boundary_arn"),
             queue_arn=self.made.get("queue_arn"),
             hosted_zone_id=self.made.get("hosted_zone_id"),
+            peer_uuids=self.made.get("peer_uuids", ()),
+            schema_registry_arn=self.made.get("schema_registry_arn"),
         )
+
+    # --- issue 15 ---
+
+    def issue15_esm_args(
+        self, esm_args: dict[str, Any], cluster_arn: str | None, source: str
+    ) -> list[dict[str, Any]]:
+        """The mapping's consumer group, schema registry and Kafka destination; the role statements they
+        need (returned, so the role is made with them)."""
+        o = self.o
+        statements: list[dict[str, Any]] = []
+        config: dict[str, Any] = {}
+        if o.consumer_group_id:
+            config["ConsumerGroupId"] = o.consumer_group_id
+        if o.schema_registry == "glue":
+            name = f"{self.prefix}-registry"
+            arn = f"arn:aws:glue:{self.region}:{self.sb.account_id}:registry/{name}"
+            if o.glue_registry_exists:
+                self.sb.client("glue").create_registry(RegistryName=name)
+            config["SchemaRegistryConfig"] = {"SchemaRegistryURI": arn, "EventRecordFormat": "JSON"}
+            self.made["schema_registry_arn"] = arn
+            if o.role_grants_glue:
+                statements += [
+                    {"Sid": "GlueRegistry", "Effect": "Allow", "Action": "glue:GetRegistry", "Resource": arn},
+                    {
+                        "Sid": "GlueSchemas",
+                        "Effect": "Allow",
+                        "Action": "glue:GetSchemaVersion",
+                        "Resource": arn.replace(":registry/", ":schema/") + "/*",
+                    },
+                ]
+        elif o.schema_registry == "confluent":
+            secret = self.sb.client("secretsmanager").create_secret(
+                Name=f"{self.prefix}-registry-auth",
+                SecretString=json.dumps({"username": "registry", "password": "r3g1stry-Passw0rd"}),
+            )["ARN"]
+            config["SchemaRegistryConfig"] = {
+                "SchemaRegistryURI": o.confluent_registry_url,
+                "EventRecordFormat": "JSON",
+                "AccessConfigs": [{"Type": "BASIC_AUTH", "URI": secret}],
+            }
+            statements.append(
+                {
+                    "Sid": "RegistrySecret",
+                    "Effect": "Allow",
+                    "Action": _SECRET_READ_ACTION,
+                    "Resource": secret,
+                }
+            )
+        if config:
+            key = (
+                "AmazonManagedKafkaEventSourceConfig"
+                if source == "msk"
+                else "SelfManagedKafkaEventSourceConfig"
+            )
+            esm_args[key] = config
+        topic = (o.kafka_destination or "").removeprefix("kafka://")
+        if o.kafka_destination:
+            esm_args["DestinationConfig"] = {"OnFailure": {"Destination": o.kafka_destination}}
+            if cluster_arn and o.auth == "iam" and o.role_grants_kafka_destination:
+                topic_arn = _kafka_resource_arns(cluster_arn, topic)[1]
+                statements.append(
+                    {
+                        "Sid": "KafkaDestination",
+                        "Effect": "Allow",
+                        "Action": "kafka-cluster:WriteData",
+                        "Resource": topic_arn,
+                    }
+                )
+        return statements
+
+    def issue15_after(self, role_arn: str, esm_args: dict[str, Any]) -> None:
+        """Key policies that name the role (it must exist first), and the peer mappings."""
+        o = self.o
+        kms = self.sb.client("kms")
+        for policy, key in (
+            (o.secret_key_policy, self.made.get("kms_key_arn")),
+            (o.destination_key_policy, self.made.get("destination_kms_key_arn")),
+        ):
+            if policy is not None and key is not None:
+                text = json.dumps(policy).replace("{account}", self.sb.account_id).replace("{role}", role_arn)
+                kms.put_key_policy(KeyId=key, PolicyName="default", Policy=text)
+        peers = []
+        for index in range(o.peer_mappings):
+            name = f"{self.prefix}-peer{index}"
+            self.sb.client("lambda").create_function(
+                FunctionName=name,
+                Runtime="python3.12",
+                Role=role_arn,
+                Handler="index.handler",
+                Code={"ZipFile": _function_zip()},
+            )
+            peer = self.sb.client("lambda").create_event_source_mapping(FunctionName=name, **esm_args)
+            peers.append(peer["UUID"])
+        self.made["peer_uuids"] = tuple(peers)
 
     def _tags(self, resource_type: str, suffix: str = "") -> list[dict[str, Any]]:
         name = f"{self.prefix}-{suffix}" if suffix else self.prefix
@@ -1838,5 +1955,148 @@ register(
             ],
         },
         expected_findings=("CLUSTER_AUTHZ_FAILED", "EXECUTION_ROLE_MISSING_PERMISSIONS", "SASL_AUTH_FAILED"),
+    )
+)
+
+# --- issue 15: consumer groups, key policies, schema registries, Kafka destinations ----------------------
+
+_KEY_ADMIN = {
+    # The default key policy's key-administrator actions, for the account: it may manage the key (and put
+    # its policy), not use it ("Default key policy", KMS developer guide, "Allows key administrators").
+    "Sid": "KeyAdministration",
+    "Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::{account}:root"},
+    "Action": [
+        "kms:Create*",
+        "kms:Describe*",
+        "kms:Enable*",
+        "kms:List*",
+        "kms:Put*",
+        "kms:Update*",
+        "kms:Revoke*",
+        "kms:Disable*",
+        "kms:Get*",
+        "kms:Delete*",
+        "kms:TagResource",
+        "kms:UntagResource",
+        "kms:ScheduleKeyDeletion",
+        "kms:CancelKeyDeletion",
+    ],
+    "Resource": "*",
+}
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="consumer-group-shared",
+        description="Two mappings of two functions join consumer group orders-consumers on the same cluster "
+        "and topic.",
+        consumer_group_id="orders-consumers",
+        peer_mappings=1,
+        expected_findings=("CONSUMER_GROUP_SHARED",),
+    )
+)
+register(
+    ScenarioOptions(
+        name="consumer-group-shared-self-managed",
+        description="Two self-managed Kafka mappings on the same brokers and topic share a consumer group.",
+        source="self-managed",
+        auth="none",
+        self_managed_servers=("localhost:9092", "127.0.0.1:9093"),
+        consumer_group_id="orders-consumers",
+        peer_mappings=1,
+        expected_findings=("CONSUMER_GROUP_SHARED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="kms-secret-key-policy-no-grant",
+        description="The SCRAM secret's customer managed key lets the account administer it, not use it: "
+        "neither the role nor IAM policies may decrypt.",
+        auth="scram",
+        secret_key_policy={"Version": "2012-10-17", "Statement": [_KEY_ADMIN]},
+        expected_findings=("KMS_KEY_DENIES",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="kms-destination-key-policy-denies",
+        description="The SQS destination's key policy denies kms:Decrypt to all but another role.",
+        destination="sqs",
+        destination_kms=True,
+        destination_key_policy={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "EnableIamPolicies",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::{account}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "DecryptOnlyForTheApp",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "kms:Decrypt",
+                    "Resource": "*",
+                    "Condition": {"ArnNotEquals": {"aws:PrincipalArn": "arn:aws:iam::{account}:role/app"}},
+                },
+            ],
+        },
+        expected_findings=("KMS_KEY_DENIES",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="schema-registry-glue-denied",
+        description="A provisioned-mode mapping with a Glue schema registry its role may not read.",
+        provisioned_pollers=True,
+        schema_registry="glue",
+        role_grants_glue=False,
+        expected_findings=("EXECUTION_ROLE_MISSING_PERMISSIONS", "SCHEMA_REGISTRY_DENIED"),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="schema-registry-glue-missing",
+        description="The mapping's Glue schema registry does not exist.",
+        provisioned_pollers=True,
+        schema_registry="glue",
+        glue_registry_exists=False,
+        expected_findings=("SCHEMA_REGISTRY_UNREACHABLE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="schema-registry-confluent-unresolvable",
+        description="A Confluent schema registry whose host name resolves nowhere.",
+        provisioned_pollers=True,
+        schema_registry="confluent",
+        expected_findings=("SCHEMA_REGISTRY_UNREACHABLE",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="kafka-destination-no-write",
+        description="A Kafka topic as on-failure destination the role may not WriteData to.",
+        provisioned_pollers=True,
+        kafka_destination="kafka://orders-failures",
+        role_grants_kafka_destination=False,
+        expected_findings=("EXECUTION_ROLE_MISSING_PERMISSIONS",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="kafka-destination-healthy",
+        description="A Kafka topic as on-failure destination, writable by the role.",
+        provisioned_pollers=True,
+        kafka_destination="kafka://orders-failures",
     )
 )
