@@ -522,6 +522,8 @@ class FunctionHealth(Model):
     errors: float | None = None
     throttles: float | None = None
     unread: tuple[str, ...] = ()
+
+
 # --- issue 15: other consumers, encryption keys, schema registries ------------------------------------
 
 
