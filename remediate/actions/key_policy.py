@@ -34,8 +34,8 @@ KEY_POLICY_NAME = "default"
 """GetKeyPolicy and PutKeyPolicy take a policy name; "The only valid policy name is default" (KMS API
 reference, GetKeyPolicy)."""
 KEY_POLICY_LIMIT = 32_768
-"""Key policy document size: 32 KB (KMS developer guide, "Quotas", key policy document size; not re-read for
-this change)."""
+"""Key policy document size: "The policy size limit is 32 KiB (32768 bytes)" (KMS API reference,
+PutKeyPolicy, `Policy`, as the AWS SDK for .NET API documentation of PutKeyPolicyRequest quotes it)."""
 
 
 @register
