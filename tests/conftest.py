@@ -117,6 +117,14 @@ READ_ONLY_COMMANDS = frozenset({"diagnose", "plan", "scan"})
 SECRET_KEYS = ("password", "privateKey", "privateKeyPassword")
 
 
+def diagnosed(cli: CliRunner, uuid: str, *extra: str) -> list[dict[str, Any]]:
+    """The findings of `remediate diagnose --esm UUID --output json EXTRA...` (which must exit 0)."""
+    run = cli("diagnose", "--esm", uuid, "--output", "json", *extra)
+    assert run.returncode == 0, run.stderr
+    found: list[dict[str, Any]] = json.loads(run.stdout)["findings"]
+    return found
+
+
 def secret_fragments(sb: Sandbox) -> set[str]:
     """What must never appear in output: each stored secret value and its sensitive fields."""
     fragments: set[str] = set()

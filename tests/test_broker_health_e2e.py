@@ -10,14 +10,7 @@ import json
 import math
 
 from remediate.sandbox import FaultRule, Sandbox, build_scenario
-from tests.conftest import CliRunner
-
-
-def findings(cli: CliRunner, uuid: str, *extra: str) -> list[dict[str, object]]:
-    run = cli("diagnose", "--esm", uuid, "--output", "json", *extra)
-    assert run.returncode == 0, run.stderr
-    found: list[dict[str, object]] = json.loads(run.stdout)["findings"]
-    return found
+from tests.conftest import CliRunner, diagnosed
 
 
 def volume(sb: Sandbox, arn: str) -> int:
@@ -27,7 +20,7 @@ def volume(sb: Sandbox, arn: str) -> int:
 
 def test_storage_full_is_measured_and_grown(sandbox: Sandbox, cli: CliRunner) -> None:
     scn = build_scenario(sandbox, "broker-storage-full")
-    [found] = findings(cli, scn.esm_uuid)
+    [found] = diagnosed(cli, scn.esm_uuid)
     assert found["code"] == "BROKER_STORAGE_FULL"
     ev = found["evidence"]
     assert isinstance(ev, dict)
@@ -68,7 +61,7 @@ def test_storage_full_is_measured_and_grown(sandbox: Sandbox, cli: CliRunner) ->
 
 def test_cpu_saturated_with_numbers(sandbox: Sandbox, cli: CliRunner) -> None:
     scn = build_scenario(sandbox, "broker-cpu-saturated")
-    [found] = findings(cli, scn.esm_uuid)
+    [found] = diagnosed(cli, scn.esm_uuid)
     assert found["code"] == "BROKER_CPU_SATURATED"
     ev = found["evidence"]
     assert isinstance(ev, dict)
@@ -81,7 +74,7 @@ def test_cpu_saturated_with_numbers(sandbox: Sandbox, cli: CliRunner) -> None:
 
 def test_connections_exhausted_on_iam_cluster(sandbox: Sandbox, cli: CliRunner) -> None:
     scn = build_scenario(sandbox, "broker-connections-exhausted")
-    [found] = findings(cli, scn.esm_uuid)
+    [found] = diagnosed(cli, scn.esm_uuid)
     assert found["code"] == "BROKER_CONNECTIONS_EXHAUSTED"
     ev = found["evidence"]
     assert isinstance(ev, dict)
@@ -91,12 +84,12 @@ def test_connections_exhausted_on_iam_cluster(sandbox: Sandbox, cli: CliRunner) 
 
 def test_connections_have_no_quota_without_iam(sandbox: Sandbox, cli: CliRunner) -> None:
     scn = build_scenario(sandbox, "broker-connections-exhausted", name="conn-scram", auth="scram")
-    assert [f["code"] for f in findings(cli, scn.esm_uuid)] == []
+    assert [f["code"] for f in diagnosed(cli, scn.esm_uuid)] == []
 
 
 def test_broker_timeout_names_what_the_metrics_show(sandbox: Sandbox, cli: CliRunner) -> None:
     scn = build_scenario(sandbox, "broker-timeout-measured")
-    [found] = findings(cli, scn.esm_uuid)
+    [found] = diagnosed(cli, scn.esm_uuid)
     assert found["code"] == "BROKER_TIMEOUT"
     ev = found["evidence"]
     assert isinstance(ev, dict)
@@ -114,7 +107,7 @@ def test_broker_timeout_names_what_the_metrics_show(sandbox: Sandbox, cli: CliRu
 def test_denied_metrics_are_could_not_check(sandbox: Sandbox, cli: CliRunner) -> None:
     scn = build_scenario(sandbox, "broker-storage-full")
     sandbox.faults.add(FaultRule(service="monitoring", operation="GetMetricData", kind="status", status=403))
-    found = findings(cli, scn.esm_uuid)
+    found = diagnosed(cli, scn.esm_uuid)
     assert [f["code"] for f in found] == ["COULD_NOT_CHECK", "COULD_NOT_CHECK"]
     assert all("AccessDenied on GetMetricData" in str(f["summary"]) for f in found)
 
@@ -157,7 +150,7 @@ def test_throttled_metric_reads_are_retried(sandbox: Sandbox, cli: CliRunner) ->
     scn = build_scenario(sandbox, "broker-cpu-saturated")
     sandbox.faults.add(FaultRule(service="monitoring", operation="GetMetricData", kind="throttle", times=2))
     sandbox.clear_calls()
-    [found] = findings(cli, scn.esm_uuid)
+    [found] = diagnosed(cli, scn.esm_uuid)
     assert found["code"] == "BROKER_CPU_SATURATED"
     assert (
         sandbox.calls.count(("monitoring", "GetMetricData")) == 4

@@ -10,14 +10,7 @@ import json
 from pathlib import Path
 
 from remediate.sandbox import FaultRule, Sandbox, build_scenario
-from tests.conftest import CliRunner
-
-
-def findings(cli: CliRunner, uuid: str) -> list[dict[str, object]]:
-    run = cli("diagnose", "--esm", uuid, "--output", "json")
-    assert run.returncode == 0, run.stderr
-    found: list[dict[str, object]] = json.loads(run.stdout)["findings"]
-    return found
+from tests.conftest import CliRunner, diagnosed
 
 
 def reserved(sb: Sandbox, name: str) -> object:
@@ -28,7 +21,7 @@ def test_reserved_concurrency_zero_is_cleared_and_rolled_back(
     sandbox: Sandbox, cli: CliRunner, cli_env: dict[str, str]
 ) -> None:
     scn = build_scenario(sandbox, "function-concurrency-zero")
-    [found] = findings(cli, scn.esm_uuid)
+    [found] = diagnosed(cli, scn.esm_uuid)
     assert found["code"] == "FUNCTION_CANNOT_RUN"
     assert found["evidence"] == {
         "function": scn.function_arn,
@@ -49,7 +42,7 @@ def test_reserved_concurrency_zero_is_cleared_and_rolled_back(
     applied = cli("apply", "--esm", scn.esm_uuid, "--auto-approve", "--output", "json")
     assert applied.returncode == 0, applied.stderr
     assert reserved(sandbox, scn.function_name) is None
-    assert findings(cli, scn.esm_uuid) == []
+    assert diagnosed(cli, scn.esm_uuid) == []
     run_id = json.loads(applied.stdout)["run_id"]
     undone = cli("rollback", run_id, "--auto-approve")
     assert undone.returncode == 0, undone.stderr
@@ -59,7 +52,7 @@ def test_reserved_concurrency_zero_is_cleared_and_rolled_back(
 
 def test_failed_function_is_a_manual_step(sandbox: Sandbox, cli: CliRunner) -> None:
     scn = build_scenario(sandbox, "function-failed")
-    [found] = findings(cli, scn.esm_uuid)
+    [found] = diagnosed(cli, scn.esm_uuid)
     assert found["code"] == "FUNCTION_CANNOT_RUN"
     ev = found["evidence"]
     assert isinstance(ev, dict)
@@ -72,7 +65,7 @@ def test_failed_function_is_a_manual_step(sandbox: Sandbox, cli: CliRunner) -> N
 
 def test_throttles_are_counted(sandbox: Sandbox, cli: CliRunner) -> None:
     scn = build_scenario(sandbox, "function-throttled")
-    [found] = findings(cli, scn.esm_uuid)
+    [found] = diagnosed(cli, scn.esm_uuid)
     assert found["code"] == "FUNCTION_THROTTLED"
     ev = found["evidence"]
     assert isinstance(ev, dict)
@@ -81,7 +74,7 @@ def test_throttles_are_counted(sandbox: Sandbox, cli: CliRunner) -> None:
 
 def test_errors_name_the_log_group(sandbox: Sandbox, cli: CliRunner) -> None:
     scn = build_scenario(sandbox, "function-failing")
-    [found] = findings(cli, scn.esm_uuid)
+    [found] = diagnosed(cli, scn.esm_uuid)
     assert found["code"] == "FUNCTION_FAILING"
     ev = found["evidence"]
     assert isinstance(ev, dict)
@@ -96,6 +89,6 @@ def test_denied_concurrency_read_is_could_not_check(sandbox: Sandbox, cli: CliRu
     sandbox.faults.add(
         FaultRule(service="lambda", operation="GetFunctionConcurrency", kind="status", status=403)
     )
-    [found] = findings(cli, scn.esm_uuid)
+    [found] = diagnosed(cli, scn.esm_uuid)
     assert found["code"] == "COULD_NOT_CHECK"
     assert "AccessDeniedException on GetFunctionConcurrency" in str(found["summary"])
