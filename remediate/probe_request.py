@@ -29,11 +29,12 @@ from remediate.facts import Facts
 
 HANDLER = "remediate_probe.handler.handler"
 """The function's handler inside the zip (remediate/probe_package.py lays the module out there)."""
-DEADLINE_S = 25.0
+DEADLINE_S = 20.0
 """The probe's own deadline: its steps stop by then and it returns what it measured."""
-FUNCTION_TIMEOUT_S = 60
-"""The function's Timeout: above the deadline (cold start, reading the secrets, returning partial results);
-Lambda allows 1 to 900 seconds (Lambda API reference, CreateFunction, Timeout)."""
+FUNCTION_TIMEOUT_S = 25
+"""The function's Timeout: above the deadline (reading the secrets, returning partial results) and, with
+Lambda's init phase, under the 30 s read timeout of the tool's clients (remediate/aws.py), so Invoke
+answers before the client gives up. Lambda allows 1 to 900 seconds (Lambda API reference, CreateFunction)."""
 
 Protocol = Literal["PLAINTEXT", "SSL", "SASL_SSL"]
 
