@@ -5,13 +5,17 @@ create, invoke, delete; nothing is left behind, and a killed run's function is r
 from __future__ import annotations
 
 import json
+import signal
 from typing import Any
+
+import pytest
 
 from remediate.probe_run import PREFIX, PROBE_TAG, RUN_TAG
 from remediate.sandbox import Sandbox, build_scenario
 from tests import kafka_broker as kb
 from tests.conftest import CliRunner
 from tests.kafka_broker import Broker
+from tests.safety import signal_during
 
 
 def _scenario(
@@ -139,3 +143,39 @@ def test_probe_permissions_are_their_own_opt_in_policy(cli: CliRunner) -> None:
     added = actions(probe) - actions(apply)
     assert {"iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction", "logs:DeleteLogGroup"} <= added
     assert "lambda:DeleteFunction" in added
+
+
+CREATE = ("lambda", "CreateFunction")
+INVOKE = ("lambda", "Invoke")
+
+
+@pytest.mark.parametrize(
+    ("sig", "call"),
+    [(signal.SIGTERM, CREATE), (signal.SIGINT, INVOKE), (signal.SIGTERM, INVOKE), (signal.SIGKILL, INVOKE)],
+    ids=["sigterm-at-create", "sigint-at-invoke", "sigterm-at-invoke", "sigkill-at-invoke"],
+)
+def test_killed_at_each_step_nothing_is_left_after_the_next_run(
+    sandbox: Sandbox,
+    kafka_broker: Broker,
+    cli: CliRunner,
+    cli_env: dict[str, str],
+    sig: signal.Signals,
+    call: tuple[str, str],
+) -> None:
+    scn = _scenario(sandbox, kafka_broker)
+    ended = signal_during(
+        sandbox, cli_env, ("probe", "--esm", scn.esm_uuid, "--auto-approve"), (call,), 1, sig
+    )
+    assert ended.returncode == (-sig if sig == signal.SIGKILL else 128 + sig)
+    if sig != signal.SIGKILL:
+        assert f"{sig.name} received: the probe function" in ended.stderr
+        assert "nothing was changed" not in ended.stderr
+    if sig != signal.SIGKILL and call == INVOKE:  # the run itself deleted what it made and unlocked
+        _nothing_left(sandbox, scn.esm_uuid)
+    # A create whose answer the signal cut off may land after the run's own delete: the next run finds
+    # it by its tag. A SIGKILLed run deletes nothing: the next run does.
+    done = cli("probe", "--esm", scn.esm_uuid, "--auto-approve", "--output", "json")
+    assert done.returncode == 0, done.stderr
+    if sig == signal.SIGKILL:
+        assert len(json.loads(done.stdout)["swept"]) == 1
+    _nothing_left(sandbox, scn.esm_uuid)

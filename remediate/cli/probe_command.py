@@ -10,6 +10,7 @@ the deletion runs on both.
 from __future__ import annotations
 
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -18,7 +19,7 @@ from typing import Any
 import click
 
 from remediate.cli.context import Ctx, common, guard
-from remediate.cli.interrupts import SignalAbort
+from remediate.cli.interrupts import SignalAbort, signal_name
 from remediate.cli.reporter import CliReporter, ask_yes
 from remediate.errors import ApprovalRefused, InputError
 
@@ -35,6 +36,22 @@ def _terminate_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _interrupted_says_so(name: str, esm_uuid: str) -> Iterator[None]:
+    """A signal after approval: the `finally` blocks have deleted the function and released the lock;
+    say so (not "nothing was changed"), and exit 128 + the signal as the shell expects."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        signum = int(getattr(exc, "signum", signal.SIGINT))
+        click.echo(
+            f"\n{signal_name(signum)} received: the probe function {name} and its log group were deleted; "
+            f"if its creation was still in flight, the next `remediate probe --esm {esm_uuid}` removes it.",
+            err=True,
+        )
+        sys.exit(128 + signum)
 
 
 def render_plan(spec: dict[str, Any], event: dict[str, Any], sha256: str, size: int) -> str:
@@ -147,7 +164,7 @@ def probe(esm: str, auto_approve: bool, **opts: Any) -> None:
     aws = ctx.aws()
     lock = EsmLock(aws, facts.esm.arn, uuid, run_id, ctx.settings.lock_ttl)
     journal = Journal(ctx.settings.state_dir, run_id).open()
-    with _terminate_as_interrupt():
+    with _terminate_as_interrupt(), _interrupted_says_so(name, uuid):
         lock.acquire()
         lock.start_renewing()
         try:
