@@ -1121,6 +1121,10 @@ def _names(obs: _Observer, esm: Esm, network: Network | None, notes: _Notes) -> 
     )
 
 
+# The services a diagnosis reads after its mapping, in the order its chain of reads first needs them.
+_AHEAD = ("kafka", "iam", "cloudwatch", "ec2", "route53", "service-quotas")
+
+
 def observe(
     aws: Aws,
     esm_id: str,
@@ -1137,6 +1141,11 @@ def observe(
     turns on the active TLS probe of the brokers (`diagnose --probe`), each step bounded by it.
     `metrics_minutes` reads that many minutes of broker and function metrics (0: none).
     """
+    if raw_esm is None:
+        # The mapping's own read starts the chain; every other service's client is built meanwhile,
+        # in the order the chain needs them, instead of on it (issue 26).
+        aws.client("lambda")
+        aws.prepare(_AHEAD if metrics_minutes else tuple(s for s in _AHEAD if s != "cloudwatch"))
     esm = esm_from_api(raw_esm if raw_esm is not None else read_esm(aws, esm_id))
     notes = _Notes()
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="observe") as pool:
