@@ -101,14 +101,16 @@ def round_trips(intervals: list[tuple[float, float]]) -> int:
     return max(depth, default=0)
 
 
-def cli_intervals(args: list[str], env: dict[str, str]) -> tuple[float, list[tuple[float, float]], float]:
-    """Run `remediate ARGS` hooked (CLI_HOOK): (when it was started, its requests' intervals, time on the
-    wire), all in time.perf_counter seconds."""
+def cli_intervals(
+    args: list[str], env: dict[str, str], cwd: Path = ROOT
+) -> tuple[float, list[tuple[float, float]], float]:
+    """Run `remediate ARGS` hooked (CLI_HOOK) in the checkout `cwd`: (when it was started, its requests'
+    intervals, time on the wire), all in time.perf_counter seconds."""
     with tempfile.NamedTemporaryFile("r") as result:
         command = [sys.executable, "-c", CLI_HOOK, result.name, *args]
         started = time.perf_counter()
         subprocess.run(
-            command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+            command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
         )
         found = json.load(result)
     return started, [(a, b) for a, b in found["intervals"]], float(found["wire"])

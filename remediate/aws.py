@@ -491,6 +491,17 @@ class Aws:
             )
         )
 
+    def prefetch(self, service: str, operation: str, **params: Any) -> None:
+        """Start `read(service, operation, **params)` on a thread of its own and return at once: the
+        later `read` of the same call gets its outcome (answer or error) without sending it again."""
+        threading.Thread(
+            target=lambda: self.shared(
+                _read_key(service, operation, params), lambda: _now(self.call, service, operation, params)
+            ),
+            name="aws-prefetch",
+            daemon=True,
+        ).start()
+
     def read_async(
         self, submit: Submit, service: str, operation: str, **params: Any
     ) -> Future[dict[str, Any]]:

@@ -3,6 +3,7 @@ reads, and a client that exists is handed out without waiting for the creation o
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from remediate.aws import Aws
+from remediate.sandbox import Sandbox, build_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,3 +57,67 @@ def test_an_existing_client_is_not_held_up_by_the_creation_of_another(
     start = time.perf_counter()
     assert aws.client("lambda") is lam
     assert time.perf_counter() - start < 0.5  # not the second that EC2's creation takes
+
+
+# Runs `remediate diagnose` after hooking Aws.prefetch, and writes which modules were loaded when the first
+# read was sent off and whether the diagnosis then finished.
+_FIRST_READ_HOOK = """
+import json, sys
+from remediate.aws import Aws
+from remediate.sandbox import Sandbox, build_scenario
+
+seen = {}
+start = Aws.prefetch
+
+def prefetch(self, *args, **kwargs):
+    seen.setdefault("loaded", sorted(m for m in sys.modules if m.startswith("remediate.")))
+    seen.setdefault("read", [args[1], kwargs])
+    return start(self, *args, **kwargs)
+
+Aws.prefetch = prefetch
+result, sys.argv = sys.argv[1], ["remediate", *sys.argv[2:]]
+from remediate.cli import main
+try:
+    main()
+except SystemExit as exit:
+    seen["exit"] = exit.code
+with open(result, "w") as out:
+    json.dump(seen, out)
+"""
+
+
+def test_diagnose_sends_the_mapping_read_before_loading_the_engine(
+    sandbox: Sandbox, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    uuid = build_scenario(sandbox, "healthy-msk").esm_uuid
+    result = tmp_path / "seen.json"
+    command = [
+        sys.executable,
+        "-c",
+        _FIRST_READ_HOOK,
+        str(result),
+        "diagnose",
+        "--esm",
+        uuid,
+        "--output",
+        "json",
+    ]
+    done = subprocess.run(
+        command, cwd=ROOT, env=cli_env, capture_output=True, text=True, timeout=120, check=False
+    )
+    seen = json.loads(result.read_text())
+    assert seen.get("exit") in (0, None), done.stderr[-2000:]
+    assert seen["read"] == ["get_event_source_mapping", {"UUID": uuid}]
+    # Nothing of the engine (fact models, checks, playbooks, rendering) is loaded yet: it loads while the
+    # read is on the wire.
+    engine = {
+        "remediate.facts",
+        "remediate.findings",
+        "remediate.evidence",
+        "remediate.checks",
+        "remediate.run.render",
+    }
+    assert not engine & set(seen["loaded"]), seen["loaded"]
+    # And the read was made once: the diagnosis used the answer of the one sent ahead.
+    assert sandbox.calls.count(("lambda", "GetEventSourceMapping")) == 1
+    assert json.loads(done.stdout)["findings"] == []

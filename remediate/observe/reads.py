@@ -18,7 +18,6 @@ so every mapping that uses it reports it. Only the ESM read itself is essential.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -81,12 +80,10 @@ from remediate.observe.builders import (
     vpc_zone_from_api,
 )
 from remediate.observe.chain import chain, done, gather, recover, then
+from remediate.observe.first_read import parse_esm_id as parse_esm_id
 
 log = get_logger(__name__)
 T = TypeVar("T")
-
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
-_ESM_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):event-source-mapping:(.+)$")
 
 # The IAM actions observation uses, declared beside the reads for `remediate iam-policy`.
 PERMISSIONS = (
@@ -136,17 +133,6 @@ ENDPOINT_SERVICES = ("lambda", "sts", "secretsmanager", "sqs", "sns", "s3")
 QUOTAS = {"sg_rule_quota": "L-0EA8095F", "interface_endpoint_quota": "L-29B6F2EB"}
 """Service Quotas codes of the VPC quotas a plan must stay within (Amazon VPC user guide, "Amazon VPC
 quotas": inbound or outbound rules per security group; interface endpoints per VPC)."""
-
-
-def parse_esm_id(esm_id: str) -> str:
-    """The UUID of an ESM given as a UUID or an ARN; InputError for anything else."""
-    value = esm_id.strip()
-    match = _ESM_ARN.match(value)
-    if match:
-        value = match.group(3)
-    if not _UUID.match(value):
-        raise InputError(f"{esm_id!r} is not an event source mapping UUID or ARN")
-    return value.lower()
 
 
 Groups = dict[str, tuple[Esm, ...]]
