@@ -88,7 +88,8 @@ T = TypeVar("T")
 # The IAM actions observation uses, declared beside the reads for `remediate iam-policy`.
 PERMISSIONS = (
     "lambda:GetEventSourceMapping",
-    "lambda:GetFunctionConfiguration",
+    "lambda:GetFunction",  # issue 26: configuration and concurrency in one call, its own rate bucket
+    "lambda:GetFunctionConfiguration",  # where GetFunction is denied
     "kafka:DescribeClusterV2",
     "kafka:GetBootstrapBrokers",
     "ec2:DescribeSubnets",
@@ -237,11 +238,35 @@ class _Observer:
         return self.shared(
             "function",
             arn,
-            lambda: then(
-                self.read("lambda", "get_function_configuration", FunctionName=arn),
-                lambda raw: function_from_api(raw, arn),
-            ),
+            lambda: then(self.function_read(arn), lambda raw: function_from_api(raw["Configuration"], arn)),
         )
+
+    def function_read(self, arn: str) -> Future[dict[str, Any]]:
+        """The function's configuration and reserved concurrency: GetFunction, one call with both and its
+        own rate bucket (Lambda quotas: GetFunction 100 requests per second, outside the control plane's
+        shared 15; issue 26). Where GetFunction is denied (it also hands out a link to the code, which a
+        role may withhold), GetFunctionConfiguration, and the concurrency read on its own.
+
+        `{"Configuration": ..., "Concurrency": ...}`; "Concurrency" is absent when it was not read, and
+        `{}` when none is reserved (GetFunction then answers without it)."""
+
+        def denied(exc: BaseException) -> None:
+            if _denied(exc) is None:
+                raise exc.with_traceback(None)
+
+        def settle(got: dict[str, Any] | None) -> Future[dict[str, Any]]:
+            if got is not None:
+                concurrency = got.get("Concurrency") or {}
+                return done({"Configuration": got["Configuration"], "Concurrency": concurrency})
+            config = self.read("lambda", "get_function_configuration", FunctionName=arn)
+            return then(config, lambda raw: {"Configuration": raw})
+
+        def start() -> Future[dict[str, Any]]:
+            got: Future[dict[str, Any]] = self.read("lambda", "get_function", FunctionName=arn)
+            first = recover(got, denied)
+            return chain(first, settle)
+
+        return self.shared("function-read", arn, start)
 
     def cluster(self, arn: str) -> Future[Shared[Cluster | None]]:
         return self.shared("cluster", arn, lambda: self._cluster(arn))
@@ -635,11 +660,14 @@ class _Observer:
 
     def _function_health(self, arn: str, minutes: int) -> Future[FunctionHealth]:
         unread: list[str] = []
-        concurrency = _denial(
-            "GetFunctionConcurrency",
-            self.read("lambda", "get_function_concurrency", FunctionName=arn),
-            unread,
-        )
+
+        def concurrency_of(read: dict[str, Any]) -> Future[dict[str, Any]]:
+            if "Concurrency" in read:
+                return done(read["Concurrency"])
+            return self.read("lambda", "get_function_concurrency", FunctionName=arn)
+
+        read = chain(self.function_read(arn), concurrency_of)
+        concurrency = _denial("GetFunctionConcurrency", read, unread)
         results = _denial(
             "GetMetricData",
             self.pages(
