@@ -222,7 +222,7 @@ class Aws:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self._max_pool = max_pool
-        # Calls per second per service (`api_rates`), shared by every `fresh()` view of this session.
+        # Calls per second per rate bucket (`api_rates`), shared by every `fresh()` view of this session.
         self._limiter = RateLimiter(rates or {}, burst)
         self._session: botocore.session.Session | None = None
         self._clients: dict[str, Any] = {}
@@ -413,7 +413,7 @@ class Aws:
         try:
             for attempt in retrying:
                 with attempt:
-                    self._limiter.acquire(service)
+                    self._limiter.acquire(service, operation)
                     with self._lock:
                         self.calls += 1
                     result: dict[str, Any] = method(**params)
