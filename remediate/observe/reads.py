@@ -60,7 +60,7 @@ from remediate.facts import (
     VpcZone,
 )
 from remediate.log import get_logger
-from remediate.observe import dns, metrics
+from remediate.observe import denials, dns, metrics
 from remediate.observe.builders import (
     cluster_from_api,
     destination_from_api,
@@ -188,8 +188,9 @@ class _Notes:
             denied = _denied(exc)
             if denied is None:
                 raise exc.with_traceback(None)
-            log.warning("observe.denied", what=what, code=denied.code)
-            self.unchecked.append(Unchecked(what=what, reason=f"{denied.code} on {denied.operation}"))
+            unchecked = Unchecked(what=what, reason=f"{denied.code} on {denied.operation}")
+            denials.noted(unchecked)  # logged once per mapping's observation, or once per scan
+            self.unchecked.append(unchecked)
 
         return recover(future, handle)
 
@@ -1185,6 +1186,7 @@ def observe(
         # Sorted: reads finish in any order, and the fingerprint must not depend on it.
         unchecked=tuple(sorted(set(notes.unchecked), key=lambda u: (u.what, u.reason))),
     )
+    denials.met(facts.unchecked)
     if probe_timeout is None:
         return facts
     from remediate.observe import probe
