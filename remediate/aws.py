@@ -337,13 +337,14 @@ class Aws:
         serialised by the lock; a failure here is left for the call that needs the client to raise."""
 
         def make() -> None:
-            for service in services:
+            for service in wanted:
                 try:
                     self.client(service)
                 except Exception as exc:  # noqa: BLE001 - the call that needs the client raises it again
                     log.debug("aws.prepare_failed", service=service, error=str(exc))
                     return
 
+        wanted = [s for s in services if s not in self._clients]  # a second call builds only what is left
         thread = threading.Thread(target=make, name="aws-prepare", daemon=True)
         thread.start()
         return thread

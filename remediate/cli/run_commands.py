@@ -89,7 +89,7 @@ def diagnose(esm: str, probe: bool, probe_timeout: float, **opts: Any) -> None:
     ctx.target_esm(esm)
     aws = ctx.aws()
     # The mapping's read goes out now; the engine's modules load while it is on the wire (issue 26).
-    first_read.start(aws, esm)
+    first_read.start(aws, esm, metrics=ctx.settings.metrics_window > 0)
     from remediate.run.render import render_findings
 
     new = _new_run(ctx, esm, "diagnose", CliReporter(ctx, False, False), aws=aws)

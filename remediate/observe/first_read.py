@@ -30,11 +30,22 @@ def parse_esm_id(esm_id: str) -> str:
     return value.lower()
 
 
-def start(aws: Aws, esm_id: str) -> None:
-    """Send the mapping's read now, in the background; a bad id is left for `read_esm` to refuse."""
+# The services a diagnosis reads after its mapping, in the order its chain of reads first needs them.
+AHEAD = ("kafka", "iam", "cloudwatch", "ec2", "route53", "service-quotas")
+
+
+def services_ahead(metrics: bool) -> tuple[str, ...]:
+    """The clients to build while the mapping is read (CloudWatch only when metrics are read)."""
+    return AHEAD if metrics else tuple(s for s in AHEAD if s != "cloudwatch")
+
+
+def start(aws: Aws, esm_id: str, *, metrics: bool) -> None:
+    """Send the mapping's read now, in the background, and build the other clients meanwhile; a bad id
+    is left for `read_esm` to refuse."""
     try:
         uuid = parse_esm_id(esm_id)
     except InputError:
         return
     aws.client("lambda")  # here, not on the read's thread: the imports that follow would slow it down
     aws.prefetch("lambda", "get_event_source_mapping", UUID=uuid)
+    aws.prepare(services_ahead(metrics))

@@ -81,6 +81,7 @@ from remediate.observe.builders import (
 )
 from remediate.observe.chain import chain, done, gather, recover, then
 from remediate.observe.first_read import parse_esm_id as parse_esm_id
+from remediate.observe.first_read import services_ahead
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -1136,10 +1137,6 @@ def _names(obs: _Observer, esm: Esm, network: Network | None, notes: _Notes) -> 
     )
 
 
-# The services a diagnosis reads after its mapping, in the order its chain of reads first needs them.
-_AHEAD = ("kafka", "iam", "cloudwatch", "ec2", "route53", "service-quotas")
-
-
 def observe(
     aws: Aws,
     esm_id: str,
@@ -1160,7 +1157,7 @@ def observe(
         # The mapping's own read starts the chain; every other service's client is built meanwhile,
         # in the order the chain needs them, instead of on it (issue 26).
         aws.client("lambda")
-        aws.prepare(_AHEAD if metrics_minutes else tuple(s for s in _AHEAD if s != "cloudwatch"))
+        aws.prepare(services_ahead(bool(metrics_minutes)))
     esm = esm_from_api(raw_esm if raw_esm is not None else read_esm(aws, esm_id))
     notes = _Notes()
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="observe") as pool:
