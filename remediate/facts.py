@@ -31,7 +31,7 @@ R = TypeVar("R")
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     def _index(self, name: str, source: S, build: Callable[[S], R]) -> R:
         """`build(source)`, built once per instance and kept beside the fields (not one of them).

@@ -67,6 +67,7 @@ RESOURCES: dict[str, tuple[str, ...]] = {
     "kafka:DescribeVpcConnection": ("arn:{p}:kafka:*:{a}:vpc-connection/*/*/*",),
     "kafka": ("arn:{p}:kafka:*:{a}:cluster/*",),
     "lambda:GetFunctionConfiguration": ("arn:{p}:lambda:*:{a}:function:*",),
+    "lambda:GetFunction": ("arn:{p}:lambda:*:{a}:function:*",),  # issue 26
     # Reserved concurrency is a setting of the function (live health: read, cleared, restored on rollback).
     "lambda:GetFunctionConcurrency": ("arn:{p}:lambda:*:{a}:function:*",),
     "lambda:DeleteFunctionConcurrency": ("arn:{p}:lambda:*:{a}:function:*",),

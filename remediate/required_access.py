@@ -422,7 +422,26 @@ def decide_role(facts: Facts, need: Need) -> RoleDecision:
     """The role's decision on `need`: identity policies AND the permissions boundary must allow it.
 
     A role without a boundary is decided by its identity policies. A need they allow but the boundary
-    does not (implicitly or with a Deny) is "boundary": only a person may change a boundary."""
+    does not (implicitly or with a Deny) is "boundary": only a person may change a boundary.
+
+    Decided once per role and need (issue 26): a scan's mappings share a few roles, whose policies the
+    mappings' needs would otherwise evaluate again for each mapping. The memo lives on the role model and
+    is checked against the policies it was decided on, so a copy with other policies decides afresh."""
+    role = facts.role
+    if role is None:
+        return _decide_role(facts, need)
+    memo: dict[str, tuple[Any, Any, Any, RoleDecision]] = role._index("decisions", role.name, lambda _: {})
+    key = repr(need)
+    basis = (role.inline_policies, role.attached_policies, role.permissions_boundary)
+    known = memo.get(key)
+    if known is not None and all(a is b for a, b in zip(known[:3], basis, strict=True)):
+        return known[3]
+    decision = _decide_role(facts, need)
+    memo[key] = (*basis, decision)
+    return decision
+
+
+def _decide_role(facts: Facts, need: Need) -> RoleDecision:
     identity = decide(role_documents(facts), need)
     role = facts.role
     if identity != "allow" or role is None or role.permissions_boundary_arn is None:

@@ -143,7 +143,10 @@ def test_scan_reads_metrics_once_per_cluster_and_per_function(sandbox: Sandbox, 
         calls.count(("monitoring", "GetMetricData")) == 2
     )  # one for the cluster's brokers, one for the function
     assert calls.count(("kafka", "ListNodes")) == 1
-    assert calls.count(("lambda", "GetFunctionConcurrency")) == 1
+    # issue 26: one GetFunction gives the function's configuration and concurrency (its own rate bucket).
+    assert calls.count(("lambda", "GetFunction")) == 1
+    assert calls.count(("lambda", "GetFunctionConcurrency")) == 0
+    assert calls.count(("lambda", "GetFunctionConfiguration")) == 0
 
 
 def test_throttled_metric_reads_are_retried(sandbox: Sandbox, cli: CliRunner) -> None:

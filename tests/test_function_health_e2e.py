@@ -86,6 +86,9 @@ def test_errors_name_the_log_group(sandbox: Sandbox, cli: CliRunner) -> None:
 
 def test_denied_concurrency_read_is_could_not_check(sandbox: Sandbox, cli: CliRunner) -> None:
     scn = build_scenario(sandbox, "healthy-msk")
+    # GetFunction denied (issue 26): the configuration comes from GetFunctionConfiguration, the
+    # concurrency from GetFunctionConcurrency, which is denied too.
+    sandbox.faults.add(FaultRule(service="lambda", operation="GetFunction", kind="status", status=403))
     sandbox.faults.add(
         FaultRule(service="lambda", operation="GetFunctionConcurrency", kind="status", status=403)
     )

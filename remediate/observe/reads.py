@@ -18,7 +18,6 @@ so every mapping that uses it reports it. Only the ESM read itself is essential.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -61,7 +60,7 @@ from remediate.facts import (
     VpcZone,
 )
 from remediate.log import get_logger
-from remediate.observe import dns, metrics
+from remediate.observe import denials, dns, metrics
 from remediate.observe.builders import (
     cluster_from_api,
     destination_from_api,
@@ -81,17 +80,17 @@ from remediate.observe.builders import (
     vpc_zone_from_api,
 )
 from remediate.observe.chain import chain, done, gather, recover, then
+from remediate.observe.first_read import parse_esm_id as parse_esm_id
+from remediate.observe.first_read import services_ahead
 
 log = get_logger(__name__)
 T = TypeVar("T")
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
-_ESM_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):event-source-mapping:(.+)$")
-
 # The IAM actions observation uses, declared beside the reads for `remediate iam-policy`.
 PERMISSIONS = (
     "lambda:GetEventSourceMapping",
-    "lambda:GetFunctionConfiguration",
+    "lambda:GetFunction",  # issue 26: configuration and concurrency in one call, its own rate bucket
+    "lambda:GetFunctionConfiguration",  # where GetFunction is denied
     "kafka:DescribeClusterV2",
     "kafka:GetBootstrapBrokers",
     "ec2:DescribeSubnets",
@@ -136,17 +135,6 @@ ENDPOINT_SERVICES = ("lambda", "sts", "secretsmanager", "sqs", "sns", "s3")
 QUOTAS = {"sg_rule_quota": "L-0EA8095F", "interface_endpoint_quota": "L-29B6F2EB"}
 """Service Quotas codes of the VPC quotas a plan must stay within (Amazon VPC user guide, "Amazon VPC
 quotas": inbound or outbound rules per security group; interface endpoints per VPC)."""
-
-
-def parse_esm_id(esm_id: str) -> str:
-    """The UUID of an ESM given as a UUID or an ARN; InputError for anything else."""
-    value = esm_id.strip()
-    match = _ESM_ARN.match(value)
-    if match:
-        value = match.group(3)
-    if not _UUID.match(value):
-        raise InputError(f"{esm_id!r} is not an event source mapping UUID or ARN")
-    return value.lower()
 
 
 Groups = dict[str, tuple[Esm, ...]]
@@ -201,8 +189,9 @@ class _Notes:
             denied = _denied(exc)
             if denied is None:
                 raise exc.with_traceback(None)
-            log.warning("observe.denied", what=what, code=denied.code)
-            self.unchecked.append(Unchecked(what=what, reason=f"{denied.code} on {denied.operation}"))
+            unchecked = Unchecked(what=what, reason=f"{denied.code} on {denied.operation}")
+            denials.noted(unchecked)  # logged once per mapping's observation, or once per scan
+            self.unchecked.append(unchecked)
 
         return recover(future, handle)
 
@@ -251,11 +240,35 @@ class _Observer:
         return self.shared(
             "function",
             arn,
-            lambda: then(
-                self.read("lambda", "get_function_configuration", FunctionName=arn),
-                lambda raw: function_from_api(raw, arn),
-            ),
+            lambda: then(self.function_read(arn), lambda raw: function_from_api(raw["Configuration"], arn)),
         )
+
+    def function_read(self, arn: str) -> Future[dict[str, Any]]:
+        """The function's configuration and reserved concurrency: GetFunction, one call with both and its
+        own rate bucket (Lambda quotas: GetFunction 100 requests per second, outside the control plane's
+        shared 15; issue 26). Where GetFunction is denied (it also hands out a link to the code, which a
+        role may withhold), GetFunctionConfiguration, and the concurrency read on its own.
+
+        `{"Configuration": ..., "Concurrency": ...}`; "Concurrency" is absent when it was not read, and
+        `{}` when none is reserved (GetFunction then answers without it)."""
+
+        def denied(exc: BaseException) -> None:
+            if _denied(exc) is None:
+                raise exc.with_traceback(None)
+
+        def settle(got: dict[str, Any] | None) -> Future[dict[str, Any]]:
+            if got is not None:
+                concurrency = got.get("Concurrency") or {}
+                return done({"Configuration": got["Configuration"], "Concurrency": concurrency})
+            config = self.read("lambda", "get_function_configuration", FunctionName=arn)
+            return then(config, lambda raw: {"Configuration": raw})
+
+        def start() -> Future[dict[str, Any]]:
+            got: Future[dict[str, Any]] = self.read("lambda", "get_function", FunctionName=arn)
+            first = recover(got, denied)
+            return chain(first, settle)
+
+        return self.shared("function-read", arn, start)
 
     def cluster(self, arn: str) -> Future[Shared[Cluster | None]]:
         return self.shared("cluster", arn, lambda: self._cluster(arn))
@@ -649,11 +662,14 @@ class _Observer:
 
     def _function_health(self, arn: str, minutes: int) -> Future[FunctionHealth]:
         unread: list[str] = []
-        concurrency = _denial(
-            "GetFunctionConcurrency",
-            self.read("lambda", "get_function_concurrency", FunctionName=arn),
-            unread,
-        )
+
+        def concurrency_of(read: dict[str, Any]) -> Future[dict[str, Any]]:
+            if "Concurrency" in read:
+                return done(read["Concurrency"])
+            return self.read("lambda", "get_function_concurrency", FunctionName=arn)
+
+        read = chain(self.function_read(arn), concurrency_of)
+        concurrency = _denial("GetFunctionConcurrency", read, unread)
         results = _denial(
             "GetMetricData",
             self.pages(
@@ -1137,6 +1153,11 @@ def observe(
     turns on the active TLS probe of the brokers (`diagnose --probe`), each step bounded by it.
     `metrics_minutes` reads that many minutes of broker and function metrics (0: none).
     """
+    if raw_esm is None:
+        # The mapping's own read starts the chain; every other service's client is built meanwhile,
+        # in the order the chain needs them, instead of on it (issue 26).
+        aws.client("lambda")
+        aws.prepare(services_ahead(bool(metrics_minutes)))
     esm = esm_from_api(raw_esm if raw_esm is not None else read_esm(aws, esm_id))
     notes = _Notes()
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="observe") as pool:
@@ -1162,6 +1183,7 @@ def observe(
         # Sorted: reads finish in any order, and the fingerprint must not depend on it.
         unchecked=tuple(sorted(set(notes.unchecked), key=lambda u: (u.what, u.reason))),
     )
+    denials.met(facts.unchecked)
     if probe_timeout is None:
         return facts
     from remediate.observe import probe
