@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Without a terminal there is no one to type `yes`, so the demo approves on its own (and says so).
 DEMO_FLAGS ?= $(if $(shell [ -t 0 ] && echo tty),,--auto-approve)
 
-.PHONY: demo test lint typecheck unit clean report-checkers
+.PHONY: demo test lint typecheck unit clean report-checkers kafka-jars
 
 # The report tests' real checkers: Mermaid's own parser (Node.js, tests/mermaid) and, in CI, headless
 # Chromium (Debian's package). Without them those tests skip; a strict grammar and an HTML parser
@@ -22,6 +22,17 @@ report-checkers: $(MERMAID)
 	if [ -n "$$CI" ] && ! command -v chromium >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| echo "chromium could not be installed: the browser test will skip"; fi
+
+# issue 22: Apache Kafka's broker jars (Maven Central, tests/kafka/pom.xml) for the tests that run one real
+# broker per test run (tests/kafka_broker.py). Without java or mvn those tests skip with one line.
+KAFKA_JARS := tests/kafka/lib/.fetched
+$(KAFKA_JARS): tests/kafka/pom.xml
+	if command -v mvn >/dev/null && command -v java >/dev/null; then \
+		(rm -rf tests/kafka/lib && mvn -q -B -f tests/kafka/pom.xml dependency:copy-dependencies && touch $(KAFKA_JARS)) \
+		|| echo "Maven could not fetch Kafka's jars: the real-Kafka tests will skip"; \
+	else echo "java or mvn not found: the real-Kafka tests will skip"; fi
+
+kafka-jars: $(KAFKA_JARS)
 
 # uv resolves and installs the ~120 packages in seconds where pip takes minutes; pip stays in the venv
 # (the packaging test builds a wheel with it) and installs everything itself if uv cannot be had.
@@ -43,10 +54,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # In parallel, one worker per core (pytest-xdist); each worker has its own sandbox server.
-unit: $(STAMP) report-checkers
+unit: $(STAMP) report-checkers kafka-jars
 	$(BIN)/pytest -n auto
 
 test: lint typecheck unit
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/mermaid/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/mermaid/node_modules tests/kafka/lib

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from remediate import actions, aws
+from remediate import actions, aws, required_access
 from remediate.observe import listing, reads
 from remediate.run import lock
 
@@ -43,6 +43,7 @@ STAR_ONLY = frozenset(
         "ec2:DescribeVpcs",
         "kafka:GetBootstrapBrokers",
         "lambda:ListEventSourceMappings",
+        "lambda:ListFunctions",  # issue 22
         "route53:ListHostedZones",
         "route53:ListHostedZonesByVPC",
         "servicequotas:GetServiceQuota",
@@ -55,6 +56,8 @@ _ROLE = "arn:{p}:iam::{a}:role/*"
 _EC2 = "arn:{p}:ec2:*:{a}:*"
 """Every EC2 resource of the account: the writes touch security groups, VPCs, endpoints, subnets and
 route tables, all of which are the account's own."""
+_PROBE_NAME = required_access.PROBE_FUNCTION_PREFIX + "*"
+_PROBE_FUNCTION = "arn:{p}:lambda:*:{a}:function:" + _PROBE_NAME
 # Per service (or per action), the resources an action may name; {p} partition, {a} account.
 RESOURCES: dict[str, tuple[str, ...]] = {
     "ec2": (_EC2,),
@@ -72,6 +75,14 @@ RESOURCES: dict[str, tuple[str, ...]] = {
     "lambda:GetFunctionConcurrency": ("arn:{p}:lambda:*:{a}:function:*",),
     "lambda:DeleteFunctionConcurrency": ("arn:{p}:lambda:*:{a}:function:*",),
     "lambda:PutFunctionConcurrency": ("arn:{p}:lambda:*:{a}:function:*",),
+    # issue 22: the probe's function (Lambda's and CloudWatch Logs' resource types, Service Authorization
+    # Reference); TagResource and ListTags also name the ESM (its lock).
+    "lambda:CreateFunction": (_PROBE_FUNCTION,),
+    "lambda:DeleteFunction": (_PROBE_FUNCTION,),
+    "lambda:InvokeFunction": (_PROBE_FUNCTION,),
+    "lambda:TagResource": ("arn:{p}:lambda:*:{a}:event-source-mapping:*", _PROBE_FUNCTION),
+    "lambda:ListTags": ("arn:{p}:lambda:*:{a}:event-source-mapping:*", _PROBE_FUNCTION),
+    "logs:DeleteLogGroup": ("arn:{p}:logs:*:{a}:log-group:/aws/lambda/" + _PROBE_NAME,),
     "lambda": ("arn:{p}:lambda:*:{a}:event-source-mapping:*",),
     "route53:GetChange": ("arn:{p}:route53:::change/*",),
     "route53": ("arn:{p}:route53:::hostedzone/*",),
@@ -104,10 +115,15 @@ BUCKET_PREFIXES = {"plans": "rw", "journals": "rw", "reports": "w"}
 
 def required_actions(mode: Literal["diagnose", "apply"] | str) -> list[str]:
     needed = {*reads.PERMISSIONS, *listing.PERMISSIONS, *aws.PERMISSIONS}
-    if mode == "apply":
+    if mode in ("apply", "probe"):
         needed.update(lock.PERMISSIONS)
         for action in actions.registry().values():
             needed.update(action.permissions)
+    if mode == "probe":
+        # issue 22: `remediate probe` makes a function with the mapping's role (iam:PassRole + CreateFunction
+        # + InvokeFunction, which parliament rightly calls a privilege-escalation path), so it is a policy of
+        # its own that an operator opts into, not part of `apply` nor of the runbook's role.
+        needed.update(required_access.PROBE_TOOL_ACTIONS)
     return sorted(needed)
 
 

@@ -520,3 +520,20 @@ def key_policy_grants_role(facts: Facts, ref: str | None, action: str) -> bool:
     deny = [s for s in statements(key.policy) if s.get("Effect") == "Deny"]
     document = {"Statement": [*own, *(d for d in deny if d not in own)]}
     return evaluate(document, Request.make(action, "*", principal)).decision == "allow"
+
+
+# issue 22: what the tool itself needs to run `remediate probe` (apply mode: it creates a function).
+PROBE_FUNCTION_PREFIX = "remediate-probe-"
+PROBE_TOOL_ACTIONS = (
+    "iam:PassRole",  # CreateFunction with the mapping's execution role (Lambda API reference, CreateFunction)
+    "lambda:CreateFunction",
+    "lambda:TagResource",  # tags given to CreateFunction (Lambda developer guide, "Using tags on functions")
+    "lambda:InvokeFunction",
+    "lambda:DeleteFunction",
+    "lambda:ListFunctions",  # the sweep of a killed run's probe, by name prefix then tag
+    "lambda:ListTags",
+    "lambda:GetFunctionConfiguration",  # waiting for State Active
+    "logs:DeleteLogGroup",  # /aws/lambda/NAME outlives the function
+)
+"""Scoped in the runbook role's policy to functions and log groups named `remediate-probe-*`
+(remediate/iam_policy.py RESOURCES); iam:PassRole to roles passed to Lambda only."""

@@ -36,6 +36,8 @@ import pytest
 from remediate.iam_policy import policy_document
 from remediate.sandbox import Sandbox
 from tests.iam_coverage import uncovered
+from tests.kafka_broker import Broker, run_root, shared_broker, stop_if_started
+from tests.kafka_broker import missing as kafka_missing
 
 REMEDIATE = str(Path(sys.executable).with_name("remediate"))
 
@@ -157,6 +159,8 @@ def _check_run(
         assert fragment not in journals, "a secret value leaked to the journal"
     # ... and an IAM test: every call it made is allowed by the policy the tool declares for it.
     mode = "diagnose" if args and args[0] in READ_ONLY_COMMANDS and "--fix" not in args else "apply"
+    if args and args[0] == "probe":  # issue 22: its own opt-in policy (iam-policy --mode probe)
+        mode = "probe"
     calls = sandbox.calls[seen:]
     # Calls that are not the tool's own: the local runner assumes the runbook's role, as Automation
     # does; starting an execution is the starter's right (`iam-policy --for starter`).
@@ -300,3 +304,17 @@ def cli_process(cli_env: dict[str, str], sandbox: Sandbox) -> CliRunner:
         return result
 
     return run
+
+
+# issue 22: one real Apache Kafka broker per test run, shared by the xdist workers (tests/kafka_broker.py).
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Broker:
+    reason = kafka_missing()
+    if reason:
+        pytest.skip(reason)
+    return shared_broker(run_root(tmp_path_factory.getbasetemp()))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not hasattr(session.config, "workerinput"):  # the run's controller, after every worker is done
+        stop_if_started(run_root(session.config._tmp_path_factory.getbasetemp()))  # type: ignore[attr-defined]

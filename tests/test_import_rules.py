@@ -9,7 +9,8 @@ import name` goes to `pkg.name` when that is a module. The rules (docs/architect
 - checks import neither boto3/botocore nor the AWS access (`remediate.aws`) or observation layers;
 - actions do not import checks;
 - nothing outside `remediate.cli` imports the sandbox, and the sandbox imports nothing of the engine;
-- nothing imports modules by computed name (`importlib.import_module`), which would hide an edge.
+- nothing imports modules by computed name (`importlib.import_module`), which would hide an edge;
+- the probe function (`remediate.probe_function`) imports nothing else of the package (issue 22).
 """
 
 from __future__ import annotations
@@ -168,6 +169,13 @@ def violations(root: Path = ROOT) -> list[str]:
             out += [
                 f"action module {module} imports {t}" for t in sorted(edges[module]) if within(t, "checks")
             ]
+        # issue 22: the probe function's code is packaged alone into its Lambda zip.
+        if within(module, "probe_function"):
+            out += [
+                f"probe function module {module} imports {t}"
+                for t in sorted(edges[module])
+                if not within(t, "probe_function")
+            ]
     return out
 
 
@@ -197,6 +205,10 @@ PLANTS = {
     "sandbox imports the engine": (
         "remediate/sandbox/scenarios.py",
         "from remediate import required_access\n",
+    ),
+    "probe function imports the package": (  # issue 22
+        "remediate/probe_function/handler.py",
+        "from remediate import findings\n",
     ),
     "computed import": ("remediate/actions/__init__.py", "import importlib\nimportlib.import_module('x')\n"),
 }

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from remediate.cli import apply_commands, demo, info_commands, run_commands, ssm_commands
+from remediate.cli import apply_commands, demo, info_commands, probe_command, run_commands, ssm_commands
 from remediate.errors import ApprovalRefused
 
 
@@ -59,5 +59,6 @@ for command in (
     ssm_commands.ssm_bundle,
     ssm_commands.ssm_run,
     ssm_commands.ssm_start,
+    probe_command.probe,  # issue 22
 ):
     cli.add_command(command)

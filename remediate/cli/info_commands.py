@@ -64,7 +64,13 @@ def playbooks_validate(directory: Path | None) -> None:
 
 
 @click.command("iam-policy")
-@click.option("--mode", type=click.Choice(["diagnose", "apply"]), default="apply", show_default=True)
+@click.option(
+    "--mode",
+    type=click.Choice(["diagnose", "apply", "probe"]),
+    default="apply",
+    show_default=True,
+    help="probe: apply's actions plus what `remediate probe` needs for its short-lived function.",
+)
 @click.option(
     "--for",
     "who",
