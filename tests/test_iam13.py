@@ -243,6 +243,7 @@ def test_item_1_serverless_needs_describe_cluster_v2() -> None:
             "arn:aws:kms:us-east-1:123456789012:key/2222",
             {
                 ("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:dlq"),
+                ("kms:GenerateDataKey", "arn:aws:kms:us-east-1:123456789012:key/2222"),  # issue 24 N5
                 ("kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/2222"),
             },
         ),
@@ -255,7 +256,8 @@ def test_item_1_serverless_needs_describe_cluster_v2() -> None:
 )
 def test_item_1_destination_needs(arn: str, key: str | None, expected: set[tuple[str, str]]) -> None:
     """ "For an S3 destination: s3:PutObject and s3:ListBucket"; your own KMS key: kms:GenerateDataKey (S3),
-    kms:Decrypt (SQS); an AWS managed key (alias/aws/...) is not your own."""
+    kms:GenerateDataKey and kms:Decrypt (SQS, issue 24 N5); an AWS managed key (alias/aws/...) is not your
+    own."""
     service = arn.split(":")[2]
     f = factories.facts(
         esm=factories.esm(on_failure_destination=arn),

@@ -105,7 +105,10 @@ ROLE_NEEDS: dict[str, list[tuple[str, str]]] = {
         ("s3:ListBucket", "destination_arn"),
         ("kms:GenerateDataKey", "destination_kms_key_arn"),
     ],
-    "destination-sqs-own-key": [("kms:Decrypt", "destination_kms_key_arn")],
+    "destination-sqs-own-key": [
+        ("kms:GenerateDataKey", "destination_kms_key_arn"),
+        ("kms:Decrypt", "destination_kms_key_arn"),
+    ],
     "cross-account-no-describe-vpc-connection": [("kafka:DescribeVpcConnection", "vpc_connection_arn")],
 }
 

@@ -140,14 +140,19 @@ _SECRET_DECRYPT_ACTION: Final = "kms:Decrypt"  # noqa: S105 - an IAM action name
 # https://docs.aws.amazon.com/lambda/latest/dg/kafka-on-failure.html: "For an SQS destination:
 # sqs:SendMessage", "For an SNS destination: sns:Publish", "For an S3 destination: s3:PutObject and
 # s3:ListBucket"; and "if you configured a KMS key on your destination": kms:GenerateDataKey for an S3
-# destination encrypted with your own key, kms:Decrypt for an SQS one (the stored copy of the page was cut
-# before the SNS line; the sandbox builds no encrypted SNS destination).
+# destination encrypted with your own key. Issue 24 (N5): a producer of an SQS queue or SNS topic encrypted
+# with a customer managed key uses it with kms:GenerateDataKey and kms:Decrypt (see destination_keys.py for
+# the pages); the sandbox refuses SendMessage and Publish without both.
 _ON_FAILURE_ACTIONS: Final[Mapping[str, tuple[str, ...]]] = {
     "sqs": ("sqs:SendMessage",),
     "sns": ("sns:Publish",),
     "s3": ("s3:PutObject", "s3:ListBucket"),
 }
-_ON_FAILURE_KMS_ACTIONS: Final[Mapping[str, str]] = {"s3": "kms:GenerateDataKey", "sqs": "kms:Decrypt"}
+_ON_FAILURE_KMS_ACTIONS: Final[Mapping[str, tuple[str, ...]]] = {
+    "s3": ("kms:GenerateDataKey",),
+    "sqs": ("kms:GenerateDataKey", "kms:Decrypt"),
+    "sns": ("kms:GenerateDataKey", "kms:Decrypt"),
+}
 
 # The CloudWatch Logs actions among the AWSLambdaMSKExecutionRole actions above: "CloudWatch Logs
 # permissions" are required ("Configuring Lambda permissions for Amazon MSK event source mappings").
@@ -1127,7 +1132,10 @@ class _Builder:
                 "QueueArn"
             ]
         elif self.o.destination == "sns":
-            arn = self.sb.client("sns").create_topic(Name=f"{self.prefix}-failures")["TopicArn"]
+            topic_attributes = {"KmsMasterKeyId": key} if key else {}
+            arn = self.sb.client("sns").create_topic(
+                Name=f"{self.prefix}-failures", Attributes=topic_attributes
+            )["TopicArn"]
         elif self.o.destination == "s3":
             s3 = self.sb.client("s3")
             bucket = f"{self.prefix}-failures"
@@ -1213,7 +1221,7 @@ class _Builder:
                     {
                         "Sid": "OnFailureKey",
                         "Effect": "Allow",
-                        "Action": _ON_FAILURE_KMS_ACTIONS[o.destination],
+                        "Action": list(_ON_FAILURE_KMS_ACTIONS[o.destination]),
                         "Resource": key,
                     }
                 )
@@ -1864,6 +1872,18 @@ register(
         name="destination-sqs-own-key",
         description="An SQS on-failure destination encrypted with its own KMS key the role may not use.",
         destination="sqs",
+        destination_kms=True,
+        role_grants_destination_kms=False,
+        expected_findings=("EXECUTION_ROLE_MISSING_PERMISSIONS",),
+    )
+)
+# issue 24 (N5): an SNS destination under its own key, as the SQS one above.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="destination-sns-own-key",
+        description="An SNS on-failure destination encrypted with its own KMS key the role may not use.",
+        destination="sns",
         destination_kms=True,
         role_grants_destination_kms=False,
         expected_findings=("EXECUTION_ROLE_MISSING_PERMISSIONS",),

@@ -1,0 +1,57 @@
+"""Issue 24 (AWS rules, third pass): one test per audit item, through the CLI against the sandbox.
+
+Each test is named after the audit item (N-number) and the sandbox scenario it runs; see
+/work/shared/audits/2026-12-06/aws-accuracy.md and docs/aws-rules.md for the pages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from remediate.sandbox import Sandbox
+from remediate.sandbox.scenarios import build_scenario
+from tests.conftest import CliRunner
+from tests.test_iam13_e2e import apply_and_replan, codes, plan_json
+
+
+def as_role(sb: Sandbox, role_name: str, service: str) -> Any:
+    """A client of `service` signed with the execution role's own session credentials."""
+    role_arn = sb.client("iam").get_role(RoleName=role_name)["Role"]["Arn"]
+    creds = sb.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="issue24")["Credentials"]
+    return boto3.client(
+        service,
+        region_name="us-east-1",
+        endpoint_url=sb.endpoint_url,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+
+
+def deliver(sb: Sandbox, role_name: str, destination: str) -> None:
+    """What Lambda does with a failed batch: SendMessage or Publish as the execution role."""
+    if ":sqs:" in destination:
+        sqs = as_role(sb, role_name, "sqs")
+        name = destination.rsplit(":", 1)[1]
+        sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"], MessageBody="{}")
+    else:
+        as_role(sb, role_name, "sns").publish(TopicArn=destination, Message="{}")
+
+
+@pytest.mark.parametrize("name", ["destination-sqs-own-key", "destination-sns-own-key"])
+def test_n5_destination_with_own_key_delivers_after_apply(
+    name: str, sandbox: Sandbox, cli: CliRunner
+) -> None:
+    """N5: a queue or topic under a customer managed key takes a message from the role only once the role
+    may kms:GenerateDataKey and kms:Decrypt on it (the sandbox refuses SendMessage/Publish, as AWS does)."""
+    scn = build_scenario(sandbox, name)
+    assert scn.destination_arn is not None
+    assert codes(plan_json(cli, scn.esm_uuid)) == ["EXECUTION_ROLE_MISSING_PERMISSIONS"]
+    with pytest.raises(ClientError):
+        deliver(sandbox, scn.role_name, scn.destination_arn)
+    apply_and_replan(cli, scn.esm_uuid)
+    deliver(sandbox, scn.role_name, scn.destination_arn)
