@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from remediate.sandbox import Sandbox
 from remediate.sandbox.scenarios import build_scenario
-from tests.conftest import CliRunner
+from tests.conftest import CliRunner, settle
 from tests.test_iam13_e2e import apply_and_replan, codes, plan_json
 
 
@@ -55,3 +55,34 @@ def test_n5_destination_with_own_key_delivers_after_apply(
         deliver(sandbox, scn.role_name, scn.destination_arn)
     apply_and_replan(cli, scn.esm_uuid)
     deliver(sandbox, scn.role_name, scn.destination_arn)
+
+
+def test_n7_cluster_maintenance_disabled_mapping_is_reenabled(sandbox: Sandbox, cli: CliRunner) -> None:
+    """N7: MAINTENANCE still serves clients (MSK DG, cluster states), so a mapping Lambda disabled is
+    re-enabled; the state hides nothing."""
+    scn = build_scenario(sandbox, "cluster-maintenance-disabled")
+    plan = plan_json(cli, scn.esm_uuid)
+    assert codes(plan) == ["ESM_DISABLED"]
+    assert [c["action"] for c in plan["changes"]] == ["reenable_esm"]
+    apply_and_replan(cli, scn.esm_uuid)
+    assert settle(sandbox, scn.esm_uuid)["State"] == "Enabled"
+
+
+def test_n7_cluster_maintenance_does_not_hide_a_connection_error(sandbox: Sandbox, cli: CliRunner) -> None:
+    """N7: the connection error is diagnosed during MAINTENANCE, with the state given as context."""
+    scn = build_scenario(sandbox, "cluster-maintenance")
+    plan = plan_json(cli, scn.esm_uuid)
+    assert codes(plan) == ["BROKER_TIMEOUT"]
+    assert "the cluster is MAINTENANCE: it still serves clients" in plan["findings"][0]["summary"]
+    assert "update_esm" in [c["action"] for c in plan["changes"]]
+
+
+def test_n7_storage_update_waits_while_msk_refuses_updates(sandbox: Sandbox, cli: CliRunner) -> None:
+    """N7: MSK update operations wait for ACTIVE (MAINTENANCE refuses them); the finding still stands."""
+    scn = build_scenario(
+        sandbox, "broker-storage-full", name="storage-maintenance", cluster_state="MAINTENANCE"
+    )
+    plan = plan_json(cli, scn.esm_uuid)
+    assert "BROKER_STORAGE_FULL" in codes(plan)
+    assert "update_broker_storage" not in [c["action"] for c in plan["changes"]]
+    assert any("MAINTENANCE" in m["text"] and "refuses update" in m["text"] for m in plan["manual_steps"])

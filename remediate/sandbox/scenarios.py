@@ -1916,6 +1916,33 @@ register(
         batch_size=500,
         cluster_state="MAINTENANCE",
         last_processing_result=CONNECTION_ERROR,
+        # issue 24 (N7): MAINTENANCE still serves clients ("You can still use the cluster to produce and
+        # consume data", MSK DG "Understand MSK Provisioned cluster states"): the state does not hide the
+        # rest; only CREATING, DELETING and FAILED keep clients out.
+        expected_findings=("BROKER_TIMEOUT",),
+    )
+)
+# issue 24 (N7): a mapping Lambda disabled while the cluster is in MAINTENANCE (the audit's P6-F); and a
+# FAILED cluster, in which clients cannot produce or consume (same page), where nothing changes.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cluster-maintenance-disabled",
+        description="A mapping Lambda disabled while its cluster is in MAINTENANCE (still serving clients).",
+        cluster_state="MAINTENANCE",
+        state="Disabled",
+        state_transition_reason="Lambda initiated",
+        expected_findings=("ESM_DISABLED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cluster-failed",
+        description="Connection errors while the cluster is FAILED, with a large batch size.",
+        batch_size=500,
+        cluster_state="FAILED",
+        last_processing_result=CONNECTION_ERROR,
         expected_findings=("CLUSTER_NOT_ACTIVE",),
     )
 )
