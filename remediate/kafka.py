@@ -172,7 +172,16 @@ def bootstrap_servers(esm: Esm, cluster: Cluster | None) -> tuple[str, ...]:
 
 
 def broker_ports(esm: Esm, cluster: Cluster | None) -> tuple[int, ...]:
-    """The broker port(s) the pollers connect to: the mode's MSK port, or the self-managed servers' ports."""
+    """The broker port(s) the pollers connect to: the mode's MSK port, or the self-managed servers' ports.
+
+    None known for a cross-account source (issue 24, N3): its pollers reach the owner's brokers through the
+    managed VPC connection, on the ports of the owner's GetBootstrapBrokers `BootstrapBrokerStringVpc
+    Connectivity*` strings ("DNS names ... and port pairs for VPC connectivity", MSK API reference), not on
+    the cluster's 9094/9096/9098. The MSK multi-VPC pages that would give those ports (14001-14100 in public
+    examples) could not be re-read, and the consumer cannot read the owner's cluster, so no port is guessed:
+    `checks/esm.broker_timeout` says what was not checked instead."""
+    if is_vpc_connection(esm.event_source_arn):
+        return ()
     if esm.source_kind != "msk":
         return tuple(sorted({p for _, p in map(split_server, esm.bootstrap_servers) if p is not None}))
     mode = msk_auth_mode(esm, cluster)

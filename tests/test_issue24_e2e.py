@@ -86,3 +86,18 @@ def test_n7_storage_update_waits_while_msk_refuses_updates(sandbox: Sandbox, cli
     assert "BROKER_STORAGE_FULL" in codes(plan)
     assert "update_broker_storage" not in [c["action"] for c in plan["changes"]]
     assert any("MAINTENANCE" in m["text"] and "refuses update" in m["text"] for m in plan["manual_steps"])
+
+
+def test_n3_cross_account_scram_closed_is_not_checked_on_the_clusters_own_port(
+    sandbox: Sandbox, cli: CliRunner
+) -> None:
+    """N3: a cross-account source's brokers are reached through the VPC connection on the owner's
+    VpcConnectivity ports, not on 9096: nothing is checked or opened on 9096, and the connection error is
+    COULD_NOT_CHECK naming what to check by hand, never overloaded brokers."""
+    scn = build_scenario(sandbox, "cross-account-scram-closed")
+    plan = plan_json(cli, scn.esm_uuid)
+    assert codes(plan) == ["COULD_NOT_CHECK"]
+    (finding,) = plan["findings"]
+    assert "BootstrapBrokerStringVpcConnectivity" in finding["summary"]
+    assert f"--cluster-arn {scn.cluster_arn}" in finding["summary"]
+    assert plan["changes"] == []

@@ -180,6 +180,7 @@ def broker_fix(facts: Facts, evidence: BrokerPortsBlocked) -> NetworkFix:
             )
             continue
         description = BROKER_RULE.format(port=path.port)
+        planned = (len(fix.rules), len(fix.manual))
         for b in path.blocks:
             if b.element == "NACL":
                 fix.manual.append(manual_nacl(net, b))
@@ -196,6 +197,13 @@ def broker_fix(facts: Facts, evidence: BrokerPortsBlocked) -> NetworkFix:
                     rule("egress", source_group, path.port, description, cidr=cidr)
                     for cidr in _unreached_broker_cidrs(facts, net, path.port)
                 ]
+        if (len(fix.rules), len(fix.manual)) == planned:
+            # issue 24 (N3): a blocked path is never left without a change or a step.
+            fix.manual.append(
+                f"Open tcp/{path.port} from the pollers in {path.source_subnet} to the brokers by hand: "
+                "remediate plans no rule for it "
+                f"({'; '.join(f'{b.element} {b.resource}: {b.detail}' for b in path.blocks)})"
+            )
     return within_quota(fix, net)
 
 

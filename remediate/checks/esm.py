@@ -29,7 +29,23 @@ def _unread(facts: Facts) -> list[str]:
         missing.append("the execution role")
     if facts.network is None:
         missing.append("the network of the pollers")
+    if kafka.is_vpc_connection(esm.event_source_arn):
+        # issue 24 (N3): the path through a managed VPC connection is not checked (`kafka.broker_ports`).
+        missing.append(_connection_path(facts))
     return list(dict.fromkeys(missing))
+
+
+def _connection_path(facts: Facts) -> str:
+    """What to check by hand on a cross-account source's broker path (its ports are the owner's)."""
+    connection = facts.vpc_connection
+    target = connection.target_cluster_arn if connection and connection.target_cluster_arn else "CLUSTER_ARN"
+    groups = ", ".join(connection.security_group_ids) if connection and connection.security_group_ids else ""
+    return (
+        "the brokers' ports through the VPC connection (the owner's `aws kafka get-bootstrap-brokers "
+        f"--cluster-arn {target}`, BootstrapBrokerStringVpcConnectivity*): check that the connection's "
+        f"security group{'s ' + groups if groups else 's'} admit the pollers (the same groups) on those "
+        "ports and that the NACLs pass them"
+    )
 
 
 @check("broker_timeout", "BROKER_TIMEOUT", "COULD_NOT_CHECK")

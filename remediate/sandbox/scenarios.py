@@ -1964,6 +1964,21 @@ register(
         cross_account_owner="444455556666",
     )
 )
+# issue 24 (N3): a cross-account SCRAM mapping whose connection's security group admits nothing, with
+# connection errors. Its brokers are reached through the VPC connection, on the ports of the owner's
+# GetBootstrapBrokers BootstrapBrokerStringVpcConnectivity* strings, not the cluster's own 9096.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cross-account-scram-closed",
+        description="A cross-account SCRAM mapping whose VPC connection's group admits nothing.",
+        cross_account_owner="444455556666",
+        auth="scram",
+        sg_self_ingress=False,
+        last_processing_result=CONNECTION_ERROR,
+        expected_findings=("COULD_NOT_CHECK",),
+    )
+)
 register(
     dataclasses.replace(
         BASELINE,
