@@ -269,6 +269,11 @@ class NatGateway(Model):
     state: str
     connectivity_type: Literal["public", "private"] = "public"
     """A private NAT gateway has no internet path (Amazon VPC user guide, "NAT gateways")."""
+    # issue 24 (N4)
+    availability_mode: Literal["zonal", "regional"] = "zonal"
+    """A regional NAT gateway has no subnet (EC2 API reference, NatGateway `AvailabilityMode`)."""
+    route_table_id: str | None = None
+    """Its own route table ("For regional NAT gateways only"), which leads it out."""
 
 
 VPC_ENDPOINT_LIVE_STATES = ("pendingAcceptance", "pending", "available")

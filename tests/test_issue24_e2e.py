@@ -101,3 +101,12 @@ def test_n3_cross_account_scram_closed_is_not_checked_on_the_clusters_own_port(
     assert "BootstrapBrokerStringVpcConnectivity" in finding["summary"]
     assert f"--cluster-arn {scn.cluster_arn}" in finding["summary"]
     assert plan["changes"] == []
+
+
+def test_n4_regional_nat_gateway_is_a_way_out(sandbox: Sandbox, cli: CliRunner) -> None:
+    """N4: subnets whose default route is a public regional NAT gateway (no subnet of its own) reach AWS:
+    no finding, and no security group or endpoint is created."""
+    scn = build_scenario(sandbox, "regional-nat-gateway")
+    plan = plan_json(cli, scn.esm_uuid)
+    assert plan["findings"] == []
+    assert plan["changes"] == []

@@ -339,6 +339,8 @@ def nat_gateway_from_api(n: dict[str, Any]) -> NatGateway:
         subnet_id=n.get("SubnetId", ""),
         state=n.get("State", ""),
         connectivity_type="private" if n.get("ConnectivityType") == "private" else "public",
+        availability_mode="regional" if n.get("AvailabilityMode") == "regional" else "zonal",  # issue 24 (N4)
+        route_table_id=n.get("RouteTableId"),
     )
 
 

@@ -46,7 +46,7 @@ from moto.kafka.exceptions import BadRequestException, NotFoundException
 from moto.route53 import models as _route53_models
 from moto.secretsmanager import models as _sm_models
 
-from remediate.sandbox import destination_keys, key_policies  # destination_keys: issue 24 (S5)
+from remediate.sandbox import destination_keys, key_policies, regional_nat  # issue 24: S5, S4
 
 __all__ = [
     "DEFAULT_ENDPOINT_PENDING_READS",
@@ -1279,3 +1279,4 @@ def apply_patches() -> None:
         _patch_ec2()
         key_policies.patch(_replace)
         destination_keys.patch(_replace)  # issue 24 (S5)
+        regional_nat.patch(_replace)  # issue 24 (S4)

@@ -228,9 +228,13 @@ class ScenarioOptions:
     """The existing endpoints' security group admits 443 from the event source's group."""
     endpoint_subnets: bool = False
     """Put the existing endpoints' network interfaces in subnets of their own, not the cluster's."""
-    egress: Literal["nat-gateway", "private-nat-gateway", "nat-without-igw-route", "transit-gateway"] = (
-        "nat-gateway"
-    )
+    egress: Literal[
+        "nat-gateway",
+        "private-nat-gateway",
+        "nat-without-igw-route",
+        "transit-gateway",
+        "regional-nat-gateway",
+    ] = "nat-gateway"
     """With ``nat``: what the private subnets' default route leads to."""
     service_zone: Mapping[str, str] = field(default_factory=dict)
     """Short service name -> the only Availability Zone suffix ("a", "b", "c") it is offered in."""
@@ -816,6 +820,14 @@ class _Builder:
             )
             ec2.create_route(
                 RouteTableId=private_rt_id, DestinationCidrBlock="0.0.0.0/0", TransitGatewayId=tgw
+            )
+        elif o.nat and o.egress == "regional-nat-gateway":
+            # issue 24 (N4): a regional NAT gateway, made without a subnet (regional_nat.py for the pages).
+            nat_id = ec2.create_nat_gateway(
+                AvailabilityMode="regional", VpcId=vpc_id, TagSpecifications=self._tags("natgateway")
+            )["NatGateway"]["NatGatewayId"]
+            ec2.create_route(
+                RouteTableId=private_rt_id, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat_id
             )
         elif o.nat and o.egress == "private-nat-gateway":
             # "Private - ... You cannot associate an elastic IP address with a private NAT gateway"
@@ -1977,6 +1989,16 @@ register(
         sg_self_ingress=False,
         last_processing_result=CONNECTION_ERROR,
         expected_findings=("COULD_NOT_CHECK",),
+    )
+)
+# issue 24 (N4): a healthy trigger whose subnets go out through a regional NAT gateway (no public subnet
+# needed, "Regional NAT gateways for automatic multi-AZ expansion").
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="regional-nat-gateway",
+        description="A healthy trigger whose subnets reach AWS through a regional NAT gateway.",
+        egress="regional-nat-gateway",
     )
 )
 register(
