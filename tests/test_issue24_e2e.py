@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from remediate.sandbox import Sandbox
 from remediate.sandbox.scenarios import build_scenario
+from tests import tls_factory as tf
 from tests.conftest import CliRunner, settle
 from tests.test_iam13_e2e import apply_and_replan, codes, plan_json
 
@@ -110,3 +111,34 @@ def test_n4_regional_nat_gateway_is_a_way_out(sandbox: Sandbox, cli: CliRunner) 
     plan = plan_json(cli, scn.esm_uuid)
     assert plan["findings"] == []
     assert plan["changes"] == []
+
+
+@pytest.mark.parametrize(
+    ("result", "reported"), [("OK", False), ("PROBLEM: Server failed to authenticate Lambda.", True)]
+)
+def test_n9_pkcs12_encrypted_key_that_works_is_not_re_encrypted(
+    sandbox: Sandbox, cli: CliRunner, result: str, reported: bool
+) -> None:
+    """N9: a key under the PKCS#12 3DES scheme (outside the documented PBES1) is left alone while the mapping
+    reports OK; when it does not, it is reported as unverified, with the documented PBES1 re-encryption."""
+    root = tf.ca()
+    good = tf.leaf(root)
+    value = tf.client_secret(good.cert_pem, tf.pkcs12_pbe_pem(good.key, "pw-n9"), "pw-n9")
+    scn = build_scenario(
+        sandbox,
+        "healthy-msk",
+        name=f"n9-{reported}",
+        auth="tls",
+        secret_value=value,
+        last_processing_result=result,
+    )
+    plan = plan_json(cli, scn.esm_uuid)
+    material = [f for f in plan["findings"] if f["code"] == "SECRET_NOT_PEM"]
+    steps = " ".join(m["text"] for m in plan["manual_steps"])
+    if not reported:
+        assert material == []
+        assert "-v1 PBE-SHA1-DES" not in steps
+    else:
+        (finding,) = material
+        assert "unverified" in finding["summary"]
+        assert "-v1 PBE-SHA1-DES" in steps
