@@ -45,6 +45,9 @@ STAR_ONLY = frozenset(
         "lambda:ListEventSourceMappings",
         "route53:ListHostedZones",
         "route53:ListHostedZonesByVPC",
+        "route53resolver:ListResolverRuleAssociations",  # issue 24 (N10)
+        "route53resolver:ListResolverRules",
+        "ec2:DescribeDhcpOptions",
         "servicequotas:GetServiceQuota",
         "sts:GetCallerIdentity",
         # Actions, resources, and condition keys for Amazon CloudWatch: GetMetricData names no resource type.

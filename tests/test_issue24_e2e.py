@@ -142,3 +142,13 @@ def test_n9_pkcs12_encrypted_key_that_works_is_not_re_encrypted(
         (finding,) = material
         assert "unverified" in finding["summary"]
         assert "-v1 PBE-SHA1-DES" in steps
+
+
+def test_n10_resolver_forwarding_rule_gets_no_endpoint(sandbox: Sandbox, cli: CliRunner) -> None:
+    """N10: with no way out but a Resolver rule forwarding amazonaws.com to other DNS servers, the service
+    names resolve where those servers say: COULD_NOT_CHECK, and no endpoint (or group) is created."""
+    scn = build_scenario(sandbox, "resolver-forwarding-no-nat")
+    plan = plan_json(cli, scn.esm_uuid)
+    assert set(codes(plan)) == {"COULD_NOT_CHECK"}
+    assert any("Route 53 Resolver rule" in f["summary"] for f in plan["findings"])
+    assert plan["changes"] == []

@@ -343,6 +343,16 @@ class _EndpointFixer:
                 "from them"
             )
             return []
+        forwarder = poller_paths.forwarding(self.facts, net, service)
+        if forwarder is not None:  # issue 24 (N10)
+            self.fix.manual.append(
+                f"{poller_paths.forwarder_text(net, forwarder)}: the pollers' queries for {service} go "
+                f"there, so no private-DNS {service} endpoint is created here. Make sure what those "
+                "servers answer for "
+                f"{poller_paths.service_dns_name(self.facts, service)} admits tcp/443 from the pollers' "
+                "subnets and is routed from them"
+            )
+            return []
         subnets = poller_paths.one_subnet_per_az(net, offered.availability_zones if offered else None)
         if not subnets:
             self.fix.manual.append(

@@ -240,6 +240,8 @@ class ScenarioOptions:
     """Short service name -> the only Availability Zone suffix ("a", "b", "c") it is offered in."""
     central_endpoint_zones: tuple[str, ...] = ()
     """Short service names whose private hosted zone (a centralised endpoint's) is associated with the VPC."""
+    resolver_forward_domain: str | None = None  # issue 24 (N10)
+    """A Route 53 Resolver FORWARD rule for this domain, associated with the VPC (centralised DNS)."""
     full_subnet: str | None = None
     """The AZ suffix of a private subnet left without a free address."""
     other_interface_endpoints: int = 0
@@ -459,6 +461,18 @@ register(
         auth="scram",
         nat=False,
         expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
+    )
+)
+# issue 24 (N10): no NAT and no endpoints, but a Resolver rule forwards amazonaws.com to a hub's DNS (a
+# centralised endpoint reached some other way): no endpoint is created here.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="resolver-forwarding-no-nat",
+        description="No NAT and no endpoints; a Resolver rule forwards amazonaws.com to a hub's DNS servers.",
+        nat=False,
+        resolver_forward_domain="amazonaws.com",
+        expected_findings=("COULD_NOT_CHECK",),
     )
 )
 register(
@@ -871,6 +885,28 @@ class _Builder:
                 VPC={"VPCRegion": self.region, "VPCId": vpc_id},
                 HostedZoneConfig={"Comment": f"{self.prefix} central {short} endpoint", "PrivateZone": True},
             )
+        if o.resolver_forward_domain is not None:
+            # issue 24 (N10): hub-and-spoke DNS: an outbound Resolver endpoint and a FORWARD rule for the
+            # domain, associated with this VPC (Route 53 Resolver API: CreateResolverEndpoint,
+            # CreateResolverRule, AssociateResolverRule).
+            resolver = self.sb.client("route53resolver")
+            dns_group = ec2.create_security_group(
+                GroupName=f"{self.prefix}-resolver", Description="resolver endpoint", VpcId=vpc_id
+            )["GroupId"]
+            endpoint = resolver.create_resolver_endpoint(
+                CreatorRequestId=f"{self.prefix}-resolver",
+                SecurityGroupIds=[dns_group],
+                Direction="OUTBOUND",
+                IpAddresses=[{"SubnetId": s} for s in subnets[:2]],
+            )["ResolverEndpoint"]["Id"]
+            rule = resolver.create_resolver_rule(
+                CreatorRequestId=f"{self.prefix}-forward",
+                RuleType="FORWARD",
+                DomainName=o.resolver_forward_domain,
+                TargetIps=[{"Ip": "10.200.0.2", "Port": 53}],
+                ResolverEndpointId=endpoint,
+            )["ResolverRule"]["Id"]
+            resolver.associate_resolver_rule(ResolverRuleId=rule, VPCId=vpc_id)
         self.made.update(
             vpc_id=vpc_id,
             subnet_ids=tuple(subnets),
