@@ -152,3 +152,20 @@ def test_n10_resolver_forwarding_rule_gets_no_endpoint(sandbox: Sandbox, cli: Cl
     assert set(codes(plan)) == {"COULD_NOT_CHECK"}
     assert any("Route 53 Resolver rule" in f["summary"] for f in plan["findings"])
     assert plan["changes"] == []
+
+
+def test_n11_role_not_assumable_with_everything_allowing_it_names_rcps(
+    sandbox: Sandbox, cli: CliRunner
+) -> None:
+    """N11: Lambda reports it cannot assume the role while the trust policy allows it: an RCP (or SCP) on
+    sts:AssumeRole is what is left unread, said as COULD_NOT_CHECK rather than nothing."""
+    scn = build_scenario(
+        sandbox,
+        "healthy-msk",
+        name="n11-rcp",
+        last_processing_result="PROBLEM: Lambda failed to assume your function execution role.",
+    )
+    plan = plan_json(cli, scn.esm_uuid)
+    assert codes(plan) == ["COULD_NOT_CHECK"]
+    assert "resource control policy on sts:AssumeRole" in plan["findings"][0]["summary"]
+    assert plan["changes"] == []
