@@ -269,6 +269,11 @@ class NatGateway(Model):
     state: str
     connectivity_type: Literal["public", "private"] = "public"
     """A private NAT gateway has no internet path (Amazon VPC user guide, "NAT gateways")."""
+    # issue 24 (N4)
+    availability_mode: Literal["zonal", "regional"] = "zonal"
+    """A regional NAT gateway has no subnet (EC2 API reference, NatGateway `AvailabilityMode`)."""
+    route_table_id: str | None = None
+    """Its own route table ("For regional NAT gateways only"), which leads it out."""
 
 
 VPC_ENDPOINT_LIVE_STATES = ("pendingAcceptance", "pending", "available")
@@ -318,6 +323,24 @@ class VpcZone(Model):
     owner: str = ""
 
 
+class DnsForwarder(Model):
+    """Something other than the VPC's own resolver that answers the pollers' DNS queries (issue 24, N10): a
+    Route 53 Resolver FORWARD rule associated with the VPC (for `domain` and its subdomains), or a DHCP
+    options set whose domain-name-servers are not AmazonProvidedDNS (for every name, `domain` None)."""
+
+    kind: Literal["resolver-rule", "dhcp-options"]
+    id: str
+    domain: str | None = None
+
+    def answers(self, name: str) -> bool:
+        """Whether queries for `name` go here (Resolver matches the domain and its subdomains)."""
+        if self.domain is None:
+            return True
+        domain = self.domain.rstrip(".").lower()
+        name = name.rstrip(".").lower()
+        return not domain or name == domain or name.endswith("." + domain)  # "." forwards every name
+
+
 class Network(Model):
     """Where the ESM's pollers live: the cluster's VPC (MSK), the VPC_* source access, or the internet."""
 
@@ -336,6 +359,8 @@ class Network(Model):
     """The endpoint services the ESM may need, as offered in the Region; None when not read."""
     zones: tuple[VpcZone, ...] | None = None
     """Private hosted zones associated with the VPC; None when not read."""
+    forwarders: tuple[DnsForwarder, ...] | None = None  # issue 24 (N10)
+    """Resolver forwarding rules and custom DHCP DNS servers of the VPC; None when not read."""
     sg_rule_quota: int = 60
     """Inbound or outbound rules per security group (Service Quotas vpc/L-0EA8095F); 60 is AWS's
     default (Amazon VPC user guide, "Amazon VPC quotas"), kept when the applied value was not read."""

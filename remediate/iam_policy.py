@@ -46,6 +46,9 @@ STAR_ONLY = frozenset(
         "lambda:ListFunctions",  # issue 22
         "route53:ListHostedZones",
         "route53:ListHostedZonesByVPC",
+        "route53resolver:ListResolverRuleAssociations",  # issue 24 (N10)
+        "route53resolver:ListResolverRules",
+        "ec2:DescribeDhcpOptions",
         "servicequotas:GetServiceQuota",
         "sts:GetCallerIdentity",
         # Actions, resources, and condition keys for Amazon CloudWatch: GetMetricData names no resource type.

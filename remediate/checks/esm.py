@@ -29,7 +29,23 @@ def _unread(facts: Facts) -> list[str]:
         missing.append("the execution role")
     if facts.network is None:
         missing.append("the network of the pollers")
+    if kafka.is_vpc_connection(esm.event_source_arn):
+        # issue 24 (N3): the path through a managed VPC connection is not checked (`kafka.broker_ports`).
+        missing.append(_connection_path(facts))
     return list(dict.fromkeys(missing))
+
+
+def _connection_path(facts: Facts) -> str:
+    """What to check by hand on a cross-account source's broker path (its ports are the owner's)."""
+    connection = facts.vpc_connection
+    target = connection.target_cluster_arn if connection and connection.target_cluster_arn else "CLUSTER_ARN"
+    groups = ", ".join(connection.security_group_ids) if connection and connection.security_group_ids else ""
+    return (
+        "the brokers' ports through the VPC connection (the owner's `aws kafka get-bootstrap-brokers "
+        f"--cluster-arn {target}`, BootstrapBrokerStringVpcConnectivity*): check that the connection's "
+        f"security group{'s ' + groups if groups else 's'} admit the pollers (the same groups) on those "
+        "ports and that the NACLs pass them"
+    )
 
 
 @check("broker_timeout", "BROKER_TIMEOUT", "COULD_NOT_CHECK")
@@ -66,7 +82,7 @@ def broker_timeout(facts: Facts) -> list[Finding]:
             summary=(
                 "the ESM reports a connection error and nothing on the network path blocks it: "
                 "the brokers are likely overloaded; poll with batch size "
-                f"1 and restart the pollers; {metrics}"
+                f"1 and restart the pollers; {metrics}{_state_context(facts)}"
             ),
             evidence=BrokerTimeout(
                 error_text=connection[0].text,
@@ -80,19 +96,33 @@ def broker_timeout(facts: Facts) -> list[Finding]:
     ]
 
 
+def _state_context(facts: Facts) -> str:
+    """The cluster's state when it serves clients but is not ACTIVE (issue 24, N7): context, not a cause."""
+    cluster = facts.cluster
+    if cluster is None or cluster.state == kafka.CLUSTER_ACTIVE:
+        return ""
+    return (
+        f"; the cluster is {cluster.state}: it still serves clients, but brokers may be replaced or "
+        "restarted meanwhile"
+    )
+
+
 @check("cluster_state", "CLUSTER_NOT_ACTIVE")
 def cluster_state(facts: Facts) -> list[Finding]:
-    """The MSK cluster must be ACTIVE (a cross-account VPC connection AVAILABLE) for the trigger to work
-    and for any change to it to mean something: in MAINTENANCE, REBOOTING_BROKER, UPDATING, HEALING...
-    timeouts are MSK's doing (MSK developer guide, "Understand MSK Provisioned cluster states")."""
+    """The MSK cluster must be in a state where clients can connect (a cross-account VPC connection
+    AVAILABLE) for the trigger to work and for any change to it to mean something. Issue 24 (N7): per the MSK
+    developer guide, "Understand MSK Provisioned cluster states", only CREATING, DELETING and FAILED keep
+    clients out; in HEALING, MAINTENANCE, REBOOTING_BROKER and UPDATING the cluster still serves them, so
+    those are no finding (only MSK update operations wait, which their own actions say)."""
     found: list[Finding] = []
     cluster = facts.cluster
-    if cluster is not None and cluster.state != kafka.CLUSTER_ACTIVE:
+    if cluster is not None and cluster.state not in kafka.CLUSTER_SERVING_STATES:
         found.append(
             Finding(
                 code="CLUSTER_NOT_ACTIVE",
-                summary=f"MSK cluster {cluster.name or cluster.arn} is {cluster.state}, not ACTIVE: "
-                "nothing on the trigger is changed until it is ACTIVE again",
+                summary=f"MSK cluster {cluster.name or cluster.arn} is {cluster.state}, not ACTIVE, and "
+                "clients cannot connect in that state: nothing on the trigger is changed until it is ACTIVE "
+                "again",
                 evidence=ClusterNotActive(
                     kind="cluster", resource=cluster.arn, state=cluster.state, expected=kafka.CLUSTER_ACTIVE
                 ),

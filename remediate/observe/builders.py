@@ -15,6 +15,7 @@ from remediate.facts import (
     Cluster,
     ClusterAuth,
     Destination,
+    DnsForwarder,
     EndpointService,
     Esm,
     Function,
@@ -339,7 +340,29 @@ def nat_gateway_from_api(n: dict[str, Any]) -> NatGateway:
         subnet_id=n.get("SubnetId", ""),
         state=n.get("State", ""),
         connectivity_type="private" if n.get("ConnectivityType") == "private" else "public",
+        availability_mode="regional" if n.get("AvailabilityMode") == "regional" else "zonal",  # issue 24 (N4)
+        route_table_id=n.get("RouteTableId"),
     )
+
+
+def forwarders_from_api(
+    vpc_id: str, associations: list[dict[str, Any]], rules: list[dict[str, Any]], dhcp: list[dict[str, Any]]
+) -> tuple[DnsForwarder, ...]:
+    """The VPC's FORWARD Resolver rules (ListResolverRuleAssociations by VPCId, ListResolverRules:
+    `RuleType` FORWARD, `DomainName`) and its DHCP options set when its domain-name-servers are not
+    AmazonProvidedDNS (DescribeDhcpOptions; `dhcp` holds only the set the VPC names). Issue 24 (N10)."""
+    associated = {a.get("ResolverRuleId") for a in associations if a.get("VPCId") in (None, vpc_id)}
+    out = [
+        DnsForwarder(kind="resolver-rule", id=r["Id"], domain=r.get("DomainName") or ".")
+        for r in rules
+        if r.get("Id") in associated and r.get("RuleType") == "FORWARD"
+    ]
+    for options in dhcp:
+        for conf in options.get("DhcpConfigurations", []):
+            servers = [v.get("Value") for v in conf.get("Values", [])]
+            if conf.get("Key") == "domain-name-servers" and servers and servers != ["AmazonProvidedDNS"]:
+                out.append(DnsForwarder(kind="dhcp-options", id=options.get("DhcpOptionsId", "")))
+    return tuple(out)
 
 
 def endpoint_service_from_api(d: dict[str, Any]) -> EndpointService:

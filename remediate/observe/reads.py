@@ -32,6 +32,7 @@ from remediate.facts import (
     Cluster,
     Destination,
     Dns,
+    DnsForwarder,
     EndpointService,
     Esm,
     Facts,
@@ -66,6 +67,7 @@ from remediate.observe.builders import (
     destination_from_api,
     endpoint_service_from_api,
     esm_from_api,
+    forwarders_from_api,
     function_from_api,
     nacl_from_api,
     nat_gateway_from_api,
@@ -113,6 +115,10 @@ PERMISSIONS = (
     "secretsmanager:GetSecretValue",  # analysed in memory: only the analysis is kept (secret_material.py)
     "route53:ListHostedZonesByVPC",
     "route53:ListHostedZones",
+    # issue 24 (N10): who answers the pollers' DNS queries besides the VPC's resolver
+    "route53resolver:ListResolverRuleAssociations",
+    "route53resolver:ListResolverRules",
+    "ec2:DescribeDhcpOptions",
     "route53:GetHostedZone",
     "route53:ListResourceRecordSets",
     "kafka:ListScramSecrets",
@@ -167,6 +173,7 @@ class VpcFacts:
     """Private hosted zones associated with the VPC (a service's domain there conflicts with private DNS)."""
     quotas: dict[str, int]
     unchecked: tuple[Unchecked, ...]
+    forwarders: tuple[DnsForwarder, ...] | None = None  # issue 24 (N10)
 
 
 def _denied(exc: BaseException) -> AwsError | None:
@@ -576,6 +583,33 @@ class _Observer:
                 unchecked,
             ),
         ]
+        # issue 24 (N10): Resolver forwarding rules and DHCP options answer for names before any endpoint.
+        dns_reads = [
+            _optional(
+                f"Route 53 Resolver rule associations of {vpc_id}",
+                self.pages(
+                    "route53resolver",
+                    "list_resolver_rule_associations",
+                    "ResolverRuleAssociations",
+                    "NextToken",
+                    "NextToken",
+                    Filters=[{"Name": "VPCId", "Values": [vpc_id]}],
+                ),
+                unchecked,
+            ),
+            _optional(
+                f"Route 53 Resolver rules in {region}",
+                self.pages(
+                    "route53resolver", "list_resolver_rules", "ResolverRules", "NextToken", "NextToken"
+                ),
+                unchecked,
+            ),
+            _optional(
+                f"DHCP options of {vpc_id}",
+                self.pages("ec2", "describe_dhcp_options", "DhcpOptions", "NextToken", "NextToken"),
+                unchecked,
+            ),
+        ]
         optional += [
             _optional(f"Service Quotas vpc/{code}", self.quota(code), unchecked) for code in QUOTAS.values()
         ]
@@ -593,8 +627,12 @@ class _Observer:
                 subnets,
                 services,
                 zones,
+                associations,
+                rules,
+                dhcp,
                 *quotas,
             ) = r
+            vpc_dhcp = vpcs["Vpcs"][0].get("DhcpOptionsId")
             return VpcFacts(
                 vpc=vpc_from_api(vpcs["Vpcs"][0], support, hostnames),
                 security_groups=tuple(security_group_from_api(g) for g in groups["SecurityGroups"]),
@@ -611,9 +649,16 @@ class _Observer:
                 zones=tuple(vpc_zone_from_api(z) for z in zones) if zones is not None else None,
                 quotas={key: int(v) for key, v in zip(QUOTAS, quotas, strict=True) if v is not None},
                 unchecked=tuple(unchecked),
+                forwarders=(
+                    forwarders_from_api(
+                        vpc_id, associations, rules, [d for d in dhcp if d.get("DhcpOptionsId") == vpc_dhcp]
+                    )
+                    if associations is not None and rules is not None and dhcp is not None
+                    else None
+                ),
             )
 
-        return then(gather([*reads, *optional]), built)
+        return then(gather([*reads, *optional[:2], *dns_reads, *optional[2:]]), built)
 
     def quota(self, code: str) -> Future[float | None]:
         """The applied value of a quota; None when Service Quotas has none for it (then AWS's default,
@@ -880,6 +925,7 @@ def _network(
         other_subnets=tuple(s for s in found.subnets if s.id not in ids),
         endpoint_services=found.endpoint_services,
         zones=found.zones,
+        forwarders=found.forwarders,
         **found.quotas,
     )
     return Shared(network, found.unchecked)

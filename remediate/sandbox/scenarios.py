@@ -140,14 +140,19 @@ _SECRET_DECRYPT_ACTION: Final = "kms:Decrypt"  # noqa: S105 - an IAM action name
 # https://docs.aws.amazon.com/lambda/latest/dg/kafka-on-failure.html: "For an SQS destination:
 # sqs:SendMessage", "For an SNS destination: sns:Publish", "For an S3 destination: s3:PutObject and
 # s3:ListBucket"; and "if you configured a KMS key on your destination": kms:GenerateDataKey for an S3
-# destination encrypted with your own key, kms:Decrypt for an SQS one (the stored copy of the page was cut
-# before the SNS line; the sandbox builds no encrypted SNS destination).
+# destination encrypted with your own key. Issue 24 (N5): a producer of an SQS queue or SNS topic encrypted
+# with a customer managed key uses it with kms:GenerateDataKey and kms:Decrypt (see destination_keys.py for
+# the pages); the sandbox refuses SendMessage and Publish without both.
 _ON_FAILURE_ACTIONS: Final[Mapping[str, tuple[str, ...]]] = {
     "sqs": ("sqs:SendMessage",),
     "sns": ("sns:Publish",),
     "s3": ("s3:PutObject", "s3:ListBucket"),
 }
-_ON_FAILURE_KMS_ACTIONS: Final[Mapping[str, str]] = {"s3": "kms:GenerateDataKey", "sqs": "kms:Decrypt"}
+_ON_FAILURE_KMS_ACTIONS: Final[Mapping[str, tuple[str, ...]]] = {
+    "s3": ("kms:GenerateDataKey",),
+    "sqs": ("kms:GenerateDataKey", "kms:Decrypt"),
+    "sns": ("kms:GenerateDataKey", "kms:Decrypt"),
+}
 
 # The CloudWatch Logs actions among the AWSLambdaMSKExecutionRole actions above: "CloudWatch Logs
 # permissions" are required ("Configuring Lambda permissions for Amazon MSK event source mappings").
@@ -223,14 +228,20 @@ class ScenarioOptions:
     """The existing endpoints' security group admits 443 from the event source's group."""
     endpoint_subnets: bool = False
     """Put the existing endpoints' network interfaces in subnets of their own, not the cluster's."""
-    egress: Literal["nat-gateway", "private-nat-gateway", "nat-without-igw-route", "transit-gateway"] = (
-        "nat-gateway"
-    )
+    egress: Literal[
+        "nat-gateway",
+        "private-nat-gateway",
+        "nat-without-igw-route",
+        "transit-gateway",
+        "regional-nat-gateway",
+    ] = "nat-gateway"
     """With ``nat``: what the private subnets' default route leads to."""
     service_zone: Mapping[str, str] = field(default_factory=dict)
     """Short service name -> the only Availability Zone suffix ("a", "b", "c") it is offered in."""
     central_endpoint_zones: tuple[str, ...] = ()
     """Short service names whose private hosted zone (a centralised endpoint's) is associated with the VPC."""
+    resolver_forward_domain: str | None = None  # issue 24 (N10)
+    """A Route 53 Resolver FORWARD rule for this domain, associated with the VPC (centralised DNS)."""
     full_subnet: str | None = None
     """The AZ suffix of a private subnet left without a free address."""
     other_interface_endpoints: int = 0
@@ -450,6 +461,18 @@ register(
         auth="scram",
         nat=False,
         expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
+    )
+)
+# issue 24 (N10): no NAT and no endpoints, but a Resolver rule forwards amazonaws.com to a hub's DNS (a
+# centralised endpoint reached some other way): no endpoint is created here.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="resolver-forwarding-no-nat",
+        description="No NAT and no endpoints; a Resolver rule forwards amazonaws.com to a hub's DNS servers.",
+        nat=False,
+        resolver_forward_domain="amazonaws.com",
+        expected_findings=("COULD_NOT_CHECK",),
     )
 )
 register(
@@ -812,6 +835,14 @@ class _Builder:
             ec2.create_route(
                 RouteTableId=private_rt_id, DestinationCidrBlock="0.0.0.0/0", TransitGatewayId=tgw
             )
+        elif o.nat and o.egress == "regional-nat-gateway":
+            # issue 24 (N4): a regional NAT gateway, made without a subnet (regional_nat.py for the pages).
+            nat_id = ec2.create_nat_gateway(
+                AvailabilityMode="regional", VpcId=vpc_id, TagSpecifications=self._tags("natgateway")
+            )["NatGateway"]["NatGatewayId"]
+            ec2.create_route(
+                RouteTableId=private_rt_id, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat_id
+            )
         elif o.nat and o.egress == "private-nat-gateway":
             # "Private - ... You cannot associate an elastic IP address with a private NAT gateway"
             # (Amazon VPC user guide, "NAT gateways", Connectivity type).
@@ -854,6 +885,28 @@ class _Builder:
                 VPC={"VPCRegion": self.region, "VPCId": vpc_id},
                 HostedZoneConfig={"Comment": f"{self.prefix} central {short} endpoint", "PrivateZone": True},
             )
+        if o.resolver_forward_domain is not None:
+            # issue 24 (N10): hub-and-spoke DNS: an outbound Resolver endpoint and a FORWARD rule for the
+            # domain, associated with this VPC (Route 53 Resolver API: CreateResolverEndpoint,
+            # CreateResolverRule, AssociateResolverRule).
+            resolver = self.sb.client("route53resolver")
+            dns_group = ec2.create_security_group(
+                GroupName=f"{self.prefix}-resolver", Description="resolver endpoint", VpcId=vpc_id
+            )["GroupId"]
+            endpoint = resolver.create_resolver_endpoint(
+                CreatorRequestId=f"{self.prefix}-resolver",
+                SecurityGroupIds=[dns_group],
+                Direction="OUTBOUND",
+                IpAddresses=[{"SubnetId": s} for s in subnets[:2]],
+            )["ResolverEndpoint"]["Id"]
+            rule = resolver.create_resolver_rule(
+                CreatorRequestId=f"{self.prefix}-forward",
+                RuleType="FORWARD",
+                DomainName=o.resolver_forward_domain,
+                TargetIps=[{"Ip": "10.200.0.2", "Port": 53}],
+                ResolverEndpointId=endpoint,
+            )["ResolverRule"]["Id"]
+            resolver.associate_resolver_rule(ResolverRuleId=rule, VPCId=vpc_id)
         self.made.update(
             vpc_id=vpc_id,
             subnet_ids=tuple(subnets),
@@ -1127,7 +1180,10 @@ class _Builder:
                 "QueueArn"
             ]
         elif self.o.destination == "sns":
-            arn = self.sb.client("sns").create_topic(Name=f"{self.prefix}-failures")["TopicArn"]
+            topic_attributes = {"KmsMasterKeyId": key} if key else {}
+            arn = self.sb.client("sns").create_topic(
+                Name=f"{self.prefix}-failures", Attributes=topic_attributes
+            )["TopicArn"]
         elif self.o.destination == "s3":
             s3 = self.sb.client("s3")
             bucket = f"{self.prefix}-failures"
@@ -1213,7 +1269,7 @@ class _Builder:
                     {
                         "Sid": "OnFailureKey",
                         "Effect": "Allow",
-                        "Action": _ON_FAILURE_KMS_ACTIONS[o.destination],
+                        "Action": list(_ON_FAILURE_KMS_ACTIONS[o.destination]),
                         "Resource": key,
                     }
                 )
@@ -1869,6 +1925,18 @@ register(
         expected_findings=("EXECUTION_ROLE_MISSING_PERMISSIONS",),
     )
 )
+# issue 24 (N5): an SNS destination under its own key, as the SQS one above.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="destination-sns-own-key",
+        description="An SNS on-failure destination encrypted with its own KMS key the role may not use.",
+        destination="sns",
+        destination_kms=True,
+        role_grants_destination_kms=False,
+        expected_findings=("EXECUTION_ROLE_MISSING_PERMISSIONS",),
+    )
+)
 register(
     dataclasses.replace(
         BASELINE,
@@ -1896,6 +1964,33 @@ register(
         batch_size=500,
         cluster_state="MAINTENANCE",
         last_processing_result=CONNECTION_ERROR,
+        # issue 24 (N7): MAINTENANCE still serves clients ("You can still use the cluster to produce and
+        # consume data", MSK DG "Understand MSK Provisioned cluster states"): the state does not hide the
+        # rest; only CREATING, DELETING and FAILED keep clients out.
+        expected_findings=("BROKER_TIMEOUT",),
+    )
+)
+# issue 24 (N7): a mapping Lambda disabled while the cluster is in MAINTENANCE (the audit's P6-F); and a
+# FAILED cluster, in which clients cannot produce or consume (same page), where nothing changes.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cluster-maintenance-disabled",
+        description="A mapping Lambda disabled while its cluster is in MAINTENANCE (still serving clients).",
+        cluster_state="MAINTENANCE",
+        state="Disabled",
+        state_transition_reason="Lambda initiated",
+        expected_findings=("ESM_DISABLED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cluster-failed",
+        description="Connection errors while the cluster is FAILED, with a large batch size.",
+        batch_size=500,
+        cluster_state="FAILED",
+        last_processing_result=CONNECTION_ERROR,
         expected_findings=("CLUSTER_NOT_ACTIVE",),
     )
 )
@@ -1915,6 +2010,31 @@ register(
         name="cross-account-msk",
         description="IAM auth to another account's cluster through a managed VPC connection.",
         cross_account_owner="444455556666",
+    )
+)
+# issue 24 (N3): a cross-account SCRAM mapping whose connection's security group admits nothing, with
+# connection errors. Its brokers are reached through the VPC connection, on the ports of the owner's
+# GetBootstrapBrokers BootstrapBrokerStringVpcConnectivity* strings, not the cluster's own 9096.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cross-account-scram-closed",
+        description="A cross-account SCRAM mapping whose VPC connection's group admits nothing.",
+        cross_account_owner="444455556666",
+        auth="scram",
+        sg_self_ingress=False,
+        last_processing_result=CONNECTION_ERROR,
+        expected_findings=("COULD_NOT_CHECK",),
+    )
+)
+# issue 24 (N4): a healthy trigger whose subnets go out through a regional NAT gateway (no public subnet
+# needed, "Regional NAT gateways for automatic multi-AZ expansion").
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="regional-nat-gateway",
+        description="A healthy trigger whose subnets reach AWS through a regional NAT gateway.",
+        egress="regional-nat-gateway",
     )
 )
 register(
