@@ -385,6 +385,39 @@ class SchemaRegistryUnreachable(Evidence):
     detail: str
 
 
+# --- issue 25: connected, but the data does not flow ---------------------------------------------------
+
+
+class RetriesUnbounded(Evidence):
+    """The function fails on records the mapping retries forever (Kafka's defaults, no destination)."""
+
+    function: str
+    window_minutes: int
+    errors: float
+    invocations: float
+    offset_lag: tuple[float, ...]
+    """OffsetLag over the window, oldest first (empty: no data point)."""
+    maximum_retry_attempts: int
+    maximum_record_age: int
+    bisect_on_error: bool
+    report_batch_item_failures: bool
+    on_failure_destination: str | None
+    provisioned_mode: bool
+    """Whether the mapping has a ProvisionedPollerConfig: the error handling controls need it."""
+
+
+class FunctionTimeoutRisk(Evidence):
+    """The function's timeout is over Kafka's 14-minute cap, or close to its longest observed run."""
+
+    function: str
+    cause: Literal["over-kafka-limit", "near-observed-duration"]
+    timeout_seconds: int
+    limit_seconds: int
+    duration_max_ms: float | None
+    window_minutes: int | None
+    batch_size: int | None
+
+
 EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "BROKER_TIMEOUT": (BrokerTimeout,),
     "BROKER_PORTS_BLOCKED": (BrokerPortsBlocked,),
@@ -415,6 +448,9 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "KMS_KEY_DENIES": (KmsKeyDenies,),
     "SCHEMA_REGISTRY_DENIED": (SchemaRegistryDenied,),
     "SCHEMA_REGISTRY_UNREACHABLE": (SchemaRegistryUnreachable,),
+    # issue 25
+    "RETRIES_UNBOUNDED": (RetriesUnbounded,),
+    "FUNCTION_TIMEOUT_RISK": (FunctionTimeoutRisk,),
 }
 
 
@@ -460,10 +496,12 @@ __all__ = [
     "FunctionCannotRun",
     "FunctionFailing",
     "FunctionThrottled",
+    "FunctionTimeoutRisk",
     "KmsKeyDenies",
     "NetworkBlock",
     "PathCheck",
     "ProbeNotReached",
+    "RetriesUnbounded",
     "RoleMissingPermissions",
     "RoleNotAssumable",
     "SaslIam",

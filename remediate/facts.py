@@ -87,6 +87,13 @@ class Esm(Model):
     Confluent registry URL (Lambda API reference, KafkaSchemaRegistryConfig)."""
     schema_registry_access: tuple[SourceAccess, ...] = ()
     """SchemaRegistryConfig.AccessConfigs: how Lambda authenticates to a Confluent registry."""
+    # issue 25: error handling (Lambda developer guide, "Configuring error handling controls for Kafka
+    # event sources": MaximumRetryAttempts and MaximumRecordAgeInSeconds default to -1, infinite)
+    maximum_retry_attempts: int = -1
+    maximum_record_age: int = -1
+    bisect_on_error: bool = False
+    report_batch_item_failures: bool = False
+    """FunctionResponseTypes holds ReportBatchItemFailures (partial batch responses)."""
 
     @property
     def changed_by(self) -> Literal["user", "lambda", "unknown"]:
@@ -120,6 +127,8 @@ class Function(Model):
     last_update_status: str | None = None
     """InProgress, Successful or Failed (GetFunctionConfiguration LastUpdateStatus)."""
     last_update_status_reason: str | None = None
+    timeout: int | None = None
+    """GetFunctionConfiguration Timeout, in seconds (issue 25)."""
 
 
 class ClusterAuth(Model):
@@ -522,6 +531,11 @@ class FunctionHealth(Model):
     errors: float | None = None
     throttles: float | None = None
     unread: tuple[str, ...] = ()
+    # issue 25: gauges over the window (Maximum); None when the metric has no data point
+    duration_max_ms: float | None = None
+    """The longest invocation in the window (Duration, Maximum), in milliseconds."""
+    offset_lag: tuple[float, ...] = ()
+    """OffsetLag, the worst value of each minute with data, oldest first: its trend over the window."""
 
 
 # --- issue 15: other consumers, encryption keys, schema registries ------------------------------------

@@ -13,6 +13,7 @@ from remediate.actions import (
     cross_account,
     endpoint_policy,
     esm,
+    flow,  # issue 25
     function_concurrency,
     kafka_acls,
     key_policy,
@@ -36,6 +37,7 @@ MODULES = (
     cross_account,
     endpoint_policy,
     esm,
+    flow,  # issue 25
     function_concurrency,
     kafka_acls,
     key_policy,

@@ -13,6 +13,7 @@ from remediate.checks import (
     dns,
     endpoint_policy,
     esm,
+    flow,  # issue 25
     function,
     iam,
     kms,
@@ -32,6 +33,7 @@ MODULES = (
     dns,
     endpoint_policy,
     esm,
+    flow,  # issue 25
     function,
     iam,
     kms,

@@ -169,17 +169,20 @@ def function_name(arn: str) -> str:
 
 
 def function_request(arn: str, minutes: int, now: datetime | None = None) -> dict[str, Any]:
-    period = _period(minutes, len(health.FUNCTION_METRICS))
+    """The counts (Sum) and, issue 25, the gauges Duration and OffsetLag (Maximum) in one request."""
+    metrics_ = [(m, "Sum") for m in health.FUNCTION_METRICS]
+    metrics_ += [(m, "Maximum") for m in health.FUNCTION_GAUGES]
+    period = _period(minutes, len(metrics_))
     queries = [
         _query(
             f"f_{metric.lower()}",
             health.LAMBDA_NAMESPACE,
             metric,
             {"FunctionName": function_name(arn)},
-            "Sum",
+            stat,
             period,
         )
-        for metric in health.FUNCTION_METRICS
+        for metric, stat in metrics_
     ]
     start, end = window(minutes, now)
     return {"MetricDataQueries": queries, "StartTime": start, "EndTime": end}
@@ -202,6 +205,7 @@ def function_health(
         return float(sum((series.get(f"f_{metric.lower()}") or {}).values()))
 
     reserved = (concurrency or {}).get("ReservedConcurrentExecutions")
+    lag = series.get("f_offsetlag") or {}
     return FunctionHealth(
         function_arn=arn,
         window_minutes=minutes,
@@ -210,4 +214,6 @@ def function_health(
         errors=total("Errors"),
         throttles=total("Throttles"),
         unread=unread,
+        duration_max_ms=_max(series.get("f_duration")),
+        offset_lag=tuple(lag[t] for t in sorted(lag)),
     )

@@ -314,6 +314,11 @@ class ScenarioOptions:
     kafka_destination: str | None = None
     """A `kafka://TOPIC` on-failure destination (instead of ``destination``)."""
     role_grants_kafka_destination: bool = True
+    # issue 25: connected, but the data does not flow
+    esm_settings: Mapping[str, Any] = field(default_factory=dict)
+    """More CreateEventSourceMapping parameters (retry settings, FilterCriteria, ...), as IaC sets them."""
+    function_timeout: int = 60
+    """The function's Timeout in seconds."""
 
 
 @dataclass(frozen=True)
@@ -732,7 +737,54 @@ register(
         name="function-failing",
         description="18 of the function's 20 invocations returned an error.",
         function_metrics={"Invocations": (10.0, 10.0), "Errors": (10.0, 8.0)},
-        expected_findings=("FUNCTION_FAILING",),
+        # Kafka's default retry settings retry those failed batches forever (issue 25).
+        expected_findings=("FUNCTION_FAILING", "RETRIES_UNBOUNDED"),
+    )
+)
+
+# --- issue 25: connected, but the data does not flow -------------------------------------------------------
+# AWS/Lambda publishes Duration and OffsetLag (the function's Kafka mappings) beside the counts.
+_POISON = {
+    "Invocations": (20.0, 20.0, 20.0),
+    "Errors": (2.0, 2.0, 2.0),
+    "OffsetLag": (120.0, 480.0, 900.0),
+}
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="poison-record",
+        description="A provisioned-mode mapping with Kafka's default retries; the function fails on one "
+        "record in every batch and the lag grows.",
+        provisioned_pollers=True,
+        function_metrics=_POISON,
+        expected_findings=("RETRIES_UNBOUNDED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="poison-record-on-demand",
+        description="As poison-record, on an on-demand mapping (its retry settings need provisioned mode).",
+        function_metrics=_POISON,
+        expected_findings=("RETRIES_UNBOUNDED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="function-timeout-near",
+        description="The function's longest run in the window took 57 s of its 60 s timeout.",
+        function_metrics={"Invocations": (5.0, 5.0), "Duration": (31_000.0, 57_000.0)},
+        expected_findings=("FUNCTION_TIMEOUT_RISK",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="function-timeout-over-limit",
+        description="The function's 15-minute timeout is over the 14 minutes Kafka mappings support.",
+        function_timeout=900,
+        expected_findings=("FUNCTION_TIMEOUT_RISK",),
     )
 )
 
@@ -1108,7 +1160,7 @@ class _Builder:
             Role=role_arn,
             Handler="index.handler",
             Code={"ZipFile": _function_zip()},
-            Timeout=60,
+            Timeout=self.o.function_timeout,
         )["FunctionArn"]
         return name, arn
 
@@ -1404,6 +1456,7 @@ class _Builder:
         access += self.issue15_esm_args(esm_args, cluster_arn, source)
         if o.provisioned_pollers and source != "sqs":
             esm_args["ProvisionedPollerConfig"] = {"MinimumPollers": 1, "MaximumPollers": 3}
+        esm_args.update(o.esm_settings)
 
         role_name, role_arn = self.role(access + self._access_statements(cluster_arn, secret_arn))
         function_name, function_arn = self.function(role_arn)

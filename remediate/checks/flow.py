@@ -1,0 +1,96 @@
+"""Checks for a trigger that connects and still does not deliver (issue 25): a failing record retried
+forever, and a function timeout that cannot hold a batch.
+
+Both read only what observation already has: the mapping's retry settings (GetEventSourceMapping), the
+function's Timeout (GetFunctionConfiguration) and the function's metrics over the window (the one
+GetMetricData of `FunctionHealth`, which carries Duration and OffsetLag too). The rules and their pages are
+in `remediate.health`.
+"""
+
+from __future__ import annotations
+
+from remediate import health
+from remediate.checks.base import check
+from remediate.evidence import FunctionTimeoutRisk, RetriesUnbounded
+from remediate.facts import Facts
+from remediate.findings import Finding
+
+
+def retries_are_unbounded(facts: Facts) -> bool:
+    """Lambda retries a failed Kafka batch until it succeeds: both limits at -1 and no on-failure
+    destination (with a destination, Lambda caps infinite retries at 10)."""
+    esm = facts.esm
+    return (
+        esm.maximum_retry_attempts == health.RETRY_DEFAULT
+        and esm.maximum_record_age == health.RETRY_DEFAULT
+        and not esm.on_failure_destination
+    )
+
+
+@check("retries_bounded", "RETRIES_UNBOUNDED")
+def retries_bounded(facts: Facts) -> list[Finding]:
+    """Errors in the window on a mapping that never gives up on a batch: one poison record blocks its
+    partition while the lag behind it grows."""
+    fh, fn = facts.function_health, facts.function
+    if fh is None or fn is None or not fh.errors or not retries_are_unbounded(facts):
+        return []
+    esm = facts.esm
+    lag = fh.offset_lag
+    trend = f"; OffsetLag {lag[0]:g} -> {lag[-1]:g}" if lag else ""
+    return [
+        Finding(
+            code="RETRIES_UNBOUNDED",
+            summary=f"function {fn.name}: {fh.errors:g} of {fh.invocations or 0:g} invocation(s) failed "
+            f"in the last {fh.window_minutes} min and ESM {esm.uuid} retries a failed batch forever "
+            "(MaximumRetryAttempts -1, MaximumRecordAgeInSeconds -1, no on-failure destination)" + trend,
+            evidence=RetriesUnbounded(
+                function=fn.arn,
+                window_minutes=fh.window_minutes,
+                errors=fh.errors,
+                invocations=fh.invocations or 0.0,
+                offset_lag=lag,
+                maximum_retry_attempts=esm.maximum_retry_attempts,
+                maximum_record_age=esm.maximum_record_age,
+                bisect_on_error=esm.bisect_on_error,
+                report_batch_item_failures=esm.report_batch_item_failures,
+                on_failure_destination=esm.on_failure_destination,
+                provisioned_mode=esm.provisioned_pollers,
+            ),
+        )
+    ]
+
+
+@check("function_timeout", "FUNCTION_TIMEOUT_RISK")
+def function_timeout(facts: Facts) -> list[Finding]:
+    """A timeout over Kafka's 14-minute cap, or one the longest observed invocation comes close to."""
+    fn, fh = facts.function, facts.function_health
+    if fn is None or fn.timeout is None:
+        return []
+    longest = fh.duration_max_ms if fh is not None else None
+    cause: str | None = None
+    if fn.timeout > health.KAFKA_MAX_TIMEOUT_S:
+        cause = "over-kafka-limit"
+        why = f"timeout {fn.timeout} s is over the {health.KAFKA_MAX_TIMEOUT_S} s Kafka mappings support"
+    elif longest is not None and longest >= health.TIMEOUT_NEAR * fn.timeout * 1000:
+        cause = "near-observed-duration"
+        why = (
+            f"its longest invocation in the window took {longest / 1000:g} s of its {fn.timeout} s timeout: "
+            "a slower batch times out and is retried whole"
+        )
+    if cause is None:
+        return []
+    return [
+        Finding(
+            code="FUNCTION_TIMEOUT_RISK",
+            summary=f"function {fn.name}: {why}",
+            evidence=FunctionTimeoutRisk(
+                function=fn.arn,
+                cause=cause,  # type: ignore[arg-type]
+                timeout_seconds=fn.timeout,
+                limit_seconds=health.KAFKA_MAX_TIMEOUT_S,
+                duration_max_ms=longest,
+                window_minutes=fh.window_minutes if fh is not None else None,
+                batch_size=facts.esm.batch_size,
+            ),
+        )
+    ]

@@ -1,0 +1,127 @@
+"""End to end, issue 25: a trigger that connects and still does not deliver, through the real CLI.
+
+The sandbox seeds what AWS alone publishes (the function's Errors, Invocations, Duration and OffsetLag); the
+expected values are the seeded ones, and the settings are read back from the sandbox's mapping and function.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from remediate.sandbox import Sandbox, build_scenario
+from tests.conftest import CliRunner, diagnosed
+
+
+def plan_json(cli: CliRunner, uuid: str, *extra: str) -> dict[str, Any]:
+    out = cli("plan", "--esm", uuid, "--output", "json", *extra)
+    assert out.returncode == 0, out.stderr
+    document: dict[str, Any] = json.loads(out.stdout)
+    return document
+
+
+def esm(sb: Sandbox, uuid: str) -> dict[str, Any]:
+    raw: dict[str, Any] = sb.client("lambda").get_event_source_mapping(UUID=uuid)
+    return raw
+
+
+def test_poison_record_retries_are_bounded_in_provisioned_mode(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "poison-record")
+    [found] = diagnosed(cli, scn.esm_uuid)
+    assert found["code"] == "RETRIES_UNBOUNDED"
+    ev = found["evidence"]
+    assert isinstance(ev, dict)
+    assert (ev["errors"], ev["invocations"]) == (6.0, 60.0)
+    assert ev["offset_lag"] == [120.0, 480.0, 900.0]
+    assert (ev["maximum_retry_attempts"], ev["maximum_record_age"], ev["on_failure_destination"]) == (
+        -1,
+        -1,
+        None,
+    )
+    assert ev["provisioned_mode"] is True
+    plan = plan_json(cli, scn.esm_uuid)
+    [change] = plan["changes"]
+    assert (change["action"], change["before"], change["after"]) == (
+        "bound_retries",
+        {"MaximumRetryAttempts": -1, "BisectBatchOnFunctionError": False},
+        {"MaximumRetryAttempts": 10, "BisectBatchOnFunctionError": True},
+    )
+    [step] = plan["manual_steps"]
+    assert "SqsManagedSseEnabled=true" in step["text"]
+    assert f"--uuid {scn.esm_uuid} --destination-config" in step["text"]
+    applied = cli("apply", "--esm", scn.esm_uuid, "--auto-approve", "--output", "json")
+    assert applied.returncode == 0, applied.stderr
+    after = esm(sandbox, scn.esm_uuid)
+    assert (after["MaximumRetryAttempts"], after["BisectBatchOnFunctionError"]) == (10, True)
+    assert diagnosed(cli, scn.esm_uuid) == []
+    again = plan_json(cli, scn.esm_uuid)
+    assert again["changes"] == []
+    assert again["manual_steps"] == []
+    undone = cli("rollback", json.loads(applied.stdout)["run_id"], "--auto-approve")
+    assert undone.returncode == 0, undone.stderr
+    restored = esm(sandbox, scn.esm_uuid)
+    assert (restored["MaximumRetryAttempts"], restored["BisectBatchOnFunctionError"]) == (-1, False)
+
+
+def test_on_demand_mapping_switches_mode_only_when_chosen(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "poison-record-on-demand")
+    plan = plan_json(cli, scn.esm_uuid)
+    assert [f["code"] for f in plan["findings"]] == ["RETRIES_UNBOUNDED"]
+    assert plan["changes"] == []
+    assert any("--fix-with provisioned-mode" in s["text"] for s in plan["manual_steps"])
+    [offer] = [a for a in plan["alternatives"] if "plans bound_retries" in a["text"]]
+    assert "MaximumRetryAttempts = 10" in offer["text"]
+    assert "event poller unit" in offer["text"]
+    chosen = plan_json(cli, scn.esm_uuid, "--fix-with", "provisioned-mode")
+    [change] = chosen["changes"]
+    assert change["after"]["ProvisionedPollerConfig"] == {"MinimumPollers": 1, "MaximumPollers": 200}
+    run = cli(
+        "apply", "--esm", scn.esm_uuid, "--fix-with", "provisioned-mode", "--auto-approve", "--output", "json"
+    )
+    assert run.returncode == 0, run.stderr
+    after = esm(sandbox, scn.esm_uuid)
+    assert after["ProvisionedPollerConfig"] == {"MinimumPollers": 1, "MaximumPollers": 200}
+    assert (after["MaximumRetryAttempts"], after["BisectBatchOnFunctionError"]) == (10, True)
+    assert diagnosed(cli, scn.esm_uuid) == []
+    assert plan_json(cli, scn.esm_uuid)["changes"] == []
+
+
+def function_timeout(sb: Sandbox, name: str) -> int:
+    return int(sb.client("lambda").get_function_configuration(FunctionName=name)["Timeout"])
+
+
+def test_timeout_close_to_the_longest_run_is_raised(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "function-timeout-near")
+    [found] = diagnosed(cli, scn.esm_uuid)
+    assert found["code"] == "FUNCTION_TIMEOUT_RISK"
+    ev = found["evidence"]
+    assert isinstance(ev, dict)
+    assert (ev["cause"], ev["timeout_seconds"], ev["duration_max_ms"]) == (
+        "near-observed-duration",
+        60,
+        57000.0,
+    )
+    [change] = plan_json(cli, scn.esm_uuid)["changes"]
+    # twice the longest run (57 s), rounded up to 10 s
+    assert (change["action"], change["before"], change["after"]) == (
+        "set_function_timeout",
+        {"Timeout": 60},
+        {"Timeout": 120},
+    )
+    applied = cli("apply", "--esm", scn.esm_uuid, "--auto-approve")
+    assert applied.returncode == 0, applied.stderr
+    assert function_timeout(sandbox, scn.function_name) == 120
+    assert diagnosed(cli, scn.esm_uuid) == []
+    assert plan_json(cli, scn.esm_uuid)["changes"] == []
+
+
+def test_timeout_over_the_kafka_limit_is_lowered_to_it(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "function-timeout-over-limit")
+    [found] = diagnosed(cli, scn.esm_uuid)
+    assert (found["code"], found["evidence"]["cause"]) == ("FUNCTION_TIMEOUT_RISK", "over-kafka-limit")
+    [change] = plan_json(cli, scn.esm_uuid)["changes"]
+    assert (change["before"], change["after"]) == ({"Timeout": 900}, {"Timeout": 840})
+    applied = cli("apply", "--esm", scn.esm_uuid, "--auto-approve")
+    assert applied.returncode == 0, applied.stderr
+    assert function_timeout(sandbox, scn.function_name) == 840
+    assert plan_json(cli, scn.esm_uuid)["findings"] == []
