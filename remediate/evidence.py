@@ -418,6 +418,18 @@ class FunctionTimeoutRisk(Evidence):
     batch_size: int | None
 
 
+class FiltersDropRecords(Evidence):
+    """The mapping's filters drop records: patterns no Kafka record can match, or every record polled."""
+
+    cause: Literal["invalid-pattern", "off-value-key", "all-filtered-out"]
+    patterns: tuple[str, ...]
+    """The offending patterns as written (all of them for all-filtered-out)."""
+    problems: tuple[str, ...] = ()
+    polled_events: float | None = None
+    filtered_out_events: float | None = None
+    window_minutes: int | None = None
+
+
 EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "BROKER_TIMEOUT": (BrokerTimeout,),
     "BROKER_PORTS_BLOCKED": (BrokerPortsBlocked,),
@@ -451,6 +463,7 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     # issue 25
     "RETRIES_UNBOUNDED": (RetriesUnbounded,),
     "FUNCTION_TIMEOUT_RISK": (FunctionTimeoutRisk,),
+    "FILTERS_DROP_RECORDS": (FiltersDropRecords,),
 }
 
 
@@ -493,6 +506,7 @@ __all__ = [
     "EndpointPolicyDenies",
     "EsmDisabled",
     "Evidence",
+    "FiltersDropRecords",
     "FunctionCannotRun",
     "FunctionFailing",
     "FunctionThrottled",

@@ -94,6 +94,10 @@ class Esm(Model):
     bisect_on_error: bool = False
     report_batch_item_failures: bool = False
     """FunctionResponseTypes holds ReportBatchItemFailures (partial batch responses)."""
+    filter_patterns: tuple[str, ...] = ()
+    """FilterCriteria.Filters[].Pattern, as written (JSON text)."""
+    metrics_config: tuple[str, ...] = ()
+    """MetricsConfig.Metrics: EventCount, ErrorCount, KafkaMetrics (what the mapping publishes)."""
 
     @property
     def changed_by(self) -> Literal["user", "lambda", "unknown"]:
@@ -536,6 +540,9 @@ class FunctionHealth(Model):
     """The longest invocation in the window (Duration, Maximum), in milliseconds."""
     offset_lag: tuple[float, ...] = ()
     """OffsetLag, the worst value of each minute with data, oldest first: its trend over the window."""
+    polled_events: float | None = None
+    filtered_out_events: float | None = None
+    """The mapping's PolledEventCount and FilteredOutEventCount (Sum); None unless it publishes EventCount."""
 
 
 # --- issue 15: other consumers, encryption keys, schema registries ------------------------------------

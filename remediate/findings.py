@@ -49,6 +49,7 @@ CODES: dict[str, str] = {
     "blocks its partition)",
     "FUNCTION_TIMEOUT_RISK": "the function's timeout is over Kafka's 14-minute limit or close to its longest "
     "observed run",
+    "FILTERS_DROP_RECORDS": "the mapping's filters match no Kafka record, or dropped every record polled",
 }
 
 

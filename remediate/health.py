@@ -137,3 +137,22 @@ RECORD_AGE_RANGE = (60, 604_800)
 """Same page, console steps: retry attempts 0-10000 (or -1), maximum record age 60-604800 seconds (or -1);
 these error handling controls are configured under provisioned mode ("Under Event poller configuration,
 choose Provisioned mode to configure error handling controls")."""
+
+# Lambda developer guide, "Types of metrics for Lambda functions", Event source mapping metrics: with
+# MetricsConfig EventCount on, the mapping publishes PolledEventCount (records read) and FilteredOutEventCount
+# (records its filters dropped) under the EventSourceMappingUUID dimension (EventSourceMappingMetricsConfig,
+# Lambda API reference). Counts, read with Sum.
+ESM_EVENT_METRICS = ("PolledEventCount", "FilteredOutEventCount")
+ESM_EVENT_COUNT = "EventCount"
+
+KAFKA_FILTER_KEY = "value"
+"""Lambda developer guide, "Filtering events from Amazon MSK and self-managed Apache Kafka event sources"
+(kafka-filtering.html): Kafka mappings "only support filtering on the value key"; a pattern on any other
+key matches no record."""
+FILTER_PATTERN_MAX = 4096
+"""Lambda API reference, Filter: Pattern is at most 4096 characters."""
+FILTER_OPERATORS = frozenset({"prefix", "suffix", "anything-but", "numeric", "exists", "equals-ignore-case"})
+"""Lambda developer guide, "Control which events Lambda sends to your function"
+(invocation-eventfiltering.html), Filter rule syntax: a leaf is an array of values (strings, numbers,
+booleans, null) or of comparison objects (begins with: prefix, ends with: suffix, not: anything-but,
+numeric, exists, equals-ignore-case); "$or" takes an array of patterns."""

@@ -125,3 +125,32 @@ def test_timeout_over_the_kafka_limit_is_lowered_to_it(sandbox: Sandbox, cli: Cl
     assert applied.returncode == 0, applied.stderr
     assert function_timeout(sandbox, scn.function_name) == 840
     assert plan_json(cli, scn.esm_uuid)["findings"] == []
+
+
+def test_a_filter_off_the_value_key_is_a_manual_step(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "filter-on-key")
+    [found] = diagnosed(cli, scn.esm_uuid)
+    assert found["code"] == "FILTERS_DROP_RECORDS"
+    assert found["evidence"]["cause"] == "off-value-key"
+    assert found["evidence"]["patterns"] == ['{"key": ["b3JkZXJz"]}']
+    plan = plan_json(cli, scn.esm_uuid)
+    assert plan["changes"] == []
+    [step] = plan["manual_steps"]
+    command = f"aws lambda update-event-source-mapping --uuid {scn.esm_uuid} --filter-criteria '"
+    assert command + '{"Filters":[]}' + "'" in step["text"]
+    # The person runs the command the plan names.
+    sandbox.client("lambda").update_event_source_mapping(UUID=scn.esm_uuid, FilterCriteria={"Filters": []})
+    assert plan_json(cli, scn.esm_uuid)["findings"] == []
+
+
+def test_filters_that_drop_every_polled_record(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "filters-drop-all")
+    [found] = diagnosed(cli, scn.esm_uuid)
+    assert found["code"] == "FILTERS_DROP_RECORDS"
+    ev = found["evidence"]
+    assert (ev["cause"], ev["polled_events"], ev["filtered_out_events"]) == ("all-filtered-out", 100.0, 100.0)
+    [step] = plan_json(cli, scn.esm_uuid)["manual_steps"]
+    assert '{"value": {"device_ID": [{"prefix": "AB"}]}}' in step["text"]
+    assert "committed their offsets" in step["text"]
+    sandbox.client("lambda").update_event_source_mapping(UUID=scn.esm_uuid, FilterCriteria={"Filters": []})
+    assert plan_json(cli, scn.esm_uuid)["findings"] == []

@@ -19,16 +19,17 @@ timeout change, because either alone changes how long a batch takes and both at 
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from remediate import health
-from remediate.actions.base import Action, ApplyContext, Draft, register
+from remediate.actions.base import Action, ApplyContext, Draft, ManualAction, register
 from remediate.actions.esm import read_esm, update_esm, wait_for_state
 from remediate.actions.provisioned_mode import COST_BASIS
-from remediate.evidence import FunctionTimeoutRisk, RetriesUnbounded
+from remediate.evidence import FiltersDropRecords, FunctionTimeoutRisk, RetriesUnbounded
 from remediate.facts import ESM_SETTLED_STATES, Facts
 from remediate.findings import Finding
 from remediate.plan import Change, ManualStep
@@ -206,3 +207,37 @@ class SetFunctionTimeout(Action):
         now = _timeout(ctx, change.resource)
         wanted = change.after["Timeout"]
         return None if now == wanted else f"{change.resource} has Timeout {now}, expected {wanted}"
+
+
+@register
+class FilterSteps(ManualAction):
+    """Only the filters' owner knows which records they meant: the plan shows the patterns and the exact
+    command that replaces them, keeping every pattern that is not at fault as written."""
+
+    name = "filter_steps"
+    accepts = (FiltersDropRecords,)
+
+    def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
+        ev = finding.evidence
+        assert isinstance(ev, FiltersDropRecords)
+        uuid = facts.esm.uuid
+        kept = [{"Pattern": p} for p in facts.esm.filter_patterns if p not in ev.patterns]
+        command = (
+            f"aws lambda update-event-source-mapping --uuid {uuid} --filter-criteria "
+            f"'{json.dumps({'Filters': kept}, separators=(',', ':'))}'"
+        )
+        listed = "; ".join(ev.patterns)
+        if ev.cause == "all-filtered-out":
+            text = (
+                f"The filters of ESM {uuid} dropped all {ev.polled_events:g} record(s) polled in the last "
+                f"{ev.window_minutes} min, and Lambda committed their offsets. Check the patterns ({listed}) "
+                f"against the records' `{health.KAFKA_FILTER_KEY}` (JSON, matched after base64 decoding) and "
+                f"rewrite them, or remove them (`{command}`) to pass every record to the function."
+            )
+        else:
+            text = (
+                f"ESM {uuid} has filter pattern(s) that match no Kafka record ({listed}: "
+                f"{'; '.join(ev.problems)}). Rewrite each under `{health.KAFKA_FILTER_KEY}`, or remove them "
+                f"and keep the others as written (`{command}`)."
+            )
+        return [ManualStep(because=(finding.code,), text=text)]

@@ -9,9 +9,9 @@ in `remediate.health`.
 
 from __future__ import annotations
 
-from remediate import health
+from remediate import filters, health
 from remediate.checks.base import check
-from remediate.evidence import FunctionTimeoutRisk, RetriesUnbounded
+from remediate.evidence import FiltersDropRecords, FunctionTimeoutRisk, RetriesUnbounded
 from remediate.facts import Facts
 from remediate.findings import Finding
 
@@ -94,3 +94,58 @@ def function_timeout(facts: Facts) -> list[Finding]:
             ),
         )
     ]
+
+
+@check("filters_admit", "FILTERS_DROP_RECORDS")
+def filters_admit(facts: Facts) -> list[Finding]:
+    """Patterns outside Lambda's grammar or off the `value` key match nothing; a window in which the
+    filters dropped every polled record (FilteredOutEventCount = PolledEventCount) drops everything. Lambda
+    commits the offsets of filtered records, so what they dropped is not read again."""
+    patterns = facts.esm.filter_patterns
+    if not patterns:
+        return []
+    name = f"ESM {facts.esm.uuid}"
+    found: list[Finding] = []
+    invalid = {p: filters.pattern_problems(p) for p in patterns}
+    bad = tuple(p for p, why in invalid.items() if why)
+    if bad:
+        problems = tuple(w for p in bad for w in invalid[p])
+        found.append(
+            Finding(
+                code="FILTERS_DROP_RECORDS",
+                summary=f"{name}: {len(bad)} filter pattern(s) are not valid filter rules "
+                f"({'; '.join(problems)})",
+                evidence=FiltersDropRecords(cause="invalid-pattern", patterns=bad, problems=problems),
+            )
+        )
+    off = {p: filters.off_value_keys(p) for p in patterns if p not in bad}
+    off_value = tuple(p for p, keys in off.items() if keys)
+    if off_value:
+        keys = tuple(sorted({k for p in off_value for k in off[p]}))
+        found.append(
+            Finding(
+                code="FILTERS_DROP_RECORDS",
+                summary=f"{name}: filter pattern(s) on {', '.join(keys)} match no record: Kafka mappings "
+                f"filter only on `{health.KAFKA_FILTER_KEY}`",
+                evidence=FiltersDropRecords(
+                    cause="off-value-key", patterns=off_value, problems=tuple(f"filters on {k}" for k in keys)
+                ),
+            )
+        )
+    fh = facts.function_health
+    if fh is not None and fh.polled_events and fh.filtered_out_events == fh.polled_events:
+        found.append(
+            Finding(
+                code="FILTERS_DROP_RECORDS",
+                summary=f"{name}: its filters dropped all {fh.polled_events:g} record(s) polled in the last "
+                f"{fh.window_minutes} min (FilteredOutEventCount = PolledEventCount)",
+                evidence=FiltersDropRecords(
+                    cause="all-filtered-out",
+                    patterns=patterns,
+                    polled_events=fh.polled_events,
+                    filtered_out_events=fh.filtered_out_events,
+                    window_minutes=fh.window_minutes,
+                ),
+            )
+        )
+    return found

@@ -93,6 +93,10 @@ def esm_from_api(raw: dict[str, Any]) -> Esm:
         maximum_record_age=_int_or_default(raw.get("MaximumRecordAgeInSeconds")),
         bisect_on_error=bool(raw.get("BisectBatchOnFunctionError")),
         report_batch_item_failures="ReportBatchItemFailures" in (raw.get("FunctionResponseTypes") or ()),
+        filter_patterns=tuple(
+            str(f.get("Pattern", "")) for f in (raw.get("FilterCriteria") or {}).get("Filters", []) or []
+        ),
+        metrics_config=tuple((raw.get("MetricsConfig") or {}).get("Metrics", []) or []),
     )
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 from urllib.parse import urlsplit
 
-from remediate import kafka, required_access
+from remediate import health, kafka, required_access
 from remediate.aws import Aws, is_access_denied, outcome
 from remediate.errors import AwsError, InputError
 from remediate.facts import (
@@ -644,10 +644,15 @@ class _Observer:
         built = chain(nodes, lambda found: metrics_of(metrics.broker_ids(found or ())))
         return then(built, lambda h: h.model_copy(update={"unread": tuple(unread)}))
 
-    def function_health(self, arn: str, minutes: int) -> Future[FunctionHealth]:
-        return self.shared("function-health", [arn, minutes], lambda: self._function_health(arn, minutes))
+    def function_health(self, arn: str, minutes: int, esm_uuid: str | None = None) -> Future[FunctionHealth]:
+        """Shared per function, or per mapping for one that publishes its event counts (issue 25)."""
+        return self.shared(
+            "function-health",
+            [arn, minutes, esm_uuid or ""],
+            lambda: self._function_health(arn, minutes, esm_uuid),
+        )
 
-    def _function_health(self, arn: str, minutes: int) -> Future[FunctionHealth]:
+    def _function_health(self, arn: str, minutes: int, esm_uuid: str | None) -> Future[FunctionHealth]:
         unread: list[str] = []
         concurrency = _denial(
             "GetFunctionConcurrency",
@@ -662,13 +667,13 @@ class _Observer:
                 "MetricDataResults",
                 "NextToken",
                 "NextToken",
-                **metrics.function_request(arn, minutes),
+                **metrics.function_request(arn, minutes, esm_uuid=esm_uuid),
             ),
             unread,
         )
         return then(
             gather([concurrency, results]),
-            lambda got: metrics.function_health(arn, minutes, got[0], got[1], tuple(unread)),
+            lambda got: metrics.function_health(arn, minutes, got[0], got[1], tuple(unread), esm_uuid),
         )
 
     def local_names(self, hosts: tuple[str, ...]) -> Future[LocalResolution]:
@@ -966,7 +971,7 @@ def _observe(
         else done(None)
     )
 
-    health_fs = _health(obs, function_f, cluster_f, minutes)
+    health_fs = _health(obs, function_f, cluster_f, minutes, esm)
     related_f = _related(obs, esm, notes, destination_f, secret_fs, listed=listed)
 
     def observed(parts: list[Any]) -> _Observed:
@@ -1027,6 +1032,7 @@ def _health(
     function_f: Future[Function | None],
     cluster_f: Future[Cluster | None],
     minutes: int,
+    esm: Esm,
 ) -> list[Future[Any]]:
     """The broker metrics of a provisioned MSK cluster (self-managed Kafka and MSK Serverless publish no
     broker metrics to AWS/Kafka) and the function's health, each chained to the read it needs; nothing
@@ -1042,8 +1048,10 @@ def _health(
     def function(fn: Function | None) -> Future[FunctionHealth | None]:
         if fn is None:
             return done(None)
+        counted = health.ESM_EVENT_COUNT in esm.metrics_config
         return cast(
-            "Future[FunctionHealth | None]", obs.function_health(":".join(fn.arn.split(":")[:7]), minutes)
+            "Future[FunctionHealth | None]",
+            obs.function_health(":".join(fn.arn.split(":")[:7]), minutes, esm.uuid if counted else None),
         )
 
     return [chain(cluster_f, brokers), chain(function_f, function)]

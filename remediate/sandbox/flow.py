@@ -8,11 +8,17 @@ controls under provisioned mode ("choose Provisioned mode to configure error han
 sandbox refuses a non-default value on a Kafka mapping without a ProvisionedPollerConfig, at create and at
 update. The rules are stated here from that page, independently of the engine's `remediate.health`.
 
-Not confirmed: the wording of each refusal (the error code is Lambda's InvalidParameterValueException).
+FilterCriteria: each Filter's Pattern is at most 4096 characters (Lambda API reference, Filter) and a JSON
+object (Lambda developer guide, "Control which events Lambda sends to your function", Filter rule syntax);
+Lambda refuses others with "Invalid filter pattern definition." (as users quote the create/update error).
+
+Not confirmed: the wording of each other refusal (the error code is Lambda's
+InvalidParameterValueException).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any, Final
 
@@ -26,6 +32,8 @@ __all__ = ["patch"]
 RETRY_ATTEMPTS: Final = (0, 10_000)
 RECORD_AGE: Final = (60, 604_800)
 INFINITE: Final = -1
+PATTERN_MAX: Final = 4096
+BAD_PATTERN: Final = "Invalid filter pattern definition."
 
 _LOCK = threading.Lock()
 _PRIOR: dict[str, Any] = {}
@@ -51,7 +59,21 @@ def _error_controls(spec: dict[str, Any]) -> list[str]:
     return named
 
 
+def _check_filters(spec: dict[str, Any]) -> None:
+    for item in (spec.get("FilterCriteria") or {}).get("Filters", []) or []:
+        pattern = str(item.get("Pattern", ""))
+        if len(pattern) > PATTERN_MAX:
+            raise InvalidParameterValueException(BAD_PATTERN)
+        try:
+            parsed = json.loads(pattern)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise InvalidParameterValueException(BAD_PATTERN)
+
+
 def _validate(spec: dict[str, Any], provisioned: bool) -> None:
+    _check_filters(spec)
     _check_range(spec, "MaximumRetryAttempts", *RETRY_ATTEMPTS)
     _check_range(spec, "MaximumRecordAgeInSeconds", *RECORD_AGE)
     named = _error_controls(spec)

@@ -319,6 +319,9 @@ class ScenarioOptions:
     """More CreateEventSourceMapping parameters (retry settings, FilterCriteria, ...), as IaC sets them."""
     function_timeout: int = 60
     """The function's Timeout in seconds."""
+    esm_metrics: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    """AWS/Lambda event source mapping metric (PolledEventCount, ...) -> one value a minute, newest last,
+    published under the mapping's EventSourceMappingUUID."""
 
 
 @dataclass(frozen=True)
@@ -767,6 +770,28 @@ register(
         description="As poison-record, on an on-demand mapping (its retry settings need provisioned mode).",
         function_metrics=_POISON,
         expected_findings=("RETRIES_UNBOUNDED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="filter-on-key",
+        description="A filter on the record's key, which Kafka mappings never offer to a pattern.",
+        esm_settings={"FilterCriteria": {"Filters": [{"Pattern": '{"key": ["b3JkZXJz"]}'}]}},
+        expected_findings=("FILTERS_DROP_RECORDS",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="filters-drop-all",
+        description="A well-formed filter that dropped every record polled in the window (EventCount on).",
+        esm_settings={
+            "FilterCriteria": {"Filters": [{"Pattern": '{"value": {"device_ID": [{"prefix": "AB"}]}}'}]},
+            "MetricsConfig": {"Metrics": ["EventCount"]},
+        },
+        esm_metrics={"PolledEventCount": (40.0, 60.0), "FilteredOutEventCount": (40.0, 60.0)},
+        expected_findings=("FILTERS_DROP_RECORDS",),
     )
 )
 register(
@@ -1473,6 +1498,8 @@ class _Builder:
         if cluster_arn and not o.cross_account_owner and o.cluster_state != "ACTIVE":
             self.sb.set_cluster_state(cluster_arn, o.cluster_state)
         self.health(function_name)
+        for metric, values in o.esm_metrics.items():
+            self.sb.put_metrics("AWS/Lambda", metric, {"EventSourceMappingUUID": esm["UUID"]}, list(values))
         return Scenario(
             name=o.name,
             description=o.description,

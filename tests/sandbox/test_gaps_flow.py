@@ -59,3 +59,19 @@ def test_retry_ranges(sb: Sandbox) -> None:
         lambda: lam.update_event_source_mapping(UUID=uuid, MaximumRecordAgeInSeconds=59)
     )
     lam.update_event_source_mapping(UUID=uuid, MaximumRetryAttempts=10_000, MaximumRecordAgeInSeconds=604_800)
+
+
+def test_filter_patterns_must_be_json_objects_of_at_most_4096_characters(sb: Sandbox) -> None:
+    sb.esm_transition_reads = 0
+    uuid, _ = make_msk_esm(sb)
+    lam = sb.client("lambda")
+    for pattern in ("not json", '["value"]', '{"value": ["' + "x" * 4096 + '"]}'):
+        message = _refused(
+            lambda p=pattern: lam.update_event_source_mapping(
+                UUID=uuid, FilterCriteria={"Filters": [{"Pattern": p}]}
+            )
+        )
+        assert message == "Invalid filter pattern definition."
+    good = '{"value": {"device_ID": [{"prefix": "AB"}]}}'
+    lam.update_event_source_mapping(UUID=uuid, FilterCriteria={"Filters": [{"Pattern": good}]})
+    assert lam.get_event_source_mapping(UUID=uuid)["FilterCriteria"]["Filters"] == [{"Pattern": good}]
