@@ -430,6 +430,15 @@ class FiltersDropRecords(Evidence):
     window_minutes: int | None = None
 
 
+class SecretScheduledForDeletion(Evidence):
+    """A secret the mapping authenticates with is scheduled for deletion (DescribeSecret DeletedDate)."""
+
+    secret: str
+    name: str | None
+    access_type: str
+    deleted_date: str
+
+
 EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "BROKER_TIMEOUT": (BrokerTimeout,),
     "BROKER_PORTS_BLOCKED": (BrokerPortsBlocked,),
@@ -464,6 +473,7 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "RETRIES_UNBOUNDED": (RetriesUnbounded,),
     "FUNCTION_TIMEOUT_RISK": (FunctionTimeoutRisk,),
     "FILTERS_DROP_RECORDS": (FiltersDropRecords,),
+    "SECRET_SCHEDULED_FOR_DELETION": (SecretScheduledForDeletion,),
 }
 
 
@@ -523,6 +533,7 @@ __all__ = [
     "SchemaRegistryDenied",
     "SchemaRegistryUnreachable",
     "SecretMaterialProblems",
+    "SecretScheduledForDeletion",
     "ServerAuthFailed",
     "ServiceEndpointsUnreachable",
     "VpcDnsDisabled",

@@ -432,6 +432,8 @@ class Secret(Model):
     kms_key_id: str | None = None
     exists: bool = True
     material: SecretMaterial | None = None
+    deleted_date: str | None = None
+    """DescribeSecret DeletedDate: when a secret scheduled for deletion goes (issue 25)."""
 
 
 class HostResolution(Model):

@@ -50,6 +50,7 @@ CODES: dict[str, str] = {
     "FUNCTION_TIMEOUT_RISK": "the function's timeout is over Kafka's 14-minute limit or close to its longest "
     "observed run",
     "FILTERS_DROP_RECORDS": "the mapping's filters match no Kafka record, or dropped every record polled",
+    "SECRET_SCHEDULED_FOR_DELETION": "a secret the mapping authenticates with is scheduled for deletion",
 }
 
 

@@ -154,3 +154,24 @@ def test_filters_that_drop_every_polled_record(sandbox: Sandbox, cli: CliRunner)
     assert "committed their offsets" in step["text"]
     sandbox.client("lambda").update_event_source_mapping(UUID=scn.esm_uuid, FilterCriteria={"Filters": []})
     assert plan_json(cli, scn.esm_uuid)["findings"] == []
+
+
+def test_a_secret_scheduled_for_deletion_is_restored(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "scram-secret-deleted")
+    [secret] = scn.secret_arns
+    [found] = diagnosed(cli, scn.esm_uuid)
+    assert found["code"] == "SECRET_SCHEDULED_FOR_DELETION"
+    ev = found["evidence"]
+    assert ev["secret"] == secret
+    assert ev["deleted_date"]
+    [change] = plan_json(cli, scn.esm_uuid)["changes"]
+    assert (change["action"], change["resource"], change["after"]) == (
+        "restore_secret",
+        secret,
+        {"DeletedDate": None},
+    )
+    applied = cli("apply", "--esm", scn.esm_uuid, "--auto-approve")
+    assert applied.returncode == 0, applied.stderr
+    assert "DeletedDate" not in sandbox.client("secretsmanager").describe_secret(SecretId=secret)
+    assert diagnosed(cli, scn.esm_uuid) == []
+    assert plan_json(cli, scn.esm_uuid)["changes"] == []

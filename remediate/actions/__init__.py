@@ -22,6 +22,7 @@ from remediate.actions import (
     route53,
     schema_registry,
     scram,
+    secret_lifecycle,  # issue 25
     secret_value,
     security_group,
     vpc,
@@ -46,6 +47,7 @@ MODULES = (
     route53,
     schema_registry,
     scram,
+    secret_lifecycle,  # issue 25
     secret_value,
     security_group,
     vpc,

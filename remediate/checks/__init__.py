@@ -18,6 +18,7 @@ from remediate.checks import (
     iam,
     kms,
     schema_registry,
+    secret_lifecycle,  # issue 25
     secrets,
     server_auth,
     service_endpoints,
@@ -38,6 +39,7 @@ MODULES = (
     iam,
     kms,
     schema_registry,
+    secret_lifecycle,  # issue 25
     secrets,
     server_auth,
     service_endpoints,

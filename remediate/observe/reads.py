@@ -314,10 +314,16 @@ class _Observer:
             if raw is None:
                 return done(Shared(Secret(arn=access.uri, access_type=access.type, exists=False)))
             arn = raw.get("ARN", access.uri)
+            deleted = raw.get("DeletedDate")
             secret = Secret(
-                arn=arn, access_type=access.type, name=raw.get("Name"), kms_key_id=raw.get("KmsKeyId")
+                arn=arn,
+                access_type=access.type,
+                name=raw.get("Name"),
+                kms_key_id=raw.get("KmsKeyId"),
+                deleted_date=str(deleted) if deleted else None,
             )
-            if access.type not in kafka.SECRET_TYPES:
+            if access.type not in kafka.SECRET_TYPES or deleted:
+                # Secrets Manager refuses the value of a secret scheduled for deletion (issue 25).
                 return done(Shared(secret))
             value_f = notes.guard(
                 f"value of secret {arn}", self.pool.submit(self._material, arn, access.type, notes)

@@ -319,6 +319,9 @@ class ScenarioOptions:
     """More CreateEventSourceMapping parameters (retry settings, FilterCriteria, ...), as IaC sets them."""
     function_timeout: int = 60
     """The function's Timeout in seconds."""
+    secret_scheduled_for_deletion: bool = False
+    """Schedule the mapping's secret for deletion (DeleteSecret with a 7-day recovery window), as a person
+    cleaning up secrets would."""
     esm_metrics: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     """AWS/Lambda event source mapping metric (PolledEventCount, ...) -> one value a minute, newest last,
     published under the mapping's EventSourceMappingUUID."""
@@ -792,6 +795,16 @@ register(
         },
         esm_metrics={"PolledEventCount": (40.0, 60.0), "FilteredOutEventCount": (40.0, 60.0)},
         expected_findings=("FILTERS_DROP_RECORDS",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="scram-secret-deleted",
+        description="The mapping's SASL/SCRAM secret is scheduled for deletion.",
+        auth="scram",
+        secret_scheduled_for_deletion=True,
+        expected_findings=("SECRET_SCHEDULED_FOR_DELETION",),
     )
 )
 register(
@@ -1498,6 +1511,9 @@ class _Builder:
         if cluster_arn and not o.cross_account_owner and o.cluster_state != "ACTIVE":
             self.sb.set_cluster_state(cluster_arn, o.cluster_state)
         self.health(function_name)
+        if o.secret_scheduled_for_deletion:
+            for arn in self.made.get("secret_arns", ()):
+                self.sb.client("secretsmanager").delete_secret(SecretId=arn, RecoveryWindowInDays=7)
         for metric, values in o.esm_metrics.items():
             self.sb.put_metrics("AWS/Lambda", metric, {"EventSourceMappingUUID": esm["UUID"]}, list(values))
         return Scenario(
