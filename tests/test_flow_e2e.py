@@ -176,3 +176,25 @@ def test_a_secret_scheduled_for_deletion_is_restored(sandbox: Sandbox, cli: CliR
     assert "DeletedDate" not in sandbox.client("secretsmanager").describe_secret(SecretId=secret)
     assert diagnosed(cli, scn.esm_uuid) == []
     assert plan_json(cli, scn.esm_uuid)["changes"] == []
+
+
+def test_scan_reports_each_class_with_no_extra_call(sandbox: Sandbox, cli: CliRunner) -> None:
+    """One fleet holding every class; the scan finds each from reads every scan makes (the mapping
+    listing, the function's configuration and its one GetMetricData, DescribeSecret): no write, and not the
+    value of a secret scheduled for deletion."""
+    names = ("poison-record", "function-timeout-over-limit", "filter-on-key", "scram-secret-deleted")
+    built = {build_scenario(sandbox, n).esm_uuid: n for n in names}
+    sandbox.clear_calls()
+    run = cli("scan", "--output", "json")
+    assert run.returncode == 2, run.stderr
+    found = {m["esm_uuid"]: [f["code"] for f in m["findings"]] for m in json.loads(run.stdout)["mappings"]}
+    assert {built[u]: codes for u, codes in found.items() if u in built} == {
+        "poison-record": ["RETRIES_UNBOUNDED"],
+        "function-timeout-over-limit": ["FUNCTION_TIMEOUT_RISK"],
+        "filter-on-key": ["FILTERS_DROP_RECORDS"],
+        "scram-secret-deleted": ["SECRET_SCHEDULED_FOR_DELETION"],
+    }
+    calls = {op for _, op in sandbox.calls}
+    # No read beyond those a scan already made before issue 25; the deleted secret's value is not read.
+    assert not calls & {"RestoreSecret", "UpdateEventSourceMapping", "UpdateFunctionConfiguration"}
+    assert ("secretsmanager", "GetSecretValue") not in sandbox.calls
