@@ -439,6 +439,17 @@ class SecretScheduledForDeletion(Evidence):
     deleted_date: str
 
 
+class OffsetLagGrowing(Evidence):
+    """OffsetLag kept growing since the mapping's last change, longer than scaling takes to react."""
+
+    cause: Literal["provisioned-maximum", "on-demand"]
+    offset_lag: tuple[float, ...]
+    minutes: int
+    minimum_pollers: int | None
+    maximum_pollers: int | None
+    batch_size: int | None
+
+
 EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "BROKER_TIMEOUT": (BrokerTimeout,),
     "BROKER_PORTS_BLOCKED": (BrokerPortsBlocked,),
@@ -474,6 +485,7 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "FUNCTION_TIMEOUT_RISK": (FunctionTimeoutRisk,),
     "FILTERS_DROP_RECORDS": (FiltersDropRecords,),
     "SECRET_SCHEDULED_FOR_DELETION": (SecretScheduledForDeletion,),
+    "OFFSET_LAG_GROWING": (OffsetLagGrowing,),
 }
 
 
@@ -523,6 +535,7 @@ __all__ = [
     "FunctionTimeoutRisk",
     "KmsKeyDenies",
     "NetworkBlock",
+    "OffsetLagGrowing",
     "PathCheck",
     "ProbeNotReached",
     "RetriesUnbounded",

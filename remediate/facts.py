@@ -98,6 +98,9 @@ class Esm(Model):
     """FilterCriteria.Filters[].Pattern, as written (JSON text)."""
     metrics_config: tuple[str, ...] = ()
     """MetricsConfig.Metrics: EventCount, ErrorCount, KafkaMetrics (what the mapping publishes)."""
+    minimum_pollers: int | None = None
+    maximum_pollers: int | None = None
+    """ProvisionedPollerConfig MinimumPollers / MaximumPollers (None in on-demand mode)."""
 
     @property
     def changed_by(self) -> Literal["user", "lambda", "unknown"]:
@@ -542,6 +545,8 @@ class FunctionHealth(Model):
     """The longest invocation in the window (Duration, Maximum), in milliseconds."""
     offset_lag: tuple[float, ...] = ()
     """OffsetLag, the worst value of each minute with data, oldest first: its trend over the window."""
+    offset_lag_times: tuple[str, ...] = ()
+    """The minute of each `offset_lag` value (ISO 8601)."""
     polled_events: float | None = None
     filtered_out_events: float | None = None
     """The mapping's PolledEventCount and FilteredOutEventCount (Sum); None unless it publishes EventCount."""

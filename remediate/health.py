@@ -156,3 +156,13 @@ FILTER_OPERATORS = frozenset({"prefix", "suffix", "anything-but", "numeric", "ex
 (invocation-eventfiltering.html), Filter rule syntax: a leaf is an array of values (strings, numbers,
 booleans, null) or of comparison objects (begins with: prefix, ends with: suffix, not: anything-but,
 numeric, exists, equals-ignore-case); "$or" takes an array of patterns."""
+
+# Lambda developer guide, "Apache Kafka event poller scaling modes in Lambda" (kafka-scaling-modes.html): in
+# on-demand mode Lambda evaluates the offset lag of every partition each minute and adds or removes pollers
+# "within three minutes of evaluation"; "If your target Lambda function is throttled, Lambda reduces the
+# number of event pollers". In provisioned mode MaximumPollers is 1 to 2,000, at least MinimumPollers, and
+# "to maintain ordered processing within partitions, Lambda caps the MaximumPollers to the number of
+# partitions in the topic" (same page, as mirrored for MSK in msk-scaling-modes.html).
+LAG_GROWING_MINUTES = 4
+"""OffsetLag that never fell over more minutes than on-demand scaling takes to react (3) is growing."""
+MAX_POLLERS_LIMIT = 2000

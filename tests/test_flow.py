@@ -81,3 +81,22 @@ def test_all_filtered_out_needs_filters_and_polled_records() -> None:
     assert found.evidence.model_dump()["cause"] == "all-filtered-out"
     partial = with_health(facts, polled_events=5.0, filtered_out_events=4.0)
     assert filters_admit(partial) == []
+
+
+def _lag(facts: Facts, values: tuple[float, ...], since: str | None = None) -> Facts:
+    times = tuple(f"2026-12-06 20:{10 + i:02d}:00+00:00" for i in range(len(values)))
+    facts = with_health(facts, offset_lag=values, offset_lag_times=times)
+    return esm(facts, last_modified=since)
+
+
+def test_lag_must_grow_without_falling_for_longer_than_scaling_reacts() -> None:
+    from remediate.checks.flow import lag_keeps_up
+
+    base = healthy_msk_facts()
+    [found] = lag_keeps_up(_lag(base, (1.0, 2.0, 2.0, 5.0)))
+    assert found.evidence.model_dump()["cause"] == "on-demand"
+    assert lag_keeps_up(_lag(base, (1.0, 2.0, 5.0))) == []  # 3 minutes: scaling may still react
+    assert lag_keeps_up(_lag(base, (1.0, 3.0, 2.0, 5.0))) == []  # it fell once: pollers caught up
+    assert lag_keeps_up(_lag(base, (4.0, 4.0, 4.0, 4.0))) == []  # flat is not growing
+    # Only the minutes after the mapping's last change count.
+    assert lag_keeps_up(_lag(base, (1.0, 2.0, 3.0, 4.0, 5.0), since="2026-12-06 20:11:30+00:00")) == []

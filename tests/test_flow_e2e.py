@@ -198,3 +198,31 @@ def test_scan_reports_each_class_with_no_extra_call(sandbox: Sandbox, cli: CliRu
     # No read beyond those a scan already made before issue 25; the deleted secret's value is not read.
     assert not calls & {"RestoreSecret", "UpdateEventSourceMapping", "UpdateFunctionConfiguration"}
     assert ("secretsmanager", "GetSecretValue") not in sandbox.calls
+
+
+def test_growing_lag_in_provisioned_mode_raises_the_maximum_pollers(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "lag-growing-provisioned")
+    [found] = diagnosed(cli, scn.esm_uuid)
+    assert found["code"] == "OFFSET_LAG_GROWING"
+    ev = found["evidence"]
+    assert (ev["cause"], ev["offset_lag"], ev["maximum_pollers"]) == (
+        "provisioned-maximum",
+        [100.0, 300.0, 600.0, 900.0, 1200.0],
+        3,
+    )
+    plan = plan_json(cli, scn.esm_uuid)
+    [change] = plan["changes"]
+    assert (change["action"], change["after"]) == (
+        "raise_max_pollers",
+        {"ProvisionedPollerConfig": {"MinimumPollers": 1, "MaximumPollers": 6}},
+    )
+    assert "--partitions N" in plan["manual_steps"][0]["text"]
+    applied = cli("apply", "--esm", scn.esm_uuid, "--auto-approve", "--output", "json")
+    assert applied.returncode == 0, applied.stderr
+    assert esm(sandbox, scn.esm_uuid)["ProvisionedPollerConfig"]["MaximumPollers"] == 6
+    # The lag measured before this change says nothing about the new configuration.
+    assert diagnosed(cli, scn.esm_uuid) == []
+    assert plan_json(cli, scn.esm_uuid)["changes"] == []
+    undone = cli("rollback", json.loads(applied.stdout)["run_id"], "--auto-approve")
+    assert undone.returncode == 0, undone.stderr
+    assert esm(sandbox, scn.esm_uuid)["ProvisionedPollerConfig"]["MaximumPollers"] == 3

@@ -29,7 +29,12 @@ from remediate import health
 from remediate.actions.base import Action, ApplyContext, Draft, ManualAction, register
 from remediate.actions.esm import read_esm, update_esm, wait_for_state
 from remediate.actions.provisioned_mode import COST_BASIS
-from remediate.evidence import FiltersDropRecords, FunctionTimeoutRisk, RetriesUnbounded
+from remediate.evidence import (
+    FiltersDropRecords,
+    FunctionTimeoutRisk,
+    OffsetLagGrowing,
+    RetriesUnbounded,
+)
 from remediate.facts import ESM_SETTLED_STATES, Facts
 from remediate.findings import Finding
 from remediate.plan import Change, ManualStep
@@ -239,5 +244,84 @@ class FilterSteps(ManualAction):
                 f"ESM {uuid} has filter pattern(s) that match no Kafka record ({listed}: "
                 f"{'; '.join(ev.problems)}). Rewrite each under `{health.KAFKA_FILTER_KEY}`, or remove them "
                 f"and keep the others as written (`{command}`)."
+            )
+        return [ManualStep(because=(finding.code,), text=text)]
+
+
+@register
+class RaiseMaxPollers(Action):
+    """Double a provisioned-mode mapping's MaximumPollers (at most 2,000), keeping MinimumPollers."""
+
+    name = "raise_max_pollers"
+    accepts = (OffsetLagGrowing,)
+    order = 81
+    permissions = ("lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping")
+
+    def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
+        ev = finding.evidence
+        assert isinstance(ev, OffsetLagGrowing)
+        if ev.cause != "provisioned-maximum" or ev.maximum_pollers is None:
+            return []
+        if ev.maximum_pollers >= health.MAX_POLLERS_LIMIT:
+            return []  # lag_steps says what is left
+        minimum = ev.minimum_pollers or health.PROVISIONED_MIN_POLLERS
+        wanted = min(health.MAX_POLLERS_LIMIT, ev.maximum_pollers * 2)
+        change = Change(
+            id="",
+            action=self.name,
+            resource=facts.esm.uuid,
+            before={
+                "ProvisionedPollerConfig": {"MinimumPollers": minimum, "MaximumPollers": ev.maximum_pollers}
+            },
+            after={"ProvisionedPollerConfig": {"MinimumPollers": minimum, "MaximumPollers": wanted}},
+        )
+        return [Draft(change)]
+
+    def is_done(self, change: Change, ctx: ApplyContext) -> bool:
+        return self.verify(change, ctx) is None
+
+    def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
+        config = change.after["ProvisionedPollerConfig"]
+        ctx.progress(f"raising the provisioned pollers of ESM {change.resource}: {config}")
+        update_esm(ctx, change.resource, ProvisionedPollerConfig=config)
+        wait_for_state(ctx, change.resource, ESM_SETTLED_STATES)
+        return {"previous": change.before}
+
+    def verify(self, change: Change, ctx: ApplyContext) -> str | None:
+        have = read_esm(ctx, change.resource).get("ProvisionedPollerConfig") or {}
+        wanted = change.after["ProvisionedPollerConfig"]
+        wrong = {k: have.get(k) for k, v in wanted.items() if have.get(k) != v}
+        return (
+            f"ESM {change.resource} has ProvisionedPollerConfig {have}, expected {wanted}" if wrong else None
+        )
+
+
+@register
+class LagSteps(ManualAction):
+    """What no API call here can do for growing lag: more partitions (pollers are capped by them)."""
+
+    name = "lag_steps"
+    accepts = (OffsetLagGrowing,)
+
+    def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
+        ev = finding.evidence
+        assert isinstance(ev, OffsetLagGrowing)
+        topics = ", ".join(facts.esm.topics) or "the topic"
+        partitions = (
+            f"Lambda runs at most one poller per partition of {topics}, so lag that outgrows every poller "
+            f"needs more partitions (`kafka-topics.sh --bootstrap-server BROKERS --alter --topic {topics} "
+            "--partitions N`; records with the same key may then land on another partition)"
+        )
+        if ev.cause == "provisioned-maximum":
+            text = (
+                f"{partitions}. Raising MaximumPollers above the partition count changes nothing: Lambda "
+                "caps it there."
+            )
+        else:
+            text = (
+                f"ESM {facts.esm.uuid} is in on-demand mode, whose pollers Lambda adds within three minutes "
+                f"of seeing lag: {partitions}; or give it provisioned pollers (`aws lambda "
+                f"update-event-source-mapping --uuid {facts.esm.uuid} --provisioned-poller-config "
+                f"MinimumPollers={health.PROVISIONED_MIN_POLLERS},MaximumPollers=N`; cost: {COST_BASIS})."
             )
         return [ManualStep(because=(finding.code,), text=text)]

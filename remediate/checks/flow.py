@@ -9,9 +9,12 @@ in `remediate.health`.
 
 from __future__ import annotations
 
+from datetime import datetime
+from itertools import pairwise
+
 from remediate import filters, health
 from remediate.checks.base import check
-from remediate.evidence import FiltersDropRecords, FunctionTimeoutRisk, RetriesUnbounded
+from remediate.evidence import FiltersDropRecords, FunctionTimeoutRisk, OffsetLagGrowing, RetriesUnbounded
 from remediate.facts import Facts
 from remediate.findings import Finding
 
@@ -149,3 +152,48 @@ def filters_admit(facts: Facts) -> list[Finding]:
             )
         )
     return found
+
+
+def _after(moment: str | None, points: tuple[str, ...], values: tuple[float, ...]) -> tuple[float, ...]:
+    """The values measured after `moment` (the mapping's LastModified): lag from before its last change
+    says nothing about its present configuration."""
+    if moment is None:
+        return values
+    try:
+        since = datetime.fromisoformat(moment)
+        return tuple(v for t, v in zip(points, values, strict=True) if datetime.fromisoformat(t) > since)
+    except ValueError:
+        return values
+
+
+@check("lag_keeps_up", "OFFSET_LAG_GROWING")
+def lag_keeps_up(facts: Facts) -> list[Finding]:
+    """OffsetLag that never fell for longer than on-demand scaling takes to react, and ended higher than it
+    began: the pollers do not keep up (in provisioned mode, perhaps held at MaximumPollers)."""
+    fh, esm = facts.function_health, facts.esm
+    if fh is None:
+        return []
+    lag = _after(esm.last_modified, fh.offset_lag_times, fh.offset_lag)
+    if len(lag) < health.LAG_GROWING_MINUTES or lag[-1] <= lag[0]:
+        return []
+    if any(b < a for a, b in pairwise(lag)):
+        return []
+    cause = "provisioned-maximum" if esm.provisioned_pollers else "on-demand"
+    pollers = (
+        f"at most {esm.maximum_pollers} provisioned poller(s)" if esm.maximum_pollers else "on-demand mode"
+    )
+    return [
+        Finding(
+            code="OFFSET_LAG_GROWING",
+            summary=f"ESM {esm.uuid}: OffsetLag grew from {lag[0]:g} to {lag[-1]:g} over {len(lag)} min "
+            f"without falling ({pollers})",
+            evidence=OffsetLagGrowing(
+                cause=cause,  # type: ignore[arg-type]
+                offset_lag=lag,
+                minutes=len(lag),
+                minimum_pollers=esm.minimum_pollers,
+                maximum_pollers=esm.maximum_pollers,
+                batch_size=esm.batch_size,
+            ),
+        )
+    ]

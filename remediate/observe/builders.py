@@ -97,6 +97,8 @@ def esm_from_api(raw: dict[str, Any]) -> Esm:
             str(f.get("Pattern", "")) for f in (raw.get("FilterCriteria") or {}).get("Filters", []) or []
         ),
         metrics_config=tuple((raw.get("MetricsConfig") or {}).get("Metrics", []) or []),
+        minimum_pollers=(raw.get("ProvisionedPollerConfig") or {}).get("MinimumPollers"),
+        maximum_pollers=(raw.get("ProvisionedPollerConfig") or {}).get("MaximumPollers"),
     )
 
 

@@ -216,6 +216,7 @@ def function_health(
         unread=unread,
         duration_max_ms=_max(series.get("f_duration")),
         offset_lag=tuple(lag[t] for t in sorted(lag)),
+        offset_lag_times=tuple(sorted(lag)),
         polled_events=total("PolledEventCount") if esm_uuid else None,
         filtered_out_events=total("FilteredOutEventCount") if esm_uuid else None,
     )

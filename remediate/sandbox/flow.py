@@ -27,7 +27,7 @@ from moto.awslambda.exceptions import InvalidParameterValueException
 
 from remediate.sandbox.patches import KafkaEventSourceMapping, _is_kafka_spec, _replace
 
-__all__ = ["patch"]
+__all__ = ["age_esm", "patch"]
 
 RETRY_ATTEMPTS: Final = (0, 10_000)
 RECORD_AGE: Final = (60, 604_800)
@@ -109,3 +109,12 @@ def patch() -> None:
         ):
             _PRIOR[name] = getattr(backend_cls, name)
             _replace(backend_cls, name, new)
+
+
+def age_esm(account_id: str, region: str, uuid: str, minutes: int) -> None:
+    """Make a mapping's LastModified `minutes` old, as for one created or last changed that long ago (AWS sets
+    LastModified on every change; a scenario's mapping is otherwise as new as its build)."""
+    esm = _lambda_models.lambda_backends[account_id][region].get_event_source_mapping(uuid)
+    if esm is None:
+        raise ValueError(f"no event source mapping {uuid}")
+    esm.last_modified -= minutes * 60

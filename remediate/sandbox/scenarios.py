@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from remediate.sandbox import flow as sandbox_flow
 from remediate.sandbox.server import Sandbox
 
 __all__ = [
@@ -322,6 +323,8 @@ class ScenarioOptions:
     secret_scheduled_for_deletion: bool = False
     """Schedule the mapping's secret for deletion (DeleteSecret with a 7-day recovery window), as a person
     cleaning up secrets would."""
+    esm_age_minutes: int = 0
+    """How long ago the mapping was last changed (its LastModified)."""
     esm_metrics: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     """AWS/Lambda event source mapping metric (PolledEventCount, ...) -> one value a minute, newest last,
     published under the mapping's EventSourceMappingUUID."""
@@ -795,6 +798,18 @@ register(
         },
         esm_metrics={"PolledEventCount": (40.0, 60.0), "FilteredOutEventCount": (40.0, 60.0)},
         expected_findings=("FILTERS_DROP_RECORDS",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="lag-growing-provisioned",
+        description="A provisioned-mode mapping (at most 3 pollers), changed 2 hours ago, whose lag grew for "
+        "the last 5 minutes while its function succeeded.",
+        provisioned_pollers=True,
+        esm_age_minutes=120,
+        function_metrics={"Invocations": (30.0,) * 5, "OffsetLag": (100.0, 300.0, 600.0, 900.0, 1200.0)},
+        expected_findings=("OFFSET_LAG_GROWING",),
     )
 )
 register(
@@ -1511,6 +1526,8 @@ class _Builder:
         if cluster_arn and not o.cross_account_owner and o.cluster_state != "ACTIVE":
             self.sb.set_cluster_state(cluster_arn, o.cluster_state)
         self.health(function_name)
+        if o.esm_age_minutes:
+            sandbox_flow.age_esm(self.sb.account_id, self.region, esm["UUID"], o.esm_age_minutes)
         if o.secret_scheduled_for_deletion:
             for arn in self.made.get("secret_arns", ()):
                 self.sb.client("secretsmanager").delete_secret(SecretId=arn, RecoveryWindowInDays=7)
