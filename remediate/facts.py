@@ -87,6 +87,20 @@ class Esm(Model):
     Confluent registry URL (Lambda API reference, KafkaSchemaRegistryConfig)."""
     schema_registry_access: tuple[SourceAccess, ...] = ()
     """SchemaRegistryConfig.AccessConfigs: how Lambda authenticates to a Confluent registry."""
+    # issue 25: error handling (Lambda developer guide, "Configuring error handling controls for Kafka
+    # event sources": MaximumRetryAttempts and MaximumRecordAgeInSeconds default to -1, infinite)
+    maximum_retry_attempts: int = -1
+    maximum_record_age: int = -1
+    bisect_on_error: bool = False
+    report_batch_item_failures: bool = False
+    """FunctionResponseTypes holds ReportBatchItemFailures (partial batch responses)."""
+    filter_patterns: tuple[str, ...] = ()
+    """FilterCriteria.Filters[].Pattern, as written (JSON text)."""
+    metrics_config: tuple[str, ...] = ()
+    """MetricsConfig.Metrics: EventCount, ErrorCount, KafkaMetrics (what the mapping publishes)."""
+    minimum_pollers: int | None = None
+    maximum_pollers: int | None = None
+    """ProvisionedPollerConfig MinimumPollers / MaximumPollers (None in on-demand mode)."""
 
     @property
     def changed_by(self) -> Literal["user", "lambda", "unknown"]:
@@ -120,6 +134,8 @@ class Function(Model):
     last_update_status: str | None = None
     """InProgress, Successful or Failed (GetFunctionConfiguration LastUpdateStatus)."""
     last_update_status_reason: str | None = None
+    timeout: int | None = None
+    """GetFunctionConfiguration Timeout, in seconds (issue 25)."""
 
 
 class ClusterAuth(Model):
@@ -444,6 +460,8 @@ class Secret(Model):
     kms_key_id: str | None = None
     exists: bool = True
     material: SecretMaterial | None = None
+    deleted_date: str | None = None
+    """DescribeSecret DeletedDate: when a secret scheduled for deletion goes (issue 25)."""
 
 
 class HostResolution(Model):
@@ -547,6 +565,16 @@ class FunctionHealth(Model):
     errors: float | None = None
     throttles: float | None = None
     unread: tuple[str, ...] = ()
+    # issue 25: gauges over the window (Maximum); None when the metric has no data point
+    duration_max_ms: float | None = None
+    """The longest invocation in the window (Duration, Maximum), in milliseconds."""
+    offset_lag: tuple[float, ...] = ()
+    """OffsetLag, the worst value of each minute with data, oldest first: its trend over the window."""
+    offset_lag_times: tuple[str, ...] = ()
+    """The minute of each `offset_lag` value (ISO 8601)."""
+    polled_events: float | None = None
+    filtered_out_events: float | None = None
+    """The mapping's PolledEventCount and FilteredOutEventCount (Sum); None unless it publishes EventCount."""
 
 
 # --- issue 15: other consumers, encryption keys, schema registries ------------------------------------

@@ -13,6 +13,7 @@ from remediate.actions import (
     cross_account,
     endpoint_policy,
     esm,
+    flow,  # issue 25
     function_concurrency,
     kafka_acls,
     key_policy,
@@ -21,6 +22,7 @@ from remediate.actions import (
     route53,
     schema_registry,
     scram,
+    secret_lifecycle,  # issue 25
     secret_value,
     security_group,
     vpc,
@@ -36,6 +38,7 @@ MODULES = (
     cross_account,
     endpoint_policy,
     esm,
+    flow,  # issue 25
     function_concurrency,
     kafka_acls,
     key_policy,
@@ -44,6 +47,7 @@ MODULES = (
     route53,
     schema_registry,
     scram,
+    secret_lifecycle,  # issue 25
     secret_value,
     security_group,
     vpc,

@@ -13,10 +13,12 @@ from remediate.checks import (
     dns,
     endpoint_policy,
     esm,
+    flow,  # issue 25
     function,
     iam,
     kms,
     schema_registry,
+    secret_lifecycle,  # issue 25
     secrets,
     server_auth,
     service_endpoints,
@@ -32,10 +34,12 @@ MODULES = (
     dns,
     endpoint_policy,
     esm,
+    flow,  # issue 25
     function,
     iam,
     kms,
     schema_registry,
+    secret_lifecycle,  # issue 25
     secrets,
     server_auth,
     service_endpoints,

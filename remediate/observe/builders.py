@@ -90,7 +90,22 @@ def esm_from_api(raw: dict[str, Any]) -> Esm:
         schema_registry_access=tuple(
             SourceAccess(type=a["Type"], uri=a["URI"]) for a in registry.get("AccessConfigs", []) or []
         ),
+        maximum_retry_attempts=_int_or_default(raw.get("MaximumRetryAttempts")),
+        maximum_record_age=_int_or_default(raw.get("MaximumRecordAgeInSeconds")),
+        bisect_on_error=bool(raw.get("BisectBatchOnFunctionError")),
+        report_batch_item_failures="ReportBatchItemFailures" in (raw.get("FunctionResponseTypes") or ()),
+        filter_patterns=tuple(
+            str(f.get("Pattern", "")) for f in (raw.get("FilterCriteria") or {}).get("Filters", []) or []
+        ),
+        metrics_config=tuple((raw.get("MetricsConfig") or {}).get("Metrics", []) or []),
+        minimum_pollers=(raw.get("ProvisionedPollerConfig") or {}).get("MinimumPollers"),
+        maximum_pollers=(raw.get("ProvisionedPollerConfig") or {}).get("MaximumPollers"),
     )
+
+
+def _int_or_default(value: Any) -> int:
+    """A retry setting GetEventSourceMapping left out is Lambda's default, -1 (infinite)."""
+    return int(value) if value is not None else -1
 
 
 def cluster_from_api(info: dict[str, Any], brokers: dict[str, Any] | None) -> Cluster:
@@ -211,6 +226,7 @@ def function_from_api(raw: dict[str, Any], arn: str) -> Function:
         state_reason=raw.get("StateReason") or None,
         last_update_status=raw.get("LastUpdateStatus") or None,
         last_update_status_reason=raw.get("LastUpdateStatusReason") or None,
+        timeout=int(raw["Timeout"]) if raw.get("Timeout") is not None else None,
     )
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 from urllib.parse import urlsplit
 
-from remediate import kafka, required_access
+from remediate import health, kafka, required_access
 from remediate.aws import Aws, is_access_denied, outcome
 from remediate.errors import AwsError, InputError
 from remediate.facts import (
@@ -334,10 +334,16 @@ class _Observer:
             if raw is None:
                 return done(Shared(Secret(arn=access.uri, access_type=access.type, exists=False)))
             arn = raw.get("ARN", access.uri)
+            deleted = raw.get("DeletedDate")
             secret = Secret(
-                arn=arn, access_type=access.type, name=raw.get("Name"), kms_key_id=raw.get("KmsKeyId")
+                arn=arn,
+                access_type=access.type,
+                name=raw.get("Name"),
+                kms_key_id=raw.get("KmsKeyId"),
+                deleted_date=str(deleted) if deleted else None,
             )
-            if access.type not in kafka.SECRET_TYPES:
+            if access.type not in kafka.SECRET_TYPES or deleted:
+                # Secrets Manager refuses the value of a secret scheduled for deletion (issue 25).
                 return done(Shared(secret))
             value_f = notes.guard(
                 f"value of secret {arn}", self.pool.submit(self._material, arn, access.type, notes)
@@ -702,10 +708,15 @@ class _Observer:
         built = chain(nodes, lambda found: metrics_of(metrics.broker_ids(found or ())))
         return then(built, lambda h: h.model_copy(update={"unread": tuple(unread)}))
 
-    def function_health(self, arn: str, minutes: int) -> Future[FunctionHealth]:
-        return self.shared("function-health", [arn, minutes], lambda: self._function_health(arn, minutes))
+    def function_health(self, arn: str, minutes: int, esm_uuid: str | None = None) -> Future[FunctionHealth]:
+        """Shared per function, or per mapping for one that publishes its event counts (issue 25)."""
+        return self.shared(
+            "function-health",
+            [arn, minutes, esm_uuid or ""],
+            lambda: self._function_health(arn, minutes, esm_uuid),
+        )
 
-    def _function_health(self, arn: str, minutes: int) -> Future[FunctionHealth]:
+    def _function_health(self, arn: str, minutes: int, esm_uuid: str | None) -> Future[FunctionHealth]:
         unread: list[str] = []
 
         def concurrency_of(read: dict[str, Any]) -> Future[dict[str, Any]]:
@@ -723,13 +734,13 @@ class _Observer:
                 "MetricDataResults",
                 "NextToken",
                 "NextToken",
-                **metrics.function_request(arn, minutes),
+                **metrics.function_request(arn, minutes, esm_uuid=esm_uuid),
             ),
             unread,
         )
         return then(
             gather([concurrency, results]),
-            lambda got: metrics.function_health(arn, minutes, got[0], got[1], tuple(unread)),
+            lambda got: metrics.function_health(arn, minutes, got[0], got[1], tuple(unread), esm_uuid),
         )
 
     def local_names(self, hosts: tuple[str, ...]) -> Future[LocalResolution]:
@@ -1028,7 +1039,7 @@ def _observe(
         else done(None)
     )
 
-    health_fs = _health(obs, function_f, cluster_f, minutes)
+    health_fs = _health(obs, function_f, cluster_f, minutes, esm)
     related_f = _related(obs, esm, notes, destination_f, secret_fs, listed=listed)
 
     def observed(parts: list[Any]) -> _Observed:
@@ -1089,6 +1100,7 @@ def _health(
     function_f: Future[Function | None],
     cluster_f: Future[Cluster | None],
     minutes: int,
+    esm: Esm,
 ) -> list[Future[Any]]:
     """The broker metrics of a provisioned MSK cluster (self-managed Kafka and MSK Serverless publish no
     broker metrics to AWS/Kafka) and the function's health, each chained to the read it needs; nothing
@@ -1104,8 +1116,10 @@ def _health(
     def function(fn: Function | None) -> Future[FunctionHealth | None]:
         if fn is None:
             return done(None)
+        counted = health.ESM_EVENT_COUNT in esm.metrics_config
         return cast(
-            "Future[FunctionHealth | None]", obs.function_health(":".join(fn.arn.split(":")[:7]), minutes)
+            "Future[FunctionHealth | None]",
+            obs.function_health(":".join(fn.arn.split(":")[:7]), minutes, esm.uuid if counted else None),
         )
 
     return [chain(cluster_f, brokers), chain(function_f, function)]

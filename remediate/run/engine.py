@@ -108,7 +108,7 @@ def build_plan(
         chosen = next((refs for name, refs in pb.alternatives.items() if name in fix_with), pb.actions)
         for name, refs in pb.alternatives.items():
             if name not in fix_with:
-                offers.update((o.text, o) for o in _offers(facts, finding, name, refs))
+                offers.update((o.text, o) for o in _offers(facts, finding, name, refs, pb.actions))
         fixes = [ref for ref in chosen if ref.action != "reenable_esm"]
         outcomes = [collect(finding, ref) for ref in fixes]
         drafted = [d for d, _ in outcomes]
@@ -147,13 +147,30 @@ def build_plan(
     )
 
 
-def _offers(facts: Facts, finding: Finding, name: str, refs: tuple[ActionRef, ...]) -> list[ManualStep]:
-    """What the alternative `name` would change for `finding`, one line per change (nothing is planned)."""
+def _planned(facts: Facts, finding: Finding, refs: tuple[ActionRef, ...]) -> list[Draft | ManualStep]:
     registry = actions.registry()
-    out = []
+    out: list[Draft | ManualStep] = []
     for ref in refs:
         action = registry[ref.action]
-        for item in action.plan(facts, finding, action.Params.model_validate(ref.params)):
+        out += action.plan(facts, finding, action.Params.model_validate(ref.params))
+    return out
+
+
+def _offers(
+    facts: Facts,
+    finding: Finding,
+    name: str,
+    refs: tuple[ActionRef, ...],
+    own: tuple[ActionRef, ...],
+) -> list[ManualStep]:
+    """What the alternative `name` would change for `finding`, one line per change (nothing is planned);
+    what the playbook's own actions plan anyway is no alternative, so it is not offered (issue 25)."""
+    anyway = [i.change if isinstance(i, Draft) else i.text for i in _planned(facts, finding, own)]
+    out = []
+    for ref in refs:
+        for item in _planned(facts, finding, (ref,)):
+            if (item.change if isinstance(item, Draft) else item.text) in anyway:
+                continue
             if isinstance(item, Draft):
                 c = item.change
                 what = "; ".join(f"{k} = {v}" for k, v in c.after.items())

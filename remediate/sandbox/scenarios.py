@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from remediate.sandbox import flow as sandbox_flow
 from remediate.sandbox.server import Sandbox
 
 __all__ = [
@@ -325,6 +326,19 @@ class ScenarioOptions:
     kafka_destination: str | None = None
     """A `kafka://TOPIC` on-failure destination (instead of ``destination``)."""
     role_grants_kafka_destination: bool = True
+    # issue 25: connected, but the data does not flow
+    esm_settings: Mapping[str, Any] = field(default_factory=dict)
+    """More CreateEventSourceMapping parameters (retry settings, FilterCriteria, ...), as IaC sets them."""
+    function_timeout: int = 60
+    """The function's Timeout in seconds."""
+    secret_scheduled_for_deletion: bool = False
+    """Schedule the mapping's secret for deletion (DeleteSecret with a 7-day recovery window), as a person
+    cleaning up secrets would."""
+    esm_age_minutes: int = 0
+    """How long ago the mapping was last changed (its LastModified)."""
+    esm_metrics: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    """AWS/Lambda event source mapping metric (PolledEventCount, ...) -> one value a minute, newest last,
+    published under the mapping's EventSourceMappingUUID."""
 
 
 @dataclass(frozen=True)
@@ -755,7 +769,98 @@ register(
         name="function-failing",
         description="18 of the function's 20 invocations returned an error.",
         function_metrics={"Invocations": (10.0, 10.0), "Errors": (10.0, 8.0)},
-        expected_findings=("FUNCTION_FAILING",),
+        # Kafka's default retry settings retry those failed batches forever (issue 25).
+        expected_findings=("FUNCTION_FAILING", "RETRIES_UNBOUNDED"),
+    )
+)
+
+# --- issue 25: connected, but the data does not flow -------------------------------------------------------
+# AWS/Lambda publishes Duration and OffsetLag (the function's Kafka mappings) beside the counts.
+_POISON = {
+    "Invocations": (20.0, 20.0, 20.0),
+    "Errors": (2.0, 2.0, 2.0),
+    "OffsetLag": (120.0, 480.0, 900.0),
+}
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="poison-record",
+        description="A provisioned-mode mapping with Kafka's default retries; the function fails on one "
+        "record in every batch and the lag grows.",
+        provisioned_pollers=True,
+        function_metrics=_POISON,
+        expected_findings=("RETRIES_UNBOUNDED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="poison-record-on-demand",
+        description="As poison-record, on an on-demand mapping (its retry settings need provisioned mode).",
+        function_metrics=_POISON,
+        expected_findings=("RETRIES_UNBOUNDED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="filter-on-key",
+        description="A filter on the record's key, which Kafka mappings never offer to a pattern.",
+        esm_settings={"FilterCriteria": {"Filters": [{"Pattern": '{"key": ["b3JkZXJz"]}'}]}},
+        expected_findings=("FILTERS_DROP_RECORDS",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="filters-drop-all",
+        description="A well-formed filter that dropped every record polled in the window (EventCount on).",
+        esm_settings={
+            "FilterCriteria": {"Filters": [{"Pattern": '{"value": {"device_ID": [{"prefix": "AB"}]}}'}]},
+            "MetricsConfig": {"Metrics": ["EventCount"]},
+        },
+        esm_metrics={"PolledEventCount": (40.0, 60.0), "FilteredOutEventCount": (40.0, 60.0)},
+        expected_findings=("FILTERS_DROP_RECORDS",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="lag-growing-provisioned",
+        description="A provisioned-mode mapping (at most 3 pollers), changed 2 hours ago, whose lag grew for "
+        "the last 5 minutes while its function succeeded.",
+        provisioned_pollers=True,
+        esm_age_minutes=120,
+        function_metrics={"Invocations": (30.0,) * 5, "OffsetLag": (100.0, 300.0, 600.0, 900.0, 1200.0)},
+        expected_findings=("OFFSET_LAG_GROWING",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="scram-secret-deleted",
+        description="The mapping's SASL/SCRAM secret is scheduled for deletion.",
+        auth="scram",
+        secret_scheduled_for_deletion=True,
+        expected_findings=("SECRET_SCHEDULED_FOR_DELETION",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="function-timeout-near",
+        description="The function's longest run in the window took 57 s of its 60 s timeout.",
+        function_metrics={"Invocations": (5.0, 5.0), "Duration": (31_000.0, 57_000.0)},
+        expected_findings=("FUNCTION_TIMEOUT_RISK",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="function-timeout-over-limit",
+        description="The function's 15-minute timeout is over the 14 minutes Kafka mappings support.",
+        function_timeout=900,
+        expected_findings=("FUNCTION_TIMEOUT_RISK",),
     )
 )
 
@@ -1161,7 +1266,7 @@ class _Builder:
             Role=role_arn,
             Handler="index.handler",
             Code={"ZipFile": _function_zip()},
-            Timeout=60,
+            Timeout=self.o.function_timeout,
         )["FunctionArn"]
         return name, arn
 
@@ -1460,6 +1565,7 @@ class _Builder:
         access += self.issue15_esm_args(esm_args, cluster_arn, source)
         if o.provisioned_pollers and source != "sqs":
             esm_args["ProvisionedPollerConfig"] = {"MinimumPollers": 1, "MaximumPollers": 3}
+        esm_args.update(o.esm_settings)
 
         role_name, role_arn = self.role(access + self._access_statements(cluster_arn, secret_arn))
         function_name, function_arn = self.function(role_arn)
@@ -1476,6 +1582,13 @@ class _Builder:
         if cluster_arn and not o.cross_account_owner and o.cluster_state != "ACTIVE":
             self.sb.set_cluster_state(cluster_arn, o.cluster_state)
         self.health(function_name)
+        if o.esm_age_minutes:
+            sandbox_flow.age_esm(self.sb.account_id, self.region, esm["UUID"], o.esm_age_minutes)
+        if o.secret_scheduled_for_deletion:
+            for arn in self.made.get("secret_arns", ()):
+                self.sb.client("secretsmanager").delete_secret(SecretId=arn, RecoveryWindowInDays=7)
+        for metric, values in o.esm_metrics.items():
+            self.sb.put_metrics("AWS/Lambda", metric, {"EventSourceMappingUUID": esm["UUID"]}, list(values))
         return Scenario(
             name=o.name,
             description=o.description,
