@@ -113,7 +113,10 @@ class BrokerDnsUnresolvable(Evidence):
 # --- the ESM itself -------------------------------------------------------------------------------
 
 
-class BrokerTimeout(Evidence):
+class ConnectionErrorSeen(Evidence):
+    """What the mapping reports (a connection error) beside what the brokers' metrics measured: the
+    common part of BROKER_TIMEOUT (the brokers show trouble) and CONNECTION_UNEXPLAINED (they do not)."""
+
     error_text: str
     source: str
     batch_size: int | None
@@ -128,6 +131,23 @@ class BrokerTimeout(Evidence):
     offline_partitions: float | None = None
     under_replicated_partitions: float | None = None
     active_controllers: float | None = None
+
+
+class BrokerTimeout(ConnectionErrorSeen):
+    trouble: tuple[str, ...] = ()
+    """Each measured sign of broker trouble in the window (issue 21): the finding is drawn only with one."""
+
+
+# issue 21
+class ConnectionUnexplained(ConnectionErrorSeen):
+    """A connection error that nothing read explains: the brokers' metrics show no trouble (or there are
+    none), and the checks that would name a configuration cause found nothing."""
+
+    ruled_out: tuple[str, ...]
+    """What was read and found not to cause it."""
+    not_measured: tuple[str, ...]
+    """What could explain it and was not measured."""
+    next_steps: tuple[str, ...]
 
 
 class EsmDisabled(Evidence):
@@ -415,6 +435,8 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "KMS_KEY_DENIES": (KmsKeyDenies,),
     "SCHEMA_REGISTRY_DENIED": (SchemaRegistryDenied,),
     "SCHEMA_REGISTRY_UNREACHABLE": (SchemaRegistryUnreachable,),
+    # issue 21
+    "CONNECTION_UNEXPLAINED": (ConnectionUnexplained,),
 }
 
 
@@ -452,6 +474,8 @@ __all__ = [
     "ClusterAuthzCrossAccount",
     "ClusterAuthzIam",
     "ClusterNotActive",
+    "ConnectionErrorSeen",
+    "ConnectionUnexplained",
     "ConsumerGroupShared",
     "CouldNotCheck",
     "EndpointPolicyDenies",

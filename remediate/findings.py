@@ -14,7 +14,7 @@ from remediate.evidence import EVIDENCE, Evidence, parse
 from remediate.facts import Model
 
 CODES: dict[str, str] = {
-    "BROKER_TIMEOUT": "brokers reachable but timing out or overloaded",
+    "BROKER_TIMEOUT": "connection errors while the brokers show measured trouble (disk, CPU, partitions...)",
     "BROKER_PORTS_BLOCKED": "security groups or NACLs block the broker port or 443",
     "SERVICE_ENDPOINTS_UNREACHABLE": "no NAT gateway and missing VPC endpoints for required services",
     "VPC_DNS_DISABLED": "VPC DNS support or hostnames off where private-DNS endpoints need them",
@@ -44,6 +44,9 @@ CODES: dict[str, str] = {
     "KMS_KEY_DENIES": "a customer managed key's policy keeps the execution role from a secret or destination",
     "SCHEMA_REGISTRY_DENIED": "the execution role may not read the Glue schema registry",
     "SCHEMA_REGISTRY_UNREACHABLE": "the schema registry is missing or out of the pollers' reach",
+    # issue 21
+    "CONNECTION_UNEXPLAINED": "connection error not explained by the configuration, and no broker trouble "
+    "measured",
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from remediate.actions import (
     broker_storage,
     broker_tls,
+    connection_error,
     consumer_group,
     cross_account,
     endpoint_policy,
@@ -32,6 +33,7 @@ from remediate.actions.base import registered as registry
 MODULES = (
     broker_storage,
     broker_tls,
+    connection_error,
     consumer_group,
     cross_account,
     endpoint_policy,
