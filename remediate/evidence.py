@@ -150,6 +150,20 @@ class ConnectionUnexplained(ConnectionErrorSeen):
     next_steps: tuple[str, ...]
 
 
+# issue 21
+class SecretMissing(Evidence):
+    """An MSK cluster whose every listener needs a secret (SASL/SCRAM, mTLS) and a mapping that names none."""
+
+    cluster: str
+    offered: tuple[str, ...]
+    """The cluster's client authentication methods: "sasl-scram", "mtls"."""
+    secret_types: tuple[str, ...]
+    """The SourceAccessConfigurations types that would select each of them."""
+    ports: tuple[int, ...]
+    """The broker port of each, in the same order."""
+    client_broker: str | None = None
+
+
 class EsmDisabled(Evidence):
     state: str
     state_transition_reason: str
@@ -437,6 +451,7 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "SCHEMA_REGISTRY_UNREACHABLE": (SchemaRegistryUnreachable,),
     # issue 21
     "CONNECTION_UNEXPLAINED": (ConnectionUnexplained,),
+    "ESM_SECRET_MISSING": (SecretMissing,),
 }
 
 
@@ -495,6 +510,7 @@ __all__ = [
     "SchemaRegistryDenied",
     "SchemaRegistryUnreachable",
     "SecretMaterialProblems",
+    "SecretMissing",
     "ServerAuthFailed",
     "ServiceEndpointsUnreachable",
     "VpcDnsDisabled",

@@ -47,6 +47,7 @@ CODES: dict[str, str] = {
     # issue 21
     "CONNECTION_UNEXPLAINED": "connection error not explained by the configuration, and no broker trouble "
     "measured",
+    "ESM_SECRET_MISSING": "the MSK cluster offers only SASL/SCRAM or mTLS and the mapping names no secret",
 }
 
 

@@ -314,6 +314,10 @@ class ScenarioOptions:
     kafka_destination: str | None = None
     """A `kafka://TOPIC` on-failure destination (instead of ``destination``)."""
     role_grants_kafka_destination: bool = True
+    # issue 21
+    esm_names_secret: bool = True
+    """Name the scram/tls secret in the mapping's SourceAccessConfigurations; off: the secret exists (and is
+    associated) but the mapping names none."""
 
 
 @dataclass(frozen=True)
@@ -1383,7 +1387,7 @@ class _Builder:
             )
 
         source_access: list[dict[str, str]] = []
-        if source != "sqs" and secret_arn:
+        if source != "sqs" and secret_arn and o.esm_names_secret:
             kind = {"scram": "SASL_SCRAM_512_AUTH", "tls": "CLIENT_CERTIFICATE_TLS_AUTH"}[o.auth]
             source_access.append({"Type": kind, "URI": secret_arn})
         if root_ca_arn:
@@ -2102,5 +2106,33 @@ register(
         description="A Kafka topic as on-failure destination, writable by the role.",
         provisioned_pollers=True,
         kafka_destination="kafka://orders-failures",
+    )
+)
+
+
+# issue 21: listeners as the cluster offers them. A cluster that accepts only SASL/SCRAM (or only mTLS), with
+# ClientBroker TLS, and a mapping that names no secret: there is no plaintext listener, so the missing secret
+# is the finding, never a 9092 rule (Lambda DG, "Configuring Amazon MSK cluster authentication methods in
+# Lambda": "reference this secret when configuring your event source mapping").
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="scram-only-no-secret",
+        description="A SASL/SCRAM-only MSK cluster (ClientBroker TLS) and a mapping that names no secret.",
+        auth="scram",
+        esm_names_secret=False,
+        last_processing_result=CONNECTION_ERROR,
+        expected_findings=("ESM_SECRET_MISSING",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="mtls-only-no-secret",
+        description="An mTLS-only MSK cluster (ClientBroker TLS) and a mapping that names no secret.",
+        auth="tls",
+        esm_names_secret=False,
+        last_processing_result=CONNECTION_ERROR,
+        expected_findings=("ESM_SECRET_MISSING",),
     )
 )
