@@ -113,7 +113,10 @@ class BrokerDnsUnresolvable(Evidence):
 # --- the ESM itself -------------------------------------------------------------------------------
 
 
-class BrokerTimeout(Evidence):
+class ConnectionErrorSeen(Evidence):
+    """What the mapping reports (a connection error) beside what the brokers' metrics measured: the
+    common part of BROKER_TIMEOUT (the brokers show trouble) and CONNECTION_UNEXPLAINED (they do not)."""
+
     error_text: str
     source: str
     batch_size: int | None
@@ -128,6 +131,37 @@ class BrokerTimeout(Evidence):
     offline_partitions: float | None = None
     under_replicated_partitions: float | None = None
     active_controllers: float | None = None
+
+
+class BrokerTimeout(ConnectionErrorSeen):
+    trouble: tuple[str, ...] = ()
+    """Each measured sign of broker trouble in the window (issue 21): the finding is drawn only with one."""
+
+
+# issue 21
+class ConnectionUnexplained(ConnectionErrorSeen):
+    """A connection error that nothing read explains: the brokers' metrics show no trouble (or there are
+    none), and the checks that would name a configuration cause found nothing."""
+
+    ruled_out: tuple[str, ...]
+    """What was read and found not to cause it."""
+    not_measured: tuple[str, ...]
+    """What could explain it and was not measured."""
+    next_steps: tuple[str, ...]
+
+
+# issue 21
+class SecretMissing(Evidence):
+    """An MSK cluster whose every listener needs a secret (SASL/SCRAM, mTLS) and a mapping that names none."""
+
+    cluster: str
+    offered: tuple[str, ...]
+    """The cluster's client authentication methods: "sasl-scram", "mtls"."""
+    secret_types: tuple[str, ...]
+    """The SourceAccessConfigurations types that would select each of them."""
+    ports: tuple[int, ...]
+    """The broker port of each, in the same order."""
+    client_broker: str | None = None
 
 
 class EsmDisabled(Evidence):
@@ -486,6 +520,9 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "FILTERS_DROP_RECORDS": (FiltersDropRecords,),
     "SECRET_SCHEDULED_FOR_DELETION": (SecretScheduledForDeletion,),
     "OFFSET_LAG_GROWING": (OffsetLagGrowing,),
+    # issue 21
+    "CONNECTION_UNEXPLAINED": (ConnectionUnexplained,),
+    "ESM_SECRET_MISSING": (SecretMissing,),
 }
 
 
@@ -523,6 +560,8 @@ __all__ = [
     "ClusterAuthzCrossAccount",
     "ClusterAuthzIam",
     "ClusterNotActive",
+    "ConnectionErrorSeen",
+    "ConnectionUnexplained",
     "ConsumerGroupShared",
     "CouldNotCheck",
     "EndpointPolicyDenies",
@@ -547,6 +586,7 @@ __all__ = [
     "SchemaRegistryUnreachable",
     "SecretMaterialProblems",
     "SecretScheduledForDeletion",
+    "SecretMissing",
     "ServerAuthFailed",
     "ServiceEndpointsUnreachable",
     "VpcDnsDisabled",

@@ -117,7 +117,8 @@ def msk_auth_mode(esm: Esm, cluster: Cluster | None) -> AuthMode | None:
     "How Lambda chooses a bootstrap broker": a secret for mTLS or SASL/SCRAM selects that method; with
     no secret, SASL/IAM if IAM auth is active, else unauthenticated TLS if active, else plaintext. Lambda
     never falls back to a weaker listener, and never uses SCRAM without a secret. None when the cluster
-    was not read and no secret decides it.
+    was not read and no secret decides it, or when the cluster offers nothing a mapping without a secret
+    can use (SCRAM or mTLS only: `checks/listeners.py` reports the missing secret).
     """
     types = access_types(esm)
     if CLIENT_CERTIFICATE_TLS_AUTH in types:
@@ -132,6 +133,14 @@ def msk_auth_mode(esm: Esm, cluster: Cluster | None) -> AuthMode | None:
     # says TLS_PLAINTEXT, the developer guide TLS (MSK API reference, EncryptionInTransit).
     if cluster.auth.unauthenticated and (cluster.client_broker_encryption or "TLS") in TLS_ENCRYPTIONS:
         return "tls"
+    # issue 21: with ClientBroker TLS ("client-broker communication is enabled with TLS only", MSK API
+    # reference, EncryptionInTransit) there is no plaintext listener, so a cluster that offers only
+    # SASL/SCRAM or mTLS has nothing a secret-less mapping can use ("store the authentication credentials
+    # ... in a Secrets Manager secret, and reference this secret when configuring your event source
+    # mapping", Lambda DG, "Configuring Amazon MSK cluster authentication methods in Lambda"): None,
+    # never 9092.
+    if cluster.client_broker_encryption == "TLS":
+        return None
     return "plaintext"
 
 

@@ -480,9 +480,12 @@ def test_item_13_no_broker_timeout_past_a_denied_read(books: list[Playbook]) -> 
     assert "BROKER_TIMEOUT" not in codes(findings)
     assert any("no batch-size change is planned" in x.summary for x in findings)
     assert [c.action for c in build_plan(f, findings, books).changes] == []
-    # With every read made, the elimination stands.
+    # With every read made, the error is narrowed down: not explained, as no broker trouble was measured
+    # (issue 21); with measured trouble, the brokers are blamed.
     ok = factories.facts(esm=factories.esm(last_processing_result=CONNECTION_ERROR, batch_size=500))
-    assert codes(diagnose(ok, books)) == ["BROKER_TIMEOUT"]
+    assert codes(diagnose(ok, books)) == ["CONNECTION_UNEXPLAINED"]
+    troubled = ok.model_copy(update={"broker_health": factories.troubled_brokers()})
+    assert codes(diagnose(troubled, books)) == ["BROKER_TIMEOUT"]
 
 
 # --- 14. who disabled the mapping ------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 from remediate.actions import (
     broker_storage,
     broker_tls,
+    connection_error,
     consumer_group,
     cross_account,
     endpoint_policy,
@@ -17,6 +18,7 @@ from remediate.actions import (
     function_concurrency,
     kafka_acls,
     key_policy,
+    listeners,
     provisioned_mode,
     role_policy,
     route53,
@@ -34,6 +36,7 @@ from remediate.actions.base import registered as registry
 MODULES = (
     broker_storage,
     broker_tls,
+    connection_error,
     consumer_group,
     cross_account,
     endpoint_policy,
@@ -42,6 +45,7 @@ MODULES = (
     function_concurrency,
     kafka_acls,
     key_policy,
+    listeners,
     provisioned_mode,
     role_policy,
     route53,

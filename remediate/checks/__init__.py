@@ -17,6 +17,7 @@ from remediate.checks import (
     function,
     iam,
     kms,
+    listeners,
     schema_registry,
     secret_lifecycle,  # issue 25
     secrets,
@@ -38,6 +39,7 @@ MODULES = (
     function,
     iam,
     kms,
+    listeners,
     schema_registry,
     secret_lifecycle,  # issue 25
     secrets,
