@@ -133,6 +133,11 @@ class UpdateEsm(Action):
         esm = read_esm(ctx, change.resource)
         return all(esm.get(k) == v for k, v in change.after.items())
 
+    def moved(self, change: Change, ctx: ApplyContext) -> str | None:
+        esm = read_esm(ctx, change.resource)
+        now = {k: esm.get(k) for k in change.before or {}}
+        return None if now == (change.before or {}) else f"ESM {change.resource} now has {now}"
+
     def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
         ctx.progress(
             f"updating ESM {change.resource}: " + ", ".join(f"{k}={v}" for k, v in change.after.items())

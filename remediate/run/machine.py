@@ -385,6 +385,7 @@ class Run:
             ctx.outputs.update(self.resume.outputs)
             self.outputs.update(self.resume.outputs)
             done = self.resume.done
+        self._refuse_moved(ctx, done | (self.resume.in_flight if self.resume is not None else set()))
         if self.original is not None:
             self.original.record("rollback", by=self.run_id, status="started")
         for change in self.plan.changes:
@@ -409,6 +410,12 @@ class Run:
                 self.skipped_ids.append(change.id)
                 self.reporter.progress(f"{change.id} {change.action} {change.resource}: already in effect")
                 continue
+            moved = action.moved(resolved, ctx)
+            if moved is not None:
+                raise StalePlanError(
+                    f"stopped before {change.id} {change.action} on {change.resource}: {moved}; it changed "
+                    "after the plan was made, and is left as it is. Plan again"
+                )
             journal.record(
                 "begin",
                 change_id=change.id,
@@ -426,6 +433,22 @@ class Run:
             self.in_flight = None
         self._safe_point("verification")
         self.applied()
+
+    def _refuse_moved(self, ctx: ApplyContext, settled: set[str]) -> None:
+        """Before the first write: StalePlanError if any change still to make would start from another
+        state than the plan's `before` (a colleague's change while the question waited, or after the run
+        stopped): the run then changes nothing more, instead of stopping half way at that change."""
+        assert self.plan is not None
+        for change in self.plan.changes:
+            if change.id in settled or not actions.get(change.action).before_is_setting:
+                continue
+            moved = actions.get(change.action).moved(change, ctx)
+            if moved is not None:
+                undo = f", or undo the run with `remediate rollback {self.run_id}`" if self.changed else ""
+                raise StalePlanError(
+                    f"{change.id} {change.action} on {change.resource}: {moved}; it changed after the plan "
+                    f"was made, and this run changed nothing more. Plan again{undo}"
+                )
 
     def _landed(self, action: actions.Action, change: Change, ctx: ApplyContext) -> dict[str, Any] | None:
         if self.resume is None:
