@@ -222,7 +222,10 @@ class ReenableEsm(Action):
             update_esm(ctx, uuid, Enabled=True)
             wait_for_state(ctx, uuid, frozenset({"Enabled"}))
         if marked:
-            restart_mark.clear(ctx.aws, arn)
+            try:
+                restart_mark.clear(ctx.aws, arn)
+            except AwsError as exc:  # the trigger is on; a mark left on an Enabled ESM is removed next time
+                ctx.progress(f"could not remove the tag {restart_mark.TAG} from ESM {uuid}: {exc}")
         return {"previous": change.before}
 
     def undo_interrupted(self, change: Change, ctx: ApplyContext) -> Change | None:

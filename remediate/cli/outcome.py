@@ -59,7 +59,6 @@ def stopped(ctx: Ctx, run: Run, exc: BaseException, document: Document) -> NoRet
     """Report a run that ended without success, and exit with the documented code."""
     from remediate.log import redact
 
-    warn(run)
     signum = exc.signum if isinstance(exc, Interrupted | SignalAbort) else 0
     changed = run.changed
     if signum:
@@ -86,6 +85,7 @@ def stopped(ctx: Ctx, run: Run, exc: BaseException, document: Document) -> NoRet
                 f"{restart_mark.enable_command(restart.resource)}"
             )
         click.echo(redact("\n".join(lines)), err=True)
+    warn(run)  # after the result, as the contract orders them
     if ctx.settings.output == "json":
         click.echo(redact(json.dumps(document(run, state_of(run, exc), message), indent=2, sort_keys=True)))
     sys.exit(code)

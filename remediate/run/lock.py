@@ -254,6 +254,21 @@ class EsmLock:
             except RemediateError as exc:  # try again at the next interval; the lock has time left
                 log.warning("lock.renew_failed", error=str(exc))
 
+    def check(self) -> None:
+        """Read the lock now (before each change): if our tag is gone (`remediate unlock`), mark it lost,
+        so the run stops before its next write rather than at the renewer's next turn, a third of
+        `lock_ttl` later. A failed read leaves the decision to the renewer: the lock has time left."""
+        if not self._held or self.lost.is_set():
+            return
+        try:
+            reading = read(self.aws, self.esm_arn)
+        except RemediateError as exc:
+            log.warning("lock.check_failed", error=str(exc))
+            return
+        if all(h.key != self.key for h in reading.holders):
+            log.warning("lock.lost", key=self.key)
+            self.lost.set()
+
     # -- release ------------------------------------------------------------------------------------
     def release(self) -> None:
         """Stop renewing and drop our tag (never another run's). Raises what the untag raised."""

@@ -476,6 +476,8 @@ class Run:
         """Between two changes: stop here if the operator asked, or if the lock was taken away."""
         if self.stop.requested:
             raise Interrupted(f"stopped on request before {before}", self.stop.signum)
+        if self.lock is not None:
+            self.lock.check()  # issue 23: `remediate unlock` stops the holder before its next write
         if self.lock is not None and self.lock.lost.is_set():
             raise LockedError(
                 f"the lock on ESM {self.lock.esm_uuid} was removed while this run held it "
