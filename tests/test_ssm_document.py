@@ -206,6 +206,9 @@ def test_the_templates_document_is_the_runbook(template: Any, allow: bool) -> No
         "BundleSha256": "b" * 64,
         "BundleBucket": "bundles",
         "BundleKey": "releases/v1.zip",
+        "FixableRolePath": "/service-role/",
+        "FixableRoleTag": "",
+        "FixableKeyArns": [""],
     }
     document = template()["Resources"]["Runbook"]["Properties"]
     content = _resolve(document["Content"], params, {"HasNotificationArn": True, "AllowAutoApprove": allow})
@@ -217,6 +220,7 @@ def test_the_templates_document_is_the_runbook(template: Any, allow: bool) -> No
             auto_approve=allow,
             bucket="remediate-state",
             attachment=Attachment(ATTACHMENT, "b" * 64),
+            fixable={"FixableRolePath": "/service-role/", "FixableRoleTag": "", "FixableKeyArns": [""]},
         )
     )
     assert content == expected

@@ -94,6 +94,9 @@ class Deploy:
     """Plans over 100 KB, journals and reports go to this bucket; empty: none (a local run only)."""
     attachment: Attachment | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    fixable: dict[str, Any] = field(default_factory=dict)
+    """issue 27: FixableRolePath / FixableRoleTag / FixableKeyArns, what the role may rewrite
+    (`write_scope`); the plan step makes the rest manual steps. Empty: no role or key policy."""
 
     def check(self) -> None:
         """What SSM itself would refuse at create time, for literal values."""
@@ -228,7 +231,7 @@ def runbook(deploy: Deploy | None = None) -> dict[str, Any]:
     steps: list[dict[str, Any]] = [
         _script(
             "plan",
-            {**common, "Mode": "{{ Mode }}"},
+            {**common, "Mode": "{{ Mode }}", **d.fixable},
             [
                 ("EsmUuid", "String"),
                 ("RunId", "String"),

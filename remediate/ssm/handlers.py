@@ -57,6 +57,7 @@ from remediate.ssm.limits import (
     WAIT_SHARE,
     step_seconds,
 )
+from remediate.write_scope import WriteScope
 
 PLAN_KEY_PREFIX = "remediate/plans/"
 REPORT_KEY_PREFIX = "remediate/reports/"
@@ -82,6 +83,14 @@ class _Events(BaseModel):
 
 class PlanEvents(_Events):
     Mode: Literal["Diagnose", "Plan", "Apply"] = "Plan"
+    # issue 27: what this deployment's role may rewrite (deploy-time literals, never the starter's).
+    FixableRolePath: str = ""
+    FixableRoleTag: str = ""
+    FixableKeyArns: list[str] = Field(default_factory=list)
+
+    def scope(self) -> WriteScope:
+        keys = tuple(k for k in self.FixableKeyArns if k)
+        return WriteScope(role_path=self.FixableRolePath, role_tag=self.FixableRoleTag, key_arns=keys).check()
 
 
 class ApplyEvents(_Events):
@@ -141,7 +150,7 @@ def _settings(region: str, **flags: Any) -> Settings:
     return settings
 
 
-def _run(esm_id: str, mode: Mode, settings: Settings, aws: Aws) -> Run:
+def _run(esm_id: str, mode: Mode, settings: Settings, aws: Aws, scope: WriteScope | None = None) -> Run:
     run = Run(
         esm_id=esm_id,
         mode=mode,
@@ -149,6 +158,7 @@ def _run(esm_id: str, mode: Mode, settings: Settings, aws: Aws) -> Run:
         aws=aws,
         playbooks=playbook.load(settings.playbooks_dir),
         reporter=SsmReporter(),
+        manual_when=scope.manual_reason if scope is not None else None,
     )
     return run.execute()
 
@@ -242,8 +252,9 @@ def plan_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
             raise InputError("Mode Apply needs an EsmId: across accounts only Diagnose and Plan run")
         return _scan_account(ev, _settings(ev.Region))
     parse_esm_id(ev.EsmId)
+    scope = ev.scope()
     settings = _settings(ev.Region)
-    run = _run(ev.EsmId, _MODES[ev.Mode], settings, Aws.from_settings(settings))
+    run = _run(ev.EsmId, _MODES[ev.Mode], settings, Aws.from_settings(settings), scope)
     assert run.facts is not None
     out = _blank(ev.Mode)
     out.update(
