@@ -156,6 +156,46 @@ def test_a_failed_native_restart_ends_with_the_esm_enabled(sandbox: Sandbox, cli
     assert _journal(sandbox, execution.outputs["plan.RunId"])[-1]["status"] == "failed"
 
 
+@pytest.mark.parametrize(
+    ("step", "status", "cleaned"),
+    [("enable", "Success", False), ("disable", "Failed", True), ("enableAgain", "Failed", True)],
+)
+def test_one_failed_native_step_ends_as_its_handling_says(
+    sandbox: Sandbox, cli_env: dict[str, str], step: str, status: str, cleaned: bool
+) -> None:
+    """issue 27, D4: a first enable that fails is handled (pause, enableAgain) and not critical, so a
+    run whose retry succeeds ends Success; any other locked step's failure is critical: Failed, after
+    `cleanup` left the ESM enabled and unlocked."""
+    scn = _setup(sandbox)
+    _slow(sandbox, reads=2, latency=0.05)
+    fail_at = "enable" if step == "enableAgain" else step  # enableAgain runs only after enable failed
+
+    def on_progress(message: str) -> None:
+        if message == f"{fail_at} (aws:executeAwsApi): started":
+            times = 2 if step == "enableAgain" else 1
+            sandbox.faults.add(
+                FaultRule(
+                    service="lambda",
+                    operation="UpdateEventSourceMapping",
+                    kind="status",
+                    status=500,
+                    times=times,
+                )
+            )
+
+    execution = _runner(cli_env, on_progress).run(
+        {"EsmId": scn.esm_uuid, "Mode": "Apply", "AutomationAssumeRole": ROLE}
+    )
+    assert execution.status == status, execution.failure
+    failed = [s.name for s in execution.steps if s.status == "Failed"]
+    assert failed == (["enable", "enableAgain"] if step == "enableAgain" else [step])
+    assert (execution.step("cleanup") is not None) == cleaned
+    if not cleaned:
+        assert execution.step("verify") is not None
+        assert execution.step("verify").status == "Success"
+    _clean(sandbox, scn.esm_uuid)
+
+
 def test_a_cancel_mid_restart_is_cleaned_up_within_ssms_window_and_resumed(
     sandbox: Sandbox, cli_env: dict[str, str]
 ) -> None:
