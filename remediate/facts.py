@@ -414,6 +414,8 @@ class Role(Model):
     """The managed policy set as the role's permissions boundary (GetRole PermissionsBoundary)."""
     permissions_boundary: NamedPolicy | None = None
     """Its document; None with an ARN set means it could not be read (and is recorded as unchecked)."""
+    tags: tuple[tuple[str, str], ...] = ()
+    """issue 27: GetRole's Tags, (key, value): the runbook may rewrite a role tagged remediate:fixable."""
 
 
 class CertificateInfo(Model):

@@ -520,6 +520,7 @@ class _Observer:
                         attached_policies=attached_policies,
                         permissions_boundary_arn=permissions_boundary_arn(raw["Role"]),
                         permissions_boundary=bound,
+                        tags=tuple((t["Key"], t["Value"]) for t in raw["Role"].get("Tags", [])),
                     ),
                     tuple(notes.unchecked),
                 )

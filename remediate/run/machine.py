@@ -155,6 +155,7 @@ class Run:
     # restarts the ESM with native steps), which then also owns the lock and the `finish` record.
     handoff: Callable[[Change], bool] | None = None
     handed_off: list[str] = field(default_factory=list)
+    manual_when: Callable[[Facts, Change], str | None] | None = None  # issue 27: engine.build_plan's
 
     if TYPE_CHECKING:  # triggers, bound by transitions at runtime; declared for mypy
 
@@ -307,6 +308,7 @@ class Run:
                 self.playbooks,
                 enable_user_disabled=self.enable_user_disabled or self.restarted_by is not None,
                 fix_with=self.fix_with,
+                manual_when=self.manual_when,
             )
         if self.mode == "apply" and self.plan.changes:
             self.ask()
