@@ -116,7 +116,8 @@ def build_fleet(
                     broken[uuid] = "ESM_DISABLED"
                 else:
                     sb.set_esm_status(uuid, last_processing_result=CONNECTION_ERROR)
-                    broken[uuid] = "BROKER_TIMEOUT"
+                    # Healthy broker metrics (HEALTHY_BROKER): not explained, not blamed on the brokers.
+                    broken[uuid] = "CONNECTION_UNEXPLAINED"
             else:
                 healthy.add(uuid)
     vpc_ids = tuple(str(b.vpc_id) for b in bases)

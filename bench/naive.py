@@ -3,7 +3,11 @@
 
     python -m bench.naive UUID [UUID...]      (AWS_* in the environment point it at the sandbox)
 
-Prints one JSON line: the mappings diagnosed and the seconds they took (start-up excluded).
+It does the same work as `remediate scan` with the same settings: metric reads included
+(`metrics_window`, from REMEDIATE_METRICS_WINDOW like the scan's), so the speed-up compares equal work.
+
+Prints one JSON line: the mappings diagnosed, the seconds they took (start-up excluded), and the finding
+codes of each mapping that has any (the bench checks them as it checks the scan's).
 """
 
 from __future__ import annotations
@@ -26,12 +30,19 @@ def main() -> None:
     settings = load_settings()
     books = playbook.load(settings.playbooks_dir)
     base = Aws(region=os.environ["AWS_REGION"], attempts=settings.retry_attempts)
-    for service in ("lambda", "kafka", "iam", "ec2"):
+    for service in ("lambda", "kafka", "iam", "ec2", "cloudwatch"):
         base.client(service)  # client creation is start-up, not the diagnosis
+    found: dict[str, list[str]] = {}
     start = time.perf_counter()
     for uuid in sys.argv[1:]:
-        diagnose(observe(base.fresh(), uuid, max_workers=settings.max_workers), books)
-    print(json.dumps({"mappings": len(sys.argv) - 1, "seconds": time.perf_counter() - start}))
+        facts = observe(
+            base.fresh(), uuid, max_workers=settings.max_workers, metrics_minutes=settings.metrics_window
+        )
+        codes = [finding.code for finding in diagnose(facts, books)]
+        if codes:
+            found[uuid] = codes
+    took = time.perf_counter() - start
+    print(json.dumps({"mappings": len(sys.argv) - 1, "seconds": took, "findings": found}))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """Start-up of the command line: `remediate --help`, and `remediate diagnose` split into the time its AWS
-requests were on the wire and everything else (interpreter, imports, settings, clients, the diagnosis).
+requests were on the wire and everything else (interpreter, imports, settings, clients, the diagnosis), and
+its start-up: from starting the process to its first AWS request. `python -c pass` and `aws --version` (if
+the AWS CLI is installed) run in the same turns, as yardsticks under the same load.
 
     .venv/bin/python -m bench.startup_bench                          # this checkout
     .venv/bin/python -m bench.startup_bench /tmp/base /work/tree      # two checkouts, in turns
@@ -14,8 +16,8 @@ set), as it is for an installed package: otherwise every run would also compile 
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -23,35 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.trips import cli_intervals
 from remediate.sandbox import Sandbox, build_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
-
-# Runs the CLI in this process after hooking every botocore client it makes, then writes how long at least
-# one AWS request was waiting for its answer.
-_DIAGNOSE = """
-import json, sys
-import botocore.session
-from bench.trips import CallClock
-
-clock = CallClock()
-make = botocore.session.Session.create_client
-
-def create_client(self, *args, **kwargs):
-    client = make(self, *args, **kwargs)
-    clock.attach(client.meta.events)
-    return client
-
-botocore.session.Session.create_client = create_client
-result, sys.argv = sys.argv[1], ["remediate", *sys.argv[2:]]
-from remediate.cli import main
-try:
-    main()
-except SystemExit:
-    pass
-with open(result, "w") as out:
-    json.dump({"wire": clock.on_the_wire(), "calls": len(clock.intervals)}, out)
-"""
 
 
 def timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
@@ -74,7 +51,9 @@ def main() -> None:
     args = parser.parse_args()
     checkouts = [p.resolve() for p in args.checkouts] or [ROOT]
     helps: dict[Path, list[float]] = {c: [] for c in checkouts}
-    rows: dict[Path, list[tuple[float, float, float, int]]] = {c: [] for c in checkouts}
+    rows: dict[Path, list[tuple[float, float, int, float]]] = {c: [] for c in checkouts}
+    yardsticks: dict[str, list[float]] = {"python -c pass": [], "aws --version": []}
+    aws_cli = shutil.which("aws")
     with (
         Sandbox(region="us-east-1") as sb,
         tempfile.TemporaryDirectory() as state,
@@ -94,13 +73,16 @@ def main() -> None:
             for src in checkouts:
                 env = {**base, "PYTHONPATH": os.pathsep.join([str(src), str(ROOT)])}
                 wall, _cpu = timed([remediate, "--help"], env, src)
-                with tempfile.NamedTemporaryFile("r") as result:
-                    command = [python, "-c", _DIAGNOSE, result.name, "diagnose", "--esm", esm]
-                    total, cpu = timed(command, env, src)
-                    wire = json.load(result)
+                started, intervals, wire = cli_intervals(["diagnose", "--esm", esm], env, src)
+                total = time.perf_counter() - started
+                first = min(a for a, _ in intervals) - started if intervals else float("nan")
                 if run:
                     helps[src].append(wall)
-                    rows[src].append((total, cpu, wire["wire"], wire["calls"]))
+                    rows[src].append((total, wire, len(intervals), first))
+            if run:
+                yardsticks["python -c pass"].append(timed([python, "-c", "pass"], base, ROOT)[0])
+                if aws_cli:
+                    yardsticks["aws --version"].append(timed([aws_cli, "--version"], base, ROOT)[0])
     median = statistics.median
     for src in checkouts:
         got = rows[src]
@@ -108,10 +90,12 @@ def main() -> None:
         print(f"  remediate --help: {median(helps[src]) * 1000:.0f} ms wall")
         print(
             f"  remediate diagnose: {median(r[0] for r in got) * 1000:.0f} ms wall, "
-            f"{median(r[1] for r in got) * 1000:.0f} ms CPU (least {min(r[1] for r in got) * 1000:.0f}), "
-            f"{got[0][3]} AWS calls on the wire for {median(r[2] for r in got) * 1000:.0f} ms; "
-            f"everything but the wire: {median(r[0] - r[2] for r in got) * 1000:.0f} ms"
+            f"{got[0][2]} AWS calls on the wire for {median(r[1] for r in got) * 1000:.0f} ms; "
+            f"everything but the wire: {median(r[0] - r[1] for r in got) * 1000:.0f} ms"
         )
+        print(f"  start-up (process start to first AWS request): {median(r[3] for r in got) * 1000:.0f} ms")
+    for name, walls in yardsticks.items():
+        print(f"{name}: {median(walls) * 1000:.0f} ms wall" if walls else f"{name}: not installed")
 
 
 if __name__ == "__main__":

@@ -3,15 +3,23 @@
 AWS does not refuse a share of calls at random; it meters each account and region with token buckets and
 refuses a call only when its bucket is empty. A random model makes a naive, unpaced client pay backoffs on
 every tenth call however slowly it goes, which inflates any speed-up measured against it. This model holds
-the limits AWS publishes, and no others:
+the limits AWS publishes, each in the bucket AWS documents, and no others:
 
 - EC2: each API has its own bucket; a non-mutating (Describe*) action holds 100 tokens and refills 20 per
-  second ("Request throttling for the Amazon EC2 API", Amazon EC2 API Reference / Developer Guide:
-  "Request token bucket sizes and refill rates", non-mutating actions).
-- Lambda: "Remainder of the control plane API requests (excludes invocation, GetFunction, and GetPolicy
-  requests): 15 requests per second across all APIs (not 15 requests per second per API)" (AWS Lambda
-  Developer Guide, "Lambda quotas", API requests). AWS states no burst; the model allows one second's worth.
-- IAM, Amazon MSK and CloudWatch GetMetricData: we found no published request rate for these reads (the
+  second ("Request throttling for the Amazon EC2 API", Amazon EC2 Developer Guide, "Request token bucket
+  sizes and refill rates", non-mutating actions; https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html).
+- Lambda ("Lambda quotas", AWS Lambda Developer Guide, API requests;
+  https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html):
+  - GetFunction: "100 requests per second", its own bucket;
+  - GetPolicy: "15 requests per second", its own bucket;
+  - "Remainder of the control plane API requests (excludes invocation, GetFunction, and GetPolicy
+    requests): 15 requests per second across all APIs (not 15 requests per second per API)".
+  AWS states no burst for these; the model allows one second's worth.
+- CloudWatch GetMetricData: "50 transactions per second (TPS)" ("CloudWatch service quotas", Amazon
+  CloudWatch User Guide; https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html),
+  one second's worth of burst. (Its data-point quota, 180,000 per second for the last 3 hours, is far above
+  what a diagnosis reads.) Other CloudWatch operations are not modelled: the tool makes none.
+- IAM, Amazon MSK, Route 53, Service Quotas: we found no published request rate for these reads (the
   Amazon MSK Developer Guide's "Amazon MSK quota" lists broker and cluster quotas, not API rates), so the
   model does not invent one: it never refuses them.
 
@@ -34,17 +42,30 @@ REFUSED = FaultRule(kind="throttle")
 
 @dataclass(frozen=True)
 class Limit:
-    """`rate` tokens per second, at most `burst` saved up, per `scope` ("api": one bucket per operation)."""
+    """`rate` tokens per second, at most `burst` saved up, in the bucket named `bucket` (None: one bucket
+    per operation, as EC2 meters)."""
 
     rate: float
     burst: float
-    scope: str = "service"
+    bucket: str | None = None
 
 
-PUBLISHED: dict[str, Limit] = {
-    "ec2": Limit(rate=20, burst=100, scope="api"),
-    "lambda": Limit(rate=15, burst=15),
+# (service signing name, operation or "*") -> its published limit; an operation's own entry wins.
+PUBLISHED: dict[tuple[str, str], Limit] = {
+    ("ec2", "*"): Limit(rate=20, burst=100),
+    ("lambda", "*"): Limit(rate=15, burst=15, bucket="control plane"),
+    ("lambda", "GetFunction"): Limit(rate=100, burst=100, bucket="GetFunction"),
+    ("lambda", "GetPolicy"): Limit(rate=15, burst=15, bucket="GetPolicy"),
+    ("monitoring", "GetMetricData"): Limit(rate=50, burst=50, bucket="GetMetricData"),
 }
+
+
+def limit_of(limits: dict[tuple[str, str], Limit], service: str, operation: str) -> tuple[str, Limit] | None:
+    """The bucket a call draws from and its limit, or None when AWS publishes no rate for it."""
+    limit = limits.get((service, operation)) or limits.get((service, "*"))
+    if limit is None:
+        return None
+    return f"{service}:{limit.bucket or operation}", limit
 
 
 class _Bucket:
@@ -70,12 +91,12 @@ class RateModel(FaultSet):
     refused, per (service, operation).
     """
 
-    def __init__(self, limits: dict[str, Limit] | None = None) -> None:
+    def __init__(self, limits: dict[tuple[str, str], Limit] | None = None) -> None:
         super().__init__()
         self.limits = PUBLISHED if limits is None else limits
         self.enabled = False
         self.refused: Counter[tuple[str, str]] = Counter()
-        self._buckets: dict[tuple[str, str], _Bucket] = {}
+        self._buckets: dict[str, _Bucket] = {}
         self._model_lock = threading.Lock()
 
     def reset_buckets(self) -> None:
@@ -84,17 +105,17 @@ class RateModel(FaultSet):
             self._buckets.clear()
             self.refused.clear()
 
-    def select(self, info: RequestInfo) -> tuple[float, FaultRule | None]:
-        delay, rule = super().select(info)
+    def select(self, info: RequestInfo, caller: str | None = None) -> tuple[float, float, FaultRule | None]:
+        delay, after, rule = super().select(info, caller)
         if rule is not None or not self.enabled:
-            return delay, rule
-        limit = self.limits.get(info.service)
-        if limit is None:
-            return delay, None
-        key = (info.service, info.operation if limit.scope == "api" else "*")
+            return delay, after, rule
+        found = limit_of(self.limits, info.service, info.operation)
+        if found is None:
+            return delay, after, None
+        key, limit = found
         with self._model_lock:
             bucket = self._buckets.setdefault(key, _Bucket(limit))
             if bucket.take():
-                return delay, None
+                return delay, after, None
             self.refused[info.as_tuple()] += 1
-        return delay, REFUSED
+        return delay, after, REFUSED

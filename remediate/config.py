@@ -65,17 +65,24 @@ class Settings(BaseSettings):
     scan_workers: int = Field(16, ge=1, le=128, description="mappings `remediate scan` observes at once")
     api_rates: dict[str, PositiveFloat] = Field(
         default_factory=lambda: {
+            # issue 26: the buckets AWS publishes (bench/throttle.py cites each): Lambda's control plane
+            # 15/s with GetFunction apart at 100/s; EC2 20/s per Describe API; GetMetricData 50/s.
             "lambda": 15.0,
-            "ec2": 20.0,
+            "lambda:get_function": 100.0,
+            "ec2:*": 20.0,
             "kafka": 10.0,
             "iam": 10.0,
             "secretsmanager": 50.0,
             "cloudwatch": 10.0,
+            "cloudwatch:get_metric_data": 50.0,
             # issue 15: conservative pacing, not a published rate (both services publish higher ones).
             "kms": 10.0,
             "glue": 10.0,
         },
-        description="client-side pacing: calls per second per AWS service and region; others unpaced",
+        description=(
+            "client-side pacing: calls per second per AWS service and region, or per operation "
+            "('lambda:get_function'; 'ec2:*': each operation apart); others unpaced"
+        ),
     )
     api_burst: float = Field(10.0, ge=1, le=1000, description="calls a service may make back to back")
     metrics_window: int = Field(

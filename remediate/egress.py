@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from remediate.facts import Network, Route
+from remediate.facts import NatGateway, Network, Route
 from remediate.reachability import route_table_of
 
 DEFAULT_ROUTE = "0.0.0.0/0"
@@ -105,6 +105,8 @@ def _through_nat(net: Network, nat_id: str, table: str | None) -> Egress:
         return Egress("none", f"NAT gateway {nat_id} is {state}", table, nat_id)
     if nat.connectivity_type == "private":
         return Egress("none", f"NAT gateway {nat_id} is private: it has no internet path", table, nat_id)
+    if nat.availability_mode == "regional":
+        return _through_regional_nat(net, nat, table)
     _, out = default_route(net, nat.subnet_id)
     if out is None or out.state != "active":
         return Egress(
@@ -122,3 +124,22 @@ def _through_nat(net: Network, nat_id: str, table: str | None) -> Egress:
         table,
         nat_id,
     )
+
+
+def _through_regional_nat(net: Network, nat: NatGateway, table: str | None) -> Egress:
+    """A public regional NAT gateway (issue 24, N4): no subnet of its own ("with a regional NAT Gateway, you
+    don't need to create a public subnet to host it", Amazon VPC user guide, "Regional NAT gateways for
+    automatic multi-AZ expansion", https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateways-regional.html);
+    it goes out through its own route table (NatGateway `RouteTableId`, "For regional NAT gateways only").
+    A default route there to an internet gateway is a way out; anything else, or a table not read, cannot be
+    followed (never "no way out", which would plan endpoints the VPC does not need)."""
+    own = next((t for t in net.route_tables if t.id == nat.route_table_id), None)
+    out = next((r for r in own.routes if r.destination == DEFAULT_ROUTE), None) if own else None
+    if out is not None and out.state == "active" and out.target.startswith("igw-"):
+        return Egress("nat", f"regional NAT gateway {nat.id}, then {out.target}", table, nat.id)
+    why = (
+        f"its route table {nat.route_table_id} was not read"
+        if own is None
+        else f"its route table {own.id} sends {DEFAULT_ROUTE} to {out.target if out else 'nothing'}"
+    )
+    return Egress("appliance", f"regional NAT gateway {nat.id}: {why}", table, nat.id)

@@ -9,6 +9,7 @@ case, punctuation, line breaks, a missing "PROBLEM:" prefix or an added sentence
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -131,8 +132,12 @@ def _contains(haystack: list[str], needle: list[str]) -> bool:
 _PATTERNS = tuple((kind, tuple(_tokens(p) for p in pats), codes) for kind, pats, codes in _KINDS)
 
 
+@functools.lru_cache(maxsize=1024)
 def classify(text: str | None, source: str = "LastProcessingResult") -> Hint | None:
-    """The kind of a free-text ESM error, or None for OK/empty/unrecognised text."""
+    """The kind of a free-text ESM error, or None for OK/empty/unrecognised text.
+
+    Classified once per distinct text (issue 26): a scan's thousands of mappings carry a handful of
+    texts, and the token-window matching is the costly part; a Hint is immutable, so it is shared."""
     if not text:
         return None
     words = _tokens(text)

@@ -113,7 +113,10 @@ class BrokerDnsUnresolvable(Evidence):
 # --- the ESM itself -------------------------------------------------------------------------------
 
 
-class BrokerTimeout(Evidence):
+class ConnectionErrorSeen(Evidence):
+    """What the mapping reports (a connection error) beside what the brokers' metrics measured: the
+    common part of BROKER_TIMEOUT (the brokers show trouble) and CONNECTION_UNEXPLAINED (they do not)."""
+
     error_text: str
     source: str
     batch_size: int | None
@@ -128,6 +131,37 @@ class BrokerTimeout(Evidence):
     offline_partitions: float | None = None
     under_replicated_partitions: float | None = None
     active_controllers: float | None = None
+
+
+class BrokerTimeout(ConnectionErrorSeen):
+    trouble: tuple[str, ...] = ()
+    """Each measured sign of broker trouble in the window (issue 21): the finding is drawn only with one."""
+
+
+# issue 21
+class ConnectionUnexplained(ConnectionErrorSeen):
+    """A connection error that nothing read explains: the brokers' metrics show no trouble (or there are
+    none), and the checks that would name a configuration cause found nothing."""
+
+    ruled_out: tuple[str, ...]
+    """What was read and found not to cause it."""
+    not_measured: tuple[str, ...]
+    """What could explain it and was not measured."""
+    next_steps: tuple[str, ...]
+
+
+# issue 21
+class SecretMissing(Evidence):
+    """An MSK cluster whose every listener needs a secret (SASL/SCRAM, mTLS) and a mapping that names none."""
+
+    cluster: str
+    offered: tuple[str, ...]
+    """The cluster's client authentication methods: "sasl-scram", "mtls"."""
+    secret_types: tuple[str, ...]
+    """The SourceAccessConfigurations types that would select each of them."""
+    ports: tuple[int, ...]
+    """The broker port of each, in the same order."""
+    client_broker: str | None = None
 
 
 class EsmDisabled(Evidence):
@@ -385,6 +419,71 @@ class SchemaRegistryUnreachable(Evidence):
     detail: str
 
 
+# --- issue 25: connected, but the data does not flow ---------------------------------------------------
+
+
+class RetriesUnbounded(Evidence):
+    """The function fails on records the mapping retries forever (Kafka's defaults, no destination)."""
+
+    function: str
+    window_minutes: int
+    errors: float
+    invocations: float
+    offset_lag: tuple[float, ...]
+    """OffsetLag over the window, oldest first (empty: no data point)."""
+    maximum_retry_attempts: int
+    maximum_record_age: int
+    bisect_on_error: bool
+    report_batch_item_failures: bool
+    on_failure_destination: str | None
+    provisioned_mode: bool
+    """Whether the mapping has a ProvisionedPollerConfig: the error handling controls need it."""
+
+
+class FunctionTimeoutRisk(Evidence):
+    """The function's timeout is over Kafka's 14-minute cap, or close to its longest observed run."""
+
+    function: str
+    cause: Literal["over-kafka-limit", "near-observed-duration"]
+    timeout_seconds: int
+    limit_seconds: int
+    duration_max_ms: float | None
+    window_minutes: int | None
+    batch_size: int | None
+
+
+class FiltersDropRecords(Evidence):
+    """The mapping's filters drop records: patterns no Kafka record can match, or every record polled."""
+
+    cause: Literal["invalid-pattern", "off-value-key", "all-filtered-out"]
+    patterns: tuple[str, ...]
+    """The offending patterns as written (all of them for all-filtered-out)."""
+    problems: tuple[str, ...] = ()
+    polled_events: float | None = None
+    filtered_out_events: float | None = None
+    window_minutes: int | None = None
+
+
+class SecretScheduledForDeletion(Evidence):
+    """A secret the mapping authenticates with is scheduled for deletion (DescribeSecret DeletedDate)."""
+
+    secret: str
+    name: str | None
+    access_type: str
+    deleted_date: str
+
+
+class OffsetLagGrowing(Evidence):
+    """OffsetLag kept growing since the mapping's last change, longer than scaling takes to react."""
+
+    cause: Literal["provisioned-maximum", "on-demand"]
+    offset_lag: tuple[float, ...]
+    minutes: int
+    minimum_pollers: int | None
+    maximum_pollers: int | None
+    batch_size: int | None
+
+
 EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "BROKER_TIMEOUT": (BrokerTimeout,),
     "BROKER_PORTS_BLOCKED": (BrokerPortsBlocked,),
@@ -415,6 +514,15 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "KMS_KEY_DENIES": (KmsKeyDenies,),
     "SCHEMA_REGISTRY_DENIED": (SchemaRegistryDenied,),
     "SCHEMA_REGISTRY_UNREACHABLE": (SchemaRegistryUnreachable,),
+    # issue 25
+    "RETRIES_UNBOUNDED": (RetriesUnbounded,),
+    "FUNCTION_TIMEOUT_RISK": (FunctionTimeoutRisk,),
+    "FILTERS_DROP_RECORDS": (FiltersDropRecords,),
+    "SECRET_SCHEDULED_FOR_DELETION": (SecretScheduledForDeletion,),
+    "OFFSET_LAG_GROWING": (OffsetLagGrowing,),
+    # issue 21
+    "CONNECTION_UNEXPLAINED": (ConnectionUnexplained,),
+    "ESM_SECRET_MISSING": (SecretMissing,),
 }
 
 
@@ -452,18 +560,24 @@ __all__ = [
     "ClusterAuthzCrossAccount",
     "ClusterAuthzIam",
     "ClusterNotActive",
+    "ConnectionErrorSeen",
+    "ConnectionUnexplained",
     "ConsumerGroupShared",
     "CouldNotCheck",
     "EndpointPolicyDenies",
     "EsmDisabled",
     "Evidence",
+    "FiltersDropRecords",
     "FunctionCannotRun",
     "FunctionFailing",
     "FunctionThrottled",
+    "FunctionTimeoutRisk",
     "KmsKeyDenies",
     "NetworkBlock",
+    "OffsetLagGrowing",
     "PathCheck",
     "ProbeNotReached",
+    "RetriesUnbounded",
     "RoleMissingPermissions",
     "RoleNotAssumable",
     "SaslIam",
@@ -471,6 +585,8 @@ __all__ = [
     "SchemaRegistryDenied",
     "SchemaRegistryUnreachable",
     "SecretMaterialProblems",
+    "SecretMissing",
+    "SecretScheduledForDeletion",
     "ServerAuthFailed",
     "ServiceEndpointsUnreachable",
     "VpcDnsDisabled",

@@ -31,7 +31,7 @@ R = TypeVar("R")
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     def _index(self, name: str, source: S, build: Callable[[S], R]) -> R:
         """`build(source)`, built once per instance and kept beside the fields (not one of them).
@@ -87,6 +87,20 @@ class Esm(Model):
     Confluent registry URL (Lambda API reference, KafkaSchemaRegistryConfig)."""
     schema_registry_access: tuple[SourceAccess, ...] = ()
     """SchemaRegistryConfig.AccessConfigs: how Lambda authenticates to a Confluent registry."""
+    # issue 25: error handling (Lambda developer guide, "Configuring error handling controls for Kafka
+    # event sources": MaximumRetryAttempts and MaximumRecordAgeInSeconds default to -1, infinite)
+    maximum_retry_attempts: int = -1
+    maximum_record_age: int = -1
+    bisect_on_error: bool = False
+    report_batch_item_failures: bool = False
+    """FunctionResponseTypes holds ReportBatchItemFailures (partial batch responses)."""
+    filter_patterns: tuple[str, ...] = ()
+    """FilterCriteria.Filters[].Pattern, as written (JSON text)."""
+    metrics_config: tuple[str, ...] = ()
+    """MetricsConfig.Metrics: EventCount, ErrorCount, KafkaMetrics (what the mapping publishes)."""
+    minimum_pollers: int | None = None
+    maximum_pollers: int | None = None
+    """ProvisionedPollerConfig MinimumPollers / MaximumPollers (None in on-demand mode)."""
 
     @property
     def changed_by(self) -> Literal["user", "lambda", "unknown"]:
@@ -120,6 +134,8 @@ class Function(Model):
     last_update_status: str | None = None
     """InProgress, Successful or Failed (GetFunctionConfiguration LastUpdateStatus)."""
     last_update_status_reason: str | None = None
+    timeout: int | None = None
+    """GetFunctionConfiguration Timeout, in seconds (issue 25)."""
 
 
 class ClusterAuth(Model):
@@ -269,6 +285,11 @@ class NatGateway(Model):
     state: str
     connectivity_type: Literal["public", "private"] = "public"
     """A private NAT gateway has no internet path (Amazon VPC user guide, "NAT gateways")."""
+    # issue 24 (N4)
+    availability_mode: Literal["zonal", "regional"] = "zonal"
+    """A regional NAT gateway has no subnet (EC2 API reference, NatGateway `AvailabilityMode`)."""
+    route_table_id: str | None = None
+    """Its own route table ("For regional NAT gateways only"), which leads it out."""
 
 
 VPC_ENDPOINT_LIVE_STATES = ("pendingAcceptance", "pending", "available")
@@ -318,6 +339,24 @@ class VpcZone(Model):
     owner: str = ""
 
 
+class DnsForwarder(Model):
+    """Something other than the VPC's own resolver that answers the pollers' DNS queries (issue 24, N10): a
+    Route 53 Resolver FORWARD rule associated with the VPC (for `domain` and its subdomains), or a DHCP
+    options set whose domain-name-servers are not AmazonProvidedDNS (for every name, `domain` None)."""
+
+    kind: Literal["resolver-rule", "dhcp-options"]
+    id: str
+    domain: str | None = None
+
+    def answers(self, name: str) -> bool:
+        """Whether queries for `name` go here (Resolver matches the domain and its subdomains)."""
+        if self.domain is None:
+            return True
+        domain = self.domain.rstrip(".").lower()
+        name = name.rstrip(".").lower()
+        return not domain or name == domain or name.endswith("." + domain)  # "." forwards every name
+
+
 class Network(Model):
     """Where the ESM's pollers live: the cluster's VPC (MSK), the VPC_* source access, or the internet."""
 
@@ -336,6 +375,8 @@ class Network(Model):
     """The endpoint services the ESM may need, as offered in the Region; None when not read."""
     zones: tuple[VpcZone, ...] | None = None
     """Private hosted zones associated with the VPC; None when not read."""
+    forwarders: tuple[DnsForwarder, ...] | None = None  # issue 24 (N10)
+    """Resolver forwarding rules and custom DHCP DNS servers of the VPC; None when not read."""
     sg_rule_quota: int = 60
     """Inbound or outbound rules per security group (Service Quotas vpc/L-0EA8095F); 60 is AWS's
     default (Amazon VPC user guide, "Amazon VPC quotas"), kept when the applied value was not read."""
@@ -373,6 +414,8 @@ class Role(Model):
     """The managed policy set as the role's permissions boundary (GetRole PermissionsBoundary)."""
     permissions_boundary: NamedPolicy | None = None
     """Its document; None with an ARN set means it could not be read (and is recorded as unchecked)."""
+    tags: tuple[tuple[str, str], ...] = ()
+    """issue 27: GetRole's Tags, (key, value): the runbook may rewrite a role tagged remediate:fixable."""
 
 
 class CertificateInfo(Model):
@@ -419,6 +462,8 @@ class Secret(Model):
     kms_key_id: str | None = None
     exists: bool = True
     material: SecretMaterial | None = None
+    deleted_date: str | None = None
+    """DescribeSecret DeletedDate: when a secret scheduled for deletion goes (issue 25)."""
 
 
 class HostResolution(Model):
@@ -522,6 +567,16 @@ class FunctionHealth(Model):
     errors: float | None = None
     throttles: float | None = None
     unread: tuple[str, ...] = ()
+    # issue 25: gauges over the window (Maximum); None when the metric has no data point
+    duration_max_ms: float | None = None
+    """The longest invocation in the window (Duration, Maximum), in milliseconds."""
+    offset_lag: tuple[float, ...] = ()
+    """OffsetLag, the worst value of each minute with data, oldest first: its trend over the window."""
+    offset_lag_times: tuple[str, ...] = ()
+    """The minute of each `offset_lag` value (ISO 8601)."""
+    polled_events: float | None = None
+    filtered_out_events: float | None = None
+    """The mapping's PolledEventCount and FilteredOutEventCount (Sum); None unless it publishes EventCount."""
 
 
 # --- issue 15: other consumers, encryption keys, schema registries ------------------------------------

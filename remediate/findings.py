@@ -14,7 +14,7 @@ from remediate.evidence import EVIDENCE, Evidence, parse
 from remediate.facts import Model
 
 CODES: dict[str, str] = {
-    "BROKER_TIMEOUT": "brokers reachable but timing out or overloaded",
+    "BROKER_TIMEOUT": "connection errors while the brokers show measured trouble (disk, CPU, partitions...)",
     "BROKER_PORTS_BLOCKED": "security groups or NACLs block the broker port or 443",
     "SERVICE_ENDPOINTS_UNREACHABLE": "no NAT gateway and missing VPC endpoints for required services",
     "VPC_DNS_DISABLED": "VPC DNS support or hostnames off where private-DNS endpoints need them",
@@ -44,6 +44,18 @@ CODES: dict[str, str] = {
     "KMS_KEY_DENIES": "a customer managed key's policy keeps the execution role from a secret or destination",
     "SCHEMA_REGISTRY_DENIED": "the execution role may not read the Glue schema registry",
     "SCHEMA_REGISTRY_UNREACHABLE": "the schema registry is missing or out of the pollers' reach",
+    # issue 25
+    "RETRIES_UNBOUNDED": "the function fails and the mapping retries failed batches forever (a poison record "
+    "blocks its partition)",
+    "FUNCTION_TIMEOUT_RISK": "the function's timeout is over Kafka's 14-minute limit or close to its longest "
+    "observed run",
+    "FILTERS_DROP_RECORDS": "the mapping's filters match no Kafka record, or dropped every record polled",
+    "SECRET_SCHEDULED_FOR_DELETION": "a secret the mapping authenticates with is scheduled for deletion",
+    "OFFSET_LAG_GROWING": "OffsetLag kept growing since the mapping's last change: the pollers fall behind",
+    # issue 21
+    "CONNECTION_UNEXPLAINED": "connection error not explained by the configuration, and no broker trouble "
+    "measured",
+    "ESM_SECRET_MISSING": "the MSK cluster offers only SASL/SCRAM or mTLS and the mapping names no secret",
 }
 
 

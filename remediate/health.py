@@ -99,3 +99,70 @@ POLLER_CAPACITY = "up to 5 MB/s of throughput or up to 5 concurrent invocations"
 handles for Amazon MSK and self-managed Apache Kafka. The same page says provisioned mode "incurs
 additional costs" and points to the Lambda pricing page; no price per event poller unit (EPU) was found
 in the documentation this tool was built from, so none is quoted."""
+
+
+# --- issue 25: triggers that connect but do not flow ------------------------------------------------------
+# Lambda developer guide, "Types of metrics for Lambda functions" (monitoring-metrics-types.html): Duration is
+# a performance metric in milliseconds (its Maximum is the longest invocation); OffsetLag, for Kafka sources,
+# the difference in offset between the last record written to a topic and the last record the function's
+# consumer group processed (AWS Compute Blog, "Offset lag metric for Amazon MSK as an event source for
+# Lambda": added "to Lambda functions with MSK or self-managed Apache Kafka event sources"). Both are gauges,
+# read with Maximum by FunctionName, in the same GetMetricData call as the counts above: the FunctionName
+# dimension aggregates every version, alias and mapping of the function, so a function with two mappings
+# shows the worse lag of the two.
+FUNCTION_GAUGES = ("Duration", "OffsetLag")
+
+KAFKA_MAX_TIMEOUT_S = 840
+"""Lambda developer guide, "Configuring Amazon MSK event sources for Lambda" (with-msk-configure.html):
+Kafka event source mappings "only support functions with maximum timeout limits of 14 minutes"."""
+TIMEOUT_NEAR = 0.9
+"""The share of the timeout at which the longest observed invocation counts as close to it: a batch that
+takes a little longer times out, and Lambda retries the whole batch (Lambda developer guide, "Using Lambda
+with Amazon MSK": it "retries the whole batch of messages until processing succeeds or the messages
+expire")."""
+TIMEOUT_HEADROOM = 2.0
+"""A raised timeout is twice the longest observed invocation (rounded up to 10 s, at most the 14-minute
+cap): room for a batch twice as slow without retrying it."""
+
+RETRY_DEFAULT = -1
+"""Lambda developer guide, "Configuring error handling controls for Kafka event sources"
+(kafka-retry-configurations.html): MaximumRetryAttempts and MaximumRecordAgeInSeconds default to -1
+(infinite): a record the function always fails on is retried forever and blocks its partition."""
+RETRY_BOUND = 10
+"""The bound the fix sets: what Lambda itself applies to infinite retries once an on-failure destination is
+configured (same page, and "Using a Kafka topic as an on-failure destination": "Lambda automatically applies
+a maximum of 10 retry attempts")."""
+RETRY_RANGE = (0, 10_000)
+RECORD_AGE_RANGE = (60, 604_800)
+"""Same page, console steps: retry attempts 0-10000 (or -1), maximum record age 60-604800 seconds (or -1);
+these error handling controls are configured under provisioned mode ("Under Event poller configuration,
+choose Provisioned mode to configure error handling controls")."""
+
+# Lambda developer guide, "Types of metrics for Lambda functions", Event source mapping metrics: with
+# MetricsConfig EventCount on, the mapping publishes PolledEventCount (records read) and FilteredOutEventCount
+# (records its filters dropped) under the EventSourceMappingUUID dimension (EventSourceMappingMetricsConfig,
+# Lambda API reference). Counts, read with Sum.
+ESM_EVENT_METRICS = ("PolledEventCount", "FilteredOutEventCount")
+ESM_EVENT_COUNT = "EventCount"
+
+KAFKA_FILTER_KEY = "value"
+"""Lambda developer guide, "Filtering events from Amazon MSK and self-managed Apache Kafka event sources"
+(kafka-filtering.html): Kafka mappings "only support filtering on the value key"; a pattern on any other
+key matches no record."""
+FILTER_PATTERN_MAX = 4096
+"""Lambda API reference, Filter: Pattern is at most 4096 characters."""
+FILTER_OPERATORS = frozenset({"prefix", "suffix", "anything-but", "numeric", "exists", "equals-ignore-case"})
+"""Lambda developer guide, "Control which events Lambda sends to your function"
+(invocation-eventfiltering.html), Filter rule syntax: a leaf is an array of values (strings, numbers,
+booleans, null) or of comparison objects (begins with: prefix, ends with: suffix, not: anything-but,
+numeric, exists, equals-ignore-case); "$or" takes an array of patterns."""
+
+# Lambda developer guide, "Apache Kafka event poller scaling modes in Lambda" (kafka-scaling-modes.html): in
+# on-demand mode Lambda evaluates the offset lag of every partition each minute and adds or removes pollers
+# "within three minutes of evaluation"; "If your target Lambda function is throttled, Lambda reduces the
+# number of event pollers". In provisioned mode MaximumPollers is 1 to 2,000, at least MinimumPollers, and
+# "to maintain ordered processing within partitions, Lambda caps the MaximumPollers to the number of
+# partitions in the topic" (same page, as mirrored for MSK in msk-scaling-modes.html).
+LAG_GROWING_MINUTES = 4
+"""OffsetLag that never fell over more minutes than on-demand scaling takes to react (3) is growing."""
+MAX_POLLERS_LIMIT = 2000

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from remediate import actions, aws, required_access
+from remediate import actions, aws, required_access, write_scope
 from remediate.observe import listing, reads
 from remediate.run import lock
+from remediate.write_scope import WriteScope
 
 Who = Literal["starter", "approver"]
 
@@ -46,6 +47,9 @@ STAR_ONLY = frozenset(
         "lambda:ListFunctions",  # issue 22
         "route53:ListHostedZones",
         "route53:ListHostedZonesByVPC",
+        "route53resolver:ListResolverRuleAssociations",  # issue 24 (N10)
+        "route53resolver:ListResolverRules",
+        "ec2:DescribeDhcpOptions",
         "servicequotas:GetServiceQuota",
         "sts:GetCallerIdentity",
         # Actions, resources, and condition keys for Amazon CloudWatch: GetMetricData names no resource type.
@@ -70,6 +74,7 @@ RESOURCES: dict[str, tuple[str, ...]] = {
     "kafka:DescribeVpcConnection": ("arn:{p}:kafka:*:{a}:vpc-connection/*/*/*",),
     "kafka": ("arn:{p}:kafka:*:{a}:cluster/*",),
     "lambda:GetFunctionConfiguration": ("arn:{p}:lambda:*:{a}:function:*",),
+    "lambda:GetFunction": ("arn:{p}:lambda:*:{a}:function:*",),  # issue 26
     # Reserved concurrency is a setting of the function (live health: read, cleared, restored on rollback).
     "lambda:GetFunctionConcurrency": ("arn:{p}:lambda:*:{a}:function:*",),
     "lambda:DeleteFunctionConcurrency": ("arn:{p}:lambda:*:{a}:function:*",),
@@ -126,16 +131,121 @@ def required_actions(mode: Literal["diagnose", "apply"] | str) -> list[str]:
     return sorted(needed)
 
 
-def policy_document(mode: Literal["diagnose", "apply"] | str) -> dict[str, Any]:
-    reads = [a for a in required_actions(mode) if a.split(":")[1].startswith(("Get", "List", "Describe"))]
-    writes = [a for a in required_actions(mode) if a not in reads]
-    statements: list[dict[str, Any]] = [
+def policy_document(
+    mode: Literal["diagnose", "apply"] | str,
+    *,
+    scope: WriteScope | None = None,
+    partition: str = "aws",
+    account: str = "",
+    own_role_arn: str = "",
+) -> dict[str, Any]:
+    """What an operator running the CLI needs (`remediate iam-policy`).
+
+    Without `account`, "*" (the account is not known); with it, every action that takes a resource is
+    scoped to the account's ARNs as the runbook's role is. Either way secret values are read only from
+    the secrets `write_scope` allows, roles are never rewritten where `PRIVILEGED_ROLES` or
+    `own_role_arn` (the role this policy goes on: it may not rewrite itself) match, and with a scope the
+    role and key-policy writes are limited to it."""
+    scope = scope or WriteScope()
+    plain = [a for a in required_actions(mode) if a not in write_scope.SCOPED]
+    reads = [a for a in plain if a.split(":")[1].startswith(("Get", "List", "Describe"))]
+    writes = [a for a in plain if a not in reads]
+    statements: list[dict[str, Any]] = []
+    if account:
+        statements += _scoped_statements(reads, partition, account, "Observe")
+        statements += _scoped_statements(writes, partition, account, "Apply")
+    else:
         # Describe* calls of EC2 and the MSK/Lambda reads do not support resource-level scoping.
-        {"Sid": "RemediateObserve", "Effect": "Allow", "Action": reads, "Resource": "*"},
-    ]
-    if writes:
-        statements.append({"Sid": "RemediateApply", "Effect": "Allow", "Action": writes, "Resource": "*"})
+        statements.append({"Sid": "RemediateObserve", "Effect": "Allow", "Action": reads, "Resource": "*"})
+        if writes:
+            statements.append({"Sid": "RemediateApply", "Effect": "Allow", "Action": writes, "Resource": "*"})
+    statements += _scope_statements(
+        scope, mode, partition, account or "*", own=[own_role_arn] if own_role_arn else [], strict=False
+    )
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _scoped_statements(acts: list[str], partition: str, account: str, kind: str) -> list[dict[str, Any]]:
+    """One statement per set of resource ARNs, named Remediate<Kind><Service>[n]."""
+    out: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for resources, group in _grouped(acts, partition, account):
+        sid = (
+            _sid(group, resources).replace("Remediate", f"Remediate{kind}", 1)
+            if kind
+            else _sid(group, resources)
+        )
+        seen[sid] = seen.get(sid, 0) + 1
+        if seen[sid] > 1:
+            sid += str(seen[sid])
+        resource: Any = list(resources) if len(resources) > 1 else resources[0]
+        out.append({"Sid": sid, "Effect": "Allow", "Action": group, "Resource": resource})
+    return out
+
+
+def _scope_statements(
+    scope: WriteScope, mode: str, partition: str, account: str, *, own: list[str], strict: bool
+) -> list[dict[str, Any]]:
+    """The statements of `write_scope`: secret values, role and key-policy writes, and the Deny that
+    keeps privileged roles (and `own`) out of reach whatever the Allows say.
+
+    `strict` (the deployed roles): no scope, no write. Not strict (the operator's CLI policy): without a
+    scope the writes are allowed on the account's roles and keys, as the operator applies by hand."""
+    needed = set(required_actions(mode))
+    out: list[dict[str, Any]] = [
+        {
+            "Sid": "RemediateReadSecretValues",
+            "Effect": "Allow",
+            "Action": list(write_scope.SECRET_READS),
+            "Resource": scope.secret_arns(partition, account),
+        }
+    ]
+    roles = [a for a in write_scope.ROLE_WRITES if a in needed]
+    if roles:
+        arns = scope.role_arns(partition, account)
+        if arns:
+            out.append(
+                {"Sid": "RemediateRoleWriteByPath", "Effect": "Allow", "Action": roles, "Resource": arns}
+            )
+        if scope.role_tag:
+            out.append(
+                {
+                    "Sid": "RemediateRoleWriteByTag",
+                    "Effect": "Allow",
+                    "Action": roles,
+                    "Resource": f"arn:{partition}:iam::{account}:role/*",
+                    "Condition": {"StringEquals": {f"aws:ResourceTag/{write_scope.TAG_KEY}": scope.role_tag}},
+                }
+            )
+        if not strict and not arns and not scope.role_tag:
+            resource = f"arn:{partition}:iam::{account}:role/*" if account != "*" else "*"
+            out.append(
+                {"Sid": "RemediateRoleWrite", "Effect": "Allow", "Action": roles, "Resource": resource}
+            )
+    keys = [a for a in write_scope.KEY_WRITES if a in needed]
+    if keys and (scope.key_arns or not strict):
+        keyed: Any = list(scope.key_arns) or (
+            f"arn:{partition}:kms:*:{account}:key/*" if account != "*" else "*"
+        )
+        out.append({"Sid": "RemediateKeyPolicyWrite", "Effect": "Allow", "Action": keys, "Resource": keyed})
+    if mode == "apply":
+        names = [*write_scope.PRIVILEGED_ROLES, *scope.own_roles]
+        out.append(
+            {
+                "Sid": "RemediateNeverPrivileged",
+                "Effect": "Deny",
+                "Action": list(SELF_MODIFY),
+                "Resource": [
+                    *(
+                        f"arn:{partition}:iam::{account}:role{path}{name}"
+                        for name in names
+                        for path in ("/", "/*/")
+                    ),
+                    *own,
+                ],
+            }
+        )
+    return out
 
 
 def resources_of(action: str) -> tuple[str, ...]:
@@ -159,23 +269,17 @@ def _sid(actions_: list[str], resources: tuple[str, ...]) -> str:
     return f"Remediate{service}{kind}"
 
 
-def automation_policy(*, partition: str, account: str, role_name: str, bucket: str = "") -> dict[str, Any]:
-    """The runbook role's policy (`apply` actions), scoped; strings may hold CloudFormation `${...}`."""
-    statements: list[dict[str, Any]] = []
-    seen: dict[str, int] = {}
-    for resources, acts in _grouped(required_actions("apply"), partition, account):
-        sid = _sid(acts, resources)
-        seen[sid] = seen.get(sid, 0) + 1
-        if seen[sid] > 1:
-            sid += str(seen[sid])
-        statements.append(
-            {
-                "Sid": sid,
-                "Effect": "Allow",
-                "Action": acts,
-                "Resource": list(resources) if len(resources) > 1 else resources[0],
-            }
-        )
+def automation_policy(
+    *, partition: str, account: str, role_name: str, bucket: str = "", scope: WriteScope | None = None
+) -> dict[str, Any]:
+    """The runbook role's policy (`apply` actions), scoped; strings may hold CloudFormation `${...}`.
+
+    Role and key-policy writes only within `scope` (none without one), secret values only of the
+    secrets it allows, and never on a privileged role or on itself (`write_scope`)."""
+    scope = scope or WriteScope()
+    plain = [a for a in required_actions("apply") if a not in write_scope.SCOPED]
+    statements = _scoped_statements(plain, partition, account, "")
+    statements += _scope_statements(scope, "apply", partition, account, own=[], strict=True)
     statements.append(
         {
             # aws:approve "sends a message to this topic"; its name must start with Automation.

@@ -89,9 +89,18 @@ CLUSTER_STATES: Final = frozenset(
     {"ACTIVE", "CREATING", "DELETING", "FAILED", "HEALING", "MAINTENANCE", "REBOOTING_BROKER", "UPDATING"}
 )
 """ClusterInfo.State (MSK API reference, DescribeClusterV2: "The possible states are ACTIVE, CREATING,
-DELETING, FAILED, HEALING, MAINTENANCE, REBOOTING_BROKER, and UPDATING"). Only in ACTIVE can you "produce
-and consume data" and "perform Amazon MSK API and AWS CLI operations on the cluster" ("Understand MSK
-Provisioned cluster states"); in every other state the brokers' behaviour is MSK's, not the trigger's."""
+DELETING, FAILED, HEALING, MAINTENANCE, REBOOTING_BROKER, and UPDATING"). What each allows is in
+CLUSTER_SERVING_STATES (clients) and `updates_refused` (MSK update operations)."""
+# issue 24 (N7): MSK DG, "Understand MSK Provisioned cluster states"
+# (https://docs.aws.amazon.com/msk/latest/developerguide/msk-cluster-states.html): in HEALING, MAINTENANCE,
+# REBOOTING_BROKER and UPDATING "You can still use the Provisioned cluster to produce and consume data", but
+# cannot "perform Amazon MSK API or AWS CLI update operations on the cluster until it returns to the ACTIVE
+# state"; in CREATING you "must wait for the cluster to reach the ACTIVE state before you can use it to
+# produce or consume data"; in DELETING and FAILED you "cannot use the cluster to produce or consume data".
+CLUSTER_SERVING_STATES: Final = frozenset(
+    {"ACTIVE", "HEALING", "MAINTENANCE", "REBOOTING_BROKER", "UPDATING"}
+)
+"""The states in which clients (the trigger's pollers among them) can still produce and consume."""
 VPC_CONNECTION_AVAILABLE: Final = "AVAILABLE"
 """VpcConnectionState: AVAILABLE, CREATING, DEACTIVATING, DELETING, FAILED, INACTIVE, REJECTED, REJECTING
 (MSK API model, VpcConnectionState); only an AVAILABLE connection carries traffic."""
@@ -108,7 +117,8 @@ def msk_auth_mode(esm: Esm, cluster: Cluster | None) -> AuthMode | None:
     "How Lambda chooses a bootstrap broker": a secret for mTLS or SASL/SCRAM selects that method; with
     no secret, SASL/IAM if IAM auth is active, else unauthenticated TLS if active, else plaintext. Lambda
     never falls back to a weaker listener, and never uses SCRAM without a secret. None when the cluster
-    was not read and no secret decides it.
+    was not read and no secret decides it, or when the cluster offers nothing a mapping without a secret
+    can use (SCRAM or mTLS only: `checks/listeners.py` reports the missing secret).
     """
     types = access_types(esm)
     if CLIENT_CERTIFICATE_TLS_AUTH in types:
@@ -123,6 +133,14 @@ def msk_auth_mode(esm: Esm, cluster: Cluster | None) -> AuthMode | None:
     # says TLS_PLAINTEXT, the developer guide TLS (MSK API reference, EncryptionInTransit).
     if cluster.auth.unauthenticated and (cluster.client_broker_encryption or "TLS") in TLS_ENCRYPTIONS:
         return "tls"
+    # issue 21: with ClientBroker TLS ("client-broker communication is enabled with TLS only", MSK API
+    # reference, EncryptionInTransit) there is no plaintext listener, so a cluster that offers only
+    # SASL/SCRAM or mTLS has nothing a secret-less mapping can use ("store the authentication credentials
+    # ... in a Secrets Manager secret, and reference this secret when configuring your event source
+    # mapping", Lambda DG, "Configuring Amazon MSK cluster authentication methods in Lambda"): None,
+    # never 9092.
+    if cluster.client_broker_encryption == "TLS":
+        return None
     return "plaintext"
 
 
@@ -163,7 +181,16 @@ def bootstrap_servers(esm: Esm, cluster: Cluster | None) -> tuple[str, ...]:
 
 
 def broker_ports(esm: Esm, cluster: Cluster | None) -> tuple[int, ...]:
-    """The broker port(s) the pollers connect to: the mode's MSK port, or the self-managed servers' ports."""
+    """The broker port(s) the pollers connect to: the mode's MSK port, or the self-managed servers' ports.
+
+    None known for a cross-account source (issue 24, N3): its pollers reach the owner's brokers through the
+    managed VPC connection, on the ports of the owner's GetBootstrapBrokers `BootstrapBrokerStringVpc
+    Connectivity*` strings ("DNS names ... and port pairs for VPC connectivity", MSK API reference), not on
+    the cluster's 9094/9096/9098. The MSK multi-VPC pages that would give those ports (14001-14100 in public
+    examples) could not be re-read, and the consumer cannot read the owner's cluster, so no port is guessed:
+    `checks/esm.broker_timeout` says what was not checked instead."""
+    if is_vpc_connection(esm.event_source_arn):
+        return ()
     if esm.source_kind != "msk":
         return tuple(sorted({p for _, p in map(split_server, esm.bootstrap_servers) if p is not None}))
     mode = msk_auth_mode(esm, cluster)
@@ -208,12 +235,26 @@ def msk_resource_arns(cluster_arn: str) -> tuple[str, str, str]:
 
 
 def source_not_ready(cluster: Cluster | None, connection: VpcConnection | None) -> str | None:
-    """Why the event source cannot serve the trigger right now (a cluster not ACTIVE, a VPC connection not
-    AVAILABLE), for the plan to wait instead of changing the trigger; None when it can (or is unread)."""
-    if cluster is not None and cluster.state != CLUSTER_ACTIVE:
-        return f"MSK cluster {cluster.arn} is {cluster.state}, not {CLUSTER_ACTIVE}"
+    """Why the event source cannot serve the trigger right now (a cluster in a state where clients cannot
+    produce or consume: CREATING, DELETING, FAILED; a VPC connection not AVAILABLE), for the plan to wait
+    instead of changing the trigger; None when it can (or is unread). A cluster in HEALING, MAINTENANCE,
+    REBOOTING_BROKER or UPDATING still serves clients (CLUSTER_SERVING_STATES): Lambda-side changes go on."""
+    if cluster is not None and cluster.state not in CLUSTER_SERVING_STATES:
+        return f"MSK cluster {cluster.arn} is {cluster.state}, not {CLUSTER_ACTIVE}: clients cannot connect"
     if connection is not None and connection.state != VPC_CONNECTION_AVAILABLE:
         return f"VPC connection {connection.arn} is {connection.state}, not {VPC_CONNECTION_AVAILABLE}"
+    return None
+
+
+def updates_refused(cluster: Cluster | None) -> str | None:
+    """Why MSK refuses an update operation on the cluster now (issue 24, N7): any state but ACTIVE ("you
+    can't perform Amazon MSK API or AWS CLI update operations on the cluster until it returns to the ACTIVE
+    state"); None when it accepts them (or the cluster is unread)."""
+    if cluster is not None and cluster.state != CLUSTER_ACTIVE:
+        return (
+            f"MSK cluster {cluster.arn} is {cluster.state}, not {CLUSTER_ACTIVE}: "
+            "MSK refuses update operations until it is"
+        )
     return None
 
 

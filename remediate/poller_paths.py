@@ -20,7 +20,7 @@ from typing import Literal
 from remediate import kafka
 from remediate.egress import Egress, egress_of
 from remediate.evidence import BlockedPath, NetworkBlock, PathCheck
-from remediate.facts import Facts, Network, VpcEndpoint, VpcZone
+from remediate.facts import DnsForwarder, Facts, Network, VpcEndpoint, VpcZone
 from remediate.reachability import Block, PathResult, Peer, cidr_contains, evaluate, route_table_of
 
 HTTPS = 443
@@ -204,6 +204,25 @@ def covering_zone(facts: Facts, net: Network, service: str) -> VpcZone | None:
     is already a conflicting DNS domain")."""
     name = service_dns_name(facts, service)
     return next((z for z in net.zones or () if z.name == name), None)
+
+
+def forwarding(facts: Facts, net: Network, service: str) -> DnsForwarder | None:
+    """Issue 24 (N10): a Resolver FORWARD rule associated with the VPC whose domain covers the service's
+    name, or custom DHCP DNS servers: the pollers' queries for it go there, not to the VPC's resolver, so a
+    private-DNS endpoint made here would not be what they reach ("VPC Resolver compares the domain name in
+    the DNS query with the domain name in the rules that are associated with the VPC", Route 53 DG, "How
+    VPC Resolver determines whether the domain name in a query matches any rules")."""
+    name = service_dns_name(facts, service)
+    return next((f for f in net.forwarders or () if f.answers(name)), None)
+
+
+def forwarder_text(net: Network, fwd: DnsForwarder) -> str:
+    """Who answers the pollers' queries instead of the VPC's resolver (issue 24, N10)."""
+    vpc = net.vpc.id if net.vpc else "the VPC"
+    if fwd.kind == "resolver-rule":
+        rule = f"Route 53 Resolver rule {fwd.id} associated with {vpc}"
+        return f"{rule} forwards {fwd.domain} to other DNS servers"
+    return f"DHCP options set {fwd.id} of {vpc} gives the pollers DNS servers other than AmazonProvidedDNS"
 
 
 def live_endpoint(facts: Facts, net: Network, service: str) -> VpcEndpoint | None:

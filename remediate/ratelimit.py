@@ -1,7 +1,8 @@
 """Client-side rate limiting: one token bucket per AWS service, consulted by `Aws.call` before each attempt.
 
 AWS meters control-plane APIs per account and region with token buckets of its own (EC2: a burst of 100
-describe calls refilled at 20 per second, Lambda: 15 per second per API); a scan that fans out over
+describe calls refilled at 20 per second per API; Lambda: 15 per second across its control plane, with
+GetFunction apart at 100; CloudWatch GetMetricData: 50); a scan that fans out over
 hundreds of mappings would otherwise spend its time being throttled and backing off. Pacing ourselves just
 under those rates keeps throttles rare, and the retry policy in `aws.py` absorbs the rest.
 
@@ -56,7 +57,13 @@ class TokenBucket:
 
 
 class RateLimiter:
-    """A token bucket per service named in `rates` (calls per second); other services are not paced."""
+    """A token bucket per rate bucket named in `rates` (calls per second); calls in none are not paced.
+
+    AWS meters some APIs apart from the rest of their service (issue 26), so a key names either a service
+    (`lambda`: every call of the service not named on its own), one operation of it, in the client's
+    snake_case (`lambda:get_function`: a bucket of its own), or every operation apart (`ec2:*`: one bucket
+    per operation at that rate, as EC2 meters its API).
+    """
 
     def __init__(
         self,
@@ -66,11 +73,29 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._buckets = {
-            service: TokenBucket(rate, burst, clock=clock, sleep=sleep) for service, rate in rates.items()
-        }
+        self._rates = dict(rates)
+        self._burst = burst
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._buckets: dict[str, TokenBucket] = {}
 
-    def acquire(self, service: str) -> float:
-        """Wait for the service's next token, if it is paced; return the seconds slept."""
-        bucket = self._buckets.get(service)
+    def _bucket(self, service: str, operation: str) -> TokenBucket | None:
+        for key in (f"{service}:{operation}", f"{service}:*", service):
+            rate = self._rates.get(key)
+            if rate is None:
+                continue
+            name = f"{service}:{operation}" if key.endswith(":*") else key
+            bucket = self._buckets.get(name)
+            if bucket is None:
+                with self._lock:
+                    bucket = self._buckets.setdefault(
+                        name, TokenBucket(rate, self._burst, clock=self._clock, sleep=self._sleep)
+                    )
+            return bucket
+        return None
+
+    def acquire(self, service: str, operation: str = "") -> float:
+        """Wait for the next token of the call's bucket, if it is paced; return the seconds slept."""
+        bucket = self._bucket(service, operation)
         return bucket.acquire() if bucket is not None else 0.0

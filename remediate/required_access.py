@@ -64,10 +64,20 @@ _DESTINATION_ACTIONS: dict[str, tuple[str, ...]] = {
 """"For an SQS destination: sqs:SendMessage; For an SNS destination: sns:Publish; For an S3 destination:
 s3:PutObject and s3:ListBucket" (Lambda developer guide, "Capturing discarded batches for Amazon MSK and
 self-managed Apache Kafka event sources", https://docs.aws.amazon.com/lambda/latest/dg/kafka-on-failure.html)."""
-DESTINATION_KMS = {"s3": "kms:GenerateDataKey", "sqs": "kms:Decrypt", "sns": "kms:Decrypt"}
+DESTINATION_KMS: dict[str, tuple[str, ...]] = {
+    "s3": ("kms:GenerateDataKey",),
+    "sqs": ("kms:GenerateDataKey", "kms:Decrypt"),
+    "sns": ("kms:GenerateDataKey", "kms:Decrypt"),
+}
 """Same page: "if you configured a KMS key on your destination": kms:GenerateDataKey for an S3 destination
-encrypted with your own key, kms:Decrypt for an SQS destination. The stored copy of the page was cut before
-the SNS line; kms:Decrypt for SNS follows the issue's reading of it, unconfirmed here."""
+encrypted with your own key. For SQS and SNS (issue 24, N5) the producer's needs are the queue's and the
+topic's: a producer of an SSE-KMS queue or topic calls both kms:GenerateDataKey and kms:Decrypt (Amazon SQS
+DG, "Amazon SQS key management", Configuring AWS KMS permissions: the customer managed key's policy or an
+IAM policy must allow "each queue producer", https://docs.aws.amazon.com/AWSSimpleQueueService/latest/
+SQSDeveloperGuide/sqs-key-management.html; AWS End User Messaging SMS guide, "Amazon SNS access policy",
+encrypted topics: "kms:GenerateDataKey", "kms:Decrypt" for the publisher). The stored copies cut the SQS
+producer example and the SNS key-management page; asking for both is the choice that cannot break a
+delivery, and both are on the one key."""
 ENDPOINT_SERVICES = ("lambda", "sts", "secretsmanager", "sns", "sqs", "s3")
 
 
@@ -223,9 +233,10 @@ def role_needs(facts: Facts) -> list[Need]:
         for action, resource in dest[1]:
             need(action, resource=resource, why="deliver failed batches to the on-failure destination")
         key = facts.destination.kms_key_id if facts.destination else None
-        kms = _kms_need(facts, key, DESTINATION_KMS[dest[0]])
-        if kms is not None and not key_policy_grants_role(facts, key, kms.action):
-            need(request=kms, resource=kms.resource, why="use the destination's customer-managed key")
+        for kms_action in DESTINATION_KMS[dest[0]]:
+            kms = _kms_need(facts, key, kms_action)
+            if kms is not None and not key_policy_grants_role(facts, key, kms.action):
+                need(request=kms, resource=kms.resource, why="use the destination's customer-managed key")
     needs.extend(kafka_cluster_needs(facts))
     needs.extend(schema_registry_needs(facts))
     needs.extend(kafka_destination_needs(facts))
@@ -422,7 +433,26 @@ def decide_role(facts: Facts, need: Need) -> RoleDecision:
     """The role's decision on `need`: identity policies AND the permissions boundary must allow it.
 
     A role without a boundary is decided by its identity policies. A need they allow but the boundary
-    does not (implicitly or with a Deny) is "boundary": only a person may change a boundary."""
+    does not (implicitly or with a Deny) is "boundary": only a person may change a boundary.
+
+    Decided once per role and need (issue 26): a scan's mappings share a few roles, whose policies the
+    mappings' needs would otherwise evaluate again for each mapping. The memo lives on the role model and
+    is checked against the policies it was decided on, so a copy with other policies decides afresh."""
+    role = facts.role
+    if role is None:
+        return _decide_role(facts, need)
+    memo: dict[str, tuple[Any, Any, Any, RoleDecision]] = role._index("decisions", role.name, lambda _: {})
+    key = repr(need)
+    basis = (role.inline_policies, role.attached_policies, role.permissions_boundary)
+    known = memo.get(key)
+    if known is not None and all(a is b for a, b in zip(known[:3], basis, strict=True)):
+        return known[3]
+    decision = _decide_role(facts, need)
+    memo[key] = (*basis, decision)
+    return decision
+
+
+def _decide_role(facts: Facts, need: Need) -> RoleDecision:
     identity = decide(role_documents(facts), need)
     role = facts.role
     if identity != "allow" or role is None or role.permissions_boundary_arn is None:
@@ -474,7 +504,7 @@ def key_uses(facts: Facts) -> list[tuple[KmsKey, str, str]]:
     service = destination(facts)
     key = by_ref.get((dest.kms_key_id if dest else None) or "")
     if key is not None and dest is not None and service is not None:
-        out.append((key, dest.arn, DESTINATION_KMS[service[0]]))
+        out.extend((key, dest.arn, action) for action in DESTINATION_KMS[service[0]])
     return out
 
 

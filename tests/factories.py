@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from remediate.facts import (
+    BrokerHealth,
+    BrokerStats,
     Cluster,
     ClusterAuth,
     Esm,
@@ -154,3 +156,17 @@ def facts(**over: Any) -> Facts:
     }
     base.update(over)
     return Facts(**base)
+
+
+# issue 21
+def troubled_brokers(under_replicated: float = 7.0) -> BrokerHealth:
+    """Broker metrics with measured trouble (a broker's under-replicated partitions) and healthy CPU and
+    disk: what BROKER_TIMEOUT needs besides the connection error."""
+    return BrokerHealth(
+        cluster_arn=CLUSTER_ARN,
+        window_minutes=60,
+        brokers=(
+            BrokerStats(broker_id="1", cpu_percent=20.0, disk_used_percent=30.0),
+            BrokerStats(broker_id="2", under_replicated_partitions=under_replicated),
+        ),
+    )

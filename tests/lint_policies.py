@@ -17,12 +17,14 @@ SEVERITIES = ["MUTE", "INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
 SUPPRESSED: dict[str, str] = {
     "PERMISSIONS_MANAGEMENT_ACTIONS": (
         "the fixes this tool exists to make include editing a function role's inline policy "
-        "(iam:PutRolePolicy, iam:DeleteRolePolicy, iam:UpdateAssumeRolePolicy); they are scoped to the "
-        "account's roles and the automation role is explicitly denied them on itself"
+        "(iam:PutRolePolicy, iam:DeleteRolePolicy, iam:UpdateAssumeRolePolicy); the deployed roles get them "
+        "only on the roles the deployer names (path or remediate:fixable tag), every policy denies them on "
+        "privileged roles and on itself; tests/test_ssm_escalation.py proves none reaches one"
     ),
     "CREDENTIALS_EXPOSURE": (
         "secretsmanager:GetSecretValue reads the Kafka client secrets an ESM uses so their format can be "
-        "checked in memory; values are never written, logged or returned (docs/contract.md)"
+        "checked in memory, only AmazonMSK_* and the secrets the deployer names; values are never written, "
+        "logged or returned (docs/contract.md)"
     ),
 }
 """Findings of parliament's community auditors that the tool's purpose requires, and why."""

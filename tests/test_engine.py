@@ -30,7 +30,10 @@ def test_healthy_has_no_findings(books: list[Playbook]) -> None:
 
 
 def test_broker_timeout_plans_batch_size_one_then_restart(books: list[Playbook]) -> None:
-    facts = factories.facts(esm=factories.esm(last_processing_result=CONNECTION, batch_size=500))
+    facts = factories.facts(
+        esm=factories.esm(last_processing_result=CONNECTION, batch_size=500),
+        broker_health=factories.troubled_brokers(),
+    )
     findings = diagnose(facts, books)
     assert codes(findings) == ["BROKER_TIMEOUT"]
     assert findings[0].playbook == "broker-timeout"
@@ -44,7 +47,10 @@ def test_broker_timeout_plans_batch_size_one_then_restart(books: list[Playbook])
 
 
 def test_batch_size_already_one_only_restarts(books: list[Playbook]) -> None:
-    facts = factories.facts(esm=factories.esm(last_processing_result=CONNECTION, batch_size=1))
+    facts = factories.facts(
+        esm=factories.esm(last_processing_result=CONNECTION, batch_size=1),
+        broker_health=factories.troubled_brokers(),
+    )
     plan = build_plan(facts, diagnose(facts, books), books)
     assert [c.action for c in plan.changes] == ["reenable_esm"]
 
@@ -63,7 +69,8 @@ def test_disabled_with_timeout_merges_the_restart(books: list[Playbook]) -> None
     facts = factories.facts(
         esm=factories.esm(
             state="Disabled", state_transition_reason=LAMBDA_DISABLED, last_processing_result=CONNECTION
-        )
+        ),
+        broker_health=factories.troubled_brokers(),
     )
     findings = diagnose(facts, books)
     assert codes(findings) == ["BROKER_TIMEOUT"]  # exclusive ESM_DISABLED yields to the real cause
@@ -82,7 +89,10 @@ def test_unless_suppresses_a_conclusion_by_elimination() -> None:
         actions=(ActionRef(action="reenable_esm"),),
     )
     disabled = Playbook(name="esm-disabled", title="d", findings=("ESM_DISABLED",), checks=("esm_disabled",))
-    facts = factories.facts(esm=factories.esm(last_processing_result=CONNECTION, state="Disabled"))
+    facts = factories.facts(
+        esm=factories.esm(last_processing_result=CONNECTION, state="Disabled"),
+        broker_health=factories.troubled_brokers(),
+    )
     assert codes(diagnose(facts, [timeout, disabled])) == ["ESM_DISABLED"]
     # Without the playbook whose check finds the better explanation, nothing suppresses it.
     assert codes(diagnose(facts, [timeout])) == ["BROKER_TIMEOUT"]

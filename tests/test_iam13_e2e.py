@@ -105,7 +105,10 @@ ROLE_NEEDS: dict[str, list[tuple[str, str]]] = {
         ("s3:ListBucket", "destination_arn"),
         ("kms:GenerateDataKey", "destination_kms_key_arn"),
     ],
-    "destination-sqs-own-key": [("kms:Decrypt", "destination_kms_key_arn")],
+    "destination-sqs-own-key": [
+        ("kms:GenerateDataKey", "destination_kms_key_arn"),
+        ("kms:Decrypt", "destination_kms_key_arn"),
+    ],
     "cross-account-no-describe-vpc-connection": [("kafka:DescribeVpcConnection", "vpc_connection_arn")],
 }
 
@@ -177,12 +180,13 @@ def test_item_9_policy_near_the_limit_is_sent_compact_e2e(sandbox: Sandbox, cli:
     assert any("over the limit of 20480" in m["text"] for m in plan["manual_steps"])
 
 
-def test_item_12_cluster_maintenance_e2e(sandbox: Sandbox, cli: CliRunner) -> None:
-    scn = build_scenario(sandbox, "cluster-maintenance")
+def test_item_12_cluster_failed_e2e(sandbox: Sandbox, cli: CliRunner) -> None:
+    """FAILED keeps clients out (issue 24 N7 moved this from MAINTENANCE, which still serves them)."""
+    scn = build_scenario(sandbox, "cluster-failed")
     plan = plan_json(cli, scn.esm_uuid)
     assert codes(plan) == ["CLUSTER_NOT_ACTIVE"]
     assert plan["changes"] == []
-    assert any("MAINTENANCE" in m["text"] for m in plan["manual_steps"])
+    assert any("FAILED" in m["text"] for m in plan["manual_steps"])
     assert cli("apply", "--esm", scn.esm_uuid, "--auto-approve").returncode == 0
     esm = settle(sandbox, scn.esm_uuid)
     assert (esm["State"], esm["BatchSize"]) == ("Enabled", 500)  # nothing changed on the trigger

@@ -41,8 +41,11 @@ def test_iam_policy_is_valid_iam_json(mode: str) -> None:
     assert len(sids) == len(set(sids))
     for stmt in document["Statement"]:
         assert set(stmt) == {"Sid", "Effect", "Action", "Resource"}
-        assert stmt["Effect"] == "Allow"
-        assert stmt["Resource"] == "*"
+        # issue 27: without --account every resource is "*" but for secret values (AmazonMSK_* only)
+        # and the Deny on privileged roles.
+        scoped = stmt["Sid"] in ("RemediateReadSecretValues", "RemediateNeverPrivileged")
+        assert stmt["Effect"] == ("Deny" if stmt["Sid"] == "RemediateNeverPrivileged" else "Allow")
+        assert (stmt["Resource"] != "*") == scoped
         assert stmt["Action"] == sorted(set(stmt["Action"]))
         assert all(_ACTION.match(a) for a in stmt["Action"]), stmt["Action"]
     assert document == policy_document(mode)

@@ -30,8 +30,9 @@ from tests.conftest import CliRunner
 #   3. the role (GetRole, ListRolePolicies, ListAttachedRolePolicies); the cluster's subnets    4 reads
 #   4. the inline policy; the VPC, its two DNS attributes, groups, route tables, NACLs,
 #      NAT gateways, endpoints and subnets (each VPC-wide in one call), the endpoint services
-#      offered, the private hosted zones associated with the VPC, two VPC quotas              14 reads
-LEVELS = (1, 3, 4, 14)
+#      offered, the private hosted zones associated with the VPC, two VPC quotas, and (issue 24,
+#      N10) the Resolver rule associations, the Resolver rules and the DHCP options sets      17 reads
+LEVELS = (1, 3, 4, 17)
 
 
 def fewest_round_trips(workers: int) -> int:

@@ -66,3 +66,20 @@ def test_limiter_paces_each_listed_service_separately_and_others_not_at_all() ->
 def test_bucket_rejects_impossible_settings(rate: float, capacity: float) -> None:
     with pytest.raises(ValueError, match="token bucket"):
         TokenBucket(rate=rate, capacity=capacity)
+
+
+# issue 26: the buckets AWS publishes are not all per service.
+def test_an_operation_paced_apart_has_its_own_bucket_and_star_gives_each_operation_one() -> None:
+    t = FakeTime()
+    rates = {"lambda": 15, "lambda:get_function": 100, "ec2:*": 20}
+    limiter = RateLimiter(rates, burst=1, clock=t.clock, sleep=t.sleep)
+    assert limiter.acquire("lambda", "list_event_source_mappings") == 0
+    # GetFunction is outside the control plane's bucket: its first call is free, then 1/100 s apart.
+    assert limiter.acquire("lambda", "get_function") == 0
+    assert limiter.acquire("lambda", "get_function") == pytest.approx(1 / 100)
+    # Every other Lambda call shares one bucket.
+    assert limiter.acquire("lambda", "get_event_source_mapping") == pytest.approx(1 / 15)
+    # EC2: one bucket per operation.
+    assert limiter.acquire("ec2", "describe_subnets") == 0
+    assert limiter.acquire("ec2", "describe_route_tables") == 0
+    assert limiter.acquire("ec2", "describe_subnets") == pytest.approx(1 / 20)

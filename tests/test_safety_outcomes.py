@@ -96,6 +96,8 @@ def test_defect_9_a_lock_release_failure_hides_the_real_error(sandbox: Sandbox, 
     (line,) = error_lines(run.stderr)
     assert "update_event_source_mapping failed: AccessDeniedException" in line
     assert f"Warning: could not release the lock on ESM {scn.esm_uuid}" in run.stderr
+    # issue 23: the Warning comes after the result (the Error line), as the contract says
+    assert run.stderr.index("Error: ") < run.stderr.index("Warning: could not release")
 
 
 @pytest.mark.parametrize("outcome", ["refused", "stale", "watch", "bad-input", "unknown-esm", "locked"])

@@ -80,10 +80,15 @@ def test_every_step_that_runs_under_the_lock_cleans_up() -> None:
     locked = names[names.index("apply") : names.index("finalize") + 1]
     for step in steps:
         if step["name"] in locked and step["action"] != "aws:branch":
-            assert step.get("onCancel") == "step:cleanup", step["name"]
+            assert step.get("onCancel") == "step:cancelCleanup", step["name"]
             assert step["onFailure"] in ("step:cleanup", "step:enablePause"), step["name"]
-    assert names[-1] == "cleanup"
-    assert steps[-1]["isEnd"] is True
+            # issue 27, D4: explicit, since isCritical "is only evaluated if you explicitly define it";
+            # the first enable's failure is handled (pause, enableAgain), so it must not fail the run.
+            assert step["isCritical"] is (step["name"] != "enable"), step["name"]
+    assert names[-2:] == ["cleanup", "cancelCleanup"]
+    assert steps[-1]["isEnd"] is steps[-2]["isEnd"] is True
+    assert steps[-1]["inputs"]["InputPayload"]["Cancelled"] is True
+    assert steps[-1]["timeoutSeconds"] == 60
     assert next(s for s in steps if s["name"] == "finish")["isEnd"] is True
 
 
@@ -206,6 +211,9 @@ def test_the_templates_document_is_the_runbook(template: Any, allow: bool) -> No
         "BundleSha256": "b" * 64,
         "BundleBucket": "bundles",
         "BundleKey": "releases/v1.zip",
+        "FixableRolePath": "/service-role/",
+        "FixableRoleTag": "",
+        "FixableKeyArns": [""],
     }
     document = template()["Resources"]["Runbook"]["Properties"]
     content = _resolve(document["Content"], params, {"HasNotificationArn": True, "AllowAutoApprove": allow})
@@ -217,6 +225,7 @@ def test_the_templates_document_is_the_runbook(template: Any, allow: bool) -> No
             auto_approve=allow,
             bucket="remediate-state",
             attachment=Attachment(ATTACHMENT, "b" * 64),
+            fixable={"FixableRolePath": "/service-role/", "FixableRoleTag": "", "FixableKeyArns": [""]},
         )
     )
     assert content == expected

@@ -43,13 +43,13 @@ def _setup(sb: Sandbox) -> Any:
     return scn
 
 
-def _runner(env: dict[str, str], on_progress: Any = None) -> Runner:
+def _runner(env: dict[str, str], on_progress: Any = None, scale: float = SCALE) -> Runner:
     return Runner(
         runbook(Deploy(approvers=["alice"], bucket=BUCKET)),
         approver=answer_all(True),
         env=env,
         region="us-east-1",
-        time_scale=SCALE,
+        time_scale=scale,
         poll_seconds=5.0,
         progress=on_progress,
     )
@@ -156,20 +156,87 @@ def test_a_failed_native_restart_ends_with_the_esm_enabled(sandbox: Sandbox, cli
     assert _journal(sandbox, execution.outputs["plan.RunId"])[-1]["status"] == "failed"
 
 
-def test_a_cancel_mid_restart_ends_with_the_esm_enabled(sandbox: Sandbox, cli_env: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("step", "status", "cleaned"),
+    [("enable", "Success", False), ("disable", "Failed", True), ("enableAgain", "Failed", True)],
+)
+def test_one_failed_native_step_ends_as_its_handling_says(
+    sandbox: Sandbox, cli_env: dict[str, str], step: str, status: str, cleaned: bool
+) -> None:
+    """issue 27, D4: a first enable that fails is handled (pause, enableAgain) and not critical, so a
+    run whose retry succeeds ends Success; any other locked step's failure is critical: Failed, after
+    `cleanup` left the ESM enabled and unlocked."""
     scn = _setup(sandbox)
-    _slow(sandbox, reads=6, latency=0.1)
+    _slow(sandbox, reads=2, latency=0.05)
+    fail_at = "enable" if step == "enableAgain" else step  # enableAgain runs only after enable failed
+
+    def on_progress(message: str) -> None:
+        if message == f"{fail_at} (aws:executeAwsApi): started":
+            times = 2 if step == "enableAgain" else 1
+            sandbox.faults.add(
+                FaultRule(
+                    service="lambda",
+                    operation="UpdateEventSourceMapping",
+                    kind="status",
+                    status=500,
+                    times=times,
+                )
+            )
+
+    execution = _runner(cli_env, on_progress).run(
+        {"EsmId": scn.esm_uuid, "Mode": "Apply", "AutomationAssumeRole": ROLE}
+    )
+    assert execution.status == status, execution.failure
+    failed = [s.name for s in execution.steps if s.status == "Failed"]
+    assert failed == (["enable", "enableAgain"] if step == "enableAgain" else [step])
+    assert (execution.step("cleanup") is not None) == cleaned
+    if not cleaned:
+        assert execution.step("verify") is not None
+        assert execution.step("verify").status == "Success"
+    _clean(sandbox, scn.esm_uuid)
+
+
+def test_a_cancel_mid_restart_is_cleaned_up_within_ssms_window_and_resumed(
+    sandbox: Sandbox, cli_env: dict[str, str]
+) -> None:
+    """issue 27, D2: SSM runs the cancellation workflow for at most two minutes. The cancel cleanup
+    never waits for the ESM: it asks for the enable if it can, releases the lock and journals the end
+    within its 60 s (scaled), says what is left, and `apply --resume` finishes the restart. At 1/10
+    scale: a script step's interpreter start is not scaled, and 1/20 of 60 s leaves it too little."""
+    from remediate.ssm.limits import CANCEL_STEP_TIMEOUT
+
+    scale = 1 / 10
+    scn = _setup(sandbox)
+    _slow(sandbox, reads=25, latency=0.1)  # a transition of 25 reads: longer than cleanup reads
     runner: Runner
 
     def on_progress(message: str) -> None:
         if message == "waitDisabled (aws:waitForAwsResourceProperty): started":
             runner.cancel()
 
-    runner = _runner(cli_env, on_progress)
+    runner = _runner(cli_env, on_progress, scale)
     execution = runner.run({"EsmId": scn.esm_uuid, "Mode": "Apply", "AutomationAssumeRole": ROLE})
     assert execution.status == "Cancelled"
     assert execution.step("waitDisabled").status == "Cancelled"
-    assert execution.step("cleanup").status == "Success"
+    assert execution.step("cleanup") is None
+    done = execution.step("cancelCleanup")
+    assert done is not None
+    assert done.status == "Success", done
+    assert done.seconds < CANCEL_STEP_TIMEOUT * scale
+    outcome = execution.outputs["cancelCleanup.Outcome"]
+    assert "lock released" in outcome
+    run_id = execution.outputs["plan.RunId"]
+    esm = sandbox.client("lambda").get_event_source_mapping(UUID=scn.esm_uuid)
+    assert lock_tags(sandbox, esm["EventSourceMappingArn"]) == {}
+    assert _journal(sandbox, run_id)[-1]["status"] == "failed"
+    # still Disabling (its transition outlasts the cleanup's few reads): Lambda refuses the enable
+    assert f"left to settle: ESM {scn.esm_uuid} is Disabling" in outcome
+    assert f"remediate apply --resume {run_id}" in outcome
+    settle(sandbox, scn.esm_uuid)
+    resumed = _cli(
+        {**cli_env, "REMEDIATE_JOURNAL_BUCKET": BUCKET}, "apply", "--resume", run_id, "--auto-approve"
+    )
+    assert resumed.returncode == 0, resumed.stderr
     _clean(sandbox, scn.esm_uuid)
 
 

@@ -20,6 +20,8 @@ from remediate.iam_policy import (
 )
 from remediate.policy import Request, evaluate
 from remediate.ssm.cloudformation import account_template, admin_policy, member_template
+from remediate.write_scope import WriteScope
+from tests.cfn_eval import role_policies
 from tests.conftest import REMEDIATE
 from tests.lint_policies import SUPPRESSED, all_findings, findings
 
@@ -51,12 +53,26 @@ def _resolved(policy: Any) -> Any:
     return unsub(data)
 
 
-def _template_policies() -> dict[str, dict[str, Any]]:
+SCOPED_DEPLOY = {
+    "AWS::AccountId": ACCOUNT,
+    "AWS::Region": "eu-west-1",
+    "RoleName": "RemediateAutomation",
+    "Bucket": "remediate-state",
+    "AdminAccountId": "444455556666",
+    "RoleRegion": "eu-west-1",
+    "FixableRolePath": "/service-role/",
+    "FixableRoleTag": "payments",
+    "FixableKeyArns": [f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/0b5d8e0e-3e9e-4d32-9bd0-27d3a3b8f2a1"],
+    "ReadableSecretArns": [f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:kafka/client-cert-*"],
+}
+"""Template parameters with every scope set (issue 27), so each conditional statement is linted."""
+
+
+def _template_policies(params: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     out = {}
     for name, template in (("account", account_template()), ("member", member_template())):
-        for logical, resource in template["Resources"].items():
-            for policy in resource.get("Properties", {}).get("Policies", []):
-                out[f"{name}/{logical}/{policy['PolicyName']}"] = _resolved(policy["PolicyDocument"])
+        for key, policy in role_policies(template, params or SCOPED_DEPLOY).items():
+            out[f"{name}/{key}"] = policy
     out["admin/AdministrationRole"] = _resolved(admin_policy())
     return out
 
@@ -65,7 +81,16 @@ POLICIES: dict[str, dict[str, Any]] = {
     "iam-policy --mode diagnose": policy_document("diagnose"),
     "iam-policy --mode apply": policy_document("apply"),
     "automation role": automation_policy(
-        partition="aws", account=ACCOUNT, role_name="RemediateAutomation", bucket="remediate-state"
+        partition="aws",
+        account=ACCOUNT,
+        role_name="RemediateAutomation",
+        bucket="remediate-state",
+        scope=WriteScope(
+            role_path="/service-role/",
+            role_tag="payments",
+            key_arns=tuple(SCOPED_DEPLOY["FixableKeyArns"]),
+            secrets=tuple(SCOPED_DEPLOY["ReadableSecretArns"]),
+        ),
     ),
     "starter": human_policy("starter", role_arn=ROLE, document_name="Remediate-KafkaEventSourceMapping"),
     "approver": human_policy("approver", role_arn=ROLE, document_name="Remediate-KafkaEventSourceMapping"),
@@ -105,7 +130,7 @@ def test_every_action_is_scoped_or_declared_star_only() -> None:
 def test_the_automation_role_cannot_modify_itself() -> None:
     policy = POLICIES["automation role"]
     own = ROLE
-    other = f"arn:aws:iam::{ACCOUNT}:role/my-function-role"
+    other = f"arn:aws:iam::{ACCOUNT}:role/service-role/my-function-role"
     for action in ("iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:UpdateAssumeRolePolicy"):
         assert not evaluate(policy, Request.make(action, own)).allowed, action
         assert evaluate(policy, Request.make(action, other)).allowed, action
@@ -127,6 +152,21 @@ def test_the_templates_role_policies_are_the_generated_ones() -> None:
     assert account == POLICIES["automation role"]
     member = _template_policies()["member/ExecutionRole/RemediateEngine"]
     assert member["Statement"][-1]["Resource"].endswith(":role/AWS-SystemsManager-AutomationExecutionRole")
+    unscoped = automation_policy(
+        partition="aws", account=ACCOUNT, role_name="RemediateAutomation", bucket="remediate-state"
+    )
+    assert (
+        _template_policies(
+            {
+                **SCOPED_DEPLOY,
+                "FixableRolePath": "",
+                "FixableRoleTag": "",
+                "FixableKeyArns": [""],
+                "ReadableSecretArns": [""],
+            }
+        )["account/AutomationAssumeRole/RemediateEngine"]
+        == unscoped
+    )
 
 
 @pytest.mark.parametrize("who", ["starter", "approver"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -350,3 +351,37 @@ def test_cli_ssm_run_needs_local_and_a_region(cli: CliRunner) -> None:
 
 def test_answer_all_answers_for_every_approver() -> None:
     assert answer_all(True)("approve", "m", ["a", "b"], 2) == [("a", True), ("b", True)]
+
+
+def test_the_cancellation_workflow_is_cut_at_ssms_two_minutes() -> None:
+    """issue 27, D2: "Automation runs the cancellation workflow for a maximum of two minutes"
+    (automation-actions.md, onCancel): an onCancel step still running then is stopped."""
+    doc = {
+        "schemaVersion": "0.3",
+        "mainSteps": [
+            {
+                "name": "work",
+                "action": "aws:sleep",
+                "onCancel": "step:undo",
+                "inputs": {"Duration": "PT600S"},
+            },
+            {"name": "done", "action": "aws:sleep", "isEnd": True, "inputs": {"Duration": "PT0S"}},
+            {"name": "undo", "action": "aws:sleep", "isEnd": True, "inputs": {"Duration": "PT200S"}},
+        ],
+    }
+    runner: Runner
+
+    def on_progress(message: str) -> None:
+        if message == "work (aws:sleep): started":
+            threading.Timer(0.1, runner.cancel).start()
+
+    runner = Runner(
+        doc, approver=answer_all(True), env={}, region="us-east-1", time_scale=1 / 100, progress=on_progress
+    )
+    execution = runner.run({})
+    assert execution.status == "Cancelled"
+    undo = execution.step("undo")
+    assert undo is not None
+    assert undo.status == "TimedOut"
+    assert undo.failure == "the cancellation workflow ran over SSM's 120 s"
+    assert 1.0 < undo.seconds < 1.6  # 120 s at 1/100, not the 2 s the step asked for

@@ -233,19 +233,19 @@ def test_a_change_or_step_without_a_reason_renders_without_an_empty_because() ->
 
 def test_scan_fix_lists_the_mappings_with_manual_steps_only(sandbox: Sandbox, cli: CliRunner) -> None:
     fixable = build_scenario(sandbox, "broker-timeout")
-    manual = build_scenario(sandbox, "cluster-maintenance")
+    manual = build_scenario(sandbox, "cluster-failed")
     run = cli("scan", "--fix", "--auto-approve")
     assert run.returncode == 2, run.stderr  # findings remain that no change answered
     assert f"# ESM {manual.esm_uuid} " in run.stdout
     assert "manual steps only, nothing to apply" in run.stdout
-    assert "is MAINTENANCE, not ACTIVE" in run.stdout
+    assert "is FAILED, not ACTIVE" in run.stdout
     assert f"{fixable.esm_uuid}: done" in run.stdout
 
 
 @pytest.mark.parametrize(
     ("scenario", "said", "not_said"),
     [
-        ("cluster-maintenance", "its plan is manual steps only", "fixed"),
+        ("cluster-failed", "its plan is manual steps only", "fixed"),  # issue 24 N7: MAINTENANCE serves
         ("scram-nat", "nothing to fix", "fixed"),
     ],
 )

@@ -122,6 +122,19 @@ class Action:
         ended (the process died, or the answer was lost, during the call): the resource may exist."""
         return None
 
+    def moved(self, change: Change, ctx: ApplyContext) -> str | None:
+        """Right before the write: None if the target still is as the plan's `before` says, else what it
+        is now, in a few words (the run then stops instead of overwriting someone's change and
+        journaling a wrong previous value). The default says nothing: the action's `apply` checks, or its
+        `before` is not a setting."""
+        return None
+
+    def undo_interrupted(self, change: Change, ctx: ApplyContext) -> Change | None:
+        """For a rollback: the change that puts back what `change`, begun but never ended (the run died
+        or lost the answer during its call) and not in effect, left half done; None if it left nothing.
+        The default, NotImplementedError, means only finishing the run can tell: the rollback refuses it."""
+        raise NotImplementedError
+
     def drift(self, change: Change, outputs: dict[str, Any], ctx: ApplyContext) -> str | None:
         """Before a rollback undoes `change`: None if it is still as the run left it, else what was
         changed since, in one line (the rollback then refuses it). A resource already gone is not

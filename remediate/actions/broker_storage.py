@@ -58,7 +58,7 @@ class UpdateBrokerStorage(Action):
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         ev = finding.evidence
         assert isinstance(ev, BrokerStorageFull)
-        why = kafka.source_not_ready(facts.cluster, None)
+        why = kafka.updates_refused(facts.cluster)
         if why is not None:
             return [
                 ManualStep(because=(finding.code,), text=f"{why}: storage can be scaled only when ACTIVE.")

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from remediate import kafka
+from remediate import kafka, restart_mark
 from remediate.actions.base import Action, ApplyContext, Draft, ManualAction, register
 from remediate.error_text import hints_for
 from remediate.errors import AwsError, VerificationError
@@ -24,6 +24,7 @@ from remediate.evidence import ClusterNotActive
 from remediate.facts import ESM_DISABLED_STATES, ESM_SETTLED_STATES, Facts
 from remediate.findings import Finding
 from remediate.plan import Change, ManualStep
+from remediate.run.lock import aws_now
 
 IN_USE = frozenset({"ResourceInUseException", "ResourceConflictException"})
 
@@ -132,6 +133,11 @@ class UpdateEsm(Action):
         esm = read_esm(ctx, change.resource)
         return all(esm.get(k) == v for k, v in change.after.items())
 
+    def moved(self, change: Change, ctx: ApplyContext) -> str | None:
+        esm = read_esm(ctx, change.resource)
+        now = {k: esm.get(k) for k in change.before or {}}
+        return None if now == (change.before or {}) else f"ESM {change.resource} now has {now}"
+
     def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
         ctx.progress(
             f"updating ESM {change.resource}: " + ", ".join(f"{k}={v}" for k, v in change.after.items())
@@ -156,7 +162,11 @@ class ReenableEsm(Action):
 
     name = "reenable_esm"
     order = 90
-    permissions = ("lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping")
+    permissions = (
+        "lambda:GetEventSourceMapping",
+        "lambda:UpdateEventSourceMapping",
+        *restart_mark.PERMISSIONS,  # issue 23: the mark of a restart in progress
+    )
     before_is_setting = False  # `before` is the State, which moves by itself while the ESM settles
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
@@ -191,20 +201,42 @@ class ReenableEsm(Action):
     def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
         uuid = change.resource
         esm = wait_for_state(ctx, uuid, ESM_SETTLED_STATES)
+        arn = str(esm["EventSourceMappingArn"])
         if change.after.get("State") == "Disabled":  # a rollback: put the ESM back as it was
             if esm["State"] != "Disabled":
                 ctx.progress(f"disabling ESM {uuid}")
                 update_esm(ctx, uuid, Enabled=False)
                 wait_for_state(ctx, uuid, frozenset({"Disabled"}))
             return {"previous": change.before}
-        if esm["State"] == "Enabled":
+        # The mark says "remediate turned it off" to whoever finds it off: this run, resumed or rolled
+        # back, or a plain re-run (remediate/restart_mark.py). One left by an earlier run is ours to clear.
+        marked = esm["State"] != "Enabled" and restart_mark.read(ctx.aws, arn) is not None
+        if esm["State"] == "Enabled" and "Restart" in change.after:
+            restart_mark.mark(ctx.aws, arn, ctx.run_id, aws_now(esm)[0])
+            marked = True
             ctx.progress(f"disabling ESM {uuid}")
             update_esm(ctx, uuid, Enabled=False)
-            wait_for_state(ctx, uuid, frozenset({"Disabled"}))
-        ctx.progress(f"enabling ESM {uuid}")
-        update_esm(ctx, uuid, Enabled=True)
-        wait_for_state(ctx, uuid, frozenset({"Enabled"}))
+            esm = wait_for_state(ctx, uuid, frozenset({"Disabled"}))
+        if esm["State"] != "Enabled":
+            ctx.progress(f"enabling ESM {uuid}")
+            update_esm(ctx, uuid, Enabled=True)
+            wait_for_state(ctx, uuid, frozenset({"Enabled"}))
+        if marked:
+            try:
+                restart_mark.clear(ctx.aws, arn)
+            except AwsError as exc:  # the trigger is on; a mark left on an Enabled ESM is removed next time
+                ctx.progress(f"could not remove the tag {restart_mark.TAG} from ESM {uuid}: {exc}")
         return {"previous": change.before}
+
+    def undo_interrupted(self, change: Change, ctx: ApplyContext) -> Change | None:
+        """A restart that stopped between its disable and its enable left the trigger off: undoing it
+        is enabling it again. One that stopped before its disable, or after its enable, left nothing."""
+        state = wait_for_state(ctx, change.resource, ESM_SETTLED_STATES)["State"]
+        if (change.before or {}).get("State") in ESM_DISABLED_STATES or state == "Enabled":
+            return None
+        return change.model_copy(
+            update={"id": f"undo-{change.id}", "before": {"State": state}, "after": {"State": "Enabled"}}
+        )
 
     def verify(self, change: Change, ctx: ApplyContext) -> str | None:
         # Only the State is read back: a restart leaves no trace but the journal.

@@ -180,6 +180,7 @@ def broker_fix(facts: Facts, evidence: BrokerPortsBlocked) -> NetworkFix:
             )
             continue
         description = BROKER_RULE.format(port=path.port)
+        planned = (len(fix.rules), len(fix.manual))
         for b in path.blocks:
             if b.element == "NACL":
                 fix.manual.append(manual_nacl(net, b))
@@ -196,6 +197,13 @@ def broker_fix(facts: Facts, evidence: BrokerPortsBlocked) -> NetworkFix:
                     rule("egress", source_group, path.port, description, cidr=cidr)
                     for cidr in _unreached_broker_cidrs(facts, net, path.port)
                 ]
+        if (len(fix.rules), len(fix.manual)) == planned:
+            # issue 24 (N3): a blocked path is never left without a change or a step.
+            fix.manual.append(
+                f"Open tcp/{path.port} from the pollers in {path.source_subnet} to the brokers by hand: "
+                "remediate plans no rule for it "
+                f"({'; '.join(f'{b.element} {b.resource}: {b.detail}' for b in path.blocks)})"
+            )
     return within_quota(fix, net)
 
 
@@ -333,6 +341,16 @@ class _EndpointFixer:
                 f"refuses a private-DNS {service} endpoint here (conflicting DNS domain): make sure the "
                 "endpoint that zone points to admits tcp/443 from the pollers' subnets and is routed "
                 "from them"
+            )
+            return []
+        forwarder = poller_paths.forwarding(self.facts, net, service)
+        if forwarder is not None:  # issue 24 (N10)
+            self.fix.manual.append(
+                f"{poller_paths.forwarder_text(net, forwarder)}: the pollers' queries for {service} go "
+                f"there, so no private-DNS {service} endpoint is created here. Make sure what those "
+                "servers answer for "
+                f"{poller_paths.service_dns_name(self.facts, service)} admits tcp/443 from the pollers' "
+                "subnets and is routed from them"
             )
             return []
         subnets = poller_paths.one_subnet_per_az(net, offered.availability_zones if offered else None)

@@ -87,6 +87,11 @@ class UpdateAssumeRolePolicy(Action):
     def is_done(self, change: Change, ctx: ApplyContext) -> bool:
         return bool(self._read(ctx, change.resource) == change.after["PolicyDocument"])
 
+    def moved(self, change: Change, ctx: ApplyContext) -> str | None:
+        if self._read(ctx, change.resource) == (change.before or {}).get("PolicyDocument"):
+            return None
+        return f"the trust policy of role {change.resource} is not the one planned from"
+
     def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
         if self._read(ctx, change.resource) != (change.before or {}).get("PolicyDocument"):
             raise _stale(f"the trust policy of role {change.resource}")
@@ -235,6 +240,15 @@ class PutRolePolicy(Action):
     def is_done(self, change: Change, ctx: ApplyContext) -> bool:
         current = self._read(ctx, change.resource, change.after["PolicyName"])
         return bool(current == change.after["PolicyDocument"])
+
+    def moved(self, change: Change, ctx: ApplyContext) -> str | None:
+        name = change.after["PolicyName"]
+        current = self._read(ctx, change.resource, name)
+        if current == (change.before or {}).get("PolicyDocument"):
+            return None
+        if change.before is None:
+            return f"inline policy {name} of role {change.resource} now exists (it was planned as new)"
+        return f"inline policy {name} of role {change.resource} is not the one planned from"
 
     def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
         name = change.after["PolicyName"]

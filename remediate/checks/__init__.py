@@ -13,10 +13,13 @@ from remediate.checks import (
     dns,
     endpoint_policy,
     esm,
+    flow,  # issue 25
     function,
     iam,
     kms,
+    listeners,
     schema_registry,
+    secret_lifecycle,  # issue 25
     secrets,
     server_auth,
     service_endpoints,
@@ -32,10 +35,13 @@ MODULES = (
     dns,
     endpoint_policy,
     esm,
+    flow,  # issue 25
     function,
     iam,
     kms,
+    listeners,
     schema_registry,
+    secret_lifecycle,  # issue 25
     secrets,
     server_auth,
     service_endpoints,

@@ -130,7 +130,34 @@ def role_trust(facts: Facts) -> list[Finding]:
     if decision == "unknown":
         found += undecided(facts, f"the trust policy of {facts.role.name}", [need])
     found += undecided(facts, "the STS endpoint policy", undecided_endpoints)
+    if not found and decision == "allow" and _reports_role_assume(facts):
+        # issue 24 (N11): everything readable lets Lambda assume the role, yet AWS says it cannot: an
+        # organization policy is what is left unread. Resource control policies apply to AWS STS among
+        # others ("Individual RCP controls apply to specific resources associated with the following AWS
+        # services: Amazon S3, AWS Security Token Service (STS), AWS Key Management Service KMS), Amazon
+        # Simple Queue Service (SQS), AWS Secrets Manager", AWS Control Tower controls reference, "Controls
+        # implemented with resource control policies (RCPs)").
+        found.append(
+            Finding(
+                code="COULD_NOT_CHECK",
+                summary=f"AWS reports that Lambda cannot assume {facts.role.arn}, yet its trust policy and "
+                "the STS endpoint policies allow it: a resource control policy on sts:AssumeRole or a "
+                "service control policy of the organization (neither readable from this account) may deny it",
+                evidence=CouldNotCheck(
+                    what="resource and service control policies on sts:AssumeRole",
+                    reason="RCPs and SCPs are not read by remediate",
+                ),
+            )
+        )
     return found
+
+
+def _reports_role_assume(facts: Facts) -> bool:
+    """Whether the mapping's error text says Lambda could not assume the execution role."""
+    esm = facts.esm
+    return any(
+        h.kind == "role-assume" for h in hints_for(esm.last_processing_result, esm.state_transition_reason)
+    )
 
 
 def _trust_reason(trust: dict[str, Any], need: Need, decision: str) -> str:
@@ -208,10 +235,12 @@ def role_permissions(facts: Facts) -> list[Finding]:
             Finding(
                 code="COULD_NOT_CHECK",
                 summary=f"AWS reports a refused call, yet the policies of role {role.name} allow every call "
-                "the ESM needs: the organization's service control policies (not readable from this "
-                "account) may deny it",
+                "the ESM needs: the organization's service control policies, or its resource control "
+                "policies on STS, KMS, Secrets Manager, SQS or S3 (issue 24, N11; neither readable from "
+                "this account) may deny it",
                 evidence=CouldNotCheck(
-                    what="service control policies", reason="SCPs are not read by remediate"
+                    what="service and resource control policies",
+                    reason="SCPs and RCPs are not read by remediate",
                 ),
             )
         )

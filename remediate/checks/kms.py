@@ -7,9 +7,10 @@ principal is what "enables IAM policies" to grant access (KMS developer guide, "
 https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html). So the role may use the key
 when the key policy allows the role itself (or everyone), or allows the account, and then the role's IAM
 policies must allow it too, which `role_permissions` checks from the same needs
-(`required_access.role_needs`). A Deny in the key policy wins over both. The needs (kms:Decrypt for a secret
-and an SQS or SNS destination, kms:GenerateDataKey for an S3 one) come from `required_access`, evaluated with
-`remediate.policy`; a key policy that could not be read is reported by `unchecked_reads`.
+(`required_access.role_needs`). A Deny in the key policy wins over both. The needs (kms:Decrypt for a
+secret, kms:GenerateDataKey and kms:Decrypt for an SQS or SNS destination, kms:GenerateDataKey for an S3
+one) come from `required_access`, evaluated with `remediate.policy`; a key policy that could not be read
+is reported by `unchecked_reads`.
 """
 
 from __future__ import annotations

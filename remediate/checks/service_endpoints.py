@@ -15,7 +15,7 @@ from remediate import poller_paths
 from remediate.checks.base import check
 from remediate.egress import Egress
 from remediate.evidence import CouldNotCheck, PathCheck, ServiceEndpointsUnreachable
-from remediate.facts import Facts, Network
+from remediate.facts import DnsForwarder, Facts, Network
 from remediate.findings import Finding
 from remediate.reachability import PathResult
 
@@ -32,6 +32,7 @@ def service_endpoints_unreachable(facts: Facts) -> list[Finding]:
     to_endpoints = []
     missing = []
     centralised: list[tuple[str, str, str]] = []
+    forwarded: list[tuple[str, DnsForwarder]] = []
     for service in services:
         endpoint = poller_paths.live_endpoint(facts, net, service)
         if endpoint is not None and (no_way_out or endpoint.private_dns):
@@ -47,12 +48,15 @@ def service_endpoints_unreachable(facts: Facts) -> list[Finding]:
             to_endpoints += poller_paths.blocked(found, "endpoint", service=service, endpoint_id=endpoint.id)
         elif endpoint is None and (zone := poller_paths.covering_zone(facts, net, service)) is not None:
             centralised.append((service, zone.name, zone.id))
+        elif endpoint is None and no_way_out and (fwd := poller_paths.forwarding(facts, net, service)):
+            forwarded.append((service, fwd))  # issue 24 (N10)
         elif endpoint is None and no_way_out:
             missing.append(service)
             gone = poller_paths.missing_paths(net, service, net.vpc.id)
             paths += gone
             checks += poller_paths.checked(gone, "service", service)
     found_now = _unverifiable(net, poller_paths.unverified_egress(facts), centralised)
+    found_now += [_forwarded(net, service, fwd) for service, fwd in forwarded]
     blocked = [r for r in paths if not r.allowed]
     if not blocked:
         return found_now
@@ -114,3 +118,17 @@ def _unverifiable(
             )
         )
     return out
+
+
+def _forwarded(net: Network, service: str, fwd: DnsForwarder) -> Finding:
+    what = f"the path to {service}"
+    reason = (
+        f"{poller_paths.forwarder_text(net, fwd)}, so the service's name resolves where those servers "
+        "say (a centralised endpoint, or a way out elsewhere) and a private-DNS endpoint made here would "
+        "not be used: no endpoint is planned"
+    )
+    return Finding(
+        code="COULD_NOT_CHECK",
+        summary=f"could not check {what}: {reason}",
+        evidence=CouldNotCheck(what=what, reason=reason),
+    )

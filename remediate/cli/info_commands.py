@@ -79,17 +79,53 @@ def playbooks_validate(directory: Path | None) -> None:
     show_default=True,
     help="tool: what remediate itself needs; starter / approver: a person running / approving the runbook.",
 )
-@click.option("--role-arn", help="With --for starter|approver: the runbook's AutomationAssumeRole.")
+@click.option(
+    "--role-arn",
+    help="With --for starter|approver: the runbook's AutomationAssumeRole. With --for tool: the role this "
+    "policy goes on, which it may then not rewrite.",
+)
 @click.option("--document-name", default="Remediate-KafkaEventSourceMapping", show_default=True)
+@click.option(
+    "--account", default="", help="Scope every action that takes a resource to this account's ARNs."
+)
+@click.option("--partition", default="aws", show_default=True)
+@click.option(
+    "--role-path", default="", help="Role writes only on roles under this path (e.g. /service-role/)."
+)
+@click.option("--role-tag", default="", help="Role writes only on roles tagged remediate:fixable=VALUE.")
+@click.option("--key-arn", "key_arns", multiple=True, help="Key-policy writes only on these KMS keys.")
+@click.option(
+    "--secret",
+    "secrets",
+    multiple=True,
+    help="Secret ARN or name whose value may be read, besides AmazonMSK_* (SCRAM) secrets.",
+)
 @OUTPUT
-def iam_policy(mode: str, who: str, role_arn: str | None, document_name: str, output: str) -> None:
+def iam_policy(
+    mode: str,
+    who: str,
+    role_arn: str | None,
+    document_name: str,
+    account: str,
+    partition: str,
+    role_path: str,
+    role_tag: str,
+    key_arns: tuple[str, ...],
+    secrets: tuple[str, ...],
+    output: str,
+) -> None:
     """Print the least-privilege IAM policy the tool needs, derived from the code's declarations;
     or, with --for, what a person needs to start the SSM runbook or to approve its plans.
+
+    Secret values are read only from AmazonMSK_* secrets and those given with --secret; privileged
+    roles (OrganizationAccountAccessRole, AWSReservedSSO_*, cdk-*, ...) are never rewritten. --role-path,
+    --role-tag and --key-arn narrow the role and key-policy writes; --account scopes the rest.
 
     text: the policy document itself (what `aws iam create-policy --policy-document` takes);
     json: one document naming what the policy is for, with the policy inside."""
     from remediate.errors import InputError
     from remediate.iam_policy import human_policy, policy_document
+    from remediate.write_scope import WriteScope
 
     def emit(policy: dict[str, object]) -> None:
         if output == "json":
@@ -99,7 +135,20 @@ def iam_policy(mode: str, who: str, role_arn: str | None, document_name: str, ou
             click.echo(json.dumps(policy, indent=2))
 
     if who == "tool":
-        emit(policy_document(mode))
+        try:
+            scope = WriteScope(
+                role_path=role_path, role_tag=role_tag, key_arns=key_arns, secrets=secrets
+            ).check()
+            if account and not (account.isdigit() and len(account) == 12):
+                raise InputError(f"--account {account!r} is not a 12-digit account id")
+        except InputError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+        emit(
+            policy_document(
+                mode, scope=scope, partition=partition, account=account, own_role_arn=role_arn or ""
+            )
+        )
         return
     if not role_arn:
         click.echo(f"Error: --for {who} needs --role-arn (the runbook's AutomationAssumeRole)", err=True)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from remediate import restart_mark
 from remediate.cli.context import Ctx
 from remediate.cli.interrupts import SignalAbort, exit_code, signal_name
 from remediate.errors import ApprovalRefused, Interrupted, RemediateError, StalePlanError
@@ -58,7 +59,6 @@ def stopped(ctx: Ctx, run: Run, exc: BaseException, document: Document) -> NoRet
     """Report a run that ended without success, and exit with the documented code."""
     from remediate.log import redact
 
-    warn(run)
     signum = exc.signum if isinstance(exc, Interrupted | SignalAbort) else 0
     changed = run.changed
     if signum:
@@ -78,7 +78,14 @@ def stopped(ctx: Ctx, run: Run, exc: BaseException, document: Document) -> NoRet
         lines.append(f"Continue it: remediate apply --resume {run.run_id}")
         if run.undoes is None:
             lines.append(f"Undo it:     remediate rollback {run.run_id}")
+        restart = next((c for c in run.plan.changes if c.id == run.in_flight), None)
+        if restart is not None and restart.action == "reenable_esm":  # issue 23: stopped mid-restart
+            lines.append(
+                f"The trigger may be left off; either command above turns it on again, as does: "
+                f"{restart_mark.enable_command(restart.resource)}"
+            )
         click.echo(redact("\n".join(lines)), err=True)
+    warn(run)  # after the result, as the contract orders them
     if ctx.settings.output == "json":
         click.echo(redact(json.dumps(document(run, state_of(run, exc), message), indent=2, sort_keys=True)))
     sys.exit(code)

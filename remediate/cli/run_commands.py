@@ -18,6 +18,7 @@ from remediate.cli.scan_fix import emit_manual_only
 from remediate.errors import EXIT_CHANGES, ApprovalRefused, InputError
 
 if TYPE_CHECKING:
+    from remediate.aws import Aws
     from remediate.run.machine import Mode, Run
 
 
@@ -28,7 +29,9 @@ def _target(run: Run) -> dict[str, Any]:
     return target_of(run.facts).model_dump(mode="json")
 
 
-def _new_run(ctx: Ctx, esm: str, mode: Mode, reporter: Any, fix_with: tuple[str, ...] = ()) -> Run:
+def _new_run(
+    ctx: Ctx, esm: str, mode: Mode, reporter: Any, fix_with: tuple[str, ...] = (), aws: Aws | None = None
+) -> Run:
     from remediate.run.machine import Run
 
     ctx.target_esm(esm)
@@ -36,7 +39,7 @@ def _new_run(ctx: Ctx, esm: str, mode: Mode, reporter: Any, fix_with: tuple[str,
         esm_id=esm,
         mode=mode,
         settings=ctx.settings,
-        aws=ctx.aws(),
+        aws=aws or ctx.aws(),
         playbooks=ctx.playbooks(),
         reporter=reporter,
         fix_with=frozenset(fix_with),
@@ -79,11 +82,17 @@ def _check_out(out: str) -> Path:
 def diagnose(esm: str, probe: bool, probe_timeout: float, **opts: Any) -> None:
     """Read-only: observe the ESM, run every check, print the findings (`--output markdown`: a report
     with a picture of the network path and the plan that would fix it)."""
-    from remediate.run.render import render_findings
+    from remediate.observe import first_read
 
     report = take_report(opts)
     ctx = Ctx(**opts)
-    new = _new_run(ctx, esm, "diagnose", CliReporter(ctx, False, False))
+    ctx.target_esm(esm)
+    aws = ctx.aws()
+    # The mapping's read goes out now; the engine's modules load while it is on the wire (issue 26).
+    first_read.start(aws, esm, metrics=ctx.settings.metrics_window > 0)
+    from remediate.run.render import render_findings
+
+    new = _new_run(ctx, esm, "diagnose", CliReporter(ctx, False, False), aws=aws)
     new.probe_timeout = probe_timeout if probe else None
     run = new.execute()
     assert run.facts is not None

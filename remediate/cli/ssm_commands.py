@@ -40,6 +40,12 @@ def _deploy_options(fn: F) -> F:
             "--bucket", default="", help="S3 bucket for journals, plans over 100 KB and fleet reports."
         ),
         click.option("--bundle", type=BUNDLE, help="The bundle zip the files section names."),
+        # issue 27: what the deployed role may rewrite; the rest becomes manual steps in the plan.
+        click.option("--role-path", default="", help="Execution roles under this path may be fixed."),
+        click.option(
+            "--role-tag", default="", help="Execution roles tagged remediate:fixable=VALUE may be fixed."
+        ),
+        click.option("--key-arn", "key_arns", multiple=True, help="KMS keys whose key policy may be fixed."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -53,11 +59,18 @@ def _deploy(
     allow_auto_approve: bool,
     bucket: str,
     bundle: Path | None,
+    role_path: str = "",
+    role_tag: str = "",
+    key_arns: Sequence[str] = (),
     default_approver: str | None = None,
 ) -> Any:
     import hashlib
 
     from remediate.ssm import document as docs
+    from remediate.write_scope import WriteScope
+
+    WriteScope(role_path=role_path, role_tag=role_tag, key_arns=tuple(key_arns)).check()
+    fixable = {"FixableRolePath": role_path, "FixableRoleTag": role_tag, "FixableKeyArns": list(key_arns)}
 
     attachment = None
     if bundle is not None:
@@ -71,6 +84,7 @@ def _deploy(
         auto_approve=allow_auto_approve,
         bucket=bucket,
         attachment=attachment,
+        fixable={k: v for k, v in fixable.items() if v},
     )
     deploy.check()
     return deploy
@@ -209,6 +223,9 @@ def ssm_run(
     notification_arn: str | None,
     allow_auto_approve: bool,
     bucket: str,
+    role_path: str,
+    role_tag: str,
+    key_arns: tuple[str, ...],
     **opts: Any,
 ) -> None:
     """Run the generated runbook locally against the AWS the standard chain points at.
@@ -235,6 +252,9 @@ def ssm_run(
         allow_auto_approve,
         bucket,
         bundle,
+        role_path,
+        role_tag,
+        key_arns,
         default_approver="local-operator",
     )
     reporter = CliReporter(ctx, False, False)  # progress only: a spinner on a terminal, lines elsewhere

@@ -15,6 +15,7 @@ from remediate.facts import (
     Cluster,
     ClusterAuth,
     Destination,
+    DnsForwarder,
     EndpointService,
     Esm,
     Function,
@@ -89,7 +90,22 @@ def esm_from_api(raw: dict[str, Any]) -> Esm:
         schema_registry_access=tuple(
             SourceAccess(type=a["Type"], uri=a["URI"]) for a in registry.get("AccessConfigs", []) or []
         ),
+        maximum_retry_attempts=_int_or_default(raw.get("MaximumRetryAttempts")),
+        maximum_record_age=_int_or_default(raw.get("MaximumRecordAgeInSeconds")),
+        bisect_on_error=bool(raw.get("BisectBatchOnFunctionError")),
+        report_batch_item_failures="ReportBatchItemFailures" in (raw.get("FunctionResponseTypes") or ()),
+        filter_patterns=tuple(
+            str(f.get("Pattern", "")) for f in (raw.get("FilterCriteria") or {}).get("Filters", []) or []
+        ),
+        metrics_config=tuple((raw.get("MetricsConfig") or {}).get("Metrics", []) or []),
+        minimum_pollers=(raw.get("ProvisionedPollerConfig") or {}).get("MinimumPollers"),
+        maximum_pollers=(raw.get("ProvisionedPollerConfig") or {}).get("MaximumPollers"),
     )
+
+
+def _int_or_default(value: Any) -> int:
+    """A retry setting GetEventSourceMapping left out is Lambda's default, -1 (infinite)."""
+    return int(value) if value is not None else -1
 
 
 def cluster_from_api(info: dict[str, Any], brokers: dict[str, Any] | None) -> Cluster:
@@ -210,6 +226,7 @@ def function_from_api(raw: dict[str, Any], arn: str) -> Function:
         state_reason=raw.get("StateReason") or None,
         last_update_status=raw.get("LastUpdateStatus") or None,
         last_update_status_reason=raw.get("LastUpdateStatusReason") or None,
+        timeout=int(raw["Timeout"]) if raw.get("Timeout") is not None else None,
     )
 
 
@@ -339,7 +356,29 @@ def nat_gateway_from_api(n: dict[str, Any]) -> NatGateway:
         subnet_id=n.get("SubnetId", ""),
         state=n.get("State", ""),
         connectivity_type="private" if n.get("ConnectivityType") == "private" else "public",
+        availability_mode="regional" if n.get("AvailabilityMode") == "regional" else "zonal",  # issue 24 (N4)
+        route_table_id=n.get("RouteTableId"),
     )
+
+
+def forwarders_from_api(
+    vpc_id: str, associations: list[dict[str, Any]], rules: list[dict[str, Any]], dhcp: list[dict[str, Any]]
+) -> tuple[DnsForwarder, ...]:
+    """The VPC's FORWARD Resolver rules (ListResolverRuleAssociations by VPCId, ListResolverRules:
+    `RuleType` FORWARD, `DomainName`) and its DHCP options set when its domain-name-servers are not
+    AmazonProvidedDNS (DescribeDhcpOptions; `dhcp` holds only the set the VPC names). Issue 24 (N10)."""
+    associated = {a.get("ResolverRuleId") for a in associations if a.get("VPCId") in (None, vpc_id)}
+    out = [
+        DnsForwarder(kind="resolver-rule", id=r["Id"], domain=r.get("DomainName") or ".")
+        for r in rules
+        if r.get("Id") in associated and r.get("RuleType") == "FORWARD"
+    ]
+    for options in dhcp:
+        for conf in options.get("DhcpConfigurations", []):
+            servers = [v.get("Value") for v in conf.get("Values", [])]
+            if conf.get("Key") == "domain-name-servers" and servers and servers != ["AmazonProvidedDNS"]:
+                out.append(DnsForwarder(kind="dhcp-options", id=options.get("DhcpOptionsId", "")))
+    return tuple(out)
 
 
 def endpoint_service_from_api(d: dict[str, Any]) -> EndpointService:

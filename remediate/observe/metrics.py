@@ -168,18 +168,20 @@ def function_name(arn: str) -> str:
     return parts[6] if len(parts) > 6 and parts[5] == "function" else arn
 
 
-def function_request(arn: str, minutes: int, now: datetime | None = None) -> dict[str, Any]:
-    period = _period(minutes, len(health.FUNCTION_METRICS))
+def function_request(
+    arn: str, minutes: int, now: datetime | None = None, esm_uuid: str | None = None
+) -> dict[str, Any]:
+    """The counts (Sum) and, issue 25, the gauges Duration and OffsetLag (Maximum) in one request; with
+    `esm_uuid` (a mapping that publishes EventCount) that mapping's event counts too."""
+    named = {"FunctionName": function_name(arn)}
+    metrics_ = [(m, "Sum", named) for m in health.FUNCTION_METRICS]
+    metrics_ += [(m, "Maximum", named) for m in health.FUNCTION_GAUGES]
+    if esm_uuid:
+        metrics_ += [(m, "Sum", {"EventSourceMappingUUID": esm_uuid}) for m in health.ESM_EVENT_METRICS]
+    period = _period(minutes, len(metrics_))
     queries = [
-        _query(
-            f"f_{metric.lower()}",
-            health.LAMBDA_NAMESPACE,
-            metric,
-            {"FunctionName": function_name(arn)},
-            "Sum",
-            period,
-        )
-        for metric in health.FUNCTION_METRICS
+        _query(f"f_{metric.lower()}", health.LAMBDA_NAMESPACE, metric, dims, stat, period)
+        for metric, stat, dims in metrics_
     ]
     start, end = window(minutes, now)
     return {"MetricDataQueries": queries, "StartTime": start, "EndTime": end}
@@ -191,6 +193,7 @@ def function_health(
     concurrency: dict[str, Any] | None,
     results: Iterable[dict[str, Any]] | None,
     unread: tuple[str, ...] = (),
+    esm_uuid: str | None = None,
 ) -> FunctionHealth:
     """GetFunctionConcurrency and GetMetricData answers (either None when it was denied) as sums over the
     window; a metric with no data point in the window counts 0."""
@@ -202,6 +205,7 @@ def function_health(
         return float(sum((series.get(f"f_{metric.lower()}") or {}).values()))
 
     reserved = (concurrency or {}).get("ReservedConcurrentExecutions")
+    lag = series.get("f_offsetlag") or {}
     return FunctionHealth(
         function_arn=arn,
         window_minutes=minutes,
@@ -210,4 +214,9 @@ def function_health(
         errors=total("Errors"),
         throttles=total("Throttles"),
         unread=unread,
+        duration_max_ms=_max(series.get("f_duration")),
+        offset_lag=tuple(lag[t] for t in sorted(lag)),
+        offset_lag_times=tuple(sorted(lag)),
+        polled_events=total("PolledEventCount") if esm_uuid else None,
+        filtered_out_events=total("FilteredOutEventCount") if esm_uuid else None,
     )

@@ -18,14 +18,13 @@ so every mapping that uses it reports it. Only the ESM read itself is essential.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 from urllib.parse import urlsplit
 
-from remediate import kafka, required_access
+from remediate import health, kafka, required_access
 from remediate.aws import Aws, is_access_denied, outcome
 from remediate.errors import AwsError, InputError
 from remediate.facts import (
@@ -33,6 +32,7 @@ from remediate.facts import (
     Cluster,
     Destination,
     Dns,
+    DnsForwarder,
     EndpointService,
     Esm,
     Facts,
@@ -61,12 +61,13 @@ from remediate.facts import (
     VpcZone,
 )
 from remediate.log import get_logger
-from remediate.observe import dns, metrics
+from remediate.observe import denials, dns, metrics
 from remediate.observe.builders import (
     cluster_from_api,
     destination_from_api,
     endpoint_service_from_api,
     esm_from_api,
+    forwarders_from_api,
     function_from_api,
     nacl_from_api,
     nat_gateway_from_api,
@@ -81,17 +82,17 @@ from remediate.observe.builders import (
     vpc_zone_from_api,
 )
 from remediate.observe.chain import chain, done, gather, recover, then
+from remediate.observe.first_read import parse_esm_id as parse_esm_id
+from remediate.observe.first_read import services_ahead
 
 log = get_logger(__name__)
 T = TypeVar("T")
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
-_ESM_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):event-source-mapping:(.+)$")
-
 # The IAM actions observation uses, declared beside the reads for `remediate iam-policy`.
 PERMISSIONS = (
     "lambda:GetEventSourceMapping",
-    "lambda:GetFunctionConfiguration",
+    "lambda:GetFunction",  # issue 26: configuration and concurrency in one call, its own rate bucket
+    "lambda:GetFunctionConfiguration",  # where GetFunction is denied
     "kafka:DescribeClusterV2",
     "kafka:GetBootstrapBrokers",
     "ec2:DescribeSubnets",
@@ -114,6 +115,10 @@ PERMISSIONS = (
     "secretsmanager:GetSecretValue",  # analysed in memory: only the analysis is kept (secret_material.py)
     "route53:ListHostedZonesByVPC",
     "route53:ListHostedZones",
+    # issue 24 (N10): who answers the pollers' DNS queries besides the VPC's resolver
+    "route53resolver:ListResolverRuleAssociations",
+    "route53resolver:ListResolverRules",
+    "ec2:DescribeDhcpOptions",
     "route53:GetHostedZone",
     "route53:ListResourceRecordSets",
     "kafka:ListScramSecrets",
@@ -136,17 +141,6 @@ ENDPOINT_SERVICES = ("lambda", "sts", "secretsmanager", "sqs", "sns", "s3")
 QUOTAS = {"sg_rule_quota": "L-0EA8095F", "interface_endpoint_quota": "L-29B6F2EB"}
 """Service Quotas codes of the VPC quotas a plan must stay within (Amazon VPC user guide, "Amazon VPC
 quotas": inbound or outbound rules per security group; interface endpoints per VPC)."""
-
-
-def parse_esm_id(esm_id: str) -> str:
-    """The UUID of an ESM given as a UUID or an ARN; InputError for anything else."""
-    value = esm_id.strip()
-    match = _ESM_ARN.match(value)
-    if match:
-        value = match.group(3)
-    if not _UUID.match(value):
-        raise InputError(f"{esm_id!r} is not an event source mapping UUID or ARN")
-    return value.lower()
 
 
 Groups = dict[str, tuple[Esm, ...]]
@@ -179,6 +173,7 @@ class VpcFacts:
     """Private hosted zones associated with the VPC (a service's domain there conflicts with private DNS)."""
     quotas: dict[str, int]
     unchecked: tuple[Unchecked, ...]
+    forwarders: tuple[DnsForwarder, ...] | None = None  # issue 24 (N10)
 
 
 def _denied(exc: BaseException) -> AwsError | None:
@@ -201,8 +196,9 @@ class _Notes:
             denied = _denied(exc)
             if denied is None:
                 raise exc.with_traceback(None)
-            log.warning("observe.denied", what=what, code=denied.code)
-            self.unchecked.append(Unchecked(what=what, reason=f"{denied.code} on {denied.operation}"))
+            unchecked = Unchecked(what=what, reason=f"{denied.code} on {denied.operation}")
+            denials.noted(unchecked)  # logged once per mapping's observation, or once per scan
+            self.unchecked.append(unchecked)
 
         return recover(future, handle)
 
@@ -251,11 +247,35 @@ class _Observer:
         return self.shared(
             "function",
             arn,
-            lambda: then(
-                self.read("lambda", "get_function_configuration", FunctionName=arn),
-                lambda raw: function_from_api(raw, arn),
-            ),
+            lambda: then(self.function_read(arn), lambda raw: function_from_api(raw["Configuration"], arn)),
         )
+
+    def function_read(self, arn: str) -> Future[dict[str, Any]]:
+        """The function's configuration and reserved concurrency: GetFunction, one call with both and its
+        own rate bucket (Lambda quotas: GetFunction 100 requests per second, outside the control plane's
+        shared 15; issue 26). Where GetFunction is denied (it also hands out a link to the code, which a
+        role may withhold), GetFunctionConfiguration, and the concurrency read on its own.
+
+        `{"Configuration": ..., "Concurrency": ...}`; "Concurrency" is absent when it was not read, and
+        `{}` when none is reserved (GetFunction then answers without it)."""
+
+        def denied(exc: BaseException) -> None:
+            if _denied(exc) is None:
+                raise exc.with_traceback(None)
+
+        def settle(got: dict[str, Any] | None) -> Future[dict[str, Any]]:
+            if got is not None:
+                concurrency = got.get("Concurrency") or {}
+                return done({"Configuration": got["Configuration"], "Concurrency": concurrency})
+            config = self.read("lambda", "get_function_configuration", FunctionName=arn)
+            return then(config, lambda raw: {"Configuration": raw})
+
+        def start() -> Future[dict[str, Any]]:
+            got: Future[dict[str, Any]] = self.read("lambda", "get_function", FunctionName=arn)
+            first = recover(got, denied)
+            return chain(first, settle)
+
+        return self.shared("function-read", arn, start)
 
     def cluster(self, arn: str) -> Future[Shared[Cluster | None]]:
         return self.shared("cluster", arn, lambda: self._cluster(arn))
@@ -314,10 +334,16 @@ class _Observer:
             if raw is None:
                 return done(Shared(Secret(arn=access.uri, access_type=access.type, exists=False)))
             arn = raw.get("ARN", access.uri)
+            deleted = raw.get("DeletedDate")
             secret = Secret(
-                arn=arn, access_type=access.type, name=raw.get("Name"), kms_key_id=raw.get("KmsKeyId")
+                arn=arn,
+                access_type=access.type,
+                name=raw.get("Name"),
+                kms_key_id=raw.get("KmsKeyId"),
+                deleted_date=str(deleted) if deleted else None,
             )
-            if access.type not in kafka.SECRET_TYPES:
+            if access.type not in kafka.SECRET_TYPES or deleted:
+                # Secrets Manager refuses the value of a secret scheduled for deletion (issue 25).
                 return done(Shared(secret))
             value_f = notes.guard(
                 f"value of secret {arn}", self.pool.submit(self._material, arn, access.type, notes)
@@ -494,6 +520,7 @@ class _Observer:
                         attached_policies=attached_policies,
                         permissions_boundary_arn=permissions_boundary_arn(raw["Role"]),
                         permissions_boundary=bound,
+                        tags=tuple((t["Key"], t["Value"]) for t in raw["Role"].get("Tags", [])),
                     ),
                     tuple(notes.unchecked),
                 )
@@ -563,6 +590,33 @@ class _Observer:
                 unchecked,
             ),
         ]
+        # issue 24 (N10): Resolver forwarding rules and DHCP options answer for names before any endpoint.
+        dns_reads = [
+            _optional(
+                f"Route 53 Resolver rule associations of {vpc_id}",
+                self.pages(
+                    "route53resolver",
+                    "list_resolver_rule_associations",
+                    "ResolverRuleAssociations",
+                    "NextToken",
+                    "NextToken",
+                    Filters=[{"Name": "VPCId", "Values": [vpc_id]}],
+                ),
+                unchecked,
+            ),
+            _optional(
+                f"Route 53 Resolver rules in {region}",
+                self.pages(
+                    "route53resolver", "list_resolver_rules", "ResolverRules", "NextToken", "NextToken"
+                ),
+                unchecked,
+            ),
+            _optional(
+                f"DHCP options of {vpc_id}",
+                self.pages("ec2", "describe_dhcp_options", "DhcpOptions", "NextToken", "NextToken"),
+                unchecked,
+            ),
+        ]
         optional += [
             _optional(f"Service Quotas vpc/{code}", self.quota(code), unchecked) for code in QUOTAS.values()
         ]
@@ -580,8 +634,12 @@ class _Observer:
                 subnets,
                 services,
                 zones,
+                associations,
+                rules,
+                dhcp,
                 *quotas,
             ) = r
+            vpc_dhcp = vpcs["Vpcs"][0].get("DhcpOptionsId")
             return VpcFacts(
                 vpc=vpc_from_api(vpcs["Vpcs"][0], support, hostnames),
                 security_groups=tuple(security_group_from_api(g) for g in groups["SecurityGroups"]),
@@ -598,9 +656,16 @@ class _Observer:
                 zones=tuple(vpc_zone_from_api(z) for z in zones) if zones is not None else None,
                 quotas={key: int(v) for key, v in zip(QUOTAS, quotas, strict=True) if v is not None},
                 unchecked=tuple(unchecked),
+                forwarders=(
+                    forwarders_from_api(
+                        vpc_id, associations, rules, [d for d in dhcp if d.get("DhcpOptionsId") == vpc_dhcp]
+                    )
+                    if associations is not None and rules is not None and dhcp is not None
+                    else None
+                ),
             )
 
-        return then(gather([*reads, *optional]), built)
+        return then(gather([*reads, *optional[:2], *dns_reads, *optional[2:]]), built)
 
     def quota(self, code: str) -> Future[float | None]:
         """The applied value of a quota; None when Service Quotas has none for it (then AWS's default,
@@ -644,16 +709,24 @@ class _Observer:
         built = chain(nodes, lambda found: metrics_of(metrics.broker_ids(found or ())))
         return then(built, lambda h: h.model_copy(update={"unread": tuple(unread)}))
 
-    def function_health(self, arn: str, minutes: int) -> Future[FunctionHealth]:
-        return self.shared("function-health", [arn, minutes], lambda: self._function_health(arn, minutes))
-
-    def _function_health(self, arn: str, minutes: int) -> Future[FunctionHealth]:
-        unread: list[str] = []
-        concurrency = _denial(
-            "GetFunctionConcurrency",
-            self.read("lambda", "get_function_concurrency", FunctionName=arn),
-            unread,
+    def function_health(self, arn: str, minutes: int, esm_uuid: str | None = None) -> Future[FunctionHealth]:
+        """Shared per function, or per mapping for one that publishes its event counts (issue 25)."""
+        return self.shared(
+            "function-health",
+            [arn, minutes, esm_uuid or ""],
+            lambda: self._function_health(arn, minutes, esm_uuid),
         )
+
+    def _function_health(self, arn: str, minutes: int, esm_uuid: str | None) -> Future[FunctionHealth]:
+        unread: list[str] = []
+
+        def concurrency_of(read: dict[str, Any]) -> Future[dict[str, Any]]:
+            if "Concurrency" in read:
+                return done(read["Concurrency"])
+            return self.read("lambda", "get_function_concurrency", FunctionName=arn)
+
+        read = chain(self.function_read(arn), concurrency_of)
+        concurrency = _denial("GetFunctionConcurrency", read, unread)
         results = _denial(
             "GetMetricData",
             self.pages(
@@ -662,13 +735,13 @@ class _Observer:
                 "MetricDataResults",
                 "NextToken",
                 "NextToken",
-                **metrics.function_request(arn, minutes),
+                **metrics.function_request(arn, minutes, esm_uuid=esm_uuid),
             ),
             unread,
         )
         return then(
             gather([concurrency, results]),
-            lambda got: metrics.function_health(arn, minutes, got[0], got[1], tuple(unread)),
+            lambda got: metrics.function_health(arn, minutes, got[0], got[1], tuple(unread), esm_uuid),
         )
 
     def local_names(self, hosts: tuple[str, ...]) -> Future[LocalResolution]:
@@ -864,6 +937,7 @@ def _network(
         other_subnets=tuple(s for s in found.subnets if s.id not in ids),
         endpoint_services=found.endpoint_services,
         zones=found.zones,
+        forwarders=found.forwarders,
         **found.quotas,
     )
     return Shared(network, found.unchecked)
@@ -966,7 +1040,7 @@ def _observe(
         else done(None)
     )
 
-    health_fs = _health(obs, function_f, cluster_f, minutes)
+    health_fs = _health(obs, function_f, cluster_f, minutes, esm)
     related_f = _related(obs, esm, notes, destination_f, secret_fs, listed=listed)
 
     def observed(parts: list[Any]) -> _Observed:
@@ -1027,6 +1101,7 @@ def _health(
     function_f: Future[Function | None],
     cluster_f: Future[Cluster | None],
     minutes: int,
+    esm: Esm,
 ) -> list[Future[Any]]:
     """The broker metrics of a provisioned MSK cluster (self-managed Kafka and MSK Serverless publish no
     broker metrics to AWS/Kafka) and the function's health, each chained to the read it needs; nothing
@@ -1042,8 +1117,10 @@ def _health(
     def function(fn: Function | None) -> Future[FunctionHealth | None]:
         if fn is None:
             return done(None)
+        counted = health.ESM_EVENT_COUNT in esm.metrics_config
         return cast(
-            "Future[FunctionHealth | None]", obs.function_health(":".join(fn.arn.split(":")[:7]), minutes)
+            "Future[FunctionHealth | None]",
+            obs.function_health(":".join(fn.arn.split(":")[:7]), minutes, esm.uuid if counted else None),
         )
 
     return [chain(cluster_f, brokers), chain(function_f, function)]
@@ -1137,6 +1214,11 @@ def observe(
     turns on the active TLS probe of the brokers (`diagnose --probe`), each step bounded by it.
     `metrics_minutes` reads that many minutes of broker and function metrics (0: none).
     """
+    if raw_esm is None:
+        # The mapping's own read starts the chain; every other service's client is built meanwhile,
+        # in the order the chain needs them, instead of on it (issue 26).
+        aws.client("lambda")
+        aws.prepare(services_ahead(bool(metrics_minutes)))
     esm = esm_from_api(raw_esm if raw_esm is not None else read_esm(aws, esm_id))
     notes = _Notes()
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="observe") as pool:
@@ -1162,6 +1244,7 @@ def observe(
         # Sorted: reads finish in any order, and the fingerprint must not depend on it.
         unchecked=tuple(sorted(set(notes.unchecked), key=lambda u: (u.what, u.reason))),
     )
+    denials.met(facts.unchecked)
     if probe_timeout is None:
         return facts
     from remediate.observe import probe

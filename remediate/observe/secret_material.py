@@ -505,7 +505,8 @@ def _load_key(text: str, password: str | None, problems: list[MaterialProblem]) 
                     code=NOT_PEM,
                     field=field,
                     detail=f"privateKey is encrypted with {found.encryption}, which is not PBES1 (RFC 8018 "
-                    "section 6.1), the only encryption the Lambda guide documents; Lambda may not read it",
+                    "section 6.1), the only encryption the Lambda guide documents; whether Lambda reads it "
+                    "is not published (unverified), so re-encrypt it only if the mapping fails to use it",
                 )
             )
         elif family != "PBES1":

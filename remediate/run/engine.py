@@ -9,12 +9,14 @@ enabled unless the operator asks for it (`enable_user_disabled`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from remediate import actions, checks, kafka
 from remediate.actions import Draft
 from remediate.error_text import hints_for
 from remediate.facts import ESM_DISABLED_STATES, Facts
 from remediate.findings import Finding
-from remediate.plan import PLAN_SCHEMA, ManualStep, Plan, Target, new_plan_id, rename_refs, utc_now
+from remediate.plan import PLAN_SCHEMA, Change, ManualStep, Plan, Target, new_plan_id, rename_refs, utc_now
 from remediate.run.playbook import ActionRef, Playbook
 
 INFORMATIONAL = frozenset({"COULD_NOT_CHECK"})
@@ -65,13 +67,16 @@ def build_plan(
     *,
     enable_user_disabled: bool = False,
     fix_with: frozenset[str] = frozenset(),
+    manual_when: Callable[[Facts, Change], str | None] | None = None,
 ) -> Plan:
     """Ask each finding's playbook actions for drafts; merge duplicates; order and number them.
 
     A disabled mapping whose StateTransitionReason does not say Lambda disabled it (a person did, or
     nothing says) is not enabled unless `enable_user_disabled`: the plan carries a manual step saying who
     disabled it instead of the enable. A playbook's alternative fix replaces its actions only when named in
-    `fix_with` (`--fix-with NAME`); otherwise the plan lists what the alternative would change."""
+    `fix_with` (`--fix-with NAME`); otherwise the plan lists what the alternative would change.
+    `manual_when` (issue 27: the runbook's write scope) turns a change the caller may not make into the
+    manual step it returns, so the plan never asks approval for a change that would be denied."""
     held = (
         facts.esm.state in ESM_DISABLED_STATES
         and facts.esm.changed_by != "lambda"
@@ -90,6 +95,9 @@ def build_plan(
         for item in action.plan(facts, finding, action.Params.model_validate(ref.params)):
             if held and isinstance(item, Draft) and _enables(item):
                 item = _user_disabled_step(facts, finding)
+            if manual_when is not None and isinstance(item, Draft):
+                reason = manual_when(facts, item.change)
+                item = ManualStep(because=(finding.code,), text=reason) if reason else item
             if isinstance(item, ManualStep):
                 stepped = True
                 prior = manual.get(item.text)
@@ -108,7 +116,7 @@ def build_plan(
         chosen = next((refs for name, refs in pb.alternatives.items() if name in fix_with), pb.actions)
         for name, refs in pb.alternatives.items():
             if name not in fix_with:
-                offers.update((o.text, o) for o in _offers(facts, finding, name, refs))
+                offers.update((o.text, o) for o in _offers(facts, finding, name, refs, pb.actions))
         fixes = [ref for ref in chosen if ref.action != "reenable_esm"]
         outcomes = [collect(finding, ref) for ref in fixes]
         drafted = [d for d, _ in outcomes]
@@ -147,13 +155,30 @@ def build_plan(
     )
 
 
-def _offers(facts: Facts, finding: Finding, name: str, refs: tuple[ActionRef, ...]) -> list[ManualStep]:
-    """What the alternative `name` would change for `finding`, one line per change (nothing is planned)."""
+def _planned(facts: Facts, finding: Finding, refs: tuple[ActionRef, ...]) -> list[Draft | ManualStep]:
     registry = actions.registry()
-    out = []
+    out: list[Draft | ManualStep] = []
     for ref in refs:
         action = registry[ref.action]
-        for item in action.plan(facts, finding, action.Params.model_validate(ref.params)):
+        out += action.plan(facts, finding, action.Params.model_validate(ref.params))
+    return out
+
+
+def _offers(
+    facts: Facts,
+    finding: Finding,
+    name: str,
+    refs: tuple[ActionRef, ...],
+    own: tuple[ActionRef, ...],
+) -> list[ManualStep]:
+    """What the alternative `name` would change for `finding`, one line per change (nothing is planned);
+    what the playbook's own actions plan anyway is no alternative, so it is not offered (issue 25)."""
+    anyway = [i.change if isinstance(i, Draft) else i.text for i in _planned(facts, finding, own)]
+    out = []
+    for ref in refs:
+        for item in _planned(facts, finding, (ref,)):
+            if (item.change if isinstance(item, Draft) else item.text) in anyway:
+                continue
             if isinstance(item, Draft):
                 c = item.change
                 what = "; ".join(f"{k} = {v}" for k, v in c.after.items())

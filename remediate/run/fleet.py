@@ -33,6 +33,7 @@ from remediate.config import Settings
 from remediate.errors import RemediateError
 from remediate.facts import Esm, Facts
 from remediate.findings import Finding
+from remediate.observe import denials
 from remediate.observe.builders import esm_from_api
 from remediate.observe.listing import kafka_mappings
 from remediate.observe.reads import observe, seed_listing
@@ -147,7 +148,10 @@ def scan(
             seed_listing(aws, [raw for owner, raw in listed if owner is aws])
     shown.start(len(listed))
     results: list[ScanResult] = []
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan") as pool:
+    with (
+        denials.collected(),  # each denied read logged once, with the mappings it affects
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan") as pool,
+    ):
         futures = [
             pool.submit(diagnose_one, aws, raw, playbooks, observe_workers, metrics_minutes)
             for aws, raw in listed

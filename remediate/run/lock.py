@@ -40,7 +40,7 @@ import secrets
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
@@ -130,6 +130,7 @@ class Reading:
     holders: list[Holder]
     now: float
     exact: bool
+    tags: dict[str, str] = field(default_factory=dict)  # every tag of the ESM at the reading
 
     def live(self, but: str = "") -> list[Holder]:
         return [h for h in self.holders if h.key != but and h.live(self.now, self.exact)]
@@ -145,7 +146,7 @@ def read(aws: Aws, esm_arn: str) -> Reading:
             holder = Holder.parse(key, value)
             if holder is not None:
                 holders.append(holder)
-    return Reading(holders, now, exact)
+    return Reading(holders, now, exact, dict(response.get("Tags") or {}))
 
 
 def esm_arn(aws: Aws, esm_id: str) -> tuple[str, str]:
@@ -176,6 +177,7 @@ class EsmLock:
         self._renewer: threading.Thread | None = None
         self._since = 0.0
         self._held = False
+        self.tags: dict[str, str] = {}  # the ESM's tags as read when the lock was taken
 
     def _me(self, state: Literal["claim", "held"], now: float) -> Holder:
         return Holder(self.key, state, self.run_id, this_host(), os.getpid(), self._since, now + self.ttl)
@@ -226,6 +228,7 @@ class EsmLock:
             self._withdraw()
             raise
         self._held = True
+        self.tags = reading.tags
         stale = [h.key for h in reading.holders if h.key != self.key and h not in others]
         if stale:  # tags of dead runs: keep the ESM's 50 tags for its owners
             with contextlib.suppress(RemediateError):
@@ -250,6 +253,21 @@ class EsmLock:
                 self._write("held", reading.now)
             except RemediateError as exc:  # try again at the next interval; the lock has time left
                 log.warning("lock.renew_failed", error=str(exc))
+
+    def check(self) -> None:
+        """Read the lock now (before each change): if our tag is gone (`remediate unlock`), mark it lost,
+        so the run stops before its next write rather than at the renewer's next turn, a third of
+        `lock_ttl` later. A failed read leaves the decision to the renewer: the lock has time left."""
+        if not self._held or self.lost.is_set():
+            return
+        try:
+            reading = read(self.aws, self.esm_arn)
+        except RemediateError as exc:
+            log.warning("lock.check_failed", error=str(exc))
+            return
+        if all(h.key != self.key for h in reading.holders):
+            log.warning("lock.lost", key=self.key)
+            self.lost.set()
 
     # -- release ------------------------------------------------------------------------------------
     def release(self) -> None:

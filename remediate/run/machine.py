@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from transitions import EventData, Machine
 
-from remediate import actions
+from remediate import actions, plan_check, restart_mark
 from remediate.actions import ApplyContext
 from remediate.actions.esm import watch_error_text
 from remediate.aws import Aws
@@ -45,7 +45,7 @@ from remediate.errors import (
     StalePlanError,
     VerificationError,
 )
-from remediate.facts import Facts
+from remediate.facts import ESM_DISABLED_STATES, Facts
 from remediate.findings import Finding
 from remediate.log import bind_run, get_logger
 from remediate.observe.reads import observe, parse_esm_id
@@ -147,6 +147,7 @@ class Run:
     lock: EsmLock | None = None
     journal: Journal | None = None
     original: Journal | None = None  # a rollback's: the journal of the run it undoes
+    restarted_by: str | None = None  # the run whose restart left the ESM disabled (its mark is on it)
     # -- SSM hooks (remediate/ssm/handlers.py); the CLI leaves both at their defaults ----------------
     # Where the journal is kept: a step's temp directory is lost when the step ends, so SSM mirrors it.
     journal_factory: Callable[[Path, str], Journal] = Journal
@@ -154,6 +155,7 @@ class Run:
     # restarts the ESM with native steps), which then also owns the lock and the `finish` record.
     handoff: Callable[[Change], bool] | None = None
     handed_off: list[str] = field(default_factory=list)
+    manual_when: Callable[[Facts, Change], str | None] | None = None  # issue 27: engine.build_plan's
 
     if TYPE_CHECKING:  # triggers, bound by transitions at runtime; declared for mypy
 
@@ -229,13 +231,30 @@ class Run:
             metrics_minutes=self.settings.metrics_window,
         )
         log.info("run.observed", fingerprint=self.facts.fingerprint(), aws_calls=self.aws.calls)
+        self._read_restart_mark()
         self.observed()
+
+    def _read_restart_mark(self) -> None:
+        """A restart's mark, read with the lock: on a disabled ESM whose last change it explains, the
+        ESM was left off by that run (this run enables it); on any other, a finished restart's: removed."""
+        mark = restart_mark.parse(self.lock.tags) if self.lock is not None else None
+        if mark is None or self.lock is None or self.facts is None:
+            return
+        window = self.settings.esm_transition_timeout + 60.0  # the disable waits, then is retried
+        if self.facts.esm.state in ESM_DISABLED_STATES:
+            if mark.explains(self.facts.esm.last_modified, window):
+                self.restarted_by = mark.run_id
+        else:  # Enabled, or on its way there: the restart's enable landed
+            with contextlib.suppress(RemediateError):  # tidying; the next run tries again
+                restart_mark.clear(self.aws, self.lock.esm_arn)
 
     def _prepare_journals(self) -> None:
         """Before the lock and before any question: the state directory must take journals, a plan
         must name only known actions, and the journals this run continues are claimed (flock), so
         two processes on this machine never write one run."""
         journals.check_writable(self.settings.state_dir)
+        if self.saved_plan is not None:
+            plan_check.forbidden(self.saved_plan, f"plan {self.saved_plan.plan_id}")
         for plan in (self.saved_plan, self.resume.plan if self.resume else None):
             unknown = sorted({c.action for c in (plan.changes if plan else ())} - set(actions.registry()))
             if plan is not None and unknown:
@@ -266,7 +285,8 @@ class Run:
             # Resuming continues a plan that was approved and partly applied: the state has changed
             # by design, so the fingerprint cannot be compared; instead a fresh plan must agree with
             # every change still to make about where it starts from.
-            self._refuse_drift(self.resume)
+            if self.resume.rollback_of is None:  # a rollback's changes are undos, not a fresh plan's
+                self._refuse_drift(self.resume)
             self.plan = self.resume.plan
         elif self.saved_plan is not None:
             if self.saved_plan.fingerprint != self.facts.fingerprint():
@@ -274,19 +294,50 @@ class Run:
                     f"plan {self.saved_plan.plan_id} is stale: ESM {self.facts.esm.uuid} or its "
                     "resources changed since it was made; run `remediate plan` again"
                 )
+            self._refuse_foreign(self.saved_plan)
             self.plan = self.saved_plan
         else:
+            if self.restarted_by is not None:
+                self.reporter.progress(
+                    f"ESM {self.facts.esm.uuid} was disabled by remediate run {self.restarted_by}, which "
+                    "stopped between the disable and the enable of its restart: this run enables it again"
+                )
             self.plan = build_plan(
                 self.facts,
                 self.findings,
                 self.playbooks,
-                enable_user_disabled=self.enable_user_disabled,
+                enable_user_disabled=self.enable_user_disabled or self.restarted_by is not None,
                 fix_with=self.fix_with,
+                manual_when=self.manual_when,
             )
         if self.mode == "apply" and self.plan.changes:
             self.ask()
         else:
             self.finish()
+
+    def _refuse_foreign(self, saved: Plan) -> None:
+        """PlanFileError unless the saved plan's changes are exactly what the engine plans now from the
+        same state (with no alternative fix, or with the one the file chose): a file edited by hand,
+        digest recomputed, approves nothing the engine would not plan."""
+        assert self.facts is not None
+        chosen = {name for pb in self.playbooks for name in pb.alternatives}
+        fresh = [
+            build_plan(
+                self.facts,
+                self.findings,
+                self.playbooks,
+                enable_user_disabled=self.enable_user_disabled or self.restarted_by is not None or enable,
+                fix_with=fix,
+            )
+            for fix in [frozenset[str](), *(frozenset({name}) for name in sorted(chosen))]
+            for enable in (False, True)
+        ]
+        differences = [plan_check.difference(saved, plan) for plan in fresh]
+        if all(differences):
+            raise PlanFileError(
+                f"plan {saved.plan_id} is refused: {differences[0]}; it approves only what remediate "
+                "plans, so run `remediate plan --out FILE` again"
+            )
 
     def _refuse_drift(self, record: RunRecord) -> None:
         """StalePlanError if a change the run has not finished would now start from another state
@@ -336,6 +387,7 @@ class Run:
             ctx.outputs.update(self.resume.outputs)
             self.outputs.update(self.resume.outputs)
             done = self.resume.done
+        self._refuse_moved(ctx, done | (self.resume.in_flight if self.resume is not None else set()))
         if self.original is not None:
             self.original.record("rollback", by=self.run_id, status="started")
         for change in self.plan.changes:
@@ -360,6 +412,12 @@ class Run:
                 self.skipped_ids.append(change.id)
                 self.reporter.progress(f"{change.id} {change.action} {change.resource}: already in effect")
                 continue
+            moved = action.moved(resolved, ctx)
+            if moved is not None:
+                raise StalePlanError(
+                    f"stopped before {change.id} {change.action} on {change.resource}: {moved}; it changed "
+                    "after the plan was made, and is left as it is. Plan again"
+                )
             journal.record(
                 "begin",
                 change_id=change.id,
@@ -377,6 +435,22 @@ class Run:
             self.in_flight = None
         self._safe_point("verification")
         self.applied()
+
+    def _refuse_moved(self, ctx: ApplyContext, settled: set[str]) -> None:
+        """Before the first write: StalePlanError if any change still to make would start from another
+        state than the plan's `before` (a colleague's change while the question waited, or after the run
+        stopped): the run then changes nothing more, instead of stopping half way at that change."""
+        assert self.plan is not None
+        for change in self.plan.changes:
+            if change.id in settled or not actions.get(change.action).before_is_setting:
+                continue
+            moved = actions.get(change.action).moved(change, ctx)
+            if moved is not None:
+                undo = f", or undo the run with `remediate rollback {self.run_id}`" if self.changed else ""
+                raise StalePlanError(
+                    f"{change.id} {change.action} on {change.resource}: {moved}; it changed after the plan "
+                    f"was made, and this run changed nothing more. Plan again{undo}"
+                )
 
     def _landed(self, action: actions.Action, change: Change, ctx: ApplyContext) -> dict[str, Any] | None:
         if self.resume is None:
@@ -404,6 +478,8 @@ class Run:
         """Between two changes: stop here if the operator asked, or if the lock was taken away."""
         if self.stop.requested:
             raise Interrupted(f"stopped on request before {before}", self.stop.signum)
+        if self.lock is not None:
+            self.lock.check()  # issue 23: `remediate unlock` stops the holder before its next write
         if self.lock is not None and self.lock.lost.is_set():
             raise LockedError(
                 f"the lock on ESM {self.lock.esm_uuid} was removed while this run held it "

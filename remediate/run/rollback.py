@@ -12,7 +12,10 @@ resource carries from its creation. Then, for each change to undo:
 - a delete that something else still needs (a security group another endpoint, network interface
   or rule uses) is refused, as a manual step, instead of being tried against AWS's
   DependencyViolation;
-- changes an earlier rollback already undid are left out.
+- changes an earlier rollback already undid are left out, and so is a change whose undo is found
+  already in effect (an earlier rollback was killed after that undo landed);
+- a change the run began but never finished is put back when its action knows how
+  (`undo_interrupted`: a restart stopped between disable and enable is enabled again), else refused.
 
 The refused changes are returned with the plan; the CLI exits EXIT_PARTIAL when there are any.
 """
@@ -67,11 +70,17 @@ def rollback_plan(run_id: str, record: RunRecord, facts: Facts, ctx: ApplyContex
             elif change.id in record.in_flight and action.verify(made, seen) is None:
                 outputs = action.landed(made)  # its write landed before the run stopped
             elif change.id in record.in_flight:
-                refuse(
-                    change,
-                    f"{change.id} {change.action} on {change.resource} was interrupted; finish the run "
-                    f"first (remediate apply --resume {run_id}), then roll it back",
-                )
+                try:
+                    recovery = action.undo_interrupted(made, seen)
+                except NotImplementedError:
+                    refuse(
+                        change,
+                        f"{change.id} {change.action} on {change.resource} was interrupted; finish the run "
+                        f"first (remediate apply --resume {run_id}), then roll it back",
+                    )
+                    continue
+                if recovery is not None:  # e.g. a restart stopped between its disable and its enable
+                    changes.append(recovery)
                 continue
             else:
                 continue
@@ -82,6 +91,8 @@ def rollback_plan(run_id: str, record: RunRecord, facts: Facts, ctx: ApplyContex
             continue
         if inverse is None:
             continue
+        if action.is_done(inverse, seen):
+            continue  # already undone (by an earlier, interrupted rollback): nothing left to undo
         drift = action.drift(made, outputs, seen)
         if drift is not None:
             refuse(

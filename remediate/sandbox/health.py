@@ -160,6 +160,16 @@ def _function_configuration(self: Any, on_create: bool = False) -> dict[str, Any
     return config
 
 
+# issue 26: GetFunction's Concurrency. AWS returns it whenever the function has reserved concurrency,
+# 0 included (GetFunction API reference, Concurrency: "The function's reserved concurrency"); moto drops
+# a reservation of 0 (its check is truthiness), which is exactly the function that cannot run.
+def _function_code(self: Any) -> dict[str, Any]:
+    got: dict[str, Any] = _original(_lambda_models.LambdaFunction, "get_code")(self)
+    if self.reserved_concurrency is not None:
+        got["Concurrency"] = {"ReservedConcurrentExecutions": int(self.reserved_concurrency)}
+    return got
+
+
 def set_function_status(
     account_id: str,
     region: str,
@@ -245,6 +255,7 @@ def _patch() -> None:
     _PRIOR["describe_cluster_v2"] = response_cls.describe_cluster_v2
     _replace(response_cls, "describe_cluster_v2", _respond_describe_cluster_v2)
     _replace(_lambda_models.LambdaFunction, "get_configuration", _function_configuration)
+    _replace(_lambda_models.LambdaFunction, "get_code", _function_code)  # issue 26
     backend_cls = _lambda_models.LambdaBackend
     _PRIOR["update_event_source_mapping"] = backend_cls.update_event_source_mapping
     _replace(backend_cls, "update_event_source_mapping", _update_esm)

@@ -46,7 +46,7 @@ from moto.kafka.exceptions import BadRequestException, NotFoundException
 from moto.route53 import models as _route53_models
 from moto.secretsmanager import models as _sm_models
 
-from remediate.sandbox import key_policies, runtime
+from remediate.sandbox import destination_keys, key_policies, regional_nat, runtime
 
 __all__ = [
     "DEFAULT_ENDPOINT_PENDING_READS",
@@ -1279,3 +1279,5 @@ def apply_patches() -> None:
         _patch_ec2()
         key_policies.patch(_replace)
         runtime.patch(_replace)  # issue 22: Python functions run for real
+        destination_keys.patch(_replace)  # issue 24 (S5)
+        regional_nat.patch(_replace)  # issue 24 (S4)

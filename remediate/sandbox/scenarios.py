@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+from remediate.sandbox import flow as sandbox_flow
 from remediate.sandbox.server import Sandbox
 
 __all__ = [
@@ -140,14 +141,19 @@ _SECRET_DECRYPT_ACTION: Final = "kms:Decrypt"  # noqa: S105 - an IAM action name
 # https://docs.aws.amazon.com/lambda/latest/dg/kafka-on-failure.html: "For an SQS destination:
 # sqs:SendMessage", "For an SNS destination: sns:Publish", "For an S3 destination: s3:PutObject and
 # s3:ListBucket"; and "if you configured a KMS key on your destination": kms:GenerateDataKey for an S3
-# destination encrypted with your own key, kms:Decrypt for an SQS one (the stored copy of the page was cut
-# before the SNS line; the sandbox builds no encrypted SNS destination).
+# destination encrypted with your own key. Issue 24 (N5): a producer of an SQS queue or SNS topic encrypted
+# with a customer managed key uses it with kms:GenerateDataKey and kms:Decrypt (see destination_keys.py for
+# the pages); the sandbox refuses SendMessage and Publish without both.
 _ON_FAILURE_ACTIONS: Final[Mapping[str, tuple[str, ...]]] = {
     "sqs": ("sqs:SendMessage",),
     "sns": ("sns:Publish",),
     "s3": ("s3:PutObject", "s3:ListBucket"),
 }
-_ON_FAILURE_KMS_ACTIONS: Final[Mapping[str, str]] = {"s3": "kms:GenerateDataKey", "sqs": "kms:Decrypt"}
+_ON_FAILURE_KMS_ACTIONS: Final[Mapping[str, tuple[str, ...]]] = {
+    "s3": ("kms:GenerateDataKey",),
+    "sqs": ("kms:GenerateDataKey", "kms:Decrypt"),
+    "sns": ("kms:GenerateDataKey", "kms:Decrypt"),
+}
 
 # The CloudWatch Logs actions among the AWSLambdaMSKExecutionRole actions above: "CloudWatch Logs
 # permissions" are required ("Configuring Lambda permissions for Amazon MSK event source mappings").
@@ -223,14 +229,20 @@ class ScenarioOptions:
     """The existing endpoints' security group admits 443 from the event source's group."""
     endpoint_subnets: bool = False
     """Put the existing endpoints' network interfaces in subnets of their own, not the cluster's."""
-    egress: Literal["nat-gateway", "private-nat-gateway", "nat-without-igw-route", "transit-gateway"] = (
-        "nat-gateway"
-    )
+    egress: Literal[
+        "nat-gateway",
+        "private-nat-gateway",
+        "nat-without-igw-route",
+        "transit-gateway",
+        "regional-nat-gateway",
+    ] = "nat-gateway"
     """With ``nat``: what the private subnets' default route leads to."""
     service_zone: Mapping[str, str] = field(default_factory=dict)
     """Short service name -> the only Availability Zone suffix ("a", "b", "c") it is offered in."""
     central_endpoint_zones: tuple[str, ...] = ()
     """Short service names whose private hosted zone (a centralised endpoint's) is associated with the VPC."""
+    resolver_forward_domain: str | None = None  # issue 24 (N10)
+    """A Route 53 Resolver FORWARD rule for this domain, associated with the VPC (centralised DNS)."""
     full_subnet: str | None = None
     """The AZ suffix of a private subnet left without a free address."""
     other_interface_endpoints: int = 0
@@ -314,6 +326,23 @@ class ScenarioOptions:
     kafka_destination: str | None = None
     """A `kafka://TOPIC` on-failure destination (instead of ``destination``)."""
     role_grants_kafka_destination: bool = True
+    # issue 25: connected, but the data does not flow
+    esm_settings: Mapping[str, Any] = field(default_factory=dict)
+    """More CreateEventSourceMapping parameters (retry settings, FilterCriteria, ...), as IaC sets them."""
+    function_timeout: int = 60
+    """The function's Timeout in seconds."""
+    secret_scheduled_for_deletion: bool = False
+    """Schedule the mapping's secret for deletion (DeleteSecret with a 7-day recovery window), as a person
+    cleaning up secrets would."""
+    esm_age_minutes: int = 0
+    """How long ago the mapping was last changed (its LastModified)."""
+    esm_metrics: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    """AWS/Lambda event source mapping metric (PolledEventCount, ...) -> one value a minute, newest last,
+    published under the mapping's EventSourceMappingUUID."""
+    # issue 21
+    esm_names_secret: bool = True
+    """Name the scram/tls secret in the mapping's SourceAccessConfigurations; off: the secret exists (and is
+    associated) but the mapping names none."""
 
 
 @dataclass(frozen=True)
@@ -397,9 +426,12 @@ register(
     dataclasses.replace(
         BASELINE,
         name="broker-timeout",
-        description="Brokers reachable but timing out under a large batch size.",
+        description="Brokers reachable but timing out under a large batch size, while a broker falls "
+        "behind (under-replicated partitions).",
         batch_size=500,
         last_processing_result=CONNECTION_ERROR,
+        # issue 21: BROKER_TIMEOUT is drawn from measured trouble only; here broker 2's followers fall behind.
+        broker_metrics={"UnderReplicatedPartitions": {"1": (0.0,), "2": (0.0, 12.0, 31.0)}},
         expected_findings=("BROKER_TIMEOUT",),
     )
 )
@@ -450,6 +482,18 @@ register(
         auth="scram",
         nat=False,
         expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
+    )
+)
+# issue 24 (N10): no NAT and no endpoints, but a Resolver rule forwards amazonaws.com to a hub's DNS (a
+# centralised endpoint reached some other way): no endpoint is created here.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="resolver-forwarding-no-nat",
+        description="No NAT and no endpoints; a Resolver rule forwards amazonaws.com to a hub's DNS servers.",
+        nat=False,
+        resolver_forward_domain="amazonaws.com",
+        expected_findings=("COULD_NOT_CHECK",),
     )
 )
 register(
@@ -684,7 +728,8 @@ register(
     dataclasses.replace(
         BASELINE,
         name="broker-timeout-measured",
-        description="Brokers timing out while their metrics show moderate CPU and disk.",
+        description="Connection errors while the brokers' metrics show moderate CPU and disk: no broker "
+        "trouble, so the error is reported as not explained (issue 21).",
         batch_size=500,
         last_processing_result=CONNECTION_ERROR,
         broker_metrics={
@@ -695,7 +740,7 @@ register(
             "ActiveControllerCount": {"": (1.0, 1.0)},
             "OfflinePartitionsCount": {"": (0.0,)},
         },
-        expected_findings=("BROKER_TIMEOUT",),
+        expected_findings=("CONNECTION_UNEXPLAINED",),
     )
 )
 register(
@@ -732,7 +777,98 @@ register(
         name="function-failing",
         description="18 of the function's 20 invocations returned an error.",
         function_metrics={"Invocations": (10.0, 10.0), "Errors": (10.0, 8.0)},
-        expected_findings=("FUNCTION_FAILING",),
+        # Kafka's default retry settings retry those failed batches forever (issue 25).
+        expected_findings=("FUNCTION_FAILING", "RETRIES_UNBOUNDED"),
+    )
+)
+
+# --- issue 25: connected, but the data does not flow -------------------------------------------------------
+# AWS/Lambda publishes Duration and OffsetLag (the function's Kafka mappings) beside the counts.
+_POISON = {
+    "Invocations": (20.0, 20.0, 20.0),
+    "Errors": (2.0, 2.0, 2.0),
+    "OffsetLag": (120.0, 480.0, 900.0),
+}
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="poison-record",
+        description="A provisioned-mode mapping with Kafka's default retries; the function fails on one "
+        "record in every batch and the lag grows.",
+        provisioned_pollers=True,
+        function_metrics=_POISON,
+        expected_findings=("RETRIES_UNBOUNDED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="poison-record-on-demand",
+        description="As poison-record, on an on-demand mapping (its retry settings need provisioned mode).",
+        function_metrics=_POISON,
+        expected_findings=("RETRIES_UNBOUNDED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="filter-on-key",
+        description="A filter on the record's key, which Kafka mappings never offer to a pattern.",
+        esm_settings={"FilterCriteria": {"Filters": [{"Pattern": '{"key": ["b3JkZXJz"]}'}]}},
+        expected_findings=("FILTERS_DROP_RECORDS",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="filters-drop-all",
+        description="A well-formed filter that dropped every record polled in the window (EventCount on).",
+        esm_settings={
+            "FilterCriteria": {"Filters": [{"Pattern": '{"value": {"device_ID": [{"prefix": "AB"}]}}'}]},
+            "MetricsConfig": {"Metrics": ["EventCount"]},
+        },
+        esm_metrics={"PolledEventCount": (40.0, 60.0), "FilteredOutEventCount": (40.0, 60.0)},
+        expected_findings=("FILTERS_DROP_RECORDS",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="lag-growing-provisioned",
+        description="A provisioned-mode mapping (at most 3 pollers), changed 2 hours ago, whose lag grew for "
+        "the last 5 minutes while its function succeeded.",
+        provisioned_pollers=True,
+        esm_age_minutes=120,
+        function_metrics={"Invocations": (30.0,) * 5, "OffsetLag": (100.0, 300.0, 600.0, 900.0, 1200.0)},
+        expected_findings=("OFFSET_LAG_GROWING",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="scram-secret-deleted",
+        description="The mapping's SASL/SCRAM secret is scheduled for deletion.",
+        auth="scram",
+        secret_scheduled_for_deletion=True,
+        expected_findings=("SECRET_SCHEDULED_FOR_DELETION",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="function-timeout-near",
+        description="The function's longest run in the window took 57 s of its 60 s timeout.",
+        function_metrics={"Invocations": (5.0, 5.0), "Duration": (31_000.0, 57_000.0)},
+        expected_findings=("FUNCTION_TIMEOUT_RISK",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="function-timeout-over-limit",
+        description="The function's 15-minute timeout is over the 14 minutes Kafka mappings support.",
+        function_timeout=900,
+        expected_findings=("FUNCTION_TIMEOUT_RISK",),
     )
 )
 
@@ -812,6 +948,14 @@ class _Builder:
             ec2.create_route(
                 RouteTableId=private_rt_id, DestinationCidrBlock="0.0.0.0/0", TransitGatewayId=tgw
             )
+        elif o.nat and o.egress == "regional-nat-gateway":
+            # issue 24 (N4): a regional NAT gateway, made without a subnet (regional_nat.py for the pages).
+            nat_id = ec2.create_nat_gateway(
+                AvailabilityMode="regional", VpcId=vpc_id, TagSpecifications=self._tags("natgateway")
+            )["NatGateway"]["NatGatewayId"]
+            ec2.create_route(
+                RouteTableId=private_rt_id, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat_id
+            )
         elif o.nat and o.egress == "private-nat-gateway":
             # "Private - ... You cannot associate an elastic IP address with a private NAT gateway"
             # (Amazon VPC user guide, "NAT gateways", Connectivity type).
@@ -854,6 +998,28 @@ class _Builder:
                 VPC={"VPCRegion": self.region, "VPCId": vpc_id},
                 HostedZoneConfig={"Comment": f"{self.prefix} central {short} endpoint", "PrivateZone": True},
             )
+        if o.resolver_forward_domain is not None:
+            # issue 24 (N10): hub-and-spoke DNS: an outbound Resolver endpoint and a FORWARD rule for the
+            # domain, associated with this VPC (Route 53 Resolver API: CreateResolverEndpoint,
+            # CreateResolverRule, AssociateResolverRule).
+            resolver = self.sb.client("route53resolver")
+            dns_group = ec2.create_security_group(
+                GroupName=f"{self.prefix}-resolver", Description="resolver endpoint", VpcId=vpc_id
+            )["GroupId"]
+            endpoint = resolver.create_resolver_endpoint(
+                CreatorRequestId=f"{self.prefix}-resolver",
+                SecurityGroupIds=[dns_group],
+                Direction="OUTBOUND",
+                IpAddresses=[{"SubnetId": s} for s in subnets[:2]],
+            )["ResolverEndpoint"]["Id"]
+            rule = resolver.create_resolver_rule(
+                CreatorRequestId=f"{self.prefix}-forward",
+                RuleType="FORWARD",
+                DomainName=o.resolver_forward_domain,
+                TargetIps=[{"Ip": "10.200.0.2", "Port": 53}],
+                ResolverEndpointId=endpoint,
+            )["ResolverRule"]["Id"]
+            resolver.associate_resolver_rule(ResolverRuleId=rule, VPCId=vpc_id)
         self.made.update(
             vpc_id=vpc_id,
             subnet_ids=tuple(subnets),
@@ -1108,7 +1274,7 @@ class _Builder:
             Role=role_arn,
             Handler="index.handler",
             Code={"ZipFile": _function_zip()},
-            Timeout=60,
+            Timeout=self.o.function_timeout,
         )["FunctionArn"]
         return name, arn
 
@@ -1127,7 +1293,10 @@ class _Builder:
                 "QueueArn"
             ]
         elif self.o.destination == "sns":
-            arn = self.sb.client("sns").create_topic(Name=f"{self.prefix}-failures")["TopicArn"]
+            topic_attributes = {"KmsMasterKeyId": key} if key else {}
+            arn = self.sb.client("sns").create_topic(
+                Name=f"{self.prefix}-failures", Attributes=topic_attributes
+            )["TopicArn"]
         elif self.o.destination == "s3":
             s3 = self.sb.client("s3")
             bucket = f"{self.prefix}-failures"
@@ -1213,7 +1382,7 @@ class _Builder:
                     {
                         "Sid": "OnFailureKey",
                         "Effect": "Allow",
-                        "Action": _ON_FAILURE_KMS_ACTIONS[o.destination],
+                        "Action": list(_ON_FAILURE_KMS_ACTIONS[o.destination]),
                         "Resource": key,
                     }
                 )
@@ -1379,7 +1548,7 @@ class _Builder:
             )
 
         source_access: list[dict[str, str]] = []
-        if source != "sqs" and secret_arn:
+        if source != "sqs" and secret_arn and o.esm_names_secret:
             kind = {"scram": "SASL_SCRAM_512_AUTH", "tls": "CLIENT_CERTIFICATE_TLS_AUTH"}[o.auth]
             source_access.append({"Type": kind, "URI": secret_arn})
         if root_ca_arn:
@@ -1404,6 +1573,7 @@ class _Builder:
         access += self.issue15_esm_args(esm_args, cluster_arn, source)
         if o.provisioned_pollers and source != "sqs":
             esm_args["ProvisionedPollerConfig"] = {"MinimumPollers": 1, "MaximumPollers": 3}
+        esm_args.update(o.esm_settings)
 
         role_name, role_arn = self.role(access + self._access_statements(cluster_arn, secret_arn))
         function_name, function_arn = self.function(role_arn)
@@ -1420,6 +1590,13 @@ class _Builder:
         if cluster_arn and not o.cross_account_owner and o.cluster_state != "ACTIVE":
             self.sb.set_cluster_state(cluster_arn, o.cluster_state)
         self.health(function_name)
+        if o.esm_age_minutes:
+            sandbox_flow.age_esm(self.sb.account_id, self.region, esm["UUID"], o.esm_age_minutes)
+        if o.secret_scheduled_for_deletion:
+            for arn in self.made.get("secret_arns", ()):
+                self.sb.client("secretsmanager").delete_secret(SecretId=arn, RecoveryWindowInDays=7)
+        for metric, values in o.esm_metrics.items():
+            self.sb.put_metrics("AWS/Lambda", metric, {"EventSourceMappingUUID": esm["UUID"]}, list(values))
         return Scenario(
             name=o.name,
             description=o.description,
@@ -1869,6 +2046,18 @@ register(
         expected_findings=("EXECUTION_ROLE_MISSING_PERMISSIONS",),
     )
 )
+# issue 24 (N5): an SNS destination under its own key, as the SQS one above.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="destination-sns-own-key",
+        description="An SNS on-failure destination encrypted with its own KMS key the role may not use.",
+        destination="sns",
+        destination_kms=True,
+        role_grants_destination_kms=False,
+        expected_findings=("EXECUTION_ROLE_MISSING_PERMISSIONS",),
+    )
+)
 register(
     dataclasses.replace(
         BASELINE,
@@ -1896,6 +2085,33 @@ register(
         batch_size=500,
         cluster_state="MAINTENANCE",
         last_processing_result=CONNECTION_ERROR,
+        # issue 24 (N7): MAINTENANCE still serves clients ("You can still use the cluster to produce and
+        # consume data", MSK DG "Understand MSK Provisioned cluster states"): the state does not hide the
+        # rest; only CREATING, DELETING and FAILED keep clients out.
+        expected_findings=("BROKER_TIMEOUT",),
+    )
+)
+# issue 24 (N7): a mapping Lambda disabled while the cluster is in MAINTENANCE (the audit's P6-F); and a
+# FAILED cluster, in which clients cannot produce or consume (same page), where nothing changes.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cluster-maintenance-disabled",
+        description="A mapping Lambda disabled while its cluster is in MAINTENANCE (still serving clients).",
+        cluster_state="MAINTENANCE",
+        state="Disabled",
+        state_transition_reason="Lambda initiated",
+        expected_findings=("ESM_DISABLED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cluster-failed",
+        description="Connection errors while the cluster is FAILED, with a large batch size.",
+        batch_size=500,
+        cluster_state="FAILED",
+        last_processing_result=CONNECTION_ERROR,
         expected_findings=("CLUSTER_NOT_ACTIVE",),
     )
 )
@@ -1915,6 +2131,31 @@ register(
         name="cross-account-msk",
         description="IAM auth to another account's cluster through a managed VPC connection.",
         cross_account_owner="444455556666",
+    )
+)
+# issue 24 (N3): a cross-account SCRAM mapping whose connection's security group admits nothing, with
+# connection errors. Its brokers are reached through the VPC connection, on the ports of the owner's
+# GetBootstrapBrokers BootstrapBrokerStringVpcConnectivity* strings, not the cluster's own 9096.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cross-account-scram-closed",
+        description="A cross-account SCRAM mapping whose VPC connection's group admits nothing.",
+        cross_account_owner="444455556666",
+        auth="scram",
+        sg_self_ingress=False,
+        last_processing_result=CONNECTION_ERROR,
+        expected_findings=("COULD_NOT_CHECK",),
+    )
+)
+# issue 24 (N4): a healthy trigger whose subnets go out through a regional NAT gateway (no public subnet
+# needed, "Regional NAT gateways for automatic multi-AZ expansion").
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="regional-nat-gateway",
+        description="A healthy trigger whose subnets reach AWS through a regional NAT gateway.",
+        egress="regional-nat-gateway",
     )
 )
 register(
@@ -2098,5 +2339,33 @@ register(
         description="A Kafka topic as on-failure destination, writable by the role.",
         provisioned_pollers=True,
         kafka_destination="kafka://orders-failures",
+    )
+)
+
+
+# issue 21: listeners as the cluster offers them. A cluster that accepts only SASL/SCRAM (or only mTLS), with
+# ClientBroker TLS, and a mapping that names no secret: there is no plaintext listener, so the missing secret
+# is the finding, never a 9092 rule (Lambda DG, "Configuring Amazon MSK cluster authentication methods in
+# Lambda": "reference this secret when configuring your event source mapping").
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="scram-only-no-secret",
+        description="A SASL/SCRAM-only MSK cluster (ClientBroker TLS) and a mapping that names no secret.",
+        auth="scram",
+        esm_names_secret=False,
+        last_processing_result=CONNECTION_ERROR,
+        expected_findings=("ESM_SECRET_MISSING",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="mtls-only-no-secret",
+        description="An mTLS-only MSK cluster (ClientBroker TLS) and a mapping that names no secret.",
+        auth="tls",
+        esm_names_secret=False,
+        last_processing_result=CONNECTION_ERROR,
+        expected_findings=("ESM_SECRET_MISSING",),
     )
 )

@@ -27,7 +27,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from remediate.sandbox import health, patches
+from remediate.sandbox import flow, health, patches
 from remediate.sandbox.faults import CallLog, FaultMiddleware, FaultSet
 
 __all__ = ["ACCOUNT_ID", "Sandbox"]
@@ -115,6 +115,7 @@ class Sandbox:
             return self
         patches.apply_patches()
         health.patch()
+        flow.patch()  # issue 25
 
         def wrap(app: Any) -> FaultMiddleware:
             return FaultMiddleware(

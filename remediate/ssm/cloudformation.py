@@ -31,6 +31,7 @@ from remediate.ssm.document import (
     dump,
     runbook,
 )
+from remediate.write_scope import PATH_PATTERN, TAG_KEY, WriteScope
 
 ADMIN_ROLE = "AWS-SystemsManager-AutomationAdministrationRole"
 EXECUTION_ROLE = "AWS-SystemsManager-AutomationExecutionRole"
@@ -50,16 +51,94 @@ def _sub(value: Any) -> Any:
     return value
 
 
+_SCOPE_PLACEHOLDER = WriteScope(
+    role_path="${FixableRolePath}", role_tag="${FixableRoleTag}", key_arns=("${FixableKeyArns}",)
+)
+"""Parameters in place of the deployer's scope; `_role_policy` turns their statements conditional."""
+_SCOPE_CONDITIONS = {
+    "HasFixableRolePath": {"Fn::Not": [{"Fn::Equals": [{"Ref": "FixableRolePath"}, ""]}]},
+    "HasFixableRoleTag": {"Fn::Not": [{"Fn::Equals": [{"Ref": "FixableRoleTag"}, ""]}]},
+    "HasFixableKeyArns": {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "FixableKeyArns"}]}, ""]}]},
+    "HasReadableSecretArns": {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "ReadableSecretArns"}]}, ""]}]
+    },
+}
+
+
 def _role_policy(role_name: str) -> dict[str, Any]:
+    """The role's policy; the scope's statements exist only when their parameter is set (issue 27)."""
     policy: dict[str, Any] = _sub(
         automation_policy(
             partition="${AWS::Partition}",
             account="${AWS::AccountId}",
             role_name=role_name,
             bucket="${Bucket}",
+            scope=_SCOPE_PLACEHOLDER,
         )
     )
-    return policy
+    msk_secrets = {"Fn::Sub": WriteScope().secret_arns("${AWS::Partition}", "${AWS::AccountId}")[0]}
+    conditional = {
+        "RemediateRoleWriteByPath": "HasFixableRolePath",
+        "RemediateRoleWriteByTag": "HasFixableRoleTag",
+        "RemediateKeyPolicyWrite": "HasFixableKeyArns",
+    }
+    out = []
+    for stmt in policy["Statement"]:
+        sid = stmt["Sid"]
+        if sid == "RemediateKeyPolicyWrite":
+            stmt = {**stmt, "Resource": {"Ref": "FixableKeyArns"}}
+        if sid == "RemediateReadSecretValues":
+            named = {
+                "Fn::Split": [
+                    ",",
+                    {"Fn::Join": [",", [msk_secrets, {"Fn::Join": [",", {"Ref": "ReadableSecretArns"}]}]]},
+                ]
+            }
+            stmt = {**stmt, "Resource": {"Fn::If": ["HasReadableSecretArns", named, [msk_secrets]]}}
+        out.append(
+            {"Fn::If": [conditional[sid], stmt, {"Ref": "AWS::NoValue"}]} if sid in conditional else stmt
+        )
+    return {**policy, "Statement": out}
+
+
+def _scope_parameters() -> dict[str, Any]:
+    """issue 27: what the role may rewrite; each empty by default, and then nothing of its kind."""
+    return {
+        "FixableRolePath": {
+            "Type": "String",
+            "Default": "",
+            "AllowedPattern": f"^$|^{PATH_PATTERN[1:]}",
+            "Description": "Execution roles under this path (e.g. /service-role/) may be fixed by the "
+            "runbook. Empty: none by path.",
+        },
+        "FixableRoleTag": {
+            "Type": "String",
+            "Default": "",
+            "AllowedPattern": "^[A-Za-z0-9 _.:/=+@-]{0,256}$",
+            "Description": f"Execution roles tagged {TAG_KEY} with this value may be fixed. Empty: none by "
+            "tag. Privileged roles (OrganizationAccountAccessRole, AWSReservedSSO_*, cdk-*, ...) never are.",
+        },
+        "FixableKeyArns": {
+            "Type": "CommaDelimitedList",
+            "Default": "",
+            "Description": "KMS key ARNs whose key policy the runbook may edit. Empty: none.",
+        },
+        "ReadableSecretArns": {
+            "Type": "CommaDelimitedList",
+            "Default": "",
+            "Description": "Secret ARNs (wildcards allowed) whose values diagnosis may read besides "
+            "AmazonMSK_*. Empty: only AmazonMSK_* secrets.",
+        },
+    }
+
+
+def _fixable() -> dict[str, Any]:
+    """The scope as the plan step receives it: deploy-time values, not the starter's."""
+    return {
+        "FixableRolePath": {"Ref": "FixableRolePath"},
+        "FixableRoleTag": {"Ref": "FixableRoleTag"},
+        "FixableKeyArns": {"Ref": "FixableKeyArns"},
+    }
 
 
 def _runbook_parameters() -> dict[str, Any]:
@@ -105,12 +184,14 @@ def _runbook_parameters() -> dict[str, Any]:
             "AllowedValues": ["false", "true"],
             "Description": "true: the document has an AutoApprove parameter that skips the approval.",
         },
+        **_scope_parameters(),
     }
 
 
 _RUNBOOK_CONDITIONS = {
     "HasNotificationArn": {"Fn::Not": [{"Fn::Equals": [{"Ref": "NotificationArn"}, ""]}]},
     "AllowAutoApprove": {"Fn::Equals": [{"Ref": "AllowAutoApprove"}, "true"]},
+    **_SCOPE_CONDITIONS,
 }
 
 
@@ -126,6 +207,7 @@ def deployed_runbook() -> dict[str, Any]:
             auto_approve="AllowAutoApprove",
             bucket={"Ref": "Bucket"},
             attachment=Attachment(ATTACHMENT, {"Ref": "BundleSha256"}),
+            fixable=_fixable(),
         )
     )
 
@@ -318,6 +400,7 @@ def admin_template() -> dict[str, Any]:
             "MinRequiredApprovals": {"Type": "Number", "Default": 1, "MinValue": 1, "MaxValue": 10},
             "NotificationArn": {"Type": "String", "Default": "", "AllowedPattern": f"^$|{TOPIC_PATTERN}"},
             "AllowAutoApprove": {"Type": "String", "Default": "false", "AllowedValues": ["false", "true"]},
+            **_scope_parameters(),
         },
         "Resources": {
             "AdministrationRole": {
@@ -355,7 +438,13 @@ def admin_template() -> dict[str, Any]:
                                 "Bucket",
                                 "NotificationArn",
                                 "AllowAutoApprove",
+                                "FixableRolePath",
+                                "FixableRoleTag",
                             )
+                        ],
+                        *[
+                            {"ParameterKey": key, "ParameterValue": {"Fn::Join": [",", {"Ref": key}]}}
+                            for key in ("FixableKeyArns", "ReadableSecretArns")
                         ],
                         {
                             "ParameterKey": "MinRequiredApprovals",

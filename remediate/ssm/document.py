@@ -40,6 +40,7 @@ import yaml
 
 from remediate.errors import InputError
 from remediate.ssm.limits import (
+    CANCEL_STEP_TIMEOUT,
     DOCUMENT_LIMIT,
     MAX_APPROVERS,
     MESSAGE_LIMIT,
@@ -67,8 +68,11 @@ _CONTEXT = {
     "AccountId": "{{ global:ACCOUNT_ID }}",
     "ExecutionId": "{{ automation:EXECUTION_ID }}",
 }
-_LOCKED = {"onFailure": "step:cleanup", "onCancel": "step:cleanup"}
-"""Steps that run while this run holds the ESM's lock: whatever happens, `cleanup` runs."""
+_LOCKED: dict[str, Any] = {"onFailure": "step:cleanup", "onCancel": "step:cancelCleanup", "isCritical": True}
+"""Steps that run while this run holds the ESM's lock: whatever happens, `cleanup` (failed) or
+`cancelCleanup` (cancelled: it never waits, SSM gives the cancellation workflow two minutes) runs, and
+the failure is critical, so the execution ends Failed (isCritical "is only evaluated if you explicitly
+define it": automation-actions.md)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,9 @@ class Deploy:
     """Plans over 100 KB, journals and reports go to this bucket; empty: none (a local run only)."""
     attachment: Attachment | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    fixable: dict[str, Any] = field(default_factory=dict)
+    """issue 27: FixableRolePath / FixableRoleTag / FixableKeyArns, what the role may rewrite
+    (`write_scope`); the plan step makes the rest manual steps. Empty: no role or key policy."""
 
     def check(self) -> None:
         """What SSM itself would refuse at create time, for literal values."""
@@ -228,7 +235,7 @@ def runbook(deploy: Deploy | None = None) -> dict[str, Any]:
     steps: list[dict[str, Any]] = [
         _script(
             "plan",
-            {**common, "Mode": "{{ Mode }}"},
+            {**common, "Mode": "{{ Mode }}", **d.fixable},
             [
                 ("EsmUuid", "String"),
                 ("RunId", "String"),
@@ -278,7 +285,9 @@ def runbook(deploy: Deploy | None = None) -> dict[str, Any]:
         },
         _set_enabled("disable", False),
         _wait_state("waitDisabled", ["Disabled"]),
-        _set_enabled("enable", True, onFailure="step:enablePause", nextStep="waitEnabled"),
+        # A failed first try is handled (a pause, then enableAgain): not critical, or a run whose retry
+        # succeeds would still end Failed (automation-handling-timeouts.html, isCritical).
+        _set_enabled("enable", True, onFailure="step:enablePause", isCritical=False, nextStep="waitEnabled"),
         {"name": "enablePause", "action": "aws:sleep", **_LOCKED, "inputs": {"Duration": ENABLE_RETRY_PAUSE}},
         _set_enabled("enableAgain", True),
         _wait_state("waitEnabled", ["Enabled"]),
@@ -298,6 +307,13 @@ def runbook(deploy: Deploy | None = None) -> dict[str, Any]:
             "cleanup",
             {**common, "RunId": "{{ plan.RunId }}", "EsmUuid": "{{ plan.EsmUuid }}"},
             [("Outcome", "String")],
+            isEnd=True,
+        ),
+        _script(
+            "cancelCleanup",
+            {**common, "RunId": "{{ plan.RunId }}", "EsmUuid": "{{ plan.EsmUuid }}", "Cancelled": True},
+            [("Outcome", "String")],
+            timeoutSeconds=CANCEL_STEP_TIMEOUT,
             isEnd=True,
         ),
     ]
@@ -323,6 +339,8 @@ def runbook(deploy: Deploy | None = None) -> dict[str, Any]:
             "plan.RunId",
             "finalize.AppliedChanges",
             "verify.Summary",
+            "cleanup.Outcome",
+            "cancelCleanup.Outcome",
         ],
     }
     if d.attachment is not None:

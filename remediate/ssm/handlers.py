@@ -57,6 +57,7 @@ from remediate.ssm.limits import (
     WAIT_SHARE,
     step_seconds,
 )
+from remediate.write_scope import WriteScope
 
 PLAN_KEY_PREFIX = "remediate/plans/"
 REPORT_KEY_PREFIX = "remediate/reports/"
@@ -82,6 +83,14 @@ class _Events(BaseModel):
 
 class PlanEvents(_Events):
     Mode: Literal["Diagnose", "Plan", "Apply"] = "Plan"
+    # issue 27: what this deployment's role may rewrite (deploy-time literals, never the starter's).
+    FixableRolePath: str = ""
+    FixableRoleTag: str = ""
+    FixableKeyArns: list[str] = Field(default_factory=list)
+
+    def scope(self) -> WriteScope:
+        keys = tuple(k for k in self.FixableKeyArns if k)
+        return WriteScope(role_path=self.FixableRolePath, role_tag=self.FixableRoleTag, key_arns=keys).check()
 
 
 class ApplyEvents(_Events):
@@ -94,6 +103,8 @@ class ApplyEvents(_Events):
 class RunEvents(_Events):
     RunId: str = ""
     EsmUuid: str = ""
+    Cancelled: bool = False
+    """issue 27, D2: the onCancel cleanup, which SSM runs for at most two minutes: it never waits."""
 
 
 class VerifyEvents(_Events):
@@ -141,7 +152,7 @@ def _settings(region: str, **flags: Any) -> Settings:
     return settings
 
 
-def _run(esm_id: str, mode: Mode, settings: Settings, aws: Aws) -> Run:
+def _run(esm_id: str, mode: Mode, settings: Settings, aws: Aws, scope: WriteScope | None = None) -> Run:
     run = Run(
         esm_id=esm_id,
         mode=mode,
@@ -149,6 +160,7 @@ def _run(esm_id: str, mode: Mode, settings: Settings, aws: Aws) -> Run:
         aws=aws,
         playbooks=playbook.load(settings.playbooks_dir),
         reporter=SsmReporter(),
+        manual_when=scope.manual_reason if scope is not None else None,
     )
     return run.execute()
 
@@ -242,8 +254,9 @@ def plan_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
             raise InputError("Mode Apply needs an EsmId: across accounts only Diagnose and Plan run")
         return _scan_account(ev, _settings(ev.Region))
     parse_esm_id(ev.EsmId)
+    scope = ev.scope()
     settings = _settings(ev.Region)
-    run = _run(ev.EsmId, _MODES[ev.Mode], settings, Aws.from_settings(settings))
+    run = _run(ev.EsmId, _MODES[ev.Mode], settings, Aws.from_settings(settings), scope)
     assert run.facts is not None
     out = _blank(ev.Mode)
     out.update(
@@ -436,12 +449,19 @@ def finalize_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def cleanup_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
-    """A locked step failed or was cancelled: enable the ESM if the plan wanted it, unlock, journal."""
+    """A locked step failed or was cancelled: enable the ESM if the plan wanted it, unlock, journal.
+
+    On a failure the step has 600 s, so it waits for the ESM to settle and to be enabled. On a cancel
+    ("Automation runs the cancellation workflow for a maximum of two minutes", Systems Manager user
+    guide, automation-actions.md, `onCancel`) it never waits (`_enable_now`): one enable request if the
+    ESM is Disabled, then the lock and the journal, with few short retries, within the step's
+    CANCEL_STEP_TIMEOUT; what is left to settle is in the Outcome, for `remediate apply --resume RUN_ID`."""
     ev = _parse(RunEvents, events)
     if not ev.RunId:
         return {"Outcome": "no run was started; nothing to clean up"}
     check_run_id(ev.RunId)
-    settings = _settings(ev.Region, esm_transition_timeout=step_seconds() * WAIT_SHARE)
+    quick = {"retry_attempts": 3, "retry_max_delay": 2.0} if ev.Cancelled else {}
+    settings = _settings(ev.Region, esm_transition_timeout=step_seconds() * WAIT_SHARE, **quick)
     aws = Aws.from_settings(settings)
     uuid = parse_esm_id(ev.EsmUuid)
     try:
@@ -450,11 +470,14 @@ def cleanup_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
     except InputError:
         journal, entries = None, []
     said: list[str] = []
+    left = ""
     if journal is not None and entries:
         record = RunRecord(journal)
         by_id = {c.id: c for c in record.plan.changes}
         wanted = [by_id[i] for i in _handed_off(journal) if by_id[i].after.get("State") == "Enabled"]
-        if wanted:
+        if wanted and ev.Cancelled:
+            left = _enable_now(aws, uuid, said)
+        elif wanted:
             ctx = _context(aws, settings, record, ev.RunId)
             esm = wait_for_state(ctx, uuid, ESM_SETTLED_STATES)
             if esm["State"] != "Enabled":
@@ -465,13 +488,30 @@ def cleanup_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
                 said.append(f"ESM {uuid} is Enabled")
     _release(aws, uuid, ev.RunId)
     said.append("lock released")
+    if left:
+        said.append(f"left to settle: {left}; finish with `remediate apply --resume {ev.RunId}`")
     if journal is not None and entries and not any(e.get("event") == "finish" for e in entries):
         journal.record(
             "finish",
             status="failed",
-            error=f"execution {ev.ExecutionId or '?'} failed or was cancelled; cleanup: {', '.join(said)}",
+            error=f"execution {ev.ExecutionId or '?'} {'was cancelled' if ev.Cancelled else 'failed'}; "
+            f"cleanup: {', '.join(said)}",
         )
     return {"Outcome": f"{'; '.join(said)}; ESM {uuid} is {_esm(aws, uuid).get('State')}"}
+
+
+def _enable_now(aws: Aws, uuid: str, said: list[str]) -> str:
+    """One enable request without waiting for the ESM to settle; what is left to settle, or ""."""
+    state = str(_esm(aws, uuid).get("State"))
+    if state in ("Enabled", "Enabling"):
+        said.append(f"ESM {uuid} is {state}")
+        return ""
+    try:
+        aws.fresh().call("lambda", "update_event_source_mapping", UUID=uuid, Enabled=True)
+    except RemediateError as exc:  # Disabling/Updating: Lambda refuses updates until it settles
+        return f"ESM {uuid} is {state} and could not be enabled yet ({exc})"
+    said.append(f"asked Lambda to enable ESM {uuid} (it was {state})")
+    return ""
 
 
 def verify_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -505,5 +545,6 @@ HANDLERS = {
     "finalize": finalize_handler,
     "verify": verify_handler,
     "cleanup": cleanup_handler,
+    "cancelCleanup": cleanup_handler,  # issue 27: the onCancel step, with Cancelled true in its payload
 }
 """Step name -> handler; the bundle's entry module exposes each under the step's name."""

@@ -28,6 +28,11 @@ DOCUMENT_LIMIT = 64 * 1024
 """Bytes of document content SSM accepts."""
 MAX_TARGET_LOCATION_ITEMS = 50
 """Accounts (or OUs) and Regions per TargetLocation."""
+CANCEL_WINDOW = 120
+"""issue 27, D2: "Automation runs the cancellation workflow for a maximum of two minutes" (Systems
+Manager user guide, automation-actions.md, `onCancel`): seconds the onCancel steps get in all."""
+CANCEL_STEP_TIMEOUT = 60
+"""The runbook's onCancel cleanup step: half the window, so it ends with time to spare."""
 PYTHON_RUNTIME = "python3.11"
 """The executeScript runtime the runbook uses and the one the SSM guide recommends."""
 

@@ -46,6 +46,7 @@ from typing import Any
 
 from remediate.errors import InputError
 from remediate.ssm.limits import (
+    CANCEL_WINDOW,
     MAX_APPROVERS,
     MESSAGE_LIMIT,
     PAYLOAD_LIMIT,
@@ -400,6 +401,20 @@ class Runner:
         self.values: dict[str, Any] = {}
         self.credentials: dict[str, str] = {}
         self._cancel = threading.Event()
+        self._cancel_deadline: float | None = None
+
+    def _left(self) -> float:
+        """Seconds the cancellation workflow has left (SSM's CANCEL_WINDOW, scaled); inf before a cancel."""
+        return float("inf") if self._cancel_deadline is None else self._cancel_deadline - time.monotonic()
+
+    def _cut(self, limit: float) -> float:
+        """`limit` seconds, or less when the cancellation workflow's window ends sooner."""
+        return min(limit, max(self._left(), 0.0))
+
+    def _timed_out(self, seconds: float) -> str:
+        if self._left() <= 0:
+            return f"the cancellation workflow ran over SSM's {CANCEL_WINDOW} s"
+        return f"Step timed out after {seconds:g} seconds"
 
     def cancel(self) -> None:
         """Cancel the execution: the running step stops, and its onCancel step (if any) runs."""
@@ -517,7 +532,7 @@ class Runner:
         events = self.substitute(inputs.get("InputPayload", {}), execution)
         code_dir, handler = self._code_dir(workdir, inputs, spec["name"])
         result_file = workdir / f"{spec['name']}.{secrets.token_hex(4)}.result.json"
-        timeout = min(self._timeout(spec, STEP_TIMEOUT), STEP_TIMEOUT * self.scale)
+        timeout = self._cut(min(self._timeout(spec, STEP_TIMEOUT), STEP_TIMEOUT * self.scale))
         cmd = [self.python, "-I", "-S", "-c", _STEP_MAIN, str(code_dir), str(runtime_dir()), handler]
         proc = subprocess.Popen(  # noqa: S603 - our own interpreter and stub
             [*cmd, str(result_file)],
@@ -541,7 +556,7 @@ class Runner:
             if now - started > timeout:
                 proc.kill()
                 proc.wait()
-                raise StepTimedOut(f"Step timed out after {timeout:g} seconds")
+                raise StepTimedOut(self._timed_out(timeout))
             if self.heartbeat and now - beat >= self.heartbeat:
                 beat = now
                 self.progress(f"{spec['name']}: still running after {now - started:.0f}s")
@@ -618,7 +633,7 @@ class Runner:
     def _wait_property(self, spec: Mapping[str, Any], execution: Execution) -> dict[str, Any]:
         inputs = self.substitute(spec["inputs"], execution)
         wanted = [str(v) for v in inputs["DesiredValues"]]
-        deadline = time.monotonic() + self._timeout(spec, 0)
+        deadline = time.monotonic() + self._cut(self._timeout(spec, 0))
         while True:
             response = json.loads(json.dumps(self._api_call(inputs), default=str))
             try:
@@ -634,8 +649,10 @@ class Runner:
             self._pause(self.poll)
 
     def _pause(self, seconds: float) -> None:
-        if self._cancel.wait(max(seconds, 0.0)):
+        if self._cancel.wait(max(self._cut(seconds), 0.0)):
             raise Cancelled()
+        if self._left() <= 0:
+            raise StepTimedOut(f"the cancellation workflow ran over SSM's {CANCEL_WINDOW} s")
 
     def _approve(self, spec: Mapping[str, Any], execution: Execution) -> dict[str, Any]:
         inputs = self.substitute(spec["inputs"], execution)
@@ -698,6 +715,7 @@ class Runner:
     def run(self, parameters: Mapping[str, Any]) -> Execution:
         """Start an execution; return it in a final state (Success, Failed, TimedOut or Cancelled)."""
         self.values = resolve_parameters(self.doc, parameters)
+        self._cancel_deadline = None
         execution = Execution(execution_id=secrets.token_hex(18))
         try:
             self._assume_role()
@@ -720,11 +738,15 @@ class Runner:
                     continue
                 if _truthy(spec.get("isCritical", True)) and result.status != "Cancelled":
                     critical_failure = critical_failure or f"Step {spec['name']}: {result.failure}"
-                    execution.status = "TimedOut" if result.status == "TimedOut" else "Failed"
+                    if execution.status != "Cancelled":  # a cancelled execution stays Cancelled
+                        execution.status = "TimedOut" if result.status == "TimedOut" else "Failed"
                 handler = str(spec.get("onCancel" if result.status == "Cancelled" else "onFailure", "Abort"))
                 if result.status == "Cancelled":
                     execution.status = "Cancelled"
-                    self._cancel.clear()  # the onCancel step itself runs to completion
+                    self._cancel.clear()  # the onCancel steps run, within SSM's window:
+                    self._cancel_deadline = time.monotonic() + CANCEL_WINDOW * self.scale
+                if self._cancel_deadline is not None and self._left() <= 0:
+                    break  # SSM stops the cancellation workflow at its window
                 if handler.startswith("step:"):
                     position = index[handler[5:]]
                 elif handler == "Continue" and result.status != "Cancelled":

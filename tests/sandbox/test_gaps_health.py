@@ -116,3 +116,16 @@ def test_seeded_metrics_are_read_back(sb: Sandbox) -> None:
         EndTime=end,
     )["MetricDataResults"]
     assert sorted(got[0]["Values"]) == [1.0, 2.0, 3.0]
+
+
+# issue 26: GetFunction answers the reserved concurrency, 0 included, beside the configuration.
+def test_get_function_answers_reserved_concurrency_zero(sb: Sandbox) -> None:
+    make_function(sb)
+    lam = sb.client("lambda")
+    assert "Concurrency" not in lam.get_function(FunctionName="t-fn")  # none reserved
+    lam.put_function_concurrency(FunctionName="t-fn", ReservedConcurrentExecutions=0)
+    got = lam.get_function(FunctionName="t-fn")
+    assert got["Concurrency"] == {"ReservedConcurrentExecutions": 0}
+    config = lam.get_function_configuration(FunctionName="t-fn")
+    config.pop("ResponseMetadata")
+    assert got["Configuration"] == config

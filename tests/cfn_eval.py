@@ -1,0 +1,58 @@
+"""A template's values as CloudFormation would resolve them for given parameters (issue 27).
+
+Only the intrinsics the generated templates use: Ref, Fn::Sub (string form), Fn::Join, Fn::Split, Fn::If,
+Fn::Equals, Fn::Not, and AWS::NoValue dropping a list item or a key. A CommaDelimitedList parameter is a
+list; an empty one is `[""]`, as CloudFormation gives it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_NO_VALUE = object()
+
+
+class Resolver:
+    def __init__(self, template: dict[str, Any], params: dict[str, Any]) -> None:
+        self.params = {"AWS::Partition": "aws", "AWS::NoValue": _NO_VALUE, **params}
+        for name, spec in template.get("Parameters", {}).items():
+            if name not in self.params and "Default" in spec:
+                default = spec["Default"]
+                self.params[name] = default.split(",") if spec["Type"] == "CommaDelimitedList" else default
+        self.conditions = {name: bool(self(expr)) for name, expr in template.get("Conditions", {}).items()}
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, list):
+            items = [self(v) for v in value]
+            return [v for v in items if v is not _NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((fn, arg),) = value.items()
+            if fn == "Ref":
+                return self.params[arg]
+            if fn == "Fn::Sub":
+                return re.sub(r"\$\{([^}]+)\}", lambda m: str(self.params[m.group(1)]), arg)
+            if fn == "Fn::Join":
+                return arg[0].join(str(v) for v in self(arg[1]))
+            if fn == "Fn::Split":
+                return self(arg[1]).split(arg[0])
+            if fn == "Fn::If":
+                return self(arg[1] if self.conditions[arg[0]] else arg[2])
+            if fn == "Fn::Equals":
+                return self(arg[0]) == self(arg[1])
+            if fn == "Fn::Not":
+                return not self(arg[0])
+        items = {k: self(v) for k, v in value.items()}
+        return {k: v for k, v in items.items() if v is not _NO_VALUE}
+
+
+def role_policies(template: dict[str, Any], params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every inline policy of the template's roles, resolved: {LOGICAL/POLICY: document}."""
+    resolve = Resolver(template, params)
+    out = {}
+    for logical, resource in template["Resources"].items():
+        for policy in resource.get("Properties", {}).get("Policies", []):
+            out[f"{logical}/{policy['PolicyName']}"] = resolve(policy["PolicyDocument"])
+    return out

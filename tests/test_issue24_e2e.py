@@ -1,0 +1,171 @@
+"""Issue 24 (AWS rules, third pass): one test per audit item, through the CLI against the sandbox.
+
+Each test is named after the audit item (N-number) and the sandbox scenario it runs; see
+/work/shared/audits/2026-12-06/aws-accuracy.md and docs/aws-rules.md for the pages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from remediate.sandbox import Sandbox
+from remediate.sandbox.scenarios import build_scenario
+from tests import tls_factory as tf
+from tests.conftest import CliRunner, settle
+from tests.test_iam13_e2e import apply_and_replan, codes, plan_json
+
+
+def as_role(sb: Sandbox, role_name: str, service: str) -> Any:
+    """A client of `service` signed with the execution role's own session credentials."""
+    role_arn = sb.client("iam").get_role(RoleName=role_name)["Role"]["Arn"]
+    creds = sb.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="issue24")["Credentials"]
+    return boto3.client(
+        service,
+        region_name="us-east-1",
+        endpoint_url=sb.endpoint_url,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+
+
+def deliver(sb: Sandbox, role_name: str, destination: str) -> None:
+    """What Lambda does with a failed batch: SendMessage or Publish as the execution role."""
+    if ":sqs:" in destination:
+        sqs = as_role(sb, role_name, "sqs")
+        name = destination.rsplit(":", 1)[1]
+        sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"], MessageBody="{}")
+    else:
+        as_role(sb, role_name, "sns").publish(TopicArn=destination, Message="{}")
+
+
+@pytest.mark.parametrize("name", ["destination-sqs-own-key", "destination-sns-own-key"])
+def test_n5_destination_with_own_key_delivers_after_apply(
+    name: str, sandbox: Sandbox, cli: CliRunner
+) -> None:
+    """N5: a queue or topic under a customer managed key takes a message from the role only once the role
+    may kms:GenerateDataKey and kms:Decrypt on it (the sandbox refuses SendMessage/Publish, as AWS does)."""
+    scn = build_scenario(sandbox, name)
+    assert scn.destination_arn is not None
+    assert codes(plan_json(cli, scn.esm_uuid)) == ["EXECUTION_ROLE_MISSING_PERMISSIONS"]
+    with pytest.raises(ClientError):
+        deliver(sandbox, scn.role_name, scn.destination_arn)
+    apply_and_replan(cli, scn.esm_uuid)
+    deliver(sandbox, scn.role_name, scn.destination_arn)
+
+
+def test_n7_cluster_maintenance_disabled_mapping_is_reenabled(sandbox: Sandbox, cli: CliRunner) -> None:
+    """N7: MAINTENANCE still serves clients (MSK DG, cluster states), so a mapping Lambda disabled is
+    re-enabled; the state hides nothing."""
+    scn = build_scenario(sandbox, "cluster-maintenance-disabled")
+    plan = plan_json(cli, scn.esm_uuid)
+    assert codes(plan) == ["ESM_DISABLED"]
+    assert [c["action"] for c in plan["changes"]] == ["reenable_esm"]
+    apply_and_replan(cli, scn.esm_uuid)
+    assert settle(sandbox, scn.esm_uuid)["State"] == "Enabled"
+
+
+def test_n7_cluster_maintenance_does_not_hide_a_connection_error(sandbox: Sandbox, cli: CliRunner) -> None:
+    """N7: the connection error is diagnosed during MAINTENANCE, with the state given as context."""
+    scn = build_scenario(sandbox, "cluster-maintenance")
+    plan = plan_json(cli, scn.esm_uuid)
+    assert codes(plan) == ["BROKER_TIMEOUT"]
+    assert "the cluster is MAINTENANCE: it still serves clients" in plan["findings"][0]["summary"]
+    assert "update_esm" in [c["action"] for c in plan["changes"]]
+
+
+def test_n7_storage_update_waits_while_msk_refuses_updates(sandbox: Sandbox, cli: CliRunner) -> None:
+    """N7: MSK update operations wait for ACTIVE (MAINTENANCE refuses them); the finding still stands."""
+    scn = build_scenario(
+        sandbox, "broker-storage-full", name="storage-maintenance", cluster_state="MAINTENANCE"
+    )
+    plan = plan_json(cli, scn.esm_uuid)
+    assert "BROKER_STORAGE_FULL" in codes(plan)
+    assert "update_broker_storage" not in [c["action"] for c in plan["changes"]]
+    assert any("MAINTENANCE" in m["text"] and "refuses update" in m["text"] for m in plan["manual_steps"])
+
+
+def test_n3_cross_account_scram_closed_is_not_checked_on_the_clusters_own_port(
+    sandbox: Sandbox, cli: CliRunner
+) -> None:
+    """N3: a cross-account source's brokers are reached through the VPC connection on the owner's
+    VpcConnectivity ports, not on 9096: nothing is checked or opened on 9096, and the connection error is
+    COULD_NOT_CHECK naming what to check by hand, never overloaded brokers."""
+    scn = build_scenario(sandbox, "cross-account-scram-closed")
+    plan = plan_json(cli, scn.esm_uuid)
+    assert codes(plan) == ["COULD_NOT_CHECK"]
+    (finding,) = plan["findings"]
+    assert "BootstrapBrokerStringVpcConnectivity" in finding["summary"]
+    assert f"--cluster-arn {scn.cluster_arn}" in finding["summary"]
+    assert plan["changes"] == []
+
+
+def test_n4_regional_nat_gateway_is_a_way_out(sandbox: Sandbox, cli: CliRunner) -> None:
+    """N4: subnets whose default route is a public regional NAT gateway (no subnet of its own) reach AWS:
+    no finding, and no security group or endpoint is created."""
+    scn = build_scenario(sandbox, "regional-nat-gateway")
+    plan = plan_json(cli, scn.esm_uuid)
+    assert plan["findings"] == []
+    assert plan["changes"] == []
+
+
+@pytest.mark.parametrize(
+    ("result", "reported"), [("OK", False), ("PROBLEM: Server failed to authenticate Lambda.", True)]
+)
+def test_n9_pkcs12_encrypted_key_that_works_is_not_re_encrypted(
+    sandbox: Sandbox, cli: CliRunner, result: str, reported: bool
+) -> None:
+    """N9: a key under the PKCS#12 3DES scheme (outside the documented PBES1) is left alone while the mapping
+    reports OK; when it does not, it is reported as unverified, with the documented PBES1 re-encryption."""
+    root = tf.ca()
+    good = tf.leaf(root)
+    value = tf.client_secret(good.cert_pem, tf.pkcs12_pbe_pem(good.key, "pw-n9"), "pw-n9")
+    scn = build_scenario(
+        sandbox,
+        "healthy-msk",
+        name=f"n9-{reported}",
+        auth="tls",
+        secret_value=value,
+        last_processing_result=result,
+    )
+    plan = plan_json(cli, scn.esm_uuid)
+    material = [f for f in plan["findings"] if f["code"] == "SECRET_NOT_PEM"]
+    steps = " ".join(m["text"] for m in plan["manual_steps"])
+    if not reported:
+        assert material == []
+        assert "-v1 PBE-SHA1-DES" not in steps
+    else:
+        (finding,) = material
+        assert "unverified" in finding["summary"]
+        assert "-v1 PBE-SHA1-DES" in steps
+
+
+def test_n10_resolver_forwarding_rule_gets_no_endpoint(sandbox: Sandbox, cli: CliRunner) -> None:
+    """N10: with no way out but a Resolver rule forwarding amazonaws.com to other DNS servers, the service
+    names resolve where those servers say: COULD_NOT_CHECK, and no endpoint (or group) is created."""
+    scn = build_scenario(sandbox, "resolver-forwarding-no-nat")
+    plan = plan_json(cli, scn.esm_uuid)
+    assert set(codes(plan)) == {"COULD_NOT_CHECK"}
+    assert any("Route 53 Resolver rule" in f["summary"] for f in plan["findings"])
+    assert plan["changes"] == []
+
+
+def test_n11_role_not_assumable_with_everything_allowing_it_names_rcps(
+    sandbox: Sandbox, cli: CliRunner
+) -> None:
+    """N11: Lambda reports it cannot assume the role while the trust policy allows it: an RCP (or SCP) on
+    sts:AssumeRole is what is left unread, said as COULD_NOT_CHECK rather than nothing."""
+    scn = build_scenario(
+        sandbox,
+        "healthy-msk",
+        name="n11-rcp",
+        last_processing_result="PROBLEM: Lambda failed to assume your function execution role.",
+    )
+    plan = plan_json(cli, scn.esm_uuid)
+    assert codes(plan) == ["COULD_NOT_CHECK"]
+    assert "resource control policy on sts:AssumeRole" in plan["findings"][0]["summary"]
+    assert plan["changes"] == []

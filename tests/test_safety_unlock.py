@@ -1,0 +1,45 @@
+"""Issue 23, item 5: a removed lock stops its run before its next change (operator hunt N3).
+
+Contract §5: "A run whose lock is removed stops before its next change." Before, the loss was noticed
+only by the renewer, every third of `lock_ttl` (20 minutes by default), so after `remediate unlock`
+the first run went on to restart the mapping while a second run took the lock.
+"""
+
+from __future__ import annotations
+
+import time
+
+from remediate.sandbox import FaultRule, Sandbox, build_scenario
+from tests.conftest import CliRunner, settle
+from tests.safety import lock_tags, start
+
+UPDATE = ("lambda", "UpdateEventSourceMapping")
+
+
+def test_n3_unlock_stops_the_holder_before_its_next_change(
+    sandbox: Sandbox, cli: CliRunner, cli_env: dict[str, str]
+) -> None:
+    """broker-timeout: c1 sets BatchSize (update 1), c2 restarts (updates 2 and 3). `unlock` while
+    update 1 is under way: the run stops before c2, exit 1, naming the removed lock."""
+    scn = build_scenario(sandbox, "broker-timeout")
+    sandbox.faults.add(
+        FaultRule(service="lambda", operation="UpdateEventSourceMapping", kind="latency", latency=1.5)
+    )
+    before = len(sandbox.calls)
+    proc = start(cli_env, "apply", "--esm", scn.esm_uuid, "--auto-approve")
+    deadline = time.monotonic() + 120
+    while UPDATE not in sandbox.calls[before:]:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert lock_tags(sandbox, scn.esm_arn) != {}
+    unlocked = cli("unlock", "--esm", scn.esm_uuid, "--auto-approve")
+    assert unlocked.returncode == 0, unlocked.stderr
+    _out, err = proc.communicate(timeout=120)
+    sandbox.faults.clear()
+    assert proc.returncode == 1, err
+    assert "was removed while this run held it" in err
+    assert "stopped before c2" in err
+    assert sum(1 for c in sandbox.calls[before:] if c == UPDATE) == 1  # no disable, no enable
+    esm = settle(sandbox, scn.esm_uuid)
+    assert (esm["State"], esm["BatchSize"]) == ("Enabled", 1)

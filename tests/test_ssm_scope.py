@@ -1,0 +1,74 @@
+"""Issue 27, D1: the runbook's plan step makes manual steps of the role and key-policy changes its
+deployment may not make, so approvers never approve a change the role would be denied."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from remediate.errors import InputError
+from remediate.sandbox import Sandbox, build_scenario
+from remediate.ssm import handlers as ssm
+from remediate.write_scope import TAG_KEY
+
+
+@pytest.fixture
+def aws_env(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for key, value in sandbox.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("REMEDIATE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("REMEDIATE_ESM_POLL_INTERVAL", "0.05")
+    return sandbox
+
+
+def _untrusted(sb: Sandbox) -> tuple[Any, str]:
+    """The role-not-trusted scenario and its execution role's name."""
+    scn = build_scenario(sb, "role-not-trusted")
+    esm = sb.client("lambda").get_event_source_mapping(UUID=scn.esm_uuid)
+    role_arn = sb.client("lambda").get_function_configuration(FunctionName=esm["FunctionArn"])["Role"]
+    return scn, role_arn.rsplit("/", 1)[-1]
+
+
+def _plan(scn: Any, **scope: Any) -> dict[str, Any]:
+    return ssm.plan_handler({"EsmId": scn.esm_uuid, "Mode": "Apply", **scope}, None)
+
+
+def _actions(out: dict[str, Any]) -> list[str]:
+    return [c["action"] for c in json.loads(out["Plan"])["changes"]]
+
+
+def test_without_a_role_scope_the_trust_fix_is_a_manual_step(aws_env: Sandbox) -> None:
+    scn, role = _untrusted(aws_env)
+    out = _plan(scn)
+    assert _actions(out) == []  # nor the restart, which would change nothing before the person acts
+    assert out["ChangeCount"] == 0
+    [step] = [s for s in out["ManualSteps"] if "update_assume_role_policy" in s]
+    assert f"on {role} is not the runbook's to make" in step
+    assert "FixableRolePath / FixableRoleTag unset" in step
+
+
+def test_a_role_tagged_fixable_is_planned_and_another_value_is_not(aws_env: Sandbox) -> None:
+    scn, role = _untrusted(aws_env)
+    aws_env.client("iam").tag_role(RoleName=role, Tags=[{"Key": TAG_KEY, "Value": "payments"}])
+    out = _plan(scn, FixableRoleTag="payments")
+    assert "update_assume_role_policy" in _actions(out)
+    other = _plan(scn, FixableRoleTag="orders")
+    assert _actions(other) == []
+    assert any(f"tagged {TAG_KEY}=orders" in s for s in other["ManualSteps"])
+
+
+def test_a_role_under_the_path_is_planned_and_one_outside_it_is_not(aws_env: Sandbox) -> None:
+    scn, _role = _untrusted(aws_env)  # the scenario's role is under /service-role/, as the console makes it
+    assert "update_assume_role_policy" in _actions(_plan(scn, FixableRolePath="/service-role/"))
+    out = _plan(scn, FixableRolePath="/lambda-roles/")
+    assert _actions(out) == []
+    assert any("neither under /lambda-roles/" in s for s in out["ManualSteps"])
+
+
+def test_the_plan_step_refuses_a_path_that_covers_every_role() -> None:
+    with pytest.raises(InputError, match="must look like /service-role/"):
+        ssm.plan_handler({"EsmId": "0f4c2c4e-1111-4222-8333-944455556666", "FixableRolePath": "/"}, None)
