@@ -101,7 +101,13 @@ class VpcDnsDisabled(Evidence):
 
 
 class BrokerDnsUnresolvable(Evidence):
-    cause: Literal["vpc-dns-support-off", "zone-without-record", "zone-not-associated", "not-resolvable"]
+    cause: Literal[
+        "vpc-dns-support-off",
+        "zone-without-record",
+        "zone-not-associated",
+        "not-resolvable",
+        "vpc-dns-hostnames-off",  # issue 24 (audit #10)
+    ]
     hosts: tuple[str, ...]
     vpc_id: str | None
     placement: str | None

@@ -169,3 +169,22 @@ def test_n11_role_not_assumable_with_everything_allowing_it_names_rcps(
     assert codes(plan) == ["COULD_NOT_CHECK"]
     assert "resource control policy on sts:AssumeRole" in plan["findings"][0]["summary"]
     assert plan["changes"] == []
+
+
+def test_item_10_broker_private_zone_needs_dns_hostnames_too(sandbox: Sandbox, cli: CliRunner) -> None:
+    """Audit #10 (partly fixed before): a broker's private hosted zone holds its record, but the VPC has
+    enableDnsHostnames off; private hosted zones need both attributes (Route 53 DG), so it is turned on."""
+    scn = build_scenario(
+        sandbox,
+        "broker-dns-zone-not-associated",
+        name="phz-hostnames-off",
+        private_zone_associated=True,
+        dns_hostnames=False,
+    )
+    plan = plan_json(cli, scn.esm_uuid)
+    assert codes(plan) == ["BROKER_DNS_UNRESOLVABLE"]
+    assert "enableDnsHostnames is off" in plan["findings"][0]["summary"]
+    assert [(c["action"], c["after"]) for c in plan["changes"]] == [
+        ("modify_vpc_attribute", {"EnableDnsHostnames": True})
+    ]
+    apply_and_replan(cli, scn.esm_uuid)

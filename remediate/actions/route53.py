@@ -77,8 +77,11 @@ class AssociateVpcWithHostedZone(Action):
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         ev = finding.evidence
-        if not isinstance(ev, BrokerDnsUnresolvable) or ev.cause == "vpc-dns-support-off":
-            return []  # modify_vpc_attribute turns enableDnsSupport on
+        if not isinstance(ev, BrokerDnsUnresolvable) or ev.cause in (
+            "vpc-dns-support-off",
+            "vpc-dns-hostnames-off",
+        ):
+            return []  # modify_vpc_attribute turns the attribute on (hostnames: issue 24, audit #10)
         zone = next((z for z in facts.dns.zones if z.id == ev.zone_id), None) if facts.dns else None
         if ev.cause != "zone-not-associated" or zone is None or not ev.vpc_id:
             return [ManualStep(because=(finding.code,), text=_manual(facts, ev))]

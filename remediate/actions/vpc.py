@@ -48,6 +48,8 @@ class ModifyVpcAttribute(Action):
             )
         elif isinstance(ev, BrokerDnsUnresolvable) and ev.cause == "vpc-dns-support-off" and ev.vpc_id:
             vpc_id, off = ev.vpc_id, {"EnableDnsSupport": True}
+        elif isinstance(ev, BrokerDnsUnresolvable) and ev.cause == "vpc-dns-hostnames-off" and ev.vpc_id:
+            vpc_id, off = ev.vpc_id, {"EnableDnsHostnames": True}  # issue 24 (audit #10)
         else:
             return []
         return [

@@ -31,6 +31,17 @@ def _verdict(facts: Facts, dns: Dns, host: str) -> tuple[str, str, HostedZone | 
         inside = [z for z in dns.zones if z.associated and z.covers(host)]
         if inside:
             zone = max(inside, key=lambda z: len(z.name))
+            if host in zone.hosts_with_records and not vpc.dns_hostnames:
+                # issue 24 (audit #10): "To use private hosted zones, you must set the following Amazon VPC
+                # settings to true: enableDnsHostnames, enableDnsSupport" (Route 53 DG, "Considerations when
+                # working with a private hosted zone", https://docs.aws.amazon.com/Route53/latest/
+                # DeveloperGuide/hosted-zone-private-considerations.html).
+                return (
+                    "vpc-dns-hostnames-off",
+                    f"private hosted zone {zone.name} ({zone.id}) holds {host}, but enableDnsHostnames is "
+                    f"off in {vpc.id}, and private hosted zones need it on as well as enableDnsSupport",
+                    zone,
+                )
             if host in zone.hosts_with_records:
                 return None
             return (
