@@ -55,7 +55,7 @@ typecheck: $(STAMP)
 
 # In parallel, one worker per core (pytest-xdist); each worker has its own sandbox server.
 unit: $(STAMP) report-checkers kafka-jars
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist worksteal
 
 test: lint typecheck unit
 
