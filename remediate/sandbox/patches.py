@@ -28,6 +28,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, Final
 from urllib.parse import unquote
 
@@ -46,7 +47,7 @@ from moto.kafka.exceptions import BadRequestException, NotFoundException
 from moto.route53 import models as _route53_models
 from moto.secretsmanager import models as _sm_models
 
-from remediate.sandbox import destination_keys, key_policies, regional_nat, runtime
+from remediate.sandbox import destination_keys, key_policies, regional_nat, runtime, speed
 
 __all__ = [
     "DEFAULT_ENDPOINT_PENDING_READS",
@@ -92,7 +93,7 @@ _endpoint_pending_reads: ContextVar[int] = ContextVar(
 # One lock for every ESM status mutation: moto's threaded server runs requests concurrently.
 _ESM_LOCK = threading.RLock()
 _PATCH_LOCK = threading.Lock()
-_ORIGINALS: dict[tuple[type[Any], str], Any] = {}
+_ORIGINALS: dict[tuple[type[Any] | ModuleType, str], Any] = {}
 
 
 @contextlib.contextmanager
@@ -109,7 +110,7 @@ def request_settings(
         _transition_reads.reset(token)
 
 
-def _replace(owner: type[Any], name: str, new: Any) -> None:
+def _replace(owner: type[Any] | ModuleType, name: str, new: Any) -> None:
     """Replace ``owner.name`` with ``new``, remembering the first original so re-applying is a no-op."""
     key = (owner, name)
     if key not in _ORIGINALS:
@@ -117,7 +118,7 @@ def _replace(owner: type[Any], name: str, new: Any) -> None:
     setattr(owner, name, new)
 
 
-def _original(owner: type[Any], name: str) -> Any:
+def _original(owner: type[Any] | ModuleType, name: str) -> Any:
     return _ORIGINALS[(owner, name)]
 
 
@@ -1279,5 +1280,6 @@ def apply_patches() -> None:
         _patch_ec2()
         key_policies.patch(_replace)
         runtime.patch(_replace)  # issue 22: Python functions run for real
+        speed.patch(_replace)  # what no answer depends on, left out (moto's AMIs, per-request lookups)
         destination_keys.patch(_replace)  # issue 24 (S5)
         regional_nat.patch(_replace)  # issue 24 (S4)
