@@ -12,6 +12,9 @@ resource carries from its creation. Then, for each change to undo:
 - a delete that something else still needs (a security group another endpoint, network interface
   or rule uses) is refused, as a manual step, instead of being tried against AWS's
   DependencyViolation;
+- an endpoint, an endpoint security group or a role's inline policy that another live mapping
+  relies on (same cluster or VPC, same role: `dependants`) is kept, and the plan says which mapping
+  keeps it;
 - changes an earlier rollback already undid are left out, and so is a change whose undo is found
   already in effect (an earlier rollback was killed after that undo landed);
 - a change the run began but never finished is put back when its action knows how
@@ -28,6 +31,7 @@ from remediate import actions
 from remediate.actions import ApplyContext
 from remediate.facts import Facts
 from remediate.plan import PLAN_SCHEMA, Change, ManualStep, Plan, new_plan_id, resolve_refs, utc_now
+from remediate.run.dependants import ROLE_SHARED, VPC_SHARED, Dependants
 from remediate.run.journal import RunRecord
 
 
@@ -47,6 +51,8 @@ def rollback_plan(run_id: str, record: RunRecord, facts: Facts, ctx: ApplyContex
     manual: list[ManualStep] = []
     refused: list[str] = []
     leaving: set[str] = set()  # ids of what this rollback removes before the next (older) change
+    kept: list[ManualStep] = []  # shared resources another mapping relies on (issue 23)
+    dependants = Dependants(ctx.aws, record.plan.target)
 
     def refuse(change: Change, text: str) -> None:
         manual.append(ManualStep(because=change.because, text=text))
@@ -101,6 +107,18 @@ def rollback_plan(run_id: str, record: RunRecord, facts: Facts, ctx: ApplyContex
                 f"{run_id} ({drift}); check it by hand",
             )
             continue
+        if inverse.kind == "delete" and change.action in VPC_SHARED | ROLE_SHARED:
+            others = dependants.relying_on(change, made.after.get("VpcId"))
+            if others:
+                kept.append(
+                    ManualStep(
+                        because=change.because,
+                        text=f"kept: {change.id} {change.action} {inverse.resource}, which ESM "
+                        f"{', '.join(others)} also relies on (shared by the VPC or the role); it is left "
+                        "in place while that mapping exists",
+                    )
+                )
+                continue
         if inverse.kind == "delete":
             ready = action.ready_to_delete(inverse, seen, frozenset(leaving))
             if isinstance(ready, str):
@@ -119,7 +137,7 @@ def rollback_plan(run_id: str, record: RunRecord, facts: Facts, ctx: ApplyContex
         created_at=utc_now(),
         target=record.plan.target,
         changes=tuple(changes),
-        manual_steps=tuple(manual),
+        manual_steps=(*kept, *manual),
         fingerprint=facts.fingerprint(),
     )
     return plan, refused
