@@ -450,6 +450,14 @@ class OffsetLagGrowing(Evidence):
     batch_size: int | None
 
 
+class StrayMapping(Evidence):
+    """A mapping whose source no longer exists: it can never deliver again."""
+
+    cause: Literal["cluster-deleted"]
+    source: str
+    state: str
+
+
 EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "BROKER_TIMEOUT": (BrokerTimeout,),
     "BROKER_PORTS_BLOCKED": (BrokerPortsBlocked,),
@@ -486,6 +494,7 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "FILTERS_DROP_RECORDS": (FiltersDropRecords,),
     "SECRET_SCHEDULED_FOR_DELETION": (SecretScheduledForDeletion,),
     "OFFSET_LAG_GROWING": (OffsetLagGrowing,),
+    "STRAY_MAPPING": (StrayMapping,),
 }
 
 
@@ -549,6 +558,7 @@ __all__ = [
     "SecretScheduledForDeletion",
     "ServerAuthFailed",
     "ServiceEndpointsUnreachable",
+    "StrayMapping",
     "VpcDnsDisabled",
     "accepts",
     "parse",

@@ -52,6 +52,7 @@ CODES: dict[str, str] = {
     "FILTERS_DROP_RECORDS": "the mapping's filters match no Kafka record, or dropped every record polled",
     "SECRET_SCHEDULED_FOR_DELETION": "a secret the mapping authenticates with is scheduled for deletion",
     "OFFSET_LAG_GROWING": "OffsetLag kept growing since the mapping's last change: the pollers fall behind",
+    "STRAY_MAPPING": "the mapping's MSK cluster no longer exists: a stray mapping that can never deliver",
 }
 
 

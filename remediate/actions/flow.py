@@ -34,6 +34,7 @@ from remediate.evidence import (
     FunctionTimeoutRisk,
     OffsetLagGrowing,
     RetriesUnbounded,
+    StrayMapping,
 )
 from remediate.facts import ESM_SETTLED_STATES, Facts
 from remediate.findings import Finding
@@ -325,3 +326,25 @@ class LagSteps(ManualAction):
                 f"MinimumPollers={health.PROVISIONED_MIN_POLLERS},MaximumPollers=N`; cost: {COST_BASIS})."
             )
         return [ManualStep(because=(finding.code,), text=text)]
+
+
+@register
+class StraySteps(ManualAction):
+    """A stray mapping is deleted by a person: deleting is never planned without being asked for."""
+
+    name = "stray_steps"
+    accepts = (StrayMapping,)
+
+    def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
+        ev = finding.evidence
+        assert isinstance(ev, StrayMapping)
+        uuid = facts.esm.uuid
+        return [
+            ManualStep(
+                because=(finding.code,),
+                text=f"{ev.source} no longer exists, so ESM {uuid} can never deliver: keep its settings "
+                f"(`aws lambda get-event-source-mapping --uuid {uuid}`) if it is to be re-created on another "
+                f"cluster, then delete it (`aws lambda delete-event-source-mapping --uuid {uuid}`), and "
+                "remove it from the template that created it, or the next deployment re-creates it.",
+            )
+        ]

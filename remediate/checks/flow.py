@@ -14,7 +14,13 @@ from itertools import pairwise
 
 from remediate import filters, health
 from remediate.checks.base import check
-from remediate.evidence import FiltersDropRecords, FunctionTimeoutRisk, OffsetLagGrowing, RetriesUnbounded
+from remediate.evidence import (
+    FiltersDropRecords,
+    FunctionTimeoutRisk,
+    OffsetLagGrowing,
+    RetriesUnbounded,
+    StrayMapping,
+)
 from remediate.facts import Facts
 from remediate.findings import Finding
 
@@ -195,5 +201,24 @@ def lag_keeps_up(facts: Facts) -> list[Finding]:
                 maximum_pollers=esm.maximum_pollers,
                 batch_size=esm.batch_size,
             ),
+        )
+    ]
+
+
+@check("source_exists", "STRAY_MAPPING")
+def source_exists(facts: Facts) -> list[Finding]:
+    """An MSK mapping whose cluster DescribeClusterV2 does not find (NotFoundException): left behind by a
+    deleted cluster (a cross-account source is a VPC connection, read otherwise)."""
+    esm = facts.esm
+    if esm.source_kind != "msk" or facts.cluster is not None or not esm.event_source_arn:
+        return []
+    what = f"MSK cluster {esm.event_source_arn}"
+    if not any(u.what == what and u.reason.startswith("NotFoundException") for u in facts.unchecked):
+        return []
+    return [
+        Finding(
+            code="STRAY_MAPPING",
+            summary=f"ESM {esm.uuid} ({esm.state}) polls {esm.event_source_arn}, which no longer exists",
+            evidence=StrayMapping(cause="cluster-deleted", source=esm.event_source_arn, state=esm.state),
         )
     ]
