@@ -38,14 +38,17 @@ def retries_are_unbounded(facts: Facts) -> bool:
 
 @check("retries_bounded", "RETRIES_UNBOUNDED")
 def retries_bounded(facts: Facts) -> list[Finding]:
-    """Errors in the window on a mapping that never gives up on a batch: one poison record blocks its
-    partition while the lag behind it grows."""
+    """Errors in the window on a mapping that never gives up on a batch, while the lag grew (its last value
+    above its first): one poison record blocks its partition and the lag behind it grows. Errors with lag
+    that does not grow are retries that succeed, not a blocked partition (the tool's own rule)."""
     fh, fn = facts.function_health, facts.function
     if fh is None or fn is None or not fh.errors or not retries_are_unbounded(facts):
         return []
     esm = facts.esm
     lag = fh.offset_lag
-    trend = f"; OffsetLag {lag[0]:g} -> {lag[-1]:g}" if lag else ""
+    if len(lag) < 2 or lag[-1] <= lag[0]:
+        return []
+    trend = f"; OffsetLag {lag[0]:g} -> {lag[-1]:g}"
     return [
         Finding(
             code="RETRIES_UNBOUNDED",
