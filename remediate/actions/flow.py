@@ -15,6 +15,12 @@ set_function_timeout: a function whose timeout Kafka mappings do not support (ov
 whose longest observed run is close to its timeout gets twice that run (at most 840 s). When the timeout is
 already at the cap, the only lever left is a smaller batch: that is a manual step, never combined with a
 timeout change, because either alone changes how long a batch takes and both at once hide which one helped.
+
+raise_max_pollers / lag_steps: lag that keeps growing on a provisioned-mode mapping gets twice its
+MaximumPollers; partitions, which cap the pollers, and provisioned pollers for an on-demand mapping are
+manual.
+filter_steps and stray_steps are manual: only the owner knows what a filter meant or whether a mapping on a
+deleted cluster is to be re-created elsewhere.
 """
 
 from __future__ import annotations
