@@ -71,6 +71,8 @@ RESOURCES: dict[str, tuple[str, ...]] = {
     "lambda:GetFunctionConcurrency": ("arn:{p}:lambda:*:{a}:function:*",),
     "lambda:DeleteFunctionConcurrency": ("arn:{p}:lambda:*:{a}:function:*",),
     "lambda:PutFunctionConcurrency": ("arn:{p}:lambda:*:{a}:function:*",),
+    # issue 25: the function's timeout (set_function_timeout).
+    "lambda:UpdateFunctionConfiguration": ("arn:{p}:lambda:*:{a}:function:*",),
     "lambda": ("arn:{p}:lambda:*:{a}:event-source-mapping:*",),
     "route53:GetChange": ("arn:{p}:route53:::change/*",),
     "route53": ("arn:{p}:route53:::hostedzone/*",),
