@@ -490,6 +490,14 @@ class OffsetLagGrowing(Evidence):
     batch_size: int | None
 
 
+class StrayMapping(Evidence):
+    """A mapping whose source no longer exists: it can never deliver again."""
+
+    cause: Literal["cluster-deleted"]
+    source: str
+    state: str
+
+
 EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "BROKER_TIMEOUT": (BrokerTimeout,),
     "BROKER_PORTS_BLOCKED": (BrokerPortsBlocked,),
@@ -529,6 +537,7 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     # issue 21
     "CONNECTION_UNEXPLAINED": (ConnectionUnexplained,),
     "ESM_SECRET_MISSING": (SecretMissing,),
+    "STRAY_MAPPING": (StrayMapping,),
 }
 
 
@@ -595,6 +604,7 @@ __all__ = [
     "SecretScheduledForDeletion",
     "ServerAuthFailed",
     "ServiceEndpointsUnreachable",
+    "StrayMapping",
     "VpcDnsDisabled",
     "accepts",
     "parse",

@@ -87,6 +87,8 @@ RESOURCES: dict[str, tuple[str, ...]] = {
     "lambda:TagResource": ("arn:{p}:lambda:*:{a}:event-source-mapping:*", _PROBE_FUNCTION),
     "lambda:ListTags": ("arn:{p}:lambda:*:{a}:event-source-mapping:*", _PROBE_FUNCTION),
     "logs:DeleteLogGroup": ("arn:{p}:logs:*:{a}:log-group:/aws/lambda/" + _PROBE_NAME,),
+    # issue 25: the function's timeout (set_function_timeout).
+    "lambda:UpdateFunctionConfiguration": ("arn:{p}:lambda:*:{a}:function:*",),
     "lambda": ("arn:{p}:lambda:*:{a}:event-source-mapping:*",),
     "route53:GetChange": ("arn:{p}:route53:::change/*",),
     "route53": ("arn:{p}:route53:::hostedzone/*",),

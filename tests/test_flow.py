@@ -26,7 +26,7 @@ def test_errors_with_default_retries_are_unbounded() -> None:
 
 
 def test_a_bound_a_record_age_or_a_destination_ends_the_retries() -> None:
-    facts = with_health(healthy_msk_facts(), invocations=10.0, errors=1.0)
+    facts = with_health(healthy_msk_facts(), invocations=10.0, errors=1.0, offset_lag=(5.0, 9.0))
     assert retries_bounded(esm(facts, maximum_retry_attempts=0)) == []
     assert retries_bounded(esm(facts, maximum_record_age=60)) == []
     # With a destination, Lambda applies at most 10 retries to infinite ones.
@@ -35,6 +35,12 @@ def test_a_bound_a_record_age_or_a_destination_ends_the_retries() -> None:
 
 def test_no_errors_no_finding() -> None:
     assert retries_bounded(with_health(healthy_msk_facts(), invocations=10.0, errors=0.0)) == []
+
+
+def test_errors_without_growing_lag_are_retries_that_succeed() -> None:
+    facts = with_health(healthy_msk_facts(), invocations=95.0, errors=1.0)
+    assert retries_bounded(facts) == []  # no OffsetLag data
+    assert retries_bounded(with_health(healthy_msk_facts(), errors=1.0, offset_lag=(9.0, 9.0))) == []
 
 
 def _timeout(facts: Facts, seconds: int) -> Facts:

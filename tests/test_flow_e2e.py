@@ -226,3 +226,17 @@ def test_growing_lag_in_provisioned_mode_raises_the_maximum_pollers(sandbox: San
     undone = cli("rollback", json.loads(applied.stdout)["run_id"], "--auto-approve")
     assert undone.returncode == 0, undone.stderr
     assert esm(sandbox, scn.esm_uuid)["ProvisionedPollerConfig"]["MaximumPollers"] == 3
+
+
+def test_a_mapping_on_a_deleted_cluster_is_a_stray(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "healthy-msk")
+    sandbox.client("kafka").delete_cluster(ClusterArn=scn.cluster_arn)
+    found = diagnosed(cli, scn.esm_uuid)
+    assert [f["code"] for f in found] == ["STRAY_MAPPING", "COULD_NOT_CHECK"]
+    assert found[0]["evidence"] == {"cause": "cluster-deleted", "source": scn.cluster_arn, "state": "Enabled"}
+    plan = plan_json(cli, scn.esm_uuid)
+    assert plan["changes"] == []
+    assert f"aws lambda delete-event-source-mapping --uuid {scn.esm_uuid}" in plan["manual_steps"][0]["text"]
+    scan = json.loads(cli("scan", "--output", "json").stdout)
+    [mapping] = [m for m in scan["mappings"] if m["esm_uuid"] == scn.esm_uuid]
+    assert "STRAY_MAPPING" in [f["code"] for f in mapping["findings"]]

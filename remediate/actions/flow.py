@@ -15,6 +15,12 @@ set_function_timeout: a function whose timeout Kafka mappings do not support (ov
 whose longest observed run is close to its timeout gets twice that run (at most 840 s). When the timeout is
 already at the cap, the only lever left is a smaller batch: that is a manual step, never combined with a
 timeout change, because either alone changes how long a batch takes and both at once hide which one helped.
+
+raise_max_pollers / lag_steps: lag that keeps growing on a provisioned-mode mapping gets twice its
+MaximumPollers; partitions, which cap the pollers, and provisioned pollers for an on-demand mapping are
+manual.
+filter_steps and stray_steps are manual: only the owner knows what a filter meant or whether a mapping on a
+deleted cluster is to be re-created elsewhere.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from remediate.evidence import (
     FunctionTimeoutRisk,
     OffsetLagGrowing,
     RetriesUnbounded,
+    StrayMapping,
 )
 from remediate.facts import ESM_SETTLED_STATES, Facts
 from remediate.findings import Finding
@@ -325,3 +332,25 @@ class LagSteps(ManualAction):
                 f"MinimumPollers={health.PROVISIONED_MIN_POLLERS},MaximumPollers=N`; cost: {COST_BASIS})."
             )
         return [ManualStep(because=(finding.code,), text=text)]
+
+
+@register
+class StraySteps(ManualAction):
+    """A stray mapping is deleted by a person: deleting is never planned without being asked for."""
+
+    name = "stray_steps"
+    accepts = (StrayMapping,)
+
+    def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
+        ev = finding.evidence
+        assert isinstance(ev, StrayMapping)
+        uuid = facts.esm.uuid
+        return [
+            ManualStep(
+                because=(finding.code,),
+                text=f"{ev.source} no longer exists, so ESM {uuid} can never deliver: keep its settings "
+                f"(`aws lambda get-event-source-mapping --uuid {uuid}`) if it is to be re-created on another "
+                f"cluster, then delete it (`aws lambda delete-event-source-mapping --uuid {uuid}`), and "
+                "remove it from the template that created it, or the next deployment re-creates it.",
+            )
+        ]

@@ -14,7 +14,13 @@ from itertools import pairwise
 
 from remediate import filters, health
 from remediate.checks.base import check
-from remediate.evidence import FiltersDropRecords, FunctionTimeoutRisk, OffsetLagGrowing, RetriesUnbounded
+from remediate.evidence import (
+    FiltersDropRecords,
+    FunctionTimeoutRisk,
+    OffsetLagGrowing,
+    RetriesUnbounded,
+    StrayMapping,
+)
 from remediate.facts import Facts
 from remediate.findings import Finding
 
@@ -32,14 +38,17 @@ def retries_are_unbounded(facts: Facts) -> bool:
 
 @check("retries_bounded", "RETRIES_UNBOUNDED")
 def retries_bounded(facts: Facts) -> list[Finding]:
-    """Errors in the window on a mapping that never gives up on a batch: one poison record blocks its
-    partition while the lag behind it grows."""
+    """Errors in the window on a mapping that never gives up on a batch, while the lag grew (its last value
+    above its first): one poison record blocks its partition and the lag behind it grows. Errors with lag
+    that does not grow are retries that succeed, not a blocked partition (the tool's own rule)."""
     fh, fn = facts.function_health, facts.function
     if fh is None or fn is None or not fh.errors or not retries_are_unbounded(facts):
         return []
     esm = facts.esm
     lag = fh.offset_lag
-    trend = f"; OffsetLag {lag[0]:g} -> {lag[-1]:g}" if lag else ""
+    if len(lag) < 2 or lag[-1] <= lag[0]:
+        return []
+    trend = f"; OffsetLag {lag[0]:g} -> {lag[-1]:g}"
     return [
         Finding(
             code="RETRIES_UNBOUNDED",
@@ -195,5 +204,24 @@ def lag_keeps_up(facts: Facts) -> list[Finding]:
                 maximum_pollers=esm.maximum_pollers,
                 batch_size=esm.batch_size,
             ),
+        )
+    ]
+
+
+@check("source_exists", "STRAY_MAPPING")
+def source_exists(facts: Facts) -> list[Finding]:
+    """An MSK mapping whose cluster DescribeClusterV2 does not find (NotFoundException): left behind by a
+    deleted cluster (a cross-account source is a VPC connection, read otherwise)."""
+    esm = facts.esm
+    if esm.source_kind != "msk" or facts.cluster is not None or not esm.event_source_arn:
+        return []
+    what = f"MSK cluster {esm.event_source_arn}"
+    if not any(u.what == what and u.reason.startswith("NotFoundException") for u in facts.unchecked):
+        return []
+    return [
+        Finding(
+            code="STRAY_MAPPING",
+            summary=f"ESM {esm.uuid} ({esm.state}) polls {esm.event_source_arn}, which no longer exists",
+            evidence=StrayMapping(cause="cluster-deleted", source=esm.event_source_arn, state=esm.state),
         )
     ]

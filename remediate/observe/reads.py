@@ -290,10 +290,14 @@ class _Observer:
                 raise exc.with_traceback(None)
             notes.unchecked.append(Unchecked(what=f"MSK cluster {arn}", reason=f"{exc.code}: {exc}"))
 
+        def gone(exc: BaseException) -> None:
+            # issue 25: a deleted cluster has no bootstrap brokers either; DescribeClusterV2 says so once.
+            if not (isinstance(exc, AwsError) and exc.code == "NotFoundException"):
+                raise exc.with_traceback(None)
+
         info_f = recover(self.read("kafka", "describe_cluster_v2", ClusterArn=arn), not_found)
-        brokers_f = notes.guard(
-            f"bootstrap brokers of {arn}", self.read("kafka", "get_bootstrap_brokers", ClusterArn=arn)
-        )
+        brokers_raw = recover(self.read("kafka", "get_bootstrap_brokers", ClusterArn=arn), gone)
+        brokers_f = notes.guard(f"bootstrap brokers of {arn}", brokers_raw)
 
         def built(parts: list[Any]) -> Future[Shared[Cluster | None]]:
             info, brokers = parts

@@ -777,8 +777,7 @@ register(
         name="function-failing",
         description="18 of the function's 20 invocations returned an error.",
         function_metrics={"Invocations": (10.0, 10.0), "Errors": (10.0, 8.0)},
-        # Kafka's default retry settings retry those failed batches forever (issue 25).
-        expected_findings=("FUNCTION_FAILING", "RETRIES_UNBOUNDED"),
+        expected_findings=("FUNCTION_FAILING",),
     )
 )
 
