@@ -32,6 +32,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from remediate.sandbox.faults import FaultRule, FaultSet
@@ -69,13 +70,14 @@ def limit_of(limits: dict[tuple[str, str], Limit], service: str, operation: str)
 
 
 class _Bucket:
-    def __init__(self, limit: Limit) -> None:
+    def __init__(self, limit: Limit, clock: Callable[[], float]) -> None:
         self.limit = limit
+        self.clock = clock
         self.tokens = limit.burst
-        self.stamp = time.monotonic()
+        self.stamp = clock()
 
     def take(self) -> bool:
-        now = time.monotonic()
+        now = self.clock()
         self.tokens = min(self.limit.burst, self.tokens + (now - self.stamp) * self.limit.rate)
         self.stamp = now
         if self.tokens < 1:
@@ -91,8 +93,11 @@ class RateModel(FaultSet):
     refused, per (service, operation).
     """
 
-    def __init__(self, limits: dict[tuple[str, str], Limit] | None = None) -> None:
+    def __init__(
+        self, limits: dict[tuple[str, str], Limit] | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         super().__init__()
+        self._clock = clock
         self.limits = PUBLISHED if limits is None else limits
         self.enabled = False
         self.refused: Counter[tuple[str, str]] = Counter()
@@ -114,7 +119,7 @@ class RateModel(FaultSet):
             return delay, after, None
         key, limit = found
         with self._model_lock:
-            bucket = self._buckets.setdefault(key, _Bucket(limit))
+            bucket = self._buckets.setdefault(key, _Bucket(limit, self._clock))
             if bucket.take():
                 return delay, after, None
             self.refused[info.as_tuple()] += 1
