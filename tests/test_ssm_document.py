@@ -201,7 +201,7 @@ def _resolve(value: Any, params: dict[str, Any], conditions: dict[str, bool]) ->
 
 
 @pytest.mark.parametrize("allow", [False, True])
-@pytest.mark.parametrize("template", [account_template, member_template])
+@pytest.mark.parametrize("template", [account_template])
 def test_the_templates_document_is_the_runbook(template: Any, allow: bool) -> None:
     params = {
         "Approvers": ["alice", "bob"],

@@ -71,7 +71,9 @@ ACTIONS = frozenset(
     }
 )
 """The actions this runner interprets; a document using another is refused at creation."""
-VARIABLES = frozenset({"global:REGION", "global:ACCOUNT_ID", "automation:EXECUTION_ID"})
+VARIABLES = frozenset(
+    {"global:REGION", "global:ACCOUNT_ID", "global:AWS_PARTITION", "automation:EXECUTION_ID"}
+)
 PARAMETER_TYPES = frozenset({"String", "StringList", "Integer", "Boolean", "MapList", "StringMap"})
 _REF = re.compile(r"\{\{\s*([A-Za-z0-9_.:]+)\s*\}\}")
 _STEP_MAIN = """
@@ -428,6 +430,10 @@ class Runner:
             return self.region
         if name == "global:ACCOUNT_ID":
             return self.account_id
+        if name == "global:AWS_PARTITION":  # issue 27: "aws", "aws-cn" or "aws-us-gov" by the Region
+            return (
+                "aws-cn" if self.region.startswith("cn-") else "aws-us-gov" if "gov" in self.region else "aws"
+            )
         if name == "automation:EXECUTION_ID":
             return execution.execution_id
         step, _, output = name.partition(".")
