@@ -241,3 +241,22 @@ def test_the_execution_role_is_made_once_per_account() -> None:
     assert role["Properties"]["RoleName"] == "AWS-SystemsManager-AutomationExecutionRole"
     trusted = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"]["Fn::Sub"]
     assert trusted.endswith(":role/AWS-SystemsManager-AutomationAdministrationRole")
+
+
+def test_the_outputs_say_what_a_run_did_and_left() -> None:
+    """issue 27, D15: the execution's outputs carry the cleanup's outcome, the plan's digest, what was
+    applied and what remains; each names an output its step declares."""
+    doc = runbook()
+    declared = {f"{s['name']}.{o['Name']}" for s in doc["mainSteps"] for o in s.get("outputs", [])}
+    wanted = {"cleanup.Outcome", "cancelCleanup.Outcome", "plan.PlanDigest", "verify.RemainingFindings"}
+    assert wanted <= set(doc["outputs"])
+    assert set(doc["outputs"]) <= declared
+
+
+def test_the_stackset_can_be_created_by_a_delegated_administrator() -> None:
+    """issue 27, D6: CreateStackSet's CallAs is DELEGATED_ADMIN in a delegated administrator account."""
+    from remediate.ssm.cloudformation import admin_template
+
+    template = admin_template()
+    assert template["Resources"]["MemberStackSet"]["Properties"]["CallAs"] == {"Ref": "CallAs"}
+    assert template["Parameters"]["CallAs"]["AllowedValues"] == ["SELF", "DELEGATED_ADMIN"]

@@ -184,7 +184,7 @@ def test_cli_prints_the_human_policies(who: str) -> None:
         for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     }
     if who == "starter":
-        assert {"ssm:StartAutomationExecution", "iam:PassRole"} <= actions
+        assert {"ssm:StartAutomationExecution", "iam:PassRole", "ssm:StopAutomationExecution"} <= actions
         passing = next(s for s in policy["Statement"] if s["Action"] == "iam:PassRole")
         assert passing["Resource"] == ROLE
         assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}}

@@ -72,3 +72,16 @@ def test_a_role_under_the_path_is_planned_and_one_outside_it_is_not(aws_env: San
 def test_the_plan_step_refuses_a_path_that_covers_every_role() -> None:
     with pytest.raises(InputError, match="must look like /service-role/"):
         ssm.plan_handler({"EsmId": "0f4c2c4e-1111-4222-8333-944455556666", "FixableRolePath": "/"}, None)
+
+
+@pytest.mark.parametrize(
+    ("region", "account"), [("eu-west-1", "123456789012"), ("us-east-1", "999999999999")]
+)
+def test_an_esm_of_another_region_or_account_is_refused_by_name(region: str, account: str) -> None:
+    """issue 27, D12: as the CLI does, before any AWS call."""
+    arn = f"arn:aws:lambda:{region}:{account}:event-source-mapping:0f4c2c4e-1111-4222-8333-944455556666"
+    events = {"EsmId": arn, "Region": "us-east-1", "AccountId": "123456789012"}
+    with pytest.raises(
+        InputError, match=f"is in {region} of account {account}; this execution runs in us-east-1"
+    ):
+        ssm.plan_handler(events, None)

@@ -436,6 +436,13 @@ def admin_template() -> dict[str, Any]:
                 "Type": "String",
                 "Description": "S3 URL of deploy/remediate-org-member.yaml.",
             },
+            "CallAs": {
+                "Type": "String",
+                "Default": "SELF",
+                "AllowedValues": ["SELF", "DELEGATED_ADMIN"],
+                "Description": "DELEGATED_ADMIN when this stack is deployed in a delegated administrator "
+                "account (CloudFormation CreateStackSet, CallAs).",
+            },
             "TargetOrganizationalUnits": {
                 "Type": "CommaDelimitedList",
                 "Description": "OU ids to deploy to.",
@@ -472,6 +479,7 @@ def admin_template() -> dict[str, Any]:
                     "StackSetName": "remediate-members",
                     "Description": "remediate's runbook and execution role in every target account.",
                     "PermissionModel": "SERVICE_MANAGED",
+                    "CallAs": {"Ref": "CallAs"},  # issue 27, D6
                     "AutoDeployment": {"Enabled": True, "RetainStacksOnAccountRemoval": False},
                     "Capabilities": ["CAPABILITY_NAMED_IAM"],
                     "TemplateURL": {"Ref": "MemberTemplateUrl"},

@@ -341,6 +341,10 @@ def runbook(deploy: Deploy | None = None) -> dict[str, Any]:
             "verify.Summary",
             "cleanup.Outcome",
             "cancelCleanup.Outcome",
+            # issue 27, D15: what AWS's runbooks expose, so a run's outputs say what it did and left
+            "plan.PlanDigest",
+            "finalize.AppliedCount",
+            "verify.RemainingFindings",
         ],
     }
     if d.attachment is not None:

@@ -246,6 +246,22 @@ def _scan_account(ev: PlanEvents, settings: Settings) -> dict[str, Any]:
     return out
 
 
+def _here(ev: _Events) -> None:
+    """issue 27, D12: an ESM ARN names its Region and account; the execution runs in one of each (its
+    global:REGION and global:ACCOUNT_ID), so another's is refused by name, as the CLI refuses it."""
+    from remediate.aws import arn_region_account
+
+    parts = arn_region_account(ev.EsmId.strip())
+    if parts is None:
+        return
+    region, account = parts
+    if (ev.Region and region != ev.Region) or (ev.AccountId and account != ev.AccountId):
+        raise InputError(
+            f"ESM {ev.EsmId} is in {region} of account {account}; this execution runs in "
+            f"{ev.Region or '?'} of account {ev.AccountId or '?'}: start it there"
+        )
+
+
 def plan_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
     """Observe and diagnose (one ESM, or every Kafka mapping here); in Plan/Apply mode also plan."""
     ev = _parse(PlanEvents, events)
@@ -254,6 +270,7 @@ def plan_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
             raise InputError("Mode Apply needs an EsmId: across accounts only Diagnose and Plan run")
         return _scan_account(ev, _settings(ev.Region))
     parse_esm_id(ev.EsmId)
+    _here(ev)
     scope = ev.scope()
     settings = _settings(ev.Region)
     run = _run(ev.EsmId, _MODES[ev.Mode], settings, Aws.from_settings(settings), scope)
