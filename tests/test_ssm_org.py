@@ -70,6 +70,7 @@ def test_the_org_request_passes_botocore_validation(mode: str, monkeypatch: pyte
                 "ExecutionRoleName": "AWS-SystemsManager-AutomationExecutionRole",
                 "TargetLocationMaxConcurrency": "2",
                 "TargetLocationMaxErrors": "10%",
+                "IncludeChildOrganizationUnits": True,  # issue 27, D7: an OU is given
             }
         ],
         "MaxConcurrency": "2",

@@ -94,20 +94,23 @@ class StartRequest:
                 raise InputError(f"{name} {value!r} is not a number or a percentage like 10%")
         if not ROLE_NAME.match(self.execution_role_name):
             raise InputError(f"--execution-role-name {self.execution_role_name!r} is not a role name")
+        location: dict[str, Any] = {
+            "Accounts": list(self.accounts),
+            "Regions": list(self.regions),
+            "ExecutionRoleName": self.execution_role_name,
+            "TargetLocationMaxConcurrency": self.max_concurrency,
+            "TargetLocationMaxErrors": self.max_errors,
+        }
+        if any(a.startswith("ou-") for a in self.accounts):
+            # issue 27, D7: the StackSet deploys to nested OUs too, and IncludeChildOrganizationUnits
+            # "The default is false" (API_TargetLocation): without it nested accounts are never diagnosed.
+            location["IncludeChildOrganizationUnits"] = True
         return {
             "DocumentName": self.document_name,
             "Parameters": parameters,
             "TargetParameterName": "Mode",
             "Targets": [{"Key": "ParameterValues", "Values": [self.mode]}],
-            "TargetLocations": [
-                {
-                    "Accounts": list(self.accounts),
-                    "Regions": list(self.regions),
-                    "ExecutionRoleName": self.execution_role_name,
-                    "TargetLocationMaxConcurrency": self.max_concurrency,
-                    "TargetLocationMaxErrors": self.max_errors,
-                }
-            ],
+            "TargetLocations": [location],
             "MaxConcurrency": self.max_concurrency,
             "MaxErrors": self.max_errors,
         }
