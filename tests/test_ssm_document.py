@@ -238,9 +238,9 @@ def test_the_execution_role_is_made_once_per_account() -> None:
     template = member_template()
     role = template["Resources"]["ExecutionRole"]
     assert role["Condition"] == "IsRoleRegion"
-    assert role["Properties"]["RoleName"] == "AWS-SystemsManager-AutomationExecutionRole"
+    assert role["Properties"]["RoleName"] == "Remediate-AutomationExecutionRole"
     trusted = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"]["Fn::Sub"]
-    assert trusted.endswith(":role/AWS-SystemsManager-AutomationAdministrationRole")
+    assert trusted.endswith(":role/Remediate-AutomationAdministrationRole")
 
 
 def test_the_outputs_say_what_a_run_did_and_left() -> None:

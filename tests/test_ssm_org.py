@@ -24,7 +24,7 @@ from remediate.ssm.document import Deploy, runbook
 from remediate.ssm.runner import Runner, answer_all
 from remediate.ssm.start import StartRequest, start
 
-ADMIN = "arn:aws:iam::123456789012:role/AWS-SystemsManager-AutomationAdministrationRole"
+ADMIN = "arn:aws:iam::123456789012:role/Remediate-AutomationAdministrationRole"
 BUCKET = "remediate-central"
 WRITES = ("Update", "Authorize", "Create", "Modify", "Associate", "Revoke", "Delete", "Tag", "Untag")
 
@@ -67,7 +67,7 @@ def test_the_org_request_passes_botocore_validation(mode: str, monkeypatch: pyte
             {
                 "Accounts": ["123456789012", "ou-ab12-cdef3456"],
                 "Regions": ["us-east-1", "eu-west-1"],
-                "ExecutionRoleName": "AWS-SystemsManager-AutomationExecutionRole",
+                "ExecutionRoleName": "Remediate-AutomationExecutionRole",
                 "TargetLocationMaxConcurrency": "2",
                 "TargetLocationMaxErrors": "10%",
                 "IncludeChildOrganizationUnits": True,  # issue 27, D7: an OU is given

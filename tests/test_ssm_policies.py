@@ -151,7 +151,7 @@ def test_the_templates_role_policies_are_the_generated_ones() -> None:
     account = _template_policies()["account/AutomationAssumeRole/RemediateEngine"]
     assert account == POLICIES["automation role"]
     member = _template_policies()["member/ExecutionRole/RemediateEngine"]
-    assert member["Statement"][-1]["Resource"].endswith(":role/AWS-SystemsManager-AutomationExecutionRole")
+    assert member["Statement"][-1]["Resource"].endswith(":role/Remediate-AutomationExecutionRole")
     unscoped = automation_policy(
         partition="aws", account=ACCOUNT, role_name="RemediateAutomation", bucket="remediate-state"
     )

@@ -3,10 +3,10 @@
 - `account_template()` (deploy/remediate-runbook.yaml): the runbook and its role in one account.
 - `member_template()` (deploy/remediate-org-member.yaml): what a StackSet puts in every target
   account: the runbook in each target Region (per-account Apply runs it there) and, in one Region
-  (IAM is global), `AWS-SystemsManager-AutomationExecutionRole`, the role Automation assumes in a
+  (IAM is global), `Remediate-AutomationExecutionRole`, the role Automation assumes in a
   target account (the user guide recommends a StackSet for it).
 - `admin_template()` (deploy/remediate-org-admin.yaml): for the management (or delegated
-  administrator) account: `AWS-SystemsManager-AutomationAdministrationRole`, allowed to assume the
+  administrator) account: `Remediate-AutomationAdministrationRole`, allowed to assume the
   execution role in the target accounts, and the StackSet itself with service-managed permissions
   (AutoDeployment is required with SERVICE_MANAGED: CloudFormation API, CreateStackSet).
 
@@ -33,9 +33,12 @@ from remediate.ssm.document import (
 )
 from remediate.write_scope import PATH_PATTERN, TAG_KEY, WriteScope
 
-ADMIN_ROLE = "AWS-SystemsManager-AutomationAdministrationRole"
-EXECUTION_ROLE = "AWS-SystemsManager-AutomationExecutionRole"
-"""The role names the multi-account guide uses; StartAutomationExecution's ExecutionRoleName default."""
+ADMIN_ROLE = "Remediate-AutomationAdministrationRole"
+EXECUTION_ROLE = "Remediate-AutomationExecutionRole"
+"""issue 27, D9: not the names the multi-account guide gives every organization
+(AWS-SystemsManager-Automation{Administration,Execution}Role, StartAutomationExecution's default
+ExecutionRoleName): those may exist already (the stack would fail) and other automations started with
+them would run with remediate's policy. `ssm-start --execution-role-name` names this one."""
 DOCUMENT_NAME = "Remediate-KafkaEventSourceMapping"
 _ADMIN_ARN = f"arn:${{AWS::Partition}}:iam::${{AdminAccountId}}:role/{ADMIN_ROLE}"
 

@@ -10,7 +10,7 @@ or OUs, Regions, the execution role each target account has) and targets one par
 parameter values, automation-working-targets.html), so each account and Region runs one child
 automation. No ESM id travels: a UUID names one mapping in one account and Region, so each child
 finds its account's Kafka mappings itself (an empty EsmId) and writes one report to the deployment's
-bucket. `AutomationAssumeRole` is the management account's `AWS-SystemsManager-AutomationAdministrationRole`
+bucket. `AutomationAssumeRole` is the management account's `Remediate-AutomationAdministrationRole`
 (running-automations-multiple-accounts-regions.html).
 """
 
@@ -25,7 +25,7 @@ from remediate.errors import AwsError, InputError
 from remediate.observe.reads import parse_esm_id
 from remediate.ssm.limits import MAX_TARGET_LOCATION_ITEMS
 
-DEFAULT_EXECUTION_ROLE = "AWS-SystemsManager-AutomationExecutionRole"
+DEFAULT_EXECUTION_ROLE = "Remediate-AutomationExecutionRole"
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,64}$")
 ACCOUNT_OR_OU = re.compile(r"^(\d{12}|ou-[a-z0-9]{4,32}-[a-z0-9]{8,32})$")
 """TargetLocation accounts: account ids or OU ids (the pattern API_TargetLocation gives ExcludeAccounts)."""
