@@ -188,7 +188,16 @@ def test_parameters_are_checked_like_ssm_does() -> None:
         (lambda d: d["mainSteps"][0].update(action="aws:approveXYZ"), "action 'aws:approveXYZ'"),
         (lambda d: d["mainSteps"][0]["inputs"].update(Runtime="python2.7"), "runtime 'python2.7'"),
         (lambda d: d["mainSteps"][0].update(timeoutSeconds=900), "at most 600 seconds"),
-        (lambda d: d["mainSteps"][2]["inputs"].update(MinRequiredApprovals=2), "exceeds the 1 approver"),
+        (
+            lambda d: d["mainSteps"][2]["inputs"].update(MinRequiredApprovals=2),
+            "between 1 and the 1 approver",
+        ),
+        # issue 27, D13: zero is refused as zero, and an approval waits at most 30 days
+        (
+            lambda d: d["mainSteps"][2]["inputs"].update(MinRequiredApprovals=0),
+            "MinRequiredApprovals 0 must be",
+        ),
+        (lambda d: d["mainSteps"][2].update(timeoutSeconds=2592001), "at most 2592000 seconds"),
         (lambda d: d["mainSteps"][2]["inputs"].update(Approvers=[]), "1 to 10"),
         (lambda d: d["mainSteps"][3].update(onFailure="step:plan"), "subsequent step"),
         (lambda d: d["mainSteps"][3]["inputs"]["InputPayload"].update(X="{{ nowhere.Out }}"), "nowhere.Out"),
