@@ -50,6 +50,7 @@ from remediate.run.journal_store import S3JournalStore, local_or_stored, mirrore
 from remediate.run.machine import Mode, Run
 from remediate.run.render import render_plan
 from remediate.ssm.limits import (
+    HANDOFF_SECONDS,
     MARGIN_SHARE,
     MESSAGE_LIMIT,
     PAYLOAD_BUDGET,
@@ -358,7 +359,11 @@ def apply_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
     ev = _parse(ApplyEvents, events)
     check_run_id(ev.RunId)
     base = _settings(ev.Region)
-    settings = _settings(ev.Region, esm_transition_timeout=min(base.esm_transition_timeout, wait))
+    settings = _settings(
+        ev.Region,
+        esm_transition_timeout=min(base.esm_transition_timeout, wait),
+        lock_ttl=max(base.lock_ttl, HANDOFF_SECONDS),  # issue 27, D11: the native steps cannot renew it
+    )
     aws = Aws.from_settings(settings)
     factory = _journal_factory(ev, aws)
     approved = _load_plan(ev, aws)
