@@ -394,3 +394,20 @@ def test_the_cancellation_workflow_is_cut_at_ssms_two_minutes() -> None:
     assert undo.status == "TimedOut"
     assert undo.failure == "the cancellation workflow ran over SSM's 120 s"
     assert 1.0 < undo.seconds < 1.6  # 120 s at 1/100, not the 2 s the step asked for
+
+
+def test_grown_broker_storage_is_verified_although_the_metrics_still_show_a_full_disk(
+    sandbox: Sandbox, cli_env: dict[str, str]
+) -> None:
+    """issue 27, D10: after UpdateBrokerStorage the disk-use metrics still show the old use, so a fresh
+    plan wants to grow again, from the new size: the applied change is in effect and the run succeeds,
+    with the new need reported as remaining (a second growth waits out MSK's cool-down anyway)."""
+    scn = _scenario(sandbox, "broker-storage-full")
+    execution = _run(cli_env, Approvals(True), EsmId=scn.esm_uuid, Mode="Apply")
+    assert execution.status == "Success", execution.failure
+    verified = execution.step("verify")
+    assert verified is not None
+    assert verified.outputs["RemainingChangeCount"] == 1  # the lagging metrics' new need, not a failure
+    cluster = sandbox.client("kafka").list_clusters_v2()["ClusterInfoList"][0]
+    size = cluster["Provisioned"]["BrokerNodeGroupInfo"]["StorageInfo"]["EbsStorageInfo"]["VolumeSize"]
+    assert size > 1000  # grown from the scenario's 1000 GiB per broker

@@ -299,7 +299,7 @@ def runbook(deploy: Deploy | None = None) -> dict[str, Any]:
         ),
         _script(
             "verify",
-            {**common, "AppliedChanges": "{{ finalize.AppliedChanges }}"},
+            {**common, "AppliedChanges": "{{ finalize.AppliedChanges }}", "RunId": "{{ plan.RunId }}"},
             [("RemainingFindings", "StringList"), ("RemainingChangeCount", "Integer"), ("Summary", "String")],
         ),
         {"name": "finish", "action": "aws:sleep", "isEnd": True, "inputs": {"Duration": "PT0S"}},

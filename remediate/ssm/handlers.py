@@ -110,6 +110,7 @@ class RunEvents(_Events):
 
 class VerifyEvents(_Events):
     AppliedChanges: list[str] = Field(default_factory=list)
+    RunId: str = ""
 
 
 class SsmReporter:
@@ -537,7 +538,12 @@ def _enable_now(aws: Aws, uuid: str, said: list[str]) -> str:
 
 
 def verify_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Re-observe from scratch: fail if a fresh plan still wants a change that was just applied."""
+    """Re-observe from scratch: fail if a fresh plan still wants a change that was just applied.
+
+    A change is "wanted again" when the fresh plan starts it from the same `before` as the approved one
+    (with the run's journal, `RunId`): then it is not in effect. A fresh change from another `before`
+    is a new need of a change that did take effect, e.g. MSK storage grown while the disk metrics still
+    show the old use (issue 27, D10): it is reported as remaining, not as a failed apply."""
     ev = _parse(VerifyEvents, events)
     applied: set[tuple[str, str]] = set()
     for entry in ev.AppliedChanges:
@@ -546,9 +552,19 @@ def verify_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
             raise InputError(f"AppliedChanges entry {entry!r} is not 'ID ACTION RESOURCE'")
         applied.add((parts[1], parts[2]))
     settings = _settings(ev.Region)
-    run = _run(ev.EsmId, "plan", settings, Aws.from_settings(settings))
+    aws = Aws.from_settings(settings)
+    before: dict[tuple[str, str], Any] = {}
+    if ev.RunId:
+        check_run_id(ev.RunId)
+        record = RunRecord(_journal(RunEvents(RunId=ev.RunId, Bucket=ev.Bucket), aws, settings))
+        before = {(c.action, c.resource): c.before for c in record.plan.changes}
+    run = _run(ev.EsmId, "plan", settings, aws)
     assert run.plan is not None
-    again = [f"{c.action} {c.resource}" for c in run.plan.changes if (c.action, c.resource) in applied]
+    again = [
+        f"{c.action} {c.resource}"
+        for c in run.plan.changes
+        if (c.action, c.resource) in applied and before.get((c.action, c.resource), c.before) == c.before
+    ]
     if again:
         raise VerificationError(
             "applied changes are not in effect, a fresh plan wants again: " + "; ".join(again)
