@@ -359,6 +359,13 @@ def human_policy(who: Who, *, role_arn: str, document_name: str) -> dict[str, An
                 "Resource": f"arn:{partition}:ssm:*:{account}:automation-definition/{document_name}:*",
             },
             {
+                # issue 27, D14: a starter can cancel their run (the design relies on cancel).
+                "Sid": "RemediateStopExecutions",
+                "Effect": "Allow",
+                "Action": "ssm:StopAutomationExecution",
+                "Resource": executions,
+            },
+            {
                 "Sid": "RemediatePassRunbookRole",
                 "Effect": "Allow",
                 "Action": "iam:PassRole",

@@ -201,7 +201,7 @@ def _resolve(value: Any, params: dict[str, Any], conditions: dict[str, bool]) ->
 
 
 @pytest.mark.parametrize("allow", [False, True])
-@pytest.mark.parametrize("template", [account_template, member_template])
+@pytest.mark.parametrize("template", [account_template])
 def test_the_templates_document_is_the_runbook(template: Any, allow: bool) -> None:
     params = {
         "Approvers": ["alice", "bob"],
@@ -238,6 +238,25 @@ def test_the_execution_role_is_made_once_per_account() -> None:
     template = member_template()
     role = template["Resources"]["ExecutionRole"]
     assert role["Condition"] == "IsRoleRegion"
-    assert role["Properties"]["RoleName"] == "AWS-SystemsManager-AutomationExecutionRole"
+    assert role["Properties"]["RoleName"] == "Remediate-AutomationExecutionRole"
     trusted = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"]["Fn::Sub"]
-    assert trusted.endswith(":role/AWS-SystemsManager-AutomationAdministrationRole")
+    assert trusted.endswith(":role/Remediate-AutomationAdministrationRole")
+
+
+def test_the_outputs_say_what_a_run_did_and_left() -> None:
+    """issue 27, D15: the execution's outputs carry the cleanup's outcome, the plan's digest, what was
+    applied and what remains; each names an output its step declares."""
+    doc = runbook()
+    declared = {f"{s['name']}.{o['Name']}" for s in doc["mainSteps"] for o in s.get("outputs", [])}
+    wanted = {"cleanup.Outcome", "cancelCleanup.Outcome", "plan.PlanDigest", "verify.RemainingFindings"}
+    assert wanted <= set(doc["outputs"])
+    assert set(doc["outputs"]) <= declared
+
+
+def test_the_stackset_can_be_created_by_a_delegated_administrator() -> None:
+    """issue 27, D6: CreateStackSet's CallAs is DELEGATED_ADMIN in a delegated administrator account."""
+    from remediate.ssm.cloudformation import admin_template
+
+    template = admin_template()
+    assert template["Resources"]["MemberStackSet"]["Properties"]["CallAs"] == {"Ref": "CallAs"}
+    assert template["Parameters"]["CallAs"]["AllowedValues"] == ["SELF", "DELEGATED_ADMIN"]

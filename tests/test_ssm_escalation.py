@@ -53,6 +53,7 @@ PRIVILEGED = [
     "stacksets-exec-0123456789abcdef0123456789abcdef",
     "cdk-hnb659fds-cfn-exec-role-111122223333-eu-west-1",
     "RemediateAutomation",
+    "Remediate-AutomationExecutionRole",
     "service-role/cdk-hnb659fds-deploy-role",  # a privileged name under the fixable path
     "service-role/OrganizationAccountAccessRole",
 ]

@@ -24,7 +24,7 @@ from remediate.ssm.document import Deploy, runbook
 from remediate.ssm.runner import Runner, answer_all
 from remediate.ssm.start import StartRequest, start
 
-ADMIN = "arn:aws:iam::123456789012:role/AWS-SystemsManager-AutomationAdministrationRole"
+ADMIN = "arn:aws:iam::123456789012:role/Remediate-AutomationAdministrationRole"
 BUCKET = "remediate-central"
 WRITES = ("Update", "Authorize", "Create", "Modify", "Associate", "Revoke", "Delete", "Tag", "Untag")
 
@@ -67,9 +67,10 @@ def test_the_org_request_passes_botocore_validation(mode: str, monkeypatch: pyte
             {
                 "Accounts": ["123456789012", "ou-ab12-cdef3456"],
                 "Regions": ["us-east-1", "eu-west-1"],
-                "ExecutionRoleName": "AWS-SystemsManager-AutomationExecutionRole",
+                "ExecutionRoleName": "Remediate-AutomationExecutionRole",
                 "TargetLocationMaxConcurrency": "2",
                 "TargetLocationMaxErrors": "10%",
+                "IncludeChildOrganizationUnits": True,  # issue 27, D7: an OU is given
             }
         ],
         "MaxConcurrency": "2",
@@ -131,3 +132,66 @@ def test_apply_without_an_esm_is_refused_by_the_child(sandbox: Sandbox, cli_env:
     )
     assert execution.status == "Failed"
     assert "Mode Apply needs an EsmId" in execution.failure
+
+
+# -- issue 27, D3: member-account Apply is approved by that account's own roles ---------------------
+
+MEMBER_PARAMS = {
+    "AWS::AccountId": "210987654321",
+    "AWS::Region": "eu-west-1",
+    "AdminAccountId": "123456789012",
+    "RoleRegion": "eu-west-1",
+    "Bucket": BUCKET,
+    "BundleBucket": "bundles",
+    "BundleSha256": "b" * 64,
+    "ApproverRoleNames": ["OnCall", "KafkaLead"],
+    "MinRequiredApprovals": "1",
+    "NotificationTopicName": "AutomationApprovals",
+}
+
+
+def test_the_member_document_names_each_accounts_own_approvers_and_topic() -> None:
+    from remediate.ssm.cloudformation import MEMBER_ROLE_ARN, MEMBER_TOPIC_ARN, member_template
+    from tests.cfn_eval import Resolver
+
+    template = member_template()
+    content = Resolver(template, MEMBER_PARAMS)(template["Resources"]["Runbook"]["Properties"]["Content"])
+    approve = next(s for s in content["mainSteps"] if s["name"] == "approve")["inputs"]
+    assert approve["Approvers"] == [MEMBER_ROLE_ARN + "OnCall", MEMBER_ROLE_ARN + "KafkaLead"]
+    assert approve["NotificationArn"] == MEMBER_TOPIC_ARN + "AutomationApprovals"
+    assert "123456789012" not in json.dumps(approve)  # nothing bound to one account
+    assert "Approvers" not in template["Parameters"]
+    assert "NotificationArn" not in template["Parameters"]
+
+
+def test_a_member_apply_asks_that_accounts_roles(sandbox: Sandbox, cli_env: dict[str, str]) -> None:
+    """The member document, run where it is deployed, asks the roles of *that* account (the runner
+    substitutes global:ACCOUNT_ID and global:AWS_PARTITION as Automation does), and the topic ARN is the
+    account's own, which the execution role may publish to."""
+    from remediate.policy import Request, evaluate
+    from remediate.ssm.cloudformation import member_template
+    from tests.cfn_eval import Resolver, role_policies
+
+    template = member_template()
+    content = Resolver(template, MEMBER_PARAMS)(template["Resources"]["Runbook"]["Properties"]["Content"])
+    del content["files"]  # the handlers come from the installed package here
+    scn = build_scenario(sandbox, "broker-timeout")
+    sandbox.client("s3").create_bucket(Bucket=BUCKET)
+    asked: list[tuple[str, ...]] = []
+
+    def approver(step: str, message: str, approvers: Any, minimum: int) -> list[tuple[str, bool]]:
+        asked.append(tuple(approvers))
+        return [(approvers[0], False)]
+
+    account = sandbox.account_id
+    runner = Runner(
+        content, approver=approver, env=cli_env, region="us-east-1", account_id=account, poll_seconds=0.01
+    )
+    execution = runner.run({"EsmId": scn.esm_uuid, "Mode": "Apply", "AutomationAssumeRole": ADMIN})
+    assert asked == [(f"arn:aws:iam::{account}:role/OnCall", f"arn:aws:iam::{account}:role/KafkaLead")], (
+        execution.failure
+    )
+    assert execution.status == "Failed"  # rejected: nothing applied
+    policies = role_policies(template, {**MEMBER_PARAMS, "AWS::AccountId": account})
+    topic = f"arn:aws:sns:us-east-1:{account}:AutomationApprovals"
+    assert evaluate(list(policies.values()), Request.make("sns:Publish", topic)).allowed

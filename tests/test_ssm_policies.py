@@ -151,7 +151,7 @@ def test_the_templates_role_policies_are_the_generated_ones() -> None:
     account = _template_policies()["account/AutomationAssumeRole/RemediateEngine"]
     assert account == POLICIES["automation role"]
     member = _template_policies()["member/ExecutionRole/RemediateEngine"]
-    assert member["Statement"][-1]["Resource"].endswith(":role/AWS-SystemsManager-AutomationExecutionRole")
+    assert member["Statement"][-1]["Resource"].endswith(":role/Remediate-AutomationExecutionRole")
     unscoped = automation_policy(
         partition="aws", account=ACCOUNT, role_name="RemediateAutomation", bucket="remediate-state"
     )
@@ -184,7 +184,7 @@ def test_cli_prints_the_human_policies(who: str) -> None:
         for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     }
     if who == "starter":
-        assert {"ssm:StartAutomationExecution", "iam:PassRole"} <= actions
+        assert {"ssm:StartAutomationExecution", "iam:PassRole", "ssm:StopAutomationExecution"} <= actions
         passing = next(s for s in policy["Statement"] if s["Action"] == "iam:PassRole")
         assert passing["Resource"] == ROLE
         assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}}

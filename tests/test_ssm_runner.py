@@ -188,7 +188,16 @@ def test_parameters_are_checked_like_ssm_does() -> None:
         (lambda d: d["mainSteps"][0].update(action="aws:approveXYZ"), "action 'aws:approveXYZ'"),
         (lambda d: d["mainSteps"][0]["inputs"].update(Runtime="python2.7"), "runtime 'python2.7'"),
         (lambda d: d["mainSteps"][0].update(timeoutSeconds=900), "at most 600 seconds"),
-        (lambda d: d["mainSteps"][2]["inputs"].update(MinRequiredApprovals=2), "exceeds the 1 approver"),
+        (
+            lambda d: d["mainSteps"][2]["inputs"].update(MinRequiredApprovals=2),
+            "between 1 and the 1 approver",
+        ),
+        # issue 27, D13: zero is refused as zero, and an approval waits at most 30 days
+        (
+            lambda d: d["mainSteps"][2]["inputs"].update(MinRequiredApprovals=0),
+            "MinRequiredApprovals 0 must be",
+        ),
+        (lambda d: d["mainSteps"][2].update(timeoutSeconds=2592001), "at most 2592000 seconds"),
         (lambda d: d["mainSteps"][2]["inputs"].update(Approvers=[]), "1 to 10"),
         (lambda d: d["mainSteps"][3].update(onFailure="step:plan"), "subsequent step"),
         (lambda d: d["mainSteps"][3]["inputs"]["InputPayload"].update(X="{{ nowhere.Out }}"), "nowhere.Out"),
@@ -385,3 +394,20 @@ def test_the_cancellation_workflow_is_cut_at_ssms_two_minutes() -> None:
     assert undo.status == "TimedOut"
     assert undo.failure == "the cancellation workflow ran over SSM's 120 s"
     assert 1.0 < undo.seconds < 1.6  # 120 s at 1/100, not the 2 s the step asked for
+
+
+def test_grown_broker_storage_is_verified_although_the_metrics_still_show_a_full_disk(
+    sandbox: Sandbox, cli_env: dict[str, str]
+) -> None:
+    """issue 27, D10: after UpdateBrokerStorage the disk-use metrics still show the old use, so a fresh
+    plan wants to grow again, from the new size: the applied change is in effect and the run succeeds,
+    with the new need reported as remaining (a second growth waits out MSK's cool-down anyway)."""
+    scn = _scenario(sandbox, "broker-storage-full")
+    execution = _run(cli_env, Approvals(True), EsmId=scn.esm_uuid, Mode="Apply")
+    assert execution.status == "Success", execution.failure
+    verified = execution.step("verify")
+    assert verified is not None
+    assert verified.outputs["RemainingChangeCount"] == 1  # the lagging metrics' new need, not a failure
+    cluster = sandbox.client("kafka").list_clusters_v2()["ClusterInfoList"][0]
+    size = cluster["Provisioned"]["BrokerNodeGroupInfo"]["StorageInfo"]["EbsStorageInfo"]["VolumeSize"]
+    assert size > 1000  # grown from the scenario's 1000 GiB per broker

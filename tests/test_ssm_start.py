@@ -13,7 +13,7 @@ from tests.conftest import CliRunner
 
 ESM = "0f4c2c4e-1111-4222-8333-944455556666"
 ROLE = "arn:aws:iam::111122223333:role/RemediateAutomation"
-ADMIN = "arn:aws:iam::111122223333:role/AWS-SystemsManager-AutomationAdministrationRole"
+ADMIN = "arn:aws:iam::111122223333:role/Remediate-AutomationAdministrationRole"
 
 
 @pytest.fixture

@@ -312,7 +312,7 @@ def ssm_run(
 @click.option(
     "--role-arn",
     required=True,
-    help="The AutomationAssumeRole (across accounts: AWS-SystemsManager-AutomationAdministrationRole).",
+    help="The AutomationAssumeRole (across accounts: Remediate-AutomationAdministrationRole).",
 )
 @click.option("--mode", type=click.Choice(["Diagnose", "Plan", "Apply"]), default="Plan", show_default=True)
 @click.option(
@@ -322,9 +322,7 @@ def ssm_run(
     "--accounts", help="Comma-separated account or OU ids: Diagnose or Plan across the Organization."
 )
 @click.option("--regions", help="Comma-separated regions (with --accounts).")
-@click.option(
-    "--execution-role-name", default="AWS-SystemsManager-AutomationExecutionRole", show_default=True
-)
+@click.option("--execution-role-name", default="Remediate-AutomationExecutionRole", show_default=True)
 @click.option("--max-concurrency", default="10%", show_default=True)
 @click.option("--max-errors", default="1", show_default=True)
 @common

@@ -3,10 +3,10 @@
 - `account_template()` (deploy/remediate-runbook.yaml): the runbook and its role in one account.
 - `member_template()` (deploy/remediate-org-member.yaml): what a StackSet puts in every target
   account: the runbook in each target Region (per-account Apply runs it there) and, in one Region
-  (IAM is global), `AWS-SystemsManager-AutomationExecutionRole`, the role Automation assumes in a
+  (IAM is global), `Remediate-AutomationExecutionRole`, the role Automation assumes in a
   target account (the user guide recommends a StackSet for it).
 - `admin_template()` (deploy/remediate-org-admin.yaml): for the management (or delegated
-  administrator) account: `AWS-SystemsManager-AutomationAdministrationRole`, allowed to assume the
+  administrator) account: `Remediate-AutomationAdministrationRole`, allowed to assume the
   execution role in the target accounts, and the StackSet itself with service-managed permissions
   (AutoDeployment is required with SERVICE_MANAGED: CloudFormation API, CreateStackSet).
 
@@ -33,9 +33,12 @@ from remediate.ssm.document import (
 )
 from remediate.write_scope import PATH_PATTERN, TAG_KEY, WriteScope
 
-ADMIN_ROLE = "AWS-SystemsManager-AutomationAdministrationRole"
-EXECUTION_ROLE = "AWS-SystemsManager-AutomationExecutionRole"
-"""The role names the multi-account guide uses; StartAutomationExecution's ExecutionRoleName default."""
+ADMIN_ROLE = "Remediate-AutomationAdministrationRole"
+EXECUTION_ROLE = "Remediate-AutomationExecutionRole"
+"""issue 27, D9: not the names the multi-account guide gives every organization
+(AWS-SystemsManager-Automation{Administration,Execution}Role, StartAutomationExecution's default
+ExecutionRoleName): those may exist already (the stack would fail) and other automations started with
+them would run with remediate's policy. `ssm-start --execution-role-name` names this one."""
 DOCUMENT_NAME = "Remediate-KafkaEventSourceMapping"
 _ADMIN_ARN = f"arn:${{AWS::Partition}}:iam::${{AdminAccountId}}:role/{ADMIN_ROLE}"
 
@@ -141,7 +144,29 @@ def _fixable() -> dict[str, Any]:
     }
 
 
-def _runbook_parameters() -> dict[str, Any]:
+def _org_approval_parameters() -> dict[str, Any]:
+    """issue 27, D3: a member account's approvers and topic, named, made into ARNs in each account."""
+    return {
+        "ApproverRoleNames": {
+            "Type": "CommaDelimitedList",
+            "Description": "Names (not ARNs) of IAM roles, 1 to 10, that may approve an Apply; each "
+            "account's document names that account's roles of these names.",
+        },
+        "NotificationTopicName": {
+            "Type": "String",
+            "Default": "",
+            "AllowedPattern": "^$|^Automation[A-Za-z0-9_-]*$",
+            "Description": "Optional SNS topic name (starting with Automation) in each account and Region "
+            "told of approval requests.",
+        },
+    }
+
+
+def _runbook_parameters(org: bool = False) -> dict[str, Any]:
+    if org:
+        base = _runbook_parameters()
+        del base["Approvers"], base["NotificationArn"]
+        return {**base, **_org_approval_parameters()}
     return {
         "DocumentName": {"Type": "String", "Default": DOCUMENT_NAME},
         "BundleBucket": {"Type": "String", "Description": "S3 bucket holding the bundle."},
@@ -195,15 +220,43 @@ _RUNBOOK_CONDITIONS = {
 }
 
 
-def deployed_runbook() -> dict[str, Any]:
-    """The runbook with the template's parameters in place of the deploy-time values."""
+MEMBER_ROLE_ARN = "arn:{{ global:AWS_PARTITION }}:iam::{{ global:ACCOUNT_ID }}:role/"
+"""issue 27, D3: an approver role in the account the execution runs in. SendAutomationSignal acts on
+an execution in the caller's account, so a member account's approvers are its own principals; the
+automation system variables global:AWS_PARTITION and global:ACCOUNT_ID are "substituted into the
+runbook when any part of the runbook is evaluated" (Systems Manager user guide, "Automation system
+variables", automation-variables.html), so one document names each account's own roles."""
+MEMBER_TOPIC_ARN = "arn:{{ global:AWS_PARTITION }}:sns:{{ global:REGION }}:{{ global:ACCOUNT_ID }}:"
+"""The approval topic, by name, in the account and Region the execution runs in (one per account)."""
+
+
+def _member_approvers() -> dict[str, Any]:
+    """["arn:...:role/NAME1", ...] from the ApproverRoleNames list, with literal delimiters only
+    (CloudFormation's Fn::Join delimiter takes no functions; the prefix holds none)."""
+    names = {"Fn::Join": ["," + MEMBER_ROLE_ARN, {"Ref": "ApproverRoleNames"}]}
+    return {"Fn::Split": [",", {"Fn::Join": ["", [MEMBER_ROLE_ARN, names]]}]}
+
+
+def deployed_runbook(org: bool = False) -> dict[str, Any]:
+    """The runbook with the template's parameters in place of the deploy-time values; `org`: a
+    StackSet member's, whose approvers and topic are named per account (issue 27, D3)."""
+    if org:
+        approvers: Any = _member_approvers()
+        topic: Any = {
+            "Fn::If": [
+                "HasNotificationTopicName",
+                {"Fn::Join": ["", [MEMBER_TOPIC_ARN, {"Ref": "NotificationTopicName"}]]},
+                {"Ref": "AWS::NoValue"},
+            ]
+        }
+    else:
+        approvers = {"Ref": "Approvers"}
+        topic = {"Fn::If": ["HasNotificationArn", {"Ref": "NotificationArn"}, {"Ref": "AWS::NoValue"}]}
     return runbook(
         Deploy(
-            approvers={"Ref": "Approvers"},
+            approvers=approvers,
             min_approvals={"Ref": "MinRequiredApprovals"},
-            notification_arn={
-                "Fn::If": ["HasNotificationArn", {"Ref": "NotificationArn"}, {"Ref": "AWS::NoValue"}]
-            },
+            notification_arn=topic,
             auto_approve="AllowAutoApprove",
             bucket={"Ref": "Bucket"},
             attachment=Attachment(ATTACHMENT, {"Ref": "BundleSha256"}),
@@ -212,10 +265,9 @@ def deployed_runbook() -> dict[str, Any]:
     )
 
 
-def _document(**extra: Any) -> dict[str, Any]:
+def _document(org: bool = False) -> dict[str, Any]:
     return {
         "Type": "AWS::SSM::Document",
-        **extra,
         "Properties": {
             "Name": {"Ref": "DocumentName"},
             "DocumentType": "Automation",
@@ -228,7 +280,7 @@ def _document(**extra: Any) -> dict[str, Any]:
                     "Values": [{"Fn::Sub": "s3://${BundleBucket}/${BundleKey}"}],
                 }
             ],
-            "Content": deployed_runbook(),
+            "Content": deployed_runbook(org),
         },
     }
 
@@ -311,7 +363,7 @@ def member_template() -> dict[str, Any]:
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "remediate (StackSet member): the runbook, and the Automation execution role.",
         "Parameters": {
-            **_runbook_parameters(),
+            **_runbook_parameters(org=True),
             "AdminAccountId": {
                 "Type": "String",
                 "AllowedPattern": r"^\d{12}$",
@@ -323,7 +375,8 @@ def member_template() -> dict[str, Any]:
             },
         },
         "Conditions": {
-            **_RUNBOOK_CONDITIONS,
+            **{k: v for k, v in _RUNBOOK_CONDITIONS.items() if k != "HasNotificationArn"},
+            "HasNotificationTopicName": {"Fn::Not": [{"Fn::Equals": [{"Ref": "NotificationTopicName"}, ""]}]},
             "IsRoleRegion": {"Fn::Equals": [{"Ref": "AWS::Region"}, {"Ref": "RoleRegion"}]},
         },
         "Resources": {
@@ -348,7 +401,7 @@ def member_template() -> dict[str, Any]:
                     ],
                 },
             },
-            "Runbook": _document(),
+            "Runbook": _document(org=True),
         },
         "Outputs": {"DocumentName": {"Value": {"Ref": "Runbook"}}},
     }
@@ -386,6 +439,13 @@ def admin_template() -> dict[str, Any]:
                 "Type": "String",
                 "Description": "S3 URL of deploy/remediate-org-member.yaml.",
             },
+            "CallAs": {
+                "Type": "String",
+                "Default": "SELF",
+                "AllowedValues": ["SELF", "DELEGATED_ADMIN"],
+                "Description": "DELEGATED_ADMIN when this stack is deployed in a delegated administrator "
+                "account (CloudFormation CreateStackSet, CallAs).",
+            },
             "TargetOrganizationalUnits": {
                 "Type": "CommaDelimitedList",
                 "Description": "OU ids to deploy to.",
@@ -396,9 +456,8 @@ def admin_template() -> dict[str, Any]:
             "BundleKey": {"Type": "String", "Default": ATTACHMENT},
             "BundleSha256": {"Type": "String", "AllowedPattern": "^[0-9a-f]{64}$"},
             "Bucket": {"Type": "String", "AllowedPattern": BUCKET_PATTERN},
-            "Approvers": {"Type": "CommaDelimitedList"},
+            **_org_approval_parameters(),
             "MinRequiredApprovals": {"Type": "Number", "Default": 1, "MinValue": 1, "MaxValue": 10},
-            "NotificationArn": {"Type": "String", "Default": "", "AllowedPattern": f"^$|{TOPIC_PATTERN}"},
             "AllowAutoApprove": {"Type": "String", "Default": "false", "AllowedValues": ["false", "true"]},
             **_scope_parameters(),
         },
@@ -423,6 +482,7 @@ def admin_template() -> dict[str, Any]:
                     "StackSetName": "remediate-members",
                     "Description": "remediate's runbook and execution role in every target account.",
                     "PermissionModel": "SERVICE_MANAGED",
+                    "CallAs": {"Ref": "CallAs"},  # issue 27, D6
                     "AutoDeployment": {"Enabled": True, "RetainStacksOnAccountRemoval": False},
                     "Capabilities": ["CAPABILITY_NAMED_IAM"],
                     "TemplateURL": {"Ref": "MemberTemplateUrl"},
@@ -436,7 +496,7 @@ def admin_template() -> dict[str, Any]:
                                 "BundleKey",
                                 "BundleSha256",
                                 "Bucket",
-                                "NotificationArn",
+                                "NotificationTopicName",
                                 "AllowAutoApprove",
                                 "FixableRolePath",
                                 "FixableRoleTag",
@@ -451,8 +511,8 @@ def admin_template() -> dict[str, Any]:
                             "ParameterValue": {"Ref": "MinRequiredApprovals"},
                         },
                         {
-                            "ParameterKey": "Approvers",
-                            "ParameterValue": {"Fn::Join": [",", {"Ref": "Approvers"}]},
+                            "ParameterKey": "ApproverRoleNames",
+                            "ParameterValue": {"Fn::Join": [",", {"Ref": "ApproverRoleNames"}]},
                         },
                     ],
                     "StackInstancesGroup": [

@@ -299,7 +299,7 @@ def runbook(deploy: Deploy | None = None) -> dict[str, Any]:
         ),
         _script(
             "verify",
-            {**common, "AppliedChanges": "{{ finalize.AppliedChanges }}"},
+            {**common, "AppliedChanges": "{{ finalize.AppliedChanges }}", "RunId": "{{ plan.RunId }}"},
             [("RemainingFindings", "StringList"), ("RemainingChangeCount", "Integer"), ("Summary", "String")],
         ),
         {"name": "finish", "action": "aws:sleep", "isEnd": True, "inputs": {"Duration": "PT0S"}},
@@ -341,6 +341,10 @@ def runbook(deploy: Deploy | None = None) -> dict[str, Any]:
             "verify.Summary",
             "cleanup.Outcome",
             "cancelCleanup.Outcome",
+            # issue 27, D15: what AWS's runbooks expose, so a run's outputs say what it did and left
+            "plan.PlanDigest",
+            "finalize.AppliedCount",
+            "verify.RemainingFindings",
         ],
     }
     if d.attachment is not None:

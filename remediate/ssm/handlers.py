@@ -50,6 +50,7 @@ from remediate.run.journal_store import S3JournalStore, local_or_stored, mirrore
 from remediate.run.machine import Mode, Run
 from remediate.run.render import render_plan
 from remediate.ssm.limits import (
+    HANDOFF_SECONDS,
     MARGIN_SHARE,
     MESSAGE_LIMIT,
     PAYLOAD_BUDGET,
@@ -109,6 +110,7 @@ class RunEvents(_Events):
 
 class VerifyEvents(_Events):
     AppliedChanges: list[str] = Field(default_factory=list)
+    RunId: str = ""
 
 
 class SsmReporter:
@@ -246,6 +248,22 @@ def _scan_account(ev: PlanEvents, settings: Settings) -> dict[str, Any]:
     return out
 
 
+def _here(ev: _Events) -> None:
+    """issue 27, D12: an ESM ARN names its Region and account; the execution runs in one of each (its
+    global:REGION and global:ACCOUNT_ID), so another's is refused by name, as the CLI refuses it."""
+    from remediate.aws import arn_region_account
+
+    parts = arn_region_account(ev.EsmId.strip())
+    if parts is None:
+        return
+    region, account = parts
+    if (ev.Region and region != ev.Region) or (ev.AccountId and account != ev.AccountId):
+        raise InputError(
+            f"ESM {ev.EsmId} is in {region} of account {account}; this execution runs in "
+            f"{ev.Region or '?'} of account {ev.AccountId or '?'}: start it there"
+        )
+
+
 def plan_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
     """Observe and diagnose (one ESM, or every Kafka mapping here); in Plan/Apply mode also plan."""
     ev = _parse(PlanEvents, events)
@@ -254,6 +272,7 @@ def plan_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
             raise InputError("Mode Apply needs an EsmId: across accounts only Diagnose and Plan run")
         return _scan_account(ev, _settings(ev.Region))
     parse_esm_id(ev.EsmId)
+    _here(ev)
     scope = ev.scope()
     settings = _settings(ev.Region)
     run = _run(ev.EsmId, _MODES[ev.Mode], settings, Aws.from_settings(settings), scope)
@@ -341,7 +360,11 @@ def apply_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
     ev = _parse(ApplyEvents, events)
     check_run_id(ev.RunId)
     base = _settings(ev.Region)
-    settings = _settings(ev.Region, esm_transition_timeout=min(base.esm_transition_timeout, wait))
+    settings = _settings(
+        ev.Region,
+        esm_transition_timeout=min(base.esm_transition_timeout, wait),
+        lock_ttl=max(base.lock_ttl, HANDOFF_SECONDS),  # issue 27, D11: the native steps cannot renew it
+    )
     aws = Aws.from_settings(settings)
     factory = _journal_factory(ev, aws)
     approved = _load_plan(ev, aws)
@@ -515,7 +538,12 @@ def _enable_now(aws: Aws, uuid: str, said: list[str]) -> str:
 
 
 def verify_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Re-observe from scratch: fail if a fresh plan still wants a change that was just applied."""
+    """Re-observe from scratch: fail if a fresh plan still wants a change that was just applied.
+
+    A change is "wanted again" when the fresh plan starts it from the same `before` as the approved one
+    (with the run's journal, `RunId`): then it is not in effect. A fresh change from another `before`
+    is a new need of a change that did take effect, e.g. MSK storage grown while the disk metrics still
+    show the old use (issue 27, D10): it is reported as remaining, not as a failed apply."""
     ev = _parse(VerifyEvents, events)
     applied: set[tuple[str, str]] = set()
     for entry in ev.AppliedChanges:
@@ -524,9 +552,19 @@ def verify_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
             raise InputError(f"AppliedChanges entry {entry!r} is not 'ID ACTION RESOURCE'")
         applied.add((parts[1], parts[2]))
     settings = _settings(ev.Region)
-    run = _run(ev.EsmId, "plan", settings, Aws.from_settings(settings))
+    aws = Aws.from_settings(settings)
+    before: dict[tuple[str, str], Any] = {}
+    if ev.RunId:
+        check_run_id(ev.RunId)
+        record = RunRecord(_journal(RunEvents(RunId=ev.RunId, Bucket=ev.Bucket), aws, settings))
+        before = {(c.action, c.resource): c.before for c in record.plan.changes}
+    run = _run(ev.EsmId, "plan", settings, aws)
     assert run.plan is not None
-    again = [f"{c.action} {c.resource}" for c in run.plan.changes if (c.action, c.resource) in applied]
+    again = [
+        f"{c.action} {c.resource}"
+        for c in run.plan.changes
+        if (c.action, c.resource) in applied and before.get((c.action, c.resource), c.before) == c.before
+    ]
     if again:
         raise VerificationError(
             "applied changes are not in effect, a fresh plan wants again: " + "; ".join(again)

@@ -33,6 +33,10 @@ CANCEL_WINDOW = 120
 Manager user guide, automation-actions.md, `onCancel`): seconds the onCancel steps get in all."""
 CANCEL_STEP_TIMEOUT = 60
 """The runbook's onCancel cleanup step: half the window, so it ends with time to spare."""
+HANDOFF_SECONDS = STEP_TIMEOUT + 3 * 900 + 30 + STEP_TIMEOUT
+"""issue 27, D11: the longest the ESM lock must last once `apply` takes it: the apply step, the three
+native ESM waits (900 s each), the pause before the second enable, and `finalize`, which releases it.
+`apply` sets the lock's TTL to at least this, since nothing renews it after the hand-over."""
 PYTHON_RUNTIME = "python3.11"
 """The executeScript runtime the runbook uses and the one the SSM guide recommends."""
 

@@ -71,7 +71,11 @@ ACTIONS = frozenset(
     }
 )
 """The actions this runner interprets; a document using another is refused at creation."""
-VARIABLES = frozenset({"global:REGION", "global:ACCOUNT_ID", "automation:EXECUTION_ID"})
+APPROVE_TIMEOUT = 604800
+APPROVE_MAX_TIMEOUT = 2592000
+VARIABLES = frozenset(
+    {"global:REGION", "global:ACCOUNT_ID", "global:AWS_PARTITION", "automation:EXECUTION_ID"}
+)
 PARAMETER_TYPES = frozenset({"String", "StringList", "Integer", "Boolean", "MapList", "StringMap"})
 _REF = re.compile(r"\{\{\s*([A-Za-z0-9_.:]+)\s*\}\}")
 _STEP_MAIN = """
@@ -232,8 +236,15 @@ def _validate_action(doc: Mapping[str, Any], spec: Mapping[str, Any], where: str
             minimum = inputs.get("MinRequiredApprovals", 1)
             if isinstance(minimum, int) and not 1 <= minimum <= len(approvers):
                 raise InputError(
-                    f"{where}: MinRequiredApprovals {minimum} exceeds the {len(approvers)} approver(s)"
+                    f"{where}: MinRequiredApprovals {minimum} must be between 1 and the "
+                    f"{len(approvers)} approver(s)"
                 )
+        # issue 27, D13: "The default timeout for this action is 7 days (604800 seconds) and the maximum
+        # value is 30 days" (automation-action-approve.html).
+        if float(spec.get("timeoutSeconds", APPROVE_TIMEOUT)) > APPROVE_MAX_TIMEOUT:
+            raise InputError(
+                f"{where}: an aws:approve step waits at most {APPROVE_MAX_TIMEOUT} seconds (30 days)"
+            )
         topic = inputs.get("NotificationArn")
         if isinstance(topic, str) and "{{" not in topic and not topic.split(":")[-1].startswith("Automation"):
             raise InputError(f"{where}: the SNS topic's name must start with Automation")
@@ -428,6 +439,10 @@ class Runner:
             return self.region
         if name == "global:ACCOUNT_ID":
             return self.account_id
+        if name == "global:AWS_PARTITION":  # issue 27: "aws", "aws-cn" or "aws-us-gov" by the Region
+            return (
+                "aws-cn" if self.region.startswith("cn-") else "aws-us-gov" if "gov" in self.region else "aws"
+            )
         if name == "automation:EXECUTION_ID":
             return execution.execution_id
         step, _, output = name.partition(".")
@@ -661,7 +676,9 @@ class Runner:
         if not 1 <= len(approvers) <= MAX_APPROVERS:
             raise StepFailed(f"Approvers must name 1 to {MAX_APPROVERS} principals, got {len(approvers)}")
         if not 1 <= minimum <= len(approvers):
-            raise StepFailed(f"MinRequiredApprovals {minimum} exceeds the {len(approvers)} approver(s)")
+            raise StepFailed(
+                f"MinRequiredApprovals {minimum} must be between 1 and the {len(approvers)} approver(s)"
+            )
         message = str(inputs.get("Message", ""))
         if len(message) > MESSAGE_LIMIT:
             raise StepFailed(f"the approval Message is {len(message)} characters, over {MESSAGE_LIMIT}")

@@ -10,7 +10,7 @@ or OUs, Regions, the execution role each target account has) and targets one par
 parameter values, automation-working-targets.html), so each account and Region runs one child
 automation. No ESM id travels: a UUID names one mapping in one account and Region, so each child
 finds its account's Kafka mappings itself (an empty EsmId) and writes one report to the deployment's
-bucket. `AutomationAssumeRole` is the management account's `AWS-SystemsManager-AutomationAdministrationRole`
+bucket. `AutomationAssumeRole` is the management account's `Remediate-AutomationAdministrationRole`
 (running-automations-multiple-accounts-regions.html).
 """
 
@@ -25,7 +25,7 @@ from remediate.errors import AwsError, InputError
 from remediate.observe.reads import parse_esm_id
 from remediate.ssm.limits import MAX_TARGET_LOCATION_ITEMS
 
-DEFAULT_EXECUTION_ROLE = "AWS-SystemsManager-AutomationExecutionRole"
+DEFAULT_EXECUTION_ROLE = "Remediate-AutomationExecutionRole"
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,64}$")
 ACCOUNT_OR_OU = re.compile(r"^(\d{12}|ou-[a-z0-9]{4,32}-[a-z0-9]{8,32})$")
 """TargetLocation accounts: account ids or OU ids (the pattern API_TargetLocation gives ExcludeAccounts)."""
@@ -94,20 +94,23 @@ class StartRequest:
                 raise InputError(f"{name} {value!r} is not a number or a percentage like 10%")
         if not ROLE_NAME.match(self.execution_role_name):
             raise InputError(f"--execution-role-name {self.execution_role_name!r} is not a role name")
+        location: dict[str, Any] = {
+            "Accounts": list(self.accounts),
+            "Regions": list(self.regions),
+            "ExecutionRoleName": self.execution_role_name,
+            "TargetLocationMaxConcurrency": self.max_concurrency,
+            "TargetLocationMaxErrors": self.max_errors,
+        }
+        if any(a.startswith("ou-") for a in self.accounts):
+            # issue 27, D7: the StackSet deploys to nested OUs too, and IncludeChildOrganizationUnits
+            # "The default is false" (API_TargetLocation): without it nested accounts are never diagnosed.
+            location["IncludeChildOrganizationUnits"] = True
         return {
             "DocumentName": self.document_name,
             "Parameters": parameters,
             "TargetParameterName": "Mode",
             "Targets": [{"Key": "ParameterValues", "Values": [self.mode]}],
-            "TargetLocations": [
-                {
-                    "Accounts": list(self.accounts),
-                    "Regions": list(self.regions),
-                    "ExecutionRoleName": self.execution_role_name,
-                    "TargetLocationMaxConcurrency": self.max_concurrency,
-                    "TargetLocationMaxErrors": self.max_errors,
-                }
-            ],
+            "TargetLocations": [location],
             "MaxConcurrency": self.max_concurrency,
             "MaxErrors": self.max_errors,
         }
