@@ -197,6 +197,21 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+EVENTS = frozenset(
+    {"run", "resume", "skip", "begin", "end", "error", "handoff", "verify", "watch", "finish", "rollback"}
+)
+"""Every event this remediate writes (`torn` records are read by `entries` and never reach a record)."""
+
+
+def _foreign(journal: Journal, number: int, event: str, key: str) -> JournalError:
+    """A journal of another shape (another version, or edited): one line naming the record (issue 23)."""
+    what = f"its {key!r} is missing or of another type" if key else "this remediate does not know that event"
+    return JournalError(
+        f"journal {journal.path} record {number} ({event!r}) is not one this remediate wrote: {what}; "
+        "the run's record cannot be trusted (restore the file, or inspect it by hand)"
+    )
+
+
 class RunRecord:
     """What a journal says about its run: the approved plan, finished changes and their outputs,
     whether it finished, and whether (and how far) a rollback has undone it."""
@@ -209,8 +224,10 @@ class RunRecord:
         if not entries or entries[0].get("event") != "run":
             raise JournalError(f"journal {journal.path} does not start with a run record")
         first = entries[0]
+        if not isinstance(first.get("esm_uuid"), str):
+            raise _foreign(journal, 1, "run", "esm_uuid")
         self.esm_uuid: str = first["esm_uuid"]
-        self.plan = from_json(first["plan"], f"the plan in journal {journal.path}")
+        self.plan = from_json(first.get("plan"), f"the plan in journal {journal.path}")
         self.rollback_of: str | None = first.get("rollback_of")
         self.refused: list[str] = list(first.get("refused", []))  # a rollback's: what it would not undo
         self.outputs: dict[str, dict[str, Any]] = {}
@@ -220,8 +237,14 @@ class RunRecord:
         self.status: str | None = None
         # Rollbacks of this run, recorded here by the rollback runs themselves.
         self.rollbacks: list[dict[str, Any]] = []
-        for entry in entries:
+        for number, entry in enumerate(entries, start=1):
             event = entry["event"]
+            if event not in EVENTS:
+                raise _foreign(journal, number, event, "")
+            if event in ("begin", "end", "skip") and not isinstance(entry.get("change_id"), str):
+                raise _foreign(journal, number, event, "change_id")
+            if event == "end" and not isinstance(entry.get("outputs") or {}, dict):
+                raise _foreign(journal, number, event, "outputs")
             if event == "begin":
                 self.begun.add(entry["change_id"])
             elif event == "end":
