@@ -48,6 +48,9 @@ CODES: dict[str, str] = {
     "CONNECTION_UNEXPLAINED": "connection error not explained by the configuration, and no broker trouble "
     "measured",
     "ESM_SECRET_MISSING": "the MSK cluster offers only SASL/SCRAM or mTLS and the mapping names no secret",
+    "TOPIC_NOT_FOUND": "the mapping's topic does not exist on the MSK cluster",
+    "TOPIC_REPLICATION_FACTOR_ONE": "the mapping's topic has one replica: consumers stall while MSK "
+    "patches its broker",
 }
 
 

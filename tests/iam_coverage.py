@@ -13,7 +13,12 @@ from remediate.policy import Request, evaluate
 IAM_PREFIX: dict[str, str] = {"monitoring": "cloudwatch"}
 # Operations authorized by an action of another name: "To use this operation, you must have permission to
 # perform the s3:GetEncryptionConfiguration action" (Amazon S3 API reference, GetBucketEncryption).
-IAM_ACTION: dict[tuple[str, str], str] = {("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration"}
+IAM_ACTION: dict[tuple[str, str], str] = {
+    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+    # issue 21: MSK developer guide, "Topic Operations": ListTopics needs kafka-cluster:Connect and
+    # kafka-cluster:DescribeTopic on the cluster ARN (both are declared; one names the call here).
+    ("kafka", "ListTopics"): "kafka-cluster:DescribeTopic",
+}
 # Calls IAM never denies, so no policy needs to name them.
 NO_PERMISSION_NEEDED = frozenset({("sts", "GetCallerIdentity")})
 

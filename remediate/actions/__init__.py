@@ -25,6 +25,7 @@ from remediate.actions import (
     scram,
     secret_value,
     security_group,
+    topics,
     vpc,
     vpc_endpoint,
 )
@@ -50,6 +51,7 @@ MODULES = (
     scram,
     secret_value,
     security_group,
+    topics,
     vpc,
     vpc_endpoint,
 )

@@ -21,6 +21,7 @@ from remediate.checks import (
     secrets,
     server_auth,
     service_endpoints,
+    topics,
     vpc_dns,
 )
 from remediate.checks.base import Check, check, run_check
@@ -41,6 +42,7 @@ MODULES = (
     secrets,
     server_auth,
     service_endpoints,
+    topics,
     vpc_dns,
 )
 
