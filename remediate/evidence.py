@@ -170,6 +170,27 @@ class SecretMissing(Evidence):
     client_broker: str | None = None
 
 
+# issue 21
+class TopicNotFound(Evidence):
+    """The mapping's topic is not among the cluster's topics (MSK ListTopics)."""
+
+    cluster: str
+    missing: tuple[str, ...]
+    near_misses: tuple[str, ...] = ()
+    """Existing topics whose name differs only by case, a suffix after '-', '_' or '.', or a typo."""
+    topic_count: int
+    sibling_partitions: int | None = None
+    sibling_replication_factor: int | None = None
+    """The most common partition count and replication factor of the cluster's other topics."""
+
+
+class TopicReplicationFactorOne(Evidence):
+    cluster: str
+    topic: str
+    replication_factor: int
+    partition_count: int | None = None
+
+
 class EsmDisabled(Evidence):
     state: str
     state_transition_reason: str
@@ -538,6 +559,8 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "CONNECTION_UNEXPLAINED": (ConnectionUnexplained,),
     "ESM_SECRET_MISSING": (SecretMissing,),
     "STRAY_MAPPING": (StrayMapping,),
+    "TOPIC_NOT_FOUND": (TopicNotFound,),
+    "TOPIC_REPLICATION_FACTOR_ONE": (TopicReplicationFactorOne,),
 }
 
 
@@ -605,6 +628,8 @@ __all__ = [
     "ServerAuthFailed",
     "ServiceEndpointsUnreachable",
     "StrayMapping",
+    "TopicNotFound",
+    "TopicReplicationFactorOne",
     "VpcDnsDisabled",
     "accepts",
     "parse",

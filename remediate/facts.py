@@ -164,6 +164,8 @@ class Cluster(Model):
     instance_type: str | None = None
     volume_gib: int | None = None
     """EBS storage per broker (BrokerNodeGroupInfo.StorageInfo.EbsStorageInfo.VolumeSize)."""
+    kafka_version: str | None = None
+    """Provisioned.CurrentBrokerSoftwareInfo.KafkaVersion (issue 21: the topic APIs need 3.6.0 or later)."""
 
 
 class VpcConnection(Model):
@@ -624,6 +626,25 @@ class Unchecked(Model):
     reason: str
 
 
+# issue 21: topics, from MSK's topic APIs
+class Topic(Model):
+    """One topic as MSK's ListTopics reports it (TopicInfo)."""
+
+    name: str
+    partition_count: int | None = None
+    replication_factor: int | None = None
+
+
+class Topics(Model):
+    """The cluster's topics (ListTopics), or why they were not read: `not_applicable` names the requirement
+    of the topic APIs the cluster does not meet; `unread` a denied read."""
+
+    cluster_arn: str
+    topics: tuple[Topic, ...] = ()
+    not_applicable: str | None = None
+    unread: tuple[str, ...] = ()
+
+
 class Facts(Model):
     region: str
     esm: Esm
@@ -642,6 +663,8 @@ class Facts(Model):
     """Other Kafka mappings on the same source; None when they could not be listed."""
     keys: tuple[KmsKey, ...] = ()
     schema_registry: SchemaRegistry | None = None
+    topics: Topics | None = None
+    """issue 21: the MSK cluster's topics; None when not read (not MSK, or the cluster not read)."""
     unchecked: tuple[Unchecked, ...] = ()
 
     def fingerprint(self) -> str:

@@ -102,6 +102,9 @@ RESOURCES: dict[str, tuple[str, ...]] = {
     # schema registries (GetRegistry names the registry).
     "kms": ("arn:{p}:kms:*:{a}:key/*",),
     "glue:GetRegistry": ("arn:{p}:glue:*:{a}:registry/*",),
+    # issue 21: MSK's ListTopics authorizes with kafka-cluster:Connect and kafka-cluster:DescribeTopic on the
+    # cluster ARN (MSK developer guide, "Topic Operations"); topic ARNs for DescribeTopic.
+    "kafka-cluster": ("arn:{p}:kafka:*:{a}:cluster/*", "arn:{p}:kafka:*:{a}:topic/*"),
 }
 SELF_MODIFY = (
     "iam:AttachRolePolicy",
@@ -133,6 +136,15 @@ def required_actions(mode: Literal["diagnose", "apply"] | str) -> list[str]:
     return sorted(needed)
 
 
+READ_ACTIONS = frozenset({"kafka-cluster:Connect"})
+"""Reads whose names do not say so: connecting to an MSK cluster is what its topic APIs require of a reader
+(issue 21; MSK developer guide, "Topic Operations")."""
+
+
+def is_read(action: str) -> bool:
+    return action in READ_ACTIONS or action.split(":")[1].startswith(("Get", "List", "Describe"))
+
+
 def policy_document(
     mode: Literal["diagnose", "apply"] | str,
     *,
@@ -150,7 +162,7 @@ def policy_document(
     role and key-policy writes are limited to it."""
     scope = scope or WriteScope()
     plain = [a for a in required_actions(mode) if a not in write_scope.SCOPED]
-    reads = [a for a in plain if a.split(":")[1].startswith(("Get", "List", "Describe"))]
+    reads = [a for a in plain if is_read(a)]
     writes = [a for a in plain if a not in reads]
     statements: list[dict[str, Any]] = []
     if account:

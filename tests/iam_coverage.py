@@ -17,6 +17,9 @@ IAM_ACTION: dict[tuple[str, str], str] = {
     ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
     # issue 22: "lambda:InvokeFunction" is the action of the Invoke API (Lambda API reference, Invoke).
     ("lambda", "Invoke"): "lambda:InvokeFunction",
+    # issue 21: MSK developer guide, "Topic Operations": ListTopics needs kafka-cluster:Connect and
+    # kafka-cluster:DescribeTopic on the cluster ARN (both are declared; one names the call here).
+    ("kafka", "ListTopics"): "kafka-cluster:DescribeTopic",
 }
 # Calls IAM never denies, so no policy needs to name them.
 NO_PERMISSION_NEEDED = frozenset({("sts", "GetCallerIdentity")})

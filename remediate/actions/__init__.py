@@ -27,6 +27,7 @@ from remediate.actions import (
     secret_lifecycle,  # issue 25
     secret_value,
     security_group,
+    topics,
     vpc,
     vpc_endpoint,
 )
@@ -54,6 +55,7 @@ MODULES = (
     secret_lifecycle,  # issue 25
     secret_value,
     security_group,
+    topics,
     vpc,
     vpc_endpoint,
 )

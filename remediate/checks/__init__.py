@@ -23,6 +23,7 @@ from remediate.checks import (
     secrets,
     server_auth,
     service_endpoints,
+    topics,
     vpc_dns,
 )
 from remediate.checks.base import Check, check, run_check
@@ -45,6 +46,7 @@ MODULES = (
     secrets,
     server_auth,
     service_endpoints,
+    topics,
     vpc_dns,
 )
 

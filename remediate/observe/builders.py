@@ -148,6 +148,9 @@ def cluster_from_api(info: dict[str, Any], brokers: dict[str, Any] | None) -> Cl
             info.get("Provisioned", {}).get("BrokerNodeGroupInfo", {}).get("InstanceType") or None
         ),
         volume_gib=_volume_gib(info),
+        kafka_version=(
+            info.get("Provisioned", {}).get("CurrentBrokerSoftwareInfo", {}).get("KafkaVersion") or None
+        ),
     )
 
 

@@ -54,6 +54,7 @@ from remediate.facts import (
     SecurityGroup,
     SourceAccess,
     Subnet,
+    Topics,
     Unchecked,
     Vpc,
     VpcConnection,
@@ -61,7 +62,7 @@ from remediate.facts import (
     VpcZone,
 )
 from remediate.log import get_logger
-from remediate.observe import denials, dns, metrics
+from remediate.observe import denials, dns, metrics, topics
 from remediate.observe.builders import (
     cluster_from_api,
     destination_from_api,
@@ -133,6 +134,7 @@ PERMISSIONS = (
     "kms:DescribeKey",
     "kms:GetKeyPolicy",
     "glue:GetRegistry",
+    *topics.PERMISSIONS,  # issue 21: MSK's ListTopics authorizes with kafka-cluster actions
 )
 
 
@@ -713,6 +715,20 @@ class _Observer:
         built = chain(nodes, lambda found: metrics_of(metrics.broker_ids(found or ())))
         return then(built, lambda h: h.model_copy(update={"unread": tuple(unread)}))
 
+    # issue 21
+    def topics(self, cluster: Cluster) -> Future[Topics]:
+        """The cluster's topics (ListTopics, every page), or why the topic APIs do not apply."""
+        why = topics.not_applicable(cluster)
+        if why is not None:
+            return done(Topics(cluster_arn=cluster.arn, not_applicable=why))
+        unread: list[str] = []
+        listed = _denial(
+            "ListTopics",
+            self.pages("kafka", "list_topics", "Topics", "NextToken", "NextToken", ClusterArn=cluster.arn),
+            unread,
+        )
+        return then(listed, lambda raws: topics.topics_from_api(cluster.arn, raws or (), tuple(unread)))
+
     def function_health(self, arn: str, minutes: int, esm_uuid: str | None = None) -> Future[FunctionHealth]:
         """Shared per function, or per mapping for one that publishes its event counts (issue 25)."""
         return self.shared(
@@ -974,6 +990,7 @@ class _Observed:
     peers: tuple[PeerMapping, ...] | None = None
     keys: tuple[KmsKey, ...] = ()
     schema_registry: SchemaRegistry | None = None
+    topics: Topics | None = None
 
 
 def _placement(
@@ -1045,6 +1062,13 @@ def _observe(
     )
 
     health_fs = _health(obs, function_f, cluster_f, minutes, esm)
+
+    def cluster_topics(cluster: Cluster | None) -> Future[Topics | None]:
+        if cluster is None:
+            return done(None)
+        return cast("Future[Topics | None]", obs.topics(cluster))
+
+    topics_f = chain(cluster_f, cluster_topics)
     related_f = _related(obs, esm, notes, destination_f, secret_fs, listed=listed)
 
     def observed(parts: list[Any]) -> _Observed:
@@ -1059,6 +1083,7 @@ def _observe(
             connection,
             destination,
             related,
+            found_topics,
             *shared,
         ) = parts
         secrets: list[Shared[Secret]] = [found for found in shared if found is not None]
@@ -1079,6 +1104,7 @@ def _observe(
             peers=related[0],
             keys=related[1],
             schema_registry=related[2],
+            topics=found_topics,
         )
 
     return then(
@@ -1093,6 +1119,7 @@ def _observe(
                 connection_f,
                 destination_f,
                 related_f,
+                topics_f,
                 *secret_fs,
             ]
         ),
@@ -1245,6 +1272,7 @@ def observe(
         peers=found.peers,
         keys=found.keys,
         schema_registry=found.schema_registry,
+        topics=found.topics,
         # Sorted: reads finish in any order, and the fingerprint must not depend on it.
         unchecked=tuple(sorted(set(notes.unchecked), key=lambda u: (u.what, u.reason))),
     )

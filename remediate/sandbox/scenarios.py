@@ -340,6 +340,9 @@ class ScenarioOptions:
     """AWS/Lambda event source mapping metric (PolledEventCount, ...) -> one value a minute, newest last,
     published under the mapping's EventSourceMappingUUID."""
     # issue 21
+    cluster_topics: Mapping[str, tuple[int, int]] | None = None
+    """Topics on a provisioned MSK cluster: name -> (partitions, replication factor); None: the mapping's
+    topic with 3 partitions and replication factor 3 (a healthy trigger's topic exists)."""
     esm_names_secret: bool = True
     """Name the scram/tls secret in the mapping's SourceAccessConfigurations; off: the secret exists (and is
     associated) but the mapping names none."""
@@ -1586,6 +1589,10 @@ class _Builder:
             state_transition_reason=o.state_transition_reason,
             last_processing_result=o.last_processing_result or None,
         )
+        if cluster_arn and not o.cross_account_owner and o.cluster_type == "PROVISIONED":
+            seeded = o.cluster_topics if o.cluster_topics is not None else {_TOPIC: (3, 3)}
+            for topic, (partitions, replication) in seeded.items():
+                self.sb.put_topic(cluster_arn, topic, partitions, replication)
         if cluster_arn and not o.cross_account_owner and o.cluster_state != "ACTIVE":
             self.sb.set_cluster_state(cluster_arn, o.cluster_state)
         self.health(function_name)
@@ -2366,5 +2373,28 @@ register(
         esm_names_secret=False,
         last_processing_result=CONNECTION_ERROR,
         expected_findings=("ESM_SECRET_MISSING",),
+    )
+)
+
+# issue 21: topics, from MSK's topic APIs (Kafka 3.6.0, ACTIVE, provisioned: the APIs apply).
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="topic-missing",
+        description="The mapping reads topic 'orders', which the cluster does not have ('Orders' and "
+        "'orders-v2' exist), and reports a connection error.",
+        cluster_topics={"Orders": (6, 3), "orders-v2": (6, 3), "payments": (12, 3)},
+        batch_size=500,
+        last_processing_result=CONNECTION_ERROR,
+        expected_findings=("TOPIC_NOT_FOUND",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="topic-replication-one",
+        description="The mapping's topic has a single replica (replication factor 1).",
+        cluster_topics={"orders": (3, 1)},
+        expected_findings=("TOPIC_REPLICATION_FACTOR_ONE",),
     )
 )

@@ -27,7 +27,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from remediate.sandbox import flow, health, patches
+from remediate.sandbox import flow, health, patches, topics
 from remediate.sandbox.faults import CallLog, FaultMiddleware, FaultSet
 
 __all__ = ["ACCOUNT_ID", "Sandbox"]
@@ -116,6 +116,7 @@ class Sandbox:
         patches.apply_patches()
         health.patch()
         flow.patch()  # issue 25
+        topics.patch()  # issue 21
 
         def wrap(app: Any) -> FaultMiddleware:
             return FaultMiddleware(
@@ -288,6 +289,10 @@ class Sandbox:
     ) -> None:
         """Publish a service's metric (AWS/Kafka, AWS/Lambda): one data point a minute, newest last."""
         health.put_metrics(self.account_id, self.region, namespace, metric, dimensions, values)
+
+    def put_topic(self, cluster_arn: str, name: str, partitions: int, replication_factor: int) -> None:
+        """Create a topic on an MSK cluster, as a Kafka client would (issue 21: read by ListTopics)."""
+        topics.put_topic(self.account_id, self.region, cluster_arn, name, partitions, replication_factor)
 
     def set_function_status(self, name: str, **status: str) -> None:
         """Set a function's State, StateReason, LastUpdateStatus or LastUpdateStatusReason (snake_case)."""
