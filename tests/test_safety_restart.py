@@ -143,3 +143,16 @@ def test_n5_signal_during_a_rollback_then_each_way_on_finishes_it(
     assert lock_tags(sandbox, scn.esm_arn) == {}, where
     final = cli("rollback", run_id, "--auto-approve")  # the undone run is done with: nothing to do
     assert final.returncode == 0, f"{where}: {final.stderr}"
+
+
+def test_n7_a_resume_counts_only_what_it_made(
+    sandbox: Sandbox, cli: CliRunner, cli_env: dict[str, str]
+) -> None:
+    """Killed after the restart's disable of broker-timeout (c1 done): the resume makes only c2, so its
+    summary says 0 added, 1 changed, not the plan's 2 changed."""
+    scn = build_scenario(sandbox, "broker-timeout")
+    args = ("apply", "--esm", scn.esm_uuid, "--auto-approve")
+    ended = signal_during(sandbox, cli_env, args, (UPDATE,), 2, signal.SIGKILL)
+    out = cli("apply", "--resume", ended.run_id)
+    assert out.returncode == 0, out.stderr
+    assert "Apply complete! Resources: 0 added, 1 changed, 0 destroyed." in out.stdout

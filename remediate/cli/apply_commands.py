@@ -128,7 +128,10 @@ def apply(
     if not run.plan.changes:
         ctx.emit(render_findings(run.facts, run.findings, ctx.color) + "\n" + run.plan.summary() + "\n")
         return
-    c = run.plan.counts
+    # What this run did (issue 23, N7): a resumed run or one that found changes in effect counts only
+    # the changes it made, not the plan's.
+    kinds = [c.kind for c in run.plan.changes if c.id in run.applied_ids]
+    c = {k: kinds.count(k) for k in ("create", "update", "delete")}
     ctx.emit(
         f"\nApply complete! Resources: {c['create']} added, {c['update']} changed, {c['delete']} destroyed.\n"
         f"Verified: every change was read back and is in effect. Run id: {run.run_id}\n"
