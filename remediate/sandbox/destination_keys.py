@@ -33,6 +33,8 @@ from moto.sns import responses as _sns_responses
 from moto.sqs import responses as _sqs_responses
 from moto.sts.models import sts_backends
 
+from remediate.sandbox.key_policies import as_list, aws_principals
+
 PRODUCER_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 
 
@@ -46,21 +48,8 @@ class _SnsKmsAccessDenied(ServiceException):
     message = "The ciphertext references a key that doesn't exist or that you don't have access to."
 
 
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
 def _matches(patterns: Any, value: str) -> bool:
-    return any(fnmatch.fnmatchcase(value.lower(), str(p).lower()) for p in _list(patterns))
-
-
-def _principals(stmt: dict[str, Any]) -> list[str]:
-    block = stmt.get("Principal")
-    if block == "*":
-        return ["*"]
-    if not isinstance(block, dict):
-        return []
-    return [str(v) for kind, values in block.items() if kind == "AWS" for v in _list(values)]
+    return any(fnmatch.fnmatchcase(value.lower(), str(p).lower()) for p in as_list(patterns))
 
 
 def _effects(
@@ -71,12 +60,12 @@ def _effects(
         return set()
     policy = json.loads(document) if isinstance(document, str) else document
     found: set[str] = set()
-    for stmt in _list(policy.get("Statement", [])):
+    for stmt in as_list(policy.get("Statement", [])):
         if not isinstance(stmt, dict) or "Condition" in stmt or "Action" not in stmt:
             continue
         if not _matches(stmt["Action"], action) or not _matches(stmt.get("Resource", "*"), resource):
             continue
-        if who is not None and not who & set(_principals(stmt)):
+        if who is not None and not who & set(aws_principals(stmt)):
             continue
         found.add(str(stmt.get("Effect")))
     return found

@@ -36,26 +36,28 @@ class MalformedPolicyDocument(JsonRESTError):
         super().__init__("MalformedPolicyDocumentException", message)
 
 
-def _list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
+    """A policy element that may be one value or a list of them, as a list."""
     return value if isinstance(value, list) else [value]
 
 
-def _principals(stmt: dict[str, Any]) -> list[str]:
+def aws_principals(stmt: dict[str, Any]) -> list[str]:
+    """The statement's AWS principals (`*` for a bare wildcard); service principals are not callers here."""
     block = stmt.get("Principal")
     if block == "*":
         return ["*"]
     if not isinstance(block, dict):
         return []
-    return [str(v) for kind, values in block.items() if kind == "AWS" for v in _list(values)]
+    return [str(v) for kind, values in block.items() if kind == "AWS" for v in as_list(values)]
 
 
 def _allows_caller_put(policy: dict[str, Any], account: str) -> bool:
     caller = {"*", account, f"arn:aws:iam::{account}:root"}
-    for stmt in _list(policy.get("Statement", [])):
+    for stmt in as_list(policy.get("Statement", [])):
         if not isinstance(stmt, dict) or stmt.get("Effect") != "Allow" or "Condition" in stmt:
             continue
-        actions = [str(a).lower() for a in _list(stmt.get("Action", []))]
-        if caller & set(_principals(stmt)) and any(
+        actions = [str(a).lower() for a in as_list(stmt.get("Action", []))]
+        if caller & set(aws_principals(stmt)) and any(
             fnmatch.fnmatchcase("kms:putkeypolicy", a) for a in actions
         ):
             return True
@@ -69,10 +71,10 @@ def check(policy_text: str, account: str, bypass: bool) -> None:
     except ValueError:
         raise MalformedPolicyDocument("The policy is not valid JSON.") from None
     iam = iam_backends[account]["global"]
-    for stmt in _list(policy.get("Statement", [])):
+    for stmt in as_list(policy.get("Statement", [])):
         if not isinstance(stmt, dict) or ("Principal" not in stmt and "NotPrincipal" not in stmt):
             raise MalformedPolicyDocument(PRINCIPAL_MESSAGE)
-        for principal in _principals(stmt):
+        for principal in aws_principals(stmt):
             if principal.startswith(f"arn:aws:iam::{account}:role/"):
                 try:
                     iam.get_role_by_arn(principal)
