@@ -188,3 +188,17 @@ def test_item_10_broker_private_zone_needs_dns_hostnames_too(sandbox: Sandbox, c
         ("modify_vpc_attribute", {"EnableDnsHostnames": True})
     ]
     apply_and_replan(cli, scn.esm_uuid)
+
+
+def test_s1_private_dns_endpoints_are_created_after_the_dns_fix(sandbox: Sandbox, cli: CliRunner) -> None:
+    """S1: no way out and DNS hostnames off: AWS creates a private-DNS endpoint only once both VPC DNS
+    attributes are on (CreateVpcEndpoint, PrivateDnsEnabled), so the plan turns enableDnsHostnames on before
+    any such create, and the apply goes through a sandbox that refuses the create otherwise."""
+    scn = build_scenario(sandbox, "scram-no-nat", name="s1-hostnames-off", dns_hostnames=False)
+    plan = plan_json(cli, scn.esm_uuid)
+    actions = [c["action"] for c in plan["changes"]]
+    creates = [i for i, c in enumerate(plan["changes"]) if c["action"] == "create_vpc_endpoint"]
+    assert creates, actions
+    dns_fix = actions.index("modify_vpc_attribute")
+    assert all(dns_fix < i for i in creates), actions
+    apply_and_replan(cli, scn.esm_uuid)

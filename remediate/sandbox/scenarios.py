@@ -1126,6 +1126,11 @@ class _Builder:
                 )["Subnet"]["SubnetId"]
                 for index, suffix in enumerate(_AZ_SUFFIXES)
             ]
+        vpc_dns = (self.o.dns_support, self.o.dns_hostnames)
+        if self.o.endpoints and self.o.endpoint_private_dns and not all(vpc_dns):
+            # issue 24 (S1): AWS creates a private-DNS endpoint only while both VPC DNS attributes are on;
+            # a VPC with one off and such endpoints is one whose attribute was turned off afterwards.
+            self._vpc_dns(True, True)
         for service in self.o.endpoints:
             kwargs: dict[str, Any] = {}
             if service in self.o.endpoint_policies:
@@ -1145,6 +1150,13 @@ class _Builder:
             )["VpcEndpoint"]
             self.made["endpoint_ids"][service] = endpoint["VpcEndpointId"]
         self.made["endpoint_security_group_id"] = group_id
+        if self.o.endpoints and self.o.endpoint_private_dns and not all(vpc_dns):
+            self._vpc_dns(*vpc_dns)
+
+    def _vpc_dns(self, support: bool, hostnames: bool) -> None:
+        ec2 = self.sb.client("ec2")
+        ec2.modify_vpc_attribute(VpcId=self.made["vpc_id"], EnableDnsSupport={"Value": support})
+        ec2.modify_vpc_attribute(VpcId=self.made["vpc_id"], EnableDnsHostnames={"Value": hostnames})
 
     # --- secrets ---
 
