@@ -202,3 +202,18 @@ def test_s1_private_dns_endpoints_are_created_after_the_dns_fix(sandbox: Sandbox
     dns_fix = actions.index("modify_vpc_attribute")
     assert all(dns_fix < i for i in creates), actions
     apply_and_replan(cli, scn.esm_uuid)
+
+
+def test_n18_scram_256_on_msk_is_a_configuration_error(sandbox: Sandbox, cli: CliRunner) -> None:
+    """N18: SASL_SCRAM_256_AUTH is for self-managed Apache Kafka only (Lambda API reference,
+    SourceAccessConfiguration); on an MSK mapping it is SASL_AUTH_FAILED with the step naming the secret
+    as SASL_SCRAM_512_AUTH, not a healthy SCRAM consumer."""
+    scn = build_scenario(
+        sandbox, "healthy-msk", name="n18-scram-256", auth="scram", scram_type="SASL_SCRAM_256_AUTH"
+    )
+    plan = plan_json(cli, scn.esm_uuid)
+    assert codes(plan) == ["SASL_AUTH_FAILED"]
+    assert "SASL_SCRAM_256_AUTH" in plan["findings"][0]["summary"]
+    assert plan["changes"] == []
+    (secret,) = [a["URI"] for a in settle(sandbox, scn.esm_uuid)["SourceAccessConfigurations"]]
+    assert any(f"Type=SASL_SCRAM_512_AUTH,URI={secret}" in m["text"] for m in plan["manual_steps"])

@@ -271,6 +271,9 @@ class ScenarioOptions:
     """A managed policy document set as the role's permissions boundary."""
     # secrets (scram/tls)
     scram_secret_associated: bool = True
+    scram_type: str = "SASL_SCRAM_512_AUTH"
+    """The SourceAccessConfigurations type of a scram secret (issue 24, N18: SASL_SCRAM_256_AUTH is
+    documented for self-managed Apache Kafka only)."""
     secret_value: str | None = None
     """SecretString of the scram/tls secret instead of the generated healthy one (tests supply bad ones)."""
     root_ca_certificate: str | None = None
@@ -1561,7 +1564,7 @@ class _Builder:
 
         source_access: list[dict[str, str]] = []
         if source != "sqs" and secret_arn and o.esm_names_secret:
-            kind = {"scram": "SASL_SCRAM_512_AUTH", "tls": "CLIENT_CERTIFICATE_TLS_AUTH"}[o.auth]
+            kind = {"scram": o.scram_type, "tls": "CLIENT_CERTIFICATE_TLS_AUTH"}[o.auth]
             source_access.append({"Type": kind, "URI": secret_arn})
         if root_ca_arn:
             source_access.append({"Type": "SERVER_ROOT_CA_CERTIFICATE", "URI": root_ca_arn})
