@@ -341,7 +341,7 @@ class SaslScram(Evidence):
     auth: Literal["scram"]
     secret: str
     problems: tuple[str, ...]
-    """Problem keys: missing, name, kms, not-associated."""
+    """Problem keys: missing, name, kms, not-associated, scram-256 (issue 24, N18)."""
     cluster: str | None
 
 

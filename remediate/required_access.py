@@ -475,12 +475,21 @@ def scram_secret_problems(facts: Facts, uri: str) -> dict[str, str]:
 
     The check reports them all; associate_scram_secret fixes the association and plans manual steps
     for the rest."""
+    # issue 24 (N18): Lambda API reference, SourceAccessConfiguration: "SASL_SCRAM_256_AUTH - (Self-managed
+    # Apache Kafka)", "SASL_SCRAM_512_AUTH - (Amazon MSK, Self-managed Apache Kafka)".
+    types = {a.type for a in facts.esm.source_access if a.uri == uri}
+    wrong_type: dict[str, str] = {}
+    if facts.esm.source_kind == "msk" and kafka.SASL_SCRAM_256_AUTH in types:
+        wrong_type["scram-256"] = (
+            "the mapping names it as SASL_SCRAM_256_AUTH, which Lambda offers for self-managed Apache Kafka "
+            "only; Amazon MSK SCRAM is SASL_SCRAM_512_AUTH"
+        )
     secret = next((s for s in facts.secrets if s.arn == uri or s.name == uri), None)
     if secret is None:
-        return {}  # not read: the could-not-check finding says so
+        return wrong_type  # not read otherwise: the could-not-check finding says so
     if not secret.exists:
-        return {"missing": "the secret does not exist"}
-    problems: dict[str, str] = {}
+        return {**wrong_type, "missing": "the secret does not exist"}
+    problems: dict[str, str] = dict(wrong_type)
     if not (secret.name or "").startswith("AmazonMSK_"):
         problems["name"] = "its name does not begin with AmazonMSK_"
     if is_aws_managed_key(secret.kms_key_id):

@@ -6,12 +6,19 @@ Each test is named after the audit item (N-number) and the sandbox scenario it r
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from remediate import actions
+from remediate.actions import ApplyContext
+from remediate.aws import Aws
+from remediate.config import load_settings
+from remediate.plan import Change
+from remediate.policy import FULL_ACCESS
 from remediate.sandbox import Sandbox
 from remediate.sandbox.scenarios import build_scenario
 from tests import tls_factory as tf
@@ -188,3 +195,66 @@ def test_item_10_broker_private_zone_needs_dns_hostnames_too(sandbox: Sandbox, c
         ("modify_vpc_attribute", {"EnableDnsHostnames": True})
     ]
     apply_and_replan(cli, scn.esm_uuid)
+
+
+def test_s1_private_dns_endpoints_are_created_after_the_dns_fix(sandbox: Sandbox, cli: CliRunner) -> None:
+    """S1: no way out and DNS hostnames off: AWS creates a private-DNS endpoint only once both VPC DNS
+    attributes are on (CreateVpcEndpoint, PrivateDnsEnabled), so the plan turns enableDnsHostnames on before
+    any such create, and the apply goes through a sandbox that refuses the create otherwise."""
+    scn = build_scenario(sandbox, "scram-no-nat", name="s1-hostnames-off", dns_hostnames=False)
+    plan = plan_json(cli, scn.esm_uuid)
+    actions = [c["action"] for c in plan["changes"]]
+    creates = [i for i, c in enumerate(plan["changes"]) if c["action"] == "create_vpc_endpoint"]
+    assert creates, actions
+    dns_fix = actions.index("modify_vpc_attribute")
+    assert all(dns_fix < i for i in creates), actions
+    apply_and_replan(cli, scn.esm_uuid)
+
+
+def test_n18_scram_256_on_msk_is_a_configuration_error(sandbox: Sandbox, cli: CliRunner) -> None:
+    """N18: SASL_SCRAM_256_AUTH is for self-managed Apache Kafka only (Lambda API reference,
+    SourceAccessConfiguration); on an MSK mapping it is SASL_AUTH_FAILED with the step naming the secret
+    as SASL_SCRAM_512_AUTH, not a healthy SCRAM consumer."""
+    scn = build_scenario(
+        sandbox, "healthy-msk", name="n18-scram-256", auth="scram", scram_type="SASL_SCRAM_256_AUTH"
+    )
+    plan = plan_json(cli, scn.esm_uuid)
+    assert codes(plan) == ["SASL_AUTH_FAILED"]
+    assert "SASL_SCRAM_256_AUTH" in plan["findings"][0]["summary"]
+    assert plan["changes"] == []
+    (secret,) = [a["URI"] for a in settle(sandbox, scn.esm_uuid)["SourceAccessConfigurations"]]
+    assert any(f"Type=SASL_SCRAM_512_AUTH,URI={secret}" in m["text"] for m in plan["manual_steps"])
+
+
+def test_n12_rollback_to_no_policy_writes_the_default_on_an_interface_endpoint(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """N12: a rollback to "no policy" on an interface endpoint writes AWS's default full-access document,
+    since ResetPolicy is for gateway endpoints only (EC2 API reference, ModifyVpcEndpoint; the sandbox
+    refuses it, S2). Driven through the action over HTTP: DescribeVpcEndpoints always returns a document,
+    so the CLI never plans a change whose `after` is no policy."""
+    for key, value in sandbox.env().items():
+        monkeypatch.setenv(key, value)
+    ec2 = sandbox.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    deny = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"}]}
+    endpoint = ec2.create_vpc_endpoint(
+        VpcId=vpc,
+        ServiceName="com.amazonaws.us-east-1.lambda",
+        VpcEndpointType="Interface",
+        SubnetIds=[subnet],
+        PrivateDnsEnabled=False,
+        PolicyDocument=json.dumps(deny),
+    )["VpcEndpoint"]["VpcEndpointId"]
+    change = Change(
+        id="undo-c1",
+        action="put_vpc_endpoint_policy",
+        resource=endpoint,
+        before={"PolicyDocument": deny},
+        after={"PolicyDocument": None},
+    )
+    ctx = ApplyContext(aws=Aws(region="us-east-1"), settings=load_settings(), plan_id="p-n12", run_id="r-n12")
+    actions.get("put_vpc_endpoint_policy").apply(change, ctx)
+    raw = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint])["VpcEndpoints"][0]["PolicyDocument"]
+    assert json.loads(raw)["Statement"] == FULL_ACCESS["Statement"]

@@ -187,6 +187,8 @@ def test_same_endpoint_change_applied_concurrently_creates_one_endpoint(
         monkeypatch.setenv(key, value)
     ec2 = sandbox.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    # Private-DNS endpoints need both VPC DNS attributes on (issue 24, S1).
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
     spec = {
         "VpcId": vpc,

@@ -23,6 +23,8 @@ NO_RETRIES = Config(retries={"max_attempts": 0, "mode": "standard"}, connect_tim
 def vpc_with_subnet(sb: Sandbox) -> tuple[str, str]:
     ec2 = sb.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    # Private-DNS endpoints need both VPC DNS attributes on (issue 24, S1).
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24", AvailabilityZone="us-east-1a")
     return vpc, subnet["Subnet"]["SubnetId"]
 

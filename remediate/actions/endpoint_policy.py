@@ -110,9 +110,11 @@ class PutVpcEndpointPolicy(Action):
             )
         ctx.progress(f"writing the policy of VPC endpoint {change.resource}")
         document = change.after["PolicyDocument"]
-        # No document (a rollback to an endpoint that had none) means AWS's default policy.
-        policy = {"PolicyDocument": to_text(document)} if document is not None else {"ResetPolicy": True}
-        ctx.aws.call("ec2", "modify_vpc_endpoint", VpcEndpointId=change.resource, **policy)
+        # No document (a rollback to an endpoint that had none) means AWS's default policy, written out:
+        # ResetPolicy is for gateway endpoints only (EC2 API reference, ModifyVpcEndpoint), and the
+        # Lambda, STS and Secrets Manager endpoints are interface endpoints (issue 24, N12).
+        text = to_text(document if document is not None else FULL_ACCESS)
+        ctx.aws.call("ec2", "modify_vpc_endpoint", VpcEndpointId=change.resource, PolicyDocument=text)
         return {"previous": change.before}
 
     def verify(self, change: Change, ctx: ApplyContext) -> str | None:

@@ -34,6 +34,17 @@ def associated(ctx: ApplyContext, cluster_arn: str) -> set[str]:
             return arns
 
 
+def _scram_256(facts: Facts, uri: str) -> str:
+    """issue 24 (N18): SASL_SCRAM_256_AUTH is for self-managed Apache Kafka only (Lambda API reference,
+    SourceAccessConfiguration); an MSK mapping names its SCRAM secret as SASL_SCRAM_512_AUTH."""
+    return (
+        f"ESM {facts.esm.uuid} names secret {uri} as SASL_SCRAM_256_AUTH, which Lambda offers for "
+        "self-managed Apache Kafka only; Amazon MSK SCRAM uses SHA-512. Name it as SASL_SCRAM_512_AUTH: "
+        f"`aws lambda update-event-source-mapping --uuid {facts.esm.uuid} --source-access-configurations "
+        f"Type=SASL_SCRAM_512_AUTH,URI={uri}` (keep the mapping's other source access configurations)."
+    )
+
+
 def _manual(facts: Facts, uri: str, problems: dict[str, str]) -> str:
     cluster = facts.esm.event_source_arn
     uuid = facts.esm.uuid
@@ -100,6 +111,8 @@ class AssociateScramSecret(Action):
             if access.type not in kafka.SCRAM_TYPES:
                 continue
             problems = required_access.scram_secret_problems(facts, access.uri)
+            if "scram-256" in problems:
+                out.append(ManualStep(because=(finding.code,), text=_scram_256(facts, access.uri)))
             if problems.keys() & {"missing", "name", "kms"}:
                 out.append(ManualStep(because=(finding.code,), text=_manual(facts, access.uri, problems)))
             elif "not-associated" in problems:

@@ -271,6 +271,9 @@ class ScenarioOptions:
     """A managed policy document set as the role's permissions boundary."""
     # secrets (scram/tls)
     scram_secret_associated: bool = True
+    scram_type: str = "SASL_SCRAM_512_AUTH"
+    """The SourceAccessConfigurations type of a scram secret (issue 24, N18: SASL_SCRAM_256_AUTH is
+    documented for self-managed Apache Kafka only)."""
     secret_value: str | None = None
     """SecretString of the scram/tls secret instead of the generated healthy one (tests supply bad ones)."""
     root_ca_certificate: str | None = None
@@ -1128,6 +1131,11 @@ class _Builder:
                 )["Subnet"]["SubnetId"]
                 for index, suffix in enumerate(_AZ_SUFFIXES)
             ]
+        vpc_dns = (self.o.dns_support, self.o.dns_hostnames)
+        if self.o.endpoints and self.o.endpoint_private_dns and not all(vpc_dns):
+            # issue 24 (S1): AWS creates a private-DNS endpoint only while both VPC DNS attributes are on;
+            # a VPC with one off and such endpoints is one whose attribute was turned off afterwards.
+            self._vpc_dns(True, True)
         for service in self.o.endpoints:
             kwargs: dict[str, Any] = {}
             if service in self.o.endpoint_policies:
@@ -1147,6 +1155,13 @@ class _Builder:
             )["VpcEndpoint"]
             self.made["endpoint_ids"][service] = endpoint["VpcEndpointId"]
         self.made["endpoint_security_group_id"] = group_id
+        if self.o.endpoints and self.o.endpoint_private_dns and not all(vpc_dns):
+            self._vpc_dns(*vpc_dns)
+
+    def _vpc_dns(self, support: bool, hostnames: bool) -> None:
+        ec2 = self.sb.client("ec2")
+        ec2.modify_vpc_attribute(VpcId=self.made["vpc_id"], EnableDnsSupport={"Value": support})
+        ec2.modify_vpc_attribute(VpcId=self.made["vpc_id"], EnableDnsHostnames={"Value": hostnames})
 
     # --- secrets ---
 
@@ -1551,7 +1566,7 @@ class _Builder:
 
         source_access: list[dict[str, str]] = []
         if source != "sqs" and secret_arn and o.esm_names_secret:
-            kind = {"scram": "SASL_SCRAM_512_AUTH", "tls": "CLIENT_CERTIFICATE_TLS_AUTH"}[o.auth]
+            kind = {"scram": o.scram_type, "tls": "CLIENT_CERTIFICATE_TLS_AUTH"}[o.auth]
             source_access.append({"Type": kind, "URI": secret_arn})
         if root_ca_arn:
             source_access.append({"Type": "SERVER_ROOT_CA_CERTIFICATE", "URI": root_ca_arn})

@@ -395,6 +395,8 @@ def test_gap8_scram_on_unknown_cluster_is_not_found(sb: Sandbox) -> None:
 def test_gap9_create_vpc_endpoint_client_token(sb: Sandbox) -> None:
     vpc, subnets, sg = make_network(sb)
     ec2 = sb.client("ec2")
+    # Private DNS (the default for an AWS service) needs both VPC DNS attributes on (issue 24, S1).
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
     args = {
         "VpcId": vpc,
         "ServiceName": "com.amazonaws.us-east-1.lambda",
@@ -434,8 +436,20 @@ def test_gap9_modify_vpc_endpoint_private_dns_and_reset_policy(sb: Sandbox) -> N
     described = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint])["VpcEndpoints"][0]
     assert described["PrivateDnsEnabled"] is True
     assert json.loads(described["PolicyDocument"]) == deny
-    ec2.modify_vpc_endpoint(VpcEndpointId=endpoint, ResetPolicy=True)
+    # issue 24 (S2): ResetPolicy is for gateway endpoints only (EC2 API reference, ModifyVpcEndpoint).
+    with pytest.raises(ClientError) as refused:
+        ec2.modify_vpc_endpoint(VpcEndpointId=endpoint, ResetPolicy=True)
+    assert refused.value.response["Error"]["Code"] == "InvalidParameter"
     described = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint])["VpcEndpoints"][0]
+    assert json.loads(described["PolicyDocument"]) == deny
+    gateway = ec2.create_vpc_endpoint(
+        VpcId=vpc,
+        ServiceName="com.amazonaws.us-east-1.s3",
+        VpcEndpointType="Gateway",
+        PolicyDocument=json.dumps(deny),
+    )["VpcEndpoint"]["VpcEndpointId"]
+    ec2.modify_vpc_endpoint(VpcEndpointId=gateway, ResetPolicy=True)
+    described = ec2.describe_vpc_endpoints(VpcEndpointIds=[gateway])["VpcEndpoints"][0]
     assert json.loads(described["PolicyDocument"])["Statement"][0]["Effect"] == "Allow"
     allow_one = {
         "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole", "Resource": "*"}]

@@ -18,6 +18,8 @@ LAMBDA = "com.amazonaws.us-east-1.lambda"
 def _vpc(sb: Sandbox) -> tuple[str, str, str]:
     ec2 = sb.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    # Private-DNS endpoints need both VPC DNS attributes on (issue 24, S1).
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
     a = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]
     b = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.2.0/28", AvailabilityZone="us-east-1b")["Subnet"]
     return vpc, a["SubnetId"], b["SubnetId"]
@@ -134,3 +136,28 @@ def test_the_61st_rule_of_a_direction_and_ip_version_is_refused(sb: Sandbox) -> 
     with pytest.raises(ClientError) as exc:
         ingress(3, UserIdGroupPairs=[{"GroupId": group}])  # a group reference counts as one rule
     assert _error(exc)[0] == "RulesPerSecurityGroupLimitExceeded"
+
+
+@pytest.mark.parametrize("attribute", ["EnableDnsHostnames", "EnableDnsSupport"])
+def test_private_dns_endpoint_in_a_vpc_with_a_dns_attribute_off_is_refused(
+    sb: Sandbox, attribute: str
+) -> None:
+    """Issue 24, S1: "To use a private hosted zone, you must set the following VPC attributes to true:
+    enableDnsHostnames and enableDnsSupport" (EC2 API reference, CreateVpcEndpoint, PrivateDnsEnabled)."""
+    vpc, a, _ = _vpc(sb)
+    ec2 = sb.client("ec2")
+    ec2.modify_vpc_attribute(VpcId=vpc, **{attribute: {"Value": False}})  # type: ignore[arg-type]
+    with pytest.raises(ClientError) as exc:
+        ec2.create_vpc_endpoint(
+            VpcId=vpc, ServiceName=STS, VpcEndpointType="Interface", SubnetIds=[a], PrivateDnsEnabled=True
+        )
+    assert _error(exc)[0] == "InvalidParameter"
+    assert "enableDnsSupport and enableDnsHostnames" in _error(exc)[1]
+    # Without private DNS it is accepted; with the attribute back on, so is private DNS.
+    ec2.create_vpc_endpoint(
+        VpcId=vpc, ServiceName=STS, VpcEndpointType="Interface", SubnetIds=[a], PrivateDnsEnabled=False
+    )
+    ec2.modify_vpc_attribute(VpcId=vpc, **{attribute: {"Value": True}})  # type: ignore[arg-type]
+    ec2.create_vpc_endpoint(
+        VpcId=vpc, ServiceName=LAMBDA, VpcEndpointType="Interface", SubnetIds=[a], PrivateDnsEnabled=True
+    )
