@@ -56,7 +56,8 @@ CODES: dict[str, str] = {
     "CONNECTION_UNEXPLAINED": "connection error not explained by the configuration, and no broker trouble "
     "measured",
     "ESM_SECRET_MISSING": "the MSK cluster offers only SASL/SCRAM or mTLS and the mapping names no secret",
-    "STRAY_MAPPING": "the mapping's MSK cluster no longer exists: a stray mapping that can never deliver",
+    "STRAY_MAPPING": "the mapping's MSK cluster or its function no longer exists: a stray mapping that can "
+    "never deliver",
 }
 
 

@@ -240,3 +240,22 @@ def test_a_mapping_on_a_deleted_cluster_is_a_stray(sandbox: Sandbox, cli: CliRun
     scan = json.loads(cli("scan", "--output", "json").stdout)
     [mapping] = [m for m in scan["mappings"] if m["esm_uuid"] == scn.esm_uuid]
     assert "STRAY_MAPPING" in [f["code"] for f in mapping["findings"]]
+
+
+def test_a_mapping_whose_function_was_deleted_is_a_stray(sandbox: Sandbox, cli: CliRunner) -> None:
+    """issue 25, item 7: Lambda keeps a mapping after its function is deleted; GetFunction then answers
+    ResourceNotFoundException and the mapping can never invoke anything."""
+    scn = build_scenario(sandbox, "healthy-msk")
+    function_arn = esm(sandbox, scn.esm_uuid)["FunctionArn"]
+    sandbox.client("lambda").delete_function(FunctionName=function_arn)
+    assert esm(sandbox, scn.esm_uuid)["FunctionArn"] == function_arn  # the mapping outlives its function
+    found = diagnosed(cli, scn.esm_uuid)
+    assert [f["code"] for f in found] == ["STRAY_MAPPING", "COULD_NOT_CHECK"]
+    assert found[0]["evidence"] == {"cause": "function-deleted", "source": function_arn, "state": "Enabled"}
+    assert found[1]["evidence"]["what"] == f"function {function_arn}"
+    plan = plan_json(cli, scn.esm_uuid)
+    assert plan["changes"] == []
+    assert f"aws lambda delete-event-source-mapping --uuid {scn.esm_uuid}" in plan["manual_steps"][0]["text"]
+    scan = json.loads(cli("scan", "--output", "json").stdout)
+    [mapping] = [m for m in scan["mappings"] if m["esm_uuid"] == scn.esm_uuid]
+    assert "STRAY_MAPPING" in [f["code"] for f in mapping["findings"]]
