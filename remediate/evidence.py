@@ -514,7 +514,7 @@ class OffsetLagGrowing(Evidence):
 class StrayMapping(Evidence):
     """A mapping whose source no longer exists: it can never deliver again."""
 
-    cause: Literal["cluster-deleted"]
+    cause: Literal["cluster-deleted", "function-deleted"]  # issue 25, item 7: function-deleted
     source: str
     state: str
 

@@ -56,10 +56,11 @@ CODES: dict[str, str] = {
     "CONNECTION_UNEXPLAINED": "connection error not explained by the configuration, and no broker trouble "
     "measured",
     "ESM_SECRET_MISSING": "the MSK cluster offers only SASL/SCRAM or mTLS and the mapping names no secret",
-    "STRAY_MAPPING": "the mapping's MSK cluster no longer exists: a stray mapping that can never deliver",
     "TOPIC_NOT_FOUND": "the mapping's topic does not exist on the MSK cluster",
     "TOPIC_REPLICATION_FACTOR_ONE": "the mapping's topic has one replica: consumers stall while MSK "
     "patches its broker",
+    "STRAY_MAPPING": "the mapping's MSK cluster or its function no longer exists: a stray mapping that can "
+    "never deliver",
 }
 
 

@@ -240,3 +240,52 @@ def test_a_mapping_on_a_deleted_cluster_is_a_stray(sandbox: Sandbox, cli: CliRun
     scan = json.loads(cli("scan", "--output", "json").stdout)
     [mapping] = [m for m in scan["mappings"] if m["esm_uuid"] == scn.esm_uuid]
     assert "STRAY_MAPPING" in [f["code"] for f in mapping["findings"]]
+
+
+def test_a_mapping_whose_function_was_deleted_is_a_stray(sandbox: Sandbox, cli: CliRunner) -> None:
+    """issue 25, item 7: Lambda keeps a mapping after its function is deleted; GetFunction then answers
+    ResourceNotFoundException and the mapping can never invoke anything."""
+    scn = build_scenario(sandbox, "healthy-msk")
+    function_arn = esm(sandbox, scn.esm_uuid)["FunctionArn"]
+    sandbox.client("lambda").delete_function(FunctionName=function_arn)
+    assert esm(sandbox, scn.esm_uuid)["FunctionArn"] == function_arn  # the mapping outlives its function
+    found = diagnosed(cli, scn.esm_uuid)
+    assert [f["code"] for f in found] == ["STRAY_MAPPING", "COULD_NOT_CHECK"]
+    assert found[0]["evidence"] == {"cause": "function-deleted", "source": function_arn, "state": "Enabled"}
+    assert found[1]["evidence"]["what"] == f"function {function_arn}"
+    plan = plan_json(cli, scn.esm_uuid)
+    assert plan["changes"] == []
+    assert f"aws lambda delete-event-source-mapping --uuid {scn.esm_uuid}" in plan["manual_steps"][0]["text"]
+    scan = json.loads(cli("scan", "--output", "json").stdout)
+    [mapping] = [m for m in scan["mappings"] if m["esm_uuid"] == scn.esm_uuid]
+    assert "STRAY_MAPPING" in [f["code"] for f in mapping["findings"]]
+
+
+def test_scan_reports_two_mappings_that_process_one_topic_twice(sandbox: Sandbox, cli: CliRunner) -> None:
+    """issue 25, item 7: Lambda refuses a second mapping with the same function, source and topic
+    (ResourceConflictException), but not one on an alias of that function: both invoke the same code and
+    each reads every record of the topic."""
+    scn = build_scenario(sandbox, "healthy-msk")
+    lam = sandbox.client("lambda")
+    first = esm(sandbox, scn.esm_uuid)
+    function_arn = first["FunctionArn"]
+    lam.create_alias(FunctionName=function_arn, Name="live", FunctionVersion="$LATEST")
+    second = lam.create_event_source_mapping(
+        FunctionName=f"{function_arn}:live",
+        EventSourceArn=first["EventSourceArn"],
+        Topics=first["Topics"],
+        StartingPosition="LATEST",
+    )["UUID"]
+    scan = json.loads(cli("scan", "--output", "json").stdout)
+    assert scan["duplicates"] == [
+        {
+            "function": function_arn,
+            "source": first["EventSourceArn"],
+            "topic": first["Topics"][0],
+            "esm_uuids": sorted([scn.esm_uuid, second]),
+        }
+    ]
+    text = cli("scan").stdout
+    assert f"{first['Topics'][0]} is read twice" in text
+    lam.delete_event_source_mapping(UUID=second)
+    assert json.loads(cli("scan", "--output", "json").stdout)["duplicates"] == []

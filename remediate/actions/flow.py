@@ -345,12 +345,14 @@ class StraySteps(ManualAction):
         ev = finding.evidence
         assert isinstance(ev, StrayMapping)
         uuid = facts.esm.uuid
+        elsewhere = "function" if ev.cause == "function-deleted" else "cluster"
         return [
             ManualStep(
                 because=(finding.code,),
                 text=f"{ev.source} no longer exists, so ESM {uuid} can never deliver: keep its settings "
-                f"(`aws lambda get-event-source-mapping --uuid {uuid}`) if it is to be re-created on another "
-                f"cluster, then delete it (`aws lambda delete-event-source-mapping --uuid {uuid}`), and "
-                "remove it from the template that created it, or the next deployment re-creates it.",
+                f"(`aws lambda get-event-source-mapping --uuid {uuid}`) if it is to be re-created for "
+                f"another {elsewhere}, then delete it "
+                f"(`aws lambda delete-event-source-mapping --uuid {uuid}`), and remove it from the template "
+                "that created it, or the next deployment re-creates it.",
             )
         ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from itertools import pairwise
+from typing import Literal
 
 from remediate import filters, health
 from remediate.checks.base import check
@@ -210,18 +211,27 @@ def lag_keeps_up(facts: Facts) -> list[Finding]:
 
 @check("source_exists", "STRAY_MAPPING")
 def source_exists(facts: Facts) -> list[Finding]:
-    """An MSK mapping whose cluster DescribeClusterV2 does not find (NotFoundException): left behind by a
-    deleted cluster (a cross-account source is a VPC connection, read otherwise)."""
+    """A mapping left behind by what it joins: its MSK cluster DescribeClusterV2 does not find
+    (NotFoundException; a cross-account source is a VPC connection, read otherwise), or its function
+    GetFunction does not find (ResourceNotFoundException: Lambda keeps a mapping after its function is
+    deleted, and it can never invoke anything again)."""
     esm = facts.esm
-    if esm.source_kind != "msk" or facts.cluster is not None or not esm.event_source_arn:
-        return []
-    what = f"MSK cluster {esm.event_source_arn}"
-    if not any(u.what == what and u.reason.startswith("NotFoundException") for u in facts.unchecked):
-        return []
+
+    def gone(what: str, error: str) -> bool:
+        return any(u.what == what and u.reason.startswith(error) for u in facts.unchecked)
+
+    stray: list[tuple[Literal["cluster-deleted", "function-deleted"], str]] = []
+    cluster = esm.event_source_arn if esm.source_kind == "msk" and facts.cluster is None else None
+    if cluster and gone(f"MSK cluster {cluster}", "NotFoundException"):
+        stray.append(("cluster-deleted", cluster))
+    if facts.function is None and gone(f"function {esm.function_arn}", "ResourceNotFoundException"):
+        stray.append(("function-deleted", esm.function_arn))
     return [
         Finding(
             code="STRAY_MAPPING",
-            summary=f"ESM {esm.uuid} ({esm.state}) polls {esm.event_source_arn}, which no longer exists",
-            evidence=StrayMapping(cause="cluster-deleted", source=esm.event_source_arn, state=esm.state),
+            summary=f"ESM {esm.uuid} ({esm.state}) {'invokes' if cause == 'function-deleted' else 'polls'} "
+            f"{source}, which no longer exists",
+            evidence=StrayMapping(cause=cause, source=source, state=esm.state),
         )
+        for cause, source in stray
     ]

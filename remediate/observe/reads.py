@@ -1014,7 +1014,18 @@ def _observe(
     obs: _Observer, esm: Esm, notes: _Notes, minutes: int = 0, *, listed: bool = False
 ) -> Future[_Observed]:
     """The mapping's dependency chain as chained futures: nothing here waits."""
-    function_f = notes.guard(f"function {esm.function_arn}", obs.function(esm.function_arn))
+    function_what = f"function {esm.function_arn}"
+
+    def function_gone(exc: BaseException) -> None:
+        # issue 25: Lambda keeps a mapping after its function is deleted; GetFunction then answers
+        # ResourceNotFoundException (Lambda API reference, GetFunction, Errors). The checks that need the
+        # function say they could not run, and source_exists reports the stray.
+        if not (isinstance(exc, AwsError) and exc.code == "ResourceNotFoundException"):
+            raise exc.with_traceback(None)
+        notes.unchecked.append(Unchecked(what=function_what, reason=f"{exc.code}: {exc}"))
+
+    function_read = recover(obs.function(esm.function_arn), function_gone)
+    function_f = notes.guard(function_what, function_read)
 
     def role(fn: Function | None) -> Future[Role | None]:
         if fn is None or not fn.role_arn:

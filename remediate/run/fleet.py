@@ -38,6 +38,7 @@ from remediate.observe.builders import esm_from_api
 from remediate.observe.listing import kafka_mappings
 from remediate.observe.reads import observe, seed_listing
 from remediate.plan import Plan
+from remediate.run.duplicates import duplicates, stream_of
 from remediate.run.engine import build_plan, diagnose
 from remediate.run.machine import Run, Stop
 from remediate.run.playbook import Playbook
@@ -81,6 +82,7 @@ class ScanResult:
     findings: tuple[Finding, ...] = ()
     facts: Facts | None = None
     error: str | None = None
+    stream: tuple[str, str, str] | None = None  # issue 25: (function, source, topic), for duplicates
 
     @property
     def healthy(self) -> bool:
@@ -118,6 +120,7 @@ def diagnose_one(
         function_arn=esm.function_arn,
         source=_source(esm),
         state=esm.state,
+        stream=stream_of(esm),
     )
     try:
         facts = observe(
@@ -171,6 +174,7 @@ def exit_code(results: Sequence[ScanResult]) -> int:
 
 def to_json(results: Sequence[ScanResult], fixes: Sequence[FixOutcome] | None = None) -> dict[str, Any]:
     doc: dict[str, Any] = {"schema": SCAN_SCHEMA, "mappings": [r.to_json() for r in results]}
+    doc["duplicates"] = [d.to_json() for d in duplicates(results)]  # issue 25
     if fixes is not None:
         doc["fixes"] = [f.to_json() for f in fixes]
     return doc

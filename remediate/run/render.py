@@ -16,6 +16,7 @@ from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.plan import Change, Plan
 from remediate.run import path_groups
+from remediate.run.duplicates import duplicates
 
 if TYPE_CHECKING:
     from remediate.run.fleet import ScanResult
@@ -195,6 +196,7 @@ def render_scan_table(results: Sequence[ScanResult], color: bool = False) -> str
         out.append(line(row, () if result.healthy else ("red" if result.error else "yellow",)))
     broken = sum(1 for r in results if r.findings and not r.error)
     errors = sum(1 for r in results if r.error)
+    out.extend(f"duplicate: {d.text()}" for d in duplicates(results))  # issue 25
     out.append("")
     out.append(
         f"{len(results)} mapping(s) scanned: {len(results) - broken - errors} healthy, "
