@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict
 from remediate import health
 from remediate.actions.base import Action, ApplyContext, Draft, ManualAction, register
 from remediate.actions.esm import read_esm, update_esm, wait_for_state
-from remediate.actions.provisioned_mode import COST_BASIS
+from remediate.actions.provisioned_mode import COST_BASIS, PollerConfigWrite
 from remediate.evidence import (
     FiltersDropRecords,
     FunctionTimeoutRisk,
@@ -256,10 +256,11 @@ class FilterSteps(ManualAction):
 
 
 @register
-class RaiseMaxPollers(Action):
+class RaiseMaxPollers(PollerConfigWrite):
     """Double a provisioned-mode mapping's MaximumPollers (at most 2,000), keeping MinimumPollers."""
 
     name = "raise_max_pollers"
+    doing = "raising the provisioned pollers of"
     accepts = (OffsetLagGrowing,)
     order = 81
     permissions = ("lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping")
@@ -283,24 +284,6 @@ class RaiseMaxPollers(Action):
             after={"ProvisionedPollerConfig": {"MinimumPollers": minimum, "MaximumPollers": wanted}},
         )
         return [Draft(change)]
-
-    def is_done(self, change: Change, ctx: ApplyContext) -> bool:
-        return self.verify(change, ctx) is None
-
-    def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
-        config = change.after["ProvisionedPollerConfig"]
-        ctx.progress(f"raising the provisioned pollers of ESM {change.resource}: {config}")
-        update_esm(ctx, change.resource, ProvisionedPollerConfig=config)
-        wait_for_state(ctx, change.resource, ESM_SETTLED_STATES)
-        return {"previous": change.before}
-
-    def verify(self, change: Change, ctx: ApplyContext) -> str | None:
-        have = read_esm(ctx, change.resource).get("ProvisionedPollerConfig") or {}
-        wanted = change.after["ProvisionedPollerConfig"]
-        wrong = {k: have.get(k) for k, v in wanted.items() if have.get(k) != v}
-        return (
-            f"ESM {change.resource} has ProvisionedPollerConfig {have}, expected {wanted}" if wrong else None
-        )
 
 
 @register

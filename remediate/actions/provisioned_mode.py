@@ -34,12 +34,39 @@ COST_BASIS = (
 )
 
 
+class PollerConfigWrite(Action):
+    """An action whose change is the mapping's `ProvisionedPollerConfig`: written with one
+    UpdateEventSourceMapping, waited on until the mapping settles, and read back key by key."""
+
+    doing = "setting the provisioned pollers of"
+    """What the progress line says it does, before "ESM <uuid>: <config>"."""
+
+    def is_done(self, change: Change, ctx: ApplyContext) -> bool:
+        return self.verify(change, ctx) is None
+
+    def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
+        config = change.after["ProvisionedPollerConfig"]
+        ctx.progress(f"{self.doing} ESM {change.resource}: {config}")
+        update_esm(ctx, change.resource, ProvisionedPollerConfig=config)
+        wait_for_state(ctx, change.resource, ESM_SETTLED_STATES)
+        return {"previous": change.before}
+
+    def verify(self, change: Change, ctx: ApplyContext) -> str | None:
+        have = read_esm(ctx, change.resource).get("ProvisionedPollerConfig") or {}
+        wanted = change.after["ProvisionedPollerConfig"]
+        wrong = {k: have.get(k) for k, v in wanted.items() if have.get(k) != v}
+        return (
+            f"ESM {change.resource} has ProvisionedPollerConfig {have}, expected {wanted}" if wrong else None
+        )
+
+
 @register
-class SwitchToProvisionedMode(Action):
+class SwitchToProvisionedMode(PollerConfigWrite):
     """Give the mapping a ProvisionedPollerConfig, so its pollers need no path to AWS services from the "
     "VPC."""
 
     name = "switch_to_provisioned_mode"
+    doing = "switching to provisioned mode"
     accepts = (ServiceEndpointsUnreachable,)
     order = 85
     permissions = ("lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping")
@@ -62,24 +89,6 @@ class SwitchToProvisionedMode(Action):
             after={"ProvisionedPollerConfig": config, "CostBasis": COST_BASIS},
         )
         return [Draft(change)]
-
-    def is_done(self, change: Change, ctx: ApplyContext) -> bool:
-        return self.verify(change, ctx) is None
-
-    def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
-        config = change.after["ProvisionedPollerConfig"]
-        ctx.progress(f"switching ESM {change.resource} to provisioned mode: {config}")
-        update_esm(ctx, change.resource, ProvisionedPollerConfig=config)
-        wait_for_state(ctx, change.resource, ESM_SETTLED_STATES)
-        return {"previous": change.before}
-
-    def verify(self, change: Change, ctx: ApplyContext) -> str | None:
-        have = read_esm(ctx, change.resource).get("ProvisionedPollerConfig") or {}
-        wanted = change.after["ProvisionedPollerConfig"]
-        wrong = {k: have.get(k) for k, v in wanted.items() if have.get(k) != v}
-        return (
-            f"ESM {change.resource} has ProvisionedPollerConfig {have}, expected {wanted}" if wrong else None
-        )
 
     def inverse(self, change: Change, outputs: dict[str, Any]) -> Change | None:
         raise NotImplementedError(
