@@ -93,7 +93,8 @@ def merge(source: Peer, label: str, port: int, results: list[PathResult]) -> Pat
 
 def broker_destinations(facts: Facts, net: Network, port: int) -> list[Peer]:
     """MSK brokers live in the cluster's subnets behind its groups; a self-managed broker is its own
-    address when given as an IP, else assumed to be somewhere in the VPC."""
+    address when given as an IP (behind its interface's groups when that interface was read: issue 21,
+    item 6), else assumed to be somewhere in the VPC."""
     if facts.esm.source_kind == "msk":
         groups = facts.cluster.security_group_ids if facts.cluster else net.source_security_group_ids
         return [Peer(f"brokers in {s.id}", s.address, s.id, groups) for s in net.subnets]
