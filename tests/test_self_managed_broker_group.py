@@ -90,3 +90,22 @@ def test_a_broker_ip_with_no_interface_keeps_the_egress_plan(sandbox: Sandbox, c
     assert proc.returncode == 0, proc.stderr
     changes = json.loads(proc.stdout)["changes"]
     assert {c["action"] for c in changes} == {"authorize_sg_egress"}
+
+
+def test_a_denied_interface_read_is_could_not_check(sandbox: Sandbox, cli: CliRunner) -> None:
+    """The broker's interface unread: COULD_NOT_CHECK names it, and nothing is planned on a group."""
+    from remediate.sandbox.faults import FaultRule
+
+    sc = build_scenario(sandbox, NAME)
+    sandbox.faults.add(
+        FaultRule(service="ec2", operation="DescribeNetworkInterfaces", kind="status", status=403)
+    )
+    proc = cli("plan", "--esm", sc.esm_uuid, "--output", "json")
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)
+    unread = [f for f in plan["findings"] if f["code"] == "COULD_NOT_CHECK"]
+    assert [f["evidence"]["what"] for f in unread] == [
+        f"network interfaces of the brokers 10.0.2.10 in {sc.vpc_id}"
+    ], plan["findings"]
+    assert "BROKER_PORTS_BLOCKED" not in {f["code"] for f in plan["findings"]}
+    assert not [c for c in plan["changes"] if c["action"] == "authorize_sg_ingress"]
