@@ -645,6 +645,17 @@ class Topics(Model):
     unread: tuple[str, ...] = ()
 
 
+class BrokerInterface(Model):
+    """issue 21 (item 6): the network interface that holds a self-managed broker's private address
+    (EC2 DescribeNetworkInterfaces, filter `addresses.private-ip-address`): the security groups there
+    are the broker's, and security groups apply at the interface."""
+
+    address: str
+    interface_id: str
+    subnet_id: str
+    group_ids: tuple[str, ...] = ()
+
+
 class Facts(Model):
     region: str
     esm: Esm
@@ -665,6 +676,9 @@ class Facts(Model):
     schema_registry: SchemaRegistry | None = None
     topics: Topics | None = None
     """issue 21: the MSK cluster's topics; None when not read (not MSK, or the cluster not read)."""
+    broker_interfaces: tuple[BrokerInterface, ...] | None = None
+    """issue 21 (item 6): the interfaces of self-managed brokers given as IPs in the pollers' VPC;
+    None when not read (MSK, over the internet, no IP-literal broker, or the read was denied)."""
     unchecked: tuple[Unchecked, ...] = ()
 
     def fingerprint(self) -> str:

@@ -93,7 +93,8 @@ def merge(source: Peer, label: str, port: int, results: list[PathResult]) -> Pat
 
 def broker_destinations(facts: Facts, net: Network, port: int) -> list[Peer]:
     """MSK brokers live in the cluster's subnets behind its groups; a self-managed broker is its own
-    address when given as an IP, else assumed to be somewhere in the VPC."""
+    address when given as an IP (behind its interface's groups when that interface was read: issue 21,
+    item 6), else assumed to be somewhere in the VPC."""
     if facts.esm.source_kind == "msk":
         groups = facts.cluster.security_group_ids if facts.cluster else net.source_security_group_ids
         return [Peer(f"brokers in {s.id}", s.address, s.id, groups) for s in net.subnets]
@@ -109,22 +110,28 @@ def broker_destinations(facts: Facts, net: Network, port: int) -> list[Peer]:
             dests.append(Peer(f"broker {host}", vpc_cidr, assumed=True))
             continue
         cidr = f"{address}/{address.max_prefixlen}"
+        interface = next((i for i in facts.broker_interfaces or () if i.address == str(address)), None)
+        if interface is not None:
+            # issue 21 (item 6): the broker's own interface, its subnet and its groups.
+            dests.append(Peer(f"broker {host}", cidr, interface.subnet_id, interface.group_ids))
+            continue
         subnet = next((s for s in net.subnets if any(cidr_contains(c, cidr) for c in s.cidrs)), None)
         dests.append(Peer(f"broker {host}", cidr, subnet.id if subnet else None))
     return dests
 
 
 def broker_paths(facts: Facts, net: Network) -> list[PathResult]:
-    """From each source subnet to the brokers, on each broker port."""
+    """From each source subnet to the brokers, on each broker port. A broker's ingress is evaluated
+    where its groups are known: MSK's cluster groups, or a self-managed broker's interface (issue 21)."""
     msk = facts.esm.source_kind == "msk"
     out = []
     for port in kafka.broker_ports(facts.esm, facts.cluster):
         dests = broker_destinations(facts, net, port)
+        groups = list(dict.fromkeys(g for d in dests for g in d.group_ids))
         for src in sources(net):
-            label = f"brokers ({', '.join(dests[0].group_ids)})" if msk and dests else "brokers"
-            out.append(
-                merge(src, label, port, [evaluate(net, src, d, port, dest_ingress=msk) for d in dests])
-            )
+            label = f"brokers ({', '.join(groups)})" if groups else "brokers"
+            results = [evaluate(net, src, d, port, dest_ingress=msk or bool(d.group_ids)) for d in dests]
+            out.append(merge(src, label, port, results))
     return out
 
 

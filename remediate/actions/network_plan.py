@@ -188,6 +188,13 @@ def broker_fix(facts: Facts, evidence: BrokerPortsBlocked) -> NetworkFix:
                 fix.rules.append(
                     rule("ingress", cluster_groups[0], path.port, description, peer_group=source_group)
                 )
+            elif b.direction == "ingress" and not msk and source_group and b.resource.startswith("sg-"):
+                # issue 21 (item 6): a self-managed broker's own group (its interface's first group)
+                # admits the mapping's group on that one port.
+                broker_group = b.resource.split(", ")[0]
+                fix.rules.append(
+                    rule("ingress", broker_group, path.port, description, peer_group=source_group)
+                )
             elif b.direction == "egress" and source_group and msk and cluster_groups:
                 fix.rules.append(
                     rule("egress", source_group, path.port, description, peer_group=cluster_groups[0])

@@ -29,6 +29,7 @@ from remediate.aws import Aws, is_access_denied, outcome
 from remediate.errors import AwsError, InputError
 from remediate.facts import (
     BrokerHealth,
+    BrokerInterface,
     Cluster,
     Destination,
     Dns,
@@ -62,7 +63,7 @@ from remediate.facts import (
     VpcZone,
 )
 from remediate.log import get_logger
-from remediate.observe import denials, dns, metrics, topics
+from remediate.observe import broker_interfaces, denials, dns, metrics, topics
 from remediate.observe.builders import (
     cluster_from_api,
     destination_from_api,
@@ -105,6 +106,7 @@ PERMISSIONS = (
     "ec2:DescribeNatGateways",
     "ec2:DescribeVpcEndpoints",
     "ec2:DescribeVpcEndpointServices",
+    "ec2:DescribeNetworkInterfaces",  # issue 21 (item 6): self-managed brokers' interfaces
     "servicequotas:GetServiceQuota",
     "iam:GetRole",
     "iam:ListRolePolicies",
@@ -991,6 +993,24 @@ class _Observed:
     keys: tuple[KmsKey, ...] = ()
     schema_registry: SchemaRegistry | None = None
     topics: Topics | None = None
+    broker_interfaces: tuple[BrokerInterface, ...] | None = None
+
+
+def _broker_interfaces(
+    obs: _Observer, esm: Esm, network: Network | None, notes: _Notes
+) -> Future[tuple[BrokerInterface, ...] | None]:
+    """issue 21 (item 6): the interfaces holding the self-managed brokers' IPs in the pollers' VPC."""
+    addresses = broker_interfaces.broker_addresses(esm)
+    vpc = network.vpc if network is not None and network.placement != "internet" else None
+    if esm.source_kind != "self-managed" or vpc is None or not addresses:
+        return done(None)
+    filters = [
+        {"Name": "vpc-id", "Values": [vpc.id]},
+        {"Name": "addresses.private-ip-address", "Values": list(addresses)},
+    ]
+    read = obs.read("ec2", "describe_network_interfaces", Filters=filters)
+    found = then(read, lambda raw: broker_interfaces.interfaces_from_api(raw, addresses))
+    return notes.guard(f"network interfaces of the brokers {', '.join(addresses)} in {vpc.id}", found)
 
 
 def _placement(
@@ -1066,6 +1086,7 @@ def _observe(
         return notes.adopt(f"network of {placement}", obs.network(placement, subnets, groups))
 
     network_f = chain(gather([cluster_f, connection_f]), network)
+    interfaces_f = chain(network_f, lambda net: _broker_interfaces(obs, esm, net, notes))
     names_f = (
         chain(network_f, lambda net: _names(obs, esm, net, notes))
         if esm.source_kind == "self-managed"
@@ -1095,6 +1116,7 @@ def _observe(
             destination,
             related,
             found_topics,
+            interfaces,
             *shared,
         ) = parts
         secrets: list[Shared[Secret]] = [found for found in shared if found is not None]
@@ -1116,6 +1138,7 @@ def _observe(
             keys=related[1],
             schema_registry=related[2],
             topics=found_topics,
+            broker_interfaces=interfaces,
         )
 
     return then(
@@ -1131,6 +1154,7 @@ def _observe(
                 destination_f,
                 related_f,
                 topics_f,
+                interfaces_f,
                 *secret_fs,
             ]
         ),
@@ -1284,6 +1308,7 @@ def observe(
         keys=found.keys,
         schema_registry=found.schema_registry,
         topics=found.topics,
+        broker_interfaces=found.broker_interfaces,
         # Sorted: reads finish in any order, and the fingerprint must not depend on it.
         unchecked=tuple(sorted(set(notes.unchecked), key=lambda u: (u.what, u.reason))),
     )

@@ -349,6 +349,10 @@ class ScenarioOptions:
     esm_names_secret: bool = True
     """Name the scram/tls secret in the mapping's SourceAccessConfigurations; off: the secret exists (and is
     associated) but the mapping names none."""
+    # issue 21 (item 6)
+    self_managed_broker_interface: bool = False
+    """With ``self_managed_vpc``: the first self-managed broker (an IP) is an EC2 network interface in the
+    pollers' VPC whose own group admits the broker port only from another tier's group."""
 
 
 @dataclass(frozen=True)
@@ -532,6 +536,19 @@ register(
         sg_egress_all=False,
         sg_egress_ports=(443,),
         self_managed_servers=("10.0.1.10:9092", "10.0.2.10:9092"),
+        expected_findings=("BROKER_PORTS_BLOCKED",),
+    )
+)
+register(  # issue 21 (item 6)
+    dataclasses.replace(
+        BASELINE,
+        name="self-managed-broker-group-other-tier",
+        description="Self-managed Kafka on EC2 in the VPC: the broker's own group admits only the app tier.",
+        source="self-managed",
+        auth="none",
+        self_managed_vpc=True,
+        self_managed_servers=("10.0.2.10:9092",),
+        self_managed_broker_interface=True,
         expected_findings=("BROKER_PORTS_BLOCKED",),
     )
 )
@@ -1523,6 +1540,8 @@ class _Builder:
             groups = (group,)
             self.endpoints(group)
             self.hosted_zone()
+            if source == "self-managed" and o.self_managed_broker_interface:
+                self.broker_interface(port)
         secret_arn = self.secret() if source != "sqs" else None
         root_ca_arn = self.root_ca_secret() if source != "sqs" else None
         destination = self.destination()
@@ -1746,6 +1765,40 @@ class _Builder:
             peer = self.sb.client("lambda").create_event_source_mapping(FunctionName=name, **esm_args)
             peers.append(peer["UUID"])
         self.made["peer_uuids"] = tuple(peers)
+
+    def broker_interface(self, port: int) -> None:
+        """issue 21 (item 6): a Kafka broker on EC2: a network interface at the first broker's IP whose
+        group admits tcp/`port` only from an application tier's group, not from the pollers'."""
+        ec2 = self.ec2
+        host = self.o.self_managed_servers[0].rsplit(":", 1)[0]
+        subnets = ec2.describe_subnets(SubnetIds=list(self.made["subnet_ids"]))["Subnets"]
+        address = ipaddress.ip_address(host)
+        subnet = next(s for s in subnets if address in ipaddress.ip_network(s["CidrBlock"]))
+        groups = {}
+        for role in ("app", "broker"):
+            groups[role] = ec2.create_security_group(
+                GroupName=f"{self.prefix}-{role}",
+                Description=f"{self.prefix} {role} tier",
+                VpcId=self.made["vpc_id"],
+                TagSpecifications=self._tags("security-group", role),
+            )["GroupId"]
+        ec2.authorize_security_group_ingress(
+            GroupId=groups["broker"],
+            IpPermissions=[
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": port,
+                    "ToPort": port,
+                    "UserIdGroupPairs": [{"GroupId": groups["app"], "Description": "app tier"}],
+                }
+            ],
+        )
+        ec2.create_network_interface(
+            SubnetId=subnet["SubnetId"],
+            PrivateIpAddress=host,
+            Groups=[groups["broker"]],
+            TagSpecifications=self._tags("network-interface", "broker"),
+        )
 
     def _tags(self, resource_type: str, suffix: str = "") -> list[dict[str, Any]]:
         name = f"{self.prefix}-{suffix}" if suffix else self.prefix
