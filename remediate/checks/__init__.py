@@ -18,6 +18,7 @@ from remediate.checks import (
     iam,
     kms,
     listeners,
+    measured,  # issue 22
     schema_registry,
     secret_lifecycle,  # issue 25
     secrets,
@@ -40,6 +41,7 @@ MODULES = (
     iam,
     kms,
     listeners,
+    measured,  # issue 22
     schema_registry,
     secret_lifecycle,  # issue 25
     secrets,
