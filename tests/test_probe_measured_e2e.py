@@ -98,3 +98,22 @@ def test_diagnose_probe_from_vpc_asks_first(sandbox: Sandbox, kafka_broker: Brok
     assert done.returncode == 3
     assert "nothing was created" in done.stderr
     assert ("lambda", "CreateFunction") not in sandbox.calls[seen:]
+
+
+def test_probe_policy_passes_only_the_mappings_role_and_only_to_lambda(cli: CliRunner) -> None:
+    """IAM user guide, "Grant a user permissions to pass a role to an AWS service": the role's ARN as the
+    resource and iam:PassedToService naming the service."""
+    role = "arn:aws:iam::123456789012:role/esm-execution-role"
+    done = cli("iam-policy", "--mode", "probe", "--probe-role", role)
+    assert done.returncode == 0, done.stderr
+    passing = [s for s in json.loads(done.stdout)["Statement"] if "iam:PassRole" in json.dumps(s["Action"])]
+    assert passing == [
+        {
+            "Sid": "RemediateProbePassRole",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": [role],
+            "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
+        }
+    ]
+    assert cli("iam-policy", "--mode", "probe", "--probe-role", "esm-execution-role").returncode == 1
