@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from remediate.probe_run import PREFIX, PROBE_TAG, RUN_TAG
 from remediate.sandbox import Sandbox, build_scenario
 from remediate.sandbox.scenarios import CONNECTION_ERROR
 from tests import kafka_broker as kb
@@ -117,3 +118,28 @@ def test_probe_policy_passes_only_the_mappings_role_and_only_to_lambda(cli: CliR
         }
     ]
     assert cli("iam-policy", "--mode", "probe", "--probe-role", "esm-execution-role").returncode == 1
+
+
+def test_unlock_sweep_probes_removes_a_killed_runs_function_and_log_group(
+    sandbox: Sandbox, kafka_broker: Broker, cli: CliRunner
+) -> None:
+    scn = _scenario(sandbox, kafka_broker)
+    lam = sandbox.client("lambda")
+    role = lam.get_function(FunctionName=scn.function_name)["Configuration"]["Role"]
+    left = f"{PREFIX}{scn.esm_uuid}-deadbeef"
+    lam.create_function(
+        FunctionName=left,
+        Runtime="python3.12",
+        Role=role,
+        Handler="x.handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+        Tags={PROBE_TAG: scn.esm_uuid, RUN_TAG: "killed-run"},
+    )
+    sandbox.client("logs").create_log_group(logGroupName=f"/aws/lambda/{left}")
+    plain = cli("unlock", "--esm", scn.esm_uuid, "--auto-approve")
+    assert plain.returncode == 0, plain.stderr
+    assert left in {f["FunctionName"] for f in lam.list_functions()["Functions"]}
+    done = cli("unlock", "--esm", scn.esm_uuid, "--auto-approve", "--sweep-probes")
+    assert done.returncode == 0, done.stderr
+    assert f"Removed 1 probe function(s) a killed run left: {left}" in done.stderr
+    _nothing_left(sandbox, scn.esm_uuid)
