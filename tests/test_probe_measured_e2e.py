@@ -8,6 +8,7 @@ import json
 
 from remediate.probe_run import PREFIX, PROBE_TAG, RUN_TAG
 from remediate.sandbox import Sandbox, build_scenario
+from remediate.sandbox.faults import FaultRule
 from remediate.sandbox.scenarios import CONNECTION_ERROR
 from tests import kafka_broker as kb
 from tests.conftest import CliRunner
@@ -143,3 +144,18 @@ def test_unlock_sweep_probes_removes_a_killed_runs_function_and_log_group(
     assert done.returncode == 0, done.stderr
     assert f"Removed 1 probe function(s) a killed run left: {left}" in done.stderr
     _nothing_left(sandbox, scn.esm_uuid)
+
+
+def test_unlock_sweep_probes_without_the_probes_rights_says_so_in_one_line(
+    sandbox: Sandbox, kafka_broker: Broker, cli: CliRunner
+) -> None:
+    scn = _scenario(sandbox, kafka_broker)
+    sandbox.faults.add(FaultRule(service="lambda", operation="ListFunctions", kind="status", status=403))
+    try:
+        done = cli("unlock", "--esm", scn.esm_uuid, "--auto-approve", "--sweep-probes")
+    finally:
+        sandbox.faults.clear()
+    assert done.returncode == 0, done.stderr
+    [line] = [x for x in done.stderr.splitlines() if x.startswith("Probe functions not swept")]
+    assert "AccessDeniedException" in line
+    assert f"remediate probe --esm {scn.esm_uuid}" in line
