@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from remediate.facts import Model
+from remediate.facts import MeasuredStep, Model
 
 
 class Evidence(Model):
@@ -519,9 +519,20 @@ class StrayMapping(Evidence):
     state: str
 
 
+# issue 22
+class MeasuredFailure(Evidence):
+    """A step `remediate probe` measured from the pollers' own place failed (`remediate.measured`): the
+    "measured" source, beside the findings inferred from configuration."""
+
+    source: Literal["measured"]
+    run_id: str
+    """The probe's run (its journal)."""
+    measured: MeasuredStep
+
+
 EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "BROKER_TIMEOUT": (BrokerTimeout,),
-    "BROKER_PORTS_BLOCKED": (BrokerPortsBlocked,),
+    "BROKER_PORTS_BLOCKED": (BrokerPortsBlocked, MeasuredFailure),  # issue 22: measured
     "SERVICE_ENDPOINTS_UNREACHABLE": (ServiceEndpointsUnreachable,),
     "VPC_DNS_DISABLED": (VpcDnsDisabled,),
     "EXECUTION_ROLE_NOT_ASSUMABLE": (RoleNotAssumable,),
@@ -531,10 +542,15 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "EXECUTION_ROLE_MISSING_PERMISSIONS": (RoleMissingPermissions,),
     "SECRET_NOT_PEM": (SecretMaterialProblems,),
     "PRIVATE_KEY_PBES2": (SecretMaterialProblems,),
-    "SASL_AUTH_FAILED": (SaslScram, SaslIam, SecretMaterialProblems),
-    "BROKER_DNS_UNRESOLVABLE": (BrokerDnsUnresolvable,),
-    "SERVER_AUTH_FAILED": (ServerAuthFailed,),
-    "CLUSTER_AUTHZ_FAILED": (ClusterAuthzIam, ClusterAuthzAcl, ClusterAuthzCrossAccount),
+    "SASL_AUTH_FAILED": (SaslScram, SaslIam, SecretMaterialProblems, MeasuredFailure),  # issue 22
+    "BROKER_DNS_UNRESOLVABLE": (BrokerDnsUnresolvable, MeasuredFailure),  # issue 22: measured
+    "SERVER_AUTH_FAILED": (ServerAuthFailed, MeasuredFailure),  # issue 22: measured
+    "CLUSTER_AUTHZ_FAILED": (
+        ClusterAuthzIam,
+        ClusterAuthzAcl,
+        ClusterAuthzCrossAccount,
+        MeasuredFailure,  # issue 22: measured
+    ),
     "ESM_DISABLED": (EsmDisabled,),
     "CLUSTER_NOT_ACTIVE": (ClusterNotActive,),
     "COULD_NOT_CHECK": (CouldNotCheck, ProbeNotReached),
@@ -611,6 +627,7 @@ __all__ = [
     "FunctionThrottled",
     "FunctionTimeoutRisk",
     "KmsKeyDenies",
+    "MeasuredFailure",
     "NetworkBlock",
     "OffsetLagGrowing",
     "PathCheck",

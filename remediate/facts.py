@@ -656,6 +656,36 @@ class BrokerInterface(Model):
     group_ids: tuple[str, ...] = ()
 
 
+# issue 22: what `remediate probe` measured from where the mapping's pollers stand --------------------
+
+
+class MeasuredStep(Model):
+    """One step of one broker's connection, as the probe function measured it (`probe_function.handler`)."""
+
+    server: str
+    role: str
+    """bootstrap, broker (advertised in Metadata) or coordinator (the consumer group's)."""
+    node_id: int | None = None
+    step: str
+    """dns, tcp, tls, api_versions, sasl, metadata, topic or group."""
+    outcome: str
+    detail: str = ""
+    ms: float = 0.0
+    error_code: int | None = None
+    """Kafka's error code, when the broker answered with one."""
+    error_name: str | None = None
+
+
+class Measured(Model):
+    """The probe's result: every step it measured, and whether it got through all of them in time."""
+
+    run_id: str
+    complete: bool
+    steps: tuple[MeasuredStep, ...] = ()
+    secret_error: str | None = None
+    """The function could not read the mapping's secret (the error's class, never a value)."""
+
+
 class Facts(Model):
     region: str
     esm: Esm
@@ -680,6 +710,8 @@ class Facts(Model):
     """issue 21 (item 6): the interfaces of self-managed brokers given as IPs in the pollers' VPC;
     None when not read (MSK, over the internet, no IP-literal broker, or the read was denied)."""
     unchecked: tuple[Unchecked, ...] = ()
+    measured: Measured | None = None
+    """issue 22: what the probe function measured from the pollers' place (`remediate probe`)."""
 
     def fingerprint(self) -> str:
         """sha256 of the stable state: excludes the error text and timestamps AWS changes on its own."""
@@ -688,6 +720,7 @@ class Facts(Model):
             data["esm"].pop(volatile, None)
         # What this machine resolves or reaches depends on where the tool runs, not on AWS state.
         data.pop("tls_probes", None)
+        data.pop("measured", None)  # issue 22: measured from the pollers' place, like the TLS probes
         # Metrics move by the minute; what a plan changes (storage size, reserved concurrency) is kept.
         data.pop("broker_health", None)
         if data.get("function_health"):

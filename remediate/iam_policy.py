@@ -152,8 +152,13 @@ def policy_document(
     partition: str = "aws",
     account: str = "",
     own_role_arn: str = "",
+    probe_roles: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """What an operator running the CLI needs (`remediate iam-policy`).
+
+    `--mode probe` (issue 22): iam:PassRole is a statement of its own, to Lambda only
+    (`iam:PassedToService`, IAM user guide "Grant a user permissions to pass a role to an AWS service"),
+    on `probe_roles` (the mappings' execution roles) when they are known, else on the account's roles.
 
     Without `account`, "*" (the account is not known); with it, every action that takes a resource is
     scoped to the account's ARNs as the runbook's role is. Either way secret values are read only from
@@ -162,6 +167,8 @@ def policy_document(
     role and key-policy writes are limited to it."""
     scope = scope or WriteScope()
     plain = [a for a in required_actions(mode) if a not in write_scope.SCOPED]
+    if mode == "probe":
+        plain.remove(PASS_ROLE)  # issue 22: its own statement below
     reads = [a for a in plain if is_read(a)]
     writes = [a for a in plain if a not in reads]
     statements: list[dict[str, Any]] = []
@@ -176,7 +183,33 @@ def policy_document(
     statements += _scope_statements(
         scope, mode, partition, account or "*", own=[own_role_arn] if own_role_arn else [], strict=False
     )
+    if mode == "probe":
+        for arn in probe_roles:
+            role_arn_parts(arn)
+        roles: Any = list(probe_roles) or (f"arn:{partition}:iam::{account}:role/*" if account else "*")
+        statements.append(
+            {
+                "Sid": "RemediateProbePassRole",
+                "Effect": "Allow",
+                "Action": [PASS_ROLE],
+                "Resource": roles,
+                "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
+            }
+        )
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+PASS_ROLE = "iam:PassRole"  # noqa: S105 - an IAM action, not a password
+
+
+def role_arn_parts(role_arn: str) -> tuple[str, str]:
+    """(partition, account) of an IAM role ARN; InputError when it is not one."""
+    parts = role_arn.split(":")
+    if len(parts) < 6 or parts[2] != "iam" or not parts[4].isdigit() or not parts[5].startswith("role/"):
+        from remediate.errors import InputError
+
+        raise InputError(f"{role_arn!r} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
+    return parts[1], parts[4]
 
 
 def _scoped_statements(acts: list[str], partition: str, account: str, kind: str) -> list[dict[str, Any]]:
@@ -339,12 +372,7 @@ def human_policy(who: Who, *, role_arn: str, document_name: str) -> dict[str, An
     Systems Manager only (the user guide: "must have the iam:PassRole permission" for the role an
     automation runs as). Approving is ssm:SendAutomationSignal on the executions.
     """
-    parts = role_arn.split(":")
-    if len(parts) < 6 or parts[2] != "iam" or not parts[4].isdigit() or not parts[5].startswith("role/"):
-        from remediate.errors import InputError
-
-        raise InputError(f"{role_arn!r} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
-    partition, account = parts[1], parts[4]
+    partition, account = role_arn_parts(role_arn)
     executions = f"arn:{partition}:ssm:*:{account}:automation-execution/*"
     read = {
         "Sid": "RemediateWatchExecutions",

@@ -159,7 +159,7 @@ def _check_run(
         assert fragment not in journals, "a secret value leaked to the journal"
     # ... and an IAM test: every call it made is allowed by the policy the tool declares for it.
     mode = "diagnose" if args and args[0] in READ_ONLY_COMMANDS and "--fix" not in args else "apply"
-    if args and args[0] == "probe":  # issue 22: its own opt-in policy (iam-policy --mode probe)
+    if args and (args[0] == "probe" or {"--probe-from-vpc", "--sweep-probes"} & set(args)):  # issue 22
         mode = "probe"
     calls = sandbox.calls[seen:]
     # Calls that are not the tool's own: the local runner assumes the runbook's role, as Automation

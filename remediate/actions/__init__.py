@@ -19,6 +19,7 @@ from remediate.actions import (
     kafka_acls,
     key_policy,
     listeners,
+    measured,  # issue 22
     provisioned_mode,
     role_policy,
     route53,
@@ -47,6 +48,7 @@ MODULES = (
     kafka_acls,
     key_policy,
     listeners,
+    measured,  # issue 22
     provisioned_mode,
     role_policy,
     route53,

@@ -18,6 +18,7 @@ from remediate.checks import (
     iam,
     kms,
     listeners,
+    measured,  # issue 22
     schema_registry,
     secret_lifecycle,  # issue 25
     secrets,
@@ -41,6 +42,7 @@ MODULES = (
     iam,
     kms,
     listeners,
+    measured,  # issue 22
     schema_registry,
     secret_lifecycle,  # issue 25
     secrets,

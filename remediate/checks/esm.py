@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from remediate import connection_error, kafka
+from remediate import connection_error, kafka, measured
 from remediate.checks.base import check
 from remediate.checks.broker_health import metrics_line
 from remediate.error_text import hints_for
@@ -107,6 +107,9 @@ def broker_timeout(facts: Facts) -> list[Finding]:
                 evidence=BrokerTimeout(**seen, trouble=trouble),
             )
         ]
+    if measured.proven(facts.measured):
+        # issue 22: the probe measured the cause from the pollers' place (`checks.measured`).
+        return []
     ruled_out = connection_error.ruled_out(facts, metrics)
     unmeasured = connection_error.not_measured(facts, metrics)
     return [

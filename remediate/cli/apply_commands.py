@@ -210,9 +210,16 @@ def rollback(run_id: str, auto_approve: bool, **opts: Any) -> None:
 @click.command()
 @click.option("--esm", required=True, help="ESM UUID or ARN.")
 @click.option("--auto-approve", is_flag=True, default=False, help="Skip the interactive question.")
+@click.option(  # issue 22
+    "--sweep-probes",
+    is_flag=True,
+    default=False,
+    help="Also delete the probe functions (and log groups) a killed `remediate probe` of this ESM left "
+    "(needs iam-policy --mode probe).",
+)
 @common
 @guard
-def unlock(esm: str, auto_approve: bool, **opts: Any) -> None:
+def unlock(esm: str, auto_approve: bool, sweep_probes: bool, **opts: Any) -> None:
     """Remove the lock another run left on the ESM (one that crashed, or runs on a machine you can
     no longer reach). Shows who holds it and asks first: a live run would lose its exclusion."""
     from remediate.run import lock
@@ -237,6 +244,8 @@ def unlock(esm: str, auto_approve: bool, **opts: Any) -> None:
         }
 
     if not holders:
+        if sweep_probes:
+            _sweep_probes(ctx, uuid)
         if text:
             ctx.emit(f"ESM {uuid} is not locked.\n")
         else:
@@ -255,7 +264,30 @@ def unlock(esm: str, auto_approve: bool, **opts: Any) -> None:
         raise ApprovalRefused("the lock was left in place")
     keys = [h.key for h in holders]
     lock.unlock(aws, arn, keys)
+    if sweep_probes:
+        _sweep_probes(ctx, uuid)
     if text:
         ctx.emit(f"Removed {len(keys)} lock tag(s) from ESM {uuid}.\n")
     else:
         ctx.emit_json(doc(keys))
+
+
+def _sweep_probes(ctx: Ctx, uuid: str) -> None:
+    """issue 22: remove what a killed `remediate probe` of the ESM left (by name and tag,
+    `probe_run.sweep`); a policy without the probe's rights gets one line saying so."""
+    from remediate.errors import AwsError
+    from remediate.probe_run import sweep
+
+    try:
+        swept = sweep(ctx.aws(), uuid)
+    except AwsError as exc:
+        if "AccessDenied" not in (exc.code or ""):
+            raise
+        click.echo(
+            f"Probe functions not swept: {exc.code} (needs `remediate iam-policy --mode probe`); the next "
+            f"`remediate probe --esm {uuid}` removes them.",
+            err=True,
+        )
+        return
+    if swept:
+        click.echo(f"Removed {len(swept)} probe function(s) a killed run left: {', '.join(swept)}", err=True)

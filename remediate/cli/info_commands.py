@@ -84,6 +84,12 @@ def playbooks_validate(directory: Path | None) -> None:
     help="With --for starter|approver: the runbook's AutomationAssumeRole. With --for tool: the role this "
     "policy goes on, which it may then not rewrite.",
 )
+@click.option(  # issue 22
+    "--probe-role",
+    "probe_roles",
+    multiple=True,
+    help="With --mode probe: iam:PassRole only on this role (the mapping's execution role), to Lambda only.",
+)
 @click.option("--document-name", default="Remediate-KafkaEventSourceMapping", show_default=True)
 @click.option(
     "--account", default="", help="Scope every action that takes a resource to this account's ARNs."
@@ -105,6 +111,7 @@ def iam_policy(
     mode: str,
     who: str,
     role_arn: str | None,
+    probe_roles: tuple[str, ...],
     document_name: str,
     account: str,
     partition: str,
@@ -124,7 +131,7 @@ def iam_policy(
     text: the policy document itself (what `aws iam create-policy --policy-document` takes);
     json: one document naming what the policy is for, with the policy inside."""
     from remediate.errors import InputError
-    from remediate.iam_policy import human_policy, policy_document
+    from remediate.iam_policy import human_policy, policy_document, role_arn_parts
     from remediate.write_scope import WriteScope
 
     def emit(policy: dict[str, object]) -> None:
@@ -139,6 +146,8 @@ def iam_policy(
             scope = WriteScope(
                 role_path=role_path, role_tag=role_tag, key_arns=key_arns, secrets=secrets
             ).check()
+            for arn in probe_roles:  # issue 22
+                role_arn_parts(arn)
             if account and not (account.isdigit() and len(account) == 12):
                 raise InputError(f"--account {account!r} is not a 12-digit account id")
         except InputError as exc:
@@ -146,7 +155,12 @@ def iam_policy(
             sys.exit(1)
         emit(
             policy_document(
-                mode, scope=scope, partition=partition, account=account, own_role_arn=role_arn or ""
+                mode,
+                scope=scope,
+                partition=partition,
+                account=account,
+                own_role_arn=role_arn or "",
+                probe_roles=probe_roles,
             )
         )
         return

@@ -76,12 +76,23 @@ def _check_out(out: str) -> Path:
     show_default=True,
     help="With --probe: seconds for each connect and handshake.",
 )
+@click.option(  # issue 22
+    "--probe-from-vpc",
+    is_flag=True,
+    default=False,
+    help="Also run `remediate probe` (a short-lived function where the pollers stand; asks first) and "
+    "diagnose with what it measured.",
+)
+@click.option("--auto-approve", is_flag=True, default=False, help="With --probe-from-vpc: skip the question.")
 @report_output("markdown")
 @common
 @guard
-def diagnose(esm: str, probe: bool, probe_timeout: float, **opts: Any) -> None:
+def diagnose(
+    esm: str, probe: bool, probe_timeout: float, probe_from_vpc: bool, auto_approve: bool, **opts: Any
+) -> None:
     """Read-only: observe the ESM, run every check, print the findings (`--output markdown`: a report
-    with a picture of the network path and the plan that would fix it)."""
+    with a picture of the network path and the plan that would fix it). With --probe-from-vpc it is not
+    read-only: it creates, invokes and deletes the probe function, after approval, as `remediate probe`."""
     from remediate.observe import first_read
 
     report = take_report(opts)
@@ -96,6 +107,13 @@ def diagnose(esm: str, probe: bool, probe_timeout: float, **opts: Any) -> None:
     new.probe_timeout = probe_timeout if probe else None
     run = new.execute()
     assert run.facts is not None
+    measured: dict[str, Any] = {}
+    if probe_from_vpc:
+        from remediate.cli.probe_flow import measure_from_vpc
+
+        record = measure_from_vpc(ctx, run, auto_approve)
+        measured = {"probe": {k: record[k] for k in ("run_id", "function", "swept")}}
+    assert run.facts is not None
     if report:
         emit_mapping_report(ctx, run, None)
     elif ctx.settings.output == "json":
@@ -104,6 +122,7 @@ def diagnose(esm: str, probe: bool, probe_timeout: float, **opts: Any) -> None:
                 "schema": "remediate/diagnosis@1",
                 "target": _target(run),
                 "findings": [f.to_json() for f in run.findings],
+                **measured,
             }
         )
     else:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from remediate import actions, checks, kafka
 from remediate.actions import Draft
 from remediate.error_text import hints_for
+from remediate.evidence import MeasuredFailure
 from remediate.facts import ESM_DISABLED_STATES, Facts
 from remediate.findings import Finding
 from remediate.plan import PLAN_SCHEMA, Change, ManualStep, Plan, Target, new_plan_id, rename_refs, utc_now
@@ -92,6 +93,9 @@ def build_plan(
         """Add the action's drafts and manual steps for `finding`: (drafted a change, planned a step)."""
         action = registry[ref.action]
         drafted = stepped = False
+        if isinstance(finding.evidence, MeasuredFailure) and not isinstance(finding.evidence, action.accepts):
+            # issue 22: a measurement names what fails, not a setting; only actions that read it plan.
+            return drafted, stepped
         for item in action.plan(facts, finding, action.Params.model_validate(ref.params)):
             if held and isinstance(item, Draft) and _enables(item):
                 item = _user_disabled_step(facts, finding)

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from remediate import measured
 from remediate.evidence import Evidence, PathCheck
 
 ALLOWED = "allowed"
@@ -83,7 +84,8 @@ def notes_of(evidence: Evidence | None) -> tuple[str, ...]:
     """The lines of `paths` that are not paths (they follow the checked paths' lines, in order);
     all of them when the evidence predates `checked` (an older plan file)."""
     lines: Sequence[str] = getattr(evidence, "paths", ()) or ()
-    return tuple(lines[len(checked_of(evidence)) :])
+    probe = measured.evidence_line(evidence)  # issue 22: the "measured" source, in every renderer
+    return (*lines[len(checked_of(evidence)) :], *([probe] if probe else []))
 
 
 def matrix(g: CauseGroup, mark: str = "x", empty: str = ".") -> list[list[str]]:
