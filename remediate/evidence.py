@@ -575,7 +575,7 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "CONNECTION_UNEXPLAINED": (ConnectionUnexplained,),
     "ESM_SECRET_MISSING": (SecretMissing,),
     "STRAY_MAPPING": (StrayMapping,),
-    "TOPIC_NOT_FOUND": (TopicNotFound,),
+    "TOPIC_NOT_FOUND": (TopicNotFound, MeasuredFailure),  # issue 22: measured
     "TOPIC_REPLICATION_FACTOR_ONE": (TopicReplicationFactorOne,),
 }
 

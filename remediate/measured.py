@@ -12,12 +12,13 @@ finding a failed step proves. A step is proof only of what it tests:
 - sasl (Kafka's SaslHandshake/SaslAuthenticate error, or an answer that does not verify): SASL_AUTH_FAILED;
 - a topic or the consumer group answered with TOPIC_AUTHORIZATION_FAILED (29),
   GROUP_AUTHORIZATION_FAILED (30) or CLUSTER_AUTHORIZATION_FAILED (31) (Apache Kafka protocol guide,
-  "Error Codes"): CLUSTER_AUTHZ_FAILED.
+  "Error Codes"): CLUSTER_AUTHZ_FAILED;
+- a topic the broker's Metadata answers with UNKNOWN_TOPIC_OR_PARTITION (3): TOPIC_NOT_FOUND, measured
+  where MSK's topic APIs do not reach (self-managed clusters, Serverless, Kafka before 3.6).
 
-Not mapped, and shown only as the probe's own result: an unknown topic (UNKNOWN_TOPIC_OR_PARTITION, 3:
-there is no finding code for a missing topic), a client certificate the broker rejects (`tls-alert`: the
-TLS alert does not say why), and a step cut off by the probe's own deadline (it proves nothing about the
-broker). Pure: no AWS calls.
+Not mapped, and shown only as the probe's own result: a client certificate the broker rejects
+(`tls-alert`: the TLS alert does not say why), and a step cut off by the probe's own deadline (it proves
+nothing about the broker). Pure: no AWS calls.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ AUTHZ_ERRORS: Final = {
     30: "GROUP_AUTHORIZATION_FAILED",
     31: "CLUSTER_AUTHORIZATION_FAILED",
 }
+UNKNOWN_TOPIC: Final = 3
+"""UNKNOWN_TOPIC_OR_PARTITION (Apache Kafka protocol guide, "Error Codes")."""
 _PASSED: Final = frozenset({"ok", "not-applicable", "skipped"})
 _DEADLINE: Final = "the probe's deadline passed"
 _BY_STEP: Final = {
@@ -117,6 +120,8 @@ def proves(step: MeasuredStep) -> str | None:
         return None
     if step.error_code in AUTHZ_ERRORS:
         return "CLUSTER_AUTHZ_FAILED"
+    if step.step == "topic" and step.error_code == UNKNOWN_TOPIC:
+        return "TOPIC_NOT_FOUND"
     if step.step == "tcp" and step.outcome not in _TCP_BLOCKED:
         return None
     return _BY_STEP.get(step.step)

@@ -147,7 +147,9 @@ def test_topic_and_group_authorization_failures_are_cluster_authz_with_kafkas_co
     assert f"bootstrap {BOOT}" in found[1].summary
 
 
-def test_an_unknown_topic_or_a_step_cut_off_by_the_deadline_proves_nothing() -> None:
+def test_an_unknown_topic_is_a_measured_topic_not_found() -> None:
+    """Kafka's Metadata answer UNKNOWN_TOPIC_OR_PARTITION (3) for the mapping's topic proves it missing,
+    where MSK's topic APIs do not reach: TOPIC_NOT_FOUND, and the error is no longer unexplained."""
     unknown = _result(
         topics=[
             {
@@ -160,11 +162,19 @@ def test_an_unknown_topic_or_a_step_cut_off_by_the_deadline_proves_nothing() -> 
             }
         ]
     )
+    found = [f for f in _found(_facts(unknown)) if isinstance(f.evidence, MeasuredFailure)]
+    assert [(f.code, f.evidence.measured.step, f.evidence.measured.error_code) for f in found] == [
+        ("TOPIC_NOT_FOUND", "topic", 3)
+    ]
+    assert "step topic nope: kafka-error UNKNOWN_TOPIC_OR_PARTITION (3)" in found[0].summary
+    assert "CONNECTION_UNEXPLAINED" not in {f.code for f in _found(_facts(unknown))}
+
+
+def test_a_step_cut_off_by_the_deadline_proves_nothing() -> None:
     cut = _result("tcp", outcome="timeout", detail="the probe's deadline passed before this step")
-    for result in (unknown, cut):
-        codes = {f.code for f in _found(_facts(result))}
-        assert "CONNECTION_UNEXPLAINED" in codes
-        assert not {"BROKER_PORTS_BLOCKED", "CLUSTER_AUTHZ_FAILED"} & codes
+    codes = {f.code for f in _found(_facts(cut))}
+    assert "CONNECTION_UNEXPLAINED" in codes
+    assert not {"BROKER_PORTS_BLOCKED", "CLUSTER_AUTHZ_FAILED", "TOPIC_NOT_FOUND"} & codes
 
 
 def test_measurements_are_left_out_of_the_fingerprint() -> None:

@@ -20,6 +20,7 @@ _WHAT = {
     "SERVER_AUTH_FAILED": "the broker's certificate fails the mapping's trust or host name check",
     "SASL_AUTH_FAILED": "the broker rejects the mapping's SASL authentication",
     "CLUSTER_AUTHZ_FAILED": "the cluster does not authorize the mapping's consumer",
+    "TOPIC_NOT_FOUND": "the brokers do not know the mapping's topic",
 }
 
 
@@ -30,6 +31,7 @@ _WHAT = {
     "SERVER_AUTH_FAILED",
     "SASL_AUTH_FAILED",
     "CLUSTER_AUTHZ_FAILED",
+    "TOPIC_NOT_FOUND",
 )
 def measured_path(facts: Facts) -> list[Finding]:
     """One finding per failed step that proves a cause (the same broker and step are reported once)."""
