@@ -1,0 +1,36 @@
+"""Issue 23, item 6 (operator-hunt N5): an apply that leaves a manual step blocking the mapping ends
+"partly fixed" with its own exit code (6) and names the findings still open, never
+"Apply complete! Verified" alone."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from remediate.sandbox import Sandbox, build_scenario
+from tests.conftest import CliRunner
+
+
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_n5_apply_complete_verified_while_a_manual_step_still_blocks_the_mapping(
+    sandbox: Sandbox, cli: CliRunner, output: str
+) -> None:
+    # The STS endpoint cannot be created (VPC endpoint quota): 2 changes and one manual step.
+    scn = build_scenario(sandbox, "endpoint-quota-nearly-reached")
+    run = cli("apply", "--esm", scn.esm_uuid, "--auto-approve", "--output", output)
+    assert run.returncode == 6, run.stderr
+    if output == "text":
+        assert "Apply complete!" not in run.stdout
+        assert "Apply partly fixed! Resources: 2 added, 0 changed, 0 destroyed." in run.stdout
+        assert "1 manual step remains (above); the mapping will not recover until it is done" in run.stdout
+        assert "Still open: SERVICE_ENDPOINTS_UNREACHABLE" in run.stdout
+    else:
+        doc = json.loads(run.stdout)
+        assert doc["state"] == "partly_fixed"
+        assert doc["error"] is None
+        assert doc["remaining"] == ["SERVICE_ENDPOINTS_UNREACHABLE"]
+        assert len(doc["applied"]) == 2
+    # The remaining finding is real: a plan right after still reports it.
+    again = cli("plan", "--esm", scn.esm_uuid, "--output", "json")
+    assert "SERVICE_ENDPOINTS_UNREACHABLE" in [f["code"] for f in json.loads(again.stdout)["findings"]]
