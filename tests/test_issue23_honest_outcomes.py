@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from remediate.sandbox import Sandbox, build_scenario
+from remediate.sandbox import FaultRule, Sandbox, build_scenario
 from tests.conftest import CliRunner
 
 
@@ -34,3 +34,19 @@ def test_n5_apply_complete_verified_while_a_manual_step_still_blocks_the_mapping
     # The remaining finding is real: a plan right after still reports it.
     again = cli("plan", "--esm", scn.esm_uuid, "--output", "json")
     assert "SERVICE_ENDPOINTS_UNREACHABLE" in [f["code"] for f in json.loads(again.stdout)["findings"]]
+
+
+def test_n11_changes_made_and_outcome_unknown_for_calls_aws_refused(sandbox: Sandbox, cli: CliRunner) -> None:
+    # operator-hunt N11: a 403 on CreateVpcEndpoint was listed as "in flight, its outcome unknown".
+    scn = build_scenario(sandbox, "scram-no-nat")
+    sandbox.faults.add(FaultRule(service="ec2", operation="CreateVpcEndpoint", kind="status", status=403))
+    run = cli("apply", "--esm", scn.esm_uuid, "--auto-approve")
+    assert run.returncode == 1, run.stderr
+    assert "in flight" not in run.stderr
+    report = run.stderr.split("Changes made by run ", 1)[1].split("Run id:", 1)[0]
+    lines = [line.strip() for line in report.splitlines()[1:] if line.strip()]
+    ids = [line.split()[0] for line in lines]
+    assert len(ids) == len(set(ids)), lines  # each change once
+    (refused,) = [line for line in lines if "create_vpc_endpoint" in line]
+    assert "refused by AWS (UnauthorizedOperation on ec2:CreateVpcEndpoint, HTTP 403)" in refused
+    assert "remediate iam-policy" in refused
