@@ -5,11 +5,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
 from remediate.sandbox import FaultRule, Sandbox, build_scenario
-from tests.conftest import CliRunner
+from tests.conftest import REMEDIATE, CliRunner
 
 
 @pytest.mark.parametrize("output", ["text", "json"])
@@ -50,3 +53,34 @@ def test_n11_changes_made_and_outcome_unknown_for_calls_aws_refused(sandbox: San
     (refused,) = [line for line in lines if "create_vpc_endpoint" in line]
     assert "refused by AWS (UnauthorizedOperation on ec2:CreateVpcEndpoint, HTTP 403)" in refused
     assert "remediate iam-policy" in refused
+
+
+def test_n7_efbig_on_the_end_line_lists_the_change_twice(sandbox: Sandbox, cli_env: dict[str, str]) -> None:
+    # reliability N7: the journal cannot take c3's `end` line (file-size limit); c3 was listed as made
+    # and again as in flight.
+    scn = build_scenario(sandbox, "scram-no-nat", role_grants_secret=False)
+    sandbox.faults.add(
+        FaultRule(service="ec2", operation="CreateVpcEndpoint", kind="latency", latency=1.5, phase="response")
+    )
+    n0 = len(sandbox.calls)
+    proc = subprocess.Popen(
+        [REMEDIATE, "apply", "--esm", scn.esm_uuid, "--auto-approve"],
+        env=cli_env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while sum(c == ("ec2", "CreateVpcEndpoint") for c in sandbox.calls[n0:]) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    (journal,) = (Path(cli_env["REMEDIATE_STATE_DIR"]) / "runs").glob("*.jsonl")
+    limit = f"--fsize={journal.stat().st_size + 100}"
+    subprocess.run(["prlimit", "--pid", str(proc.pid), limit], check=True)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    report = err.split("Changes made by run ", 1)[1].split("Run id:", 1)[0]
+    ids = [line.split()[0] for line in report.splitlines()[1:] if line.strip()]
+    assert ids == ["c1", "c2", "c3"], report  # each change once
+    assert "in flight" not in report
