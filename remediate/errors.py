@@ -18,7 +18,8 @@ prints one clear line and exits with the documented code (docs/contract.md) inst
     └── StalePlanError                exit 4  a saved plan (or a resumed run) no longer matches AWS
 
 A rollback that refused some of its undo steps exits EXIT_PARTIAL (5); it is an outcome, not an
-exception: everything it could undo was undone and verified.
+exception: everything it could undo was undone and verified. An apply that made and verified its
+changes while manual steps still block the mapping exits EXIT_PARTLY_FIXED (6), also an outcome.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ EXIT_CHANGES = 2
 EXIT_REFUSED = 3
 EXIT_STALE = 4
 EXIT_PARTIAL = 5
+EXIT_PARTLY_FIXED = 6  # issue 23: apply verified, manual steps remain
 
 
 class RemediateError(Exception):

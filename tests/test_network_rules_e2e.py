@@ -167,7 +167,8 @@ def test_item_7_interface_endpoint_quota_becomes_a_manual_step(sandbox: Sandbox,
     plan = _plan(cli, sc)
     assert ("create_vpc_endpoint", "sts") not in _changes(plan)
     assert any("VpcEndpointLimitExceeded" in m["text"] for m in plan["manual_steps"])
-    _apply(cli, sc)
+    proc = cli("apply", "--esm", sc.esm_uuid, "--auto-approve")
+    assert proc.returncode == 6, proc.stderr  # partly fixed: the quota step remains (issue 23, N5)
     live = [e for e in _endpoints_all(sandbox, sc.vpc_id) if e["VpcEndpointType"] == "Interface"]
     assert len(live) == 50  # "Interface and Gateway Load Balancer endpoints per VPC": 50
 

@@ -16,7 +16,7 @@ import click
 from remediate.cli.context import Ctx, common, fix_with_option, guard, parse_duration
 from remediate.cli.outcome import execute
 from remediate.cli.reporter import CliReporter, ask_yes
-from remediate.errors import EXIT_PARTIAL, ApprovalRefused, InputError
+from remediate.errors import EXIT_PARTIAL, EXIT_PARTLY_FIXED, ApprovalRefused, InputError
 
 if TYPE_CHECKING:
     from remediate.plan import Plan
@@ -122,8 +122,14 @@ def apply(
     execute(ctx, run, reporter.close, _apply_doc)
     assert run.plan is not None
     assert run.facts is not None
+    remaining = _remaining(run)
     if not text:
-        ctx.emit_json(_apply_doc(run, run.state, None))
+        doc = _apply_doc(run, run.state, None)
+        if remaining:  # issue 23 (N5): its own state and exit code, never "done" alone
+            doc |= {"state": "partly_fixed", "remaining": remaining}
+        ctx.emit_json(doc)
+        if remaining:
+            sys.exit(EXIT_PARTLY_FIXED)
         return
     if not run.plan.changes:
         ctx.emit(render_findings(run.facts, run.findings, ctx.color) + "\n" + run.plan.summary() + "\n")
@@ -132,10 +138,30 @@ def apply(
     # the changes it made, not the plan's.
     kinds = [c.kind for c in run.plan.changes if c.id in run.applied_ids]
     c = {k: kinds.count(k) for k in ("create", "update", "delete")}
+    outcome = "partly fixed" if remaining else "complete"
     ctx.emit(
-        f"\nApply complete! Resources: {c['create']} added, {c['update']} changed, {c['delete']} destroyed.\n"
+        f"\nApply {outcome}! Resources: {c['create']} added, {c['update']} changed, "
+        f"{c['delete']} destroyed.\n"
         f"Verified: every change was read back and is in effect. Run id: {run.run_id}\n"
     )
+    if remaining:
+        n = len(run.plan.manual_steps)
+        ctx.emit(
+            f"{n} manual step{'s' if n > 1 else ''} remain{'' if n > 1 else 's'} (above); the mapping "
+            f"will not recover until {'they are' if n > 1 else 'it is'} done. "
+            f"Still open: {', '.join(remaining)}\n"
+        )
+        sys.exit(EXIT_PARTLY_FIXED)
+
+
+def _remaining(run: Run) -> list[str]:
+    """The findings a manual step of the plan answers (issue 23, N5): the changes cannot clear them,
+    so the mapping stays broken until the operator does the step. Empty for a plan of manual steps
+    only: nothing was fixed, and its summary already says `No changes (manual steps only).`"""
+    assert run.plan is not None
+    if not run.plan.changes:
+        return []
+    return sorted({code for step in run.plan.manual_steps for code in step.because})
 
 
 @click.command()

@@ -46,7 +46,15 @@ def _made(run: Run) -> list[str]:
     assert run.plan is not None
     by_id = {c.id: c for c in run.plan.changes}
     lines = [f"  {cid} {by_id[cid].action} on {by_id[cid].resource}: made" for cid in run.applied_ids]
-    if run.in_flight:
+    if run.in_flight in run.applied_ids:  # issue 23 (N7): made, but its journal line failed: list it once
+        lines[run.applied_ids.index(run.in_flight)] += " (not journaled; --resume finds it in AWS)"
+    elif run.in_flight and run.denied is not None and run.denied[0] == run.in_flight:  # issue 23: N11
+        c = by_id[run.in_flight]
+        lines.append(
+            f"  {c.id} {c.action} on {c.resource}: refused by AWS ({run.denied[1]}); add the permission "
+            "(`remediate iam-policy --mode apply` lists them all), then continue it"
+        )
+    elif run.in_flight:
         c = by_id[run.in_flight]
         lines.append(f"  {c.id} {c.action} on {c.resource}: in flight, its outcome unknown until resumed")
     earlier = sorted(run.resume.outputs) if run.resume is not None else []

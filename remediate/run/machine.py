@@ -51,6 +51,7 @@ from remediate.log import bind_run, get_logger
 from remediate.observe.reads import observe, parse_esm_id
 from remediate.plan import Change, Plan, resolve_refs
 from remediate.run import journal as journals
+from remediate.run.denial import denial
 from remediate.run.engine import build_plan, diagnose
 from remediate.run.journal import Journal, RunRecord, new_run_id
 from remediate.run.lock import EsmLock, esm_arn
@@ -141,6 +142,7 @@ class Run:
     skipped_ids: list[str] = field(default_factory=list)
     in_flight: str | None = None  # the change whose AWS call was under way when the run stopped
     refused: list[str] = field(default_factory=list)  # a rollback's changes it would not undo
+    denied: tuple[str, str] | None = None  # issue 23: (change id, the call AWS refused with a 403)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: BaseException | None = None
     warnings: list[str] = field(default_factory=list)
@@ -430,6 +432,9 @@ class Run:
                 outputs = action.apply(resolved, ctx)
             except BaseException as exc:
                 journal.record("error", change_id=change.id, error=f"{type(exc).__name__}: {exc}")
+                refusal = denial(exc)
+                if refusal is not None:
+                    self.denied = (change.id, refusal)
                 raise
             self._made(journal, ctx, change, outputs)
             self.in_flight = None
