@@ -519,6 +519,22 @@ class StrayMapping(Evidence):
     state: str
 
 
+# issue 21 (item 3)
+class EsmLogError(Evidence):
+    """Records of the mapping's own system logs that name a Kafka error: measured, not inferred."""
+
+    source: Literal["esm-system-logs"]
+    error: str
+    """What the records prove, in words (topic authorization, SASL authentication, ...)."""
+    log_group: str
+    log_stream: str
+    record: str
+    """The first such record, quoted as CloudWatch Logs returned it."""
+    timestamp: int
+    count: int
+    """How many records in the window name this error."""
+
+
 EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "BROKER_TIMEOUT": (BrokerTimeout,),
     "BROKER_PORTS_BLOCKED": (BrokerPortsBlocked,),
@@ -531,10 +547,10 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "EXECUTION_ROLE_MISSING_PERMISSIONS": (RoleMissingPermissions,),
     "SECRET_NOT_PEM": (SecretMaterialProblems,),
     "PRIVATE_KEY_PBES2": (SecretMaterialProblems,),
-    "SASL_AUTH_FAILED": (SaslScram, SaslIam, SecretMaterialProblems),
+    "SASL_AUTH_FAILED": (SaslScram, SaslIam, SecretMaterialProblems, EsmLogError),
     "BROKER_DNS_UNRESOLVABLE": (BrokerDnsUnresolvable,),
-    "SERVER_AUTH_FAILED": (ServerAuthFailed,),
-    "CLUSTER_AUTHZ_FAILED": (ClusterAuthzIam, ClusterAuthzAcl, ClusterAuthzCrossAccount),
+    "SERVER_AUTH_FAILED": (ServerAuthFailed, EsmLogError),
+    "CLUSTER_AUTHZ_FAILED": (ClusterAuthzIam, ClusterAuthzAcl, ClusterAuthzCrossAccount, EsmLogError),
     "ESM_DISABLED": (EsmDisabled,),
     "CLUSTER_NOT_ACTIVE": (ClusterNotActive,),
     "COULD_NOT_CHECK": (CouldNotCheck, ProbeNotReached),
@@ -559,7 +575,7 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "CONNECTION_UNEXPLAINED": (ConnectionUnexplained,),
     "ESM_SECRET_MISSING": (SecretMissing,),
     "STRAY_MAPPING": (StrayMapping,),
-    "TOPIC_NOT_FOUND": (TopicNotFound,),
+    "TOPIC_NOT_FOUND": (TopicNotFound, EsmLogError),
     "TOPIC_REPLICATION_FACTOR_ONE": (TopicReplicationFactorOne,),
 }
 
@@ -604,6 +620,7 @@ __all__ = [
     "CouldNotCheck",
     "EndpointPolicyDenies",
     "EsmDisabled",
+    "EsmLogError",
     "Evidence",
     "FiltersDropRecords",
     "FunctionCannotRun",

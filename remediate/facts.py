@@ -101,6 +101,8 @@ class Esm(Model):
     minimum_pollers: int | None = None
     maximum_pollers: int | None = None
     """ProvisionedPollerConfig MinimumPollers / MaximumPollers (None in on-demand mode)."""
+    system_log_level: str | None = None
+    """issue 21: LoggingConfig.SystemLogLevel (DEBUG, INFO or WARN; None: no system logs)."""
 
     @property
     def changed_by(self) -> Literal["user", "lambda", "unknown"]:
@@ -645,6 +647,26 @@ class Topics(Model):
     unread: tuple[str, ...] = ()
 
 
+# issue 21 (item 3)
+class EsmLogRecord(Model):
+    """One record of the mapping's system logs (CloudWatch Logs FilterLogEvents event)."""
+
+    log_stream: str
+    timestamp: int
+    """Milliseconds since the epoch, as CloudWatch Logs gives it."""
+    message: str
+
+
+class EsmLogs(Model):
+    """The mapping's own system logs in the error window: where they were read, and what they hold."""
+
+    log_group: str
+    log_streams: tuple[str, ...]
+    minutes: int
+    records: tuple[EsmLogRecord, ...] = ()
+    unread: tuple[str, ...] = ()
+
+
 class Facts(Model):
     region: str
     esm: Esm
@@ -665,6 +687,8 @@ class Facts(Model):
     schema_registry: SchemaRegistry | None = None
     topics: Topics | None = None
     """issue 21: the MSK cluster's topics; None when not read (not MSK, or the cluster not read)."""
+    esm_logs: EsmLogs | None = None
+    """issue 21: the mapping's system logs; None when it has none (no LoggingConfig) or they were not read."""
     unchecked: tuple[Unchecked, ...] = ()
 
     def fingerprint(self) -> str:
@@ -676,6 +700,7 @@ class Facts(Model):
         data.pop("tls_probes", None)
         # Metrics move by the minute; what a plan changes (storage size, reserved concurrency) is kept.
         data.pop("broker_health", None)
+        data.pop("esm_logs", None)  # issue 21: log records arrive by the second
         if data.get("function_health"):
             data["function_health"] = {
                 "reserved_concurrency": data["function_health"]["reserved_concurrency"]

@@ -21,10 +21,11 @@ import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar, cast
 from urllib.parse import urlsplit
 
-from remediate import health, kafka, required_access
+from remediate import esm_logs, health, kafka, required_access
 from remediate.aws import Aws, is_access_denied, outcome
 from remediate.errors import AwsError, InputError
 from remediate.facts import (
@@ -35,6 +36,8 @@ from remediate.facts import (
     DnsForwarder,
     EndpointService,
     Esm,
+    EsmLogRecord,
+    EsmLogs,
     Facts,
     Function,
     FunctionHealth,
@@ -135,6 +138,7 @@ PERMISSIONS = (
     "kms:GetKeyPolicy",
     "glue:GetRegistry",
     *topics.PERMISSIONS,  # issue 21: MSK's ListTopics authorizes with kafka-cluster actions
+    "logs:FilterLogEvents",  # issue 21: the mapping's own system logs, in the function's log group
 )
 
 
@@ -729,6 +733,56 @@ class _Observer:
         )
         return then(listed, lambda raws: topics.topics_from_api(cluster.arn, raws or (), tuple(unread)))
 
+    def esm_logs(self, esm: Esm, function: Function, minutes: int) -> Future[EsmLogs]:
+        """The mapping's system-log records in the window (FilterLogEvents on its own streams, every page).
+
+        A log group or stream that does not exist yet holds no records; a denied read is noted as unread."""
+        group = health.log_group(function.name, function.log_group)
+        now = datetime.now(UTC)
+        streams = esm_logs.stream_names(esm.uuid, now, minutes)
+        unread: list[str] = []
+
+        def absent(exc: BaseException) -> list[Any]:
+            if isinstance(exc, AwsError) and exc.code == "ResourceNotFoundException":
+                return []
+            raise exc.with_traceback(None)
+
+        events = _denial(
+            "FilterLogEvents",
+            recover(
+                self.pages(
+                    "logs",
+                    "filter_log_events",
+                    "events",
+                    "nextToken",
+                    "nextToken",
+                    logGroupName=group,
+                    logStreamNames=list(streams),
+                    startTime=int((now - timedelta(minutes=minutes)).timestamp() * 1000),
+                    endTime=int(now.timestamp() * 1000),
+                ),
+                absent,
+            ),
+            unread,
+        )
+        return then(
+            events,
+            lambda got: EsmLogs(
+                log_group=group,
+                log_streams=streams,
+                minutes=minutes,
+                records=tuple(
+                    EsmLogRecord(
+                        log_stream=str(e.get("logStreamName", "")),
+                        timestamp=int(e.get("timestamp", 0)),
+                        message=str(e.get("message", "")),
+                    )
+                    for e in got or ()
+                ),
+                unread=tuple(unread),
+            ),
+        )
+
     def function_health(self, arn: str, minutes: int, esm_uuid: str | None = None) -> Future[FunctionHealth]:
         """Shared per function, or per mapping for one that publishes its event counts (issue 25)."""
         return self.shared(
@@ -991,6 +1045,7 @@ class _Observed:
     keys: tuple[KmsKey, ...] = ()
     schema_registry: SchemaRegistry | None = None
     topics: Topics | None = None
+    esm_logs: EsmLogs | None = None
 
 
 def _placement(
@@ -1069,6 +1124,14 @@ def _observe(
         return cast("Future[Topics | None]", obs.topics(cluster))
 
     topics_f = chain(cluster_f, cluster_topics)
+
+    def system_logs(fn: Function | None) -> Future[EsmLogs | None]:
+        # issue 21: only a provisioned-mode mapping with a LoggingConfig writes system logs (esm_logs).
+        if fn is None or not esm.system_log_level or not esm.provisioned_pollers:
+            return done(None)
+        return cast("Future[EsmLogs | None]", obs.esm_logs(esm, fn, minutes or esm_logs.DEFAULT_MINUTES))
+
+    logs_f = chain(function_f, system_logs)
     related_f = _related(obs, esm, notes, destination_f, secret_fs, listed=listed)
 
     def observed(parts: list[Any]) -> _Observed:
@@ -1084,6 +1147,7 @@ def _observe(
             destination,
             related,
             found_topics,
+            found_logs,
             *shared,
         ) = parts
         secrets: list[Shared[Secret]] = [found for found in shared if found is not None]
@@ -1105,6 +1169,7 @@ def _observe(
             keys=related[1],
             schema_registry=related[2],
             topics=found_topics,
+            esm_logs=found_logs,
         )
 
     return then(
@@ -1120,6 +1185,7 @@ def _observe(
                 destination_f,
                 related_f,
                 topics_f,
+                logs_f,
                 *secret_fs,
             ]
         ),
@@ -1273,6 +1339,7 @@ def observe(
         keys=found.keys,
         schema_registry=found.schema_registry,
         topics=found.topics,
+        esm_logs=found.esm_logs,
         # Sorted: reads finish in any order, and the fingerprint must not depend on it.
         unchecked=tuple(sorted(set(notes.unchecked), key=lambda u: (u.what, u.reason))),
     )
