@@ -6,11 +6,12 @@ mode"; the mapping "reuses the same log destination with your Lambda function"; 
 stream, with date and event source mapping UUID as the log stream name, like
 `2020/01/01/12345678-1234-1234-1234-12345678901`"; WARN carries "potential warns and errors".
 
-That page does not spell out a record's fields, so a record's error is recognised by the Kafka client's own
-exception or error-code name anywhere in it (Apache Kafka protocol error codes: TOPIC_AUTHORIZATION_FAILED is
-TopicAuthorizationException, GROUP_AUTHORIZATION_FAILED GroupAuthorizationException,
-SASL_AUTHENTICATION_FAILED SaslAuthenticationException, UNKNOWN_TOPIC_OR_PARTITION
-UnknownTopicOrPartitionException; SslAuthenticationException is a failed TLS handshake). Pure: no AWS calls.
+The part of that page read here does not spell out a record's fields, so a record's error is
+recognised by the Kafka client's own exception or error-code name anywhere in it (Apache Kafka protocol
+error codes: TOPIC_AUTHORIZATION_FAILED is TopicAuthorizationException, GROUP_AUTHORIZATION_FAILED
+GroupAuthorizationException, SASL_AUTHENTICATION_FAILED SaslAuthenticationException,
+UNKNOWN_TOPIC_OR_PARTITION UnknownTopicOrPartitionException; SslAuthenticationException is a failed TLS
+handshake). Pure: no AWS calls.
 """
 
 from __future__ import annotations
