@@ -154,6 +154,9 @@ class ConnectionUnexplained(ConnectionErrorSeen):
     not_measured: tuple[str, ...]
     """What could explain it and was not measured."""
     next_steps: tuple[str, ...]
+    metadata_timeouts: tuple[str, ...] = ()
+    """issue 21 (item 3): records of the mapping's system logs that are the Kafka client's metadata timeout,
+    quoted: measured, yet they name no cause."""
 
 
 # issue 21

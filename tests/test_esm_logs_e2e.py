@@ -70,3 +70,18 @@ def test_logs_off_read_nothing(sandbox: Sandbox, cli: CliRunner) -> None:
     scn = build_scenario(sandbox, "broker-timeout-measured", name="esm-logs-off")
     _write(sandbox, scn.esm_uuid, scn.function_name, RECORD)
     assert [f["code"] for f in diagnosed(cli, scn.esm_uuid)] == ["CONNECTION_UNEXPLAINED"]
+
+
+def test_a_metadata_timeout_is_cited_and_explains_nothing(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "broker-timeout-measured", name="esm-logs-metadata-timeout")
+    timeout = (
+        "[WARN] org.apache.kafka.common.errors.TimeoutException: "
+        "Timeout expired while fetching topic metadata"
+    )
+    _system_logs(sandbox, scn.esm_uuid, scn.function_name, timeout)
+    [found] = diagnosed(cli, scn.esm_uuid)
+    assert found["code"] == "CONNECTION_UNEXPLAINED"
+    assert timeout in found["summary"]
+    assert found["evidence"]["metadata_timeouts"] == [timeout]
+    # The system logs were read: they are no longer listed as not measured.
+    assert not any("system logs" in n for n in found["evidence"]["not_measured"])
