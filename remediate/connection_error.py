@@ -91,8 +91,7 @@ def not_measured(facts: Facts, metrics: str) -> tuple[str, ...]:
     out = []
     if facts.broker_health is None or facts.broker_health.unread or "over the last" not in metrics:
         out.append(metrics)
-    logs = facts.esm_logs
-    if logs is None or logs.unread:  # issue 21 (item 3): read when the mapping has them
+    if facts.esm_logs is None:  # issue 21 (item 3): read when the mapping has them
         out.append("the mapping's own system logs (the Kafka errorCode of each failure)")
     out += [
         "the brokers' logs at the time of the error",

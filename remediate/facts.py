@@ -664,7 +664,6 @@ class EsmLogs(Model):
     log_streams: tuple[str, ...]
     minutes: int
     records: tuple[EsmLogRecord, ...] = ()
-    unread: tuple[str, ...] = ()
 
 
 class Facts(Model):
@@ -688,7 +687,7 @@ class Facts(Model):
     topics: Topics | None = None
     """issue 21: the MSK cluster's topics; None when not read (not MSK, or the cluster not read)."""
     esm_logs: EsmLogs | None = None
-    """issue 21: the mapping's system logs; None when it has none (no LoggingConfig) or they were not read."""
+    """issue 21: the mapping's system logs; None when it has none (no LoggingConfig) or the read is denied."""
     unchecked: tuple[Unchecked, ...] = ()
 
     def fingerprint(self) -> str:

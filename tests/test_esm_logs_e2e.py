@@ -11,7 +11,7 @@ import contextlib
 import time
 from datetime import UTC, datetime
 
-from remediate.sandbox import Sandbox, build_scenario
+from remediate.sandbox import FaultRule, Sandbox, build_scenario
 from tests.conftest import CliRunner, diagnosed
 
 RECORD = (
@@ -85,3 +85,15 @@ def test_a_metadata_timeout_is_cited_and_explains_nothing(sandbox: Sandbox, cli:
     assert found["evidence"]["metadata_timeouts"] == [timeout]
     # The system logs were read: they are no longer listed as not measured.
     assert not any("system logs" in n for n in found["evidence"]["not_measured"])
+
+
+def test_a_denied_log_read_is_could_not_check(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "broker-timeout-measured", name="esm-logs-denied")
+    _system_logs(sandbox, scn.esm_uuid, scn.function_name, RECORD)
+    sandbox.faults.add(FaultRule(service="logs", operation="FilterLogEvents", kind="status", status=403))
+    found = diagnosed(cli, scn.esm_uuid)
+    assert "CLUSTER_AUTHZ_FAILED" not in [f["code"] for f in found]
+    assert any(
+        f["code"] == "COULD_NOT_CHECK" and f"system logs of mapping {scn.esm_uuid}" in f["summary"]
+        for f in found
+    ), found

@@ -736,34 +736,29 @@ class _Observer:
     def esm_logs(self, esm: Esm, function: Function, minutes: int) -> Future[EsmLogs]:
         """The mapping's system-log records in the window (FilterLogEvents on its own streams, every page).
 
-        A log group or stream that does not exist yet holds no records; a denied read is noted as unread."""
+        A log group or stream that does not exist yet holds no records; a denied read is COULD_NOT_CHECK."""
         group = health.log_group(function.name, function.log_group)
         now = datetime.now(UTC)
         streams = esm_logs.stream_names(esm.uuid, now, minutes)
-        unread: list[str] = []
 
         def absent(exc: BaseException) -> list[Any]:
             if isinstance(exc, AwsError) and exc.code == "ResourceNotFoundException":
                 return []
             raise exc.with_traceback(None)
 
-        events = _denial(
-            "FilterLogEvents",
-            recover(
-                self.pages(
-                    "logs",
-                    "filter_log_events",
-                    "events",
-                    "nextToken",
-                    "nextToken",
-                    logGroupName=group,
-                    logStreamNames=list(streams),
-                    startTime=int((now - timedelta(minutes=minutes)).timestamp() * 1000),
-                    endTime=int(now.timestamp() * 1000),
-                ),
-                absent,
+        events = recover(
+            self.pages(
+                "logs",
+                "filter_log_events",
+                "events",
+                "nextToken",
+                "nextToken",
+                logGroupName=group,
+                logStreamNames=list(streams),
+                startTime=int((now - timedelta(minutes=minutes)).timestamp() * 1000),
+                endTime=int(now.timestamp() * 1000),
             ),
-            unread,
+            absent,
         )
         return then(
             events,
@@ -777,9 +772,8 @@ class _Observer:
                         timestamp=int(e.get("timestamp", 0)),
                         message=str(e.get("message", "")),
                     )
-                    for e in got or ()
+                    for e in got
                 ),
-                unread=tuple(unread),
             ),
         )
 
@@ -1129,7 +1123,8 @@ def _observe(
         # issue 21: only a provisioned-mode mapping with a LoggingConfig writes system logs (esm_logs).
         if fn is None or not esm.system_log_level or not esm.provisioned_pollers:
             return done(None)
-        return cast("Future[EsmLogs | None]", obs.esm_logs(esm, fn, minutes or esm_logs.DEFAULT_MINUTES))
+        read = obs.esm_logs(esm, fn, minutes or esm_logs.DEFAULT_MINUTES)
+        return cast("Future[EsmLogs | None]", notes.guard(f"system logs of mapping {esm.uuid}", read))
 
     logs_f = chain(function_f, system_logs)
     related_f = _related(obs, esm, notes, destination_f, secret_fs, listed=listed)
