@@ -91,8 +91,9 @@ def not_measured(facts: Facts, metrics: str) -> tuple[str, ...]:
     out = []
     if facts.broker_health is None or facts.broker_health.unread or "over the last" not in metrics:
         out.append(metrics)
+    if facts.esm_logs is None:  # issue 21 (item 3): read when the mapping has them
+        out.append("the mapping's own system logs (the Kafka errorCode of each failure)")
     out += [
-        "the mapping's own system logs (the Kafka errorCode of each failure)",
         "the brokers' logs at the time of the error",
         "whether the topic exists and the consumer may read it",
     ]

@@ -154,6 +154,9 @@ class ConnectionUnexplained(ConnectionErrorSeen):
     not_measured: tuple[str, ...]
     """What could explain it and was not measured."""
     next_steps: tuple[str, ...]
+    metadata_timeouts: tuple[str, ...] = ()
+    """issue 21 (item 3): records of the mapping's system logs that are the Kafka client's metadata timeout,
+    quoted: measured, yet they name no cause."""
 
 
 # issue 21
@@ -530,6 +533,22 @@ class MeasuredFailure(Evidence):
     measured: MeasuredStep
 
 
+# issue 21 (item 3)
+class EsmLogError(Evidence):
+    """Records of the mapping's own system logs that name a Kafka error: measured, not inferred."""
+
+    source: Literal["esm-system-logs"]
+    error: str
+    """What the records prove, in words (topic authorization, SASL authentication, ...)."""
+    log_group: str
+    log_stream: str
+    record: str
+    """The first such record, quoted as CloudWatch Logs returned it."""
+    timestamp: int
+    count: int
+    """How many records in the window name this error."""
+
+
 EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "BROKER_TIMEOUT": (BrokerTimeout,),
     "BROKER_PORTS_BLOCKED": (BrokerPortsBlocked, MeasuredFailure),  # issue 22: measured
@@ -542,14 +561,15 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "EXECUTION_ROLE_MISSING_PERMISSIONS": (RoleMissingPermissions,),
     "SECRET_NOT_PEM": (SecretMaterialProblems,),
     "PRIVATE_KEY_PBES2": (SecretMaterialProblems,),
-    "SASL_AUTH_FAILED": (SaslScram, SaslIam, SecretMaterialProblems, MeasuredFailure),  # issue 22
-    "BROKER_DNS_UNRESOLVABLE": (BrokerDnsUnresolvable, MeasuredFailure),  # issue 22: measured
-    "SERVER_AUTH_FAILED": (ServerAuthFailed, MeasuredFailure),  # issue 22: measured
+    "SASL_AUTH_FAILED": (SaslScram, SaslIam, SecretMaterialProblems, MeasuredFailure, EsmLogError),
+    "BROKER_DNS_UNRESOLVABLE": (BrokerDnsUnresolvable, MeasuredFailure),
+    "SERVER_AUTH_FAILED": (ServerAuthFailed, MeasuredFailure, EsmLogError),
     "CLUSTER_AUTHZ_FAILED": (
         ClusterAuthzIam,
         ClusterAuthzAcl,
         ClusterAuthzCrossAccount,
-        MeasuredFailure,  # issue 22: measured
+        MeasuredFailure,  # issue 22: measured by the probe
+        EsmLogError,  # issue 21: the mapping's own system logs
     ),
     "ESM_DISABLED": (EsmDisabled,),
     "CLUSTER_NOT_ACTIVE": (ClusterNotActive,),
@@ -575,7 +595,7 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "CONNECTION_UNEXPLAINED": (ConnectionUnexplained,),
     "ESM_SECRET_MISSING": (SecretMissing,),
     "STRAY_MAPPING": (StrayMapping,),
-    "TOPIC_NOT_FOUND": (TopicNotFound, MeasuredFailure),  # issue 22: measured
+    "TOPIC_NOT_FOUND": (TopicNotFound, MeasuredFailure, EsmLogError),
     "TOPIC_REPLICATION_FACTOR_ONE": (TopicReplicationFactorOne,),
 }
 
@@ -620,6 +640,7 @@ __all__ = [
     "CouldNotCheck",
     "EndpointPolicyDenies",
     "EsmDisabled",
+    "EsmLogError",
     "Evidence",
     "FiltersDropRecords",
     "FunctionCannotRun",

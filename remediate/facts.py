@@ -101,6 +101,8 @@ class Esm(Model):
     minimum_pollers: int | None = None
     maximum_pollers: int | None = None
     """ProvisionedPollerConfig MinimumPollers / MaximumPollers (None in on-demand mode)."""
+    system_log_level: str | None = None
+    """issue 21: LoggingConfig.SystemLogLevel (DEBUG, INFO or WARN; None: no system logs)."""
 
     @property
     def changed_by(self) -> Literal["user", "lambda", "unknown"]:
@@ -686,6 +688,25 @@ class Measured(Model):
     """The function could not read the mapping's secret (the error's class, never a value)."""
 
 
+# issue 21 (item 3)
+class EsmLogRecord(Model):
+    """One record of the mapping's system logs (CloudWatch Logs FilterLogEvents event)."""
+
+    log_stream: str
+    timestamp: int
+    """Milliseconds since the epoch, as CloudWatch Logs gives it."""
+    message: str
+
+
+class EsmLogs(Model):
+    """The mapping's own system logs in the error window: where they were read, and what they hold."""
+
+    log_group: str
+    log_streams: tuple[str, ...]
+    minutes: int
+    records: tuple[EsmLogRecord, ...] = ()
+
+
 class Facts(Model):
     region: str
     esm: Esm
@@ -709,6 +730,8 @@ class Facts(Model):
     broker_interfaces: tuple[BrokerInterface, ...] | None = None
     """issue 21 (item 6): the interfaces of self-managed brokers given as IPs in the pollers' VPC;
     None when not read (MSK, over the internet, no IP-literal broker, or the read was denied)."""
+    esm_logs: EsmLogs | None = None
+    """issue 21: the mapping's system logs; None when it has none (no LoggingConfig) or the read is denied."""
     unchecked: tuple[Unchecked, ...] = ()
     measured: Measured | None = None
     """issue 22: what the probe function measured from the pollers' place (`remediate probe`)."""
@@ -723,6 +746,7 @@ class Facts(Model):
         data.pop("measured", None)  # issue 22: measured from the pollers' place, like the TLS probes
         # Metrics move by the minute; what a plan changes (storage size, reserved concurrency) is kept.
         data.pop("broker_health", None)
+        data.pop("esm_logs", None)  # issue 21: log records arrive by the second
         if data.get("function_health"):
             data["function_health"] = {
                 "reserved_concurrency": data["function_health"]["reserved_concurrency"]

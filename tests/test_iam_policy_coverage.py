@@ -53,9 +53,11 @@ def test_iam_policy_is_valid_iam_json(mode: str) -> None:
 
 def test_diagnose_policy_reads_only() -> None:
     actions = [a for s in iam_policy("diagnose")["Statement"] for a in s["Action"]]
-    # kafka-cluster:Connect is the read MSK's ListTopics requires (issue 21; "Topic Operations").
+    # kafka-cluster:Connect is the read MSK's ListTopics requires (issue 21; "Topic Operations");
+    # logs:FilterLogEvents reads the mapping's system logs (issue 21, item 3).
     assert all(
-        a.split(":")[1].startswith(("Get", "List", "Describe")) or a == "kafka-cluster:Connect"
+        a.split(":")[1].startswith(("Get", "List", "Describe"))
+        or a in ("kafka-cluster:Connect", "logs:FilterLogEvents")
         for a in actions
     )
 

@@ -13,6 +13,7 @@ from remediate.checks import (
     dns,
     endpoint_policy,
     esm,
+    esm_logs,  # issue 21
     flow,  # issue 25
     function,
     iam,
@@ -37,6 +38,7 @@ MODULES = (
     dns,
     endpoint_policy,
     esm,
+    esm_logs,  # issue 21
     flow,  # issue 25
     function,
     iam,

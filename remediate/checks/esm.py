@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from remediate import connection_error, kafka, measured
+from remediate import connection_error, esm_logs, kafka, measured
 from remediate.checks.base import check
 from remediate.checks.broker_health import metrics_line
 from remediate.error_text import hints_for
@@ -112,6 +112,13 @@ def broker_timeout(facts: Facts) -> list[Finding]:
         return []
     ruled_out = connection_error.ruled_out(facts, metrics)
     unmeasured = connection_error.not_measured(facts, metrics)
+    timeouts = tuple(r.message for r in esm_logs.metadata_timeouts(facts.esm_logs))  # issue 21 (item 3)
+    cited = (
+        f"; the mapping's system logs show {len(timeouts)} metadata timeout(s), which name no cause: "
+        f'"{timeouts[0][:300]}"'
+        if timeouts
+        else ""
+    )
     return [
         Finding(
             code="CONNECTION_UNEXPLAINED",
@@ -120,12 +127,14 @@ def broker_timeout(facts: Facts) -> list[Finding]:
                 f"({len(ruled_out)} causes ruled out) and no broker trouble was measured ({metrics}); "
                 f"not read yet: {'; '.join(u for u in unmeasured if u != metrics)}. No batch-size "
                 f"change is planned: find the cause first (see the manual steps){_state_context(facts)}"
+                f"{cited}"
             ),
             evidence=ConnectionUnexplained(
                 **seen,
                 ruled_out=ruled_out,
                 not_measured=unmeasured,
                 next_steps=connection_error.next_steps(facts),
+                metadata_timeouts=timeouts,
             ),
         )
     ]

@@ -100,6 +100,7 @@ def esm_from_api(raw: dict[str, Any]) -> Esm:
         metrics_config=tuple((raw.get("MetricsConfig") or {}).get("Metrics", []) or []),
         minimum_pollers=(raw.get("ProvisionedPollerConfig") or {}).get("MinimumPollers"),
         maximum_pollers=(raw.get("ProvisionedPollerConfig") or {}).get("MaximumPollers"),
+        system_log_level=(raw.get("LoggingConfig") or {}).get("SystemLogLevel") or None,  # issue 21
     )
 
 

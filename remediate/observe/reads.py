@@ -21,10 +21,11 @@ import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar, cast
 from urllib.parse import urlsplit
 
-from remediate import health, kafka, required_access
+from remediate import esm_logs, health, kafka, required_access
 from remediate.aws import Aws, is_access_denied, outcome
 from remediate.errors import AwsError, InputError
 from remediate.facts import (
@@ -36,6 +37,8 @@ from remediate.facts import (
     DnsForwarder,
     EndpointService,
     Esm,
+    EsmLogRecord,
+    EsmLogs,
     Facts,
     Function,
     FunctionHealth,
@@ -137,6 +140,7 @@ PERMISSIONS = (
     "kms:GetKeyPolicy",
     "glue:GetRegistry",
     *topics.PERMISSIONS,  # issue 21: MSK's ListTopics authorizes with kafka-cluster actions
+    "logs:FilterLogEvents",  # issue 21: the mapping's own system logs, in the function's log group
 )
 
 
@@ -731,6 +735,50 @@ class _Observer:
         )
         return then(listed, lambda raws: topics.topics_from_api(cluster.arn, raws or (), tuple(unread)))
 
+    def esm_logs(self, esm: Esm, function: Function, minutes: int) -> Future[EsmLogs]:
+        """The mapping's system-log records in the window (FilterLogEvents on its own streams, every page).
+
+        A log group or stream that does not exist yet holds no records; a denied read is COULD_NOT_CHECK."""
+        group = health.log_group(function.name, function.log_group)
+        now = datetime.now(UTC)
+        streams = esm_logs.stream_names(esm.uuid, now, minutes)
+
+        def absent(exc: BaseException) -> list[Any]:
+            if isinstance(exc, AwsError) and exc.code == "ResourceNotFoundException":
+                return []
+            raise exc.with_traceback(None)
+
+        events = recover(
+            self.pages(
+                "logs",
+                "filter_log_events",
+                "events",
+                "nextToken",
+                "nextToken",
+                logGroupName=group,
+                logStreamNames=list(streams),
+                startTime=int((now - timedelta(minutes=minutes)).timestamp() * 1000),
+                endTime=int(now.timestamp() * 1000),
+            ),
+            absent,
+        )
+        return then(
+            events,
+            lambda got: EsmLogs(
+                log_group=group,
+                log_streams=streams,
+                minutes=minutes,
+                records=tuple(
+                    EsmLogRecord(
+                        log_stream=str(e.get("logStreamName", "")),
+                        timestamp=int(e.get("timestamp", 0)),
+                        message=str(e.get("message", "")),
+                    )
+                    for e in got
+                ),
+            ),
+        )
+
     def function_health(self, arn: str, minutes: int, esm_uuid: str | None = None) -> Future[FunctionHealth]:
         """Shared per function, or per mapping for one that publishes its event counts (issue 25)."""
         return self.shared(
@@ -994,6 +1042,7 @@ class _Observed:
     schema_registry: SchemaRegistry | None = None
     topics: Topics | None = None
     broker_interfaces: tuple[BrokerInterface, ...] | None = None
+    esm_logs: EsmLogs | None = None
 
 
 def _broker_interfaces(
@@ -1101,6 +1150,15 @@ def _observe(
         return cast("Future[Topics | None]", obs.topics(cluster))
 
     topics_f = chain(cluster_f, cluster_topics)
+
+    def system_logs(fn: Function | None) -> Future[EsmLogs | None]:
+        # issue 21: only a provisioned-mode mapping with a LoggingConfig writes system logs (esm_logs).
+        if fn is None or not esm.system_log_level or not esm.provisioned_pollers:
+            return done(None)
+        read = obs.esm_logs(esm, fn, minutes or esm_logs.DEFAULT_MINUTES)
+        return cast("Future[EsmLogs | None]", notes.guard(f"system logs of mapping {esm.uuid}", read))
+
+    logs_f = chain(function_f, system_logs)
     related_f = _related(obs, esm, notes, destination_f, secret_fs, listed=listed)
 
     def observed(parts: list[Any]) -> _Observed:
@@ -1117,6 +1175,7 @@ def _observe(
             related,
             found_topics,
             interfaces,
+            found_logs,
             *shared,
         ) = parts
         secrets: list[Shared[Secret]] = [found for found in shared if found is not None]
@@ -1139,6 +1198,7 @@ def _observe(
             schema_registry=related[2],
             topics=found_topics,
             broker_interfaces=interfaces,
+            esm_logs=found_logs,
         )
 
     return then(
@@ -1155,6 +1215,7 @@ def _observe(
                 related_f,
                 topics_f,
                 interfaces_f,
+                logs_f,
                 *secret_fs,
             ]
         ),
@@ -1309,6 +1370,7 @@ def observe(
         schema_registry=found.schema_registry,
         topics=found.topics,
         broker_interfaces=found.broker_interfaces,
+        esm_logs=found.esm_logs,
         # Sorted: reads finish in any order, and the fingerprint must not depend on it.
         unchecked=tuple(sorted(set(notes.unchecked), key=lambda u: (u.what, u.reason))),
     )
