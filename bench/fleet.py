@@ -84,6 +84,9 @@ def build_fleet(
             },
         )["ClusterArn"]
         cluster_arns.append((arn, base.role_arn))
+    for arn, _role in cluster_arns:  # the mappings' topics exist (ListTopics reads them, issue 21)
+        for t in range(per_function):
+            sb.put_topic(arn, f"topic{t}", 3, 3)
     healthy = {b.esm_uuid for b in bases}  # the baseline scenarios' own mappings are part of the fleet
     broken: dict[str, str] = {}
     code = _zip()

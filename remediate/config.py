@@ -41,10 +41,10 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
     color: bool = True
     max_workers: int = Field(
-        16,
+        24,
         ge=4,
         le=64,
-        description="concurrent AWS reads during observation (an MSK mapping needs 9 for its widest step)",
+        description="concurrent AWS reads during observation (an MSK mapping's widest step is some 20 reads)",
     )
     retry_attempts: int = Field(6, ge=1, le=20, description="attempts per AWS call, first one included")
     retry_base_delay: float = Field(0.5, gt=0, le=30, description="seconds; backoff unit (full jitter)")

@@ -21,7 +21,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_defaults() -> None:
     s = load_settings()
-    assert s.max_workers == 16
+    assert s.max_workers == 24
     assert s.output == "text"
 
 

@@ -142,6 +142,7 @@ def test_scan_reads_each_key_once_for_all_its_mappings(sandbox: Sandbox, cli: Cl
     scn = build_scenario(sandbox, "kms-secret-key-policy-no-grant")
     lam = sandbox.client("lambda")
     first = lam.get_event_source_mapping(UUID=scn.esm_uuid)
+    sandbox.put_topic(str(scn.cluster_arn), "payments", 3, 3)  # the second mapping's topic exists too
     second = lam.create_event_source_mapping(
         FunctionName=scn.function_name,
         EventSourceArn=str(scn.cluster_arn),
