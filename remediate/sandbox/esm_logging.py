@@ -21,7 +21,7 @@ from typing import Any, Final
 from moto.awslambda import models as _lambda_models
 from moto.awslambda.exceptions import InvalidParameterValueException
 
-from remediate.sandbox.patches import KafkaEventSourceMapping, _is_kafka_spec, _replace
+from remediate.sandbox.patches import KafkaEventSourceMapping, _chain, _is_kafka_spec
 
 __all__ = ["patch"]
 
@@ -81,12 +81,9 @@ def patch() -> None:
     with _LOCK:
         if _PRIOR:
             return
-        backend_cls = _lambda_models.LambdaBackend
-        for name, new in (
-            ("create_event_source_mapping", _create_esm),
-            ("update_event_source_mapping", _update_esm),
-        ):
-            _PRIOR[name] = getattr(backend_cls, name)
-            _replace(backend_cls, name, new)
-        _PRIOR["get_configuration"] = KafkaEventSourceMapping.get_configuration
-        _replace(KafkaEventSourceMapping, "get_configuration", _configuration)
+        _chain(
+            _lambda_models.LambdaBackend,
+            _PRIOR,
+            {"create_event_source_mapping": _create_esm, "update_event_source_mapping": _update_esm},
+        )
+        _chain(KafkaEventSourceMapping, _PRIOR, {"get_configuration": _configuration})

@@ -25,7 +25,7 @@ from typing import Any, Final
 from moto.awslambda import models as _lambda_models
 from moto.awslambda.exceptions import InvalidParameterValueException
 
-from remediate.sandbox.patches import KafkaEventSourceMapping, _is_kafka_spec, _replace
+from remediate.sandbox.patches import KafkaEventSourceMapping, _chain, _is_kafka_spec
 
 __all__ = ["age_esm", "patch"]
 
@@ -102,13 +102,11 @@ def patch() -> None:
     with _LOCK:
         if _PRIOR:
             return
-        backend_cls = _lambda_models.LambdaBackend
-        for name, new in (
-            ("create_event_source_mapping", _create_esm),
-            ("update_event_source_mapping", _update_esm),
-        ):
-            _PRIOR[name] = getattr(backend_cls, name)
-            _replace(backend_cls, name, new)
+        _chain(
+            _lambda_models.LambdaBackend,
+            _PRIOR,
+            {"create_event_source_mapping": _create_esm, "update_event_source_mapping": _update_esm},
+        )
 
 
 def age_esm(account_id: str, region: str, uuid: str, minutes: int) -> None:

@@ -31,7 +31,7 @@ from moto.cloudwatch import models as _cw_models
 from moto.kafka import responses as _kafka_responses
 from moto.kafka.exceptions import BadRequestException, NotFoundException
 
-from remediate.sandbox.patches import _original, _replace
+from remediate.sandbox.patches import _chain, _original, _replace
 
 __all__ = ["patch", "put_metrics", "set_function_status"]
 
@@ -252,10 +252,7 @@ def _patch() -> None:
     _replace(response_cls, "list_nodes", _respond_list_nodes)
     _replace(response_cls, "update_broker_storage", _respond_update_broker_storage)
     # Chained over the earlier patches of these two handlers, which stay in force underneath.
-    _PRIOR["describe_cluster_v2"] = response_cls.describe_cluster_v2
-    _replace(response_cls, "describe_cluster_v2", _respond_describe_cluster_v2)
+    _chain(response_cls, _PRIOR, {"describe_cluster_v2": _respond_describe_cluster_v2})
     _replace(_lambda_models.LambdaFunction, "get_configuration", _function_configuration)
     _replace(_lambda_models.LambdaFunction, "get_code", _function_code)  # issue 26
-    backend_cls = _lambda_models.LambdaBackend
-    _PRIOR["update_event_source_mapping"] = backend_cls.update_event_source_mapping
-    _replace(backend_cls, "update_event_source_mapping", _update_esm)
+    _chain(_lambda_models.LambdaBackend, _PRIOR, {"update_event_source_mapping": _update_esm})

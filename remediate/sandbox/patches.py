@@ -118,6 +118,15 @@ def _replace(owner: type[Any] | ModuleType, name: str, new: Any) -> None:
     setattr(owner, name, new)
 
 
+def _chain(owner: type[Any], prior: dict[str, Any], replacements: dict[str, Any]) -> None:
+    """Install each replacement over what `owner` holds now (earlier patches included), keeping that in
+    `prior[name]` for the replacement to call: later gap fills layer over earlier ones instead of undoing
+    them."""
+    for name, new in replacements.items():
+        prior[name] = getattr(owner, name)
+        _replace(owner, name, new)
+
+
 def _original(owner: type[Any] | ModuleType, name: str) -> Any:
     return _ORIGINALS[(owner, name)]
 
