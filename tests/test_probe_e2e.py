@@ -33,6 +33,21 @@ def _scenario(
     )
 
 
+def left_behind(sb: Sandbox, uuid: str, role: str) -> str:
+    """What a probe run killed between create and delete leaves: its tagged function and log group."""
+    name = f"{PREFIX}{uuid}-deadbeef"
+    sb.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="x.handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+        Tags={PROBE_TAG: uuid, RUN_TAG: "killed-run"},
+    )
+    sb.client("logs").create_log_group(logGroupName=f"/aws/lambda/{name}")
+    return name
+
+
 def _nothing_left(sb: Sandbox, uuid: str) -> None:
     lam = sb.client("lambda")
     assert [
@@ -103,16 +118,7 @@ def test_a_killed_runs_probe_is_found_by_its_tag_and_removed_by_the_next_run(
     scn = _scenario(sandbox, kafka_broker)
     lam = sandbox.client("lambda")
     role = lam.get_function(FunctionName=scn.function_name)["Configuration"]["Role"]
-    left = f"{PREFIX}{scn.esm_uuid}-deadbeef"
-    lam.create_function(
-        FunctionName=left,
-        Runtime="python3.12",
-        Role=role,
-        Handler="x.handler",
-        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
-        Tags={PROBE_TAG: scn.esm_uuid, RUN_TAG: "killed-run"},
-    )
-    sandbox.client("logs").create_log_group(logGroupName=f"/aws/lambda/{left}")
+    left = left_behind(sandbox, scn.esm_uuid, role)
     unrelated = f"{PREFIX}{scn.esm_uuid}-0000beef"  # the name, but not the tag: not ours to delete
     lam.create_function(
         FunctionName=unrelated,

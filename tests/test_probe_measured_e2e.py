@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 
-from remediate.probe_run import PREFIX, PROBE_TAG, RUN_TAG
 from remediate.sandbox import Sandbox, build_scenario
 from remediate.sandbox.faults import FaultRule
 from remediate.sandbox.scenarios import CONNECTION_ERROR
 from tests import kafka_broker as kb
 from tests.conftest import CliRunner
 from tests.kafka_broker import Broker
-from tests.test_probe_e2e import _nothing_left, _scenario
+from tests.test_probe_e2e import _nothing_left, _scenario, left_behind
 
 
 def _measured(doc: dict[str, object]) -> list[dict[str, object]]:
@@ -127,16 +126,7 @@ def test_unlock_sweep_probes_removes_a_killed_runs_function_and_log_group(
     scn = _scenario(sandbox, kafka_broker)
     lam = sandbox.client("lambda")
     role = lam.get_function(FunctionName=scn.function_name)["Configuration"]["Role"]
-    left = f"{PREFIX}{scn.esm_uuid}-deadbeef"
-    lam.create_function(
-        FunctionName=left,
-        Runtime="python3.12",
-        Role=role,
-        Handler="x.handler",
-        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
-        Tags={PROBE_TAG: scn.esm_uuid, RUN_TAG: "killed-run"},
-    )
-    sandbox.client("logs").create_log_group(logGroupName=f"/aws/lambda/{left}")
+    left = left_behind(sandbox, scn.esm_uuid, role)
     plain = cli("unlock", "--esm", scn.esm_uuid, "--auto-approve")
     assert plain.returncode == 0, plain.stderr
     assert left in {f["FunctionName"] for f in lam.list_functions()["Functions"]}
