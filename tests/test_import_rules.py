@@ -53,6 +53,25 @@ def _imports_in(node: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
         yield from _imports(node)
 
 
+@functools.cache
+def _scan(source: str) -> tuple[list[tuple[int, str | None, list[str]]], list[str]]:
+    """(imports as (level, module, names), computed-name import calls) of one file's text; cached by text,
+    so the planted copies of the package parse only the file that differs."""
+    tree = ast.parse(source)
+    imports: list[tuple[int, str | None, list[str]]] = []
+    for node in _imports(tree):
+        if isinstance(node, ast.Import):
+            imports += [(0, a.name, []) for a in node.names]
+        else:
+            imports.append((node.level, node.module, [a.name for a in node.names]))
+    dynamic = [
+        ast.unparse(call)
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call) and getattr(call.func, "attr", "") == "import_module"
+    ]
+    return imports, dynamic
+
+
 def graph(root: Path = ROOT) -> tuple[dict[str, set[str]], dict[str, set[str]], dict[str, list[str]]]:
     """(edges between remediate modules, third-party top-level imports, computed-name imports) per module."""
     files = {_module_name(p, root): p for p in root.rglob("*.py")}
@@ -60,17 +79,17 @@ def graph(root: Path = ROOT) -> tuple[dict[str, set[str]], dict[str, set[str]], 
     external: dict[str, set[str]] = {m: set() for m in files}
     dynamic: dict[str, list[str]] = {m: [] for m in files}
     for module, path in files.items():
-        tree = ast.parse(path.read_text(), str(path))
+        imports, dynamic[module] = _scan(path.read_text())
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-        for node in _imports(tree):
-            if isinstance(node, ast.Import):
-                names = [(a.name, None) for a in node.names]
+        for level, module_name, imported in imports:
+            if not imported:
+                names: list[tuple[str, str | None]] = [(module_name or "", None)]
             else:
-                base = node.module or ""
-                if node.level:
-                    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = module_name or ""
+                if level:
+                    parts = package.split(".")[: len(package.split(".")) - level + 1]
                     base = ".".join([*parts, *([base] if base else [])])
-                names = [(base, a.name) for a in node.names]
+                names = [(base, name) for name in imported]
             for base, name in names:
                 top = base.split(".")[0]
                 if top != root.name:
@@ -79,9 +98,6 @@ def graph(root: Path = ROOT) -> tuple[dict[str, set[str]], dict[str, set[str]], 
                 target = f"{base}.{name}" if name and f"{base}.{name}" in files else base
                 if target in files and target != module:
                     edges[module].add(target)
-        for call in ast.walk(tree):
-            if isinstance(call, ast.Call) and getattr(call.func, "attr", "") == "import_module":
-                dynamic[module].append(ast.unparse(call))
     return edges, external, dynamic
 
 
