@@ -120,7 +120,7 @@ def measure_from_vpc(ctx: Ctx, run: Any, auto_approve: bool) -> dict[str, Any]:
         lock.acquire()
         lock.start_renewing()
         try:
-            journal.record("probe", esm_uuid=uuid, function=name)
+            journal.record("probe", esm_uuid=uuid, esm_arn=facts.esm.arn, function=name)
             swept = sweep(aws, uuid)
             if swept:
                 journal.record("probe-swept", functions=swept)
