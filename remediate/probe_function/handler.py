@@ -320,23 +320,36 @@ def _sasl(conn: Connection, host: str, protocol: str, credentials: Credentials) 
     handshake = conn.call(SaslHandshakeRequest, SaslHandshakeResponse, mechanism=mechanism_name)
     if handshake.error_code:
         raise _kafka_error(handshake.error_code, f"broker offers {', '.join(handshake.mechanisms)}")
-    mechanism = get_sasl_mechanism(mechanism_name)(
-        host=host,
-        security_protocol=protocol,
-        sasl_mechanism=mechanism_name,
-        sasl_plain_username=credentials.username,
-        sasl_plain_password=credentials.password,
-    )
-    while not mechanism.is_done():
-        response = conn.call(
-            SaslAuthenticateRequest, SaslAuthenticateResponse, auth_bytes=mechanism.auth_bytes()
+    try:
+        mechanism = get_sasl_mechanism(mechanism_name)(
+            host=host,
+            security_protocol=protocol,
+            sasl_mechanism=mechanism_name,
+            sasl_plain_username=credentials.username,
+            sasl_plain_password=credentials.password,
         )
+    except Exception as exc:  # kafka-python's configuration errors are not OSErrors
+        raise _unsendable(mechanism_name, exc) from exc
+    while not mechanism.is_done():
+        try:
+            # AWS_MSK_IAM signs with the role's credentials and the region Lambda sets in the environment.
+            auth_bytes = mechanism.auth_bytes()
+        except Exception as exc:  # no credentials or no region: a result, not a crash
+            raise _unsendable(mechanism_name, exc) from exc
+        response = conn.call(SaslAuthenticateRequest, SaslAuthenticateResponse, auth_bytes=auth_bytes)
         if response.error_code:
             raise _kafka_error(response.error_code, response.error_message)
         try:
             mechanism.receive(response.auth_bytes)
         except ValueError as exc:  # the server's SCRAM proof did not verify
             raise StepFailed("sasl-error", f"the broker's SASL answer did not verify: {exc}") from exc
+
+
+def _unsendable(mechanism: str, exc: Exception) -> StepFailed:
+    """The SASL step could not build its first message (never the credentials' values: only the error)."""
+    return StepFailed(
+        "sasl-error", f"could not build the {mechanism} authentication: {type(exc).__name__}: {exc}"
+    )
 
 
 def _metadata(conn: Connection, topics: tuple[str, ...] | None) -> Any:
