@@ -59,6 +59,8 @@ from kafka.protocol.sasl import (
 RESULT_VERSION = 1
 STEP_TIMEOUT_S = 5.0
 DEFAULT_DEADLINE_S = 25.0
+SECRET_TIMEOUT_S = 4.0
+"""Connect and read timeout of each of the (at most two) Secrets Manager attempts."""
 CLIENT_ID = "remediate-probe"
 STEPS = ("dns", "tcp", "tls", "api_versions", "sasl", "metadata")
 # OpenSSL X509_V_ERR_* codes, the same grouping as remediate/observe/probe.py.
@@ -532,8 +534,17 @@ def credentials_from_secrets(event: dict[str, Any]) -> Credentials:
     if not auth.get("secret_arn") and not auth.get("ca_secret_arn"):
         return Credentials(mechanism=auth.get("mechanism"))
     import boto3  # in Lambda's Python runtime; imported here so the tests of `measure` do not need it
+    from botocore.config import Config
 
-    client = boto3.client("secretsmanager")
+    # Bounded: in a VPC without a path to Secrets Manager (no NAT gateway, no endpoint: enough for
+    # provisioned pollers, which read secrets outside the VPC) the read fails in seconds, and the probe
+    # returns that, instead of the function running into its own timeout.
+    bounded = Config(
+        connect_timeout=SECRET_TIMEOUT_S,
+        read_timeout=SECRET_TIMEOUT_S,
+        retries={"mode": "standard", "total_max_attempts": 2},
+    )
+    client = boto3.client("secretsmanager", config=bounded)
     fields: dict[str, Any] = {"mechanism": auth.get("mechanism")}
     if auth.get("secret_arn"):
         secret = _secret(client, auth["secret_arn"])
