@@ -16,8 +16,9 @@ empty payload. The expected signature is computed here from those steps, not by 
 What this cannot show is that MSK accepts it: only a real MSK cluster can.
 
 The credentials are the ones Lambda gives the function (its execution role's, in AWS_ACCESS_KEY_ID,
-AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) and the region Lambda sets (AWS_REGION, AWS_DEFAULT_REGION):
-Lambda developer guide, "Defined runtime environment variables".
+AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) and the region Lambda sets (AWS_REGION): Lambda developer
+guide, "Defined runtime environment variables" (AWS_DEFAULT_REGION, which botocore reads, is set too in
+the runtime dumps seen, but was not confirmed on AWS's page: the probe copies AWS_REGION into it).
 """
 
 from __future__ import annotations
@@ -169,3 +170,14 @@ def test_uri_encoding_of_this_test_is_the_readmes() -> None:
     """The test's own encoder, checked against urllib's RFC 3986 quoting with the same safe set."""
     for value in (TOKEN, "kafka-cluster:Connect", f"{KEY_ID}/20261207/eu-west-1/kafka-cluster/aws4_request"):
         assert _uri_encode(value) == urllib.parse.quote(value, safe="-._~")
+
+
+def test_the_region_lambda_documents_is_enough(
+    lambda_environment: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lambda's page documents AWS_REGION; botocore's signer reads AWS_DEFAULT_REGION."""
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    conn = RecordingConnection()
+    probe._sasl(conn, HOST, "SASL_SSL", Credentials(mechanism="AWS_MSK_IAM"))  # type: ignore[arg-type]
+    payload = json.loads(conn.sent[1][1]["auth_bytes"])
+    assert payload["x-amz-credential"].endswith("/eu-west-1/kafka-cluster/aws4_request")

@@ -319,6 +319,10 @@ def _api_versions(conn: Connection) -> None:
 def _sasl(conn: Connection, host: str, protocol: str, credentials: Credentials) -> None:
     """The SASL exchange the pollers make: SaslHandshake, then SaslAuthenticate rounds (KIP-152)."""
     mechanism_name = credentials.mechanism or ""
+    if mechanism_name == "AWS_MSK_IAM" and os.environ.get("AWS_REGION"):
+        # Lambda documents AWS_REGION ("Defined runtime environment variables"); botocore, which signs the
+        # IAM token, reads AWS_DEFAULT_REGION.
+        os.environ.setdefault("AWS_DEFAULT_REGION", os.environ["AWS_REGION"])
     handshake = conn.call(SaslHandshakeRequest, SaslHandshakeResponse, mechanism=mechanism_name)
     if handshake.error_code:
         raise _kafka_error(handshake.error_code, f"broker offers {', '.join(handshake.mechanisms)}")
