@@ -84,6 +84,10 @@ def rollback_probe(ctx: Ctx, run_id: str, first: dict[str, Any], auto_approve: b
             }
         )
     else:
-        removed = f"removed {', '.join(functions)} and" if functions else "no function was left;"
         gone = ", ".join(groups)
-        ctx.emit(f"Rollback of probe run {run_id} complete: {removed} log group(s) {gone} gone.\n")
+        done = (
+            f"removed {', '.join(functions)} and log group(s) {gone}"
+            if functions
+            else f"no function was left; log group(s) {gone} removed where they were"
+        )
+        ctx.emit(f"Rollback of probe run {run_id} complete: {done}.\n")
