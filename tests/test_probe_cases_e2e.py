@@ -99,13 +99,13 @@ def test_each_failure_is_a_measured_finding_naming_broker_step_and_error(
     _nothing_left(sandbox, scn.esm_uuid)
 
 
-def test_client_certificate_from_an_untrusted_ca_is_the_brokers_tls_alert(
+def test_client_certificate_from_an_untrusted_ca_is_rejected_by_the_brokers_tls_alert(
     sandbox: Sandbox, kafka_broker: Broker, cli: CliRunner
 ) -> None:
     """The broker (client auth required) rejects a certificate its CA did not sign with a TLS alert, which
-    it sends after the TLS 1.3 handshake: the probe records it on the first request. The alert does not
-    say which of the mapping's settings is wrong, so it is a measurement, not a finding
-    (remediate/measured.py)."""
+    Java's broker sends after the TLS 1.3 handshake: the probe reads it on its first request (api_versions).
+    The alert (RFC 8446's unknown_ca or certificate_unknown) is about the client's certificate:
+    CLIENT_CERT_REJECTED, naming the broker, the step and the alert."""
     scn = build_scenario(
         sandbox,
         "self-managed-healthy",
@@ -122,12 +122,19 @@ def test_client_certificate_from_an_untrusted_ca_is_the_brokers_tls_alert(
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     [boot] = doc["result"]["bootstrap"]
-    assert boot["server"] == f"localhost:{kafka_broker.ssl}"
     steps = {s["step"]: s for s in boot["steps"]}
     assert steps["tls"]["outcome"] == "ok"  # TLS 1.3: the client's side of the handshake completes
-    assert steps["api_versions"]["outcome"] == "tls-alert"
-    assert steps["api_versions"]["tls_alert"] in ("SSLV3_ALERT_CERTIFICATE_UNKNOWN", "TLSV1_ALERT_UNKNOWN_CA")
     assert doc["result"]["complete"] is False
-    assert [f for f in doc["findings"] if f["evidence"].get("source") == "measured"] == []
+    [finding] = [f for f in doc["findings"] if f["evidence"].get("source") == "measured"]
+    assert finding["code"] == "CLIENT_CERT_REJECTED"
+    step = finding["evidence"]["measured"]
+    assert (step["server"], step["step"], step["outcome"]) == (
+        f"localhost:{kafka_broker.ssl}",
+        "api_versions",
+        "tls-alert",
+    )
+    assert step["tls_alert"] in ("SSLV3_ALERT_CERTIFICATE_UNKNOWN", "TLSV1_ALERT_UNKNOWN_CA")
+    assert f"bootstrap localhost:{kafka_broker.ssl}, step api_versions: tls-alert" in finding["summary"]
+    assert step["tls_alert"] in finding["summary"]
     assert kafka_broker.rogue_key_pem.splitlines()[1] not in done.stdout + done.stderr
     _nothing_left(sandbox, scn.esm_uuid)
