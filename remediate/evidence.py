@@ -595,6 +595,7 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "CONNECTION_UNEXPLAINED": (ConnectionUnexplained,),
     "ESM_SECRET_MISSING": (SecretMissing,),
     "STRAY_MAPPING": (StrayMapping,),
+    "CLIENT_CERT_REJECTED": (MeasuredFailure,),  # issue 22: only the probe measures it
     "TOPIC_NOT_FOUND": (TopicNotFound, MeasuredFailure, EsmLogError),
     "TOPIC_REPLICATION_FACTOR_ONE": (TopicReplicationFactorOne,),
 }

@@ -676,6 +676,8 @@ class MeasuredStep(Model):
     error_code: int | None = None
     """Kafka's error code, when the broker answered with one."""
     error_name: str | None = None
+    tls_alert: str | None = None  # issue 22
+    """The TLS alert the broker ended the session with (OpenSSL's reason name), for a `tls-alert` step."""
 
 
 class Measured(Model):

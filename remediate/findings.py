@@ -61,6 +61,8 @@ CODES: dict[str, str] = {
     "patches its broker",
     "STRAY_MAPPING": "the mapping's MSK cluster or its function no longer exists: a stray mapping that can "
     "never deliver",
+    # issue 22
+    "CLIENT_CERT_REJECTED": "the brokers reject the mapping's mTLS client certificate (measured by a probe)",
 }
 
 

@@ -16,9 +16,12 @@ finding a failed step proves. A step is proof only of what it tests:
 - a topic the broker's Metadata answers with UNKNOWN_TOPIC_OR_PARTITION (3): TOPIC_NOT_FOUND, measured
   where MSK's topic APIs do not reach (self-managed clusters, Serverless, Kafka before 3.6).
 
-Not mapped, and shown only as the probe's own result: a client certificate the broker rejects
-(`tls-alert`: the TLS alert does not say why), and a step cut off by the probe's own deadline (it proves
-nothing about the broker). Pure: no AWS calls.
+- the broker ended the TLS session with an alert about the client's certificate (`CLIENT_CERT_ALERTS`,
+  on the tls step or, under TLS 1.3, on the first request after it): CLIENT_CERT_REJECTED.
+
+Not mapped, and shown only as the probe's own result: another TLS alert on a later step (it does not say
+what about the mapping is wrong), and a step cut off by the probe's own deadline (it proves nothing about
+the broker). Pure: no AWS calls.
 """
 
 from __future__ import annotations
@@ -44,6 +47,20 @@ _BY_STEP: Final = {
     "sasl": "SASL_AUTH_FAILED",
 }
 _TCP_BLOCKED: Final = frozenset({"refused", "timeout", "unreachable"})
+CLIENT_CERT_ALERTS: Final = frozenset(
+    {
+        "TLSV1_ALERT_UNKNOWN_CA",
+        "SSLV3_ALERT_BAD_CERTIFICATE",
+        "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE",
+        "SSLV3_ALERT_CERTIFICATE_REVOKED",
+        "SSLV3_ALERT_CERTIFICATE_EXPIRED",
+        "SSLV3_ALERT_CERTIFICATE_UNKNOWN",
+        "TLSV13_ALERT_CERTIFICATE_REQUIRED",
+    }
+)
+"""The alerts a server sends about the client's certificate (RFC 8446, section 6.2: unknown_ca,
+bad_certificate, unsupported_certificate, certificate_revoked, certificate_expired, certificate_unknown,
+certificate_required), by OpenSSL's reason names: the broker rejected the mapping's client certificate."""
 
 
 def _step(report: dict[str, Any], step: dict[str, Any]) -> MeasuredStep:
@@ -57,6 +74,7 @@ def _step(report: dict[str, Any], step: dict[str, Any]) -> MeasuredStep:
         ms=float(step.get("ms", 0.0)),
         error_code=step.get("error_code"),
         error_name=step.get("error_name"),
+        tls_alert=step.get("tls_alert"),
     )
 
 
@@ -118,6 +136,8 @@ def proves(step: MeasuredStep) -> str | None:
     """The finding code a measured step proves, or None (it passed, or proves nothing on its own)."""
     if step.outcome in _PASSED or step.detail.startswith(_DEADLINE):
         return None
+    if step.outcome == "tls-alert" and step.tls_alert in CLIENT_CERT_ALERTS:
+        return "CLIENT_CERT_REJECTED"  # issue 22: whichever step read the alert (TLS 1.3: the first request)
     if step.error_code in AUTHZ_ERRORS:
         return "CLUSTER_AUTHZ_FAILED"
     if step.step == "topic" and step.error_code == UNKNOWN_TOPIC:

@@ -13,6 +13,17 @@ Placement is where the pollers connect from, the same place `Network` already de
   or authentication credentials", Lambda developer guide, "All self-managed Apache Kafka event source
   configuration parameters in Lambda", https://docs.aws.amazon.com/lambda/latest/dg/kafka-esm-parameters.html);
   without them the pollers reach the brokers over the internet, and so does a function without VpcConfig.
+- Provisioned mode (issue 22): the same place. The brokers are polled the same way in both modes (the
+  network pages make only the calls to AWS services depend on the mode), so the probe stands in the
+  same subnets and security groups. What differs: "AWS PrivateLink VPC endpoints are required for
+  functions with event source mappings that use the default (on-demand) mode for event pollers. If
+  your event source mapping uses provisioned mode, you don't need to configure AWS PrivateLink VPC
+  endpoints" (Lambda developer guide, "Configuring your self-managed Apache Kafka cluster and network
+  for Lambda", https://docs.aws.amazon.com/lambda/latest/dg/with-kafka-cluster-network.html; the MSK
+  page, with-msk-cluster-network.html, alike; `poller_paths.reaches_services_from_vpc`). Provisioned
+  pollers in a VPC do not read the secrets from there; the probe does, so its reading of them is not
+  the pollers' path (`ProbeRequest.secrets_read_like_pollers`), and a failed read there says nothing
+  about the mapping.
 The role is the function's execution role, which the pollers use for the cluster's network interfaces,
 its secrets and IAM authentication. The consumer group is `Esm.group_id` (the configured one, else the
 mapping's UUID). How Lambda speaks to the brokers per authentication mode is `remediate.kafka`'s.
@@ -24,7 +35,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from remediate import kafka
+from remediate import kafka, poller_paths
 from remediate.facts import Facts
 
 HANDLER = "remediate_probe.handler.handler"
@@ -48,6 +59,10 @@ class ProbeRequest(BaseModel):
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...]
     role_arn: str
+    pollers_mode: Literal["on-demand", "provisioned"] = "on-demand"  # issue 22
+    secrets_read_like_pollers: bool = True
+    """Whether the pollers read the mapping's secrets from where the probe stands (not in provisioned
+    mode in a VPC: they call Secrets Manager outside it)."""
 
 
 class NotProbeable(ValueError):
@@ -125,4 +140,6 @@ def probe_request(facts: Facts) -> ProbeRequest:
         subnet_ids=tuple(s.id for s in network.subnets) if vpc else (),
         security_group_ids=network.source_security_group_ids if vpc else (),
         role_arn=facts.function.role_arn,
+        pollers_mode="provisioned" if facts.esm.provisioned_pollers else "on-demand",
+        secrets_read_like_pollers=not vpc or poller_paths.reaches_services_from_vpc(facts),
     )

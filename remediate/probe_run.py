@@ -51,8 +51,9 @@ def log_group(name: str) -> str:
     return f"/aws/lambda/{name}"
 
 
-def leftovers(aws: Aws, esm_uuid: str) -> list[str]:
-    """This mapping's probe functions still in the account (a killed run's): by name, then by tag."""
+def leftovers(aws: Aws, esm_uuid: str, run_id: str | None = None) -> list[str]:
+    """This mapping's probe functions still in the account (a killed run's): by name, then by tag; with
+    `run_id`, only that run's (its `remediate:run-id` tag too: `remediate rollback` of a probe run)."""
     found: list[str] = []
     marker: str | None = None
     while True:
@@ -62,25 +63,30 @@ def leftovers(aws: Aws, esm_uuid: str) -> list[str]:
             if not str(function["FunctionName"]).startswith(f"{PREFIX}{esm_uuid}-"):
                 continue
             tags = aws.call("lambda", "list_tags", Resource=function["FunctionArn"]).get("Tags", {})
-            if tags.get(PROBE_TAG) == esm_uuid:
+            if tags.get(PROBE_TAG) == esm_uuid and run_id in (None, tags.get(RUN_TAG)):
                 found.append(str(function["FunctionName"]))
         marker = page.get("NextMarker")
         if not marker:
             return found
 
 
+def _delete(aws: Aws, service: str, operation: str, **params: Any) -> None:
+    try:
+        aws.call(service, operation, **params)
+    except AwsError as exc:
+        if exc.code not in _NOT_FOUND:
+            raise
+
+
+def remove_log_group(aws: Aws, name: str) -> None:
+    """Delete the function's log group, if it is there (Lambda made it on the first invocation)."""
+    _delete(aws, "logs", "delete_log_group", logGroupName=log_group(name))
+
+
 def remove(aws: Aws, name: str) -> None:
     """Delete the function and its log group; either may already be gone."""
-    steps: tuple[tuple[str, str, dict[str, Any]], ...] = (
-        ("lambda", "delete_function", {"FunctionName": name}),
-        ("logs", "delete_log_group", {"logGroupName": log_group(name)}),
-    )
-    for service, operation, params in steps:
-        try:
-            aws.call(service, operation, **params)
-        except AwsError as exc:
-            if exc.code not in _NOT_FOUND:
-                raise
+    _delete(aws, "lambda", "delete_function", FunctionName=name)
+    remove_log_group(aws, name)
 
 
 def sweep(aws: Aws, esm_uuid: str) -> list[str]:

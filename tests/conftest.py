@@ -142,6 +142,14 @@ def secret_fragments(sb: Sandbox) -> set[str]:
     return fragments | key_lines
 
 
+def _is_probe_run(state_dir: Path, run_id: str) -> bool:
+    journal = state_dir / "runs" / f"{run_id}.jsonl"
+    if not journal.is_file():
+        return False
+    first = journal.read_text().partition("\n")[0]
+    return bool(first) and json.loads(first).get("event") == "probe"
+
+
 def _check_run(
     sandbox: Sandbox,
     state_dir: Path,
@@ -161,6 +169,8 @@ def _check_run(
     mode = "diagnose" if args and args[0] in READ_ONLY_COMMANDS and "--fix" not in args else "apply"
     if args and (args[0] == "probe" or {"--probe-from-vpc", "--sweep-probes"} & set(args)):  # issue 22
         mode = "probe"
+    if len(args) > 1 and args[0] == "rollback" and _is_probe_run(state_dir, args[1]):  # issue 22
+        mode = "probe"  # rolling back a probe run deletes its function: the probe's rights
     calls = sandbox.calls[seen:]
     # Calls that are not the tool's own: the local runner assumes the runbook's role, as Automation
     # does; starting an execution is the starter's right (`iam-policy --for starter`).

@@ -199,3 +199,30 @@ def test_text_markdown_and_html_show_the_measured_line() -> None:
     assert line in render_findings(facts, found)
     assert line in report_markdown.mapping_report(facts, found, None)
     assert line in report_html._evidence(found[0])
+
+
+def test_a_certificate_alert_after_the_client_certificate_is_client_cert_rejected() -> None:
+    """issue 22: the broker's alert about the client's certificate (RFC 8446, section 6.2: unknown_ca,
+    certificate_unknown, ...) proves it rejects the mapping's certificate, on the tls step (TLS 1.2) or on
+    the first request after it (TLS 1.3); it explains the connection error."""
+    alert = "TLSV1_ALERT_UNKNOWN_CA"
+    detail = f"the broker ended the TLS session with alert {alert}"
+    for step in ("tls", "api_versions"):
+        found = _found(_facts(_result(step, outcome="tls-alert", detail=detail, tls_alert=alert)))
+        [finding] = [f for f in found if isinstance(f.evidence, MeasuredFailure)]
+        assert finding.code == "CLIENT_CERT_REJECTED"
+        assert f"bootstrap {BOOT}, step {step}: tls-alert: {detail}" in finding.summary
+        assert finding.evidence.measured.tls_alert == alert
+        assert "CONNECTION_UNEXPLAINED" not in {f.code for f in found}
+
+
+def test_another_alert_after_the_handshake_proves_nothing() -> None:
+    other = _result(
+        "api_versions",
+        outcome="tls-alert",
+        detail="alert TLSV1_ALERT_INTERNAL_ERROR",
+        tls_alert="TLSV1_ALERT_INTERNAL_ERROR",
+    )
+    found = _found(_facts(other))
+    assert [f for f in found if isinstance(f.evidence, MeasuredFailure)] == []
+    assert "CONNECTION_UNEXPLAINED" in {f.code for f in found}

@@ -21,6 +21,7 @@ _WHAT = {
     "SASL_AUTH_FAILED": "the broker rejects the mapping's SASL authentication",
     "CLUSTER_AUTHZ_FAILED": "the cluster does not authorize the mapping's consumer",
     "TOPIC_NOT_FOUND": "the brokers do not know the mapping's topic",
+    "CLIENT_CERT_REJECTED": "the broker rejects the mapping's client certificate",  # issue 22
 }
 
 
@@ -32,6 +33,7 @@ _WHAT = {
     "SASL_AUTH_FAILED",
     "CLUSTER_AUTHZ_FAILED",
     "TOPIC_NOT_FOUND",
+    "CLIENT_CERT_REJECTED",  # issue 22
 )
 def measured_path(facts: Facts) -> list[Finding]:
     """One finding per failed step that proves a cause (the same broker and step are reported once)."""

@@ -172,8 +172,15 @@ def _remaining(run: Run) -> list[str]:
 def rollback(run_id: str, auto_approve: bool, **opts: Any) -> None:
     """Undo what apply run RUN_ID changed, newest first, and nothing else (shown as a plan, approved
     like apply). What was changed since that run, or is still used by something else, is refused and
-    listed as a manual step (exit 5)."""
+    listed as a manual step (exit 5). RUN_ID of a `remediate probe` run removes the function and log group
+    that run left (a killed run's), found by its tags."""
     ctx = Ctx(**opts)
+    from remediate.cli.probe_rollback import probe_record, rollback_probe  # issue 22
+
+    probe = probe_record(ctx, run_id)
+    if probe is not None:
+        rollback_probe(ctx, run_id, probe, auto_approve)
+        return
     record = read_record(ctx, run_id)
     last = record.last_rollback
 

@@ -63,6 +63,14 @@ def playbooks_validate(directory: Path | None) -> None:
     click.echo(f"{len(books)} playbook(s) valid in {target}")
 
 
+_UNSCOPED_PROBE_WARNING = (  # issue 22
+    "Warning: without --probe-role this policy lets its holder pass ANY role ({roles}) to Lambda: "
+    "with lambda:CreateFunction and InvokeFunction that runs code as any of those roles. IAM Access "
+    "Analyzer flags it (PASS_ROLE_WITH_STAR_IN_RESOURCE). Give --probe-role ARN (the mapping's execution "
+    "role) for each mapping you probe."
+)
+
+
 @click.command("iam-policy")
 @click.option(
     "--mode",
@@ -153,6 +161,9 @@ def iam_policy(
         except InputError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(1)
+        if mode == "probe" and not probe_roles:  # issue 22
+            roles = f"arn:{partition}:iam::{account or '*'}:role/*"
+            click.echo(_UNSCOPED_PROBE_WARNING.format(roles=roles), err=True)
         emit(
             policy_document(
                 mode,

@@ -27,7 +27,7 @@ def _step_cell(step: dict[str, Any]) -> str:
     return f"{outcome}: {step.get('detail', '')}"
 
 
-def render_result(result: dict[str, Any]) -> str:
+def render_result(result: dict[str, Any], placement: dict[str, Any] | None = None) -> str:
     lines = ["Measured from the pollers' place:"]
     for report in [*result.get("bootstrap", []), *result.get("brokers", [])]:
         node = f" (node {report['node_id']})" if report.get("node_id") is not None else ""
@@ -53,6 +53,11 @@ def render_result(result: dict[str, Any]) -> str:
         lines.append(f"  consumer group {group['group']}: {group['step']} {state}")
     if result.get("secret_error"):
         lines.append(f"  the function could not read the mapping's secret: {result['secret_error']}")
+        if placement and not placement.get("secrets_read_like_pollers", True):  # issue 22
+            lines.append(
+                "  (provisioned mode: the pollers read it outside the VPC, so this is the probe's path to "
+                "Secrets Manager, not theirs; the brokers were not measured)"
+            )
     lines.append("  complete" if result.get("complete") else "  incomplete: a step failed or ran out of time")
     return "\n".join(lines) + "\n"
 
@@ -85,4 +90,8 @@ def probe(esm: str, auto_approve: bool, **opts: Any) -> None:
             }
         )
     else:
-        ctx.emit(render_result(result) + "\n" + render_findings(run.facts, run.findings, ctx.color))
+        ctx.emit(
+            render_result(result, probe_record["placement"])
+            + "\n"
+            + render_findings(run.facts, run.findings, ctx.color)
+        )

@@ -51,7 +51,14 @@ def _interrupted_says_so(name: str, esm_uuid: str) -> Iterator[None]:
         sys.exit(128 + signum)
 
 
-def render_plan(spec: dict[str, Any], event: dict[str, Any], sha256: str, size: int) -> str:
+PROVISIONED_NOTE = (  # issue 22: probe_request's provisioned-mode rule
+    "provisioned mode: its pollers reach the brokers from this same place, but call Secrets Manager, "
+    "STS and Lambda outside the VPC; the probe reads the secrets from here, so a failed read is the "
+    "probe's path, not the pollers'"
+)
+
+
+def render_plan(spec: dict[str, Any], event: dict[str, Any], sha256: str, size: int, note: str = "") -> str:
     vpc = spec.get("VpcConfig")
     where = (
         f"subnets {', '.join(vpc['SubnetIds'])}; security groups {', '.join(vpc['SecurityGroupIds'])}"
@@ -68,6 +75,7 @@ def render_plan(spec: dict[str, Any], event: dict[str, Any], sha256: str, size: 
         f"timeout {spec['Timeout']} s",
         f"      role         {spec['Role']} (the mapping's execution role)",
         f"      placement    {where}",
+        *([f"      mode         {note}"] if note else []),
         f"      package      {size} bytes, sha256 {sha256}",
         f"      tags         {', '.join(f'{k}={v}' for k, v in spec['Tags'].items())}",
         f"  ~ invoke it once: {event['security_protocol']} to {', '.join(event['bootstrap'])}",
@@ -106,7 +114,8 @@ def measure_from_vpc(ctx: Ctx, run: Any, auto_approve: bool) -> dict[str, Any]:
     uuid = facts.esm.uuid
     name = function_name(uuid, run_id)
     spec = create_spec(request, package, name, uuid, run_id)
-    click.echo(render_plan(spec, request.event, package.sha256, len(package.data)), err=True)
+    note = PROVISIONED_NOTE if not request.secrets_read_like_pollers else ""
+    click.echo(render_plan(spec, request.event, package.sha256, len(package.data), note), err=True)
     if not ask_yes(
         auto_approve,
         "Do you want to run the probe?\n  remediate will create, invoke and delete the function above.",
@@ -120,7 +129,7 @@ def measure_from_vpc(ctx: Ctx, run: Any, auto_approve: bool) -> dict[str, Any]:
         lock.acquire()
         lock.start_renewing()
         try:
-            journal.record("probe", esm_uuid=uuid, function=name)
+            journal.record("probe", esm_uuid=uuid, esm_arn=facts.esm.arn, function=name)
             swept = sweep(aws, uuid)
             if swept:
                 journal.record("probe-swept", functions=swept)
@@ -135,4 +144,10 @@ def measure_from_vpc(ctx: Ctx, run: Any, auto_approve: bool) -> dict[str, Any]:
     # issue 22: the measurements are facts like any other; the checks turn failed steps into findings.
     run.facts = facts.model_copy(update={"measured": measured.from_result(result, run_id)})
     run.findings = diagnose(run.facts, run.playbooks)
-    return {"run_id": run_id, "function": name, "swept": swept, "result": result}
+    placement = {
+        "subnet_ids": list(request.subnet_ids),
+        "security_group_ids": list(request.security_group_ids),
+        "pollers_mode": request.pollers_mode,
+        "secrets_read_like_pollers": request.secrets_read_like_pollers,
+    }
+    return {"run_id": run_id, "function": name, "swept": swept, "placement": placement, "result": result}

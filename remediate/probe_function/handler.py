@@ -59,6 +59,8 @@ from kafka.protocol.sasl import (
 RESULT_VERSION = 1
 STEP_TIMEOUT_S = 5.0
 DEFAULT_DEADLINE_S = 25.0
+SECRET_TIMEOUT_S = 4.0
+"""Connect and read timeout of each of the (at most two) Secrets Manager attempts."""
 CLIENT_ID = "remediate-probe"
 STEPS = ("dns", "tcp", "tls", "api_versions", "sasl", "metadata")
 # OpenSSL X509_V_ERR_* codes, the same grouping as remediate/observe/probe.py.
@@ -317,26 +319,43 @@ def _api_versions(conn: Connection) -> None:
 def _sasl(conn: Connection, host: str, protocol: str, credentials: Credentials) -> None:
     """The SASL exchange the pollers make: SaslHandshake, then SaslAuthenticate rounds (KIP-152)."""
     mechanism_name = credentials.mechanism or ""
+    if mechanism_name == "AWS_MSK_IAM" and os.environ.get("AWS_REGION"):
+        # Lambda documents AWS_REGION ("Defined runtime environment variables"); botocore, which signs the
+        # IAM token, reads AWS_DEFAULT_REGION.
+        os.environ.setdefault("AWS_DEFAULT_REGION", os.environ["AWS_REGION"])
     handshake = conn.call(SaslHandshakeRequest, SaslHandshakeResponse, mechanism=mechanism_name)
     if handshake.error_code:
         raise _kafka_error(handshake.error_code, f"broker offers {', '.join(handshake.mechanisms)}")
-    mechanism = get_sasl_mechanism(mechanism_name)(
-        host=host,
-        security_protocol=protocol,
-        sasl_mechanism=mechanism_name,
-        sasl_plain_username=credentials.username,
-        sasl_plain_password=credentials.password,
-    )
-    while not mechanism.is_done():
-        response = conn.call(
-            SaslAuthenticateRequest, SaslAuthenticateResponse, auth_bytes=mechanism.auth_bytes()
+    try:
+        mechanism = get_sasl_mechanism(mechanism_name)(
+            host=host,
+            security_protocol=protocol,
+            sasl_mechanism=mechanism_name,
+            sasl_plain_username=credentials.username,
+            sasl_plain_password=credentials.password,
         )
+    except Exception as exc:  # kafka-python's configuration errors are not OSErrors
+        raise _unsendable(mechanism_name, exc) from exc
+    while not mechanism.is_done():
+        try:
+            # AWS_MSK_IAM signs with the role's credentials and the region Lambda sets in the environment.
+            auth_bytes = mechanism.auth_bytes()
+        except Exception as exc:  # no credentials or no region: a result, not a crash
+            raise _unsendable(mechanism_name, exc) from exc
+        response = conn.call(SaslAuthenticateRequest, SaslAuthenticateResponse, auth_bytes=auth_bytes)
         if response.error_code:
             raise _kafka_error(response.error_code, response.error_message)
         try:
             mechanism.receive(response.auth_bytes)
         except ValueError as exc:  # the server's SCRAM proof did not verify
             raise StepFailed("sasl-error", f"the broker's SASL answer did not verify: {exc}") from exc
+
+
+def _unsendable(mechanism: str, exc: Exception) -> StepFailed:
+    """The SASL step could not build its first message (never the credentials' values: only the error)."""
+    return StepFailed(
+        "sasl-error", f"could not build the {mechanism} authentication: {type(exc).__name__}: {exc}"
+    )
 
 
 def _metadata(conn: Connection, topics: tuple[str, ...] | None) -> Any:
@@ -519,8 +538,17 @@ def credentials_from_secrets(event: dict[str, Any]) -> Credentials:
     if not auth.get("secret_arn") and not auth.get("ca_secret_arn"):
         return Credentials(mechanism=auth.get("mechanism"))
     import boto3  # in Lambda's Python runtime; imported here so the tests of `measure` do not need it
+    from botocore.config import Config
 
-    client = boto3.client("secretsmanager")
+    # Bounded: in a VPC without a path to Secrets Manager (no NAT gateway, no endpoint: enough for
+    # provisioned pollers, which read secrets outside the VPC) the read fails in seconds, and the probe
+    # returns that, instead of the function running into its own timeout.
+    bounded = Config(
+        connect_timeout=SECRET_TIMEOUT_S,
+        read_timeout=SECRET_TIMEOUT_S,
+        retries={"mode": "standard", "total_max_attempts": 2},
+    )
+    client = boto3.client("secretsmanager", config=bounded)
     fields: dict[str, Any] = {"mechanism": auth.get("mechanism")}
     if auth.get("secret_arn"):
         secret = _secret(client, auth["secret_arn"])

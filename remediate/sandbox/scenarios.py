@@ -353,6 +353,9 @@ class ScenarioOptions:
     self_managed_broker_interface: bool = False
     """With ``self_managed_vpc``: the first self-managed broker (an IP) is an EC2 network interface in the
     pollers' VPC whose own group admits the broker port only from another tier's group."""
+    # issue 22
+    self_managed_topic: str = _TOPIC
+    """The self-managed mapping's topic (a missing or an ACL-denied topic on the tests' real broker)."""
 
 
 @dataclass(frozen=True)
@@ -1563,7 +1566,7 @@ class _Builder:
             bootstrap = o.self_managed_servers
             esm_args.update(
                 SelfManagedEventSource={"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": list(bootstrap)}},
-                Topics=[_TOPIC],
+                Topics=[o.self_managed_topic],
                 StartingPosition="LATEST",
             )
         else:
