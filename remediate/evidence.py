@@ -549,6 +549,25 @@ class EsmLogError(Evidence):
     """How many records in the window name this error."""
 
 
+# issue 21 (item 4)
+class BrokerLogLines(Evidence):
+    """Lines of the MSK brokers' own logs showing the pollers' connections failing: measured, not inferred."""
+
+    source: Literal["broker-logs"]
+    error: str
+    """What the lines prove, in words (authentication failed, the TLS handshake failed)."""
+    log_group: str
+    log_stream: str
+    line: str
+    """The first such line, trimmed (`broker_logs.trim`)."""
+    timestamp: int
+    count: int
+    """How many lines in the window show it from the pollers' subnets."""
+    client_address: str
+    subnet_id: str
+    """The pollers' subnet the failing client's address lies in."""
+
+
 EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "BROKER_TIMEOUT": (BrokerTimeout,),
     "BROKER_PORTS_BLOCKED": (BrokerPortsBlocked, MeasuredFailure),  # issue 22: measured
@@ -561,9 +580,16 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "EXECUTION_ROLE_MISSING_PERMISSIONS": (RoleMissingPermissions,),
     "SECRET_NOT_PEM": (SecretMaterialProblems,),
     "PRIVATE_KEY_PBES2": (SecretMaterialProblems,),
-    "SASL_AUTH_FAILED": (SaslScram, SaslIam, SecretMaterialProblems, MeasuredFailure, EsmLogError),
+    "SASL_AUTH_FAILED": (
+        SaslScram,
+        SaslIam,
+        SecretMaterialProblems,
+        MeasuredFailure,
+        EsmLogError,
+        BrokerLogLines,  # issue 21 (item 4): the brokers' own logs
+    ),
     "BROKER_DNS_UNRESOLVABLE": (BrokerDnsUnresolvable, MeasuredFailure),
-    "SERVER_AUTH_FAILED": (ServerAuthFailed, MeasuredFailure, EsmLogError),
+    "SERVER_AUTH_FAILED": (ServerAuthFailed, MeasuredFailure, EsmLogError, BrokerLogLines),  # issue 21
     "CLUSTER_AUTHZ_FAILED": (
         ClusterAuthzIam,
         ClusterAuthzAcl,
@@ -625,6 +651,7 @@ __all__ = [
     "BrokerConnectionsExhausted",
     "BrokerCpuSaturated",
     "BrokerDnsUnresolvable",
+    "BrokerLogLines",
     "BrokerMetric",
     "BrokerPortsBlocked",
     "BrokerReading",
