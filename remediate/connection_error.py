@@ -39,7 +39,12 @@ def broker_trouble(facts: Facts, numbers: Numbers) -> tuple[str, ...]:
     if cluster is not None and cluster.state != kafka.CLUSTER_ACTIVE:
         signs.append(f"the cluster is {cluster.state}, not {kafka.CLUSTER_ACTIVE}")
     disk = numbers.get("max_disk_used_percent")
-    if disk is not None and disk >= health.DISK_LIMIT_PERCENT:
+    # issue 21 (item 8): Express brokers' storage is MSK's (`remediate.express`): no disk limit to cross.
+    if (
+        disk is not None
+        and disk >= health.DISK_LIMIT_PERCENT
+        and not (cluster is not None and cluster.express)
+    ):
         signs.append(f"data-log disk at {disk:g}% (limit {health.DISK_LIMIT_PERCENT:g}%)")
     cpu = numbers.get("max_cpu_percent")
     if cpu is not None and cpu >= health.CPU_LIMIT_PERCENT:

@@ -129,6 +129,8 @@ class ConnectionErrorSeen(Evidence):
     state: str
     metrics: str = ""
     """What the brokers' CloudWatch metrics show over the window, in one line (or why there are none)."""
+    express: str | None = None
+    """issue 21 (item 8): on Express brokers, why storage is not judged (`remediate.express.note`)."""
     max_cpu_percent: float | None = None
     max_disk_used_percent: float | None = None
     max_heap_after_gc_percent: float | None = None

@@ -177,7 +177,7 @@ class Cluster(Model):
     @property
     def express(self) -> bool:
         """issue 21 (item 8): Express brokers (instance types `express.*`), whose storage MSK manages."""
-        return (self.instance_type or "").startswith("express.")
+        return (self.instance_type or "").startswith("express.")  # `remediate.express.PREFIX`
 
 
 class VpcConnection(Model):
