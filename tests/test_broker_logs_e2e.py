@@ -101,3 +101,18 @@ def test_a_denied_broker_log_read_is_could_not_check(sandbox: Sandbox, cli: CliR
     assert any(f["code"] == "COULD_NOT_CHECK" and f"broker logs of {GROUP}" in f["summary"] for f in found), (
         found
     )
+
+
+def test_a_failed_tls_handshake_in_the_broker_logs_is_server_auth(sandbox: Sandbox, cli: CliRunner) -> None:
+    line = (
+        "[2026-12-06 23:03:00,001] INFO [SocketServer listenerType=ZK_BROKER, nodeId=3] "
+        "Failed authentication with /{CLIENT} (channelId=10.0.1.7:9094-{CLIENT}:40001-2) "
+        "(SSL handshake failed) (org.apache.kafka.common.network.Selector)"
+    )
+    scn = build_scenario(
+        sandbox, "broker-logs-sasl", name="broker-logs-tls", auth="tls", broker_log_lines=(line,)
+    )
+    found = diagnosed(cli, scn.esm_uuid)
+    assert [f["code"] for f in found] == ["SERVER_AUTH_FAILED"]
+    assert found[0]["evidence"]["error"] == "the TLS handshake failed"
+    assert "(SSL handshake failed)" in found[0]["evidence"]["line"]
