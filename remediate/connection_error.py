@@ -91,9 +91,10 @@ def ruled_out(facts: Facts, metrics: str) -> tuple[str, ...]:
         out.append(f"broker overload: {metrics}, each within MSK's limits")
     logs = facts.broker_logs
     if logs is not None:  # issue 21 (item 4)
+        bound = f", the first {len(logs.records)} matching lines" if logs.truncated else ""
         out.append(
-            f"the brokers' logs ({logs.log_group}, last {logs.minutes} min): no authentication failure from "
-            "the pollers' subnets, no full disk, no offline log directory, no out-of-memory"
+            f"the brokers' logs ({logs.log_group}, last {logs.minutes} min{bound}): no authentication "
+            "failure from the pollers' subnets, no full disk, no offline log directory, no out-of-memory"
         )
     return tuple(out)
 
