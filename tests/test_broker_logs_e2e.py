@@ -116,3 +116,17 @@ def test_a_failed_tls_handshake_in_the_broker_logs_is_server_auth(sandbox: Sandb
     assert [f["code"] for f in found] == ["SERVER_AUTH_FAILED"]
     assert found[0]["evidence"]["error"] == "the TLS handshake failed"
     assert "(SSL handshake failed)" in found[0]["evidence"]["line"]
+
+
+def test_the_broker_log_read_is_bounded(sandbox: Sandbox, cli: CliRunner) -> None:
+    """At most 5 pages of 200 lines per cluster and window, however busy the brokers were."""
+    other = (
+        "INFO [SocketServer listenerType=ZK_BROKER, nodeId=1] Failed authentication with /192.0.2.{n} "
+        f"(channelId=x) ({SASL_LINE}) (org.apache.kafka.common.network.Selector)"
+    )
+    lines = tuple(other.format(n=i % 250) for i in range(1200))
+    scn = build_scenario(sandbox, "broker-logs-sasl", name="broker-logs-busy", broker_log_lines=lines)
+    [found] = diagnosed(cli, scn.esm_uuid)
+    assert found["code"] == "CONNECTION_UNEXPLAINED"
+    assert any("the first 1000 matching lines" in r for r in found["evidence"]["ruled_out"])
+    assert sandbox.calls.count(("logs", "FilterLogEvents")) == 5
