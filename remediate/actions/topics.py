@@ -46,7 +46,8 @@ class TopicSteps(ManualAction):
             text = (
                 f"Topic {', '.join(ev.missing)} does not exist on {ev.cluster}.{near} Otherwise create it "
                 f"with a Kafka client (`kafka-topics.sh --create --topic {ev.missing[0]}{sizes}`; the sizes "
-                "are the cluster's most common ones) and check that the producers write to it."
+                "are the cluster's most common ones) or with MSK's CreateTopic (`remediate apply --esm "
+                f"{uuid} --fix-with create-topic`), and check that the producers write to it."
             )
         else:
             assert isinstance(ev, TopicReplicationFactorOne)
