@@ -93,3 +93,13 @@ def test_create_topic_by_name_sizes_the_topic_like_its_siblings_and_is_verified(
     # Idempotent: planned again, there is nothing to create.
     again = cli("plan", "--esm", scn.esm_uuid, "--fix-with", "create-topic", "--output", "json")
     assert json.loads(again.stdout)["changes"] == []
+
+
+def test_create_topic_without_sibling_topics_is_a_manual_step(sandbox: Sandbox, cli: CliRunner) -> None:
+    """No other topic to size it from: the person chooses the partitions and replication factor."""
+    scn = build_scenario(sandbox, "topic-missing", name="topics-no-siblings", cluster_topics={})
+    run = cli("plan", "--esm", scn.esm_uuid, "--fix-with", "create-topic", "--output", "json")
+    assert run.returncode == 0, run.stderr
+    plan = json.loads(run.stdout)
+    assert plan["changes"] == []
+    assert any("--partition-count N --replication-factor R" in m["text"] for m in plan["manual_steps"])
