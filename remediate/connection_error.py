@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from remediate import health, kafka
+from remediate import broker_logs, health, kafka
 from remediate.facts import Facts
 
 Numbers = Mapping[str, float | None]
@@ -39,7 +39,12 @@ def broker_trouble(facts: Facts, numbers: Numbers) -> tuple[str, ...]:
     if cluster is not None and cluster.state != kafka.CLUSTER_ACTIVE:
         signs.append(f"the cluster is {cluster.state}, not {kafka.CLUSTER_ACTIVE}")
     disk = numbers.get("max_disk_used_percent")
-    if disk is not None and disk >= health.DISK_LIMIT_PERCENT:
+    # issue 21 (item 8): Express brokers' storage is MSK's (`remediate.express`): no disk limit to cross.
+    if (
+        disk is not None
+        and disk >= health.DISK_LIMIT_PERCENT
+        and not (cluster is not None and cluster.express)
+    ):
         signs.append(f"data-log disk at {disk:g}% (limit {health.DISK_LIMIT_PERCENT:g}%)")
     cpu = numbers.get("max_cpu_percent")
     if cpu is not None and cpu >= health.CPU_LIMIT_PERCENT:
@@ -62,6 +67,7 @@ def broker_trouble(facts: Facts, numbers: Numbers) -> tuple[str, ...]:
     controllers = numbers.get("active_controllers")
     if controllers is not None and controllers < 1:
         signs.append(f"no active controller (ActiveControllerCount {controllers:g})")
+    signs += broker_logs.trouble(facts.broker_logs)  # issue 21 (item 4): lines quoted from the brokers
     return tuple(signs)
 
 
@@ -83,6 +89,13 @@ def ruled_out(facts: Facts, metrics: str) -> tuple[str, ...]:
         out.append(f"the cluster's state ({facts.cluster.state})")
     if facts.broker_health is not None and not facts.broker_health.unread and "over the last" in metrics:
         out.append(f"broker overload: {metrics}, each within MSK's limits")
+    logs = facts.broker_logs
+    if logs is not None:  # issue 21 (item 4)
+        bound = f", the first {len(logs.records)} matching lines" if logs.truncated else ""
+        out.append(
+            f"the brokers' logs ({logs.log_group}, last {logs.minutes} min{bound}): no authentication "
+            "failure from the pollers' subnets, no full disk, no offline log directory, no out-of-memory"
+        )
     return tuple(out)
 
 
@@ -93,10 +106,9 @@ def not_measured(facts: Facts, metrics: str) -> tuple[str, ...]:
         out.append(metrics)
     if facts.esm_logs is None:  # issue 21 (item 3): read when the mapping has them
         out.append("the mapping's own system logs (the Kafka errorCode of each failure)")
-    out += [
-        "the brokers' logs at the time of the error",
-        "whether the topic exists and the consumer may read it",
-    ]
+    if facts.broker_logs is None:  # issue 21 (item 4): read where the cluster delivers them
+        out.append("the brokers' logs at the time of the error")
+    out.append("whether the topic exists and the consumer may read it")
     return tuple(out)
 
 
@@ -115,9 +127,7 @@ def next_steps(facts: Facts) -> tuple[str, ...]:
             "mapping to it first (`--provisioned-poller-config MinimumPollers=1`)."
         )
     brokers = (
-        f"Read the brokers' logs around the time of the error (MSK: the cluster's broker log delivery, "
-        f"`aws kafka describe-cluster-v2 --cluster-arn {esm.event_source_arn} --query "
-        "ClusterInfo.Provisioned.LoggingInfo`)."
+        _broker_log_step(facts)
         if esm.source_kind == "msk"
         else "Read the brokers' own logs around the time of the error (authentication failures, full disks)."
     )
@@ -127,3 +137,35 @@ def next_steps(facts: Facts) -> tuple[str, ...]:
         f"{esm.uuid} --fix-with batch-size-1` (the article's batch size 1 and a restart of the pollers)."
     )
     return (logging, brokers, probe, batch)
+
+
+def _broker_log_step(facts: Facts) -> str:
+    """issue 21 (item 4): the MSK brokers' logs, read where they go to CloudWatch Logs, else how to turn that
+    delivery on (MSK developer guide, "Amazon MSK logging": the log group is the customer's and must exist
+    first; MSK API reference, UpdateMonitoring LoggingInfo)."""
+    cluster, arn = facts.cluster, facts.esm.event_source_arn
+    if cluster is not None and facts.broker_logs is not None:
+        return (
+            f"The brokers' logs in {facts.broker_logs.log_group} were read for the last "
+            f"{facts.broker_logs.minutes} minutes and name no cause; read them around the time of the error "
+            "for other lines (`aws logs filter-log-events --log-group-name "
+            f"{facts.broker_logs.log_group} --start-time MS`)."
+        )
+    if cluster is not None and cluster.broker_log_group is None:
+        elsewhere = (
+            f" (it delivers them to {' and '.join(cluster.broker_log_elsewhere)}, which this tool does not "
+            "read)"
+            if cluster.broker_log_elsewhere
+            else ""
+        )
+        return (
+            f"The cluster delivers no broker logs to CloudWatch Logs{elsewhere}, so they could not be read: "
+            "create a log group and turn delivery on (`aws kafka update-monitoring --cluster-arn "
+            f"{arn} --current-version {cluster.current_version or 'VERSION'} --logging-info "
+            '\'{"BrokerLogs":{"CloudWatchLogs":{"Enabled":true,"LogGroup":"LOG_GROUP"}}}\'`), '
+            "then diagnose again when the error recurs."
+        )
+    return (
+        f"Read the brokers' logs around the time of the error (MSK: the cluster's broker log delivery, "
+        f"`aws kafka describe-cluster-v2 --cluster-arn {arn} --query ClusterInfo.Provisioned.LoggingInfo`)."
+    )

@@ -129,6 +129,8 @@ class ConnectionErrorSeen(Evidence):
     state: str
     metrics: str = ""
     """What the brokers' CloudWatch metrics show over the window, in one line (or why there are none)."""
+    express: str | None = None
+    """issue 21 (item 8): on Express brokers, why storage is not judged (`remediate.express.note`)."""
     max_cpu_percent: float | None = None
     max_disk_used_percent: float | None = None
     max_heap_after_gc_percent: float | None = None
@@ -549,6 +551,25 @@ class EsmLogError(Evidence):
     """How many records in the window name this error."""
 
 
+# issue 21 (item 4)
+class BrokerLogLines(Evidence):
+    """Lines of the MSK brokers' own logs showing the pollers' connections failing: measured, not inferred."""
+
+    source: Literal["broker-logs"]
+    error: str
+    """What the lines prove, in words (authentication failed, the TLS handshake failed)."""
+    log_group: str
+    log_stream: str
+    line: str
+    """The first such line, trimmed (`broker_logs.trim`)."""
+    timestamp: int
+    count: int
+    """How many lines in the window show it from the pollers' subnets."""
+    client_address: str
+    subnet_id: str
+    """The pollers' subnet the failing client's address lies in."""
+
+
 EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "BROKER_TIMEOUT": (BrokerTimeout,),
     "BROKER_PORTS_BLOCKED": (BrokerPortsBlocked, MeasuredFailure),  # issue 22: measured
@@ -561,9 +582,16 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "EXECUTION_ROLE_MISSING_PERMISSIONS": (RoleMissingPermissions,),
     "SECRET_NOT_PEM": (SecretMaterialProblems,),
     "PRIVATE_KEY_PBES2": (SecretMaterialProblems,),
-    "SASL_AUTH_FAILED": (SaslScram, SaslIam, SecretMaterialProblems, MeasuredFailure, EsmLogError),
+    "SASL_AUTH_FAILED": (
+        SaslScram,
+        SaslIam,
+        SecretMaterialProblems,
+        MeasuredFailure,
+        EsmLogError,
+        BrokerLogLines,  # issue 21 (item 4): the brokers' own logs
+    ),
     "BROKER_DNS_UNRESOLVABLE": (BrokerDnsUnresolvable, MeasuredFailure),
-    "SERVER_AUTH_FAILED": (ServerAuthFailed, MeasuredFailure, EsmLogError),
+    "SERVER_AUTH_FAILED": (ServerAuthFailed, MeasuredFailure, EsmLogError, BrokerLogLines),  # issue 21
     "CLUSTER_AUTHZ_FAILED": (
         ClusterAuthzIam,
         ClusterAuthzAcl,
@@ -626,6 +654,7 @@ __all__ = [
     "BrokerConnectionsExhausted",
     "BrokerCpuSaturated",
     "BrokerDnsUnresolvable",
+    "BrokerLogLines",
     "BrokerMetric",
     "BrokerPortsBlocked",
     "BrokerReading",

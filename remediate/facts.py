@@ -168,6 +168,16 @@ class Cluster(Model):
     """EBS storage per broker (BrokerNodeGroupInfo.StorageInfo.EbsStorageInfo.VolumeSize)."""
     kafka_version: str | None = None
     """Provisioned.CurrentBrokerSoftwareInfo.KafkaVersion (issue 21: the topic APIs need 3.6.0 or later)."""
+    # issue 21 (item 4): where the brokers' own logs go (Provisioned.LoggingInfo.BrokerLogs)
+    broker_log_group: str | None = None
+    """The CloudWatch Logs group the brokers deliver to; None when that delivery is off."""
+    broker_log_elsewhere: tuple[str, ...] = ()
+    """The other destinations delivery is on for ("S3", "Firehose"), which this tool does not read."""
+
+    @property
+    def express(self) -> bool:
+        """issue 21 (item 8): Express brokers (instance types `express.*`), whose storage MSK manages."""
+        return (self.instance_type or "").startswith("express.")  # `remediate.express.PREFIX`
 
 
 class VpcConnection(Model):
@@ -709,6 +719,26 @@ class EsmLogs(Model):
     records: tuple[EsmLogRecord, ...] = ()
 
 
+# issue 21 (item 4)
+class BrokerLogRecord(Model):
+    """One line of the brokers' own logs (CloudWatch Logs FilterLogEvents event), trimmed."""
+
+    log_stream: str
+    timestamp: int
+    message: str
+
+
+class BrokerLogs(Model):
+    """The MSK brokers' own logs in the error window, as far as the filter pattern and the page bound read."""
+
+    log_group: str
+    minutes: int
+    filter_pattern: str
+    records: tuple[BrokerLogRecord, ...] = ()
+    truncated: bool = False
+    """More matching lines than the pages read (the oldest are kept)."""
+
+
 class Facts(Model):
     region: str
     esm: Esm
@@ -734,6 +764,8 @@ class Facts(Model):
     None when not read (MSK, over the internet, no IP-literal broker, or the read was denied)."""
     esm_logs: EsmLogs | None = None
     """issue 21: the mapping's system logs; None when it has none (no LoggingConfig) or the read is denied."""
+    broker_logs: BrokerLogs | None = None
+    """issue 21 (item 4): the MSK brokers' own logs; None when not delivered to CloudWatch Logs or denied."""
     unchecked: tuple[Unchecked, ...] = ()
     measured: Measured | None = None
     """issue 22: what the probe function measured from the pollers' place (`remediate probe`)."""
@@ -749,6 +781,7 @@ class Facts(Model):
         # Metrics move by the minute; what a plan changes (storage size, reserved concurrency) is kept.
         data.pop("broker_health", None)
         data.pop("esm_logs", None)  # issue 21: log records arrive by the second
+        data.pop("broker_logs", None)  # issue 21 (item 4): likewise
         if data.get("function_health"):
             data["function_health"] = {
                 "reserved_concurrency": data["function_health"]["reserved_concurrency"]

@@ -105,7 +105,8 @@ RESOURCES: dict[str, tuple[str, ...]] = {
     # issue 21: MSK's ListTopics authorizes with kafka-cluster:Connect and kafka-cluster:DescribeTopic on the
     # cluster ARN (MSK developer guide, "Topic Operations"); topic ARNs for DescribeTopic.
     "kafka-cluster": ("arn:{p}:kafka:*:{a}:cluster/*", "arn:{p}:kafka:*:{a}:topic/*"),
-    # issue 21: the mapping's system logs, in its function's log group (FilterLogEvents names the log group).
+    # issue 21: the mapping's system logs, in its function's log group, and the MSK brokers' logs, in the
+    # group the cluster's LoggingInfo names (FilterLogEvents names the log group).
     "logs:FilterLogEvents": ("arn:{p}:logs:*:{a}:log-group:*",),
 }
 SELF_MODIFY = (
@@ -140,7 +141,8 @@ def required_actions(mode: Literal["diagnose", "apply"] | str) -> list[str]:
 
 READ_ACTIONS = frozenset({"kafka-cluster:Connect", "logs:FilterLogEvents"})
 """Reads whose names do not say so: connecting to an MSK cluster is what its topic APIs require of a reader
-(issue 21; MSK developer guide, "Topic Operations"); FilterLogEvents reads a mapping's system logs."""
+(issue 21; MSK developer guide, "Topic Operations"); FilterLogEvents reads a mapping's system logs and the
+brokers' logs."""
 
 
 def is_read(action: str) -> bool:

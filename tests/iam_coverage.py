@@ -20,6 +20,10 @@ IAM_ACTION: dict[tuple[str, str], str] = {
     # issue 21: MSK developer guide, "Topic Operations": ListTopics needs kafka-cluster:Connect and
     # kafka-cluster:DescribeTopic on the cluster ARN (both are declared; one names the call here).
     ("kafka", "ListTopics"): "kafka-cluster:DescribeTopic",
+    # issue 21: CreateTopic needs kafka-cluster:CreateTopic (with Connect) on the topic ("Semantics of IAM
+    # authorization policy actions and resources"); DescribeTopic, like ListTopics, DescribeTopic.
+    ("kafka", "CreateTopic"): "kafka-cluster:CreateTopic",
+    ("kafka", "DescribeTopic"): "kafka-cluster:DescribeTopic",
 }
 # Calls IAM never denies, so no policy needs to name them.
 NO_PERMISSION_NEEDED = frozenset({("sts", "GetCallerIdentity")})

@@ -7,6 +7,7 @@ the list is explicit, and a test keeps it equal to the package's modules.
 from __future__ import annotations
 
 from remediate.actions import (
+    broker_logs,  # issue 21 (item 4)
     broker_storage,
     broker_tls,
     connection_error,
@@ -36,6 +37,7 @@ from remediate.actions.base import Action, ApplyContext, Draft, ManualAction, ge
 from remediate.actions.base import registered as registry
 
 MODULES = (
+    broker_logs,  # issue 21 (item 4)
     broker_storage,
     broker_tls,
     connection_error,

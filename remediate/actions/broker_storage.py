@@ -58,6 +58,8 @@ class UpdateBrokerStorage(Action):
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         ev = finding.evidence
         assert isinstance(ev, BrokerStorageFull)
+        if facts.cluster is not None and facts.cluster.express:
+            return []  # issue 21 (item 8): Express brokers have no storage to grow (`remediate.express`)
         why = kafka.updates_refused(facts.cluster)
         if why is not None:
             return [

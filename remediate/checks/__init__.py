@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from remediate.checks import (
     broker_health,
+    broker_logs,  # issue 21 (item 4)
     broker_ports,
     consumer_group,
     dns,
@@ -33,6 +34,7 @@ from remediate.checks.base import registered as registry
 
 MODULES = (
     broker_health,
+    broker_logs,  # issue 21 (item 4)
     broker_ports,
     consumer_group,
     dns,

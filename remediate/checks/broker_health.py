@@ -61,7 +61,8 @@ def broker_health(facts: Facts) -> list[Finding]:
     name = cluster.name or cluster.arn
     found: list[Finding] = []
     disk = _readings(bh, lambda b: b.disk_used_percent)
-    if disk and disk[0].value >= health.DISK_LIMIT_PERCENT:
+    # issue 21 (item 8): Express brokers have no customer storage to fill or grow (`remediate.express`).
+    if disk and disk[0].value >= health.DISK_LIMIT_PERCENT and not cluster.express:
         target = (
             health.storage_target_gib(cluster.volume_gib, disk[0].value)
             if cluster.volume_gib is not None

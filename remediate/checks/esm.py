@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from remediate import connection_error, esm_logs, kafka, measured
+from remediate import connection_error, esm_logs, express, kafka, measured
 from remediate.checks.base import check
 from remediate.checks.broker_health import metrics_line
 from remediate.error_text import hints_for
@@ -92,6 +92,7 @@ def broker_timeout(facts: Facts) -> list[Finding]:
         "batch_size": esm.batch_size,
         "state": esm.state,
         "metrics": metrics,
+        "express": express.note(facts.cluster),  # issue 21 (item 8)
         **numbers,
     }
     trouble = connection_error.broker_trouble(facts, numbers)
@@ -127,7 +128,7 @@ def broker_timeout(facts: Facts) -> list[Finding]:
                 f"({len(ruled_out)} causes ruled out) and no broker trouble was measured ({metrics}); "
                 f"not read yet: {'; '.join(u for u in unmeasured if u != metrics)}. No batch-size "
                 f"change is planned: find the cause first (see the manual steps){_state_context(facts)}"
-                f"{cited}"
+                f"{cited}{'; ' + seen['express'] if seen['express'] else ''}"
             ),
             evidence=ConnectionUnexplained(
                 **seen,

@@ -152,7 +152,19 @@ def cluster_from_api(info: dict[str, Any], brokers: dict[str, Any] | None) -> Cl
         kafka_version=(
             info.get("Provisioned", {}).get("CurrentBrokerSoftwareInfo", {}).get("KafkaVersion") or None
         ),
+        **_broker_logs(info),  # issue 21 (item 4)
     )
+
+
+def _broker_logs(info: dict[str, Any]) -> dict[str, Any]:
+    """Where the brokers deliver their logs (MSK API reference, LoggingInfo / BrokerLogs: CloudWatchLogs
+    {Enabled, LogGroup}, Firehose {Enabled, DeliveryStream}, S3 {Enabled, Bucket, Prefix}); MSK developer
+    guide, "Amazon MSK logging": the destination is the customer's own, created before delivery is on."""
+    logs = ((info.get("Provisioned", {}).get("LoggingInfo") or {}).get("BrokerLogs")) or {}
+    cloudwatch = logs.get("CloudWatchLogs") or {}
+    group = cloudwatch.get("LogGroup") if cloudwatch.get("Enabled") else None
+    elsewhere = tuple(k for k in ("S3", "Firehose") if (logs.get(k) or {}).get("Enabled"))
+    return {"broker_log_group": group or None, "broker_log_elsewhere": elsewhere}
 
 
 def _volume_gib(info: dict[str, Any]) -> int | None:

@@ -25,12 +25,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar, cast
 from urllib.parse import urlsplit
 
-from remediate import esm_logs, health, kafka, required_access
+from remediate import broker_logs, esm_logs, health, kafka, required_access
 from remediate.aws import Aws, is_access_denied, outcome
 from remediate.errors import AwsError, InputError
 from remediate.facts import (
     BrokerHealth,
     BrokerInterface,
+    BrokerLogRecord,
+    BrokerLogs,
     Cluster,
     Destination,
     Dns,
@@ -140,7 +142,9 @@ PERMISSIONS = (
     "kms:GetKeyPolicy",
     "glue:GetRegistry",
     *topics.PERMISSIONS,  # issue 21: MSK's ListTopics authorizes with kafka-cluster actions
-    "logs:FilterLogEvents",  # issue 21: the mapping's own system logs, in the function's log group
+    # issue 21: the mapping's own system logs (the function's log group) and, item 4, the MSK brokers' logs
+    # (the log group LoggingInfo names)
+    "logs:FilterLogEvents",
 )
 
 
@@ -233,19 +237,28 @@ class _Observer:
         return self.aws.read_async(self.pool.submit, service, operation, **params)
 
     def pages(
-        self, service: str, operation: str, items: str, token_in: str, token_out: str, **params: Any
+        self,
+        service: str,
+        operation: str,
+        items: str,
+        token_in: str,
+        token_out: str,
+        *,
+        max_pages: int = 0,
+        **params: Any,
     ) -> Future[list[Any]]:
-        """Every item of a paged read, each page read when the previous one has its token."""
+        """Every item of a paged read, each page read when the previous one has its token; with
+        `max_pages`, at most that many pages (issue 21: a log group may hold more than is worth reading)."""
 
-        def more(got: list[Any], page: dict[str, Any]) -> Future[list[Any]]:
+        def more(got: list[Any], page: dict[str, Any], count: int) -> Future[list[Any]]:
             got = got + list(page.get(items, []))
             token = page.get(token_out)
-            if not token:
+            if not token or (max_pages and count >= max_pages):
                 return done(got)
             following = self.read(service, operation, **params, **{token_in: token})
-            return chain(following, lambda p: more(got, p))
+            return chain(following, lambda p: more(got, p, count + 1))
 
-        return chain(self.read(service, operation, **params), lambda p: more([], p))
+        return chain(self.read(service, operation, **params), lambda p: more([], p, 1))
 
     def shared(self, kind: str, key: Any, start: Callable[[], Future[T]]) -> Future[T]:
         return self.aws.shared(f"{kind}:{json.dumps(key, sort_keys=True)}", start)
@@ -779,6 +792,58 @@ class _Observer:
             ),
         )
 
+    def broker_logs(self, cluster: Cluster, minutes: int) -> Future[BrokerLogs]:
+        """issue 21 (item 4): the brokers' lines in the window that `broker_logs.FILTER_PATTERN` matches,
+        from the whole log group (MSK does not document its stream names), at most `MAX_PAGES` pages.
+
+        A log group that does not exist (deleted after delivery was set up) holds no lines; a denied read
+        is COULD_NOT_CHECK (the caller guards it). Shared per cluster and window in a scan."""
+        group = str(cluster.broker_log_group)
+        return self.shared("broker-logs", [group, minutes], lambda: self._broker_logs(group, minutes))
+
+    def _broker_logs(self, group: str, minutes: int) -> Future[BrokerLogs]:
+        now = datetime.now(UTC)
+
+        def absent(exc: BaseException) -> list[Any]:
+            if isinstance(exc, AwsError) and exc.code == "ResourceNotFoundException":
+                return []
+            raise exc.with_traceback(None)
+
+        limit = broker_logs.PAGE_LIMIT
+        events = recover(
+            self.pages(
+                "logs",
+                "filter_log_events",
+                "events",
+                "nextToken",
+                "nextToken",
+                max_pages=broker_logs.MAX_PAGES,
+                logGroupName=group,
+                filterPattern=broker_logs.FILTER_PATTERN,
+                startTime=int((now - timedelta(minutes=minutes)).timestamp() * 1000),
+                endTime=int(now.timestamp() * 1000),
+                limit=limit,
+            ),
+            absent,
+        )
+        return then(
+            events,
+            lambda got: BrokerLogs(
+                log_group=group,
+                minutes=minutes,
+                filter_pattern=broker_logs.FILTER_PATTERN,
+                records=tuple(
+                    BrokerLogRecord(
+                        log_stream=str(e.get("logStreamName", "")),
+                        timestamp=int(e.get("timestamp", 0)),
+                        message=broker_logs.trim(str(e.get("message", ""))),
+                    )
+                    for e in got
+                ),
+                truncated=len(got) >= limit * broker_logs.MAX_PAGES,
+            ),
+        )
+
     def function_health(self, arn: str, minutes: int, esm_uuid: str | None = None) -> Future[FunctionHealth]:
         """Shared per function, or per mapping for one that publishes its event counts (issue 25)."""
         return self.shared(
@@ -1043,6 +1108,7 @@ class _Observed:
     topics: Topics | None = None
     broker_interfaces: tuple[BrokerInterface, ...] | None = None
     esm_logs: EsmLogs | None = None
+    broker_logs: BrokerLogs | None = None
 
 
 def _broker_interfaces(
@@ -1159,6 +1225,17 @@ def _observe(
         return cast("Future[EsmLogs | None]", notes.guard(f"system logs of mapping {esm.uuid}", read))
 
     logs_f = chain(function_f, system_logs)
+
+    def cluster_logs(cluster: Cluster | None) -> Future[BrokerLogs | None]:
+        # issue 21 (item 4): only where the brokers deliver to CloudWatch Logs (LoggingInfo).
+        if cluster is None or not cluster.broker_log_group:
+            return done(None)
+        read = obs.broker_logs(cluster, minutes or esm_logs.DEFAULT_MINUTES)
+        return cast(
+            "Future[BrokerLogs | None]", notes.guard(f"broker logs of {cluster.broker_log_group}", read)
+        )
+
+    broker_logs_f = chain(cluster_f, cluster_logs)
     related_f = _related(obs, esm, notes, destination_f, secret_fs, listed=listed)
 
     def observed(parts: list[Any]) -> _Observed:
@@ -1176,6 +1253,7 @@ def _observe(
             found_topics,
             interfaces,
             found_logs,
+            found_broker_logs,
             *shared,
         ) = parts
         secrets: list[Shared[Secret]] = [found for found in shared if found is not None]
@@ -1199,6 +1277,7 @@ def _observe(
             topics=found_topics,
             broker_interfaces=interfaces,
             esm_logs=found_logs,
+            broker_logs=found_broker_logs,
         )
 
     return then(
@@ -1216,6 +1295,7 @@ def _observe(
                 topics_f,
                 interfaces_f,
                 logs_f,
+                broker_logs_f,
                 *secret_fs,
             ]
         ),
@@ -1371,6 +1451,7 @@ def observe(
         topics=found.topics,
         broker_interfaces=found.broker_interfaces,
         esm_logs=found.esm_logs,
+        broker_logs=found.broker_logs,
         # Sorted: reads finish in any order, and the fingerprint must not depend on it.
         unchecked=tuple(sorted(set(notes.unchecked), key=lambda u: (u.what, u.reason))),
     )

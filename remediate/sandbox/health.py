@@ -102,6 +102,10 @@ def _respond_update_broker_storage(self: Any) -> str:
     body = json.loads(self.body or "{}")
     with _LOCK:
         cluster = _cluster(self.kafka_backend, arn)
+        if str(_nodes(cluster).get("instanceType") or "").startswith("express."):
+            # issue 21 (item 8): "Express brokers eliminate the need to provision or manage any storage
+            # resources" (MSK developer guide, "Amazon MSK Express brokers"): there is no volume to grow.
+            raise BadRequestException("Express brokers have no broker storage to update: MSK manages it.")
         if cluster.state != "ACTIVE":
             raise BadRequestException(
                 f"The cluster is {cluster.state}; storage can be updated only when ACTIVE."

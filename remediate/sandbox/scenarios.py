@@ -13,10 +13,12 @@ prefixed with the scenario name so several scenarios can live in one sandbox.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import ipaddress
 import json
+import time
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -356,6 +358,14 @@ class ScenarioOptions:
     # issue 22
     self_managed_topic: str = _TOPIC
     """The self-managed mapping's topic (a missing or an ACL-denied topic on the tests' real broker)."""
+    # issue 21 (items 4 and 8)
+    broker_log_group: str | None = None
+    """A CloudWatch log group the MSK brokers deliver their logs to (Provisioned.LoggingInfo.BrokerLogs)."""
+    broker_log_lines: tuple[str, ...] = ()
+    """Lines the brokers wrote to ``broker_log_group`` in the last minutes, oldest first; "{CLIENT}" stands
+    for an address in the cluster's first subnet, where the pollers run."""
+    broker_instance_type: str = "kafka.m5.large"
+    """The brokers' instance type: "express.m7g.large" makes an Express cluster."""
 
 
 @dataclass(frozen=True)
@@ -894,6 +904,72 @@ register(
         description="The function's 15-minute timeout is over the 14 minutes Kafka mappings support.",
         function_timeout=900,
         expected_findings=("FUNCTION_TIMEOUT_RISK",),
+    )
+)
+
+# --- issue 21 (items 4 and 8): the brokers' own logs; Express brokers ---------------------------------------
+# Apache Kafka's broker lines as its network Selector and log manager write them (the client address is
+# InetAddress.toString(), "/10.0.1.10"); MSK delivers them INFO-level to the customer's log group ("Amazon MSK
+# logging").
+_HEALTHY_BROKERS: Final[Mapping[str, Mapping[str, tuple[float, ...]]]] = {
+    "CpuUser": {"1": (12.0, 14.0)},
+    "CpuSystem": {"1": (2.0, 2.0)},
+    "ActiveControllerCount": {"": (1.0,)},
+    "OfflinePartitionsCount": {"": (0.0,)},
+}
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="broker-logs-sasl",
+        description="A SASL/SCRAM mapping with connection errors; the brokers' logs (delivered to CloudWatch "
+        "Logs) show its pollers' SCRAM authentications failing.",
+        auth="scram",
+        last_processing_result=CONNECTION_ERROR,
+        broker_metrics={**_HEALTHY_BROKERS, "KafkaDataLogsDiskUsed": {"1": (30.0,)}},
+        broker_log_group="/msk/broker-logs",
+        broker_log_lines=(
+            "[2026-12-06 23:01:07,114] INFO [SocketServer listenerType=ZK_BROKER, nodeId=1] "
+            "Failed authentication with /{CLIENT} (channelId=10.0.1.5:9096-{CLIENT}:51234-7) "
+            "(Authentication failed during authentication due to invalid credentials with SASL mechanism "
+            "SCRAM-SHA-512) "
+            "(org.apache.kafka.common.network.Selector)",
+            "[2026-12-06 23:01:09,002] INFO [GroupCoordinator 1]: Preparing to rebalance group other-app",
+            "[2026-12-06 23:01:12,530] INFO [SocketServer listenerType=ZK_BROKER, nodeId=1] "
+            "Failed authentication with /{CLIENT} (channelId=10.0.1.5:9096-{CLIENT}:51240-9) "
+            "(Authentication failed during authentication due to invalid credentials with SASL mechanism "
+            "SCRAM-SHA-512) "
+            "(org.apache.kafka.common.network.Selector)",
+        ),
+        expected_findings=("SASL_AUTH_FAILED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="broker-logs-disk-full",
+        description="Connection errors while a broker logs a full data-log disk (its metrics not yet showing "
+        "it): broker trouble, measured from the brokers' logs.",
+        last_processing_result=CONNECTION_ERROR,
+        broker_metrics={**_HEALTHY_BROKERS, "KafkaDataLogsDiskUsed": {"1": (62.0,)}},
+        broker_log_group="/msk/broker-logs",
+        broker_log_lines=(
+            "[2026-12-06 23:02:41,880] ERROR Error while appending records to orders-0 in dir "
+            "/kafka/datalogs (kafka.server.LogDirFailureChannel) "
+            "java.io.IOException: No space left on device",
+        ),
+        expected_findings=("BROKER_TIMEOUT",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="express-connection-error",
+        description="An Express cluster (storage managed by MSK) whose metrics show a data-log disk at 91%, "
+        "and a mapping with connection errors.",
+        broker_instance_type="express.m7g.large",
+        last_processing_result=CONNECTION_ERROR,
+        broker_metrics={**_HEALTHY_BROKERS, "KafkaDataLogsDiskUsed": {"1": (80.0, 91.0)}},
+        expected_findings=("CONNECTION_UNEXPLAINED",),
     )
 )
 
@@ -1483,11 +1559,24 @@ class _Builder:
                 Tags={"scenario": self.prefix},
             )["ClusterArn"]
             return serverless
+        logging: dict[str, Any] = {}
+        if o.broker_log_group:
+            # "You must create a destination resource before you configure your cluster to deliver broker
+            # logs to it" (MSK developer guide, "Amazon MSK logging").
+            logs = self.sb.client("logs")
+            with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):  # shared by scenarios
+                logs.create_log_group(logGroupName=o.broker_log_group)
+            logging = {
+                "LoggingInfo": {
+                    "BrokerLogs": {"CloudWatchLogs": {"Enabled": True, "LogGroup": o.broker_log_group}}
+                }
+            }
         arn: str = self.sb.client("kafka").create_cluster_v2(
             ClusterName=f"{self.prefix}-cluster",
             Provisioned={
+                **logging,
                 "BrokerNodeGroupInfo": {
-                    "InstanceType": "kafka.m5.large",
+                    "InstanceType": o.broker_instance_type,
                     "ClientSubnets": list(self.made["subnet_ids"]),
                     "SecurityGroups": [group_id],
                     **(
@@ -1504,6 +1593,25 @@ class _Builder:
             Tags={"scenario": self.prefix},
         )["ClusterArn"]
         return arn
+
+    def broker_log_lines(self) -> None:
+        """Write what the brokers logged into their log group, one stream for the scenario's brokers (the MSK
+        developer guide does not name the streams MSK writes)."""
+        o = self.o
+        if not o.broker_log_group or not o.broker_log_lines:
+            return
+        first = self.sb.client("ec2").describe_subnets(SubnetIds=[self.made["subnet_ids"][0]])["Subnets"][0]
+        client = str(ipaddress.ip_network(first["CidrBlock"])[10])
+        logs = self.sb.client("logs")
+        stream = f"{self.prefix}-broker-1"
+        logs.create_log_stream(logGroupName=o.broker_log_group, logStreamName=stream)
+        now = int(time.time() * 1000)
+        count = len(o.broker_log_lines)
+        events = [
+            {"timestamp": now - 1000 * (count - i), "message": line.replace("{CLIENT}", client)}
+            for i, line in enumerate(o.broker_log_lines)
+        ]
+        logs.put_log_events(logGroupName=o.broker_log_group, logStreamName=stream, logEvents=events)
 
     def health(self, function_name: str) -> None:
         """Seed what CloudWatch and Lambda alone report: broker and function metrics (published under the
@@ -1633,6 +1741,7 @@ class _Builder:
         if cluster_arn and not o.cross_account_owner and o.cluster_state != "ACTIVE":
             self.sb.set_cluster_state(cluster_arn, o.cluster_state)
         self.health(function_name)
+        self.broker_log_lines()  # issue 21 (item 4)
         if o.esm_age_minutes:
             sandbox_flow.age_esm(self.sb.account_id, self.region, esm["UUID"], o.esm_age_minutes)
         if o.secret_scheduled_for_deletion:

@@ -27,7 +27,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from remediate.sandbox import esm_logging, flow, health, patches, topics
+from remediate.sandbox import esm_logging, flow, health, log_filters, patches, topics
 from remediate.sandbox.faults import CallLog, FaultMiddleware, FaultSet
 
 __all__ = ["ACCOUNT_ID", "Sandbox"]
@@ -118,6 +118,7 @@ class Sandbox:
         flow.patch()  # issue 25
         topics.patch()  # issue 21
         esm_logging.patch()  # issue 21 (item 3)
+        log_filters.patch()  # issue 21 (item 4)
 
         def wrap(app: Any) -> FaultMiddleware:
             return FaultMiddleware(

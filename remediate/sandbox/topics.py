@@ -1,4 +1,4 @@
-"""MSK's topic APIs in the sandbox (issue 21): ListTopics and DescribeTopic, which moto lacks.
+"""MSK's topic APIs in the sandbox (issue 21): ListTopics, DescribeTopic and CreateTopic, which moto lacks.
 
 The rules, from AWS's documentation, independently of the engine:
 
@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, unquote
 
 from moto.kafka import models as _kafka_models
 from moto.kafka import responses as _kafka_responses
-from moto.kafka.exceptions import BadRequestException, NotFoundException
+from moto.kafka.exceptions import BadRequestException, KafkaException, NotFoundException
 
 from remediate.sandbox.patches import _replace
 
@@ -107,6 +107,43 @@ def _respond_describe_topic(self: Any) -> str:
     return json.dumps({**info, "configs": "", "status": "ACTIVE"})
 
 
+class _TopicExists(KafkaException):
+    """CreateTopic's TopicExistsException (HTTP 409, MSK API reference / the SDK's service model)."""
+
+    code = 409
+
+    def __init__(self, msg: str) -> None:
+        super().__init__("TopicExistsException", msg)
+
+
+def _respond_create_topic(self: Any) -> str:
+    """issue 21: CreateTopic (POST /v1/clusters/{clusterArn}/topics; TopicName, PartitionCount and
+    ReplicationFactor required, each count at least 1; "Create topics in an Amazon MSK cluster"). The topic
+    APIs' requirements apply (`_answerable`); an existing name is TopicExistsException; a replication
+    factor above the cluster's broker count is refused as Kafka refuses it (InvalidReplicationFactor), here
+    as BadRequestException (not confirmed: the code MSK maps it to)."""
+    path = str(self.parsed_url.path)
+    arn = unquote(path.split("/clusters/", 1)[-1]).removesuffix("/topics")
+    body = json.loads(self.body or "{}")
+    name, partitions, rf = body.get("topicName"), body.get("partitionCount"), body.get("replicationFactor")
+    with _LOCK:
+        cluster = _answerable(self.kafka_backend, arn)
+        if not name or not isinstance(partitions, int) or not isinstance(rf, int) or partitions < 1 or rf < 1:
+            raise BadRequestException(
+                "TopicName, PartitionCount (1 or more) and ReplicationFactor (1 or more)."
+            )
+        brokers = int(cluster.number_of_broker_nodes or 1)
+        if rf > brokers:
+            raise BadRequestException(
+                f"Replication factor {rf} is larger than the {brokers} available brokers."
+            )
+        if name in _topics(cluster):
+            raise _TopicExists(f"Topic '{name}' already exists.")
+        _topics(cluster)[name] = {"partitions": partitions, "replication_factor": rf}
+        info = _info(cluster, name, _topics(cluster)[name])
+    return json.dumps({"topicArn": info["topicArn"], "topicName": name, "status": "CREATING"})
+
+
 def put_topic(account_id: str, region: str, cluster_arn: str, name: str, partitions: int, rf: int) -> None:
     """Seed a topic, as a Kafka client (kafka-topics.sh, an AdminClient) would create it."""
     cluster = _kafka_models.kafka_backends[account_id][region].clusters[cluster_arn]
@@ -122,4 +159,5 @@ def patch() -> None:
         response_cls = _kafka_responses.KafkaResponse
         _replace(response_cls, "list_topics", _respond_list_topics)
         _replace(response_cls, "describe_topic", _respond_describe_topic)
+        _replace(response_cls, "create_topic", _respond_create_topic)  # issue 21 (CreateTopic alternative)
         _DONE.append(True)

@@ -64,3 +64,31 @@ def test_topic_apis_refuse_what_they_do_not_apply_to(sb: Sandbox) -> None:
     busy = make_cluster(sb, "topics-busy")
     sb.set_cluster_state(busy, "MAINTENANCE")
     assert _error(lambda: kafka.list_topics(ClusterArn=busy)) == "BadRequestException"
+
+
+# issue 21 (CreateTopic alternative): MSK developer guide, "Create topics in an Amazon MSK cluster"; MSK API
+# reference, CreateTopic (TopicExistsException for an existing name). Plain moto has no CreateTopic.
+def test_create_topic_makes_a_topic_describe_topic_shows(sb: Sandbox) -> None:
+    arn = make_cluster(sb, "topics-create")
+    kafka = sb.client("kafka")
+    made = kafka.create_topic(ClusterArn=arn, TopicName="orders", PartitionCount=6, ReplicationFactor=3)
+    assert made["TopicName"] == "orders"
+    assert made["TopicArn"].endswith("/orders")
+    topic = kafka.describe_topic(ClusterArn=arn, TopicName="orders")
+    assert (topic["PartitionCount"], topic["ReplicationFactor"]) == (6, 3)
+    again = lambda: kafka.create_topic(  # noqa: E731
+        ClusterArn=arn, TopicName="orders", PartitionCount=6, ReplicationFactor=3
+    )
+    assert _error(again) == "TopicExistsException"
+    too_many = lambda: kafka.create_topic(  # noqa: E731
+        ClusterArn=arn, TopicName="wide", PartitionCount=1, ReplicationFactor=4
+    )
+    assert _error(too_many) == "BadRequestException"  # three brokers
+
+
+def test_create_topic_has_the_topic_apis_requirements(sb: Sandbox) -> None:
+    arn = make_cluster(sb, "topics-create-old", KafkaVersion="3.5.1")
+    call = lambda: sb.client("kafka").create_topic(  # noqa: E731
+        ClusterArn=arn, TopicName="orders", PartitionCount=1, ReplicationFactor=1
+    )
+    assert _error(call) == "BadRequestException"
