@@ -1046,10 +1046,11 @@ class _Observed:
 
 
 def _broker_interfaces(
-    obs: _Observer, esm: Esm, network: Network | None, notes: _Notes
+    obs: _Observer, esm: Esm, network: Network | None, names: Dns | None, notes: _Notes
 ) -> Future[tuple[BrokerInterface, ...] | None]:
-    """issue 21 (item 6): the interfaces holding the self-managed brokers' IPs in the pollers' VPC."""
-    addresses = broker_interfaces.broker_addresses(esm)
+    """issue 21 (item 6): the interfaces holding the self-managed brokers' IPs in the pollers' VPC: the IPs
+    given, and those a private hosted zone of the VPC answers for the names given."""
+    addresses = broker_interfaces.broker_addresses(esm, names)
     vpc = network.vpc if network is not None and network.placement != "internet" else None
     if esm.source_kind != "self-managed" or vpc is None or not addresses:
         return done(None)
@@ -1135,11 +1136,13 @@ def _observe(
         return notes.adopt(f"network of {placement}", obs.network(placement, subnets, groups))
 
     network_f = chain(gather([cluster_f, connection_f]), network)
-    interfaces_f = chain(network_f, lambda net: _broker_interfaces(obs, esm, net, notes))
     names_f = (
         chain(network_f, lambda net: _names(obs, esm, net, notes))
         if esm.source_kind == "self-managed"
         else done(None)
+    )
+    interfaces_f = chain(
+        gather([network_f, names_f]), lambda got: _broker_interfaces(obs, esm, got[0], got[1], notes)
     )
 
     health_fs = _health(obs, function_f, cluster_f, minutes, esm)

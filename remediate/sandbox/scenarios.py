@@ -353,6 +353,10 @@ class ScenarioOptions:
     self_managed_broker_interface: bool = False
     """With ``self_managed_vpc``: the first self-managed broker (an IP) is an EC2 network interface in the
     pollers' VPC whose own group admits the broker port only from another tier's group."""
+    # issue 21 (item 6, names)
+    private_zone_cname: bool = False
+    """With ``private_zone``: each broker name is a CNAME to ``node-N.<zone>``, whose A record holds its
+    address (a CNAME chain within the zone)."""
 
 
 @dataclass(frozen=True)
@@ -550,6 +554,18 @@ register(  # issue 21 (item 6)
         self_managed_servers=("10.0.2.10:9092",),
         self_managed_broker_interface=True,
         expected_findings=("BROKER_PORTS_BLOCKED",),
+    )
+)
+register(  # issue 21 (item 6): the broker given by a name of a private hosted zone of the VPC
+    dataclasses.replace(
+        scenario_options("self-managed-broker-group-other-tier"),
+        name="self-managed-broker-name-in-zone",
+        description="Self-managed Kafka on EC2 in the VPC, given by a name a private hosted zone associated "
+        "with the VPC answers (a CNAME to the node's A record); the broker's own group admits only the "
+        "app tier.",
+        self_managed_servers=("kafka-1.brokers.internal.example:9092",),
+        private_zone="internal.example",
+        private_zone_cname=True,
     )
 )
 register(
@@ -1241,19 +1257,28 @@ class _Builder:
             HostedZoneConfig={"Comment": self.prefix, "PrivateZone": True},
         )["HostedZone"]["Id"].rsplit("/", 1)[-1]
         hosts = [server.rsplit(":", 1)[0] for server in self.o.self_managed_servers]
-        changes = [
-            {
-                "Action": "UPSERT",
-                "ResourceRecordSet": {
-                    "Name": host,
-                    "Type": "A",
-                    "TTL": 60,
-                    "ResourceRecords": [{"Value": f"10.0.1.{10 + index}"}],
-                },
-            }
-            for index, host in enumerate(hosts)
-            if host == zone or host.endswith("." + zone)
-        ]
+        changes = []
+        for index, host in enumerate(hosts):
+            if not (host == zone or host.endswith("." + zone)):
+                continue
+            records = [(host, "A", _zone_address(index))]
+            if self.o.private_zone_cname:  # issue 21 (item 6)
+                records = [
+                    (host, "CNAME", f"node-{index}.{zone}"),
+                    (f"node-{index}.{zone}", "A", records[0][2]),
+                ]
+            changes += [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": name,
+                        "Type": kind,
+                        "TTL": 60,
+                        "ResourceRecords": [{"Value": value}],
+                    },
+                }
+                for name, kind, value in records
+            ]
         route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
         self.made["hosted_zone_id"] = zone_id
 
@@ -1771,6 +1796,8 @@ class _Builder:
         group admits tcp/`port` only from an application tier's group, not from the pollers'."""
         ec2 = self.ec2
         host = self.o.self_managed_servers[0].rsplit(":", 1)[0]
+        if not _is_ip(host):
+            host = _zone_address(0)  # issue 21 (item 6): a name, answered by the private zone
         subnets = ec2.describe_subnets(SubnetIds=list(self.made["subnet_ids"]))["Subnets"]
         address = ipaddress.ip_address(host)
         subnet = next(s for s in subnets if address in ipaddress.ip_network(s["CidrBlock"]))
@@ -1808,6 +1835,19 @@ class _Builder:
                 "Tags": [{"Key": "Name", "Value": name}, {"Key": "scenario", "Value": self.prefix}],
             }
         ]
+
+
+def _zone_address(index: int) -> str:
+    """The private address the scenario's hosted zone gives the `index`th broker name."""
+    return f"10.0.1.{10 + index}"
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _client_certificate(common_name: str) -> dict[str, str]:
