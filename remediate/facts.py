@@ -501,12 +501,25 @@ class HostedZone(Model):
         return host == self.name or host.endswith("." + self.name)
 
 
+class BrokerName(Model):
+    """issue 21 (item 7): one name an MSK broker is reached by (ListNodes BrokerNodeInfo.Endpoints)."""
+
+    broker_id: str
+    host: str
+
+
 class Dns(Model):
-    """How the bootstrap broker names of a self-managed source resolve: locally and in the VPC."""
+    """How the broker names resolve: locally and in the VPC. A self-managed source's bootstrap names; an
+    MSK cluster's every broker name (issue 21, item 7), weighed in the VPC only (AWS publishes them)."""
 
     hosts: tuple[str, ...] = ()
     local: LocalResolution | None = None
     zones: tuple[HostedZone, ...] = ()
+    brokers: tuple[BrokerName, ...] = ()
+    """issue 21 (item 7): which MSK broker each name belongs to (empty for self-managed Kafka)."""
+
+    def broker_of(self, host: str) -> str | None:
+        return next((b.broker_id for b in self.brokers if b.host == host), None)
 
     def zone_address(self, host: str) -> str | None:
         """issue 21 (item 6): the IPv4 address the most specific private zone associated with the VPC

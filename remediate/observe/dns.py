@@ -166,3 +166,31 @@ def private_zones(aws: Aws, vpc_id: str, region: str, hosts: tuple[str, ...]) ->
             )
         )
     return tuple(zones)
+
+
+def associated_zones(
+    aws: Aws, vpc_id: str, zones: Iterable[tuple[str, str]], hosts: tuple[str, ...]
+) -> tuple[HostedZone, ...]:
+    """issue 21 (item 7): of the zones associated with the VPC ((id, name), from ListHostedZonesByVPC, already
+    read with the VPC), those that answer for some of `hosts`, with the hosts they hold records for.
+
+    For an MSK cluster's broker names, which AWS publishes: only a private zone associated with the VPC can
+    change how they resolve there (it answers for its whole domain), so no other zone is read."""
+    out = []
+    for zone_id, raw_name in sorted(zones):
+        name = _zone_name(raw_name)
+        served = [h for h in hosts if h == name or h.endswith("." + name)]
+        if not served:
+            continue
+        answers = {h: _answer(aws, zone_id, name, h) for h in served}
+        out.append(
+            HostedZone(
+                id=zone_id,
+                name=name,
+                associated=True,
+                vpc_ids=(vpc_id,),
+                hosts_with_records=tuple(h for h, (held, _) in answers.items() if held),
+                addresses=tuple((h, address) for h, (_, address) in answers.items() if address),
+            )
+        )
+    return tuple(out)

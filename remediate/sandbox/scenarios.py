@@ -353,6 +353,10 @@ class ScenarioOptions:
     self_managed_broker_interface: bool = False
     """With ``self_managed_vpc``: the first self-managed broker (an IP) is an EC2 network interface in the
     pollers' VPC whose own group admits the broker port only from another tier's group."""
+    # issue 21 (item 7)
+    msk_zone_brokers: tuple[int, ...] | None = None
+    """A private hosted zone for the MSK cluster's broker domain, associated with the ESM's VPC, holding an
+    A record for these broker numbers only: it shadows MSK's names there, and the others do not resolve."""
     # issue 21 (item 6, names)
     private_zone_cname: bool = False
     """With ``private_zone``: each broker name is a CNAME to ``node-N.<zone>``, whose A record holds its
@@ -554,6 +558,17 @@ register(  # issue 21 (item 6)
         self_managed_servers=("10.0.2.10:9092",),
         self_managed_broker_interface=True,
         expected_findings=("BROKER_PORTS_BLOCKED",),
+    )
+)
+register(  # issue 21 (item 7)
+    dataclasses.replace(
+        BASELINE,
+        name="msk-broker-name-shadowed",
+        description="A private hosted zone associated with the cluster's VPC answers for the MSK brokers' "
+        "domain with records for brokers 1 and 2 only: broker 3's name does not resolve there.",
+        msk_zone_brokers=(1, 2),
+        last_processing_result=CONNECTION_ERROR,
+        expected_findings=("BROKER_DNS_UNRESOLVABLE",),
     )
 )
 register(  # issue 21 (item 6): the broker given by a name of a private hosted zone of the VPC
@@ -1282,6 +1297,33 @@ class _Builder:
         route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
         self.made["hosted_zone_id"] = zone_id
 
+    def msk_zone(self, bootstrap: tuple[str, ...]) -> None:
+        """issue 21 (item 7): a private zone named after the brokers' domain, with records for some only."""
+        hosts = [server.rsplit(":", 1)[0] for server in bootstrap]
+        zone = hosts[0].split(".", 1)[1]
+        route53 = self.sb.client("route53")
+        zone_id: str = route53.create_hosted_zone(
+            Name=zone,
+            CallerReference=f"{self.prefix}-msk-{zone}",
+            VPC={"VPCRegion": self.region, "VPCId": self.made["vpc_id"]},
+            HostedZoneConfig={"Comment": self.prefix, "PrivateZone": True},
+        )["HostedZone"]["Id"].rsplit("/", 1)[-1]
+        changes = [
+            {
+                "Action": "UPSERT",
+                "ResourceRecordSet": {
+                    "Name": host,
+                    "Type": "A",
+                    "TTL": 60,
+                    "ResourceRecords": [{"Value": _zone_address(index)}],
+                },
+            }
+            for index, host in enumerate(hosts)
+            if int(host.split(".", 1)[0].removeprefix("b-")) in (self.o.msk_zone_brokers or ())
+        ]
+        route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
+        self.made["hosted_zone_id"] = zone_id
+
     # --- identity ---
 
     def _role_arn(self) -> str:
@@ -1579,6 +1621,8 @@ class _Builder:
             brokers = self.sb.client("kafka").get_bootstrap_brokers(ClusterArn=cluster_arn)
             key = {"iam": "SaslIam", "scram": "SaslScram", "tls": "Tls", "none": ""}[o.auth]
             bootstrap = tuple(brokers.get(f"BootstrapBrokerString{key}", "").split(","))
+            if o.msk_zone_brokers is not None:
+                self.msk_zone(bootstrap)
             if o.auth == "scram" and secret_arn and o.scram_secret_associated:
                 self.sb.client("kafka").batch_associate_scram_secret(
                     ClusterArn=cluster_arn, SecretArnList=[secret_arn]
