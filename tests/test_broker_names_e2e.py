@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from remediate.sandbox import Sandbox, build_scenario
+from remediate.sandbox import FaultRule, Sandbox, build_scenario
 from tests.conftest import CliRunner, diagnosed
 
 
@@ -68,3 +68,15 @@ def test_list_nodes_is_read_once_per_cluster_in_a_scan(sandbox: Sandbox, cli: Cl
     assert calls.count(("kafka", "ListNodes")) == 2  # one per cluster
     assert calls.count(("route53", "ListResourceRecordSets")) == 4
     assert plain.cluster_arn != scn.cluster_arn
+
+
+def test_list_nodes_denied_still_names_the_unresolvable_name(sandbox: Sandbox, cli: CliRunner) -> None:
+    """Without ListNodes the bootstrap string still lists broker 3's name; what was not read is said."""
+    scn = build_scenario(sandbox, "msk-broker-name-shadowed", name="msk-nodes-denied")
+    sandbox.faults.add(FaultRule(service="kafka", operation="ListNodes", kind="status", status=403))
+    found = diagnosed(cli, scn.esm_uuid)
+    dns = [f for f in found if f["code"] == "BROKER_DNS_UNRESOLVABLE"]
+    assert [f["evidence"]["hosts"][0].split(".", 1)[0] for f in dns] == ["b-3"]
+    assert dns[0]["evidence"]["broker_ids"] == []
+    unchecked = [f for f in found if f["code"] == "COULD_NOT_CHECK"]
+    assert any("broker nodes" in f["summary"] or "ListNodes" in f["summary"] for f in unchecked), found

@@ -1152,8 +1152,15 @@ def _observe(
         if esm.source_kind == "self-managed"
         else chain(gather([cluster_f, network_f]), lambda got: _msk_names(obs, esm, got[0], got[1], notes))
     )
+    # issue 21 (item 6): a name's interface waits for the VPC's zones only, not for this machine's resolver.
+    zones_f = (
+        chain(network_f, lambda net: _zones_of(obs, esm, net, notes))
+        if esm.source_kind == "self-managed"
+        else done(None)
+    )
     interfaces_f = chain(
-        gather([network_f, names_f]), lambda got: _broker_interfaces(obs, esm, got[0], got[1], notes)
+        gather([network_f, zones_f]),
+        lambda got: _broker_interfaces(obs, esm, got[0], Dns(zones=got[1] or ()), notes),
     )
 
     health_fs = _health(obs, function_f, cluster_f, minutes, esm)
@@ -1324,15 +1331,21 @@ def _registry(obs: _Observer, esm: Esm, notes: _Notes) -> Future[SchemaRegistry 
     )
 
 
+def _zones_of(
+    obs: _Observer, esm: Esm, network: Network | None, notes: _Notes
+) -> Future[tuple[HostedZone, ...] | None]:
+    """The private zones that could answer for a self-managed source's broker names (read once, shared)."""
+    hosts = kafka.broker_hosts(esm.bootstrap_servers)
+    vpc = network.vpc if network is not None and network.placement != "internet" else None
+    if vpc is None or not hosts:
+        return done(None)
+    return notes.guard(f"Route 53 private hosted zones for {vpc.id}", obs.private_zones(vpc.id, hosts))
+
+
 def _names(obs: _Observer, esm: Esm, network: Network | None, notes: _Notes) -> Future[Dns]:
     """Broker names of a self-managed source: local resolution, and the VPC's private zones."""
     hosts = kafka.broker_hosts(esm.bootstrap_servers)
-    vpc = network.vpc if network is not None and network.placement != "internet" else None
-    zones_f: Future[tuple[HostedZone, ...] | None] = (
-        notes.guard(f"Route 53 private hosted zones for {vpc.id}", obs.private_zones(vpc.id, hosts))
-        if vpc is not None and hosts
-        else done(None)
-    )
+    zones_f = _zones_of(obs, esm, network, notes)
     return then(
         gather([obs.local_names(hosts), zones_f]),
         lambda found: Dns(hosts=hosts, local=found[0], zones=found[1] or ()),
