@@ -121,6 +121,8 @@ def next_steps(facts: Facts) -> tuple[str, ...]:
         "go to the function's log group, in the log stream named by the date and the mapping's UUID "
         '(Lambda developer guide, "Kafka event source mapping logging").'
     )
+    if esm.provisioned_pollers:  # issue 21 (item 3): remediate plans it when asked
+        logging += f" Or let remediate do it: `remediate plan --esm {esm.uuid} --fix-with system-logs`."
     if not esm.provisioned_pollers:
         logging += (
             " System logs exist only in provisioned mode, which costs event poller units: switch the "

@@ -114,6 +114,9 @@ class BrokerDnsUnresolvable(Evidence):
     zone_id: str | None = None
     zone_name: str | None = None
     resolved_from: str | None = None
+    broker_ids: tuple[str, ...] = ()
+    """issue 21 (item 7): the MSK brokers those names belong to (ListNodes), in order; empty for
+    self-managed Kafka."""
 
 
 # --- the ESM itself -------------------------------------------------------------------------------

@@ -502,18 +502,44 @@ class HostedZone(Model):
     associated: bool
     vpc_ids: tuple[str, ...] = ()
     hosts_with_records: tuple[str, ...] = ()
+    addresses: tuple[tuple[str, str], ...] = ()
+    """issue 21 (item 6): (host, IPv4 address) the zone answers with, from its A records and CNAME chains
+    within the zone; a host whose answer lies outside the zone has none here."""
 
     def covers(self, host: str) -> bool:
         """Whether the zone is authoritative for `host` (its own name or a subdomain of it)."""
         return host == self.name or host.endswith("." + self.name)
 
 
+class BrokerName(Model):
+    """issue 21 (item 7): one name an MSK broker is reached by (ListNodes BrokerNodeInfo.Endpoints)."""
+
+    broker_id: str
+    host: str
+
+
 class Dns(Model):
-    """How the bootstrap broker names of a self-managed source resolve: locally and in the VPC."""
+    """How the broker names resolve: locally and in the VPC. A self-managed source's bootstrap names; an
+    MSK cluster's every broker name (issue 21, item 7), weighed in the VPC only (AWS publishes them)."""
 
     hosts: tuple[str, ...] = ()
     local: LocalResolution | None = None
     zones: tuple[HostedZone, ...] = ()
+    brokers: tuple[BrokerName, ...] = ()
+    """issue 21 (item 7): which MSK broker each name belongs to (empty for self-managed Kafka)."""
+
+    def broker_of(self, host: str) -> str | None:
+        return next((b.broker_id for b in self.brokers if b.host == host), None)
+
+    def zone_address(self, host: str) -> str | None:
+        """issue 21 (item 6): the IPv4 address the most specific private zone associated with the VPC
+        answers for `host` (it shadows public DNS there), or None when no such zone answers with one."""
+        name = host.rstrip(".").lower()
+        inside = [z for z in self.zones if z.associated and z.covers(name)]
+        if not inside:
+            return None
+        zone = max(inside, key=lambda z: len(z.name))
+        return dict(zone.addresses).get(name)
 
 
 PROBE_FAILED = frozenset(
@@ -760,8 +786,9 @@ class Facts(Model):
     topics: Topics | None = None
     """issue 21: the MSK cluster's topics; None when not read (not MSK, or the cluster not read)."""
     broker_interfaces: tuple[BrokerInterface, ...] | None = None
-    """issue 21 (item 6): the interfaces of self-managed brokers given as IPs in the pollers' VPC;
-    None when not read (MSK, over the internet, no IP-literal broker, or the read was denied)."""
+    """issue 21 (item 6): the interfaces of self-managed brokers in the pollers' VPC, given as IPs or as
+    names a private hosted zone of the VPC answers; None when not read (MSK, over the internet, no such
+    broker, or the read was denied)."""
     esm_logs: EsmLogs | None = None
     """issue 21: the mapping's system logs; None when it has none (no LoggingConfig) or the read is denied."""
     broker_logs: BrokerLogs | None = None

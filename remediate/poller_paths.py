@@ -93,8 +93,9 @@ def merge(source: Peer, label: str, port: int, results: list[PathResult]) -> Pat
 
 def broker_destinations(facts: Facts, net: Network, port: int) -> list[Peer]:
     """MSK brokers live in the cluster's subnets behind its groups; a self-managed broker is its own
-    address when given as an IP (behind its interface's groups when that interface was read: issue 21,
-    item 6), else assumed to be somewhere in the VPC."""
+    address when given as an IP or as a name a private hosted zone of the VPC answers (behind its
+    interface's groups when that interface was read: issue 21, item 6), else assumed to be somewhere in
+    the VPC."""
     if facts.esm.source_kind == "msk":
         groups = facts.cluster.security_group_ids if facts.cluster else net.source_security_group_ids
         return [Peer(f"brokers in {s.id}", s.address, s.id, groups) for s in net.subnets]
@@ -104,19 +105,25 @@ def broker_destinations(facts: Facts, net: Network, port: int) -> list[Peer]:
         host, server_port = kafka.split_server(server)
         if server_port != port:
             continue
+        label = f"broker {host}"
         try:
             address = ipaddress.ip_address(host.strip("[]"))
         except ValueError:
-            dests.append(Peer(f"broker {host}", vpc_cidr, assumed=True))
-            continue
+            # issue 21 (item 6): a name a private hosted zone of the VPC answers is that address.
+            resolved = facts.dns.zone_address(host) if facts.dns is not None else None
+            if resolved is None or not kafka.is_ip(resolved):
+                dests.append(Peer(label, vpc_cidr, assumed=True))
+                continue
+            address = ipaddress.ip_address(resolved)
+            label = f"broker {host} ({resolved})"
         cidr = f"{address}/{address.max_prefixlen}"
         interface = next((i for i in facts.broker_interfaces or () if i.address == str(address)), None)
         if interface is not None:
             # issue 21 (item 6): the broker's own interface, its subnet and its groups.
-            dests.append(Peer(f"broker {host}", cidr, interface.subnet_id, interface.group_ids))
+            dests.append(Peer(label, cidr, interface.subnet_id, interface.group_ids))
             continue
         subnet = next((s for s in net.subnets if any(cidr_contains(c, cidr) for c in s.cidrs)), None)
-        dests.append(Peer(f"broker {host}", cidr, subnet.id if subnet else None))
+        dests.append(Peer(label, cidr, subnet.id if subnet else None))
     return dests
 
 

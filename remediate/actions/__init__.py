@@ -29,6 +29,7 @@ from remediate.actions import (
     secret_lifecycle,  # issue 25
     secret_value,
     security_group,
+    system_logs,  # issue 21 (item 3)
     topics,
     vpc,
     vpc_endpoint,
@@ -59,6 +60,7 @@ MODULES = (
     secret_lifecycle,  # issue 25
     secret_value,
     security_group,
+    system_logs,  # issue 21 (item 3)
     topics,
     vpc,
     vpc_endpoint,

@@ -33,6 +33,17 @@ def zone_vpcs(ctx: ApplyContext, zone_id: str) -> list[str]:
 def _manual(facts: Facts, ev: BrokerDnsUnresolvable) -> str:
     hosts = ", ".join(ev.hosts)
     cause = ev.cause
+    if cause == "zone-without-record" and facts.esm.source_kind == "msk":  # issue 21 (item 7)
+        brokers = ", ".join(ev.broker_ids) or "?"
+        return (
+            f"Private hosted zone {ev.zone_name} ({ev.zone_id}) answers for the MSK broker name(s) {hosts} "
+            f"(broker(s) {brokers}) in {ev.vpc_id}, shadowing MSK's own DNS there, but has no record for "
+            "them. Add an A record with each broker's address (its ClientVpcIpAddress in `aws kafka "
+            f"list-nodes --cluster-arn {facts.esm.event_source_arn}`): `aws route53 "
+            f"change-resource-record-sets --hosted-zone-id {ev.zone_id} --change-batch "
+            "file://broker-records.json`; or, if the zone was not meant to answer for MSK's names, "
+            f"disassociate it from {ev.vpc_id}."
+        )
     if cause == "zone-without-record":
         zone = ev.zone_id
         return (

@@ -1,10 +1,13 @@
-"""Whether the bootstrap broker names of a self-managed source resolve where the ESM runs.
+"""Whether the broker names resolve where the ESM runs.
 
-An MSK cluster's broker names are AWS's to resolve. A self-managed source's names resolve on the
-internet (no VPC access configured) or through the Route 53 Resolver of the ESM's VPC, where a private
-hosted zone associated with the VPC answers for its whole domain. Observation resolved the names from
-this machine and read the relevant private zones; this check weighs the VPC's facts first, because
-what this machine resolves is only a hint of what the VPC resolves.
+An MSK cluster's broker names are AWS's to publish, but the VPC decides whether they resolve there (issue
+21, item 7): every broker's name (GetBootstrapBrokers, ListNodes) is weighed against the VPC's DNS support
+and the private hosted zones associated with it, and an unresolvable one is named with its broker id.
+
+A self-managed source's names resolve on the internet (no VPC access configured) or through the Route 53
+Resolver of the ESM's VPC, where a private hosted zone associated with the VPC answers for its whole
+domain. Observation resolved the names from this machine and read the relevant private zones; this check
+weighs the VPC's facts first, because what this machine resolves is only a hint of what the VPC resolves.
 """
 
 from __future__ import annotations
@@ -16,7 +19,13 @@ from remediate.findings import Finding
 
 
 def _verdict(facts: Facts, dns: Dns, host: str) -> tuple[str, str, HostedZone | None] | None:
-    """(cause, explanation, zone) when `host` does not resolve where the ESM runs; None when it does."""
+    """(cause, explanation, zone) when `host` does not resolve where the ESM runs; None when it does.
+
+    issue 21 (item 7): an MSK broker's name is weighed the same way in the VPC (it carries no local
+    resolution and no unassociated zone: AWS publishes the name, so only the VPC's resolver and the
+    private zones associated with it can keep it from resolving there); its text names the broker."""
+    broker = dns.broker_of(host)
+    name = f"broker {broker} ({host})" if broker is not None else host
     local = next((r for r in dns.local.results if r.host == host), None) if dns.local else None
     machine = dns.local.machine if dns.local else "this machine"
     network = facts.network
@@ -38,7 +47,7 @@ def _verdict(facts: Facts, dns: Dns, host: str) -> tuple[str, str, HostedZone | 
                 # DeveloperGuide/hosted-zone-private-considerations.html).
                 return (
                     "vpc-dns-hostnames-off",
-                    f"private hosted zone {zone.name} ({zone.id}) holds {host}, but enableDnsHostnames is "
+                    f"private hosted zone {zone.name} ({zone.id}) holds {name}, but enableDnsHostnames is "
                     f"off in {vpc.id}, and private hosted zones need it on as well as enableDnsSupport",
                     zone,
                 )
@@ -47,7 +56,7 @@ def _verdict(facts: Facts, dns: Dns, host: str) -> tuple[str, str, HostedZone | 
             return (
                 "zone-without-record",
                 f"private hosted zone {zone.name} ({zone.id}), associated with {vpc.id}, answers for "
-                f"{host} but holds no A, AAAA or CNAME record for it",
+                f"{name} but holds no A, AAAA or CNAME record for it",
                 zone,
             )
         outside = [z for z in dns.zones if not z.associated and host in z.hosts_with_records]
@@ -59,8 +68,8 @@ def _verdict(facts: Facts, dns: Dns, host: str) -> tuple[str, str, HostedZone | 
                 f"{vpc.id} (it serves {', '.join(zone.vpc_ids) or 'no VPC'})",
                 zone,
             )
-    if local is None or local.resolved:
-        return None
+    if local is None or local.resolved or facts.esm.source_kind == "msk":
+        return None  # AWS publishes MSK's names: what this machine resolves says nothing of them
     return (
         "not-resolvable",
         f"{host} does not resolve from {machine} ({local.error}); checked from this machine, not from "
@@ -73,7 +82,7 @@ def _verdict(facts: Facts, dns: Dns, host: str) -> tuple[str, str, HostedZone | 
 def broker_dns(facts: Facts) -> list[Finding]:
     """Bootstrap broker names that do not resolve where the ESM runs, grouped by cause."""
     dns = facts.dns
-    if dns is None or facts.esm.source_kind != "self-managed":
+    if dns is None or facts.esm.source_kind not in ("self-managed", "msk"):  # msk: issue 21 (item 7)
         return []
     groups: dict[tuple[str, str], tuple[str, HostedZone | None, list[str]]] = {}
     for host in dns.hosts:
@@ -87,6 +96,7 @@ def broker_dns(facts: Facts) -> list[Finding]:
     findings = []
     for (cause, _), (text, zone, hosts) in groups.items():
         summary = text if len(hosts) == 1 else f"{text} (and {len(hosts) - 1} more broker name(s))"
+        brokers = tuple(b for h in hosts if (b := dns.broker_of(h)) is not None)  # issue 21 (item 7)
         findings.append(
             Finding(
                 code="BROKER_DNS_UNRESOLVABLE",
@@ -99,6 +109,7 @@ def broker_dns(facts: Facts) -> list[Finding]:
                     zone_id=zone.id if zone else None,
                     zone_name=zone.name if zone else None,
                     resolved_from=dns.local.machine if dns.local else None,
+                    broker_ids=tuple(dict.fromkeys(brokers)),
                 ),
             )
         )

@@ -166,7 +166,8 @@ def guard(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-FIX_WITH = ("free-space", "provisioned-mode", "batch-size-1", "create-topic")  # create-topic: issue 21
+# create-topic and system-logs: issue 21
+FIX_WITH = ("free-space", "provisioned-mode", "batch-size-1", "create-topic", "system-logs")
 """The alternative fixes the shipped playbooks offer (`alternatives:`), chosen by name."""
 
 
@@ -181,5 +182,6 @@ def fix_with_option(fn: F) -> F:
         "provisioned mode instead of creating VPC endpoints, which costs event poller units; free-space: "
         "free broker storage by hand instead of growing it; batch-size-1: the article's batch size 1 and a "
         "restart of the pollers for a connection error nothing explains; create-topic: create a missing "
-        "topic with MSK's CreateTopic, sized like the cluster's other topics).",
+        "topic with MSK's CreateTopic, sized like the cluster's other topics; system-logs: turn on a "
+        "provisioned mapping's system logs at WARN, which costs log ingestion).",
     )(fn)

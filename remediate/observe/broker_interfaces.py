@@ -14,18 +14,26 @@ import ipaddress
 from typing import Any
 
 from remediate import kafka
-from remediate.facts import BrokerInterface, Esm
+from remediate.facts import BrokerInterface, Dns, Esm
 
 
-def broker_addresses(esm: Esm) -> tuple[str, ...]:
-    """The bootstrap servers given as IPv4 literals (a name resolves elsewhere: `observe.dns`)."""
+def broker_addresses(esm: Esm, names: Dns | None = None) -> tuple[str, ...]:
+    """The bootstrap servers' private IPv4 addresses: those given as literals, and (issue 21, item 6) those
+    a Route 53 private hosted zone associated with the VPC answers for a name (`Dns.zone_address`, from
+    `observe.dns`); a name no such zone answers is left to the DNS check."""
     out = []
     for server in esm.bootstrap_servers:
         host, _ = kafka.split_server(server)
         try:
             address = ipaddress.ip_address(host.strip("[]"))
         except ValueError:
-            continue
+            resolved = names.zone_address(host) if names is not None else None
+            if resolved is None:
+                continue
+            try:
+                address = ipaddress.ip_address(resolved)
+            except ValueError:
+                continue
         if address.version == 4:
             out.append(str(address))
     return tuple(dict.fromkeys(out))

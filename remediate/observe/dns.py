@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from remediate.facts import HostedZone, HostResolution, LocalResolution
 
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT = 3.0
 RECORD_TYPES = frozenset({"A", "AAAA", "CNAME"})
+MAX_CNAME_HOPS = 8
+"""CNAMEs followed within one zone before giving up on an address (a loop, or a long chain)."""
 
 
 def _lookup(host: str) -> HostResolution:
@@ -76,20 +78,46 @@ def _zone_id(raw: str) -> str:
     return raw.rsplit("/", 1)[-1]
 
 
-def _has_record(aws: Aws, zone_id: str, host: str) -> bool:
-    """Whether the zone holds an address or alias record for `host` itself or a wildcard covering it."""
-    candidates = [host]
-    if "." in host:
-        candidates.append("*." + host.split(".", 1)[1])
-    for name in candidates:
-        page = aws.read(
-            "route53", "list_resource_record_sets", HostedZoneId=zone_id, StartRecordName=name, MaxItems="8"
-        )
-        for record in page.get("ResourceRecordSets", []):
-            found = _zone_name(record.get("Name", "")).replace("\\052", "*")
-            if found == name and record.get("Type") in RECORD_TYPES:
-                return True
-    return False
+def _records(aws: Aws, zone_id: str, name: str) -> list[dict[str, Any]]:
+    """The zone's address and alias records named exactly `name` (ListResourceRecordSets from it)."""
+    page = aws.read(
+        "route53", "list_resource_record_sets", HostedZoneId=zone_id, StartRecordName=name, MaxItems="8"
+    )
+    return [
+        r
+        for r in page.get("ResourceRecordSets", [])
+        if _zone_name(r.get("Name", "")).replace("\\052", "*") == name and r.get("Type") in RECORD_TYPES
+    ]
+
+
+def _candidates(host: str) -> list[str]:
+    """`host` itself, then the wildcard that would cover it."""
+    return [host, "*." + host.split(".", 1)[1]] if "." in host else [host]
+
+
+def _answer(aws: Aws, zone_id: str, zone: str, host: str) -> tuple[bool, str | None]:
+    """Whether the zone holds an A, AAAA or CNAME record for `host` (or a wildcard covering it), and the
+    IPv4 address it answers with (issue 21, item 6): an A record's first value, or a CNAME's target
+    followed within the same zone (at most `MAX_CNAME_HOPS`); None where the answer lies outside the
+    zone (a CNAME to another domain, an alias) or is IPv6 only."""
+    seen: set[str] = set()
+    name: str | None = host
+    held = False
+    while name is not None and name not in seen and len(seen) <= MAX_CNAME_HOPS:
+        seen.add(name)
+        found = next((got for n in _candidates(name) if (got := _records(aws, zone_id, n))), [])
+        if not found:
+            return held, None
+        held = True
+        name = None
+        for record in found:
+            values = [str(v.get("Value", "")) for v in record.get("ResourceRecords", [])]
+            if record.get("Type") == "A" and values:
+                return True, values[0]
+            if record.get("Type") == "CNAME" and values:
+                target = _zone_name(values[0])
+                name = target if target == zone or target.endswith("." + zone) else None
+    return held, None
 
 
 def private_zones(aws: Aws, vpc_id: str, region: str, hosts: tuple[str, ...]) -> tuple[HostedZone, ...]:
@@ -126,13 +154,43 @@ def private_zones(aws: Aws, vpc_id: str, region: str, hosts: tuple[str, ...]) ->
         if zone_id in private:
             raw = aws.read("route53", "get_hosted_zone", Id=zone_id)
             vpcs = tuple(v["VPCId"] for v in raw.get("VPCs", []) if v.get("VPCId"))
+        answers = {h: _answer(aws, zone_id, name, h) for h in served}
         zones.append(
             HostedZone(
                 id=zone_id,
                 name=name,
                 associated=is_associated,
                 vpc_ids=vpcs,
-                hosts_with_records=tuple(h for h in served if _has_record(aws, zone_id, h)),
+                hosts_with_records=tuple(h for h, (held, _) in answers.items() if held),
+                addresses=tuple((h, address) for h, (_, address) in answers.items() if address),
             )
         )
     return tuple(zones)
+
+
+def associated_zones(
+    aws: Aws, vpc_id: str, zones: Iterable[tuple[str, str]], hosts: tuple[str, ...]
+) -> tuple[HostedZone, ...]:
+    """issue 21 (item 7): of the zones associated with the VPC ((id, name), from ListHostedZonesByVPC, already
+    read with the VPC), those that answer for some of `hosts`, with the hosts they hold records for.
+
+    For an MSK cluster's broker names, which AWS publishes: only a private zone associated with the VPC can
+    change how they resolve there (it answers for its whole domain), so no other zone is read."""
+    out = []
+    for zone_id, raw_name in sorted(zones):
+        name = _zone_name(raw_name)
+        served = [h for h in hosts if h == name or h.endswith("." + name)]
+        if not served:
+            continue
+        answers = {h: _answer(aws, zone_id, name, h) for h in served}
+        out.append(
+            HostedZone(
+                id=zone_id,
+                name=name,
+                associated=True,
+                vpc_ids=(vpc_id,),
+                hosts_with_records=tuple(h for h, (held, _) in answers.items() if held),
+                addresses=tuple((h, address) for h, (_, address) in answers.items() if address),
+            )
+        )
+    return tuple(out)

@@ -33,6 +33,7 @@ from remediate.facts import (
     BrokerInterface,
     BrokerLogRecord,
     BrokerLogs,
+    BrokerName,
     Cluster,
     Destination,
     Dns,
@@ -726,13 +727,23 @@ class _Observer:
             )
             return then(got, lambda results: metrics.broker_health(arn, brokers, minutes, results or ()))
 
-        nodes = _denial(
-            "ListNodes",
-            self.pages("kafka", "list_nodes", "NodeInfoList", "NextToken", "NextToken", ClusterArn=arn),
-            unread,
-        )
+        nodes = _denial("ListNodes", self.nodes(arn), unread)
         built = chain(nodes, lambda found: metrics_of(metrics.broker_ids(found or ())))
         return then(built, lambda h: h.model_copy(update={"unread": tuple(unread)}))
+
+    def nodes(self, arn: str) -> Future[list[Any]]:
+        """ListNodes, every page: read once per cluster for its metrics and its broker names (issue 21)."""
+        return self.pages("kafka", "list_nodes", "NodeInfoList", "NextToken", "NextToken", ClusterArn=arn)
+
+    def vpc_zones(
+        self, vpc_id: str, zones: tuple[tuple[str, str], ...], hosts: tuple[str, ...]
+    ) -> Future[tuple[HostedZone, ...]]:
+        """issue 21 (item 7): the VPC's associated zones that answer for the hosts (Route 53, one worker)."""
+        return self.shared(
+            "vpc-zones",
+            [vpc_id, list(hosts)],
+            lambda: self.pool.submit(dns.associated_zones, self.aws, vpc_id, zones, hosts),
+        )
 
     # issue 21
     def topics(self, cluster: Cluster) -> Future[Topics]:
@@ -1112,10 +1123,11 @@ class _Observed:
 
 
 def _broker_interfaces(
-    obs: _Observer, esm: Esm, network: Network | None, notes: _Notes
+    obs: _Observer, esm: Esm, network: Network | None, names: Dns | None, notes: _Notes
 ) -> Future[tuple[BrokerInterface, ...] | None]:
-    """issue 21 (item 6): the interfaces holding the self-managed brokers' IPs in the pollers' VPC."""
-    addresses = broker_interfaces.broker_addresses(esm)
+    """issue 21 (item 6): the interfaces holding the self-managed brokers' IPs in the pollers' VPC: the IPs
+    given, and those a private hosted zone of the VPC answers for the names given."""
+    addresses = broker_interfaces.broker_addresses(esm, names)
     vpc = network.vpc if network is not None and network.placement != "internet" else None
     if esm.source_kind != "self-managed" or vpc is None or not addresses:
         return done(None)
@@ -1201,11 +1213,20 @@ def _observe(
         return notes.adopt(f"network of {placement}", obs.network(placement, subnets, groups))
 
     network_f = chain(gather([cluster_f, connection_f]), network)
-    interfaces_f = chain(network_f, lambda net: _broker_interfaces(obs, esm, net, notes))
     names_f = (
         chain(network_f, lambda net: _names(obs, esm, net, notes))
         if esm.source_kind == "self-managed"
+        else chain(gather([cluster_f, network_f]), lambda got: _msk_names(obs, esm, got[0], got[1], notes))
+    )
+    # issue 21 (item 6): a name's interface waits for the VPC's zones only, not for this machine's resolver.
+    zones_f = (
+        chain(network_f, lambda net: _zones_of(obs, esm, net, notes))
+        if esm.source_kind == "self-managed"
         else done(None)
+    )
+    interfaces_f = chain(
+        gather([network_f, zones_f]),
+        lambda got: _broker_interfaces(obs, esm, got[0], Dns(zones=got[1] or ()), notes),
     )
 
     health_fs = _health(obs, function_f, cluster_f, minutes, esm)
@@ -1390,19 +1411,82 @@ def _registry(obs: _Observer, esm: Esm, notes: _Notes) -> Future[SchemaRegistry 
     )
 
 
+def _zones_of(
+    obs: _Observer, esm: Esm, network: Network | None, notes: _Notes
+) -> Future[tuple[HostedZone, ...] | None]:
+    """The private zones that could answer for a self-managed source's broker names (read once, shared)."""
+    hosts = kafka.broker_hosts(esm.bootstrap_servers)
+    vpc = network.vpc if network is not None and network.placement != "internet" else None
+    if vpc is None or not hosts:
+        return done(None)
+    return notes.guard(f"Route 53 private hosted zones for {vpc.id}", obs.private_zones(vpc.id, hosts))
+
+
 def _names(obs: _Observer, esm: Esm, network: Network | None, notes: _Notes) -> Future[Dns]:
     """Broker names of a self-managed source: local resolution, and the VPC's private zones."""
     hosts = kafka.broker_hosts(esm.bootstrap_servers)
-    vpc = network.vpc if network is not None and network.placement != "internet" else None
-    zones_f: Future[tuple[HostedZone, ...] | None] = (
-        notes.guard(f"Route 53 private hosted zones for {vpc.id}", obs.private_zones(vpc.id, hosts))
-        if vpc is not None and hosts
-        else done(None)
-    )
+    zones_f = _zones_of(obs, esm, network, notes)
     return then(
         gather([obs.local_names(hosts), zones_f]),
         lambda found: Dns(hosts=hosts, local=found[0], zones=found[1] or ()),
     )
+
+
+def _msk_names(
+    obs: _Observer, esm: Esm, cluster: Cluster | None, network: Network | None, notes: _Notes
+) -> Future[Dns | None]:
+    """issue 21 (item 7): every name the cluster's brokers are reached by, and the VPC's private zones that
+    answer for them. GetBootstrapBrokers' string for the mapping's listener lists the brokers; ListNodes
+    (BrokerNodeInfo.Endpoints, MSK API reference) names each broker's endpoints with its id. A serverless
+    cluster has no broker nodes: its bootstrap name alone.
+
+    Only where the VPC can keep a name from resolving (a private zone associated with it answers for the
+    brokers' domain, or DNS support is off) are ListNodes (shared with the broker metrics: one per cluster
+    in a scan) and the zone's records read; otherwise no broker name can fail there, and nothing is read."""
+    vpc = network.vpc if network is not None and network.placement != "internet" else None
+    if cluster is None or network is None or vpc is None:
+        return done(None)
+    associated = network.zones or ()
+    listed = kafka.broker_hosts(kafka.bootstrap_servers(esm, cluster))
+    if vpc.dns_support and not any(
+        h == z.name or h.endswith("." + z.name) for z in associated for h in listed
+    ):
+        return done(Dns(hosts=listed))
+    nodes_f: Future[list[Any] | None] = (
+        notes.guard(f"broker nodes of {cluster.arn}", obs.nodes(cluster.arn))
+        if cluster.kind == "PROVISIONED"
+        else done(None)
+    )
+
+    def named(nodes: list[Any] | None) -> Future[Dns | None]:
+        brokers = _broker_names(nodes or ())
+        hosts = tuple(dict.fromkeys([*listed, *(b.host for b in brokers)]))
+        zones = tuple(
+            (z.id, z.name) for z in associated if any(h == z.name or h.endswith("." + z.name) for h in hosts)
+        )
+        found: Future[tuple[HostedZone, ...] | None] = (
+            notes.guard(
+                f"Route 53 records for the brokers of {cluster.arn}", obs.vpc_zones(vpc.id, zones, hosts)
+            )
+            if zones
+            else done(())
+        )
+        return then(found, lambda got: Dns(hosts=hosts, zones=got or (), brokers=brokers))
+
+    return chain(nodes_f, named)
+
+
+def _broker_names(nodes: Sequence[dict[str, Any]]) -> tuple[BrokerName, ...]:
+    """(broker id, endpoint) of each broker in ListNodes' NodeInfoList (ids as "1", not 1.0)."""
+    out = []
+    for node in nodes:
+        info = node.get("BrokerNodeInfo") or {}
+        raw = info.get("BrokerId")
+        if raw is None:
+            continue
+        broker = str(int(raw)) if float(raw).is_integer() else str(raw)
+        out += [BrokerName(broker_id=broker, host=h.rstrip(".").lower()) for h in info.get("Endpoints") or ()]
+    return tuple(out)
 
 
 def observe(

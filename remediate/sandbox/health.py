@@ -31,7 +31,7 @@ from moto.cloudwatch import models as _cw_models
 from moto.kafka import responses as _kafka_responses
 from moto.kafka.exceptions import BadRequestException, NotFoundException
 
-from remediate.sandbox.patches import _chain, _original, _replace
+from remediate.sandbox.patches import _chain, _original, _replace, broker_hosts
 
 __all__ = ["patch", "put_metrics", "set_function_status"]
 
@@ -71,11 +71,15 @@ def _nodes(cluster: Any) -> dict[str, Any]:
 
 
 def _respond_list_nodes(self: Any) -> str:
-    """ListNodes: one BrokerNodeInfo per broker, ids 1..N (MSK API reference, NodeInfo / BrokerNodeInfo)."""
+    """ListNodes: one BrokerNodeInfo per broker, ids 1..N (MSK API reference, NodeInfo / BrokerNodeInfo).
+
+    issue 21 (item 7): each carries its `endpoints` ("Endpoints for accessing the broker", host names
+    without ports), the names GetBootstrapBrokers lists for that broker."""
     cluster = _cluster(self.kafka_backend, _arn_before(self, "/nodes"))
     nodes = _nodes(cluster)
     subnets = list(nodes.get("clientSubnets") or [])
     count = max(int(cluster.number_of_broker_nodes or 1), 1)
+    hosts = broker_hosts(cluster.cluster_name, cluster.region_name, count)
     infos = [
         {
             "nodeType": "BROKER",
@@ -85,6 +89,7 @@ def _respond_list_nodes(self: Any) -> str:
                 "brokerId": float(i),
                 "clientSubnet": subnets[(i - 1) % len(subnets)] if subnets else None,
                 "attachedENIId": f"eni-{hashlib.sha256(f'{cluster.arn}/{i}'.encode()).hexdigest()[:17]}",
+                "endpoints": [hosts[i - 1]],
             },
         }
         for i in range(1, count + 1)

@@ -366,6 +366,14 @@ class ScenarioOptions:
     for an address in the cluster's first subnet, where the pollers run."""
     broker_instance_type: str = "kafka.m5.large"
     """The brokers' instance type: "express.m7g.large" makes an Express cluster."""
+    # issue 21 (item 7)
+    msk_zone_brokers: tuple[int, ...] | None = None
+    """A private hosted zone for the MSK cluster's broker domain, associated with the ESM's VPC, holding an
+    A record for these broker numbers only: it shadows MSK's names there, and the others do not resolve."""
+    # issue 21 (item 6, names)
+    private_zone_cname: bool = False
+    """With ``private_zone``: each broker name is a CNAME to ``node-N.<zone>``, whose A record holds its
+    address (a CNAME chain within the zone)."""
 
 
 @dataclass(frozen=True)
@@ -563,6 +571,29 @@ register(  # issue 21 (item 6)
         self_managed_servers=("10.0.2.10:9092",),
         self_managed_broker_interface=True,
         expected_findings=("BROKER_PORTS_BLOCKED",),
+    )
+)
+register(  # issue 21 (item 7)
+    dataclasses.replace(
+        BASELINE,
+        name="msk-broker-name-shadowed",
+        description="A private hosted zone associated with the cluster's VPC answers for the MSK brokers' "
+        "domain with records for brokers 1 and 2 only: broker 3's name does not resolve there.",
+        msk_zone_brokers=(1, 2),
+        last_processing_result=CONNECTION_ERROR,
+        expected_findings=("BROKER_DNS_UNRESOLVABLE",),
+    )
+)
+register(  # issue 21 (item 6): the broker given by a name of a private hosted zone of the VPC
+    dataclasses.replace(
+        scenario_options("self-managed-broker-group-other-tier"),
+        name="self-managed-broker-name-in-zone",
+        description="Self-managed Kafka on EC2 in the VPC, given by a name a private hosted zone associated "
+        "with the VPC answers (a CNAME to the node's A record); the broker's own group admits only the "
+        "app tier.",
+        self_managed_servers=("kafka-1.brokers.internal.example:9092",),
+        private_zone="internal.example",
+        private_zone_cname=True,
     )
 )
 register(
@@ -1320,6 +1351,42 @@ class _Builder:
             HostedZoneConfig={"Comment": self.prefix, "PrivateZone": True},
         )["HostedZone"]["Id"].rsplit("/", 1)[-1]
         hosts = [server.rsplit(":", 1)[0] for server in self.o.self_managed_servers]
+        changes = []
+        for index, host in enumerate(hosts):
+            if not (host == zone or host.endswith("." + zone)):
+                continue
+            records = [(host, "A", _zone_address(index))]
+            if self.o.private_zone_cname:  # issue 21 (item 6)
+                records = [
+                    (host, "CNAME", f"node-{index}.{zone}"),
+                    (f"node-{index}.{zone}", "A", records[0][2]),
+                ]
+            changes += [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": name,
+                        "Type": kind,
+                        "TTL": 60,
+                        "ResourceRecords": [{"Value": value}],
+                    },
+                }
+                for name, kind, value in records
+            ]
+        route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
+        self.made["hosted_zone_id"] = zone_id
+
+    def msk_zone(self, bootstrap: tuple[str, ...]) -> None:
+        """issue 21 (item 7): a private zone named after the brokers' domain, with records for some only."""
+        hosts = [server.rsplit(":", 1)[0] for server in bootstrap]
+        zone = hosts[0].split(".", 1)[1]
+        route53 = self.sb.client("route53")
+        zone_id: str = route53.create_hosted_zone(
+            Name=zone,
+            CallerReference=f"{self.prefix}-msk-{zone}",
+            VPC={"VPCRegion": self.region, "VPCId": self.made["vpc_id"]},
+            HostedZoneConfig={"Comment": self.prefix, "PrivateZone": True},
+        )["HostedZone"]["Id"].rsplit("/", 1)[-1]
         changes = [
             {
                 "Action": "UPSERT",
@@ -1327,11 +1394,11 @@ class _Builder:
                     "Name": host,
                     "Type": "A",
                     "TTL": 60,
-                    "ResourceRecords": [{"Value": f"10.0.1.{10 + index}"}],
+                    "ResourceRecords": [{"Value": _zone_address(index)}],
                 },
             }
             for index, host in enumerate(hosts)
-            if host == zone or host.endswith("." + zone)
+            if int(host.split(".", 1)[0].removeprefix("b-")) in (self.o.msk_zone_brokers or ())
         ]
         route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": changes})
         self.made["hosted_zone_id"] = zone_id
@@ -1665,6 +1732,8 @@ class _Builder:
             brokers = self.sb.client("kafka").get_bootstrap_brokers(ClusterArn=cluster_arn)
             key = {"iam": "SaslIam", "scram": "SaslScram", "tls": "Tls", "none": ""}[o.auth]
             bootstrap = tuple(brokers.get(f"BootstrapBrokerString{key}", "").split(","))
+            if o.msk_zone_brokers is not None:
+                self.msk_zone(bootstrap)
             if o.auth == "scram" and secret_arn and o.scram_secret_associated:
                 self.sb.client("kafka").batch_associate_scram_secret(
                     ClusterArn=cluster_arn, SecretArnList=[secret_arn]
@@ -1883,6 +1952,8 @@ class _Builder:
         group admits tcp/`port` only from an application tier's group, not from the pollers'."""
         ec2 = self.ec2
         host = self.o.self_managed_servers[0].rsplit(":", 1)[0]
+        if not _is_ip(host):
+            host = _zone_address(0)  # issue 21 (item 6): a name, answered by the private zone
         subnets = ec2.describe_subnets(SubnetIds=list(self.made["subnet_ids"]))["Subnets"]
         address = ipaddress.ip_address(host)
         subnet = next(s for s in subnets if address in ipaddress.ip_network(s["CidrBlock"]))
@@ -1920,6 +1991,19 @@ class _Builder:
                 "Tags": [{"Key": "Name", "Value": name}, {"Key": "scenario", "Value": self.prefix}],
             }
         ]
+
+
+def _zone_address(index: int) -> str:
+    """The private address the scenario's hosted zone gives the `index`th broker name."""
+    return f"10.0.1.{10 + index}"
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _client_certificate(common_name: str) -> dict[str, str]:

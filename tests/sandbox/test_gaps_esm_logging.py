@@ -35,3 +35,13 @@ def test_logging_config_needs_provisioned_mode(sb: Sandbox) -> None:
     assert error.value.response["Error"]["Code"] == "InvalidParameterValueException"
     assert "provisioned mode" in error.value.response["Error"]["Message"]
     assert "LoggingConfig" not in lam.get_event_source_mapping(UUID=uuid)
+
+
+# issue 21 (item 3): the rollback of `--fix-with system-logs` sends an empty LoggingConfig (SystemLogLevel is
+# "Required: No" in the Lambda API reference, EventSourceMappingLoggingConfig); the sandbox keeps no level.
+def test_empty_logging_config_turns_system_logs_off(sb: Sandbox) -> None:
+    sb.esm_transition_reads = 0
+    uuid, _ = make_msk_esm(sb, LoggingConfig={"SystemLogLevel": "WARN"}, **PROVISIONED)
+    lam = sb.client("lambda")
+    lam.update_event_source_mapping(UUID=uuid, LoggingConfig={})
+    assert not (lam.get_event_source_mapping(UUID=uuid).get("LoggingConfig") or {}).get("SystemLogLevel")

@@ -55,6 +55,24 @@ def test_list_nodes_one_broker_per_node(sb: Sandbox) -> None:
     assert [n["BrokerNodeInfo"]["BrokerId"] for n in nodes] == [1.0, 2.0, 3.0]
 
 
+# issue 21 (item 7): BrokerNodeInfo.Endpoints, "Endpoints for accessing the broker" (MSK API reference):
+# the broker's host names, without ports, the same names GetBootstrapBrokers lists.
+def test_list_nodes_gives_each_brokers_endpoints(sb: Sandbox) -> None:
+    arn = make_cluster(sb)
+    kafka = sb.client("kafka")
+    nodes = kafka.list_nodes(ClusterArn=arn)["NodeInfoList"]
+    endpoints = [n["BrokerNodeInfo"]["Endpoints"] for n in nodes]
+    assert all(len(e) == 1 and ":" not in e[0] for e in endpoints)
+    assert [e[0].split(".", 1)[0] for e in endpoints] == ["b-1", "b-2", "b-3"]
+    listed = {
+        s.rsplit(":", 1)[0]
+        for b in kafka.get_bootstrap_brokers(ClusterArn=arn).values()
+        if isinstance(b, str)
+        for s in b.split(",")
+    }
+    assert {e[0] for e in endpoints} <= listed
+
+
 def test_storage_grows_with_a_new_version_and_only_grows(sb: Sandbox) -> None:
     arn = cluster(sb)
     before = _storage(sb, arn)
