@@ -71,14 +71,23 @@ def colour_env(cli_env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in cli_env.items() if k != "NO_COLOR"}
 
 
+def colour_commands(sandbox: Sandbox) -> list[list[str]]:
+    """Commands that colour a terminal: findings in red (diagnose), the scan's progress bar."""
+    scn = build_scenario(sandbox, "broker-timeout")
+    return [["diagnose", "--esm", scn.esm_uuid], ["scan"]]
+
+
+def test_a_terminal_shows_colour_without_a_switch(sandbox: Sandbox, colour_env: dict[str, str]) -> None:
+    """The control of the next test: without it, "no colour" would prove nothing."""
+    for command in colour_commands(sandbox):
+        assert colours(on_a_terminal(command, colour_env)), f"{command} shows no colour on a terminal"
+
+
 @pytest.mark.parametrize("switch", ["--no-color", "color = false", "NO_COLOR"])
 def test_every_switch_turns_every_colour_off(
     sandbox: Sandbox, colour_env: dict[str, str], tmp_path: Path, switch: str
 ) -> None:
-    scn = build_scenario(sandbox, "broker-timeout")
-    commands = [["diagnose", "--esm", scn.esm_uuid], ["scan"]]  # findings in red; the scan's progress bar
-    control = "".join(on_a_terminal(c, colour_env) for c in commands)
-    assert colours(control), "the control run shows no colour: the test would prove nothing"
+    commands = colour_commands(sandbox)
     env, extra = dict(colour_env), []
     if switch == "--no-color":
         extra = ["--no-color"]
