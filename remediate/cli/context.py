@@ -74,6 +74,9 @@ class Ctx:
         self.color = self.settings.color and sys.stdout.isatty()
         log.configure(self.settings.log_format, self.settings.log_level, color=self.settings.color)
         _current[:] = [self]
+        from remediate.cli import ticker
+
+        ticker.start(self.settings.progress_interval)  # issue 23 (N8): never silent for long
 
     def target(self, region: str | None, account: str | None, what: str) -> None:
         """Act in the region and account `what` (an ESM ARN, a plan, a journal) says it lives in."""
@@ -174,13 +177,18 @@ def guard(fn: F) -> F:
     `--output json`, an error document on stdout, so stdout always carries exactly one)."""
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from remediate.cli import ticker
+
         _current.clear()
         try:
             return fn(*args, **kwargs)
         except RemediateError as exc:
             if kwargs.get("debug"):
                 raise
+            ticker.stop()
             fail(str(exc), exc.exit_code, kwargs)
+        finally:
+            ticker.stop()
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__

@@ -34,6 +34,9 @@ class CliReporter:
         self._console: Any = None
 
     def progress(self, message: str) -> None:
+        from remediate.cli import ticker
+
+        ticker.shown(message)
         if not sys.stderr.isatty():
             click.echo("  - " + message, err=True)
             return
@@ -118,7 +121,9 @@ def ask_yes(auto_approve: bool, question: str, no_terminal: str) -> bool:
         return True
     if not sys.stdin.isatty():
         raise ApprovalRefused(no_terminal)
-    with terminal() as term:
+    from remediate.cli import ticker
+
+    with ticker.paused(), terminal() as term:
         term.write(f"\n{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
         term.flush()
         answer = sys.stdin.readline()
