@@ -210,3 +210,8 @@ def rename_refs(value: Any, names: dict[str, str]) -> Any:
     if isinstance(value, list):
         return [rename_refs(v, names) for v in value]
     return value
+
+
+def referenced_changes(value: Any) -> set[str]:
+    """The change ids whose outputs `value` refers to (`${c1.GroupId}` -> {"c1"}); issue 23 `--target`."""
+    return set(re.findall(r"\$\{([A-Za-z0-9_.:-]+)\.[A-Za-z0-9_]+\}", json.dumps(value, default=str)))

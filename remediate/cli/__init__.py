@@ -10,7 +10,15 @@ import sys
 
 import click
 
-from remediate.cli import apply_commands, demo, info_commands, probe_command, run_commands, ssm_commands
+from remediate.cli import (
+    apply_commands,
+    demo,
+    history_commands,
+    info_commands,
+    probe_command,
+    run_commands,
+    ssm_commands,
+)
 from remediate.errors import ApprovalRefused
 
 
@@ -69,5 +77,7 @@ for command in (
     ssm_commands.ssm_run,
     ssm_commands.ssm_start,
     probe_command.probe,  # issue 22
+    history_commands.runs,  # issue 23
+    history_commands.show,  # issue 23
 ):
     cli.add_command(command)

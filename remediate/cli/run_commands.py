@@ -46,8 +46,8 @@ def _new_run(
     )
 
 
-def _check_out(out: str) -> Path:
-    """`plan --out FILE`: a file we can write, checked before anything is read from AWS."""
+def check_out(out: str) -> Path:
+    """`plan/rollback --out FILE`: a file we can write, checked before anything is read from AWS."""
     if not out.strip():
         raise InputError("--out needs a file name")
     path = Path(out)
@@ -146,7 +146,7 @@ def plan(esm: str, out: str | None, detailed_exitcode: bool, fix_with: tuple[str
     from remediate.run.render import render_findings, render_plan
 
     report = take_report(opts)
-    path = _check_out(out) if out is not None else None
+    path = check_out(out) if out is not None else None
     ctx = Ctx(**opts)
     run = _new_run(ctx, esm, "plan", CliReporter(ctx, False, False), fix_with=fix_with).execute()
     assert run.plan is not None
