@@ -103,8 +103,13 @@ def test_rollback_plan_only_and_out_change_nothing(sandbox: Sandbox, cli: CliRun
     seen = len(sandbox.calls)
     review = cli("rollback", applied, "--plan-only")
     assert review.returncode == 0, review.stderr
-    assert "~ BatchSize = 1 -> 500" in review.stdout or "BatchSize" in review.stdout
+    assert "BatchSize" in review.stdout
     assert f"Nothing was changed. To roll back: remediate rollback {applied}" in review.stdout
+    planned = json.loads(cli("rollback", applied, "--plan-only", "--output", "json").stdout)
+    assert planned["state"] == "planned"
+    assert planned["run_id"] is None
+    assert planned["applied"] == []
+    assert [c["id"] for c in planned["plan"]["changes"]] == ["undo-c1"]
     saved = tmp_path / "undo.json"
     out = cli("rollback", applied, "--out", str(saved))
     assert out.returncode == 0, out.stderr

@@ -313,7 +313,7 @@ def _plan_rollback(
             err=True,
         )
     if ctx.settings.output == "json":
-        ctx.emit_json(doc(run, "planned", None))
+        ctx.emit_json(doc(run, "planned", None) | {"run_id": None})  # planned only: no run was journaled
         return
     ctx.emit(render_plan(run.plan, ctx.color))
     if run.refused:
