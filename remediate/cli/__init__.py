@@ -60,6 +60,10 @@ def main() -> None:
         if as_json or argv_wants_json(sys.argv[1:]):
             error_document(message, 1)
         sys.exit(1)
+    finally:
+        from remediate.cli import ticker
+
+        ticker.stop()  # issue 23: no progress line outlives its command
 
 
 for command in (
