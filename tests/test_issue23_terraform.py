@@ -199,3 +199,17 @@ def test_run_ids_and_change_ids_complete(
     ids = [c["id"] for c in json.loads(saved.read_text())["changes"]]
     assert len(ids) > 2
     assert _complete(cli_env, f"remediate apply {saved} --target ") == ids
+
+
+def test_apply_esm_target_refuses_an_unknown_id_before_the_question(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "broker-timeout")
+    seen = len(sandbox.calls)
+    run = cli("apply", "--esm", scn.esm_uuid, "--target", "c9", "--auto-approve")
+    assert run.returncode == 1
+    (line,) = error_lines(run.stderr)
+    assert "--target c9: plan p-" in line
+    assert "(its changes: c1, c2)" in line
+    assert not [
+        c for c in writes(sandbox, seen) if c != ("lambda", "TagResource") and c[1] != "UntagResource"
+    ]
+    assert settle(sandbox, scn.esm_uuid)["BatchSize"] == 500
