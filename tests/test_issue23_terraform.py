@@ -213,3 +213,15 @@ def test_apply_esm_target_refuses_an_unknown_id_before_the_question(sandbox: San
         c for c in writes(sandbox, seen) if c != ("lambda", "TagResource") and c[1] != "UntagResource"
     ]
     assert settle(sandbox, scn.esm_uuid)["BatchSize"] == 500
+
+
+def test_runs_lists_an_unreadable_journal_as_such(cli: CliRunner, cli_env: dict[str, str]) -> None:
+    runs = Path(cli_env["REMEDIATE_STATE_DIR"]) / "runs"
+    runs.mkdir(parents=True)
+    (runs / "r-20260101T000000Z-aaaaaa.jsonl").write_text("not json\n{}\n")
+    run = cli("runs", "--output", "json")
+    assert run.returncode == 0, run.stderr
+    (entry,) = json.loads(run.stdout)["runs"]
+    assert entry["run_id"] == "r-20260101T000000Z-aaaaaa"
+    assert entry["outcome"].startswith("unreadable: journal ")
+    assert "line 1 is damaged" in entry["outcome"]
