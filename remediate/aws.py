@@ -36,6 +36,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from remediate import heartbeat
 from remediate.errors import AwsError, CredentialsError
 from remediate.log import get_logger
 from remediate.ratelimit import RateLimiter
@@ -213,6 +214,8 @@ class Aws:
         rates: Mapping[str, float] | None = None,
         burst: float = 10,
         debug: bool = False,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
     ) -> None:
         self._profile = profile
         self._debug = debug
@@ -221,6 +224,8 @@ class Aws:
         self.attempts = attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
         self._max_pool = max_pool
         # Calls per second per rate bucket (`api_rates`), shared by every `fresh()` view of this session.
         self._limiter = RateLimiter(rates or {}, burst)
@@ -245,6 +250,8 @@ class Aws:
             rates=settings.api_rates,
             burst=settings.api_burst,
             debug=settings.log_level == "debug",
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
         )
         aws.check_credentials()
         return aws
@@ -360,8 +367,8 @@ class Aws:
                 region_name=region,
                 config=Config(
                     retries={"total_max_attempts": 1, "mode": "standard"},
-                    connect_timeout=5,
-                    read_timeout=30,
+                    connect_timeout=self.connect_timeout,  # issue 23: settings, as the AWS CLI's flags
+                    read_timeout=self.read_timeout,
                     max_pool_connections=self._max_pool,
                     user_agent_extra="remediate/0.1",
                 ),
@@ -444,6 +451,9 @@ class Aws:
                     f"{service}:{operation} failed after retries: {exc}", operation=operation
                 ) from exc
             raise
+        finally:
+            if retrying.statistics.get("attempt_number", 1) > 1:
+                heartbeat.done()  # the retries announced are over
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
 
     def _before_sleep(self, service: str, operation: str) -> Callable[[RetryCallState], None]:
@@ -451,6 +461,14 @@ class Aws:
             with self._lock:
                 self.retries += 1
             exc = state.outcome.exception() if state.outcome else None
+            # issue 23 (N8): a retry is shown (heartbeat), not only logged with --debug.
+            api = f"{service}:{self._api_name(service, operation)}"
+            why = (error_code(exc) or type(exc).__name__) if exc else "?"
+            heartbeat.retrying(
+                api,
+                f"retrying {api} ({why}, attempt {state.attempt_number + 1}/{self.attempts}, "
+                f"in {state.upcoming_sleep:.1f}s)",
+            )
             log.info(
                 "aws.retry",
                 service=service,
@@ -461,6 +479,12 @@ class Aws:
             )
 
         return hook
+
+    def _api_name(self, service: str, operation: str) -> str:
+        """The API's own name of a boto method (`update_event_source_mapping` ->
+        `UpdateEventSourceMapping`), as IAM and AWS's documentation spell it."""
+        mapping: dict[str, str] = getattr(self.client(service).meta, "method_to_api_mapping", {})
+        return mapping.get(operation, operation)
 
     def shared(self, key: str, start: Callable[[], Future[T]]) -> Future[T]:
         """What `start` produces, produced once per Aws instance for `key`; later callers share it.

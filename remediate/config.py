@@ -92,6 +92,23 @@ class Settings(BaseSettings):
         description="minutes of CloudWatch broker and function metrics a diagnosis reads; 0: none",
     )
 
+    # issue 23: timeouts of each AWS request, and how often a long wait says it is still waiting.
+    connect_timeout: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        description="seconds to open a connection to an AWS endpoint (as --cli-connect-timeout)",
+    )
+    read_timeout: float = Field(
+        30.0,
+        gt=0,
+        le=900,
+        description="seconds to wait for an AWS answer before retrying (as --cli-read-timeout)",
+    )
+    progress_interval: float = Field(
+        10.0, gt=0, le=600, description="seconds of silence after which a retry or a long wait prints a line"
+    )
+
     @field_validator("state_dir", mode="before")
     @classmethod
     def _not_empty(cls, value: Any) -> Any:

@@ -8,17 +8,21 @@ hash of the plan's own content, so a hand-edited or truncated file is rejected i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import re
 import secrets
+import stat
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
-from remediate.errors import PlanFileError
+from remediate.errors import InputError, PlanFileError
 from remediate.facts import Model
 from remediate.findings import Finding
 
@@ -101,11 +105,50 @@ def _digest(data: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def check_writable_target(path: Path, what: str = "--out") -> None:
+    """InputError (one line) unless `path` is absent or a regular file (issue 23, N1).
+
+    A plan (or report) is written next to the target and renamed over it: over a device node
+    (`/dev/null`), a symbolic link or a directory that would replace the entry itself (as root, a
+    regular file where `/dev/null` was), so anything but a regular file is refused, never replaced."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise InputError(f"{what} {path}: {exc.strerror or exc}") from None
+    if stat.S_ISREG(mode):
+        return
+    kind = (
+        "a symbolic link"
+        if stat.S_ISLNK(mode)
+        else "a directory"
+        if stat.S_ISDIR(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "not a regular file"
+    )
+    raise InputError(f"{what} {path} is {kind}; give the name of a regular file (it is never replaced)")
+
+
 def save(plan: Plan, path: Path) -> None:
-    """Write atomically (temp file + rename) so a crash never leaves half a plan behind."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
+    """Write atomically, so a crash never leaves half a plan behind, and only ever a regular file.
+
+    The text goes to a temp file of this process's own (`mkstemp`: a new name, O_CREAT|O_EXCL, mode
+    0600) in the target's directory, is fsynced, and is renamed over the target; a `PATH.tmp` someone
+    else owns is never touched. A target that is not a regular file is refused first."""
+    check_writable_target(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(plan.to_json(), indent=2, sort_keys=True) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def load(path: Path) -> Plan:
@@ -167,3 +210,8 @@ def rename_refs(value: Any, names: dict[str, str]) -> Any:
     if isinstance(value, list):
         return [rename_refs(v, names) for v in value]
     return value
+
+
+def referenced_changes(value: Any) -> set[str]:
+    """The change ids whose outputs `value` refers to (`${c1.GroupId}` -> {"c1"}); issue 23 `--target`."""
+    return set(re.findall(r"\$\{([A-Za-z0-9_.:-]+)\.[A-Za-z0-9_]+\}", json.dumps(value, default=str)))

@@ -10,7 +10,15 @@ import sys
 
 import click
 
-from remediate.cli import apply_commands, demo, info_commands, probe_command, run_commands, ssm_commands
+from remediate.cli import (
+    apply_commands,
+    demo,
+    history_commands,
+    info_commands,
+    probe_command,
+    run_commands,
+    ssm_commands,
+)
 from remediate.errors import ApprovalRefused
 
 
@@ -27,22 +35,35 @@ def main() -> None:
     commands that change AWS report their own interrupts) exits 3. Anything unexpected is still one
     line, exit 1, unless `--debug` asks for the traceback.
     """
+    from remediate.cli.context import _current, argv_wants_json, error_document
+
+    _current.clear()  # an earlier invocation in this process (tests) says nothing about this one
+    # issue 23: with `--output json`, every exit prints one document on standard output, these too.
+    as_json = argv_wants_json(sys.argv[1:])
     try:
         cli.main(standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("Aborted; nothing was changed.", err=True)
+        if as_json or argv_wants_json(sys.argv[1:]):
+            error_document("aborted; nothing was changed", ApprovalRefused.exit_code)
         sys.exit(ApprovalRefused.exit_code)
     except click.ClickException as exc:
         exc.show()
+        if as_json or argv_wants_json(sys.argv[1:]):
+            error_document(exc.format_message(), 1)
         sys.exit(1)
     except Exception as exc:
         if "--debug" in sys.argv[1:]:
             raise
-        click.echo(
-            f"Error: {type(exc).__name__}: {exc} (unexpected; run again with --debug for the traceback)",
-            err=True,
-        )
+        message = f"{type(exc).__name__}: {exc} (unexpected; run again with --debug for the traceback)"
+        click.echo(f"Error: {message}", err=True)
+        if as_json or argv_wants_json(sys.argv[1:]):
+            error_document(message, 1)
         sys.exit(1)
+    finally:
+        from remediate.cli import ticker
+
+        ticker.stop()  # issue 23: no progress line outlives its command
 
 
 for command in (
@@ -60,5 +81,7 @@ for command in (
     ssm_commands.ssm_run,
     ssm_commands.ssm_start,
     probe_command.probe,  # issue 22
+    history_commands.runs,  # issue 23
+    history_commands.show,  # issue 23
 ):
     cli.add_command(command)

@@ -8,12 +8,14 @@ file, a journal), runs the engine with SIGINT/SIGTERM routed to a safe stop, and
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from remediate.cli.context import Ctx, common, fix_with_option, guard, parse_duration
+from remediate.cli.history_commands import complete_change_id, complete_run_id
 from remediate.cli.outcome import execute
 from remediate.cli.reporter import CliReporter, ask_yes
 from remediate.errors import EXIT_PARTIAL, EXIT_PARTLY_FIXED, ApprovalRefused, InputError
@@ -70,7 +72,20 @@ def _apply_doc(run: Run, state: str, error: str | None) -> dict[str, Any]:
 @click.argument("plan_file", required=False, type=click.Path(path_type=Path))
 @click.option("--esm", help="ESM UUID or ARN (plan, ask, apply); or give a saved PLAN_FILE instead.")
 @click.option("--auto-approve", is_flag=True, default=False, help="Skip the interactive approval.")
-@click.option("--resume", "resume_id", help="Continue the interrupted apply RUN_ID from its journal.")
+@click.option(
+    "--resume",
+    "resume_id",
+    shell_complete=complete_run_id,
+    help="Continue the interrupted apply RUN_ID from its journal.",
+)
+@click.option(  # issue 23
+    "--target",
+    "targets",
+    multiple=True,
+    shell_complete=complete_change_id,
+    help="Apply only this change of the plan (repeatable; the changes it needs come with it), "
+    "like terraform -target.",
+)
 @click.option(
     "--watch",
     "watch",
@@ -86,6 +101,7 @@ def apply(
     auto_approve: bool,
     resume_id: str | None,
     watch: float,
+    targets: tuple[str, ...],
     fix_with: tuple[str, ...],
     **opts: Any,
 ) -> None:
@@ -102,6 +118,8 @@ def apply(
         raise InputError(
             "--fix-with chooses what is planned: give it with --esm (a saved plan already chose)"
         )
+    if targets and resume_id:
+        raise InputError("--target chooses what a new apply does; a resumed run continues its approved plan")
     ctx = Ctx(**opts)
     text = ctx.settings.output == "text"
     reporter = CliReporter(ctx, auto_approve, show_plan=text)
@@ -112,6 +130,15 @@ def apply(
         run.resume, run.run_id = record, resume_id
     elif plan_file:
         saved = plan_mod.load(plan_file)
+        if saved.changes and all(c.id.startswith("undo-") for c in saved.changes):
+            raise InputError(
+                f"{plan_file} is a rollback plan (rollback --out), for review; carry it out with "
+                "`remediate rollback RUN_ID`, which plans it again from what is in AWS now"
+            )
+        if targets:
+            from remediate.run.subset import narrow
+
+            narrow(saved, targets)  # an unknown id is refused before anything is read from AWS
         account = (arn_region_account(saved.target.esm_arn) or ("", ""))[1]
         ctx.target(saved.target.region, account, f"plan file {plan_file}")
         run = new_run(ctx, saved.target.esm_uuid, reporter, saved)
@@ -119,6 +146,7 @@ def apply(
         ctx.target_esm(str(esm))
         run = new_run(ctx, str(esm), reporter, fix_with=fix_with)
     run.watch = watch
+    run.targets = frozenset(targets)
     execute(ctx, run, reporter.close, _apply_doc)
     assert run.plan is not None
     assert run.facts is not None
@@ -165,20 +193,40 @@ def _remaining(run: Run) -> list[str]:
 
 
 @click.command()
-@click.argument("run_id")
+@click.argument("run_id", shell_complete=complete_run_id)
 @click.option("--auto-approve", is_flag=True, default=False, help="Skip the interactive approval.")
+@click.option(  # issue 23
+    "--plan-only",
+    is_flag=True,
+    default=False,
+    help="Show the rollback plan and stop: nothing is changed (like terraform plan -destroy).",
+)
+@click.option(
+    "--out",
+    "out",
+    help="Save the rollback plan to FILE for review (`remediate show FILE`); implies --plan-only.",
+)
 @common
 @guard
-def rollback(run_id: str, auto_approve: bool, **opts: Any) -> None:
+def rollback(run_id: str, auto_approve: bool, plan_only: bool, out: str | None, **opts: Any) -> None:
     """Undo what apply run RUN_ID changed, newest first, and nothing else (shown as a plan, approved
     like apply). What was changed since that run, or is still used by something else, is refused and
     listed as a manual step (exit 5). RUN_ID of a `remediate probe` run removes the function and log group
-    that run left (a killed run's), found by its tags."""
+    that run left (a killed run's), found by its tags. With --plan-only or --out, only plan it
+    (apply runs)."""
+    from remediate.cli.run_commands import check_out
+
+    path = check_out(out) if out is not None else None
     ctx = Ctx(**opts)
     from remediate.cli.probe_rollback import probe_record, rollback_probe  # issue 22
 
     probe = probe_record(ctx, run_id)
     if probe is not None:
+        if plan_only or path is not None:
+            raise InputError(
+                f"run {run_id} is a probe run: --plan-only and --out plan the rollback of an apply run; "
+                f"`remediate rollback {run_id}` shows what it would remove before it asks"
+            )
         rollback_probe(ctx, run_id, probe, auto_approve)
         return
     record = read_record(ctx, run_id)
@@ -215,6 +263,9 @@ def rollback(run_id: str, auto_approve: bool, **opts: Any) -> None:
         else:
             ctx.emit(message + "\n")
         return
+    if plan_only or path is not None:
+        _plan_rollback(ctx, run_id, record, path, doc)
+        return
     reporter = CliReporter(ctx, auto_approve, show_plan=ctx.settings.output == "text")
     run = new_run(ctx, record.esm_uuid, reporter)
     run.rollback_of = (run_id, record)
@@ -238,6 +289,52 @@ def rollback(run_id: str, auto_approve: bool, **opts: Any) -> None:
             err=True,
         )
         sys.exit(EXIT_PARTIAL)
+
+
+def _plan_rollback(
+    ctx: Ctx,
+    run_id: str,
+    record: RunRecord,
+    path: Path | None,
+    doc: Callable[[Run, str, str | None], dict[str, Any]],
+) -> None:
+    """issue 23: `rollback --plan-only` / `--out FILE`: the rollback plan, read-only (no lock, no
+    journal, no write), as `rollback` would show it for approval now."""
+    from remediate import plan as plan_mod
+    from remediate.run.machine import Run
+    from remediate.run.render import render_plan
+
+    run = Run(
+        esm_id=record.esm_uuid,
+        mode="plan",
+        settings=ctx.settings,
+        aws=ctx.aws(),
+        playbooks=ctx.playbooks(),
+        reporter=CliReporter(ctx, False, False),
+        rollback_of=(run_id, record),
+    )
+    run.execute()
+    assert run.plan is not None
+    if path is not None:
+        try:
+            plan_mod.save(run.plan, path)
+        except OSError as exc:
+            raise InputError(f"cannot write the plan to {path}: {exc.strerror or exc}") from None
+        click.echo(
+            f"Saved the rollback plan to {path}; review it with `remediate show {path}`, carry it out with "
+            f"`remediate rollback {run_id}`",
+            err=True,
+        )
+    if ctx.settings.output == "json":
+        ctx.emit_json(doc(run, "planned", None) | {"run_id": None})  # planned only: no run was journaled
+        return
+    ctx.emit(render_plan(run.plan, ctx.color))
+    if run.refused:
+        ctx.emit(
+            f"Rollback of {run_id} would refuse {len(run.refused)} change(s) ({', '.join(run.refused)}): "
+            "see the manual steps.\n"
+        )
+    ctx.emit(f"Nothing was changed. To roll back: remediate rollback {run_id}\n")
 
 
 @click.command()

@@ -74,6 +74,9 @@ class Ctx:
         self.color = self.settings.color and sys.stdout.isatty()
         log.configure(self.settings.log_format, self.settings.log_level, color=self.settings.color)
         _current[:] = [self]
+        from remediate.cli import ticker
+
+        ticker.start(self.settings.progress_interval)  # issue 23 (N8): never silent for long
 
     def target(self, region: str | None, account: str | None, what: str) -> None:
         """Act in the region and account `what` (an ESM ARN, a plan, a journal) says it lives in."""
@@ -136,6 +139,25 @@ def wants_json(opts: dict[str, Any]) -> bool:
     return (opts.get("output") or os.environ.get("REMEDIATE_OUTPUT", "")).strip().lower() == "json"
 
 
+def argv_wants_json(argv: list[str]) -> bool:
+    """issue 23: whether an exit before (or outside) a command's own handling owes standard output
+    a JSON document: `--output json` among the arguments, or REMEDIATE_OUTPUT, or the built settings."""
+    if _current:
+        return _current[0].settings.output == "json"
+    for i, arg in enumerate(argv):
+        if (arg == "--output" and argv[i + 1 : i + 2] == ["json"]) or arg == "--output=json":
+            return True
+    return os.environ.get("REMEDIATE_OUTPUT", "").strip().lower() == "json"
+
+
+def error_document(message: str, code: int) -> None:
+    """The `remediate/error@1` document on standard output (for `--output json`)."""
+    from remediate.log import redact
+
+    body = {"schema": ERROR_SCHEMA, "error": message, "exit_code": code}
+    click.echo(redact(json.dumps(body, indent=2, sort_keys=True)))
+
+
 def fail(message: str, code: int, opts: dict[str, Any], doc: dict[str, Any] | None = None) -> None:
     """Exit with one `Error:` line on stderr and, with `--output json`, one document on stdout (the
     command's own, if it has one for this outcome, else `remediate/error@1`)."""
@@ -143,8 +165,10 @@ def fail(message: str, code: int, opts: dict[str, Any], doc: dict[str, Any] | No
 
     click.echo(f"Error: {redact(message)}", err=True)
     if wants_json(opts):
-        body = doc if doc is not None else {"schema": ERROR_SCHEMA, "error": message, "exit_code": code}
-        click.echo(redact(json.dumps(body, indent=2, sort_keys=True)))
+        if doc is None:
+            error_document(message, code)
+        else:
+            click.echo(redact(json.dumps(doc, indent=2, sort_keys=True)))
     sys.exit(code)
 
 
@@ -153,13 +177,18 @@ def guard(fn: F) -> F:
     `--output json`, an error document on stdout, so stdout always carries exactly one)."""
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from remediate.cli import ticker
+
         _current.clear()
         try:
             return fn(*args, **kwargs)
         except RemediateError as exc:
             if kwargs.get("debug"):
                 raise
+            ticker.stop()
             fail(str(exc), exc.exit_code, kwargs)
+        finally:
+            ticker.stop()
 
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -33,6 +34,9 @@ class CliReporter:
         self._console: Any = None
 
     def progress(self, message: str) -> None:
+        from remediate.cli import ticker
+
+        ticker.shown(message)
         if not sys.stderr.isatty():
             click.echo("  - " + message, err=True)
             return
@@ -49,14 +53,22 @@ class CliReporter:
             self._status = None
 
     def approve(self, plan: Plan) -> bool:
+        return self.approve_all([("", plan)], on_stdout=self.show_plan)
+
+    def approve_all(self, plans: Sequence[tuple[str, Plan]], *, on_stdout: bool) -> bool:
+        """One question for every plan in `plans` (heading, plan), each shown before it (issue 23, N2):
+        on standard output when that is the command's output (`on_stdout`, text), and on the terminal
+        asked on whenever standard output is not that terminal (redirected to a file, or carrying
+        the one JSON document), so no plan is approved unseen (N6)."""
         from remediate.run.render import render_plan
 
-        if self.show_plan:
-            self.ctx.emit(render_plan(plan, self.ctx.color, with_findings=True))
-        elif not self.auto_approve and sys.stdin.isatty():
-            # Standard output is reserved for the one JSON document: the plan asked about is shown
-            # on standard error, before the question.
-            click.echo(render_plan(plan, color=False, with_findings=True), err=True, nl=False)
+        if self.show_plan and on_stdout:
+            for heading, plan in plans:
+                self.ctx.emit(heading + render_plan(plan, self.ctx.color, with_findings=True))
+        if not self.auto_approve and sys.stdin.isatty() and not (on_stdout and sys.stdout.isatty()):
+            with terminal() as term:
+                for heading, plan in plans:
+                    term.write(heading + render_plan(plan, color=False, with_findings=True))
         return ask_yes(
             self.auto_approve,
             "Do you want to perform these actions?\n  remediate will perform the actions described above.",
@@ -65,17 +77,60 @@ class CliReporter:
         )
 
 
+class _Both:
+    """Standard error (a file or pipe: a log of what was asked) and the terminal the answer comes from."""
+
+    def __init__(self, *streams: TextIO) -> None:
+        self.streams = streams
+
+    def write(self, text: str) -> None:
+        for stream in self.streams:
+            stream.write(text)
+
+    def flush(self) -> None:
+        for stream in self.streams:
+            stream.flush()
+
+
+@contextmanager
+def terminal() -> Iterator[Any]:
+    """Where a question (and the plan it asks about) is shown: standard error when it is a terminal;
+    when it is redirected, also the terminal standard input reads from (issue 23: the prompt is seen
+    on the terminal even when the output streams go to files)."""
+    tty: TextIO | None = None
+    if not sys.stderr.isatty() and sys.stdin.isatty():
+        try:
+            tty = open(os.ttyname(sys.stdin.fileno()), "w", encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError:
+            tty = None
+    try:
+        yield sys.stderr if tty is None else _Both(sys.stderr, tty)
+    finally:
+        sys.stderr.flush()
+        if tty is not None:
+            tty.close()
+
+
 def ask_yes(auto_approve: bool, question: str, no_terminal: str) -> bool:
     """Approval as Terraform asks for it: only the literal answer `yes` (spaces aside) approves;
-    without a terminal to ask on, nothing is approved (ApprovalRefused, exit 3)."""
+    without a terminal to ask on, nothing is approved (ApprovalRefused, exit 3). The question is
+    written to the terminal (`terminal()`), the answer read from standard input; end of input is an
+    refusal (exit 3), as Ctrl-C is."""
     if auto_approve:
         click.echo("Auto-approved (--auto-approve).", err=True)
         return True
     if not sys.stdin.isatty():
         raise ApprovalRefused(no_terminal)
-    click.echo(f"\n{question}\n  Only 'yes' will be accepted to approve.\n", err=True)
-    answer = click.prompt("  Enter a value", default="", show_default=False, err=True)
-    return str(answer).strip() == "yes"
+    from remediate.cli import ticker
+
+    with ticker.paused(), terminal() as term:
+        term.write(f"\n{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
+        term.flush()
+        answer = sys.stdin.readline()
+        if not answer:
+            term.write("\n")
+            raise ApprovalRefused("no answer (end of input); nothing was changed")
+    return answer.strip() == "yes"
 
 
 def stderr_console(color: bool) -> Any:

@@ -46,8 +46,8 @@ def _new_run(
     )
 
 
-def _check_out(out: str) -> Path:
-    """`plan --out FILE`: a file we can write, checked before anything is read from AWS."""
+def check_out(out: str) -> Path:
+    """`plan/rollback --out FILE`: a file we can write, checked before anything is read from AWS."""
     if not out.strip():
         raise InputError("--out needs a file name")
     path = Path(out)
@@ -58,6 +58,9 @@ def _check_out(out: str) -> Path:
         raise InputError(f"--out {out}: the directory {parent} does not exist")
     if not os.access(parent, os.W_OK):
         raise InputError(f"--out {out}: the directory {parent} is not writable")
+    from remediate.plan import check_writable_target
+
+    check_writable_target(path)  # issue 23 (N1): a device, a link or a directory is never replaced
     return path
 
 
@@ -143,7 +146,7 @@ def plan(esm: str, out: str | None, detailed_exitcode: bool, fix_with: tuple[str
     from remediate.run.render import render_findings, render_plan
 
     report = take_report(opts)
-    path = _check_out(out) if out is not None else None
+    path = check_out(out) if out is not None else None
     ctx = Ctx(**opts)
     run = _new_run(ctx, esm, "plan", CliReporter(ctx, False, False), fix_with=fix_with).execute()
     assert run.plan is not None
@@ -227,6 +230,9 @@ def scan(
             progress=bar,
             metrics_minutes=s.metrics_window,
         )
+    if function is not None and not results:  # issue 23 (N10): a typo is not "all healthy"
+        where = ", ".join(sessions)
+        raise InputError(f"no Kafka or MSK mapping for function {function} in {where}")
     text = s.output == "text"
     if report:
         emit_scan_report(ctx, report, results, books)
@@ -248,8 +254,10 @@ def scan(
                 ctx.emit(f"\n# ESM {fx.result.esm_uuid} ({fx.result.function_arn})\n")
                 ctx.emit(render_plan(fx.plan, ctx.color))
         reporter = CliReporter(ctx, auto_approve, show_plan=False)
-        # One question for all the plans shown above (show_plan=False: the plan argument is not rendered).
-        if not reporter.approve(fixes[0].plan):
+        # One question for every plan (issue 23, N2): shown above on standard output in text, and on the
+        # terminal as well whenever standard output is not it (a file, or the JSON document).
+        headed = [(f"\n# ESM {fx.result.esm_uuid} ({fx.result.function_arn})\n", fx.plan) for fx in fixes]
+        if not reporter.approve_all(headed, on_stdout=text):
             raise ApprovalRefused("plans not approved; nothing was changed")
         stop = Stop()
         with interrupts(stop):

@@ -51,6 +51,7 @@ from remediate.log import bind_run, get_logger
 from remediate.observe.reads import observe, parse_esm_id
 from remediate.plan import Change, Plan, resolve_refs
 from remediate.run import journal as journals
+from remediate.run import subset
 from remediate.run.denial import denial
 from remediate.run.engine import build_plan, diagnose
 from remediate.run.journal import Journal, RunRecord, new_run_id
@@ -132,6 +133,7 @@ class Run:
         False  # `scan --fix --enable-user-disabled`: may enable what a person disabled
     )
     fix_with: frozenset[str] = frozenset()  # `plan/apply --fix-with NAME`: a playbook's alternative fix
+    targets: frozenset[str] = frozenset()  # issue 23: `apply --target ID`: only these changes (subset.py)
     run_id: str = field(default_factory=new_run_id)
     stop: Stop = field(default_factory=Stop)
     state: str = "pending"
@@ -311,6 +313,14 @@ class Run:
                 enable_user_disabled=self.enable_user_disabled or self.restarted_by is not None,
                 fix_with=self.fix_with,
                 manual_when=self.manual_when,
+            )
+        if self.targets and self.rollback_of is None and self.resume is None:
+            full = self.plan
+            self.plan = subset.narrow(full, self.targets)
+            needed = subset.dependencies(full, self.plan, self.targets)
+            self.reporter.progress(
+                f"--target: {len(self.plan.changes)} of the plan's {len(full.changes)} change(s)"
+                + (f" ({', '.join(needed)}: needed by a target)" if needed else "")
             )
         if self.mode == "apply" and self.plan.changes:
             self.ask()
