@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from remediate import actions, aws, required_access, write_scope
 from remediate.observe import listing, reads
-from remediate.run import lock
+from remediate.run import journal_store, lock
 from remediate.write_scope import WriteScope
 
 Who = Literal["starter", "approver"]
@@ -98,6 +98,8 @@ RESOURCES: dict[str, tuple[str, ...]] = {
     "sqs": ("arn:{p}:sqs:*:{a}:*",),
     "sns": ("arn:{p}:sns:*:{a}:*",),
     "s3": ("arn:{p}:s3:::*",),
+    # issue 27, D8: a runbook's journal, in the bucket `journal_bucket` names, under the account's prefix.
+    "s3:GetObject": ("arn:{p}:s3:::*/remediate/journals/{a}/*",),
     # issue 15: customer managed keys (DescribeKey, GetKeyPolicy, PutKeyPolicy name the key) and Glue
     # schema registries (GetRegistry names the registry).
     "kms": ("arn:{p}:kms:*:{a}:key/*",),
@@ -121,13 +123,15 @@ SELF_MODIFY = (
 )
 """What would let the automation role widen its own rights; denied on its own ARN."""
 BUCKET_PREFIXES = {"plans": "rw", "journals": "rw", "reports": "w"}
-"""remediate/<prefix>/ in the deployment's bucket: large plans, apply journals, fleet reports."""
+"""remediate/<prefix>/ACCOUNT/ in the deployment's bucket: large plans, apply journals, fleet reports;
+each account's own (issue 27, D8: an Organization shares the bucket)."""
 
 
 def required_actions(mode: Literal["diagnose", "apply"] | str) -> list[str]:
     needed = {*reads.PERMISSIONS, *listing.PERMISSIONS, *aws.PERMISSIONS}
     if mode in ("apply", "probe"):
         needed.update(lock.PERMISSIONS)
+        needed.update(journal_store.PERMISSIONS)  # issue 27, D8
         for action in actions.registry().values():
             needed.update(action.permissions)
     if mode == "probe":
@@ -318,15 +322,30 @@ def _sid(actions_: list[str], resources: tuple[str, ...]) -> str:
     return f"Remediate{service}{kind}"
 
 
+DOCUMENT_NAME = "Remediate-KafkaEventSourceMapping"
+"""The runbook's default name (the templates' DocumentName parameter)."""
+
+
 def automation_policy(
-    *, partition: str, account: str, role_name: str, bucket: str = "", scope: WriteScope | None = None
+    *,
+    partition: str,
+    account: str,
+    role_name: str,
+    bucket: str = "",
+    scope: WriteScope | None = None,
+    document_name: str = DOCUMENT_NAME,
 ) -> dict[str, Any]:
     """The runbook role's policy (`apply` actions), scoped; strings may hold CloudFormation `${...}`.
 
     Role and key-policy writes only within `scope` (none without one), secret values only of the
     secrets it allows, and never on a privileged role or on itself (`write_scope`)."""
     scope = scope or WriteScope()
-    plain = [a for a in required_actions("apply") if a not in write_scope.SCOPED]
+    # The deployment's bucket is named: its statements below replace the CLI's any-bucket journal read.
+    plain = [
+        a
+        for a in required_actions("apply")
+        if a not in write_scope.SCOPED and a not in journal_store.PERMISSIONS
+    ]
     statements = _scoped_statements(plain, partition, account, "")
     statements += _scope_statements(scope, "apply", partition, account, own=[], strict=True)
     statements.append(
@@ -338,6 +357,21 @@ def automation_policy(
             "Resource": f"arn:{partition}:sns:*:{account}:Automation*",
         }
     )
+    statements.append(
+        {
+            # issue 27, D5: the runbook's first steps read which version of itself runs and which is the
+            # default (GetAutomationExecution names the execution, DescribeDocument the document: Service
+            # Authorization Reference, Systems Manager). Any account: an Organization run's document is
+            # the management account's, shared.
+            "Sid": "RemediateOwnVersion",
+            "Effect": "Allow",
+            "Action": ["ssm:DescribeDocument", "ssm:GetAutomationExecution"],
+            "Resource": [
+                f"arn:{partition}:ssm:*:{account}:automation-execution/*",
+                f"arn:{partition}:ssm:*:*:document/{document_name}",
+            ],
+        }
+    )
     if bucket:
         objects = f"arn:{partition}:s3:::{bucket}/remediate"
         statements.append(
@@ -345,7 +379,7 @@ def automation_policy(
                 "Sid": "RemediateStateWrite",
                 "Effect": "Allow",
                 "Action": "s3:PutObject",
-                "Resource": [f"{objects}/{prefix}/*" for prefix in BUCKET_PREFIXES],
+                "Resource": [f"{objects}/{prefix}/{account}/*" for prefix in BUCKET_PREFIXES],
             }
         )
         statements.append(
@@ -353,7 +387,7 @@ def automation_policy(
                 "Sid": "RemediateStateRead",
                 "Effect": "Allow",
                 "Action": "s3:GetObject",
-                "Resource": [f"{objects}/{p}/*" for p, rw in BUCKET_PREFIXES.items() if "r" in rw],
+                "Resource": [f"{objects}/{p}/{account}/*" for p, rw in BUCKET_PREFIXES.items() if "r" in rw],
             }
         )
     statements.append(

@@ -184,6 +184,57 @@ def _wait_state(step: str, states: list[str], **props: Any) -> dict[str, Any]:
     }
 
 
+def _version_steps() -> list[dict[str, Any]]:
+    """issue 27, D5: what version of the document this execution runs, and which is the default.
+
+    Every version of a document stays runnable (`UpdateMethod: NewVersion`) and StartAutomationExecution
+    takes a `DocumentVersion`, so an older version, deployed with AutoApprove allowed or with other
+    approvers, could bypass today's approval. The execution reads its own version (GetAutomationExecution
+    on `automation:EXECUTION_ID`: AutomationExecution.DocumentName/DocumentVersion) and the document's
+    default (DescribeDocument: Document.DefaultVersion, LatestVersion; Systems Manager API reference), and
+    `plan` refuses Mode Apply unless they agree (`handlers.check_version`)."""
+    return [
+        {
+            "name": "version",
+            "action": "aws:executeAwsApi",
+            "onFailure": "Abort",
+            "description": "Reads which document and version this execution runs (GetAutomationExecution).",
+            "inputs": {
+                "Service": "ssm",
+                "Api": "GetAutomationExecution",
+                "AutomationExecutionId": "{{ automation:EXECUTION_ID }}",
+            },
+            "outputs": [
+                {"Name": "DocumentName", "Selector": "$.AutomationExecution.DocumentName", "Type": "String"},
+                {
+                    "Name": "DocumentVersion",
+                    "Selector": "$.AutomationExecution.DocumentVersion",
+                    "Type": "String",
+                },
+            ],
+        },
+        {
+            "name": "defaultVersion",
+            "action": "aws:executeAwsApi",
+            "onFailure": "Abort",
+            "description": "Reads the document's default and latest versions (DescribeDocument): Apply runs "
+            "only from the default version, so an older one cannot bypass today's approval.",
+            "inputs": {"Service": "ssm", "Api": "DescribeDocument", "Name": "{{ version.DocumentName }}"},
+            "outputs": [
+                {"Name": "DefaultVersion", "Selector": "$.Document.DefaultVersion", "Type": "String"},
+                {"Name": "LatestVersion", "Selector": "$.Document.LatestVersion", "Type": "String"},
+            ],
+        },
+    ]
+
+
+_VERSION_INPUTS = {
+    "DocumentVersion": "{{ version.DocumentVersion }}",
+    "DefaultVersion": "{{ defaultVersion.DefaultVersion }}",
+    "LatestVersion": "{{ defaultVersion.LatestVersion }}",
+}
+
+
 def runbook(deploy: Deploy | None = None) -> dict[str, Any]:
     """The Automation document as data."""
     d = deploy or Deploy(approvers=["local-operator"])
@@ -233,9 +284,10 @@ def runbook(deploy: Deploy | None = None) -> dict[str, Any]:
         approve_inputs["NotificationArn"] = d.notification_arn
     common = {"EsmId": "{{ EsmId }}", "Bucket": d.bucket}
     steps: list[dict[str, Any]] = [
+        *_version_steps(),
         _script(
             "plan",
-            {**common, "Mode": "{{ Mode }}", **d.fixable},
+            {**common, "Mode": "{{ Mode }}", **d.fixable, **_VERSION_INPUTS},
             [
                 ("EsmUuid", "String"),
                 ("RunId", "String"),
