@@ -190,19 +190,44 @@ def policy_document(
         scope, mode, partition, account or "*", own=[own_role_arn] if own_role_arn else [], strict=False
     )
     if mode == "probe":
-        for arn in probe_roles:
-            role_arn_parts(arn)
-        roles: Any = list(probe_roles) or (f"arn:{partition}:iam::{account}:role/*" if account else "*")
-        statements.append(
+        statements += _probe_pass_role(scope, partition, account, probe_roles)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _probe_pass_role(
+    scope: WriteScope, partition: str, account: str, probe_roles: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """issue 27, item 7: the probe passes a mapping's execution role to a function it creates, so
+    iam:PassRole is the probe's escalation path (a function runs with the role passed). It is allowed only
+    to Lambda (`iam:PassedToService`, IAM user guide "Grant a user permissions to pass a role to an AWS
+    service") and only on the roles named: `probe_roles`, else the deployer's scope (roles under
+    `role_path`, or tagged `remediate:fixable=role_tag`, the same roles the runbook may fix: execution
+    roles), else, with neither, the account's roles; privileged roles never (the Deny of
+    `_scope_statements` covers iam:PassRole in this mode)."""
+    for arn in probe_roles:
+        role_arn_parts(arn)
+    to_lambda = {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}
+    acct = account or "*"
+    statement = {"Sid": "RemediateProbePassRole", "Effect": "Allow", "Action": [PASS_ROLE]}
+    if probe_roles:
+        return [{**statement, "Resource": list(probe_roles), "Condition": to_lambda}]
+    out: list[dict[str, Any]] = []
+    if scope.role_path:
+        out.append({**statement, "Resource": scope.role_arns(partition, acct), "Condition": to_lambda})
+    if scope.role_tag:
+        tagged = {f"aws:ResourceTag/{write_scope.TAG_KEY}": scope.role_tag}
+        out.append(
             {
-                "Sid": "RemediateProbePassRole",
-                "Effect": "Allow",
-                "Action": [PASS_ROLE],
-                "Resource": roles,
-                "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
+                **statement,
+                "Sid": "RemediateProbePassRoleByTag",
+                "Resource": f"arn:{partition}:iam::{acct}:role/*",
+                "Condition": {"StringEquals": {**to_lambda["StringEquals"], **tagged}},
             }
         )
-    return {"Version": "2012-10-17", "Statement": statements}
+    if not out:
+        roles = f"arn:{partition}:iam::{account}:role/*" if account else "*"
+        out.append({**statement, "Resource": roles, "Condition": to_lambda})
+    return out
 
 
 PASS_ROLE = "iam:PassRole"  # noqa: S105 - an IAM action, not a password
@@ -281,13 +306,13 @@ def _scope_statements(
             f"arn:{partition}:kms:*:{account}:key/*" if account != "*" else "*"
         )
         out.append({"Sid": "RemediateKeyPolicyWrite", "Effect": "Allow", "Action": keys, "Resource": keyed})
-    if mode == "apply":
+    if mode in ("apply", "probe"):  # issue 27: the probe policy holds apply's role writes, and PassRole
         names = [*write_scope.PRIVILEGED_ROLES, *scope.own_roles]
         out.append(
             {
                 "Sid": "RemediateNeverPrivileged",
                 "Effect": "Deny",
-                "Action": list(SELF_MODIFY),
+                "Action": [*SELF_MODIFY, *([PASS_ROLE] if mode == "probe" else [])],
                 "Resource": [
                     *(
                         f"arn:{partition}:iam::{account}:role{path}{name}"
