@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from remediate import actions, aws, required_access, write_scope
 from remediate.observe import listing, reads
-from remediate.run import lock
+from remediate.run import journal_store, lock
 from remediate.write_scope import WriteScope
 
 Who = Literal["starter", "approver"]
@@ -98,6 +98,8 @@ RESOURCES: dict[str, tuple[str, ...]] = {
     "sqs": ("arn:{p}:sqs:*:{a}:*",),
     "sns": ("arn:{p}:sns:*:{a}:*",),
     "s3": ("arn:{p}:s3:::*",),
+    # issue 27, D8: a runbook's journal, in the bucket `journal_bucket` names, under the account's prefix.
+    "s3:GetObject": ("arn:{p}:s3:::*/remediate/journals/{a}/*",),
     # issue 15: customer managed keys (DescribeKey, GetKeyPolicy, PutKeyPolicy name the key) and Glue
     # schema registries (GetRegistry names the registry).
     "kms": ("arn:{p}:kms:*:{a}:key/*",),
@@ -122,13 +124,15 @@ SELF_MODIFY = (
 )
 """What would let the automation role widen its own rights; denied on its own ARN."""
 BUCKET_PREFIXES = {"plans": "rw", "journals": "rw", "reports": "w"}
-"""remediate/<prefix>/ in the deployment's bucket: large plans, apply journals, fleet reports."""
+"""remediate/<prefix>/ACCOUNT/ in the deployment's bucket: large plans, apply journals, fleet reports;
+each account's own (issue 27, D8: an Organization shares the bucket)."""
 
 
 def required_actions(mode: Literal["diagnose", "apply"] | str) -> list[str]:
     needed = {*reads.PERMISSIONS, *listing.PERMISSIONS, *aws.PERMISSIONS}
     if mode in ("apply", "probe"):
         needed.update(lock.PERMISSIONS)
+        needed.update(journal_store.PERMISSIONS)  # issue 27, D8
         for action in actions.registry().values():
             needed.update(action.permissions)
     if mode == "probe":
@@ -188,19 +192,44 @@ def policy_document(
         scope, mode, partition, account or "*", own=[own_role_arn] if own_role_arn else [], strict=False
     )
     if mode == "probe":
-        for arn in probe_roles:
-            role_arn_parts(arn)
-        roles: Any = list(probe_roles) or (f"arn:{partition}:iam::{account}:role/*" if account else "*")
-        statements.append(
+        statements += _probe_pass_role(scope, partition, account, probe_roles)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _probe_pass_role(
+    scope: WriteScope, partition: str, account: str, probe_roles: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """issue 27, item 7: the probe passes a mapping's execution role to a function it creates, so
+    iam:PassRole is the probe's escalation path (a function runs with the role passed). It is allowed only
+    to Lambda (`iam:PassedToService`, IAM user guide "Grant a user permissions to pass a role to an AWS
+    service") and only on the roles named: `probe_roles`, else the deployer's scope (roles under
+    `role_path`, or tagged `remediate:fixable=role_tag`, the same roles the runbook may fix: execution
+    roles), else, with neither, the account's roles; privileged roles never (the Deny of
+    `_scope_statements` covers iam:PassRole in this mode)."""
+    for arn in probe_roles:
+        role_arn_parts(arn)
+    to_lambda = {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}
+    acct = account or "*"
+    statement = {"Sid": "RemediateProbePassRole", "Effect": "Allow", "Action": [PASS_ROLE]}
+    if probe_roles:
+        return [{**statement, "Resource": list(probe_roles), "Condition": to_lambda}]
+    out: list[dict[str, Any]] = []
+    if scope.role_path:
+        out.append({**statement, "Resource": scope.role_arns(partition, acct), "Condition": to_lambda})
+    if scope.role_tag:
+        tagged = {f"aws:ResourceTag/{write_scope.TAG_KEY}": scope.role_tag}
+        out.append(
             {
-                "Sid": "RemediateProbePassRole",
-                "Effect": "Allow",
-                "Action": [PASS_ROLE],
-                "Resource": roles,
-                "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
+                **statement,
+                "Sid": "RemediateProbePassRoleByTag",
+                "Resource": f"arn:{partition}:iam::{acct}:role/*",
+                "Condition": {"StringEquals": {**to_lambda["StringEquals"], **tagged}},
             }
         )
-    return {"Version": "2012-10-17", "Statement": statements}
+    if not out:
+        roles = f"arn:{partition}:iam::{account}:role/*" if account else "*"
+        out.append({**statement, "Resource": roles, "Condition": to_lambda})
+    return out
 
 
 PASS_ROLE = "iam:PassRole"  # noqa: S105 - an IAM action, not a password
@@ -279,13 +308,13 @@ def _scope_statements(
             f"arn:{partition}:kms:*:{account}:key/*" if account != "*" else "*"
         )
         out.append({"Sid": "RemediateKeyPolicyWrite", "Effect": "Allow", "Action": keys, "Resource": keyed})
-    if mode == "apply":
+    if mode in ("apply", "probe"):  # issue 27: the probe policy holds apply's role writes, and PassRole
         names = [*write_scope.PRIVILEGED_ROLES, *scope.own_roles]
         out.append(
             {
                 "Sid": "RemediateNeverPrivileged",
                 "Effect": "Deny",
-                "Action": list(SELF_MODIFY),
+                "Action": [*SELF_MODIFY, *([PASS_ROLE] if mode == "probe" else [])],
                 "Resource": [
                     *(
                         f"arn:{partition}:iam::{account}:role{path}{name}"
@@ -320,15 +349,30 @@ def _sid(actions_: list[str], resources: tuple[str, ...]) -> str:
     return f"Remediate{service}{kind}"
 
 
+DOCUMENT_NAME = "Remediate-KafkaEventSourceMapping"
+"""The runbook's default name (the templates' DocumentName parameter)."""
+
+
 def automation_policy(
-    *, partition: str, account: str, role_name: str, bucket: str = "", scope: WriteScope | None = None
+    *,
+    partition: str,
+    account: str,
+    role_name: str,
+    bucket: str = "",
+    scope: WriteScope | None = None,
+    document_name: str = DOCUMENT_NAME,
 ) -> dict[str, Any]:
     """The runbook role's policy (`apply` actions), scoped; strings may hold CloudFormation `${...}`.
 
     Role and key-policy writes only within `scope` (none without one), secret values only of the
     secrets it allows, and never on a privileged role or on itself (`write_scope`)."""
     scope = scope or WriteScope()
-    plain = [a for a in required_actions("apply") if a not in write_scope.SCOPED]
+    # The deployment's bucket is named: its statements below replace the CLI's any-bucket journal read.
+    plain = [
+        a
+        for a in required_actions("apply")
+        if a not in write_scope.SCOPED and a not in journal_store.PERMISSIONS
+    ]
     statements = _scoped_statements(plain, partition, account, "")
     statements += _scope_statements(scope, "apply", partition, account, own=[], strict=True)
     statements.append(
@@ -340,6 +384,21 @@ def automation_policy(
             "Resource": f"arn:{partition}:sns:*:{account}:Automation*",
         }
     )
+    statements.append(
+        {
+            # issue 27, D5: the runbook's first steps read which version of itself runs and which is the
+            # default (GetAutomationExecution names the execution, DescribeDocument the document: Service
+            # Authorization Reference, Systems Manager). Any account: an Organization run's document is
+            # the management account's, shared.
+            "Sid": "RemediateOwnVersion",
+            "Effect": "Allow",
+            "Action": ["ssm:DescribeDocument", "ssm:GetAutomationExecution"],
+            "Resource": [
+                f"arn:{partition}:ssm:*:{account}:automation-execution/*",
+                f"arn:{partition}:ssm:*:*:document/{document_name}",
+            ],
+        }
+    )
     if bucket:
         objects = f"arn:{partition}:s3:::{bucket}/remediate"
         statements.append(
@@ -347,7 +406,7 @@ def automation_policy(
                 "Sid": "RemediateStateWrite",
                 "Effect": "Allow",
                 "Action": "s3:PutObject",
-                "Resource": [f"{objects}/{prefix}/*" for prefix in BUCKET_PREFIXES],
+                "Resource": [f"{objects}/{prefix}/{account}/*" for prefix in BUCKET_PREFIXES],
             }
         )
         statements.append(
@@ -355,7 +414,7 @@ def automation_policy(
                 "Sid": "RemediateStateRead",
                 "Effect": "Allow",
                 "Action": "s3:GetObject",
-                "Resource": [f"{objects}/{p}/*" for p, rw in BUCKET_PREFIXES.items() if "r" in rw],
+                "Resource": [f"{objects}/{p}/{account}/*" for p, rw in BUCKET_PREFIXES.items() if "r" in rw],
             }
         )
     statements.append(

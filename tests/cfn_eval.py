@@ -1,8 +1,8 @@
 """A template's values as CloudFormation would resolve them for given parameters (issue 27).
 
-Only the intrinsics the generated templates use: Ref, Fn::Sub (string form), Fn::Join, Fn::Split, Fn::If,
-Fn::Equals, Fn::Not, and AWS::NoValue dropping a list item or a key. A CommaDelimitedList parameter is a
-list; an empty one is `[""]`, as CloudFormation gives it.
+Only the intrinsics the generated templates use: Ref, Fn::Sub (string form, `${!x}` kept), Fn::Join,
+Fn::Split, Fn::If, Fn::Equals, Fn::Not, and AWS::NoValue dropping a list item or a key. A
+CommaDelimitedList parameter is a list; an empty one is `[""]`, as CloudFormation gives it.
 """
 
 from __future__ import annotations
@@ -33,7 +33,12 @@ class Resolver:
             if fn == "Ref":
                 return self.params[arg]
             if fn == "Fn::Sub":
-                return re.sub(r"\$\{([^}]+)\}", lambda m: str(self.params[m.group(1)]), arg)
+                # `${!Name}` is the literal `${Name}` (a policy variable), not a substitution.
+                return re.sub(
+                    r"\$\{(!?)([^}]+)\}",
+                    lambda m: "${" + m.group(2) + "}" if m.group(1) else str(self.params[m.group(2)]),
+                    arg,
+                )
             if fn == "Fn::Join":
                 return arg[0].join(str(v) for v in self(arg[1]))
             if fn == "Fn::Split":
@@ -44,6 +49,8 @@ class Resolver:
                 return self(arg[0]) == self(arg[1])
             if fn == "Fn::Not":
                 return not self(arg[0])
+            if fn == "Fn::Contains":  # template Rules: a string is one of a list's values
+                return self(arg[1]) in self(arg[0])
         items = {k: self(v) for k, v in value.items()}
         return {k: v for k, v in items.items() if v is not _NO_VALUE}
 
@@ -56,3 +63,15 @@ def role_policies(template: dict[str, Any], params: dict[str, Any]) -> dict[str,
         for policy in resource.get("Properties", {}).get("Policies", []):
             out[f"{logical}/{policy['PolicyName']}"] = resolve(policy["PolicyDocument"])
     return out
+
+
+def failed_rules(template: dict[str, Any], params: dict[str, Any]) -> list[str]:
+    """The AssertDescription of every template rule assertion that does not hold (CloudFormation refuses
+    the stack then, before creating anything)."""
+    resolve = Resolver(template, params)
+    return [
+        str(a["AssertDescription"])
+        for rule in template.get("Rules", {}).values()
+        for a in rule["Assertions"]
+        if not resolve(a["Assert"])
+    ]

@@ -107,7 +107,11 @@ def test_probe_policy_passes_only_the_mappings_role_and_only_to_lambda(cli: CliR
     role = "arn:aws:iam::123456789012:role/esm-execution-role"
     done = cli("iam-policy", "--mode", "probe", "--probe-role", role)
     assert done.returncode == 0, done.stderr
-    passing = [s for s in json.loads(done.stdout)["Statement"] if "iam:PassRole" in json.dumps(s["Action"])]
+    statements = json.loads(done.stdout)["Statement"]
+    passing = [s for s in statements if "iam:PassRole" in json.dumps(s["Action"]) and s["Effect"] == "Allow"]
+    # issue 27: and never a privileged role, whatever the Allow names
+    [deny] = [s for s in statements if s["Effect"] == "Deny"]
+    assert "iam:PassRole" in deny["Action"]
     assert passing == [
         {
             "Sid": "RemediateProbePassRole",

@@ -260,3 +260,12 @@ def test_the_stackset_can_be_created_by_a_delegated_administrator() -> None:
     template = admin_template()
     assert template["Resources"]["MemberStackSet"]["Properties"]["CallAs"] == {"Ref": "CallAs"}
     assert template["Parameters"]["CallAs"]["AllowedValues"] == ["SELF", "DELEGATED_ADMIN"]
+
+
+def test_every_step_has_a_description_as_aws_runbooks_do() -> None:
+    """issue 27, D15: the console shows each step's description; AWS's published runbooks give one."""
+    from remediate.ssm.document import runbook as build
+
+    steps = build()["mainSteps"]
+    assert [s["name"] for s in steps if not str(s.get("description", "")).strip()] == []
+    assert len({s["description"] for s in steps}) == len(steps)

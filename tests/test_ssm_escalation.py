@@ -80,6 +80,12 @@ def _generated() -> dict[str, list[dict[str, Any]]]:
         out[f"iam-policy --mode {mode} --account --role-path"] = [
             policy_document(mode, scope=WriteScope(role_path="/service-role/"), account=ACCOUNT)
         ]
+    # issue 27, item 7: the probe's policy passes execution roles to Lambda.
+    out["iam-policy --mode probe"] = [policy_document("probe")]
+    out["iam-policy --mode probe --account --role-path"] = [
+        policy_document("probe", scope=WriteScope(role_path="/service-role/"), account=ACCOUNT)
+    ]
+    out["iam-policy --mode probe --role-tag"] = [policy_document("probe", scope=WriteScope(role_tag=TAG))]
     return out
 
 
@@ -216,3 +222,49 @@ def test_the_cli_refuses_a_scope_that_would_cover_every_role() -> None:
     )
     assert out.returncode == 1
     assert "must look like /service-role/" in out.stderr
+
+
+PROBES = sorted(n for n in GENERATED if "--mode probe" in n)
+
+
+def _pass(role: str, service: str, tag: str | None = None) -> Request:
+    context: dict[str, tuple[str, ...]] = {"iam:PassedToService": (service,)}
+    if tag is not None:
+        context[f"aws:ResourceTag/{TAG_KEY}"] = (tag,)
+    return Request.make(
+        "iam:PassRole",
+        f"arn:aws:iam::{ACCOUNT}:role/{role}",
+        context=context,
+        absent=() if tag is not None else (f"aws:ResourceTag/{TAG_KEY}",),
+    )
+
+
+@pytest.mark.parametrize("name", sorted(GENERATED))
+def test_no_generated_policy_passes_a_privileged_role(name: str) -> None:
+    """issue 27, item 7: a function created with a passed role runs with its power, so no policy may
+    pass a privileged role, to Lambda or anywhere, even one carrying the fixable tag."""
+    policy = GENERATED[name]
+    for role in PRIVILEGED:
+        for service in ("lambda.amazonaws.com", "ec2.amazonaws.com"):
+            for tag in (TAG, None):
+                request = _pass(role, service, tag)
+                if name.startswith(("account", "member")) and service != "lambda.amazonaws.com":
+                    continue  # the runbook's role passes itself to SSM (checked below), nothing else
+                assert not _allows(policy, request), f"{name}: PassRole {role} to {service} (tag {tag})"
+
+
+@pytest.mark.parametrize("name", PROBES)
+def test_the_probe_passes_only_the_roles_in_scope_and_only_to_lambda(name: str) -> None:
+    policy = GENERATED[name]
+    in_path = "service-role/orders-fn"
+    assert not _allows(policy, _pass(in_path, "ec2.amazonaws.com", None)), name
+    assert not _allows(policy, _pass(in_path, "ssm.amazonaws.com", TAG)), name
+    if name.endswith("--role-path"):
+        assert _allows(policy, _pass(in_path, "lambda.amazonaws.com", None)), name
+        assert not _allows(policy, _pass("orders-fn", "lambda.amazonaws.com", TAG)), name
+    elif name.endswith("--role-tag"):
+        assert _allows(policy, _pass("orders-fn", "lambda.amazonaws.com", TAG)), name
+        assert not _allows(policy, _pass(in_path, "lambda.amazonaws.com", "other-team")), name
+        assert not _allows(policy, _pass(in_path, "lambda.amazonaws.com", None)), name
+    else:  # no scope given: the account's roles, to Lambda only
+        assert _allows(policy, _pass("orders-fn", "lambda.amazonaws.com", None)), name

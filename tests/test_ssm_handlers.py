@@ -22,6 +22,9 @@ MUTATIONS = (
     "PutRolePolicy",
 )
 
+DEFAULT_VERSION = {"DocumentVersion": "1", "DefaultVersion": "1"}
+"""issue 27, D5: the runbook's version steps tell the plan step it runs the default version."""
+
 
 @pytest.fixture
 def aws_env(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
@@ -87,7 +90,7 @@ def test_diagnose_mode_reports_findings_and_no_plan(aws_env: Sandbox) -> None:
 
 def test_plan_apply_verify_fix_the_broker_timeout(aws_env: Sandbox) -> None:
     scn = _scenario(aws_env, "broker-timeout")
-    planned = ssm.plan_handler({"EsmId": scn.esm_uuid, "Mode": "Apply"}, None)
+    planned = ssm.plan_handler({"EsmId": scn.esm_uuid, "Mode": "Apply", **DEFAULT_VERSION}, None)
     assert planned["ChangeCount"] == 2
     assert planned["RunId"].startswith("r-")
     assert planned["Summary"] == "Plan: 0 to add, 2 to change, 0 to destroy."
@@ -170,7 +173,7 @@ def test_a_plan_too_large_for_the_step_output_goes_to_s3(
     aws_env.client("s3").create_bucket(Bucket="plans")
     planned = ssm.plan_handler({**events, "Bucket": "plans"}, None)
     assert planned["Plan"] == ""
-    assert planned["PlanLocation"] == "s3://plans/remediate/plans/exec-1.json"
+    assert planned["PlanLocation"] == "s3://plans/remediate/plans/123456789012/exec-1.json"
     assert len(json.dumps(planned).encode()) <= 3000
     applied = ssm.apply_handler(
         {
@@ -183,7 +186,7 @@ def test_a_plan_too_large_for_the_step_output_goes_to_s3(
         None,
     )
     assert len(applied["AppliedChanges"]) == 1
-    journal = aws_env.client("s3").get_object(Bucket="plans", Key="remediate/journals/r-2.jsonl")
+    journal = aws_env.client("s3").get_object(Bucket="plans", Key="remediate/journals/123456789012/r-2.jsonl")
     assert b'"event": "handoff"' in journal["Body"].read()
     assert _esm(aws_env, scn.esm_uuid)["BatchSize"] == 1
 

@@ -56,7 +56,11 @@ def _runner(env: dict[str, str], on_progress: Any = None, scale: float = SCALE) 
 
 
 def _journal(sb: Sandbox, run_id: str) -> list[dict[str, Any]]:
-    body = sb.client("s3").get_object(Bucket=BUCKET, Key=f"remediate/journals/{run_id}.jsonl")["Body"].read()
+    body = (
+        sb.client("s3")
+        .get_object(Bucket=BUCKET, Key=f"remediate/journals/123456789012/{run_id}.jsonl")["Body"]
+        .read()
+    )
     return [json.loads(line) for line in body.decode().splitlines()]
 
 

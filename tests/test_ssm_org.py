@@ -95,7 +95,7 @@ def test_a_child_diagnoses_its_accounts_mappings_and_writes_one_report(
         doc, approver=answer_all(False), env=cli_env, region="us-east-1", account_id="123456789012"
     ).run(parameters)
     assert execution.status == "Success", execution.failure
-    assert [s.name for s in execution.steps] == ["plan", "decide", "finish"]
+    assert [s.name for s in execution.steps] == ["version", "defaultVersion", "plan", "decide", "finish"]
     location = execution.outputs["plan.Report"]
     assert location == f"s3://{BUCKET}/remediate/reports/123456789012/us-east-1/{execution.execution_id}.json"
     body = sandbox.client("s3").get_object(Bucket=BUCKET, Key=location.split("/", 3)[3])["Body"].read()

@@ -15,13 +15,15 @@ from remediate.errors import InputError
 from remediate.sandbox import Sandbox, build_scenario
 from remediate.sandbox.faults import FaultRule
 from remediate.ssm.document import Attachment, Deploy, runbook
-from remediate.ssm.runner import Decision, Runner, answer_all, resolve_parameters, validate
+from remediate.ssm.runner import Decision, Runner, Versions, answer_all, resolve_parameters, validate
 from tests.conftest import CliRunner
 from tests.safety import lock_tags
 
 ROLE = "arn:aws:iam::123456789012:role/automation"
 WRITES = ("Update", "Authorize", "Create", "Put", "Modify", "Associate", "Revoke", "Delete", "Tag", "Untag")
 BUCKET = "remediate-state"
+ACCOUNT = "123456789012"
+"""The sandbox's account: journals are kept under it (issue 27, D8)."""
 
 
 class Approvals:
@@ -60,6 +62,8 @@ def test_approved_broker_timeout_is_fixed_end_to_end(sandbox: Sandbox, cli_env: 
     execution = _run(cli_env, approvals, EsmId=scn.esm_uuid, Mode="Apply")
     assert execution.status == "Success", execution.failure
     assert [(s.name, s.status) for s in execution.steps] == [
+        ("version", "Success"),
+        ("defaultVersion", "Success"),
         ("plan", "Success"),
         ("decide", "Success"),
         ("approve", "Success"),
@@ -84,7 +88,9 @@ def test_approved_broker_timeout_is_fixed_end_to_end(sandbox: Sandbox, cli_env: 
     assert (esm["BatchSize"], esm["State"]) == (1, "Enabled")
     assert lock_tags(sandbox, esm["EventSourceMappingArn"]) == {}
     run_id = execution.outputs["plan.RunId"]
-    journal = sandbox.client("s3").get_object(Bucket=BUCKET, Key=f"remediate/journals/{run_id}.jsonl")
+    journal = sandbox.client("s3").get_object(
+        Bucket=BUCKET, Key=f"remediate/journals/{ACCOUNT}/{run_id}.jsonl"
+    )
     events = [
         line.split('"event": "')[1].split('"')[0] for line in journal["Body"].read().decode().splitlines()
     ]
@@ -96,7 +102,7 @@ def test_rejected_plan_changes_nothing(sandbox: Sandbox, cli_env: dict[str, str]
     execution = _run(cli_env, Approvals(False), EsmId=scn.esm_uuid, Mode="Apply")
     assert execution.status == "Failed"
     assert "rejected" in execution.failure
-    assert [s.name for s in execution.steps] == ["plan", "decide", "approve"]
+    assert [s.name for s in execution.steps] == ["version", "defaultVersion", "plan", "decide", "approve"]
     assert _writes(sandbox) == []
     assert sandbox.client("lambda").get_event_source_mapping(UUID=scn.esm_uuid)["BatchSize"] == 500
 
@@ -128,7 +134,7 @@ def test_read_only_modes_end_after_the_plan(sandbox: Sandbox, cli_env: dict[str,
     approvals = Approvals(True)
     execution = _run(cli_env, approvals, EsmId=scn.esm_uuid, Mode=mode)
     assert execution.status == "Success"
-    assert [s.name for s in execution.steps] == ["plan", "decide", "finish"]
+    assert [s.name for s in execution.steps] == ["version", "defaultVersion", "plan", "decide", "finish"]
     assert approvals.asked == []
     assert _writes(sandbox) == []
 
@@ -150,7 +156,7 @@ def test_nothing_to_change_ends_without_asking(sandbox: Sandbox, cli_env: dict[s
     approvals = Approvals(True)
     execution = _run(cli_env, approvals, EsmId=scn.esm_uuid, Mode="Apply")
     assert execution.status == "Success"
-    assert [s.name for s in execution.steps] == ["plan", "decide", "finish"]
+    assert [s.name for s in execution.steps] == ["version", "defaultVersion", "plan", "decide", "finish"]
     assert approvals.asked == []
 
 
@@ -185,23 +191,23 @@ def test_parameters_are_checked_like_ssm_does() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda d: d["mainSteps"][0].update(action="aws:approveXYZ"), "action 'aws:approveXYZ'"),
-        (lambda d: d["mainSteps"][0]["inputs"].update(Runtime="python2.7"), "runtime 'python2.7'"),
-        (lambda d: d["mainSteps"][0].update(timeoutSeconds=900), "at most 600 seconds"),
+        (lambda d: d["mainSteps"][2].update(action="aws:approveXYZ"), "action 'aws:approveXYZ'"),
+        (lambda d: d["mainSteps"][2]["inputs"].update(Runtime="python2.7"), "runtime 'python2.7'"),
+        (lambda d: d["mainSteps"][2].update(timeoutSeconds=900), "at most 600 seconds"),
         (
-            lambda d: d["mainSteps"][2]["inputs"].update(MinRequiredApprovals=2),
+            lambda d: d["mainSteps"][4]["inputs"].update(MinRequiredApprovals=2),
             "between 1 and the 1 approver",
         ),
         # issue 27, D13: zero is refused as zero, and an approval waits at most 30 days
         (
-            lambda d: d["mainSteps"][2]["inputs"].update(MinRequiredApprovals=0),
+            lambda d: d["mainSteps"][4]["inputs"].update(MinRequiredApprovals=0),
             "MinRequiredApprovals 0 must be",
         ),
-        (lambda d: d["mainSteps"][2].update(timeoutSeconds=2592001), "at most 2592000 seconds"),
-        (lambda d: d["mainSteps"][2]["inputs"].update(Approvers=[]), "1 to 10"),
-        (lambda d: d["mainSteps"][3].update(onFailure="step:plan"), "subsequent step"),
-        (lambda d: d["mainSteps"][3]["inputs"]["InputPayload"].update(X="{{ nowhere.Out }}"), "nowhere.Out"),
-        (lambda d: d["mainSteps"].append(dict(d["mainSteps"][0])), "used twice"),
+        (lambda d: d["mainSteps"][4].update(timeoutSeconds=2592001), "at most 2592000 seconds"),
+        (lambda d: d["mainSteps"][4]["inputs"].update(Approvers=[]), "1 to 10"),
+        (lambda d: d["mainSteps"][5].update(onFailure="step:plan"), "subsequent step"),
+        (lambda d: d["mainSteps"][5]["inputs"]["InputPayload"].update(X="{{ nowhere.Out }}"), "nowhere.Out"),
+        (lambda d: d["mainSteps"].append(dict(d["mainSteps"][2])), "used twice"),
         (lambda d: d["parameters"]["Mode"].update(type="Text"), "type 'Text'"),
         (lambda d: d.update(files={}), "not in the document's files"),
     ],
@@ -411,3 +417,58 @@ def test_grown_broker_storage_is_verified_although_the_metrics_still_show_a_full
     cluster = sandbox.client("kafka").list_clusters_v2()["ClusterInfoList"][0]
     size = cluster["Provisioned"]["BrokerNodeGroupInfo"]["StorageInfo"]["EbsStorageInfo"]["VolumeSize"]
     assert size > 1000  # grown from the scenario's 1000 GiB per broker
+
+
+# issue 27, D5: Apply runs only from the document's default version.
+def test_apply_from_an_older_auto_approve_version_is_refused_before_anything(
+    sandbox: Sandbox, cli_env: dict[str, str]
+) -> None:
+    scn = _scenario(sandbox, "broker-timeout")
+    old = runbook(Deploy(approvers=["alice"], auto_approve=True, bucket=BUCKET))
+    runner = Runner(
+        old,
+        approver=Approvals(False),
+        env=cli_env,
+        region="us-east-1",
+        poll_seconds=0.01,
+        versions=Versions(running="1", default="2"),
+    )
+    execution = runner.run(
+        {"AutomationAssumeRole": ROLE, "EsmId": scn.esm_uuid, "Mode": "Apply", "AutoApprove": "true"}
+    )
+    assert execution.status == "Failed"
+    assert "runs only from the document's default version 2, not from version 1" in execution.failure
+    assert [s.name for s in execution.steps] == ["version", "defaultVersion", "plan"]
+    assert _writes(sandbox) == []
+    assert sandbox.client("lambda").get_event_source_mapping(UUID=scn.esm_uuid)["BatchSize"] == 500
+
+
+@pytest.mark.parametrize(("running", "mode"), [("2", "Apply"), ("1", "Plan"), ("$DEFAULT", "Apply")])
+def test_the_default_version_applies_and_older_ones_still_diagnose(
+    sandbox: Sandbox, cli_env: dict[str, str], running: str, mode: str
+) -> None:
+    scn = _scenario(sandbox, "broker-timeout")
+    doc = runbook(Deploy(approvers=["alice"], bucket=BUCKET))
+    runner = Runner(
+        doc,
+        approver=Approvals(True),
+        env=cli_env,
+        region="us-east-1",
+        poll_seconds=0.01,
+        versions=Versions(running=running, default="2"),
+    )
+    execution = runner.run({"AutomationAssumeRole": ROLE, "EsmId": scn.esm_uuid, "Mode": mode})
+    assert execution.status == "Success", execution.failure
+    assert execution.step("version").outputs["DocumentVersion"] == running
+    assert execution.step("defaultVersion").outputs["DefaultVersion"] == "2"
+    batch = sandbox.client("lambda").get_event_source_mapping(UUID=scn.esm_uuid)["BatchSize"]
+    assert batch == (1 if mode == "Apply" else 500)
+
+
+def test_cli_ssm_run_refuses_apply_from_a_non_default_version(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = _scenario(sandbox, "broker-timeout")
+    args = ("ssm-run", "--local", "--esm", scn.esm_uuid, "--role-arn", ROLE, "--approve", "yes")
+    result = cli(*args, "--document-version", "3", "--default-version", "4")
+    assert result.returncode == 1, result.stderr
+    assert "not from version 3" in result.stdout + result.stderr
+    assert sandbox.client("lambda").get_event_source_mapping(UUID=scn.esm_uuid)["BatchSize"] == 500

@@ -97,8 +97,8 @@ def test_each_allowance_is_needed_and_nothing_else_is_allowed() -> None:
 @pytest.mark.parametrize(
     ("broken", "where"),
     [
-        (lambda d: d["mainSteps"][0].update(action="aws:approveXYZ"), "mainSteps/0/action"),
-        (lambda d: d["mainSteps"][0]["inputs"].update(Runtime="python2.7"), "Runtime"),
+        (lambda d: d["mainSteps"][2].update(action="aws:approveXYZ"), "mainSteps/2/action"),
+        (lambda d: d["mainSteps"][2]["inputs"].update(Runtime="python2.7"), "Runtime"),
         (lambda d: d["parameters"]["Mode"].update(type="Text"), "parameters/Mode"),
         (lambda d: d["mainSteps"][0].update(onFailure="Retry"), "onFailure"),
         (lambda d: d.update(schemaVersion="0.2"), "schemaVersion"),

@@ -14,6 +14,9 @@ from remediate.sandbox import Sandbox, build_scenario
 from remediate.ssm import handlers as ssm
 from remediate.write_scope import TAG_KEY
 
+DEFAULT_VERSION = {"DocumentVersion": "1", "DefaultVersion": "1"}
+"""issue 27, D5: the runbook's version steps tell the plan step it runs the default version."""
+
 
 @pytest.fixture
 def aws_env(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
@@ -34,7 +37,7 @@ def _untrusted(sb: Sandbox) -> tuple[Any, str]:
 
 
 def _plan(scn: Any, **scope: Any) -> dict[str, Any]:
-    return ssm.plan_handler({"EsmId": scn.esm_uuid, "Mode": "Apply", **scope}, None)
+    return ssm.plan_handler({"EsmId": scn.esm_uuid, "Mode": "Apply", **DEFAULT_VERSION, **scope}, None)
 
 
 def _actions(out: dict[str, Any]) -> list[str]:
@@ -110,7 +113,7 @@ def test_apply_takes_the_lock_for_the_whole_handoff(aws_env: Sandbox) -> None:
     from tests.safety import lock_tags
 
     scn = build_scenario(aws_env, "broker-timeout")
-    planned = ssm.plan_handler({"EsmId": scn.esm_uuid, "Mode": "Apply"}, None)
+    planned = ssm.plan_handler({"EsmId": scn.esm_uuid, "Mode": "Apply", **DEFAULT_VERSION}, None)
     run = {"EsmId": scn.esm_uuid, "RunId": planned["RunId"]}
     ssm.apply_handler({**run, "Plan": planned["Plan"], "PlanDigest": planned["PlanDigest"]}, None)
     arn = aws_env.client("lambda").get_event_source_mapping(UUID=scn.esm_uuid)["EventSourceMappingArn"]

@@ -208,6 +208,13 @@ def _runner_env(ctx: Ctx) -> dict[str, str]:
 @click.option("--mode", type=click.Choice(["Diagnose", "Plan", "Apply"]), default="Apply", show_default=True)
 @click.option("--role-arn", required=True, help="The AutomationAssumeRole the runner assumes for every step.")
 @click.option("--approve", type=click.Choice(["yes", "no"]), help="Answer the approval step (default: ask).")
+@click.option(
+    "--document-version",
+    default="1",
+    show_default=True,
+    help="The document version this run stands for (issue 27: Apply runs only from the default one).",
+)
+@click.option("--default-version", default="", help="The document's default version (default: this one).")
 @_deploy_options
 @common
 @guard
@@ -217,6 +224,8 @@ def ssm_run(
     mode: str,
     role_arn: str,
     approve: str | None,
+    document_version: str,
+    default_version: str,
     bundle: Path | None,
     approvers: tuple[str, ...],
     min_approvals: int,
@@ -237,7 +246,7 @@ def ssm_run(
     """
     from remediate.cli.reporter import CliReporter
     from remediate.ssm import document as docs
-    from remediate.ssm.runner import Decision, Runner
+    from remediate.ssm.runner import Decision, Runner, Versions
 
     if not local:
         raise InputError(
@@ -286,6 +295,7 @@ def ssm_run(
         region=where,
         env=_runner_env(ctx),
         progress=reporter.progress,
+        versions=Versions(running=document_version, default=default_version),
     )
     try:
         execution = runner.run({"EsmId": esm, "Mode": mode, "AutomationAssumeRole": role_arn})

@@ -23,8 +23,10 @@ it changes nothing beyond what the operator saw (a change another mapping's fix 
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -109,19 +111,28 @@ def _source(esm: Esm) -> str:
     return f"kafka:{esm.bootstrap_servers[0] if esm.bootstrap_servers else '?'}{more}"
 
 
-def diagnose_one(
-    aws: Aws, raw: dict[str, Any], playbooks: list[Playbook], observe_workers: int, metrics_minutes: int = 0
-) -> ScanResult:
-    """Observe and diagnose one listed mapping; an AWS failure becomes the result's error, not the scan's."""
+def _unchecked(aws: Aws, raw: dict[str, Any], error: str | None = None) -> ScanResult:
     esm = esm_from_api(raw)
-    result = ScanResult(
+    return ScanResult(
         region=aws.region,
         esm_uuid=esm.uuid,
         function_arn=esm.function_arn,
         source=_source(esm),
         state=esm.state,
         stream=stream_of(esm),
+        error=error,
     )
+
+
+NOT_CHECKED = "not checked: the scan's time budget ran out before this mapping's turn"
+
+
+def diagnose_one(
+    aws: Aws, raw: dict[str, Any], playbooks: list[Playbook], observe_workers: int, metrics_minutes: int = 0
+) -> ScanResult:
+    """Observe and diagnose one listed mapping; an AWS failure becomes the result's error, not the scan's."""
+    esm = esm_from_api(raw)
+    result = _unchecked(aws, raw)
     try:
         facts = observe(
             aws, esm.uuid, max_workers=observe_workers, raw_esm=raw, metrics_minutes=metrics_minutes
@@ -141,8 +152,13 @@ def scan(
     observe_workers: int = 8,
     progress: ScanProgress | None = None,
     metrics_minutes: int = 0,
+    stop_after: float | None = None,
 ) -> list[ScanResult]:
-    """Diagnose every Kafka/MSK mapping of every session's region, `workers` mappings at a time."""
+    """Diagnose every Kafka/MSK mapping of every session's region, `workers` mappings at a time.
+
+    `stop_after` (issue 27, D17: an SSM step runs at most 600 s): no mapping starts after that many
+    seconds; the ones running finish, the rest are results with the error NOT_CHECKED, so a report of
+    what was done is always written."""
     shown = progress or SILENT
     listed = [(aws, raw) for aws in sessions for raw in kafka_mappings(aws, function)]
     if function is None:
@@ -155,13 +171,25 @@ def scan(
         denials.collected(),  # each denied read logged once, with the mappings it affects
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan") as pool,
     ):
-        futures = [
-            pool.submit(diagnose_one, aws, raw, playbooks, observe_workers, metrics_minutes)
+        futures = {
+            pool.submit(diagnose_one, aws, raw, playbooks, observe_workers, metrics_minutes): (aws, raw)
             for aws, raw in listed
-        ]
-        for future in as_completed(futures):
-            results.append(future.result())
-            shown.advance()
+        }
+        deadline = None if stop_after is None else time.monotonic() + stop_after
+        try:
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            for future in as_completed(futures, timeout=left):
+                results.append(future.result())
+                shown.advance()
+        except FuturesTimeout:
+            for future in futures:
+                future.cancel()  # not started yet: never will; running ones finish
+            done = {id(r) for r in results}
+            for future, (aws, raw) in futures.items():
+                result = _unchecked(aws, raw, NOT_CHECKED) if future.cancelled() else future.result()
+                if id(result) not in done:
+                    results.append(result)
+                    shown.advance()
     return sorted(results, key=lambda r: (r.region, r.function_arn, r.esm_uuid))
 
 

@@ -4,13 +4,24 @@ An SSM `aws:executeScript` step writes to a temporary directory that is gone whe
 the journal of a runbook's apply would be lost with it, and with it `apply --resume` and `rollback`.
 Here each journal line, once written and fsynced locally by `Journal.record`, is followed by an upload
 of the whole journal (S3 has no append; a journal is a few kilobytes) to
-`s3://BUCKET/remediate/journals/RUN_ID.jsonl`, before the mutation it announces is made. The CLI
-reads it back with `fetch` when the journal is not in its own state directory (setting
+`s3://BUCKET/remediate/journals/ACCOUNT/RUN_ID.jsonl`, before the mutation it announces is made. The
+CLI reads it back with `fetch` when the journal is not in its own state directory (setting
 `journal_bucket`). The local journal stays the one format and the one reader (`RunRecord`).
+
+issue 27, D8: an Organization shares one bucket, and `rollback` replays a journal's `before` values
+(trust policies, key policies, group rules) into the account it runs in, so a journal must be that
+account's own and unaltered:
+- the key names the account of the credentials that write and read it (STS GetCallerIdentity), the
+  prefix a bucket policy can give each member alone (`${aws:PrincipalAccount}` in its Resource: IAM
+  user guide, "IAM policy elements: Variables and tags", global condition keys as policy variables);
+- each upload carries the journal's sha256 as object metadata (stored with the object, in the same
+  request, so a journal and its digest never disagree by a torn write), and a journal read back is used
+  only when its bytes match it: one edited after remediate wrote it is refused, not replayed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +32,11 @@ from remediate.errors import AwsError, InputError
 from remediate.run.journal import Journal, check_run_id
 
 KEY_PREFIX = "remediate/journals/"
+PERMISSIONS = ("s3:GetObject",)
+"""`rollback` and `apply --resume` read a runbook's journal from `journal_bucket` (its own account's)."""
+DIGEST_METADATA = "sha256"
+"""The object metadata key (x-amz-meta-sha256) holding the journal's hex sha256."""
+_ACCOUNT = re.compile(r"^\d{12}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 """S3 bucket names: 3 to 63 lowercase letters, digits, dots and hyphens (S3 user guide, bucket naming)."""
 
@@ -39,31 +55,64 @@ def check_bucket(bucket: str) -> str:
     return bucket
 
 
+def caller_account(aws: Aws) -> str:
+    """The account of the credentials (the one whose prefix they may write)."""
+    account = str(aws.call("sts", "get_caller_identity").get("Account", ""))
+    if not _ACCOUNT.match(account):
+        raise InputError(f"STS named no 12-digit account for these credentials ({account!r})")
+    return account
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 class S3JournalStore:
-    """`s3://BUCKET/remediate/journals/RUN_ID.jsonl`, written whole after every journal line."""
+    """`s3://BUCKET/remediate/journals/ACCOUNT/RUN_ID.jsonl`, written whole after every journal line,
+    with its sha256 in the object's metadata."""
 
     def __init__(self, aws: Aws, bucket: str) -> None:
         self.aws = aws
         self.bucket = check_bucket(bucket)
+        self._account = ""
+
+    @property
+    def account(self) -> str:
+        if not self._account:
+            self._account = caller_account(self.aws)
+        return self._account
 
     def key(self, run_id: str) -> str:
-        return f"{KEY_PREFIX}{check_run_id(run_id)}.jsonl"
+        return f"{KEY_PREFIX}{self.account}/{check_run_id(run_id)}.jsonl"
 
     def put(self, run_id: str, data: bytes) -> None:
         self.aws.call(
-            "s3", "put_object", Bucket=self.bucket, Key=self.key(run_id), Body=data, ContentType="text/plain"
+            "s3",
+            "put_object",
+            Bucket=self.bucket,
+            Key=self.key(run_id),
+            Body=data,
+            ContentType="text/plain",
+            Metadata={DIGEST_METADATA: digest(data)},
         )
 
     def get(self, run_id: str) -> bytes | None:
+        """The stored journal, checked against its digest; None when there is none."""
+        key = self.key(run_id)
         try:
-            response: dict[str, Any] = self.aws.call(
-                "s3", "get_object", Bucket=self.bucket, Key=self.key(run_id)
-            )
+            response: dict[str, Any] = self.aws.call("s3", "get_object", Bucket=self.bucket, Key=key)
         except AwsError as exc:
             if exc.code in ("NoSuchKey", "404"):
                 return None
             raise
         body: bytes = response["Body"].read()
+        stored = str((response.get("Metadata") or {}).get(DIGEST_METADATA, ""))
+        if stored != digest(body):
+            raise InputError(
+                f"the journal s3://{self.bucket}/{key} does not match the sha256 remediate stored with it "
+                f"({'none' if not stored else stored[:12] + '...'}): it was changed after the run wrote it; "
+                "refusing to resume or roll back from it"
+            )
         return body
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from remediate.iam_policy import automation_policy
+from remediate.iam_policy import DOCUMENT_NAME, automation_policy
 from remediate.ssm.document import (
     ATTACHMENT,
     BUCKET_PATTERN,
@@ -39,7 +39,6 @@ EXECUTION_ROLE = "Remediate-AutomationExecutionRole"
 (AWS-SystemsManager-Automation{Administration,Execution}Role, StartAutomationExecution's default
 ExecutionRoleName): those may exist already (the stack would fail) and other automations started with
 them would run with remediate's policy. `ssm-start --execution-role-name` names this one."""
-DOCUMENT_NAME = "Remediate-KafkaEventSourceMapping"
 _ADMIN_ARN = f"arn:${{AWS::Partition}}:iam::${{AdminAccountId}}:role/{ADMIN_ROLE}"
 
 
@@ -77,6 +76,7 @@ def _role_policy(role_name: str) -> dict[str, Any]:
             role_name=role_name,
             bucket="${Bucket}",
             scope=_SCOPE_PLACEHOLDER,
+            document_name="${DocumentName}",
         )
     )
     msk_secrets = {"Fn::Sub": WriteScope().secret_arns("${AWS::Partition}", "${AWS::AccountId}")[0]}
@@ -429,6 +429,72 @@ def admin_policy() -> dict[str, Any]:
     }
 
 
+def state_bucket_policy() -> dict[str, Any]:
+    """The shared state bucket's policy: each account of the Organization reads and writes only
+    `remediate/{journals,plans,reports}/ITS_ACCOUNT/*`.
+
+    `${aws:PrincipalAccount}` in the Resource is a policy variable (IAM user guide, "IAM policy elements:
+    Variables and tags": global condition context keys may be variables, in resource-based policies too),
+    so one statement gives every member its own prefix and none another's: a cross-account request
+    needs the bucket policy's Allow (IAM, "Cross-account policy evaluation logic"), so a member cannot
+    write another member's journal whatever its own policies say. `${!...}` keeps Fn::Sub from
+    substituting it."""
+    objects = "arn:${AWS::Partition}:s3:::${Bucket}/remediate"
+    own = "${!aws:PrincipalAccount}"
+    in_org = {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "StateBucketOrganizationId"}}}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "RemediateOwnAccountState",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": [{"Fn::Sub": f"{objects}/{prefix}/{own}/*"} for prefix in ("journals", "plans")],
+                "Condition": in_org,
+            },
+            {
+                "Sid": "RemediateOwnAccountReports",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": "s3:PutObject",
+                "Resource": {"Fn::Sub": f"{objects}/reports/{own}/*"},
+                "Condition": in_org,
+            },
+        ],
+    }
+
+
+def _stackset_rules() -> dict[str, Any]:
+    """issue 27, D16: the execution role is created only in RoleRegion, so it must be a target Region
+    (CloudFormation template Rules, Fn::Contains: "true if a specified string matches at least one value
+    in a list of strings")."""
+    return {
+        "RoleRegionIsATargetRegion": {
+            "Assertions": [
+                {
+                    "Assert": {"Fn::Contains": [{"Ref": "TargetRegions"}, {"Ref": "RoleRegion"}]},
+                    "AssertDescription": "RoleRegion must be one of TargetRegions, or no member account "
+                    "gets the execution role",
+                }
+            ]
+        }
+    }
+
+
+def _operation_preferences() -> dict[str, Any]:
+    """issue 27, D16: roll out to many accounts at once and go on past a few failures. By default
+    (STRICT_FAILURE_TOLERANCE, tolerance 0) a StackSet deploys one account at a time and stops at the
+    first failure; SOFT_FAILURE_TOLERANCE "decouples FailureToleranceCount from the actual concurrency"
+    (CloudFormation API reference, StackSetOperationPreferences). Regions in parallel."""
+    return {
+        "ConcurrencyMode": "SOFT_FAILURE_TOLERANCE",
+        "MaxConcurrentPercentage": {"Ref": "MaxConcurrentPercentage"},
+        "FailureTolerancePercentage": {"Ref": "FailureTolerancePercentage"},
+        "RegionConcurrencyType": "PARALLEL",
+    }
+
+
 def admin_template() -> dict[str, Any]:
     """The management (or delegated administrator) account: the administration role and the StackSet."""
     return {
@@ -460,8 +526,40 @@ def admin_template() -> dict[str, Any]:
             "MinRequiredApprovals": {"Type": "Number", "Default": 1, "MinValue": 1, "MaxValue": 10},
             "AllowAutoApprove": {"Type": "String", "Default": "false", "AllowedValues": ["false", "true"]},
             **_scope_parameters(),
+            # issue 27, D8 and D16
+            "StateBucketOrganizationId": {
+                "Type": "String",
+                "Default": "",
+                "AllowedPattern": "^$|^o-[a-z0-9]{10,32}$",
+                "Description": "The Organization's id: set it when this account owns Bucket, and this stack "
+                "writes the bucket's policy (each account only its own remediate/*/ACCOUNT/ prefix). Empty: "
+                "the policy is yours to write (docs/ssm.md).",
+            },
+            "MaxConcurrentPercentage": {
+                "Type": "Number",
+                "Default": 25,
+                "MinValue": 1,
+                "MaxValue": 100,
+                "Description": "Share of the accounts the StackSet deploys to at once, per Region.",
+            },
+            "FailureTolerancePercentage": {
+                "Type": "Number",
+                "Default": 10,
+                "MinValue": 0,
+                "MaxValue": 100,
+                "Description": "Share of the accounts that may fail, per Region, before the StackSet stops.",
+            },
+        },
+        "Rules": _stackset_rules(),
+        "Conditions": {
+            "HasStateBucketPolicy": {"Fn::Not": [{"Fn::Equals": [{"Ref": "StateBucketOrganizationId"}, ""]}]}
         },
         "Resources": {
+            "StateBucketPolicy": {
+                "Type": "AWS::S3::BucketPolicy",
+                "Condition": "HasStateBucketPolicy",
+                "Properties": {"Bucket": {"Ref": "Bucket"}, "PolicyDocument": state_bucket_policy()},
+            },
             "AdministrationRole": {
                 "Type": "AWS::IAM::Role",
                 "Properties": {
@@ -483,6 +581,7 @@ def admin_template() -> dict[str, Any]:
                     "Description": "remediate's runbook and execution role in every target account.",
                     "PermissionModel": "SERVICE_MANAGED",
                     "CallAs": {"Ref": "CallAs"},  # issue 27, D6
+                    "OperationPreferences": _operation_preferences(),
                     "AutoDeployment": {"Enabled": True, "RetainStacksOnAccountRemoval": False},
                     "Capabilities": ["CAPABILITY_NAMED_IAM"],
                     "TemplateURL": {"Ref": "MemberTemplateUrl"},

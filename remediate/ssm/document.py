@@ -184,6 +184,84 @@ def _wait_state(step: str, states: list[str], **props: Any) -> dict[str, Any]:
     }
 
 
+STEP_DESCRIPTIONS = {
+    "plan": "Observes the mapping (or every Kafka mapping here), diagnoses it and, in Plan or Apply mode, "
+    "plans the fix. Outputs: Findings, Summary, ManualSteps, the plan and its digest.",
+    "decide": "Ends the run after Diagnose or Plan, or when nothing is to change; else asks for approval.",
+    "approve": "The approvers fixed at deployment see the plan's summary and approve or reject it.",
+    "apply": "Applies exactly the approved plan (a stale one is refused) up to the mapping's restart, "
+    "under the mapping's lock, journaled to the deployment's bucket.",
+    "waitSettled": "Waits until the mapping is Enabled or Disabled before the restart.",
+    "restart": "Chooses the restart the plan wants: none, enable, or disable then enable.",
+    "disable": "Disables the mapping (UpdateEventSourceMapping Enabled=false).",
+    "waitDisabled": "Waits until the mapping is Disabled.",
+    "enable": "Enables the mapping; a failure is retried once after a pause.",
+    "enablePause": "Pauses before the second try at enabling the mapping.",
+    "enableAgain": "The second try at enabling the mapping.",
+    "waitEnabled": "Waits until the mapping is Enabled.",
+    "finalize": "Verifies every change, releases the lock and records the end. Outputs: AppliedChanges.",
+    "verify": "Observes again from scratch: fails if a change just made is wanted again. Outputs: "
+    "RemainingFindings, Summary.",
+    "finish": "The end of a successful run.",
+    "cleanup": "After a failed step: enables the mapping if the plan wanted it, releases the lock, journals "
+    "the failure. Output: Outcome.",
+    "cancelCleanup": "After a cancel, within SSM's two minutes: one enable request, the lock released, the "
+    "journal closed; what is left to settle is in Outcome (finish with apply --resume).",
+}
+"""issue 27, D15: one line per step, as AWS's published runbooks have."""
+
+
+def _version_steps() -> list[dict[str, Any]]:
+    """issue 27, D5: what version of the document this execution runs, and which is the default.
+
+    Every version of a document stays runnable (`UpdateMethod: NewVersion`) and StartAutomationExecution
+    takes a `DocumentVersion`, so an older version, deployed with AutoApprove allowed or with other
+    approvers, could bypass today's approval. The execution reads its own version (GetAutomationExecution
+    on `automation:EXECUTION_ID`: AutomationExecution.DocumentName/DocumentVersion) and the document's
+    default (DescribeDocument: Document.DefaultVersion, LatestVersion; Systems Manager API reference), and
+    `plan` refuses Mode Apply unless they agree (`handlers.check_version`)."""
+    return [
+        {
+            "name": "version",
+            "action": "aws:executeAwsApi",
+            "onFailure": "Abort",
+            "description": "Reads which document and version this execution runs (GetAutomationExecution).",
+            "inputs": {
+                "Service": "ssm",
+                "Api": "GetAutomationExecution",
+                "AutomationExecutionId": "{{ automation:EXECUTION_ID }}",
+            },
+            "outputs": [
+                {"Name": "DocumentName", "Selector": "$.AutomationExecution.DocumentName", "Type": "String"},
+                {
+                    "Name": "DocumentVersion",
+                    "Selector": "$.AutomationExecution.DocumentVersion",
+                    "Type": "String",
+                },
+            ],
+        },
+        {
+            "name": "defaultVersion",
+            "action": "aws:executeAwsApi",
+            "onFailure": "Abort",
+            "description": "Reads the document's default and latest versions (DescribeDocument): Apply runs "
+            "only from the default version, so an older one cannot bypass today's approval.",
+            "inputs": {"Service": "ssm", "Api": "DescribeDocument", "Name": "{{ version.DocumentName }}"},
+            "outputs": [
+                {"Name": "DefaultVersion", "Selector": "$.Document.DefaultVersion", "Type": "String"},
+                {"Name": "LatestVersion", "Selector": "$.Document.LatestVersion", "Type": "String"},
+            ],
+        },
+    ]
+
+
+_VERSION_INPUTS = {
+    "DocumentVersion": "{{ version.DocumentVersion }}",
+    "DefaultVersion": "{{ defaultVersion.DefaultVersion }}",
+    "LatestVersion": "{{ defaultVersion.LatestVersion }}",
+}
+
+
 def runbook(deploy: Deploy | None = None) -> dict[str, Any]:
     """The Automation document as data."""
     d = deploy or Deploy(approvers=["local-operator"])
@@ -233,9 +311,10 @@ def runbook(deploy: Deploy | None = None) -> dict[str, Any]:
         approve_inputs["NotificationArn"] = d.notification_arn
     common = {"EsmId": "{{ EsmId }}", "Bucket": d.bucket}
     steps: list[dict[str, Any]] = [
+        *_version_steps(),
         _script(
             "plan",
-            {**common, "Mode": "{{ Mode }}", **d.fixable},
+            {**common, "Mode": "{{ Mode }}", **d.fixable, **_VERSION_INPUTS},
             [
                 ("EsmUuid", "String"),
                 ("RunId", "String"),
@@ -317,6 +396,9 @@ def runbook(deploy: Deploy | None = None) -> dict[str, Any]:
             isEnd=True,
         ),
     ]
+    for step in steps:  # issue 27, D15: AWS's runbooks describe every step (the console shows it)
+        if "description" not in step:
+            step["description"] = STEP_DESCRIPTIONS[step["name"]]
     doc: dict[str, Any] = {
         "description": (
             "# remediate: diagnose and fix a Lambda event source mapping for Amazon MSK / Kafka\n\n"

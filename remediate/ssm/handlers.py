@@ -10,7 +10,7 @@ An `aws:executeScript` step runs at most 600 s and its temporary directory is go
   that a whole change (two bounded ESM waits) still fits its time budget, and every ESM wait inside
   it is bounded (`esm_transition_timeout` is a share of the step limit). The restart itself is done by
   the runbook's native steps. The lock stays taken across those steps.
-- The journal is mirrored to `s3://BUCKET/remediate/journals/RUN_ID.jsonl` line by line
+- The journal is mirrored to `s3://BUCKET/remediate/journals/ACCOUNT/RUN_ID.jsonl` line by line
   (`run.journal_store`), so `finalize`, `cleanup` and the CLI (`rollback`, `apply --resume`) read it.
 - `finalize` records the restart, verifies every change, releases the lock and records the end.
 - `cleanup` runs when a locked step failed or was cancelled: it enables the ESM if the approved plan
@@ -46,7 +46,7 @@ from remediate.observe.reads import parse_esm_id
 from remediate.plan import Change, Plan, resolve_refs
 from remediate.run import fleet, lock, playbook
 from remediate.run.journal import Journal, RunRecord, check_run_id, new_run_id
-from remediate.run.journal_store import S3JournalStore, local_or_stored, mirrored
+from remediate.run.journal_store import S3JournalStore, caller_account, local_or_stored, mirrored
 from remediate.run.machine import Mode, Run
 from remediate.run.render import render_plan
 from remediate.ssm.limits import (
@@ -64,6 +64,9 @@ PLAN_KEY_PREFIX = "remediate/plans/"
 REPORT_KEY_PREFIX = "remediate/reports/"
 RESTART_ACTION = "reenable_esm"
 """The change the runbook's native steps make (its waits do not fit a script step)."""
+SCAN_SHARE = 0.6
+"""issue 27, D17: the share of the plan step's 600 s a fleet scan may start mappings in; the ones
+running then finish (each observation is bounded) and the report is written within the rest."""
 _MODES: dict[str, Mode] = {"Diagnose": "diagnose", "Plan": "plan", "Apply": "plan"}  # plan never applies
 
 
@@ -88,6 +91,10 @@ class PlanEvents(_Events):
     FixableRolePath: str = ""
     FixableRoleTag: str = ""
     FixableKeyArns: list[str] = Field(default_factory=list)
+    # issue 27, D5: the version this execution runs and the document's default/latest (native steps).
+    DocumentVersion: str = ""
+    DefaultVersion: str = ""
+    LatestVersion: str = ""
 
     def scope(self) -> WriteScope:
         keys = tuple(k for k in self.FixableKeyArns if k)
@@ -218,7 +225,9 @@ def _scan_account(ev: PlanEvents, settings: Settings) -> dict[str, Any]:
         workers=settings.scan_workers,
         observe_workers=settings.max_workers,
         metrics_minutes=settings.metrics_window,
+        stop_after=step_seconds() * SCAN_SHARE,  # issue 27, D17
     )
+    unchecked = sum(1 for r in results if r.error == fleet.NOT_CHECKED)
     plans = fleet.fixes_for(results, books) if ev.Mode == "Plan" else []
     report = {
         **fleet.to_json(results),
@@ -227,6 +236,7 @@ def _scan_account(ev: PlanEvents, settings: Settings) -> dict[str, Any]:
         "execution_id": ev.ExecutionId,
         "mode": ev.Mode,
         "plans": [fx.plan.to_json() for fx in plans],
+        "complete": not unchecked,
     }
     out = _blank(ev.Mode)
     broken = [r for r in results if r.findings or r.error]
@@ -236,7 +246,13 @@ def _scan_account(ev: PlanEvents, settings: Settings) -> dict[str, Any]:
         FindingCount=sum(len(r.findings) for r in results),
         ChangeCount=sum(len(fx.plan.changes) for fx in plans),
         Summary=f"{len(results)} Kafka mapping(s) in {ev.AccountId or 'this account'} {aws.region}: "
-        f"{len(broken)} with findings or errors.",
+        f"{len(broken)} with findings or errors."
+        + (
+            f" {unchecked} not checked within the step's time (the report lists them; run again, or per "
+            "ESM, for those)."
+            if unchecked
+            else ""
+        ),
     )
     if ev.Bucket:
         name = ev.ExecutionId or new_run_id()
@@ -264,6 +280,28 @@ def _here(ev: _Events) -> None:
         )
 
 
+def check_version(ev: PlanEvents) -> None:
+    """issue 27, D5: Apply runs only from the document's default version.
+
+    Every earlier version of the document stays runnable (UpdateMethod NewVersion) and the starter may
+    name one (StartAutomationExecution DocumentVersion): one deployed with AutoApprove allowed, or with
+    other approvers, would bypass today's approval. `$DEFAULT` is the default by name; `$LATEST` only
+    when the latest is the default (Systems Manager API reference, StartAutomationExecution
+    DocumentVersion, DescribeDocument DefaultVersion/LatestVersion)."""
+    if ev.Mode != "Apply":
+        return
+    version = ev.DocumentVersion
+    if version == "$LATEST":
+        version = ev.LatestVersion
+    if version == "$DEFAULT" or (version and version == ev.DefaultVersion):
+        return
+    raise InputError(
+        f"Mode Apply runs only from the document's default version {ev.DefaultVersion or '?'}, not from "
+        f"version {ev.DocumentVersion or '?'}: an older version may carry other approvers or AutoApprove; "
+        "start the default version (or make this one the default after review)"
+    )
+
+
 def plan_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
     """Observe and diagnose (one ESM, or every Kafka mapping here); in Plan/Apply mode also plan."""
     ev = _parse(PlanEvents, events)
@@ -271,6 +309,7 @@ def plan_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
         if ev.Mode == "Apply":
             raise InputError("Mode Apply needs an EsmId: across accounts only Diagnose and Plan run")
         return _scan_account(ev, _settings(ev.Region))
+    check_version(ev)
     parse_esm_id(ev.EsmId)
     _here(ev)
     scope = ev.scope()
@@ -304,7 +343,7 @@ def plan_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
             f"the plan ({len(text)} bytes) does not fit the {PAYLOAD_LIMIT // 1024} KB step output; "
             "deploy the runbook with a Bucket the AutomationAssumeRole can write"
         )
-    key = f"{PLAN_KEY_PREFIX}{ev.ExecutionId or run.plan.plan_id}.json"
+    key = f"{PLAN_KEY_PREFIX}{caller_account(run.aws)}/{ev.ExecutionId or run.plan.plan_id}.json"
     run.aws.call(
         "s3", "put_object", Bucket=ev.Bucket, Key=key, Body=text.encode(), ContentType="application/json"
     )

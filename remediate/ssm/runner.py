@@ -23,6 +23,9 @@ generated document the way the Systems Manager user guide describes it, and refu
   an execution whose critical step failed ends Failed even when a later step handled it.
 - Time: `time_scale` shrinks every limit and duration by the same ratio (600 s becomes 600 * scale,
   told to the step in REMEDIATE_SSM_STEP_SECONDS), so tests keep SSM's proportions without its waits.
+- Its own executions and document (issue 27, D5): `ssm GetAutomationExecution` of the running
+  execution and `ssm DescribeDocument` of the document it runs are answered as SSM would, from the
+  name and versions the runner is given (`Versions`: which version runs, which is the default).
 - Progress: each step's start and end, and a heartbeat while a step runs, go to `progress`.
 """
 
@@ -372,6 +375,30 @@ def installed_bundle() -> Path:
         return _INSTALLED_BUNDLE
 
 
+@dataclass(frozen=True)
+class Versions:
+    """The document as SSM keeps it: its name, the version this execution runs, the default and the
+    latest (issue 27, D5: Apply refuses to run from any but the default)."""
+
+    name: str = "Remediate-KafkaEventSourceMapping"
+    running: str = "1"
+    default: str = ""
+    """Empty: the running version is the default."""
+    latest: str = ""
+    """Empty: the highest of running and default."""
+
+    def __post_init__(self) -> None:
+        for what, value in (("running", self.running), ("default", self.default), ("latest", self.latest)):
+            if value and not value.isdigit() and not (what == "running" and value in ("$DEFAULT", "$LATEST")):
+                raise InputError(f"document version {value!r} is not a version number")
+
+    def describe(self) -> dict[str, Any]:
+        numbered = [int(v) for v in (self.running, self.default) if v.isdigit()] or [1]
+        default = self.default or (self.running if self.running.isdigit() else str(max(numbered)))
+        latest = self.latest or str(max(numbered))
+        return {"Document": {"Name": self.name, "DefaultVersion": default, "LatestVersion": latest}}
+
+
 class Runner:
     """Runs one document; `bundle` is the attachment zip (else the installed package is bundled)."""
 
@@ -389,6 +416,7 @@ class Runner:
         poll_seconds: float = 5.0,
         heartbeat_seconds: float = 30.0,
         progress: Progress | None = None,
+        versions: Versions | None = None,
     ) -> None:
         if not region:
             raise InputError("the local runner needs a region (SSM runs every automation in one)")
@@ -409,6 +437,7 @@ class Runner:
         self.poll = poll_seconds * time_scale
         self.heartbeat = heartbeat_seconds * time_scale
         self.progress = progress or (lambda _msg: None)
+        self.versions = versions or Versions()
         self.values: dict[str, Any] = {}
         self.credentials: dict[str, str] = {}
         self._cancel = threading.Event()
@@ -640,9 +669,28 @@ class Runner:
             raise StepFailed(f"{inputs['Service']}:{inputs['Api']} failed: {exc}") from None
         return response
 
+    def _own(self, inputs: Mapping[str, Any], execution: Execution) -> dict[str, Any] | None:
+        """What SSM answers about this execution and its document (nothing else emulates them)."""
+        if inputs.get("Service") != "ssm":
+            return None
+        api = inputs.get("Api")
+        if api == "GetAutomationExecution" and inputs.get("AutomationExecutionId") == execution.execution_id:
+            return {
+                "AutomationExecution": {
+                    "AutomationExecutionId": execution.execution_id,
+                    "DocumentName": self.versions.name,
+                    "DocumentVersion": self.versions.running,
+                    "AutomationExecutionStatus": "InProgress",
+                }
+            }
+        if api == "DescribeDocument" and inputs.get("Name") == self.versions.name:
+            return self.versions.describe()
+        return None
+
     def _execute_api(self, spec: Mapping[str, Any], execution: Execution) -> dict[str, Any]:
         inputs = self.substitute(spec["inputs"], execution)
-        response = json.loads(json.dumps(self._api_call(inputs), default=str))
+        own = self._own(inputs, execution)
+        response = own if own is not None else json.loads(json.dumps(self._api_call(inputs), default=str))
         return self._outputs(spec, response)
 
     def _wait_property(self, spec: Mapping[str, Any], execution: Execution) -> dict[str, Any]:
