@@ -194,6 +194,23 @@ class TopicReplicationFactorOne(Evidence):
     partition_count: int | None = None
 
 
+# issue 24 (N6)
+class ClientCertificateUntrusted(Evidence):
+    """The mapping's mTLS client certificate does not chain to any private CA the cluster trusts. Only public
+    names of the certificates (subject, issuer, key identifiers): never the key or the certificate itself."""
+
+    secret: str
+    cluster: str
+    subject: str
+    issuer: str
+    authority_key_id: str | None = None
+    ca_arns: tuple[str, ...]
+    ca_subjects: tuple[str, ...] = ()
+    """The subjects of the CAs whose certificates could be read, in the order of `ca_arns` (readable ones)."""
+    ca_refused: tuple[str, ...] = ()
+    """CAs GetCertificateAuthorityCertificate refused ("ARN: code"): gone, or not ACTIVE."""
+
+
 class EsmDisabled(Evidence):
     state: str
     state_transition_reason: str
@@ -597,6 +614,8 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "STRAY_MAPPING": (StrayMapping,),
     "TOPIC_NOT_FOUND": (TopicNotFound, MeasuredFailure, EsmLogError),
     "TOPIC_REPLICATION_FACTOR_ONE": (TopicReplicationFactorOne,),
+    # issue 24
+    "CLIENT_CERTIFICATE_UNTRUSTED": (ClientCertificateUntrusted,),
 }
 
 
@@ -630,6 +649,7 @@ __all__ = [
     "BrokerReading",
     "BrokerStorageFull",
     "BrokerTimeout",
+    "ClientCertificateUntrusted",
     "ClusterAuthzAcl",
     "ClusterAuthzCrossAccount",
     "ClusterAuthzIam",

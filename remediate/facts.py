@@ -140,6 +140,16 @@ class Function(Model):
     """GetFunctionConfiguration Timeout, in seconds (issue 25)."""
 
 
+class PrivateCa(Model):
+    """issue 24 (N6): one private CA of an mTLS cluster, as GetCertificateAuthorityCertificate shows it:
+    its certificate's public names only; `error` when AWS refused it for a reason other than a denial."""
+
+    arn: str
+    subject: str | None = None
+    subject_key_id: str | None = None
+    error: str | None = None
+
+
 class ClusterAuth(Model):
     iam: bool = False
     scram: bool = False
@@ -168,6 +178,11 @@ class Cluster(Model):
     """EBS storage per broker (BrokerNodeGroupInfo.StorageInfo.EbsStorageInfo.VolumeSize)."""
     kafka_version: str | None = None
     """Provisioned.CurrentBrokerSoftwareInfo.KafkaVersion (issue 21: the topic APIs need 3.6.0 or later)."""
+    # issue 24 (N6)
+    tls_ca_arns: tuple[str, ...] = ()
+    """ClientAuthentication.Tls.CertificateAuthorityArnList: the private CAs mTLS clients must chain to."""
+    private_cas: tuple[PrivateCa, ...] | None = None
+    """Each of `tls_ca_arns`'s certificate (acm-pca:GetCertificateAuthorityCertificate); None: not read."""
 
 
 class VpcConnection(Model):
@@ -433,6 +448,10 @@ class CertificateInfo(Model):
     sha256: str
     is_ca: bool = False
     dns_names: tuple[str, ...] = ()
+    authority_key_id: str | None = None
+    """issue 24 (N6): the AuthorityKeyIdentifier (hex), which names the key of the CA that signed it."""
+    subject_key_id: str | None = None
+    """issue 24 (N6): the SubjectKeyIdentifier (hex) of a CA certificate."""
 
 
 class MaterialProblem(Model):

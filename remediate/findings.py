@@ -61,6 +61,9 @@ CODES: dict[str, str] = {
     "patches its broker",
     "STRAY_MAPPING": "the mapping's MSK cluster or its function no longer exists: a stray mapping that can "
     "never deliver",
+    # issue 24
+    "CLIENT_CERTIFICATE_UNTRUSTED": "the mapping's mTLS client certificate does not chain to any private CA "
+    "the MSK cluster trusts",
 }
 
 

@@ -3,6 +3,8 @@ tests/test_issue24_e2e.py."""
 
 from __future__ import annotations
 
+from remediate.checks.client_trust import trusted_by
+from remediate.facts import CertificateInfo, PrivateCa
 from remediate.run import playbook
 from tests.test_network_checks import NETWORK_PLAYBOOKS, codes, facts, net, run
 
@@ -20,3 +22,29 @@ def test_n3_a_blocked_path_without_a_planned_rule_gets_a_manual_step() -> None:
     steps = [m.text for m in plan.manual_steps if m.text.startswith("Open tcp/9098 from the pollers in")]
     assert len(steps) == len(findings[0].evidence.blocked)
     assert all("no ingress rule allows tcp/9098" in s for s in steps)
+
+
+def _cert(subject: str, issuer: str, aki: str | None, sha: str) -> CertificateInfo:
+    return CertificateInfo(
+        subject=subject,
+        issuer=issuer,
+        serial="1",
+        not_before="2026-01-01T00:00:00Z",
+        not_after="2027-01-01T00:00:00Z",
+        sha256=sha,
+        authority_key_id=aki,
+    )
+
+
+def test_n6_a_chain_through_the_secrets_intermediate_is_trusted_and_a_key_id_mismatch_is_not() -> None:
+    """N6: the leaf reaches the cluster's CA through an intermediate the secret carries; a CA of the same
+    name but another key (Authority Key Identifier differs from its Subject Key Identifier) signs nothing."""
+    root = PrivateCa(
+        arn="arn:aws:acm-pca:us-east-1:1:certificate-authority/a", subject="CN=Root", subject_key_id="aa"
+    )
+    leaf = _cert("CN=client", "CN=Issuing", "bb", "1")
+    intermediate = _cert("CN=Issuing", "CN=Root", "aa", "2")
+    assert trusted_by((leaf, intermediate), (root,)) == root
+    assert trusted_by((leaf,), (root,)) is None
+    impostor = _cert("CN=Issuing", "CN=Root", "cc", "2")
+    assert trusted_by((leaf, impostor), (root,)) is None

@@ -20,6 +20,7 @@ from remediate.config import load_settings
 from remediate.plan import Change
 from remediate.policy import FULL_ACCESS
 from remediate.sandbox import Sandbox
+from remediate.sandbox.faults import FaultRule
 from remediate.sandbox.scenarios import build_scenario
 from tests import tls_factory as tf
 from tests.conftest import CliRunner, settle
@@ -258,3 +259,47 @@ def test_n12_rollback_to_no_policy_writes_the_default_on_an_interface_endpoint(
     actions.get("put_vpc_endpoint_policy").apply(change, ctx)
     raw = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint])["VpcEndpoints"][0]["PolicyDocument"]
     assert json.loads(raw)["Statement"] == FULL_ACCESS["Statement"]
+
+
+@pytest.mark.parametrize(("ca", "untrusted"), [("other", True), ("cluster", False)])
+def test_n6_client_certificate_must_chain_to_a_cluster_ca(
+    sandbox: Sandbox, cli: CliRunner, ca: str, untrusted: bool
+) -> None:
+    """N6: a client certificate that none of the cluster's private CAs issued is CLIENT_CERTIFICATE_UNTRUSTED
+    (read through ACM PCA GetCertificateAuthorityCertificate), with a manual step naming the cluster's CAs;
+    one the cluster's CA issued is not. No key material is printed."""
+    scn = build_scenario(
+        sandbox, "mtls-untrusted-client-certificate", name=f"n6-{ca}", client_certificate_ca=ca
+    )
+    plan = plan_json(cli, scn.esm_uuid)
+    found = [f for f in plan["findings"] if f["code"] == "CLIENT_CERTIFICATE_UNTRUSTED"]
+    assert bool(found) == untrusted
+    value = json.loads(
+        sandbox.client("secretsmanager").get_secret_value(SecretId=scn.secret_arns[0])["SecretString"]
+    )
+    key_lines = [line for line in value["privateKey"].splitlines() if "PRIVATE KEY" not in line]
+    assert not any(line in json.dumps(plan) for line in key_lines)
+    if untrusted:
+        cluster = sandbox.client("kafka").describe_cluster_v2(ClusterArn=scn.cluster_arn)["ClusterInfo"]
+        (ca_arn,) = cluster["Provisioned"]["ClientAuthentication"]["Tls"]["CertificateAuthorityArnList"]
+        (finding,) = found
+        assert finding["evidence"]["ca_arns"] == [ca_arn]
+        assert finding["evidence"]["issuer"] == "CN=n6-other other CA"
+        assert any(ca_arn in m["text"] and "issue-certificate" in m["text"] for m in plan["manual_steps"])
+        assert plan["changes"] == []
+
+
+def test_n6_private_ca_read_denied_is_could_not_check(sandbox: Sandbox, cli: CliRunner) -> None:
+    """N6: when the caller may not read the cluster's private CA, nothing is concluded: COULD_NOT_CHECK."""
+    scn = build_scenario(sandbox, "mtls-untrusted-client-certificate", name="n6-denied")
+    sandbox.faults.add(
+        FaultRule(
+            service="acm-pca", operation="GetCertificateAuthorityCertificate", kind="status", status=403
+        )
+    )
+    plan = plan_json(cli, scn.esm_uuid)
+    assert "CLIENT_CERTIFICATE_UNTRUSTED" not in codes(plan)
+    assert any(
+        f["code"] == "COULD_NOT_CHECK" and "certificate of private CA" in f["summary"]
+        for f in plan["findings"]
+    )

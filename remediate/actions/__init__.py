@@ -9,6 +9,7 @@ from __future__ import annotations
 from remediate.actions import (
     broker_storage,
     broker_tls,
+    client_trust,  # issue 24
     connection_error,
     consumer_group,
     cross_account,
@@ -38,6 +39,7 @@ from remediate.actions.base import registered as registry
 MODULES = (
     broker_storage,
     broker_tls,
+    client_trust,  # issue 24
     connection_error,
     consumer_group,
     cross_account,

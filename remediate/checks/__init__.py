@@ -9,6 +9,7 @@ from __future__ import annotations
 from remediate.checks import (
     broker_health,
     broker_ports,
+    client_trust,  # issue 24
     consumer_group,
     dns,
     endpoint_policy,
@@ -34,6 +35,7 @@ from remediate.checks.base import registered as registry
 MODULES = (
     broker_health,
     broker_ports,
+    client_trust,  # issue 24
     consumer_group,
     dns,
     endpoint_policy,

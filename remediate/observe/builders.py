@@ -152,6 +152,8 @@ def cluster_from_api(info: dict[str, Any], brokers: dict[str, Any] | None) -> Cl
         kafka_version=(
             info.get("Provisioned", {}).get("CurrentBrokerSoftwareInfo", {}).get("KafkaVersion") or None
         ),
+        # issue 24 (N6): the private CAs mTLS clients' certificates must chain to (MSK API reference, Tls).
+        tls_ca_arns=tuple(auth_raw.get("Tls", {}).get("CertificateAuthorityArnList") or ()),
     )
 
 

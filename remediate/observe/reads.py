@@ -17,6 +17,7 @@ so every mapping that uses it reports it. Only the ESM read itself is essential.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -50,6 +51,7 @@ from remediate.facts import (
     NatGateway,
     Network,
     PeerMapping,
+    PrivateCa,
     Role,
     RouteTable,
     SchemaRegistry,
@@ -66,7 +68,7 @@ from remediate.facts import (
     VpcZone,
 )
 from remediate.log import get_logger
-from remediate.observe import broker_interfaces, denials, dns, metrics, topics
+from remediate.observe import broker_interfaces, denials, dns, metrics, private_ca, topics
 from remediate.observe.builders import (
     cluster_from_api,
     destination_from_api,
@@ -133,6 +135,7 @@ PERMISSIONS = (
     "sqs:GetQueueAttributes",
     "sns:GetTopicAttributes",
     "s3:GetEncryptionConfiguration",
+    *private_ca.PERMISSIONS,  # issue 24 (N6): the private CAs of an mTLS cluster
     *metrics.PERMISSIONS,  # live health: broker and function metrics, reserved concurrency
     # issue 15: the mapping's peers (a self-managed source's, or diagnose's), keys and schema registry
     "lambda:ListEventSourceMappings",
@@ -1150,6 +1153,7 @@ def _observe(
         return cast("Future[Topics | None]", obs.topics(cluster))
 
     topics_f = chain(cluster_f, cluster_topics)
+    cas_f = chain(cluster_f, lambda cluster: _private_cas(obs, esm, cluster, notes))  # issue 24 (N6)
 
     def system_logs(fn: Function | None) -> Future[EsmLogs | None]:
         # issue 21: only a provisioned-mode mapping with a LoggingConfig writes system logs (esm_logs).
@@ -1176,8 +1180,11 @@ def _observe(
             found_topics,
             interfaces,
             found_logs,
+            cas,
             *shared,
         ) = parts
+        if cluster is not None and cas is not None:
+            cluster = cluster.model_copy(update={"private_cas": cas})
         secrets: list[Shared[Secret]] = [found for found in shared if found is not None]
         for found in secrets:
             notes.unchecked.extend(found.unchecked)
@@ -1216,11 +1223,49 @@ def _observe(
                 topics_f,
                 interfaces_f,
                 logs_f,
+                cas_f,
                 *secret_fs,
             ]
         ),
         observed,
     )
+
+
+def _private_cas(
+    obs: _Observer, esm: Esm, cluster: Cluster | None, notes: _Notes
+) -> Future[tuple[PrivateCa, ...] | None]:
+    """issue 24 (N6): the certificates of an mTLS cluster's private CAs, read only for a mapping that
+    authenticates with a client certificate; a denied read is unchecked, a CA AWS refuses is named."""
+    uses_mtls = any(a.type == kafka.CLIENT_CERTIFICATE_TLS_AUTH for a in esm.source_access)
+    if cluster is None or not cluster.auth.tls or not cluster.tls_ca_arns or not uses_mtls:
+        return done(None)
+
+    def refused(arn: str) -> Callable[[BaseException], PrivateCa]:
+        def handle(exc: BaseException) -> PrivateCa:
+            if isinstance(exc, AwsError) and exc.code in private_ca.REFUSALS:
+                return PrivateCa(arn=arn, error=exc.code)
+            raise exc.with_traceback(None)
+
+        return handle
+
+    reads = [
+        notes.guard(
+            f"certificate of private CA {arn}",
+            recover(
+                then(
+                    obs.read("acm-pca", "get_certificate_authority_certificate", CertificateAuthorityArn=arn),
+                    functools.partial(private_ca.private_ca_from_api, arn),
+                ),
+                refused(arn),
+            ),
+        )
+        for arn in cluster.tls_ca_arns
+    ]
+
+    def known(found: list[PrivateCa | None]) -> tuple[PrivateCa, ...] | None:
+        return None if any(ca is None for ca in found) else tuple(ca for ca in found if ca is not None)
+
+    return then(gather(reads), known)
 
 
 def _health(

@@ -353,6 +353,10 @@ class ScenarioOptions:
     self_managed_broker_interface: bool = False
     """With ``self_managed_vpc``: the first self-managed broker (an IP) is an EC2 network interface in the
     pollers' VPC whose own group admits the broker port only from another tier's group."""
+    # issue 24 (N6)
+    client_certificate_ca: Literal["cluster", "other"] = "cluster"
+    """With auth "tls": issue the mapping's client certificate from the cluster's private CA, or from another
+    private CA the cluster does not list (the brokers refuse it)."""
 
 
 @dataclass(frozen=True)
@@ -1199,7 +1203,13 @@ class _Builder:
             value = json.dumps({"username": "lambda", "password": "s3cr3t-Passw0rd"})
         else:
             name = f"{self.prefix}-client-cert"
-            value = json.dumps(_client_certificate(self.prefix))
+            # issue 24 (N6): a real private CA for the cluster's trust store, and the client certificate
+            # issued by it (or by another CA); remediate reads the CA's certificate through ACM PCA.
+            self.made["client_ca_arn"] = _private_ca(self.sb, f"{self.prefix} cluster CA")
+            issuer = self.made["client_ca_arn"]
+            if self.o.client_certificate_ca == "other":
+                issuer = _private_ca(self.sb, f"{self.prefix} other CA")
+            value = json.dumps(_client_certificate(self.prefix, self.sb, issuer))
         if self.o.secret_value is not None:
             value = self.o.secret_value
         arn: str = self.sb.client("secretsmanager").create_secret(
@@ -1453,7 +1463,11 @@ class _Builder:
                 "Tls": {
                     "Enabled": True,
                     "CertificateAuthorityArnList": [
-                        f"arn:aws:acm-pca:{self.region}:{self.sb.account_id}:certificate-authority/{self.prefix}"
+                        self.made.get(
+                            "client_ca_arn",
+                            f"arn:aws:acm-pca:{self.region}:{self.sb.account_id}:certificate-authority/"
+                            f"{self.prefix}",
+                        )
                     ],
                 },
                 "Unauthenticated": {"Enabled": False},
@@ -1810,9 +1824,35 @@ class _Builder:
         ]
 
 
-def _client_certificate(common_name: str) -> dict[str, str]:
-    """A self-signed client certificate and its unencrypted PKCS#8 key, as Lambda expects them in the
-    secret.
+def _private_ca(sb: Sandbox, common_name: str) -> str:
+    """An ACTIVE root private CA, made the way AWS Private CA's user guide installs a root CA certificate:
+    CreateCertificateAuthority, GetCertificateAuthorityCsr, IssueCertificate with the RootCACertificate/V1
+    template, ImportCertificateAuthorityCertificate (issue 24, N6)."""
+    pca = sb.client("acm-pca")
+    arn: str = pca.create_certificate_authority(
+        CertificateAuthorityConfiguration={
+            "KeyAlgorithm": "RSA_2048",
+            "SigningAlgorithm": "SHA256WITHRSA",
+            "Subject": {"CommonName": common_name},
+        },
+        CertificateAuthorityType="ROOT",
+    )["CertificateAuthorityArn"]
+    csr = pca.get_certificate_authority_csr(CertificateAuthorityArn=arn)["Csr"]
+    issued = pca.issue_certificate(
+        CertificateAuthorityArn=arn,
+        Csr=csr.encode(),
+        SigningAlgorithm="SHA256WITHRSA",
+        TemplateArn="arn:aws:acm-pca:::template/RootCACertificate/V1",
+        Validity={"Value": 10, "Type": "YEARS"},
+    )["CertificateArn"]
+    root = pca.get_certificate(CertificateAuthorityArn=arn, CertificateArn=issued)["Certificate"]
+    pca.import_certificate_authority_certificate(CertificateAuthorityArn=arn, Certificate=root.encode())
+    return arn
+
+
+def _client_certificate(common_name: str, sb: Sandbox, ca_arn: str) -> dict[str, str]:
+    """A client certificate issued by private CA `ca_arn` (IssueCertificate with the EndEntityCertificate/V1
+    template) and its unencrypted PKCS#8 key, as Lambda expects them in the secret.
 
     "Using Lambda with Amazon MSK", section "Configuring the mTLS secret",
     https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html
@@ -1820,7 +1860,6 @@ def _client_certificate(common_name: str) -> dict[str, str]:
     secret requires a certificate field and a private key field ... Both the certificate and private key must
     be in PEM format"; "The private key must be in PKCS #8 format".
     """
-    import datetime
 
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -1829,19 +1868,18 @@ def _client_certificate(common_name: str) -> dict[str, str]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
+    csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
+    pca = sb.client("acm-pca")
+    issued = pca.issue_certificate(
+        CertificateAuthorityArn=ca_arn,
+        Csr=csr.public_bytes(serialization.Encoding.PEM),
+        SigningAlgorithm="SHA256WITHRSA",
+        TemplateArn="arn:aws:acm-pca:::template/EndEntityCertificate/V1",
+        Validity={"Value": 365, "Type": "DAYS"},
+    )["CertificateArn"]
+    certificate = pca.get_certificate(CertificateAuthorityArn=ca_arn, CertificateArn=issued)["Certificate"]
     return {
-        "certificate": certificate.public_bytes(serialization.Encoding.PEM).decode(),
+        "certificate": certificate,
         "privateKey": key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ).decode(),
@@ -2464,5 +2502,20 @@ register(
         description="The mapping's topic has a single replica (replication factor 1).",
         cluster_topics={"orders": (3, 1)},
         expected_findings=("TOPIC_REPLICATION_FACTOR_ONE",),
+    )
+)
+
+# issue 24 (N6): an mTLS mapping whose client certificate another private CA issued: the cluster trusts only
+# its own (ClientAuthentication.Tls.CertificateAuthorityArnList), so the brokers refuse Lambda.
+SERVER_FAILED_TO_AUTHENTICATE: Final = "PROBLEM: Server failed to authenticate Lambda."
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="mtls-untrusted-client-certificate",
+        description="An mTLS mapping whose client certificate a private CA the cluster does not list issued.",
+        auth="tls",
+        client_certificate_ca="other",
+        last_processing_result=SERVER_FAILED_TO_AUTHENTICATE,
+        expected_findings=("CLIENT_CERTIFICATE_UNTRUSTED",),
     )
 )
