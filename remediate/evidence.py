@@ -211,6 +211,22 @@ class ClientCertificateUntrusted(Evidence):
     """CAs GetCertificateAuthorityCertificate refused ("ARN: code"): gone, or not ACTIVE."""
 
 
+# issue 24 (N8)
+class SecretAccessBlocked(Evidence):
+    """The secret's resource policy or key keeps the execution role from GetSecretValue."""
+
+    secret: str
+    role: str
+    owner: str
+    """The account that owns the secret."""
+    cross_account: bool
+    cause: Literal[
+        "resource-policy-denies", "no-resource-policy", "resource-policy-does-not-allow", "aws-managed-key"
+    ]
+    statements: tuple[str, ...] = ()
+    """The Sids (or #N) of the resource policy's denying statements."""
+
+
 class EsmDisabled(Evidence):
     state: str
     state_transition_reason: str
@@ -616,6 +632,7 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "TOPIC_REPLICATION_FACTOR_ONE": (TopicReplicationFactorOne,),
     # issue 24
     "CLIENT_CERTIFICATE_UNTRUSTED": (ClientCertificateUntrusted,),
+    "SECRET_ACCESS_BLOCKED": (SecretAccessBlocked,),
 }
 
 
@@ -680,6 +697,7 @@ __all__ = [
     "SaslScram",
     "SchemaRegistryDenied",
     "SchemaRegistryUnreachable",
+    "SecretAccessBlocked",
     "SecretMaterialProblems",
     "SecretMissing",
     "SecretScheduledForDeletion",

@@ -487,6 +487,11 @@ class Secret(Model):
     material: SecretMaterial | None = None
     deleted_date: str | None = None
     """DescribeSecret DeletedDate: when a secret scheduled for deletion goes (issue 25)."""
+    # issue 24 (N8)
+    resource_policy_read: bool = False
+    """GetResourcePolicy answered (with or without a policy); False: not read (denied, or secret unread)."""
+    resource_policy: dict[str, Any] | None = None
+    """The secret's resource policy (GetResourcePolicy ResourcePolicy), None when it has none."""
 
 
 class HostResolution(Model):

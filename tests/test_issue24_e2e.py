@@ -303,3 +303,45 @@ def test_n6_private_ca_read_denied_is_could_not_check(sandbox: Sandbox, cli: Cli
         f["code"] == "COULD_NOT_CHECK" and "certificate of private CA" in f["summary"]
         for f in plan["findings"]
     )
+
+
+def test_n8_cross_account_secret_unreadable_names_what_its_owner_must_allow(
+    sandbox: Sandbox, cli: CliRunner
+) -> None:
+    """N8 (the audit's P10): another account's secret with no resource policy cannot even be described from
+    the mapping's account: COULD_NOT_CHECK naming the resource-policy and customer-managed-key rules, never a
+    clean bill of health."""
+    scn = build_scenario(sandbox, "cross-account-secret-unreadable")
+    plan = plan_json(cli, scn.esm_uuid)
+    assert set(codes(plan)) == {"COULD_NOT_CHECK"}
+    summaries = " ".join(f["summary"] for f in plan["findings"])
+    assert f"could not read cross-account secret {scn.secret_arns[0]} (account 444455556666)" in summaries
+    assert "customer managed key" in summaries
+    assert plan["changes"] == []
+
+
+def test_n8_cross_account_secret_under_the_aws_managed_key_is_blocked(
+    sandbox: Sandbox, cli: CliRunner
+) -> None:
+    """N8: the owner's resource policy allows the role, but the AWS managed key cannot be used from another
+    account: SECRET_ACCESS_BLOCKED (aws-managed-key) with a step for the owner."""
+    scn = build_scenario(sandbox, "cross-account-secret-default-key")
+    plan = plan_json(cli, scn.esm_uuid)
+    (blocked,) = [f for f in plan["findings"] if f["code"] == "SECRET_ACCESS_BLOCKED"]
+    assert blocked["evidence"]["cause"] == "aws-managed-key"
+    assert blocked["evidence"]["owner"] == "444455556666"
+    steps = " ".join(m["text"] for m in plan["manual_steps"])
+    assert f"update-secret --secret-id {scn.secret_arns[0]} --kms-key-id KEY_ARN" in steps
+    assert plan["changes"] == []
+
+
+def test_n8_resource_policy_deny_of_the_role_is_blocked(sandbox: Sandbox, cli: CliRunner) -> None:
+    """N8: in the mapping's own account too, a Deny in the secret's resource policy wins over the role's
+    Allow: SECRET_ACCESS_BLOCKED naming the statement."""
+    scn = build_scenario(sandbox, "secret-policy-denies-role")
+    plan = plan_json(cli, scn.esm_uuid)
+    assert codes(plan) == ["SECRET_ACCESS_BLOCKED"]
+    (blocked,) = plan["findings"]
+    assert blocked["evidence"]["cause"] == "resource-policy-denies"
+    assert blocked["evidence"]["statements"] == ["ExecutionRole"]
+    assert any("narrow statement ExecutionRole" in m["text"] for m in plan["manual_steps"])

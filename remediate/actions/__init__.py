@@ -26,6 +26,7 @@ from remediate.actions import (
     route53,
     schema_registry,
     scram,
+    secret_access,  # issue 24
     secret_lifecycle,  # issue 25
     secret_value,
     security_group,
@@ -56,6 +57,7 @@ MODULES = (
     route53,
     schema_registry,
     scram,
+    secret_access,  # issue 24
     secret_lifecycle,  # issue 25
     secret_value,
     security_group,

@@ -22,6 +22,7 @@ from remediate.checks import (
     listeners,
     measured,  # issue 22
     schema_registry,
+    secret_access,  # issue 24
     secret_lifecycle,  # issue 25
     secrets,
     server_auth,
@@ -48,6 +49,7 @@ MODULES = (
     listeners,
     measured,  # issue 22
     schema_registry,
+    secret_access,  # issue 24
     secret_lifecycle,  # issue 25
     secrets,
     server_auth,

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar, cast
 from urllib.parse import urlsplit
 
-from remediate import esm_logs, health, kafka, required_access
+from remediate import esm_logs, health, kafka, policy, required_access
 from remediate.aws import Aws, is_access_denied, outcome
 from remediate.errors import AwsError, InputError
 from remediate.facts import (
@@ -121,6 +121,7 @@ PERMISSIONS = (
     "iam:GetPolicyVersion",
     "secretsmanager:DescribeSecret",
     "secretsmanager:GetSecretValue",  # analysed in memory: only the analysis is kept (secret_material.py)
+    "secretsmanager:GetResourcePolicy",  # issue 24 (N8): cross-account secrets need the role allowed there
     "route53:ListHostedZonesByVPC",
     "route53:ListHostedZones",
     # issue 24 (N10): who answers the pollers' DNS queries besides the VPC's resolver
@@ -357,18 +358,26 @@ class _Observer:
                 kms_key_id=raw.get("KmsKeyId"),
                 deleted_date=str(deleted) if deleted else None,
             )
+            # issue 24 (N8): the resource policy, which must allow the role when the secret is another
+            # account's, and whose Deny wins in any account.
+            policy_f = notes.guard(
+                f"resource policy of secret {arn}",
+                self.read("secretsmanager", "get_resource_policy", SecretId=arn),
+            )
             if access.type not in kafka.SECRET_TYPES or deleted:
                 # Secrets Manager refuses the value of a secret scheduled for deletion (issue 25).
-                return done(Shared(secret))
+                return then(policy_f, lambda raw: Shared(_with_policy(secret, raw), tuple(notes.unchecked)))
             value_f = notes.guard(
                 f"value of secret {arn}", self.pool.submit(self._material, arn, access.type, notes)
             )
             return then(
-                value_f,
-                lambda found: Shared(
-                    secret.model_copy(update={"material": found[0] if found else None}),
+                gather([value_f, policy_f]),
+                lambda got: Shared(
+                    _with_policy(secret, got[1]).model_copy(
+                        update={"material": got[0][0] if got[0] else None}
+                    ),
                     tuple(notes.unchecked),
-                    found[1] if found else None,
+                    got[0][1] if got[0] else None,
                 ),
             )
 
@@ -1229,6 +1238,14 @@ def _observe(
         ),
         observed,
     )
+
+
+def _with_policy(secret: Secret, raw: dict[str, Any] | None) -> Secret:
+    """The secret with its resource policy, when GetResourcePolicy answered (issue 24, N8)."""
+    if raw is None:
+        return secret
+    document = policy.parse(raw.get("ResourcePolicy"))
+    return secret.model_copy(update={"resource_policy_read": True, "resource_policy": document})
 
 
 def _private_cas(

@@ -47,7 +47,14 @@ from moto.kafka.exceptions import BadRequestException, NotFoundException
 from moto.route53 import models as _route53_models
 from moto.secretsmanager import models as _sm_models
 
-from remediate.sandbox import destination_keys, key_policies, regional_nat, runtime, speed
+from remediate.sandbox import (
+    cross_account_secrets,
+    destination_keys,
+    key_policies,
+    regional_nat,
+    runtime,
+    speed,
+)
 
 __all__ = [
     "DEFAULT_ENDPOINT_PENDING_READS",
@@ -1327,3 +1334,4 @@ def apply_patches() -> None:
         speed.patch(_replace)  # what no answer depends on, left out (moto's AMIs, per-request lookups)
         destination_keys.patch(_replace)  # issue 24 (S5)
         regional_nat.patch(_replace)  # issue 24 (S4)
+        cross_account_secrets.patch(_replace)  # issue 24 (N8)

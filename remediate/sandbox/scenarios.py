@@ -357,6 +357,16 @@ class ScenarioOptions:
     client_certificate_ca: Literal["cluster", "other"] = "cluster"
     """With auth "tls": issue the mapping's client certificate from the cluster's private CA, or from another
     private CA the cluster does not list (the brokers refuse it)."""
+    # issue 24 (N8)
+    owner_holds_secret: bool = False
+    """With ``cross_account_owner`` and auth "scram"/"tls": the secret is the owner's (made with that
+    account's credentials), as msk-cross-account's "Use the secret associated with the MSK cluster"."""
+    sm_default_key: bool = False
+    """Encrypt the scram/tls secret with the AWS managed key aws/secretsmanager (no KmsKeyId)."""
+    sm_resource_policy: Literal["none", "allow-role", "allow-role-and-consumer", "deny-role"] = "none"
+    """The secret's resource policy: none; an Allow of GetSecretValue to the execution role (and, with
+    "-and-consumer", DescribeSecret/GetResourcePolicy/GetSecretValue to the consumer account, so remediate may
+    read it); or a Deny of GetSecretValue to the role."""
 
 
 @dataclass(frozen=True)
@@ -1190,7 +1200,7 @@ class _Builder:
         auth = self.o.auth
         if auth not in ("scram", "tls"):
             return None
-        kms_key_arn: str = self.sb.client("kms").create_key(Description=f"{self.prefix} secrets")[
+        kms_key_arn: str = self._owner_client("kms").create_key(Description=f"{self.prefix} secrets")[
             "KeyMetadata"
         ]["Arn"]
         # An MSK SCRAM secret: its name "must begin with the prefix AmazonMSK_", it must use a custom KMS key
@@ -1212,12 +1222,68 @@ class _Builder:
             value = json.dumps(_client_certificate(self.prefix, self.sb, issuer))
         if self.o.secret_value is not None:
             value = self.o.secret_value
-        arn: str = self.sb.client("secretsmanager").create_secret(
-            Name=name, SecretString=value, KmsKeyId=kms_key_arn
-        )["ARN"]
+        key = {} if self.o.sm_default_key else {"KmsKeyId": kms_key_arn}
+        arn: str = self._owner_client("secretsmanager").create_secret(Name=name, SecretString=value, **key)[
+            "ARN"
+        ]
         self.made["kms_key_arn"] = kms_key_arn
         self.made["secret_arns"] = (arn,)
         return arn
+
+    def _owner_client(self, service: str) -> Any:
+        """A client of the secret's owner (issue 24, N8): the sandbox's own, or one signed with credentials of
+        a role in the owner's account (moto's AssumeRole switches accounts by the role ARN)."""
+        owner = self.o.cross_account_owner if self.o.owner_holds_secret else None
+        if owner is None or owner == self.sb.account_id:
+            return self.sb.client(service)
+        import boto3
+
+        creds = self.sb.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{owner}:role/{self.prefix}-owner", RoleSessionName="owner"
+        )["Credentials"]
+        make: Any = boto3.client  # the service name is a variable, which boto3's stubs do not overload
+        return make(
+            service,
+            region_name=self.region,
+            endpoint_url=self.sb.endpoint_url,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+
+    def secret_policy(self, role_arn: str) -> None:
+        """The secret's resource policy, once the execution role exists (issue 24, N8)."""
+        kind = self.o.sm_resource_policy
+        arns = self.made.get("secret_arns") or ()
+        if kind == "none" or not arns:
+            return
+        read = "secretsmanager:GetSecretValue"
+        statements: list[dict[str, Any]] = [
+            {
+                "Sid": "ExecutionRole",
+                "Effect": "Deny" if kind == "deny-role" else "Allow",
+                "Principal": {"AWS": role_arn},
+                "Action": read,
+                "Resource": "*",
+            }
+        ]
+        if kind == "allow-role-and-consumer":
+            statements.append(
+                {
+                    "Sid": "ConsumerReads",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{self.sb.account_id}:root"},
+                    "Action": [
+                        "secretsmanager:DescribeSecret",
+                        "secretsmanager:GetResourcePolicy",
+                        read,
+                    ],
+                    "Resource": "*",
+                }
+            )
+        self._owner_client("secretsmanager").put_resource_policy(
+            SecretId=arns[0], ResourcePolicy=_policy(*statements)
+        )
 
     def root_ca_secret(self) -> str | None:
         if self.o.root_ca_certificate is None:
@@ -1626,6 +1692,7 @@ class _Builder:
         esm_args.update(o.esm_settings)
 
         role_name, role_arn = self.role(access + self._access_statements(cluster_arn, secret_arn))
+        self.secret_policy(role_arn)  # issue 24 (N8)
         function_name, function_arn = self.function(role_arn)
         esm = self.sb.client("lambda").create_event_source_mapping(
             FunctionName=function_name, BatchSize=o.batch_size, Enabled=o.state != "Disabled", **esm_args
@@ -2517,5 +2584,52 @@ register(
         client_certificate_ca="other",
         last_processing_result=SERVER_FAILED_TO_AUTHENTICATE,
         expected_findings=("CLIENT_CERTIFICATE_UNTRUSTED",),
+    )
+)
+
+# issue 24 (N8): SASL/SCRAM secrets the execution role cannot read because of the secret itself. A secret of
+# the owner's account (a cross-account mapping) with no resource policy and the AWS managed key (the audit's
+# P10), which the consumer cannot even describe; the same secret readable by the consumer account but still
+# under the AWS managed key; and a secret of the mapping's own account whose resource policy denies the role.
+SASL_FAILED: Final = "PROBLEM: SASL authentication failed."
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cross-account-secret-unreadable",
+        description="A cross-account SCRAM mapping whose secret, in the owner's account, has no resource "
+        "policy.",
+        cross_account_owner="444455556666",
+        auth="scram",
+        owner_holds_secret=True,
+        sm_default_key=True,
+        last_processing_result=SASL_FAILED,
+        expected_findings=("COULD_NOT_CHECK",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cross-account-secret-default-key",
+        description="A cross-account SCRAM mapping whose secret, in the owner's account, allows the role but "
+        "is encrypted with the AWS managed key.",
+        cross_account_owner="444455556666",
+        auth="scram",
+        owner_holds_secret=True,
+        sm_default_key=True,
+        sm_resource_policy="allow-role-and-consumer",
+        last_processing_result=SASL_FAILED,
+        expected_findings=("COULD_NOT_CHECK", "SECRET_ACCESS_BLOCKED"),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="secret-policy-denies-role",
+        description="A SCRAM mapping whose secret's resource policy denies the execution role "
+        "GetSecretValue.",
+        auth="scram",
+        sm_resource_policy="deny-role",
+        last_processing_result=SASL_FAILED,
+        expected_findings=("SECRET_ACCESS_BLOCKED",),
     )
 )
