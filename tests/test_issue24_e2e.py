@@ -345,3 +345,39 @@ def test_n8_resource_policy_deny_of_the_role_is_blocked(sandbox: Sandbox, cli: C
     assert blocked["evidence"]["cause"] == "resource-policy-denies"
     assert blocked["evidence"]["statements"] == ["ExecutionRole"]
     assert any("narrow statement ExecutionRole" in m["text"] for m in plan["manual_steps"])
+
+
+def test_item_6_nat_subnets_nacl_blocks_the_way_out(sandbox: Sandbox, cli: CliRunner) -> None:
+    """Item 6: the NAT gateway's own subnet's NACL must admit tcp/443 from the pollers: a deny there is
+    BROKER_PORTS_BLOCKED on the NAT path, with a NACL step for that NACL (remediate never edits NACLs)."""
+    scn = build_scenario(sandbox, "nat-subnet-nacl-denies")
+    plan = plan_json(cli, scn.esm_uuid)
+    assert codes(plan) == ["BROKER_PORTS_BLOCKED"]
+    blocked = plan["findings"][0]["evidence"]["blocked"]
+    assert blocked
+    assert all(p["target"] == "nat" for p in blocked)
+    nacl = blocked[0]["blocks"][0]["resource"]
+    assert all(b["element"] == "NACL" and b["rule_number"] == 90 for p in blocked for b in p["blocks"])
+    steps = [m["text"] for m in plan["manual_steps"]]
+    assert any(f"--network-acl-id {nacl} --ingress" in s and "From=443,To=443" in s for s in steps)
+    assert not any("authorize-security-group-egress" in s for s in steps)
+    assert plan["changes"] == []
+
+
+def test_item_6_split_default_route_to_nat_is_a_way_out(sandbox: Sandbox, cli: CliRunner) -> None:
+    """Item 6: 0.0.0.0/1 and 128.0.0.0/1 to a public NAT gateway cover every address like 0.0.0.0/0: no
+    finding and no endpoint."""
+    scn = build_scenario(sandbox, "split-default-nat")
+    plan = plan_json(cli, scn.esm_uuid)
+    assert plan["findings"] == []
+    assert plan["changes"] == []
+
+
+def test_item_6_prefix_list_route_to_nat_is_not_no_way_out(sandbox: Sandbox, cli: CliRunner) -> None:
+    """Item 6: with no default route, a route to a prefix list through the NAT gateway may carry the calls
+    to AWS: COULD_NOT_CHECK naming it, never endpoints planned on 'no way out'."""
+    scn = build_scenario(sandbox, "prefix-list-to-nat")
+    plan = plan_json(cli, scn.esm_uuid)
+    assert codes(plan) == ["COULD_NOT_CHECK"]
+    assert "the more specific route pl-" in plan["findings"][0]["summary"]
+    assert plan["changes"] == []

@@ -135,6 +135,14 @@ def within_quota(fix: NetworkFix, net: Network) -> NetworkFix:
     return fix
 
 
+_NAT_EGRESS = (
+    "Allow outbound tcp/443 from {group} to the AWS service endpoints reached through the NAT gateway "
+    "(remediate never opens a security group to addresses outside the VPC): aws ec2 "
+    "authorize-security-group-egress --group-id {group} --ip-permissions "
+    "IpProtocol=tcp,FromPort=443,ToPort=443,IpRanges=[{{CidrIp=0.0.0.0/0}}]"
+)
+
+
 def manual_nacl(net: Network, block: NetworkBlock) -> str:
     nacl = next(n for n in net.nacls if n.id == block.resource)
     egress = block.direction == "egress"
@@ -172,12 +180,11 @@ def broker_fix(facts: Facts, evidence: BrokerPortsBlocked) -> NetworkFix:
     msk = facts.esm.source_kind == "msk"
     for path in evidence.blocked:
         if path.target == "nat":
-            fix.manual.append(
-                f"Allow outbound tcp/443 from {source_group} to the AWS service endpoints reached through "
-                "the NAT gateway (remediate never opens a security group to addresses outside the VPC): "
-                f"aws ec2 authorize-security-group-egress --group-id {source_group} --ip-permissions "
-                "IpProtocol=tcp,FromPort=443,ToPort=443,IpRanges=[{CidrIp=0.0.0.0/0}]"
-            )
+            # issue 24 (item 6): the NACLs on the way (the pollers' subnet's and the NAT gateway's) each get
+            # their own step; the security group's egress its own.
+            fix.manual += [manual_nacl(net, b) for b in path.blocks if b.element == "NACL"]
+            if any(b.element == "SG" for b in path.blocks):
+                fix.manual.append(_NAT_EGRESS.format(group=source_group))
             continue
         description = BROKER_RULE.format(port=path.port)
         planned = (len(fix.rules), len(fix.manual))

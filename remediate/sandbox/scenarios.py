@@ -235,8 +235,14 @@ class ScenarioOptions:
         "nat-without-igw-route",
         "transit-gateway",
         "regional-nat-gateway",
+        # issue 24 (item 6)
+        "nat-subnet-nacl-denies",
+        "split-default-nat",
+        "prefix-list-to-nat",
     ] = "nat-gateway"
-    """With ``nat``: what the private subnets' default route leads to."""
+    """With ``nat``: what the private subnets' default route leads to. Issue 24 (item 6): a NAT gateway whose
+    own subnet's NACL denies tcp/443 in from the VPC; 0.0.0.0/1 and 128.0.0.0/1 to the NAT gateway instead
+    of 0.0.0.0/0; only a customer managed prefix list (no default route) to the NAT gateway."""
     service_zone: Mapping[str, str] = field(default_factory=dict)
     """Short service name -> the only Availability Zone suffix ("a", "b", "c") it is offered in."""
     central_endpoint_zones: tuple[str, ...] = ()
@@ -1006,9 +1012,7 @@ class _Builder:
             nat_id = ec2.create_nat_gateway(
                 SubnetId=public, AllocationId=allocation, TagSpecifications=self._tags("natgateway")
             )["NatGateway"]["NatGatewayId"]
-            ec2.create_route(
-                RouteTableId=private_rt_id, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat_id
-            )
+            self.nat_routes(private_rt_id, nat_id, vpc_id, public)
         for subnet in subnets:
             ec2.associate_route_table(RouteTableId=private_rt_id, SubnetId=subnet)
         for short, suffix in o.service_zone.items():
@@ -1063,6 +1067,53 @@ class _Builder:
             route_table_ids=(private_rt_id, public_rt_id),
             nat_gateway_id=nat_id,
         )
+
+    def nat_routes(self, table: str, nat_id: str, vpc_id: str, public: str) -> None:
+        """The private subnets' routes to a zonal NAT gateway, and (issue 24, item 6) its subnet's NACL."""
+        ec2, egress = self.ec2, self.o.egress
+        if egress == "split-default-nat":
+            for half in ("0.0.0.0/1", "128.0.0.0/1"):
+                ec2.create_route(RouteTableId=table, DestinationCidrBlock=half, NatGatewayId=nat_id)
+            return
+        if egress == "prefix-list-to-nat":
+            listed = ec2.create_managed_prefix_list(
+                PrefixListName=f"{self.prefix}-aws-ranges",
+                MaxEntries=5,
+                AddressFamily="IPv4",
+                Entries=[{"Cidr": "52.94.0.0/16", "Description": "some AWS ranges"}],
+            )["PrefixList"]["PrefixListId"]
+            ec2.create_route(RouteTableId=table, DestinationPrefixListId=listed, NatGatewayId=nat_id)
+            return
+        ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat_id)
+        if egress == "nat-subnet-nacl-denies":
+            nacl = ec2.create_network_acl(VpcId=vpc_id, TagSpecifications=self._tags("network-acl", "nat"))[
+                "NetworkAcl"
+            ]["NetworkAclId"]
+            entries = (
+                (90, False, "deny", (443, 443), "10.0.0.0/16"),
+                (100, False, "allow", (0, 65535), "0.0.0.0/0"),
+                (100, True, "allow", (0, 65535), "0.0.0.0/0"),
+            )
+            for number, egress_rule, action, (lo, hi), cidr in entries:
+                ec2.create_network_acl_entry(
+                    NetworkAclId=nacl,
+                    RuleNumber=number,
+                    Protocol="6",
+                    RuleAction=action,
+                    Egress=egress_rule,
+                    CidrBlock=cidr,
+                    PortRange={"From": lo, "To": hi},
+                )
+            current = ec2.describe_network_acls(
+                Filters=[{"Name": "association.subnet-id", "Values": [public]}]
+            )
+            association = next(
+                a["NetworkAclAssociationId"]
+                for n in current["NetworkAcls"]
+                for a in n["Associations"]
+                if a["SubnetId"] == public
+            )
+            ec2.replace_network_acl_association(AssociationId=association, NetworkAclId=nacl)
 
     def security_group(self, role: str, port: int) -> str:
         ec2, o = self.ec2, self.o
@@ -2631,5 +2682,34 @@ register(
         sm_resource_policy="deny-role",
         last_processing_result=SASL_FAILED,
         expected_findings=("SECRET_ACCESS_BLOCKED",),
+    )
+)
+
+# issue 24 (item 6): the NAT gateway's own subnet's NACL denies tcp/443 in from the VPC (the pollers' calls to
+# AWS never reach the NAT gateway); routes other than the literal 0.0.0.0/0 to the NAT gateway.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="nat-subnet-nacl-denies",
+        description="The NAT gateway's subnet's NACL denies tcp/443 in from the VPC.",
+        egress="nat-subnet-nacl-denies",
+        expected_findings=("BROKER_PORTS_BLOCKED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="split-default-nat",
+        description="A healthy trigger whose subnets route 0.0.0.0/1 and 128.0.0.0/1 to the NAT gateway.",
+        egress="split-default-nat",
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="prefix-list-to-nat",
+        description="No default route; a customer managed prefix list of AWS ranges goes to the NAT gateway.",
+        egress="prefix-list-to-nat",
+        expected_findings=("COULD_NOT_CHECK",),
     )
 )
