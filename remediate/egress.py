@@ -97,9 +97,10 @@ def egress_of(net: Network, subnet_id: str) -> Egress:
 def public_routes(net: Network, table_id: str | None) -> list[Route]:
     """Active routes other than 0.0.0.0/0 to public addresses or a prefix list (issue 24, item 6).
 
-    The route table picks the most specific route that matches the destination ("Route priority", Amazon VPC
-    user guide, "Configure route tables": "We use the most specific route in your route table that matches
-    the traffic"), so such a route, not the default one, may carry the calls to AWS's public endpoints.
+    "In general, we direct traffic using the most specific route that matches the traffic. This is known as
+    the longest prefix match" (Amazon VPC user guide, "How route priority works",
+    https://docs.aws.amazon.com/vpc/latest/userguide/route-tables-priority.html), so such a route, not the
+    default one, may carry the calls to AWS's public endpoints.
     Left out: `local`, private ranges (RFC 1918 and shared space: AWS's public endpoints are never there,
     issue 24 N10 treats centralised endpoints), IPv6, and a gateway endpoint's prefix-list route, which
     carries only its own service (S3, DynamoDB)."""
