@@ -381,3 +381,21 @@ def test_item_6_prefix_list_route_to_nat_is_not_no_way_out(sandbox: Sandbox, cli
     assert codes(plan) == ["COULD_NOT_CHECK"]
     assert "the more specific route pl-" in plan["findings"][0]["summary"]
     assert plan["changes"] == []
+
+
+def test_n17_every_serverless_vpc_config_is_checked(sandbox: Sandbox, cli: CliRunner) -> None:
+    """N17: the second VpcConfigs entry of an MSK Serverless cluster is checked too: its subnet, which has no
+    way out, is named in the finding."""
+    scn = build_scenario(sandbox, "serverless-second-vpc-config")
+    subnet = next(
+        s["SubnetId"]
+        for s in sandbox.client("ec2").describe_subnets(
+            Filters=[
+                {"Name": "cidr-block", "Values": ["10.0.50.0/24"]},
+                {"Name": "tag:scenario", "Values": [scn.name]},
+            ]
+        )["Subnets"]
+    )
+    plan = plan_json(cli, scn.esm_uuid)
+    assert "SERVICE_ENDPOINTS_UNREACHABLE" in codes(plan)
+    assert subnet in json.dumps(plan["findings"])

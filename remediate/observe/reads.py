@@ -566,8 +566,22 @@ class _Observer:
         self, placement: str, subnet_ids: Sequence[str], group_ids: Sequence[str]
     ) -> Future[Shared[Network]]:
         def with_subnets(raw: dict[str, Any]) -> Future[Shared[Network]]:
-            subnets = tuple(subnet_from_api(s) for s in raw["Subnets"])
-            return then(self.vpc(subnets[0].vpc_id), lambda v: _network(placement, subnets, group_ids, v))
+            found = tuple(subnet_from_api(s) for s in raw["Subnets"])
+            # issue 24 (N17): an MSK Serverless cluster's VpcConfigs may name subnets of several VPCs; one
+            # network is one VPC, so the others are named as not checked rather than judged by this VPC.
+            subnets = tuple(s for s in found if s.vpc_id == found[0].vpc_id)
+            others = [s for s in found if s.vpc_id != found[0].vpc_id]
+            unchecked = tuple(
+                Unchecked(
+                    what=f"network of subnet {s.id} in {s.vpc_id}",
+                    reason=f"the pollers' subnets span more than one VPC; only {found[0].vpc_id} is modelled",
+                )
+                for s in others
+            )
+            return then(
+                self.vpc(found[0].vpc_id),
+                lambda v: _network(placement, subnets, group_ids, v, unchecked),
+            )
 
         return chain(self.read("ec2", "describe_subnets", SubnetIds=sorted(subnet_ids)), with_subnets)
 
@@ -1003,7 +1017,11 @@ def _seed(aws: Aws, key: str, value: Groups) -> None:
 
 
 def _network(
-    placement: str, subnets: tuple[Subnet, ...], group_ids: Sequence[str], found: VpcFacts
+    placement: str,
+    subnets: tuple[Subnet, ...],
+    group_ids: Sequence[str],
+    found: VpcFacts,
+    unchecked: tuple[Unchecked, ...] = (),
 ) -> Shared[Network]:
     ids = {s.id for s in subnets}
     network = Network(
@@ -1022,7 +1040,7 @@ def _network(
         forwarders=found.forwarders,
         **found.quotas,
     )
-    return Shared(network, found.unchecked)
+    return Shared(network, (*found.unchecked, *unchecked))
 
 
 def read_esm(aws: Aws, esm_id: str) -> dict[str, Any]:

@@ -363,6 +363,9 @@ class ScenarioOptions:
     client_certificate_ca: Literal["cluster", "other"] = "cluster"
     """With auth "tls": issue the mapping's client certificate from the cluster's private CA, or from another
     private CA the cluster does not list (the brokers refuse it)."""
+    # issue 24 (N17)
+    serverless_extra_config: bool = False
+    """With a SERVERLESS cluster: a second VpcConfigs entry, a subnet whose route table has no way out."""
     # issue 24 (N8)
     owner_holds_secret: bool = False
     """With ``cross_account_owner`` and auth "scram"/"tls": the secret is the owner's (made with that
@@ -1068,6 +1071,25 @@ class _Builder:
             nat_gateway_id=nat_id,
         )
 
+    def extra_vpc_config(self, group_id: str) -> list[dict[str, Any]]:
+        """issue 24 (N17): a second VpcConfigs entry, a subnet of the same VPC whose route table has no way
+        out (only `local`)."""
+        if not self.o.serverless_extra_config:
+            return []
+        vpc_id = self.made["vpc_id"]
+        subnet = self.ec2.create_subnet(
+            VpcId=vpc_id,
+            CidrBlock="10.0.50.0/24",
+            AvailabilityZone=f"{self.region}b",
+            TagSpecifications=self._tags("subnet", "second-config"),
+        )["Subnet"]["SubnetId"]
+        table = self.ec2.create_route_table(
+            VpcId=vpc_id, TagSpecifications=self._tags("route-table", "isolated")
+        )
+        self.ec2.associate_route_table(RouteTableId=table["RouteTable"]["RouteTableId"], SubnetId=subnet)
+        self.made["extra_subnet_id"] = subnet
+        return [{"SubnetIds": [subnet], "SecurityGroupIds": [group_id]}]
+
     def nat_routes(self, table: str, nat_id: str, vpc_id: str, public: str) -> None:
         """The private subnets' routes to a zonal NAT gateway, and (issue 24, item 6) its subnet's NACL."""
         ec2, egress = self.ec2, self.o.egress
@@ -1604,7 +1626,8 @@ class _Builder:
                 ClusterName=f"{self.prefix}-cluster",
                 Serverless={
                     "VpcConfigs": [
-                        {"SubnetIds": list(self.made["subnet_ids"]), "SecurityGroupIds": [group_id]}
+                        {"SubnetIds": list(self.made["subnet_ids"]), "SecurityGroupIds": [group_id]},
+                        *self.extra_vpc_config(group_id),
                     ],
                     "ClientAuthentication": {"Sasl": {"Iam": {"Enabled": True}}},
                 },
@@ -2711,5 +2734,18 @@ register(
         description="No default route; a customer managed prefix list of AWS ranges goes to the NAT gateway.",
         egress="prefix-list-to-nat",
         expected_findings=("COULD_NOT_CHECK",),
+    )
+)
+
+# issue 24 (N17): an MSK Serverless cluster with two VpcConfigs entries; the second one's subnet has no way
+# out, which reading VpcConfigs[0] alone never saw.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="serverless-second-vpc-config",
+        description="An MSK Serverless cluster whose second VpcConfigs entry is a subnet with no way out.",
+        cluster_type="SERVERLESS",
+        serverless_extra_config=True,
+        expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
     )
 )
