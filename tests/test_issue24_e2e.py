@@ -399,3 +399,28 @@ def test_n17_every_serverless_vpc_config_is_checked(sandbox: Sandbox, cli: CliRu
     plan = plan_json(cli, scn.esm_uuid)
     assert "SERVICE_ENDPOINTS_UNREACHABLE" in codes(plan)
     assert subnet in json.dumps(plan["findings"])
+
+
+def test_n16_vpc_wide_reads_follow_every_page(sandbox: Sandbox, cli: CliRunner) -> None:
+    """N16: with more route tables than one DescribeRouteTables page (100), the subnets' table on the second
+    page still decides: the NAT gateway there is their way out (no finding), read page by page."""
+    scn = build_scenario(sandbox, "healthy-msk", name="n16-pages")
+    ec2 = sandbox.client("ec2")
+    for _ in range(100):
+        ec2.create_route_table(VpcId=scn.vpc_id)
+    late = ec2.create_route_table(VpcId=scn.vpc_id)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=late, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=scn.nat_gateway_id)
+    tables = ec2.describe_route_tables(
+        Filters=[{"Name": "association.subnet-id", "Values": list(scn.subnet_ids)}]
+    )
+    for table in tables["RouteTables"]:
+        for association in table["Associations"]:
+            if association.get("SubnetId") in scn.subnet_ids:
+                ec2.replace_route_table_association(
+                    AssociationId=association["RouteTableAssociationId"], RouteTableId=late
+                )
+    sandbox.clear_calls()
+    plan = plan_json(cli, scn.esm_uuid)
+    assert plan["findings"] == []
+    assert plan["changes"] == []
+    assert [op for _, op in sandbox.calls].count("DescribeRouteTables") == 2

@@ -95,6 +95,19 @@ from remediate.observe.first_read import services_ahead
 log = get_logger(__name__)
 T = TypeVar("T")
 
+VPC_WIDE_READS = (
+    ("describe_security_groups", "SecurityGroups", 1000, "Filters"),
+    ("describe_route_tables", "RouteTables", 100, "Filters"),
+    ("describe_network_acls", "NetworkAcls", 1000, "Filters"),
+    ("describe_nat_gateways", "NatGateways", 1000, "Filter"),
+    ("describe_vpc_endpoints", "VpcEndpoints", 1000, "Filters"),
+    ("describe_subnets", "Subnets", 1000, "Filters"),
+)
+"""issue 24 (N16): the VPC-wide reads, the list each answers, the largest MaxResults each takes (EC2 API
+reference: 5-100 for DescribeRouteTables, 5-1000 for the others, "we return only 1,000 items" for
+DescribeVpcEndpoints) and the name of its filter parameter."""
+VPC_WIDE_ITEMS = tuple(items for _, items, _, _ in VPC_WIDE_READS)
+
 # The IAM actions observation uses, declared beside the reads for `remediate iam-policy`.
 PERMISSIONS = (
     "lambda:GetEventSourceMapping",
@@ -591,16 +604,20 @@ class _Observer:
 
     def _vpc(self, vpc_id: str) -> Future[VpcFacts]:
         by_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
-        reads = [
+        reads: list[Future[Any]] = [
             self.read("ec2", "describe_vpcs", VpcIds=[vpc_id]),
             self.read("ec2", "describe_vpc_attribute", VpcId=vpc_id, Attribute="enableDnsSupport"),
             self.read("ec2", "describe_vpc_attribute", VpcId=vpc_id, Attribute="enableDnsHostnames"),
-            self.read("ec2", "describe_security_groups", Filters=by_vpc),
-            self.read("ec2", "describe_route_tables", Filters=by_vpc),
-            self.read("ec2", "describe_network_acls", Filters=by_vpc),
-            self.read("ec2", "describe_nat_gateways", Filter=by_vpc),
-            self.read("ec2", "describe_vpc_endpoints", Filters=by_vpc),
-            self.read("ec2", "describe_subnets", Filters=by_vpc),
+            # issue 24 (N16): every VPC-wide list page by page, at the largest page each API gives (EC2 API
+            # reference, MaxResults; Amazon EC2 developer guide, "Pagination in the Amazon EC2 API": "We
+            # recommend that you use pagination when calling describe actions that can potentially return a
+            # large number of results ... unpaginated calls might be throttled and could time out").
+            *(
+                self.pages(
+                    "ec2", operation, items, "NextToken", "NextToken", MaxResults=page, **{key: by_vpc}
+                )
+                for operation, items, page, key in VPC_WIDE_READS
+            ),
         ]
         region = self.aws.region
         unchecked: list[Unchecked] = []
@@ -660,6 +677,7 @@ class _Observer:
         ]
 
         def built(r: list[Any]) -> VpcFacts:
+            r = [*r[:3], *({name: found} for name, found in zip(VPC_WIDE_ITEMS, r[3:9], strict=True)), *r[9:]]
             (
                 vpcs,
                 support,

@@ -51,6 +51,7 @@ from remediate.sandbox import (
     cross_account_secrets,
     destination_keys,
     key_policies,
+    paging,
     regional_nat,
     runtime,
     speed,
@@ -1335,3 +1336,4 @@ def apply_patches() -> None:
         destination_keys.patch(_replace)  # issue 24 (S5)
         regional_nat.patch(_replace)  # issue 24 (S4)
         cross_account_secrets.patch(_replace)  # issue 24 (N8)
+        paging.patch(_chain)  # issue 24 (N16)
