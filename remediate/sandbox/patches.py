@@ -1211,6 +1211,7 @@ def _refuse_private_dns_without_vpc_dns(backend: Any, vpc_id: str) -> None:
 def _respond_modify_vpc_endpoint(self: Any) -> Any:
     _check_endpoint_policy_size(self._get_param("PolicyDocument"))
     _refuse_reset_policy(self)
+    _refuse_other_types(self)  # issue 24 (S3)
     result = _original(_ec2_vpc_responses.VPCs, "modify_vpc_endpoint")(self)
     endpoint = self.ec2_backend.describe_vpc_endpoints(vpc_end_point_ids=[self._get_param("VpcEndpointId")])[
         0
@@ -1233,6 +1234,33 @@ def _refuse_reset_policy(response: Any) -> None:
     endpoint = response.ec2_backend.describe_vpc_endpoints(vpc_end_point_ids=[endpoint_id])[0]
     if str(endpoint.vpc_endpoint_type or "Gateway").lower() != "gateway":
         raise _InvalidParameter(f"ResetPolicy is supported for gateway endpoints only: {endpoint_id}")
+
+
+_ENDPOINT_TYPES: dict[str, tuple[str, ...]] = {
+    "AddRouteTableIds": ("gateway",),
+    "RemoveRouteTableIds": ("gateway",),
+    "AddSubnetIds": ("interface", "gatewayloadbalancer"),
+    "RemoveSubnetIds": ("interface",),
+    "AddSecurityGroupIds": ("interface",),
+    "RemoveSecurityGroupIds": ("interface",),
+    "PrivateDnsEnabled": ("interface",),
+}
+"""issue 24 (S3): the endpoint types each ModifyVpcEndpoint parameter is for, as the EC2 API reference
+(ModifyVpcEndpoint, botocore model) marks them: "(Gateway endpoint) The IDs of the route tables to
+associate", "(Interface and Gateway Load Balancer endpoints) The IDs of the subnets", "(Interface endpoint)
+The IDs of the security groups", "(Interface endpoint) Indicates whether a private hosted zone is associated
+with the VPC". ResetPolicy is `_refuse_reset_policy`'s. AWS's error for another type is not published: the
+sandbox answers InvalidParameter, so nothing can rely on the call working."""
+
+
+def _refuse_other_types(response: Any) -> None:
+    endpoint_id = response._get_param("VpcEndpointId")
+    endpoint = response.ec2_backend.describe_vpc_endpoints(vpc_end_point_ids=[endpoint_id])[0]
+    kind = str(endpoint.vpc_endpoint_type or "Gateway").lower()
+    for parameter, kinds in _ENDPOINT_TYPES.items():
+        given = response._get_param(parameter)
+        if given not in (None, [], "") and kind not in kinds:
+            raise _InvalidParameter(f"{parameter} is not supported for a {kind} endpoint: {endpoint_id}")
 
 
 # --- EC2 security group rule quota ---
