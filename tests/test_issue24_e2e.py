@@ -424,3 +424,23 @@ def test_n16_vpc_wide_reads_follow_every_page(sandbox: Sandbox, cli: CliRunner) 
     assert plan["findings"] == []
     assert plan["changes"] == []
     assert [op for _, op in sandbox.calls].count("DescribeRouteTables") == 2
+
+
+def test_s6_a_hub_accounts_shared_zone_gets_no_conflicting_endpoint(sandbox: Sandbox, cli: CliRunner) -> None:
+    """S6: the centralised Lambda endpoint's private hosted zone is a hub account's, associated with this
+    VPC: ListHostedZonesByVPC lists it (any owner), so no private-DNS Lambda endpoint is planned, which AWS
+    would refuse (conflicting DNS domain); the STS one is created."""
+    scn = build_scenario(
+        sandbox, "central-lambda-endpoint", name="s6-hub-zone", central_zones_owner="111122223333"
+    )
+    plan = plan_json(cli, scn.esm_uuid)
+    created = [
+        c["resource"].rsplit(".", 1)[-1] for c in plan["changes"] if c["action"] == "create_vpc_endpoint"
+    ]
+    assert created == ["sts"]
+    unchecked = [f["summary"] for f in plan["findings"] if f["code"] == "COULD_NOT_CHECK"]
+    assert any("private hosted zone" in t and "conflicting DNS domain" in t for t in unchecked)
+    applied = cli("apply", "--esm", scn.esm_uuid, "--auto-approve")
+    assert applied.returncode == 0, applied.stderr
+    made = sandbox.client("ec2").describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [scn.vpc_id]}])
+    assert [e["ServiceName"].rsplit(".", 1)[-1] for e in made["VpcEndpoints"]] == ["sts"]

@@ -44,7 +44,6 @@ from moto.ec2.responses import vpcs as _ec2_vpc_responses
 from moto.kafka import models as _kafka_models
 from moto.kafka import responses as _kafka_responses
 from moto.kafka.exceptions import BadRequestException, NotFoundException
-from moto.route53 import models as _route53_models
 from moto.secretsmanager import models as _sm_models
 
 from remediate.sandbox import (
@@ -54,6 +53,7 @@ from remediate.sandbox import (
     paging,
     regional_nat,
     runtime,
+    shared_zones,
     speed,
 )
 
@@ -1133,10 +1133,9 @@ def _describe_vpc_endpoint_services(self: Any, *args: Any, **kwargs: Any) -> dic
 def _private_dns_holder(backend: Any, vpc_id: str, service_name: str, dns_name: str) -> bool:
     """Whether the VPC's resolver already has the name: a private hosted zone for it associated with the
     VPC, or a live private-DNS endpoint of the same service in the VPC."""
-    zones = _route53_models.route53_backends[backend.account_id][_PARTITION].zones.values()
-    for zone in zones:
-        named = zone.private_zone and str(zone.name).rstrip(".").lower() == dns_name
-        if named and any(v.get("vpc_id") == vpc_id for v in zone.vpcs):
+    # issue 24 (S6): a zone of any account associated with the VPC (a hub's shared zone) holds the name.
+    for _, zone in shared_zones.associated(vpc_id):
+        if str(zone.name).rstrip(".").lower() == dns_name:
             return True
     return any(
         e.vpc_id == vpc_id
@@ -1365,3 +1364,4 @@ def apply_patches() -> None:
         regional_nat.patch(_replace)  # issue 24 (S4)
         cross_account_secrets.patch(_replace)  # issue 24 (N8)
         paging.patch(_chain)  # issue 24 (N16)
+        shared_zones.patch(_replace)  # issue 24 (S6)

@@ -363,6 +363,9 @@ class ScenarioOptions:
     client_certificate_ca: Literal["cluster", "other"] = "cluster"
     """With auth "tls": issue the mapping's client certificate from the cluster's private CA, or from another
     private CA the cluster does not list (the brokers refuse it)."""
+    # issue 24 (S6)
+    central_zones_owner: str | None = None
+    """The account that owns the ``central_endpoint_zones`` (a hub sharing them with this VPC); None: this."""
     # issue 24 (N17)
     serverless_extra_config: bool = False
     """With a SERVERLESS cluster: a second VpcConfigs entry, a subnet whose route table has no way out."""
@@ -1035,7 +1038,7 @@ class _Builder:
             # A centralised endpoint: a hub account's private hosted zone for the service's name,
             # associated with this VPC (the zone holds the service's default DNS name: EC2 API reference,
             # CreateVpcEndpoint, PrivateDnsEnabled).
-            self.sb.client("route53").create_hosted_zone(
+            self._account_client(o.central_zones_owner, "route53").create_hosted_zone(
                 Name=f"{short}.{self.region}.amazonaws.com",
                 CallerReference=f"{self.prefix}-central-{short}",
                 VPC={"VPCRegion": self.region, "VPCId": vpc_id},
@@ -1307,6 +1310,11 @@ class _Builder:
         """A client of the secret's owner (issue 24, N8): the sandbox's own, or one signed with credentials of
         a role in the owner's account (moto's AssumeRole switches accounts by the role ARN)."""
         owner = self.o.cross_account_owner if self.o.owner_holds_secret else None
+        return self._account_client(owner, service)
+
+    def _account_client(self, account: str | None, service: str) -> Any:
+        """A client of `account` (None: the sandbox's own), signed with a role of it (issue 24)."""
+        owner = account
         if owner is None or owner == self.sb.account_id:
             return self.sb.client(service)
         import boto3
