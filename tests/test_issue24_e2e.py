@@ -444,3 +444,25 @@ def test_s6_a_hub_accounts_shared_zone_gets_no_conflicting_endpoint(sandbox: San
     assert applied.returncode == 0, applied.stderr
     made = sandbox.client("ec2").describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [scn.vpc_id]}])
     assert [e["ServiceName"].rsplit(".", 1)[-1] for e in made["VpcEndpoints"]] == ["sts"]
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "reported"), [("kafka.m5.large", True), ("express.m7g.large", False)]
+)
+def test_n14_connection_quota_follows_the_broker_type(
+    sandbox: Sandbox, cli: CliRunner, instance_type: str, reported: bool
+) -> None:
+    """N14: 2,950 IAM connections on a Standard broker are near its quota of 3,000
+    (BROKER_CONNECTIONS_EXHAUSTED, named as the default); the Standard number is not applied to an Express
+    broker."""
+    scn = build_scenario(
+        sandbox, "express-broker-connections", name=f"n14-{reported}", broker_instance_type=instance_type
+    )
+    diagnosed = cli("diagnose", "--esm", scn.esm_uuid, "--output", "json")
+    assert diagnosed.returncode == 0, diagnosed.stderr
+    found = [
+        f for f in json.loads(diagnosed.stdout)["findings"] if f["code"] == "BROKER_CONNECTIONS_EXHAUSTED"
+    ]
+    assert bool(found) == reported
+    if reported:
+        assert "the Standard broker default" in found[0]["summary"]

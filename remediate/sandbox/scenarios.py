@@ -363,6 +363,9 @@ class ScenarioOptions:
     client_certificate_ca: Literal["cluster", "other"] = "cluster"
     """With auth "tls": issue the mapping's client certificate from the cluster's private CA, or from another
     private CA the cluster does not list (the brokers refuse it)."""
+    # issue 24 (N14)
+    broker_instance_type: str = "kafka.m5.large"
+    """BrokerNodeGroupInfo.InstanceType of a provisioned cluster (express.* for Express brokers)."""
     # issue 24 (S6)
     central_zones_owner: str | None = None
     """The account that owns the ``central_endpoint_zones`` (a hub sharing them with this VPC); None: this."""
@@ -1646,7 +1649,7 @@ class _Builder:
             ClusterName=f"{self.prefix}-cluster",
             Provisioned={
                 "BrokerNodeGroupInfo": {
-                    "InstanceType": "kafka.m5.large",
+                    "InstanceType": o.broker_instance_type,
                     "ClientSubnets": list(self.made["subnet_ids"]),
                     "SecurityGroups": [group_id],
                     **(
@@ -2755,5 +2758,17 @@ register(
         cluster_type="SERVERLESS",
         serverless_extra_config=True,
         expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
+    )
+)
+
+# issue 24 (N14): Express brokers have a quota section of their own on the MSK quota page; the Standard
+# broker's 3,000 IAM connections is not theirs.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="express-broker-connections",
+        description="An MSK IAM cluster of Express brokers whose broker 3 holds 2,950 connections.",
+        broker_instance_type="express.m7g.large",
+        broker_metrics={"ConnectionCount": {"1": (400.0,), "3": (2100.0, 2950.0)}},
     )
 )
