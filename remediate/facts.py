@@ -401,6 +401,11 @@ class Network(Model):
     default (Amazon VPC user guide, "Amazon VPC quotas"), kept when the applied value was not read."""
     interface_endpoint_quota: int = 50
     """Interface and Gateway Load Balancer endpoints per VPC (vpc/L-29B6F2EB); default 50 (same page)."""
+    # issue 24 (N15)
+    gateway_endpoints_in_region: int | None = None
+    """Live gateway endpoints of the account in the Region (read for an S3 destination only); None: unread."""
+    gateway_endpoint_quota: int = 20
+    """Gateway VPC endpoints per Region: 20 by default (AWS PrivateLink quotas); applied value unread."""
 
     @property
     def groups_by_id(self) -> dict[str, SecurityGroup]:

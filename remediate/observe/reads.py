@@ -30,6 +30,7 @@ from remediate import esm_logs, health, kafka, policy, required_access
 from remediate.aws import Aws, is_access_denied, outcome
 from remediate.errors import AwsError, InputError
 from remediate.facts import (
+    VPC_ENDPOINT_LIVE_STATES,
     BrokerHealth,
     BrokerInterface,
     Cluster,
@@ -1199,6 +1200,7 @@ def _observe(
 
     topics_f = chain(cluster_f, cluster_topics)
     cas_f = chain(cluster_f, lambda cluster: _private_cas(obs, esm, cluster, notes))  # issue 24 (N6)
+    gateways_f = chain(network_f, lambda net: _gateway_count(obs, esm, net, notes))  # issue 24 (N15)
 
     def system_logs(fn: Function | None) -> Future[EsmLogs | None]:
         # issue 21: only a provisioned-mode mapping with a LoggingConfig writes system logs (esm_logs).
@@ -1226,8 +1228,11 @@ def _observe(
             interfaces,
             found_logs,
             cas,
+            gateways,
             *shared,
         ) = parts
+        if network is not None and gateways is not None:
+            network = network.model_copy(update={"gateway_endpoints_in_region": gateways})
         if cluster is not None and cas is not None:
             cluster = cluster.model_copy(update={"private_cas": cas})
         secrets: list[Shared[Secret]] = [found for found in shared if found is not None]
@@ -1269,6 +1274,7 @@ def _observe(
                 interfaces_f,
                 logs_f,
                 cas_f,
+                gateways_f,
                 *secret_fs,
             ]
         ),
@@ -1282,6 +1288,28 @@ def _with_policy(secret: Secret, raw: dict[str, Any] | None) -> Secret:
         return secret
     document = policy.parse(raw.get("ResourcePolicy"))
     return secret.model_copy(update={"resource_policy_read": True, "resource_policy": document})
+
+
+def _gateway_count(obs: _Observer, esm: Esm, net: Network | None, notes: _Notes) -> Future[int | None]:
+    """issue 24 (N15): the account's live gateway endpoints in the Region, read only when an S3 gateway
+    endpoint may be planned (an S3 on-failure destination reached from a VPC): "Gateway VPC endpoints per
+    Region: 20" (AWS PrivateLink quotas) is a Region-wide count."""
+    s3 = (esm.on_failure_destination or "").startswith("arn:aws:s3:")
+    if not s3 or net is None or net.placement == "internet" or net.vpc is None:
+        return done(None)
+    gateways = [{"Name": "vpc-endpoint-type", "Values": ["Gateway"]}]
+    listed = obs.pages(
+        "ec2",
+        "describe_vpc_endpoints",
+        "VpcEndpoints",
+        "NextToken",
+        "NextToken",
+        MaxResults=1000,
+        Filters=gateways,
+    )
+    live = {s.lower() for s in VPC_ENDPOINT_LIVE_STATES}
+    counted = then(listed, lambda found: sum(1 for e in found if str(e.get("State", "")).lower() in live))
+    return cast("Future[int | None]", notes.guard("gateway VPC endpoints of the Region", counted))
 
 
 def _private_cas(

@@ -1071,6 +1071,10 @@ _LIVE_ENDPOINT_STATES: Final = frozenset({"pendingacceptance", "pending", "avail
 _SERVICE_ZONES_ATTR: Final = "_remediate_service_zones"
 
 
+_GATEWAY_ENDPOINTS_PER_REGION: Final = 20
+"""issue 24 (N15): AWS PrivateLink quotas, "Gateway VPC endpoints per Region: 20" (quoted by the audit)."""
+
+
 class _VpcEndpointLimitExceeded(EC2ClientError):
     def __init__(self) -> None:
         super().__init__(
@@ -1152,6 +1156,16 @@ _PARTITION: Final = "aws"
 def _refuse_endpoint(backend: Any, vpc_id: str, service_name: str, params: dict[str, Any]) -> None:
     """Raise what AWS answers to a CreateVpcEndpoint it refuses (see the list above)."""
     kind = str(params.get("endpoint_type") or "Gateway").lower()
+    if kind == "gateway":
+        # issue 24 (N15): "Gateway VPC endpoints per Region: 20" (AWS PrivateLink quotas), the Region's count.
+        gateways = [
+            e
+            for e in backend.vpc_end_points.values()
+            if str(e.vpc_endpoint_type or "Gateway").lower() == "gateway"
+            and str(e.state).lower() in _LIVE_ENDPOINT_STATES
+        ]
+        if len(gateways) >= _GATEWAY_ENDPOINTS_PER_REGION:
+            raise _VpcEndpointLimitExceeded()
     if kind not in ("interface", "gatewayloadbalancer"):
         return
     live = [

@@ -40,3 +40,23 @@ def test_modify_vpc_endpoint_refuses_parameters_of_another_endpoint_type(sb: San
     ec2.modify_vpc_endpoint(VpcEndpointId=interface, AddSecurityGroupIds=[sg], PrivateDnsEnabled=True)
     (found,) = ec2.describe_vpc_endpoints(VpcEndpointIds=[gateway])["VpcEndpoints"]
     assert table in found["RouteTableIds"]
+
+
+S3 = "com.amazonaws.us-east-1.s3"
+
+
+def test_the_twenty_first_gateway_endpoint_of_the_region_is_refused(sb: Sandbox) -> None:
+    """Issue 24 (N15): "Gateway VPC endpoints per Region: 20" (AWS PrivateLink quotas)."""
+    ec2 = sb.client("ec2")
+    live = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-endpoint-type", "Values": ["Gateway"]}])
+    for _ in range(20 - len(live["VpcEndpoints"])):
+        vpc = ec2.create_vpc(CidrBlock="10.6.0.0/16")["Vpc"]["VpcId"]
+        ec2.create_vpc_endpoint(
+            VpcId=vpc, ServiceName="com.amazonaws.us-east-1.s3", VpcEndpointType="Gateway"
+        )
+    vpc = ec2.create_vpc(CidrBlock="10.5.0.0/16")["Vpc"]["VpcId"]
+    with pytest.raises(ClientError) as raised:
+        ec2.create_vpc_endpoint(
+            VpcId=vpc, ServiceName="com.amazonaws.us-east-1.s3", VpcEndpointType="Gateway"
+        )
+    assert raised.value.response["Error"]["Code"] == "VpcEndpointLimitExceeded"
