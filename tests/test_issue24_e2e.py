@@ -335,6 +335,29 @@ def test_n8_cross_account_secret_under_the_aws_managed_key_is_blocked(
     assert plan["changes"] == []
 
 
+def test_n8_cross_account_secret_whose_policy_names_another_role_is_blocked(
+    sandbox: Sandbox, cli: CliRunner
+) -> None:
+    """N8: the owner's resource policy allows another role, not the mapping's: SECRET_ACCESS_BLOCKED
+    (resource-policy-does-not-allow) with the one statement to add, naming the role exactly."""
+    scn = build_scenario(
+        sandbox,
+        "cross-account-secret-default-key",
+        name="n8-other-role",
+        sm_default_key=False,
+        sm_resource_policy="allow-other-role",
+    )
+    plan = plan_json(cli, scn.esm_uuid)
+    (blocked,) = [f for f in plan["findings"] if f["code"] == "SECRET_ACCESS_BLOCKED"]
+    assert blocked["evidence"]["cause"] == "resource-policy-does-not-allow"
+    statement = (
+        '{"Sid":"RemediateLambdaReadsSecret","Effect":"Allow","Principal":{"AWS":"'
+        + scn.role_arn
+        + '"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}'
+    )
+    assert any(statement in m["text"] for m in plan["manual_steps"])
+
+
 def test_n8_resource_policy_deny_of_the_role_is_blocked(sandbox: Sandbox, cli: CliRunner) -> None:
     """N8: in the mapping's own account too, a Deny in the secret's resource policy wins over the role's
     Allow: SECRET_ACCESS_BLOCKED naming the statement."""

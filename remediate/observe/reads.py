@@ -1411,11 +1411,27 @@ def _related(
             for r in dict.fromkeys(refs)
             if r and not required_access.is_aws_managed_key(r) and not required_access.is_aws_managed_alias(r)
         ]
-        found = [notes.adopt(f"KMS key {r}", obs.kms_key(r)) for r in wanted]
+        # `adopt` takes None (a key KMS did not find) as a value not read.
+        read = [
+            cast("Future[Shared[KmsKey]]", recover(obs.kms_key(r), _key_not_found(r, notes))) for r in wanted
+        ]
+        found = [notes.adopt(f"KMS key {r}", f) for r, f in zip(wanted, read, strict=True)]
         return then(gather(found), lambda got: tuple(k for k in got if k is not None))
 
     keys_f = chain(gather([destination_f, *secret_fs]), keys)
     return gather([peers_f, keys_f, _registry(obs, esm, notes)])
+
+
+def _key_not_found(ref: str, notes: _Notes) -> Callable[[BaseException], None]:
+    """issue 24 (N8): a key KMS does not find for this caller (deleted, or another account's key that
+    DescribeKey does not show here) is a key not checked, never the end of the run."""
+
+    def handle(exc: BaseException) -> None:
+        if not (isinstance(exc, AwsError) and exc.code == "NotFoundException"):
+            raise exc.with_traceback(None)
+        notes.unchecked.append(Unchecked(what=f"KMS key {ref}", reason=f"{exc.code}: {exc}"))
+
+    return handle
 
 
 def _registry(obs: _Observer, esm: Esm, notes: _Notes) -> Future[SchemaRegistry | None]:

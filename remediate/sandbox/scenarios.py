@@ -378,7 +378,9 @@ class ScenarioOptions:
     account's credentials), as msk-cross-account's "Use the secret associated with the MSK cluster"."""
     sm_default_key: bool = False
     """Encrypt the scram/tls secret with the AWS managed key aws/secretsmanager (no KmsKeyId)."""
-    sm_resource_policy: Literal["none", "allow-role", "allow-role-and-consumer", "deny-role"] = "none"
+    sm_resource_policy: Literal[
+        "none", "allow-role", "allow-role-and-consumer", "deny-role", "allow-other-role"
+    ] = "none"
     """The secret's resource policy: none; an Allow of GetSecretValue to the execution role (and, with
     "-and-consumer", DescribeSecret/GetResourcePolicy/GetSecretValue to the consumer account, so remediate may
     read it); or a Deny of GetSecretValue to the role."""
@@ -1365,6 +1367,19 @@ class _Builder:
                     "Resource": "*",
                 }
             )
+        if kind == "allow-other-role":
+            # Another role of the consumer account may read it; the consumer account may only describe it.
+            consumer = f"arn:aws:iam::{self.sb.account_id}"
+            statements = [
+                {**statements[0], "Sid": "OtherRole", "Principal": {"AWS": f"{consumer}:role/someone-else"}},
+                {
+                    "Sid": "ConsumerDescribes",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"{consumer}:root"},
+                    "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy"],
+                    "Resource": "*",
+                },
+            ]
         self._owner_client("secretsmanager").put_resource_policy(
             SecretId=arns[0], ResourcePolicy=_policy(*statements)
         )
