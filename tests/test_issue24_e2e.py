@@ -489,3 +489,19 @@ def test_n14_connection_quota_follows_the_broker_type(
     assert bool(found) == reported
     if reported:
         assert "the Standard broker default" in found[0]["summary"]
+
+
+def test_n17_a_serverless_vpc_config_in_another_vpc_is_could_not_check(
+    sandbox: Sandbox, cli: CliRunner
+) -> None:
+    """N17: a VpcConfigs entry whose subnet is in another VPC is not judged by the first VPC's facts:
+    COULD_NOT_CHECK naming it, and nothing planned for it."""
+    scn = build_scenario(
+        sandbox, "serverless-second-vpc-config", name="n17-other-vpc", serverless_extra_vpc=True
+    )
+    second = [{"Name": "tag:Name", "Values": [f"{scn.name}-second-config"]}]
+    (found,) = sandbox.client("ec2").describe_subnets(Filters=second)["Subnets"]
+    plan = plan_json(cli, scn.esm_uuid)
+    assert codes(plan) == ["COULD_NOT_CHECK"]
+    assert f"network of subnet {found['SubnetId']} in {found['VpcId']}" in plan["findings"][0]["summary"]
+    assert plan["changes"] == []

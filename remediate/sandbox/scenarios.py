@@ -372,6 +372,8 @@ class ScenarioOptions:
     # issue 24 (N17)
     serverless_extra_config: bool = False
     """With a SERVERLESS cluster: a second VpcConfigs entry, a subnet whose route table has no way out."""
+    serverless_extra_vpc: bool = False
+    """With ``serverless_extra_config``: that subnet is in a VPC of its own."""
     # issue 24 (N8)
     owner_holds_secret: bool = False
     """With ``cross_account_owner`` and auth "scram"/"tls": the secret is the owner's (made with that
@@ -1085,6 +1087,10 @@ class _Builder:
         if not self.o.serverless_extra_config:
             return []
         vpc_id = self.made["vpc_id"]
+        if self.o.serverless_extra_vpc:
+            vpc_id = self.ec2.create_vpc(
+                CidrBlock="10.0.0.0/16", TagSpecifications=self._tags("vpc", "second")
+            )["Vpc"]["VpcId"]
         subnet = self.ec2.create_subnet(
             VpcId=vpc_id,
             CidrBlock="10.0.50.0/24",
