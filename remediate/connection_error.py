@@ -50,10 +50,11 @@ def broker_trouble(facts: Facts, numbers: Numbers) -> tuple[str, ...]:
     if cpu is not None and cpu >= health.CPU_LIMIT_PERCENT:
         signs.append(f"CPU (user + system) at {cpu:g}% (keep under {health.CPU_LIMIT_PERCENT:g}%)")
     connections = numbers.get("max_connections")
-    quota = health.IAM_CONNECTIONS_PER_BROKER
+    quota = health.iam_connection_quota(cluster.instance_type if cluster else None)  # issue 24 (N14)
     if (
         cluster is not None
         and cluster.auth.iam
+        and quota is not None
         and connections is not None
         and connections >= quota * health.CONNECTIONS_NEAR
     ):

@@ -25,6 +25,7 @@ Three answers, because only one of them lets the tool conclude anything:
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Literal
 
@@ -69,11 +70,73 @@ def appliance(target: str) -> str | None:
 
 
 def egress_of(net: Network, subnet_id: str) -> Egress:
-    """The way out of one subnet of the pollers, by its default route (see the module docstring)."""
+    """The way out of one subnet of the pollers, by its default route (see the module docstring), unless a
+    more specific route to public addresses may take the service's traffic elsewhere (issue 24, item 6)."""
     subnet = net.subnet(subnet_id)
     if subnet is not None and not subnet.cidr:
         return Egress("appliance", f"{subnet_id} is IPv6-only: its way to AWS's endpoints is not modelled")
     table, route = default_route(net, subnet_id)
+    way = _by_default_route(net, table, route)
+    specific = public_routes(net, table)
+    if route is None and specific:
+        covered = _split_default(net, table, specific)
+        if covered is not None:
+            return covered
+    other = next((r for r in specific if route is None or r.target != route.target), None)
+    if other is None:
+        return way
+    return Egress(
+        "appliance",
+        f"{way.detail}; but the more specific route {other.destination} goes to {other.target}, and whether "
+        "the service's addresses are in it is not known",
+        table,
+        other.target,
+    )
+
+
+def public_routes(net: Network, table_id: str | None) -> list[Route]:
+    """Active routes other than 0.0.0.0/0 to public addresses or a prefix list (issue 24, item 6).
+
+    "In general, we direct traffic using the most specific route that matches the traffic. This is known as
+    the longest prefix match" (Amazon VPC user guide, "How route priority works",
+    https://docs.aws.amazon.com/vpc/latest/userguide/route-tables-priority.html), so such a route, not the
+    default one, may carry the calls to AWS's public endpoints.
+    Left out: `local`, private ranges (RFC 1918 and shared space: AWS's public endpoints are never there,
+    issue 24 N10 treats centralised endpoints), IPv6, and a gateway endpoint's prefix-list route, which
+    carries only its own service (S3, DynamoDB)."""
+    table = next((t for t in net.route_tables if t.id == table_id), None)
+    if table is None:
+        return []
+    gateways = {e.id for e in net.endpoints if e.type.lower() == "gateway"}
+    out = []
+    for r in table.routes:
+        if r.destination == DEFAULT_ROUTE or r.state != "active" or r.target == "local":
+            continue
+        if r.destination.startswith("pl-"):
+            if r.target.startswith("vpce-") or r.target in gateways:
+                continue
+        elif ":" in r.destination or not ipaddress.ip_network(r.destination, strict=False).is_global:
+            continue
+        out.append(r)
+    return out
+
+
+def _split_default(net: Network, table: str | None, routes: list[Route]) -> Egress | None:
+    """Routes through public NAT gateways that together cover every IPv4 address (0.0.0.0/1 and 128.0.0.0/1,
+    as VPN setups write the default route) are a way out like 0.0.0.0/0."""
+    nats = [r for r in routes if not r.destination.startswith("pl-") and r.target.startswith("nat-")]
+    ways = [_through_nat(net, r.target, table) for r in nats]
+    if not nats or any(w.kind != "nat" for w in ways):
+        return None
+    nets = ipaddress.collapse_addresses(ipaddress.IPv4Network(r.destination) for r in nats)
+    if [str(n) for n in nets] != [DEFAULT_ROUTE]:
+        return None
+    return Egress(
+        "nat", f"{', '.join(r.destination for r in nats)} through {ways[0].detail}", table, nats[0].target
+    )
+
+
+def _by_default_route(net: Network, table: str | None, route: Route | None) -> Egress:
     if route is None:
         return Egress("none", f"no {DEFAULT_ROUTE} route", table)
     if route.state != "active":

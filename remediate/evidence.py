@@ -199,6 +199,39 @@ class TopicReplicationFactorOne(Evidence):
     partition_count: int | None = None
 
 
+# issue 24 (N6)
+class ClientCertificateUntrusted(Evidence):
+    """The mapping's mTLS client certificate does not chain to any private CA the cluster trusts. Only public
+    names of the certificates (subject, issuer, key identifiers): never the key or the certificate itself."""
+
+    secret: str
+    cluster: str
+    subject: str
+    issuer: str
+    authority_key_id: str | None = None
+    ca_arns: tuple[str, ...]
+    ca_subjects: tuple[str, ...] = ()
+    """The subjects of the CAs whose certificates could be read, in the order of `ca_arns` (readable ones)."""
+    ca_refused: tuple[str, ...] = ()
+    """CAs GetCertificateAuthorityCertificate refused ("ARN: code"): gone, or not ACTIVE."""
+
+
+# issue 24 (N8)
+class SecretAccessBlocked(Evidence):
+    """The secret's resource policy or key keeps the execution role from GetSecretValue."""
+
+    secret: str
+    role: str
+    owner: str
+    """The account that owns the secret."""
+    cross_account: bool
+    cause: Literal[
+        "resource-policy-denies", "no-resource-policy", "resource-policy-does-not-allow", "aws-managed-key"
+    ]
+    statements: tuple[str, ...] = ()
+    """The Sids (or #N) of the resource policy's denying statements."""
+
+
 class EsmDisabled(Evidence):
     state: str
     state_transition_reason: str
@@ -629,6 +662,9 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "CLIENT_CERT_REJECTED": (MeasuredFailure,),  # issue 22: only the probe measures it
     "TOPIC_NOT_FOUND": (TopicNotFound, MeasuredFailure, EsmLogError),
     "TOPIC_REPLICATION_FACTOR_ONE": (TopicReplicationFactorOne,),
+    # issue 24
+    "CLIENT_CERTIFICATE_UNTRUSTED": (ClientCertificateUntrusted,),
+    "SECRET_ACCESS_BLOCKED": (SecretAccessBlocked,),
 }
 
 
@@ -663,6 +699,7 @@ __all__ = [
     "BrokerReading",
     "BrokerStorageFull",
     "BrokerTimeout",
+    "ClientCertificateUntrusted",
     "ClusterAuthzAcl",
     "ClusterAuthzCrossAccount",
     "ClusterAuthzIam",
@@ -693,6 +730,7 @@ __all__ = [
     "SaslScram",
     "SchemaRegistryDenied",
     "SchemaRegistryUnreachable",
+    "SecretAccessBlocked",
     "SecretMaterialProblems",
     "SecretMissing",
     "SecretScheduledForDeletion",

@@ -140,6 +140,16 @@ class Function(Model):
     """GetFunctionConfiguration Timeout, in seconds (issue 25)."""
 
 
+class PrivateCa(Model):
+    """issue 24 (N6): one private CA of an mTLS cluster, as GetCertificateAuthorityCertificate shows it:
+    its certificate's public names only; `error` when AWS refused it for a reason other than a denial."""
+
+    arn: str
+    subject: str | None = None
+    subject_key_id: str | None = None
+    error: str | None = None
+
+
 class ClusterAuth(Model):
     iam: bool = False
     scram: bool = False
@@ -178,6 +188,12 @@ class Cluster(Model):
     def express(self) -> bool:
         """issue 21 (item 8): Express brokers (instance types `express.*`), whose storage MSK manages."""
         return (self.instance_type or "").startswith("express.")  # `remediate.express.PREFIX`
+
+    # issue 24 (N6)
+    tls_ca_arns: tuple[str, ...] = ()
+    """ClientAuthentication.Tls.CertificateAuthorityArnList: the private CAs mTLS clients must chain to."""
+    private_cas: tuple[PrivateCa, ...] | None = None
+    """Each of `tls_ca_arns`'s certificate (acm-pca:GetCertificateAuthorityCertificate); None: not read."""
 
 
 class VpcConnection(Model):
@@ -396,6 +412,11 @@ class Network(Model):
     default (Amazon VPC user guide, "Amazon VPC quotas"), kept when the applied value was not read."""
     interface_endpoint_quota: int = 50
     """Interface and Gateway Load Balancer endpoints per VPC (vpc/L-29B6F2EB); default 50 (same page)."""
+    # issue 24 (N15)
+    gateway_endpoints_in_region: int | None = None
+    """Live gateway endpoints of the account in the Region (read for an S3 destination only); None: unread."""
+    gateway_endpoint_quota: int = 20
+    """Gateway VPC endpoints per Region: 20 by default (AWS PrivateLink quotas); applied value unread."""
 
     @property
     def groups_by_id(self) -> dict[str, SecurityGroup]:
@@ -443,6 +464,10 @@ class CertificateInfo(Model):
     sha256: str
     is_ca: bool = False
     dns_names: tuple[str, ...] = ()
+    authority_key_id: str | None = None
+    """issue 24 (N6): the AuthorityKeyIdentifier (hex), which names the key of the CA that signed it."""
+    subject_key_id: str | None = None
+    """issue 24 (N6): the SubjectKeyIdentifier (hex) of a CA certificate."""
 
 
 class MaterialProblem(Model):
@@ -478,6 +503,11 @@ class Secret(Model):
     material: SecretMaterial | None = None
     deleted_date: str | None = None
     """DescribeSecret DeletedDate: when a secret scheduled for deletion goes (issue 25)."""
+    # issue 24 (N8)
+    resource_policy_read: bool = False
+    """GetResourcePolicy answered (with or without a policy); False: not read (denied, or secret unread)."""
+    resource_policy: dict[str, Any] | None = None
+    """The secret's resource policy (GetResourcePolicy ResourcePolicy), None when it has none."""
 
 
 class HostResolution(Model):

@@ -63,6 +63,11 @@ CODES: dict[str, str] = {
     "never deliver",
     # issue 22
     "CLIENT_CERT_REJECTED": "the brokers reject the mapping's mTLS client certificate (measured by a probe)",
+    # issue 24
+    "CLIENT_CERTIFICATE_UNTRUSTED": "the mapping's mTLS client certificate does not chain to any private CA "
+    "the MSK cluster trusts",
+    "SECRET_ACCESS_BLOCKED": "the secret's resource policy or AWS managed key keeps the execution role from "
+    "reading it (a Deny, or another account's secret without an Allow or a customer managed key)",
 }
 
 

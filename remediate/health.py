@@ -40,6 +40,20 @@ IAM_CONNECTIONS_PER_BROKER = 3000
 """MSK developer guide, "Amazon MSK quota", Standard broker quota: "Maximum TCP connections per broker
 (IAM access control): 3000"; for other authentication "MSK does not enforce connection limits", so
 only an IAM cluster has a quota to exhaust."""
+
+
+def iam_connection_quota(instance_type: str | None) -> int | None:
+    """The IAM connection quota per broker of a broker instance type (issue 24, N14): the Standard broker
+    quota for Standard brokers (`kafka.*`, or the type unread); None for Express brokers (`express.*`), which
+    the quota page lists under a section of their own ("Amazon MSK Express broker quota") whose table the
+    stored copies of the page cut off. The tool then judges no connection count of theirs rather than apply
+    a Standard number. The Standard quota "can be raised" through listener.name.client_iam.max.connections
+    (same page), which the tool does not read: the finding says it is the default."""
+    if instance_type is not None and instance_type.startswith("express."):
+        return None
+    return IAM_CONNECTIONS_PER_BROKER
+
+
 CONNECTIONS_NEAR = 0.9
 """The share of the quota at which a broker's connections count as exhausted: new connections are
 refused at the quota, so intermittent SASL failures start before the count reads exactly 3000.

@@ -110,6 +110,9 @@ RESOURCES: dict[str, tuple[str, ...]] = {
     # issue 21: the mapping's system logs, in its function's log group, and the MSK brokers' logs, in the
     # group the cluster's LoggingInfo names (FilterLogEvents names the log group).
     "logs:FilterLogEvents": ("arn:{p}:logs:*:{a}:log-group:*",),
+    # issue 24 (N6): an mTLS cluster's private CAs, in this account or another ("The AWS Private CA can be
+    # either in the same AWS account as your cluster, or in a different account", MSK developer guide).
+    "acm-pca:GetCertificateAuthorityCertificate": ("arn:{p}:acm-pca:*:*:certificate-authority/*",),
 }
 SELF_MODIFY = (
     "iam:AttachRolePolicy",

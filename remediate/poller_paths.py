@@ -21,7 +21,17 @@ from remediate import kafka
 from remediate.egress import Egress, egress_of
 from remediate.evidence import BlockedPath, NetworkBlock, PathCheck
 from remediate.facts import DnsForwarder, Facts, Network, VpcEndpoint, VpcZone
-from remediate.reachability import Block, PathResult, Peer, cidr_contains, evaluate, route_table_of
+from remediate.reachability import (
+    EPHEMERAL,
+    Block,
+    PathResult,
+    Peer,
+    cidr_contains,
+    evaluate,
+    nacl_denial,
+    nacl_of,
+    route_table_of,
+)
 
 HTTPS = 443
 DESTINATION_SERVICES = frozenset({"sqs", "sns", "s3"})
@@ -152,11 +162,38 @@ def nat_paths(net: Network) -> list[PathResult]:
     internet: the security group applies before any route does."""
     internet = Peer("AWS services via NAT", "0.0.0.0/0")
     ways = egress(net)
-    return [
-        evaluate(net, src, internet, HTTPS, dest_ingress=False)
-        for src in sources(net)
-        if src.subnet_id and ways[src.subnet_id].kind != "none"
-    ]
+    out = []
+    for src in sources(net):
+        if not src.subnet_id or ways[src.subnet_id].kind == "none":
+            continue
+        path = evaluate(net, src, internet, HTTPS, dest_ingress=False)
+        extra = nat_subnet_blocks(net, src, ways[src.subnet_id])
+        out.append(PathResult(path.source, path.dest, path.port, (*path.blocks, *extra)) if extra else path)
+    return out
+
+
+def nat_subnet_blocks(net: Network, src: Peer, way: Egress) -> list[Block]:
+    """The NAT gateway's own subnet's NACL on the way out and back (issue 24, item 6).
+
+    NACLs are stateless and apply to every subnet a packet enters or leaves ("Control subnet traffic with
+    network access control lists", Amazon VPC user guide); a zonal NAT gateway's interface is in its own
+    subnet ("NAT gateways": "You create a public NAT gateway in a public subnet"), so that subnet's NACL
+    must admit tcp/443 from the pollers and to the internet, and the replies on the ephemeral ports. A
+    regional NAT gateway has no subnet, and one in the pollers' own subnet crosses no other NACL."""
+    nat = next((n for n in net.nat_gateways if n.id == way.target), None) if way.kind == "nat" else None
+    if nat is None or not nat.subnet_id or nat.subnet_id == src.subnet_id:
+        return []
+    nacl = nacl_of(net, nat.subnet_id)
+    if nacl is None:
+        return []
+    steps = (
+        (False, (HTTPS, HTTPS), src.cidr),
+        (True, (HTTPS, HTTPS), "0.0.0.0/0"),
+        (False, EPHEMERAL, "0.0.0.0/0"),
+        (True, EPHEMERAL, src.cidr),
+    )
+    found = [nacl_denial(nacl, egress, ports, cidr) for egress, ports, cidr in steps]
+    return [b for b in found if b is not None]
 
 
 # --- service endpoints ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from remediate.config import load_settings
 from remediate.plan import Change
 from remediate.policy import FULL_ACCESS
 from remediate.sandbox import Sandbox
+from remediate.sandbox.faults import FaultRule
 from remediate.sandbox.scenarios import build_scenario
 from tests import tls_factory as tf
 from tests.conftest import CliRunner, settle
@@ -258,3 +259,249 @@ def test_n12_rollback_to_no_policy_writes_the_default_on_an_interface_endpoint(
     actions.get("put_vpc_endpoint_policy").apply(change, ctx)
     raw = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint])["VpcEndpoints"][0]["PolicyDocument"]
     assert json.loads(raw)["Statement"] == FULL_ACCESS["Statement"]
+
+
+@pytest.mark.parametrize(("ca", "untrusted"), [("other", True), ("cluster", False)])
+def test_n6_client_certificate_must_chain_to_a_cluster_ca(
+    sandbox: Sandbox, cli: CliRunner, ca: str, untrusted: bool
+) -> None:
+    """N6: a client certificate that none of the cluster's private CAs issued is CLIENT_CERTIFICATE_UNTRUSTED
+    (read through ACM PCA GetCertificateAuthorityCertificate), with a manual step naming the cluster's CAs;
+    one the cluster's CA issued is not. No key material is printed."""
+    scn = build_scenario(
+        sandbox, "mtls-untrusted-client-certificate", name=f"n6-{ca}", client_certificate_ca=ca
+    )
+    plan = plan_json(cli, scn.esm_uuid)
+    found = [f for f in plan["findings"] if f["code"] == "CLIENT_CERTIFICATE_UNTRUSTED"]
+    assert bool(found) == untrusted
+    value = json.loads(
+        sandbox.client("secretsmanager").get_secret_value(SecretId=scn.secret_arns[0])["SecretString"]
+    )
+    key_lines = [line for line in value["privateKey"].splitlines() if "PRIVATE KEY" not in line]
+    assert not any(line in json.dumps(plan) for line in key_lines)
+    if untrusted:
+        cluster = sandbox.client("kafka").describe_cluster_v2(ClusterArn=scn.cluster_arn)["ClusterInfo"]
+        (ca_arn,) = cluster["Provisioned"]["ClientAuthentication"]["Tls"]["CertificateAuthorityArnList"]
+        (finding,) = found
+        assert finding["evidence"]["ca_arns"] == [ca_arn]
+        assert finding["evidence"]["issuer"] == "CN=n6-other other CA"
+        assert any(ca_arn in m["text"] and "issue-certificate" in m["text"] for m in plan["manual_steps"])
+        assert plan["changes"] == []
+
+
+def test_n6_private_ca_read_denied_is_could_not_check(sandbox: Sandbox, cli: CliRunner) -> None:
+    """N6: when the caller may not read the cluster's private CA, nothing is concluded: COULD_NOT_CHECK."""
+    scn = build_scenario(sandbox, "mtls-untrusted-client-certificate", name="n6-denied")
+    sandbox.faults.add(
+        FaultRule(
+            service="acm-pca", operation="GetCertificateAuthorityCertificate", kind="status", status=403
+        )
+    )
+    plan = plan_json(cli, scn.esm_uuid)
+    assert "CLIENT_CERTIFICATE_UNTRUSTED" not in codes(plan)
+    assert any(
+        f["code"] == "COULD_NOT_CHECK" and "certificate of private CA" in f["summary"]
+        for f in plan["findings"]
+    )
+
+
+def test_n8_cross_account_secret_unreadable_names_what_its_owner_must_allow(
+    sandbox: Sandbox, cli: CliRunner
+) -> None:
+    """N8 (the audit's P10): another account's secret with no resource policy cannot even be described from
+    the mapping's account: COULD_NOT_CHECK naming the resource-policy and customer-managed-key rules, never a
+    clean bill of health."""
+    scn = build_scenario(sandbox, "cross-account-secret-unreadable")
+    plan = plan_json(cli, scn.esm_uuid)
+    assert set(codes(plan)) == {"COULD_NOT_CHECK"}
+    summaries = " ".join(f["summary"] for f in plan["findings"])
+    assert f"could not read cross-account secret {scn.secret_arns[0]} (account 444455556666)" in summaries
+    assert "customer managed key" in summaries
+    assert plan["changes"] == []
+
+
+def test_n8_cross_account_secret_under_the_aws_managed_key_is_blocked(
+    sandbox: Sandbox, cli: CliRunner
+) -> None:
+    """N8: the owner's resource policy allows the role, but the AWS managed key cannot be used from another
+    account: SECRET_ACCESS_BLOCKED (aws-managed-key) with a step for the owner."""
+    scn = build_scenario(sandbox, "cross-account-secret-default-key")
+    plan = plan_json(cli, scn.esm_uuid)
+    (blocked,) = [f for f in plan["findings"] if f["code"] == "SECRET_ACCESS_BLOCKED"]
+    assert blocked["evidence"]["cause"] == "aws-managed-key"
+    assert blocked["evidence"]["owner"] == "444455556666"
+    steps = " ".join(m["text"] for m in plan["manual_steps"])
+    assert f"update-secret --secret-id {scn.secret_arns[0]} --kms-key-id KEY_ARN" in steps
+    assert plan["changes"] == []
+
+
+def test_n8_cross_account_secret_whose_policy_names_another_role_is_blocked(
+    sandbox: Sandbox, cli: CliRunner
+) -> None:
+    """N8: the owner's resource policy allows another role, not the mapping's: SECRET_ACCESS_BLOCKED
+    (resource-policy-does-not-allow) with the one statement to add, naming the role exactly."""
+    scn = build_scenario(
+        sandbox,
+        "cross-account-secret-default-key",
+        name="n8-other-role",
+        sm_default_key=False,
+        sm_resource_policy="allow-other-role",
+    )
+    plan = plan_json(cli, scn.esm_uuid)
+    (blocked,) = [f for f in plan["findings"] if f["code"] == "SECRET_ACCESS_BLOCKED"]
+    assert blocked["evidence"]["cause"] == "resource-policy-does-not-allow"
+    statement = (
+        '{"Sid":"RemediateLambdaReadsSecret","Effect":"Allow","Principal":{"AWS":"'
+        + scn.role_arn
+        + '"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}'
+    )
+    assert any(statement in m["text"] for m in plan["manual_steps"])
+
+
+def test_n8_resource_policy_deny_of_the_role_is_blocked(sandbox: Sandbox, cli: CliRunner) -> None:
+    """N8: in the mapping's own account too, a Deny in the secret's resource policy wins over the role's
+    Allow: SECRET_ACCESS_BLOCKED naming the statement."""
+    scn = build_scenario(sandbox, "secret-policy-denies-role")
+    plan = plan_json(cli, scn.esm_uuid)
+    assert codes(plan) == ["SECRET_ACCESS_BLOCKED"]
+    (blocked,) = plan["findings"]
+    assert blocked["evidence"]["cause"] == "resource-policy-denies"
+    assert blocked["evidence"]["statements"] == ["ExecutionRole"]
+    assert any("narrow statement ExecutionRole" in m["text"] for m in plan["manual_steps"])
+
+
+def test_item_6_nat_subnets_nacl_blocks_the_way_out(sandbox: Sandbox, cli: CliRunner) -> None:
+    """Item 6: the NAT gateway's own subnet's NACL must admit tcp/443 from the pollers: a deny there is
+    BROKER_PORTS_BLOCKED on the NAT path, with a NACL step for that NACL (remediate never edits NACLs)."""
+    scn = build_scenario(sandbox, "nat-subnet-nacl-denies")
+    plan = plan_json(cli, scn.esm_uuid)
+    assert codes(plan) == ["BROKER_PORTS_BLOCKED"]
+    blocked = plan["findings"][0]["evidence"]["blocked"]
+    assert blocked
+    assert all(p["target"] == "nat" for p in blocked)
+    nacl = blocked[0]["blocks"][0]["resource"]
+    assert all(b["element"] == "NACL" and b["rule_number"] == 90 for p in blocked for b in p["blocks"])
+    steps = [m["text"] for m in plan["manual_steps"]]
+    assert any(f"--network-acl-id {nacl} --ingress" in s and "From=443,To=443" in s for s in steps)
+    assert not any("authorize-security-group-egress" in s for s in steps)
+    assert plan["changes"] == []
+
+
+def test_item_6_split_default_route_to_nat_is_a_way_out(sandbox: Sandbox, cli: CliRunner) -> None:
+    """Item 6: 0.0.0.0/1 and 128.0.0.0/1 to a public NAT gateway cover every address like 0.0.0.0/0: no
+    finding and no endpoint."""
+    scn = build_scenario(sandbox, "split-default-nat")
+    plan = plan_json(cli, scn.esm_uuid)
+    assert plan["findings"] == []
+    assert plan["changes"] == []
+
+
+def test_item_6_prefix_list_route_to_nat_is_not_no_way_out(sandbox: Sandbox, cli: CliRunner) -> None:
+    """Item 6: with no default route, a route to a prefix list through the NAT gateway may carry the calls
+    to AWS: COULD_NOT_CHECK naming it, never endpoints planned on 'no way out'."""
+    scn = build_scenario(sandbox, "prefix-list-to-nat")
+    plan = plan_json(cli, scn.esm_uuid)
+    assert codes(plan) == ["COULD_NOT_CHECK"]
+    assert "the more specific route pl-" in plan["findings"][0]["summary"]
+    assert plan["changes"] == []
+
+
+def test_n17_every_serverless_vpc_config_is_checked(sandbox: Sandbox, cli: CliRunner) -> None:
+    """N17: the second VpcConfigs entry of an MSK Serverless cluster is checked too: its subnet, which has no
+    way out, is named in the finding."""
+    scn = build_scenario(sandbox, "serverless-second-vpc-config")
+    subnet = next(
+        s["SubnetId"]
+        for s in sandbox.client("ec2").describe_subnets(
+            Filters=[
+                {"Name": "cidr-block", "Values": ["10.0.50.0/24"]},
+                {"Name": "tag:scenario", "Values": [scn.name]},
+            ]
+        )["Subnets"]
+    )
+    plan = plan_json(cli, scn.esm_uuid)
+    assert "SERVICE_ENDPOINTS_UNREACHABLE" in codes(plan)
+    assert subnet in json.dumps(plan["findings"])
+
+
+def test_n16_vpc_wide_reads_follow_every_page(sandbox: Sandbox, cli: CliRunner) -> None:
+    """N16: with more route tables than one DescribeRouteTables page (100), the subnets' table on the second
+    page still decides: the NAT gateway there is their way out (no finding), read page by page."""
+    scn = build_scenario(sandbox, "healthy-msk", name="n16-pages")
+    ec2 = sandbox.client("ec2")
+    for _ in range(100):
+        ec2.create_route_table(VpcId=scn.vpc_id)
+    late = ec2.create_route_table(VpcId=scn.vpc_id)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=late, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=scn.nat_gateway_id)
+    tables = ec2.describe_route_tables(
+        Filters=[{"Name": "association.subnet-id", "Values": list(scn.subnet_ids)}]
+    )
+    for table in tables["RouteTables"]:
+        for association in table["Associations"]:
+            if association.get("SubnetId") in scn.subnet_ids:
+                ec2.replace_route_table_association(
+                    AssociationId=association["RouteTableAssociationId"], RouteTableId=late
+                )
+    sandbox.clear_calls()
+    plan = plan_json(cli, scn.esm_uuid)
+    assert plan["findings"] == []
+    assert plan["changes"] == []
+    assert [op for _, op in sandbox.calls].count("DescribeRouteTables") == 2
+
+
+def test_s6_a_hub_accounts_shared_zone_gets_no_conflicting_endpoint(sandbox: Sandbox, cli: CliRunner) -> None:
+    """S6: the centralised Lambda endpoint's private hosted zone is a hub account's, associated with this
+    VPC: ListHostedZonesByVPC lists it (any owner), so no private-DNS Lambda endpoint is planned, which AWS
+    would refuse (conflicting DNS domain); the STS one is created."""
+    scn = build_scenario(
+        sandbox, "central-lambda-endpoint", name="s6-hub-zone", central_zones_owner="111122223333"
+    )
+    plan = plan_json(cli, scn.esm_uuid)
+    created = [
+        c["resource"].rsplit(".", 1)[-1] for c in plan["changes"] if c["action"] == "create_vpc_endpoint"
+    ]
+    assert created == ["sts"]
+    unchecked = [f["summary"] for f in plan["findings"] if f["code"] == "COULD_NOT_CHECK"]
+    assert any("private hosted zone" in t and "conflicting DNS domain" in t for t in unchecked)
+    applied = cli("apply", "--esm", scn.esm_uuid, "--auto-approve")
+    assert applied.returncode == 0, applied.stderr
+    made = sandbox.client("ec2").describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [scn.vpc_id]}])
+    assert [e["ServiceName"].rsplit(".", 1)[-1] for e in made["VpcEndpoints"]] == ["sts"]
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "reported"), [("kafka.m5.large", True), ("express.m7g.large", False)]
+)
+def test_n14_connection_quota_follows_the_broker_type(
+    sandbox: Sandbox, cli: CliRunner, instance_type: str, reported: bool
+) -> None:
+    """N14: 2,950 IAM connections on a Standard broker are near its quota of 3,000
+    (BROKER_CONNECTIONS_EXHAUSTED, named as the default); the Standard number is not applied to an Express
+    broker."""
+    scn = build_scenario(
+        sandbox, "express-broker-connections", name=f"n14-{reported}", broker_instance_type=instance_type
+    )
+    diagnosed = cli("diagnose", "--esm", scn.esm_uuid, "--output", "json")
+    assert diagnosed.returncode == 0, diagnosed.stderr
+    found = [
+        f for f in json.loads(diagnosed.stdout)["findings"] if f["code"] == "BROKER_CONNECTIONS_EXHAUSTED"
+    ]
+    assert bool(found) == reported
+    if reported:
+        assert "the Standard broker default" in found[0]["summary"]
+
+
+def test_n17_a_serverless_vpc_config_in_another_vpc_is_could_not_check(
+    sandbox: Sandbox, cli: CliRunner
+) -> None:
+    """N17: a VpcConfigs entry whose subnet is in another VPC is not judged by the first VPC's facts:
+    COULD_NOT_CHECK naming it, and nothing planned for it."""
+    scn = build_scenario(
+        sandbox, "serverless-second-vpc-config", name="n17-other-vpc", serverless_extra_vpc=True
+    )
+    second = [{"Name": "tag:Name", "Values": [f"{scn.name}-second-config"]}]
+    (found,) = sandbox.client("ec2").describe_subnets(Filters=second)["Subnets"]
+    plan = plan_json(cli, scn.esm_uuid)
+    assert codes(plan) == ["COULD_NOT_CHECK"]
+    assert f"network of subnet {found['SubnetId']} in {found['VpcId']}" in plan["findings"][0]["summary"]
+    assert plan["changes"] == []

@@ -10,6 +10,7 @@ from remediate.actions import (
     broker_logs,  # issue 21 (item 4)
     broker_storage,
     broker_tls,
+    client_trust,  # issue 24
     connection_error,
     consumer_group,
     cross_account,
@@ -26,6 +27,7 @@ from remediate.actions import (
     route53,
     schema_registry,
     scram,
+    secret_access,  # issue 24
     secret_lifecycle,  # issue 25
     secret_value,
     security_group,
@@ -41,6 +43,7 @@ MODULES = (
     broker_logs,  # issue 21 (item 4)
     broker_storage,
     broker_tls,
+    client_trust,  # issue 24
     connection_error,
     consumer_group,
     cross_account,
@@ -57,6 +60,7 @@ MODULES = (
     route53,
     schema_registry,
     scram,
+    secret_access,  # issue 24
     secret_lifecycle,  # issue 25
     secret_value,
     security_group,

@@ -135,6 +135,14 @@ def within_quota(fix: NetworkFix, net: Network) -> NetworkFix:
     return fix
 
 
+_NAT_EGRESS = (
+    "Allow outbound tcp/443 from {group} to the AWS service endpoints reached through the NAT gateway "
+    "(remediate never opens a security group to addresses outside the VPC): aws ec2 "
+    "authorize-security-group-egress --group-id {group} --ip-permissions "
+    "IpProtocol=tcp,FromPort=443,ToPort=443,IpRanges=[{{CidrIp=0.0.0.0/0}}]"
+)
+
+
 def manual_nacl(net: Network, block: NetworkBlock) -> str:
     nacl = next(n for n in net.nacls if n.id == block.resource)
     egress = block.direction == "egress"
@@ -172,12 +180,11 @@ def broker_fix(facts: Facts, evidence: BrokerPortsBlocked) -> NetworkFix:
     msk = facts.esm.source_kind == "msk"
     for path in evidence.blocked:
         if path.target == "nat":
-            fix.manual.append(
-                f"Allow outbound tcp/443 from {source_group} to the AWS service endpoints reached through "
-                "the NAT gateway (remediate never opens a security group to addresses outside the VPC): "
-                f"aws ec2 authorize-security-group-egress --group-id {source_group} --ip-permissions "
-                "IpProtocol=tcp,FromPort=443,ToPort=443,IpRanges=[{CidrIp=0.0.0.0/0}]"
-            )
+            # issue 24 (item 6): the NACLs on the way (the pollers' subnet's and the NAT gateway's) each get
+            # their own step; the security group's egress its own.
+            fix.manual += [manual_nacl(net, b) for b in path.blocks if b.element == "NACL"]
+            if any(b.element == "SG" for b in path.blocks):
+                fix.manual.append(_NAT_EGRESS.format(group=source_group))
             continue
         description = BROKER_RULE.format(port=path.port)
         planned = (len(fix.rules), len(fix.manual))
@@ -304,6 +311,8 @@ class _EndpointFixer:
             tables = sorted(
                 {t.id for s in self.sources if (t := route_table_of(self.net, s.subnet_id or "")) is not None}
             )
+            if not self._gateway_preconditions(name, tables):
+                return
             self.fix.endpoints.append(
                 {
                     "VpcId": self.vpc_id,
@@ -327,6 +336,33 @@ class _EndpointFixer:
                 "SecurityGroupIds": [group],
             }
         )
+
+    def _gateway_preconditions(self, name: str, tables: list[str]) -> bool:
+        """issue 24 (N15): an S3 gateway endpoint planned whole. Within "Gateway VPC endpoints per Region"
+        (20 by default, AWS PrivateLink quotas; the count is read Region-wide, a count not read is no
+        reason to stop), else a manual step; and the pollers' security group must let tcp/443 out to the
+        endpoint's prefix list, which a new gateway endpoint does not open: a manual step naming it (its id
+        is known once the endpoint exists, `aws ec2 describe-prefix-lists`)."""
+        net = self.net
+        planned = sum(1 for e in self.fix.endpoints if e["VpcEndpointType"] == "Gateway")
+        count = net.gateway_endpoints_in_region
+        if count is not None and count + planned + 1 > net.gateway_endpoint_quota:
+            self.fix.manual.append(
+                f"The account has {count} gateway endpoints in {self.facts.region} and the quota is "
+                f'{net.gateway_endpoint_quota} (AWS PrivateLink quotas, "Gateway VPC endpoints per Region"): '
+                "AWS would refuse another (VpcEndpointLimitExceeded). Delete an unused one or raise the "
+                f"quota, then create it: aws ec2 create-vpc-endpoint --vpc-id {self.vpc_id} "
+                f"--vpc-endpoint-type Gateway --service-name {name} --route-table-ids {' '.join(tables)}"
+            )
+            return False
+        if self.source_group and not poller_paths.egress_to_aws(net, net.source_security_group_ids):
+            self.fix.manual.append(
+                f"Allow outbound tcp/443 from {self.source_group} to the S3 prefix list of the new gateway "
+                f"endpoint (aws ec2 describe-prefix-lists --filters Name=prefix-list-name,Values={name}): "
+                f"aws ec2 authorize-security-group-egress --group-id {self.source_group} --ip-permissions "
+                "IpProtocol=tcp,FromPort=443,ToPort=443,PrefixListIds=[{PrefixListId=PL_ID}]"
+            )
+        return True
 
     def _preconditions(self, service: str, name: str) -> list[str]:
         """The subnets for a new interface endpoint, or none (and a manual step) when AWS would refuse

@@ -10,6 +10,7 @@ from remediate.checks import (
     broker_health,
     broker_logs,  # issue 21 (item 4)
     broker_ports,
+    client_trust,  # issue 24
     consumer_group,
     dns,
     endpoint_policy,
@@ -22,6 +23,7 @@ from remediate.checks import (
     listeners,
     measured,  # issue 22
     schema_registry,
+    secret_access,  # issue 24
     secret_lifecycle,  # issue 25
     secrets,
     server_auth,
@@ -36,6 +38,7 @@ MODULES = (
     broker_health,
     broker_logs,  # issue 21 (item 4)
     broker_ports,
+    client_trust,  # issue 24
     consumer_group,
     dns,
     endpoint_policy,
@@ -48,6 +51,7 @@ MODULES = (
     listeners,
     measured,  # issue 22
     schema_registry,
+    secret_access,  # issue 24
     secret_lifecycle,  # issue 25
     secrets,
     server_auth,

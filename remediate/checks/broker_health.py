@@ -108,20 +108,21 @@ def broker_health(facts: Facts) -> list[Finding]:
             )
         )
     connections = _readings(bh, lambda b: b.connections)
-    limit = health.IAM_CONNECTIONS_PER_BROKER * health.CONNECTIONS_NEAR
-    if cluster.auth.iam and connections and connections[0].value >= limit:
+    quota = health.iam_connection_quota(cluster.instance_type)  # issue 24 (N14)
+    limit = quota * health.CONNECTIONS_NEAR if quota is not None else None
+    if cluster.auth.iam and connections and limit is not None and connections[0].value >= limit:
         found.append(
             Finding(
                 code="BROKER_CONNECTIONS_EXHAUSTED",
                 summary=f"MSK cluster {name}: {_worst(connections)} connections in the last "
                 f"{bh.window_minutes} min, near the IAM access control quota of "
-                f"{health.IAM_CONNECTIONS_PER_BROKER} per broker: new connections (and SASL handshakes) "
-                "fail intermittently",
+                f"{quota} per broker (the Standard broker default; listener.name.client_iam.max.connections "
+                "may raise it): new connections (and SASL handshakes) fail intermittently",
                 evidence=BrokerConnectionsExhausted(
                     cluster=cluster.arn,
                     window_minutes=bh.window_minutes,
                     metric="ConnectionCount",
-                    limit=float(health.IAM_CONNECTIONS_PER_BROKER),
+                    limit=float(quota or 0),
                     worst=connections[0].value,
                     brokers=connections,
                     auth="iam",

@@ -112,8 +112,11 @@ def _int_or_default(value: Any) -> int:
 def cluster_from_api(info: dict[str, Any], brokers: dict[str, Any] | None) -> Cluster:
     kind = info.get("ClusterType", "PROVISIONED")
     if kind == "SERVERLESS":
-        vpc = (info.get("Serverless", {}).get("VpcConfigs") or [{}])[0]
-        subnets, groups = vpc.get("SubnetIds", []), vpc.get("SecurityGroupIds", [])
+        # issue 24 (N17): every VpcConfigs entry ("The configuration of the Amazon VPCs for the cluster", MSK
+        # API reference, Serverless); which one Lambda's pollers use is not documented, so all are checked.
+        configs = info.get("Serverless", {}).get("VpcConfigs") or [{}]
+        subnets = list(dict.fromkeys(s for c in configs for s in c.get("SubnetIds", [])))
+        groups = list(dict.fromkeys(g for c in configs for g in c.get("SecurityGroupIds", [])))
         auth_raw = info.get("Serverless", {}).get("ClientAuthentication", {})
         encryption = "TLS"
         connectivity = info.get("Serverless", {}).get("ConnectivityInfo", {})
@@ -153,6 +156,8 @@ def cluster_from_api(info: dict[str, Any], brokers: dict[str, Any] | None) -> Cl
             info.get("Provisioned", {}).get("CurrentBrokerSoftwareInfo", {}).get("KafkaVersion") or None
         ),
         **_broker_logs(info),  # issue 21 (item 4)
+        # issue 24 (N6): the private CAs mTLS clients' certificates must chain to (MSK API reference, Tls).
+        tls_ca_arns=tuple(auth_raw.get("Tls", {}).get("CertificateAuthorityArnList") or ()),
     )
 
 

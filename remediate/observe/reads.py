@@ -17,6 +17,7 @@ so every mapping that uses it reports it. Only the ESM read itself is essential.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,10 +26,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar, cast
 from urllib.parse import urlsplit
 
-from remediate import broker_logs, esm_logs, health, kafka, required_access
+from remediate import broker_logs, esm_logs, health, kafka, policy, required_access
 from remediate.aws import Aws, is_access_denied, outcome
 from remediate.errors import AwsError, InputError
 from remediate.facts import (
+    VPC_ENDPOINT_LIVE_STATES,
     BrokerHealth,
     BrokerInterface,
     BrokerLogRecord,
@@ -53,6 +55,7 @@ from remediate.facts import (
     NatGateway,
     Network,
     PeerMapping,
+    PrivateCa,
     Role,
     RouteTable,
     SchemaRegistry,
@@ -69,7 +72,7 @@ from remediate.facts import (
     VpcZone,
 )
 from remediate.log import get_logger
-from remediate.observe import broker_interfaces, denials, dns, metrics, topics
+from remediate.observe import broker_interfaces, denials, dns, metrics, private_ca, topics
 from remediate.observe.builders import (
     cluster_from_api,
     destination_from_api,
@@ -95,6 +98,19 @@ from remediate.observe.first_read import services_ahead
 
 log = get_logger(__name__)
 T = TypeVar("T")
+
+VPC_WIDE_READS = (
+    ("describe_security_groups", "SecurityGroups", 1000, "Filters"),
+    ("describe_route_tables", "RouteTables", 100, "Filters"),
+    ("describe_network_acls", "NetworkAcls", 1000, "Filters"),
+    ("describe_nat_gateways", "NatGateways", 1000, "Filter"),
+    ("describe_vpc_endpoints", "VpcEndpoints", 1000, "Filters"),
+    ("describe_subnets", "Subnets", 1000, "Filters"),
+)
+"""issue 24 (N16): the VPC-wide reads, the list each answers, the largest MaxResults each takes (EC2 API
+reference: 5-100 for DescribeRouteTables, 5-1000 for the others, "we return only 1,000 items" for
+DescribeVpcEndpoints) and the name of its filter parameter."""
+VPC_WIDE_ITEMS = tuple(items for _, items, _, _ in VPC_WIDE_READS)
 
 # The IAM actions observation uses, declared beside the reads for `remediate iam-policy`.
 PERMISSIONS = (
@@ -122,6 +138,7 @@ PERMISSIONS = (
     "iam:GetPolicyVersion",
     "secretsmanager:DescribeSecret",
     "secretsmanager:GetSecretValue",  # analysed in memory: only the analysis is kept (secret_material.py)
+    "secretsmanager:GetResourcePolicy",  # issue 24 (N8): cross-account secrets need the role allowed there
     "route53:ListHostedZonesByVPC",
     "route53:ListHostedZones",
     # issue 24 (N10): who answers the pollers' DNS queries besides the VPC's resolver
@@ -136,6 +153,7 @@ PERMISSIONS = (
     "sqs:GetQueueAttributes",
     "sns:GetTopicAttributes",
     "s3:GetEncryptionConfiguration",
+    *private_ca.PERMISSIONS,  # issue 24 (N6): the private CAs of an mTLS cluster
     *metrics.PERMISSIONS,  # live health: broker and function metrics, reserved concurrency
     # issue 15: the mapping's peers (a self-managed source's, or diagnose's), keys and schema registry
     "lambda:ListEventSourceMappings",
@@ -368,18 +386,26 @@ class _Observer:
                 kms_key_id=raw.get("KmsKeyId"),
                 deleted_date=str(deleted) if deleted else None,
             )
+            # issue 24 (N8): the resource policy, which must allow the role when the secret is another
+            # account's, and whose Deny wins in any account.
+            policy_f = notes.guard(
+                f"resource policy of secret {arn}",
+                self.read("secretsmanager", "get_resource_policy", SecretId=arn),
+            )
             if access.type not in kafka.SECRET_TYPES or deleted:
                 # Secrets Manager refuses the value of a secret scheduled for deletion (issue 25).
-                return done(Shared(secret))
+                return then(policy_f, lambda raw: Shared(_with_policy(secret, raw), tuple(notes.unchecked)))
             value_f = notes.guard(
                 f"value of secret {arn}", self.pool.submit(self._material, arn, access.type, notes)
             )
             return then(
-                value_f,
-                lambda found: Shared(
-                    secret.model_copy(update={"material": found[0] if found else None}),
+                gather([value_f, policy_f]),
+                lambda got: Shared(
+                    _with_policy(secret, got[1]).model_copy(
+                        update={"material": got[0][0] if got[0] else None}
+                    ),
                     tuple(notes.unchecked),
-                    found[1] if found else None,
+                    got[0][1] if got[0] else None,
                 ),
             )
 
@@ -568,8 +594,22 @@ class _Observer:
         self, placement: str, subnet_ids: Sequence[str], group_ids: Sequence[str]
     ) -> Future[Shared[Network]]:
         def with_subnets(raw: dict[str, Any]) -> Future[Shared[Network]]:
-            subnets = tuple(subnet_from_api(s) for s in raw["Subnets"])
-            return then(self.vpc(subnets[0].vpc_id), lambda v: _network(placement, subnets, group_ids, v))
+            found = tuple(subnet_from_api(s) for s in raw["Subnets"])
+            # issue 24 (N17): an MSK Serverless cluster's VpcConfigs may name subnets of several VPCs; one
+            # network is one VPC, so the others are named as not checked rather than judged by this VPC.
+            subnets = tuple(s for s in found if s.vpc_id == found[0].vpc_id)
+            others = [s for s in found if s.vpc_id != found[0].vpc_id]
+            unchecked = tuple(
+                Unchecked(
+                    what=f"network of subnet {s.id} in {s.vpc_id}",
+                    reason=f"the pollers' subnets span more than one VPC; only {found[0].vpc_id} is modelled",
+                )
+                for s in others
+            )
+            return then(
+                self.vpc(found[0].vpc_id),
+                lambda v: _network(placement, subnets, group_ids, v, unchecked),
+            )
 
         return chain(self.read("ec2", "describe_subnets", SubnetIds=sorted(subnet_ids)), with_subnets)
 
@@ -579,16 +619,25 @@ class _Observer:
 
     def _vpc(self, vpc_id: str) -> Future[VpcFacts]:
         by_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
-        reads = [
+
+        def filtered(key: str) -> dict[str, Any]:
+            """The VPC filter under the parameter name each read takes it by."""
+            return {key: by_vpc}
+
+        reads: list[Future[Any]] = [
             self.read("ec2", "describe_vpcs", VpcIds=[vpc_id]),
             self.read("ec2", "describe_vpc_attribute", VpcId=vpc_id, Attribute="enableDnsSupport"),
             self.read("ec2", "describe_vpc_attribute", VpcId=vpc_id, Attribute="enableDnsHostnames"),
-            self.read("ec2", "describe_security_groups", Filters=by_vpc),
-            self.read("ec2", "describe_route_tables", Filters=by_vpc),
-            self.read("ec2", "describe_network_acls", Filters=by_vpc),
-            self.read("ec2", "describe_nat_gateways", Filter=by_vpc),
-            self.read("ec2", "describe_vpc_endpoints", Filters=by_vpc),
-            self.read("ec2", "describe_subnets", Filters=by_vpc),
+            # issue 24 (N16): every VPC-wide list page by page, at the largest page each API gives (EC2 API
+            # reference, MaxResults; Amazon EC2 developer guide, "Pagination in the Amazon EC2 API": "We
+            # recommend that you use pagination when calling describe actions that can potentially return a
+            # large number of results ... unpaginated calls might be throttled and could time out").
+            *(
+                self.pages(
+                    "ec2", operation, items, "NextToken", "NextToken", MaxResults=page, **filtered(key)
+                )
+                for operation, items, page, key in VPC_WIDE_READS
+            ),
         ]
         region = self.aws.region
         unchecked: list[Unchecked] = []
@@ -648,6 +697,7 @@ class _Observer:
         ]
 
         def built(r: list[Any]) -> VpcFacts:
+            r = [*r[:3], *({name: found} for name, found in zip(VPC_WIDE_ITEMS, r[3:9], strict=True)), *r[9:]]
             (
                 vpcs,
                 support,
@@ -1067,7 +1117,11 @@ def _seed(aws: Aws, key: str, value: Groups) -> None:
 
 
 def _network(
-    placement: str, subnets: tuple[Subnet, ...], group_ids: Sequence[str], found: VpcFacts
+    placement: str,
+    subnets: tuple[Subnet, ...],
+    group_ids: Sequence[str],
+    found: VpcFacts,
+    unchecked: tuple[Unchecked, ...] = (),
 ) -> Shared[Network]:
     ids = {s.id for s in subnets}
     network = Network(
@@ -1086,7 +1140,7 @@ def _network(
         forwarders=found.forwarders,
         **found.quotas,
     )
-    return Shared(network, found.unchecked)
+    return Shared(network, (*found.unchecked, *unchecked))
 
 
 def read_esm(aws: Aws, esm_id: str) -> dict[str, Any]:
@@ -1237,6 +1291,8 @@ def _observe(
         return cast("Future[Topics | None]", obs.topics(cluster))
 
     topics_f = chain(cluster_f, cluster_topics)
+    cas_f = chain(cluster_f, lambda cluster: _private_cas(obs, esm, cluster, notes))  # issue 24 (N6)
+    gateways_f = chain(network_f, lambda net: _gateway_count(obs, esm, net, notes))  # issue 24 (N15)
 
     def system_logs(fn: Function | None) -> Future[EsmLogs | None]:
         # issue 21: only a provisioned-mode mapping with a LoggingConfig writes system logs (esm_logs).
@@ -1275,8 +1331,14 @@ def _observe(
             interfaces,
             found_logs,
             found_broker_logs,
+            cas,
+            gateways,
             *shared,
         ) = parts
+        if network is not None and gateways is not None:
+            network = network.model_copy(update={"gateway_endpoints_in_region": gateways})
+        if cluster is not None and cas is not None:
+            cluster = cluster.model_copy(update={"private_cas": cas})
         secrets: list[Shared[Secret]] = [found for found in shared if found is not None]
         for found in secrets:
             notes.unchecked.extend(found.unchecked)
@@ -1317,11 +1379,80 @@ def _observe(
                 interfaces_f,
                 logs_f,
                 broker_logs_f,
+                cas_f,
+                gateways_f,
                 *secret_fs,
             ]
         ),
         observed,
     )
+
+
+def _with_policy(secret: Secret, raw: dict[str, Any] | None) -> Secret:
+    """The secret with its resource policy, when GetResourcePolicy answered (issue 24, N8)."""
+    if raw is None:
+        return secret
+    document = policy.parse(raw.get("ResourcePolicy"))
+    return secret.model_copy(update={"resource_policy_read": True, "resource_policy": document})
+
+
+def _gateway_count(obs: _Observer, esm: Esm, net: Network | None, notes: _Notes) -> Future[int | None]:
+    """issue 24 (N15): the account's live gateway endpoints in the Region, read only when an S3 gateway
+    endpoint may be planned (an S3 on-failure destination reached from a VPC): "Gateway VPC endpoints per
+    Region: 20" (AWS PrivateLink quotas) is a Region-wide count."""
+    s3 = (esm.on_failure_destination or "").startswith("arn:aws:s3:")
+    if not s3 or net is None or net.placement == "internet" or net.vpc is None:
+        return done(None)
+    gateways = [{"Name": "vpc-endpoint-type", "Values": ["Gateway"]}]
+    listed = obs.pages(
+        "ec2",
+        "describe_vpc_endpoints",
+        "VpcEndpoints",
+        "NextToken",
+        "NextToken",
+        MaxResults=1000,
+        Filters=gateways,
+    )
+    live = {s.lower() for s in VPC_ENDPOINT_LIVE_STATES}
+    counted = then(listed, lambda found: sum(1 for e in found if str(e.get("State", "")).lower() in live))
+    return cast("Future[int | None]", notes.guard("gateway VPC endpoints of the Region", counted))
+
+
+def _private_cas(
+    obs: _Observer, esm: Esm, cluster: Cluster | None, notes: _Notes
+) -> Future[tuple[PrivateCa, ...] | None]:
+    """issue 24 (N6): the certificates of an mTLS cluster's private CAs, read only for a mapping that
+    authenticates with a client certificate; a denied read is unchecked, a CA AWS refuses is named."""
+    uses_mtls = any(a.type == kafka.CLIENT_CERTIFICATE_TLS_AUTH for a in esm.source_access)
+    if cluster is None or not cluster.auth.tls or not cluster.tls_ca_arns or not uses_mtls:
+        return done(None)
+
+    def refused(arn: str) -> Callable[[BaseException], PrivateCa]:
+        def handle(exc: BaseException) -> PrivateCa:
+            if isinstance(exc, AwsError) and exc.code in private_ca.REFUSALS:
+                return PrivateCa(arn=arn, error=exc.code)
+            raise exc.with_traceback(None)
+
+        return handle
+
+    reads = [
+        notes.guard(
+            f"certificate of private CA {arn}",
+            recover(
+                then(
+                    obs.read("acm-pca", "get_certificate_authority_certificate", CertificateAuthorityArn=arn),
+                    functools.partial(private_ca.private_ca_from_api, arn),
+                ),
+                refused(arn),
+            ),
+        )
+        for arn in cluster.tls_ca_arns
+    ]
+
+    def known(found: list[PrivateCa | None]) -> tuple[PrivateCa, ...] | None:
+        return None if any(ca is None for ca in found) else tuple(ca for ca in found if ca is not None)
+
+    return then(gather(reads), known)
 
 
 def _health(
@@ -1386,11 +1517,27 @@ def _related(
             for r in dict.fromkeys(refs)
             if r and not required_access.is_aws_managed_key(r) and not required_access.is_aws_managed_alias(r)
         ]
-        found = [notes.adopt(f"KMS key {r}", obs.kms_key(r)) for r in wanted]
+        # `adopt` takes None (a key KMS did not find) as a value not read.
+        read = [
+            cast("Future[Shared[KmsKey]]", recover(obs.kms_key(r), _key_not_found(r, notes))) for r in wanted
+        ]
+        found = [notes.adopt(f"KMS key {r}", f) for r, f in zip(wanted, read, strict=True)]
         return then(gather(found), lambda got: tuple(k for k in got if k is not None))
 
     keys_f = chain(gather([destination_f, *secret_fs]), keys)
     return gather([peers_f, keys_f, _registry(obs, esm, notes)])
+
+
+def _key_not_found(ref: str, notes: _Notes) -> Callable[[BaseException], None]:
+    """issue 24 (N8): a key KMS does not find for this caller (deleted, or another account's key that
+    DescribeKey does not show here) is a key not checked, never the end of the run."""
+
+    def handle(exc: BaseException) -> None:
+        if not (isinstance(exc, AwsError) and exc.code == "NotFoundException"):
+            raise exc.with_traceback(None)
+        notes.unchecked.append(Unchecked(what=f"KMS key {ref}", reason=f"{exc.code}: {exc}"))
+
+    return handle
 
 
 def _registry(obs: _Observer, esm: Esm, notes: _Notes) -> Future[SchemaRegistry | None]:

@@ -332,7 +332,20 @@ def certificate_info(cert: x509.Certificate) -> CertificateInfo:
         sha256=cert.fingerprint(hashes.SHA256()).hex(),
         is_ca=is_ca,
         dns_names=names,
+        authority_key_id=key_identifier(cert, ExtensionOID.AUTHORITY_KEY_IDENTIFIER),
+        subject_key_id=key_identifier(cert, ExtensionOID.SUBJECT_KEY_IDENTIFIER),
     )
+
+
+def key_identifier(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> str | None:
+    """The certificate's Authority or Subject Key Identifier in hex (issue 24, N6): public, and what ties
+    a certificate to the CA key that signed it (RFC 5280, 4.2.1.1 and 4.2.1.2)."""
+    try:
+        value = cert.extensions.get_extension_for_oid(oid).value
+    except x509.ExtensionNotFound:
+        return None
+    found = getattr(value, "key_identifier", None) or getattr(value, "digest", None)
+    return found.hex() if isinstance(found, bytes) else None
 
 
 def _key_algorithm(key: Any) -> str:

@@ -44,10 +44,18 @@ from moto.ec2.responses import vpcs as _ec2_vpc_responses
 from moto.kafka import models as _kafka_models
 from moto.kafka import responses as _kafka_responses
 from moto.kafka.exceptions import BadRequestException, NotFoundException
-from moto.route53 import models as _route53_models
 from moto.secretsmanager import models as _sm_models
 
-from remediate.sandbox import destination_keys, key_policies, regional_nat, runtime, speed
+from remediate.sandbox import (
+    cross_account_secrets,
+    destination_keys,
+    key_policies,
+    paging,
+    regional_nat,
+    runtime,
+    shared_zones,
+    speed,
+)
 
 __all__ = [
     "DEFAULT_ENDPOINT_PENDING_READS",
@@ -1063,6 +1071,10 @@ _LIVE_ENDPOINT_STATES: Final = frozenset({"pendingacceptance", "pending", "avail
 _SERVICE_ZONES_ATTR: Final = "_remediate_service_zones"
 
 
+_GATEWAY_ENDPOINTS_PER_REGION: Final = 20
+"""issue 24 (N15): AWS PrivateLink quotas, "Gateway VPC endpoints per Region: 20" (quoted by the audit)."""
+
+
 class _VpcEndpointLimitExceeded(EC2ClientError):
     def __init__(self) -> None:
         super().__init__(
@@ -1125,10 +1137,9 @@ def _describe_vpc_endpoint_services(self: Any, *args: Any, **kwargs: Any) -> dic
 def _private_dns_holder(backend: Any, vpc_id: str, service_name: str, dns_name: str) -> bool:
     """Whether the VPC's resolver already has the name: a private hosted zone for it associated with the
     VPC, or a live private-DNS endpoint of the same service in the VPC."""
-    zones = _route53_models.route53_backends[backend.account_id][_PARTITION].zones.values()
-    for zone in zones:
-        named = zone.private_zone and str(zone.name).rstrip(".").lower() == dns_name
-        if named and any(v.get("vpc_id") == vpc_id for v in zone.vpcs):
+    # issue 24 (S6): a zone of any account associated with the VPC (a hub's shared zone) holds the name.
+    for _, zone in shared_zones.associated(vpc_id):
+        if str(zone.name).rstrip(".").lower() == dns_name:
             return True
     return any(
         e.vpc_id == vpc_id
@@ -1145,6 +1156,16 @@ _PARTITION: Final = "aws"
 def _refuse_endpoint(backend: Any, vpc_id: str, service_name: str, params: dict[str, Any]) -> None:
     """Raise what AWS answers to a CreateVpcEndpoint it refuses (see the list above)."""
     kind = str(params.get("endpoint_type") or "Gateway").lower()
+    if kind == "gateway":
+        # issue 24 (N15): "Gateway VPC endpoints per Region: 20" (AWS PrivateLink quotas), the Region's count.
+        gateways = [
+            e
+            for e in backend.vpc_end_points.values()
+            if str(e.vpc_endpoint_type or "Gateway").lower() == "gateway"
+            and str(e.state).lower() in _LIVE_ENDPOINT_STATES
+        ]
+        if len(gateways) >= _GATEWAY_ENDPOINTS_PER_REGION:
+            raise _VpcEndpointLimitExceeded()
     if kind not in ("interface", "gatewayloadbalancer"):
         return
     live = [
@@ -1203,6 +1224,7 @@ def _refuse_private_dns_without_vpc_dns(backend: Any, vpc_id: str) -> None:
 def _respond_modify_vpc_endpoint(self: Any) -> Any:
     _check_endpoint_policy_size(self._get_param("PolicyDocument"))
     _refuse_reset_policy(self)
+    _refuse_other_types(self)  # issue 24 (S3)
     result = _original(_ec2_vpc_responses.VPCs, "modify_vpc_endpoint")(self)
     endpoint = self.ec2_backend.describe_vpc_endpoints(vpc_end_point_ids=[self._get_param("VpcEndpointId")])[
         0
@@ -1225,6 +1247,33 @@ def _refuse_reset_policy(response: Any) -> None:
     endpoint = response.ec2_backend.describe_vpc_endpoints(vpc_end_point_ids=[endpoint_id])[0]
     if str(endpoint.vpc_endpoint_type or "Gateway").lower() != "gateway":
         raise _InvalidParameter(f"ResetPolicy is supported for gateway endpoints only: {endpoint_id}")
+
+
+_ENDPOINT_TYPES: dict[str, tuple[str, ...]] = {
+    "AddRouteTableIds": ("gateway",),
+    "RemoveRouteTableIds": ("gateway",),
+    "AddSubnetIds": ("interface", "gatewayloadbalancer"),
+    "RemoveSubnetIds": ("interface",),
+    "AddSecurityGroupIds": ("interface",),
+    "RemoveSecurityGroupIds": ("interface",),
+    "PrivateDnsEnabled": ("interface",),
+}
+"""issue 24 (S3): the endpoint types each ModifyVpcEndpoint parameter is for, as the EC2 API reference
+(ModifyVpcEndpoint, botocore model) marks them: "(Gateway endpoint) The IDs of the route tables to
+associate", "(Interface and Gateway Load Balancer endpoints) The IDs of the subnets", "(Interface endpoint)
+The IDs of the security groups", "(Interface endpoint) Indicates whether a private hosted zone is associated
+with the VPC". ResetPolicy is `_refuse_reset_policy`'s. AWS's error for another type is not published: the
+sandbox answers InvalidParameter, so nothing can rely on the call working."""
+
+
+def _refuse_other_types(response: Any) -> None:
+    endpoint_id = response._get_param("VpcEndpointId")
+    endpoint = response.ec2_backend.describe_vpc_endpoints(vpc_end_point_ids=[endpoint_id])[0]
+    kind = str(endpoint.vpc_endpoint_type or "Gateway").lower()
+    for parameter, kinds in _ENDPOINT_TYPES.items():
+        given = response._get_param(parameter)
+        if given not in (None, [], "") and kind not in kinds:
+            raise _InvalidParameter(f"{parameter} is not supported for a {kind} endpoint: {endpoint_id}")
 
 
 # --- EC2 security group rule quota ---
@@ -1327,3 +1376,6 @@ def apply_patches() -> None:
         speed.patch(_replace)  # what no answer depends on, left out (moto's AMIs, per-request lookups)
         destination_keys.patch(_replace)  # issue 24 (S5)
         regional_nat.patch(_replace)  # issue 24 (S4)
+        cross_account_secrets.patch(_replace)  # issue 24 (N8)
+        paging.patch(_chain)  # issue 24 (N16)
+        shared_zones.patch(_replace)  # issue 24 (S6)

@@ -237,8 +237,14 @@ class ScenarioOptions:
         "nat-without-igw-route",
         "transit-gateway",
         "regional-nat-gateway",
+        # issue 24 (item 6)
+        "nat-subnet-nacl-denies",
+        "split-default-nat",
+        "prefix-list-to-nat",
     ] = "nat-gateway"
-    """With ``nat``: what the private subnets' default route leads to."""
+    """With ``nat``: what the private subnets' default route leads to. Issue 24 (item 6): a NAT gateway whose
+    own subnet's NACL denies tcp/443 in from the VPC; 0.0.0.0/1 and 128.0.0.0/1 to the NAT gateway instead
+    of 0.0.0.0/0; only a customer managed prefix list (no default route) to the NAT gateway."""
     service_zone: Mapping[str, str] = field(default_factory=dict)
     """Short service name -> the only Availability Zone suffix ("a", "b", "c") it is offered in."""
     central_endpoint_zones: tuple[str, ...] = ()
@@ -374,6 +380,31 @@ class ScenarioOptions:
     private_zone_cname: bool = False
     """With ``private_zone``: each broker name is a CNAME to ``node-N.<zone>``, whose A record holds its
     address (a CNAME chain within the zone)."""
+    # issue 24 (N6)
+    client_certificate_ca: Literal["cluster", "other"] = "cluster"
+    """With auth "tls": issue the mapping's client certificate from the cluster's private CA, or from another
+    private CA the cluster does not list (the brokers refuse it)."""
+    # issue 24 (N14): `broker_instance_type` (above, issue 21) sets BrokerNodeGroupInfo.InstanceType
+    # issue 24 (S6)
+    central_zones_owner: str | None = None
+    """The account that owns the ``central_endpoint_zones`` (a hub sharing them with this VPC); None: this."""
+    # issue 24 (N17)
+    serverless_extra_config: bool = False
+    """With a SERVERLESS cluster: a second VpcConfigs entry, a subnet whose route table has no way out."""
+    serverless_extra_vpc: bool = False
+    """With ``serverless_extra_config``: that subnet is in a VPC of its own."""
+    # issue 24 (N8)
+    owner_holds_secret: bool = False
+    """With ``cross_account_owner`` and auth "scram"/"tls": the secret is the owner's (made with that
+    account's credentials), as msk-cross-account's "Use the secret associated with the MSK cluster"."""
+    sm_default_key: bool = False
+    """Encrypt the scram/tls secret with the AWS managed key aws/secretsmanager (no KmsKeyId)."""
+    sm_resource_policy: Literal[
+        "none", "allow-role", "allow-role-and-consumer", "deny-role", "allow-other-role"
+    ] = "none"
+    """The secret's resource policy: none; an Allow of GetSecretValue to the execution role (and, with
+    "-and-consumer", DescribeSecret/GetResourcePolicy/GetSecretValue to the consumer account, so remediate may
+    read it); or a Deny of GetSecretValue to the role."""
 
 
 @dataclass(frozen=True)
@@ -1102,9 +1133,7 @@ class _Builder:
             nat_id = ec2.create_nat_gateway(
                 SubnetId=public, AllocationId=allocation, TagSpecifications=self._tags("natgateway")
             )["NatGateway"]["NatGatewayId"]
-            ec2.create_route(
-                RouteTableId=private_rt_id, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat_id
-            )
+            self.nat_routes(private_rt_id, nat_id, vpc_id, public)
         for subnet in subnets:
             ec2.associate_route_table(RouteTableId=private_rt_id, SubnetId=subnet)
         for short, suffix in o.service_zone.items():
@@ -1124,7 +1153,7 @@ class _Builder:
             # A centralised endpoint: a hub account's private hosted zone for the service's name,
             # associated with this VPC (the zone holds the service's default DNS name: EC2 API reference,
             # CreateVpcEndpoint, PrivateDnsEnabled).
-            self.sb.client("route53").create_hosted_zone(
+            self._account_client(o.central_zones_owner, "route53").create_hosted_zone(
                 Name=f"{short}.{self.region}.amazonaws.com",
                 CallerReference=f"{self.prefix}-central-{short}",
                 VPC={"VPCRegion": self.region, "VPCId": vpc_id},
@@ -1159,6 +1188,76 @@ class _Builder:
             route_table_ids=(private_rt_id, public_rt_id),
             nat_gateway_id=nat_id,
         )
+
+    def extra_vpc_config(self, group_id: str) -> list[dict[str, Any]]:
+        """issue 24 (N17): a second VpcConfigs entry, a subnet of the same VPC whose route table has no way
+        out (only `local`)."""
+        if not self.o.serverless_extra_config:
+            return []
+        vpc_id = self.made["vpc_id"]
+        if self.o.serverless_extra_vpc:
+            vpc_id = self.ec2.create_vpc(
+                CidrBlock="10.0.0.0/16", TagSpecifications=self._tags("vpc", "second")
+            )["Vpc"]["VpcId"]
+        subnet = self.ec2.create_subnet(
+            VpcId=vpc_id,
+            CidrBlock="10.0.50.0/24",
+            AvailabilityZone=f"{self.region}b",
+            TagSpecifications=self._tags("subnet", "second-config"),
+        )["Subnet"]["SubnetId"]
+        table = self.ec2.create_route_table(
+            VpcId=vpc_id, TagSpecifications=self._tags("route-table", "isolated")
+        )
+        self.ec2.associate_route_table(RouteTableId=table["RouteTable"]["RouteTableId"], SubnetId=subnet)
+        self.made["extra_subnet_id"] = subnet
+        return [{"SubnetIds": [subnet], "SecurityGroupIds": [group_id]}]
+
+    def nat_routes(self, table: str, nat_id: str, vpc_id: str, public: str) -> None:
+        """The private subnets' routes to a zonal NAT gateway, and (issue 24, item 6) its subnet's NACL."""
+        ec2, egress = self.ec2, self.o.egress
+        if egress == "split-default-nat":
+            for half in ("0.0.0.0/1", "128.0.0.0/1"):
+                ec2.create_route(RouteTableId=table, DestinationCidrBlock=half, NatGatewayId=nat_id)
+            return
+        if egress == "prefix-list-to-nat":
+            listed = ec2.create_managed_prefix_list(
+                PrefixListName=f"{self.prefix}-aws-ranges",
+                MaxEntries=5,
+                AddressFamily="IPv4",
+                Entries=[{"Cidr": "52.94.0.0/16", "Description": "some AWS ranges"}],
+            )["PrefixList"]["PrefixListId"]
+            ec2.create_route(RouteTableId=table, DestinationPrefixListId=listed, NatGatewayId=nat_id)
+            return
+        ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat_id)
+        if egress == "nat-subnet-nacl-denies":
+            nacl = ec2.create_network_acl(VpcId=vpc_id, TagSpecifications=self._tags("network-acl", "nat"))[
+                "NetworkAcl"
+            ]["NetworkAclId"]
+            entries = (
+                (90, False, "deny", (443, 443), "10.0.0.0/16"),
+                (100, False, "allow", (0, 65535), "0.0.0.0/0"),
+                (100, True, "allow", (0, 65535), "0.0.0.0/0"),
+            )
+            for number, egress_rule, action, (lo, hi), cidr in entries:
+                ec2.create_network_acl_entry(
+                    NetworkAclId=nacl,
+                    RuleNumber=number,
+                    Protocol="6",
+                    RuleAction=action,
+                    Egress=egress_rule,
+                    CidrBlock=cidr,
+                    PortRange={"From": lo, "To": hi},
+                )
+            current = ec2.describe_network_acls(
+                Filters=[{"Name": "association.subnet-id", "Values": [public]}]
+            )
+            association = next(
+                a["NetworkAclAssociationId"]
+                for n in current["NetworkAcls"]
+                for a in n["Associations"]
+                if a["SubnetId"] == public
+            )
+            ec2.replace_network_acl_association(AssociationId=association, NetworkAclId=nacl)
 
     def security_group(self, role: str, port: int) -> str:
         ec2, o = self.ec2, self.o
@@ -1296,7 +1395,7 @@ class _Builder:
         auth = self.o.auth
         if auth not in ("scram", "tls"):
             return None
-        kms_key_arn: str = self.sb.client("kms").create_key(Description=f"{self.prefix} secrets")[
+        kms_key_arn: str = self._owner_client("kms").create_key(Description=f"{self.prefix} secrets")[
             "KeyMetadata"
         ]["Arn"]
         # An MSK SCRAM secret: its name "must begin with the prefix AmazonMSK_", it must use a custom KMS key
@@ -1309,15 +1408,95 @@ class _Builder:
             value = json.dumps({"username": "lambda", "password": "s3cr3t-Passw0rd"})
         else:
             name = f"{self.prefix}-client-cert"
-            value = json.dumps(_client_certificate(self.prefix))
+            # issue 24 (N6): a real private CA for the cluster's trust store, and the client certificate
+            # issued by it (or by another CA); remediate reads the CA's certificate through ACM PCA.
+            self.made["client_ca_arn"] = _private_ca(self.sb, f"{self.prefix} cluster CA")
+            issuer = self.made["client_ca_arn"]
+            if self.o.client_certificate_ca == "other":
+                issuer = _private_ca(self.sb, f"{self.prefix} other CA")
+            value = json.dumps(_client_certificate(self.prefix, self.sb, issuer))
         if self.o.secret_value is not None:
             value = self.o.secret_value
-        arn: str = self.sb.client("secretsmanager").create_secret(
-            Name=name, SecretString=value, KmsKeyId=kms_key_arn
-        )["ARN"]
+        key = {} if self.o.sm_default_key else {"KmsKeyId": kms_key_arn}
+        arn: str = self._owner_client("secretsmanager").create_secret(Name=name, SecretString=value, **key)[
+            "ARN"
+        ]
         self.made["kms_key_arn"] = kms_key_arn
         self.made["secret_arns"] = (arn,)
         return arn
+
+    def _owner_client(self, service: str) -> Any:
+        """A client of the secret's owner (issue 24, N8): the sandbox's own, or one signed with credentials of
+        a role in the owner's account (moto's AssumeRole switches accounts by the role ARN)."""
+        owner = self.o.cross_account_owner if self.o.owner_holds_secret else None
+        return self._account_client(owner, service)
+
+    def _account_client(self, account: str | None, service: str) -> Any:
+        """A client of `account` (None: the sandbox's own), signed with a role of it (issue 24)."""
+        owner = account
+        if owner is None or owner == self.sb.account_id:
+            return self.sb.client(service)
+        import boto3
+
+        creds = self.sb.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{owner}:role/{self.prefix}-owner", RoleSessionName="owner"
+        )["Credentials"]
+        make: Any = boto3.client  # the service name is a variable, which boto3's stubs do not overload
+        return make(
+            service,
+            region_name=self.region,
+            endpoint_url=self.sb.endpoint_url,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+
+    def secret_policy(self, role_arn: str) -> None:
+        """The secret's resource policy, once the execution role exists (issue 24, N8)."""
+        kind = self.o.sm_resource_policy
+        arns = self.made.get("secret_arns") or ()
+        if kind == "none" or not arns:
+            return
+        read = "secretsmanager:GetSecretValue"
+        statements: list[dict[str, Any]] = [
+            {
+                "Sid": "ExecutionRole",
+                "Effect": "Deny" if kind == "deny-role" else "Allow",
+                "Principal": {"AWS": role_arn},
+                "Action": read,
+                "Resource": "*",
+            }
+        ]
+        if kind == "allow-role-and-consumer":
+            statements.append(
+                {
+                    "Sid": "ConsumerReads",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{self.sb.account_id}:root"},
+                    "Action": [
+                        "secretsmanager:DescribeSecret",
+                        "secretsmanager:GetResourcePolicy",
+                        read,
+                    ],
+                    "Resource": "*",
+                }
+            )
+        if kind == "allow-other-role":
+            # Another role of the consumer account may read it; the consumer account may only describe it.
+            consumer = f"arn:aws:iam::{self.sb.account_id}"
+            statements = [
+                {**statements[0], "Sid": "OtherRole", "Principal": {"AWS": f"{consumer}:role/someone-else"}},
+                {
+                    "Sid": "ConsumerDescribes",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"{consumer}:root"},
+                    "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy"],
+                    "Resource": "*",
+                },
+            ]
+        self._owner_client("secretsmanager").put_resource_policy(
+            SecretId=arns[0], ResourcePolicy=_policy(*statements)
+        )
 
     def root_ca_secret(self) -> str | None:
         if self.o.root_ca_certificate is None:
@@ -1599,7 +1778,11 @@ class _Builder:
                 "Tls": {
                     "Enabled": True,
                     "CertificateAuthorityArnList": [
-                        f"arn:aws:acm-pca:{self.region}:{self.sb.account_id}:certificate-authority/{self.prefix}"
+                        self.made.get(
+                            "client_ca_arn",
+                            f"arn:aws:acm-pca:{self.region}:{self.sb.account_id}:certificate-authority/"
+                            f"{self.prefix}",
+                        )
                     ],
                 },
                 "Unauthenticated": {"Enabled": False},
@@ -1619,7 +1802,8 @@ class _Builder:
                 ClusterName=f"{self.prefix}-cluster",
                 Serverless={
                     "VpcConfigs": [
-                        {"SubnetIds": list(self.made["subnet_ids"]), "SecurityGroupIds": [group_id]}
+                        {"SubnetIds": list(self.made["subnet_ids"]), "SecurityGroupIds": [group_id]},
+                        *self.extra_vpc_config(group_id),
                     ],
                     "ClientAuthentication": {"Sasl": {"Iam": {"Enabled": True}}},
                 },
@@ -1792,6 +1976,7 @@ class _Builder:
         esm_args.update(o.esm_settings)
 
         role_name, role_arn = self.role(access + self._access_statements(cluster_arn, secret_arn))
+        self.secret_policy(role_arn)  # issue 24 (N8)
         function_name, function_arn = self.function(role_arn)
         esm = self.sb.client("lambda").create_event_source_mapping(
             FunctionName=function_name, BatchSize=o.batch_size, Enabled=o.state != "Disabled", **esm_args
@@ -2006,9 +2191,35 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-def _client_certificate(common_name: str) -> dict[str, str]:
-    """A self-signed client certificate and its unencrypted PKCS#8 key, as Lambda expects them in the
-    secret.
+def _private_ca(sb: Sandbox, common_name: str) -> str:
+    """An ACTIVE root private CA, made the way AWS Private CA's user guide installs a root CA certificate:
+    CreateCertificateAuthority, GetCertificateAuthorityCsr, IssueCertificate with the RootCACertificate/V1
+    template, ImportCertificateAuthorityCertificate (issue 24, N6)."""
+    pca = sb.client("acm-pca")
+    arn: str = pca.create_certificate_authority(
+        CertificateAuthorityConfiguration={
+            "KeyAlgorithm": "RSA_2048",
+            "SigningAlgorithm": "SHA256WITHRSA",
+            "Subject": {"CommonName": common_name},
+        },
+        CertificateAuthorityType="ROOT",
+    )["CertificateAuthorityArn"]
+    csr = pca.get_certificate_authority_csr(CertificateAuthorityArn=arn)["Csr"]
+    issued = pca.issue_certificate(
+        CertificateAuthorityArn=arn,
+        Csr=csr.encode(),
+        SigningAlgorithm="SHA256WITHRSA",
+        TemplateArn="arn:aws:acm-pca:::template/RootCACertificate/V1",
+        Validity={"Value": 10, "Type": "YEARS"},
+    )["CertificateArn"]
+    root = pca.get_certificate(CertificateAuthorityArn=arn, CertificateArn=issued)["Certificate"]
+    pca.import_certificate_authority_certificate(CertificateAuthorityArn=arn, Certificate=root.encode())
+    return arn
+
+
+def _client_certificate(common_name: str, sb: Sandbox, ca_arn: str) -> dict[str, str]:
+    """A client certificate issued by private CA `ca_arn` (IssueCertificate with the EndEntityCertificate/V1
+    template) and its unencrypted PKCS#8 key, as Lambda expects them in the secret.
 
     "Using Lambda with Amazon MSK", section "Configuring the mTLS secret",
     https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html
@@ -2016,7 +2227,6 @@ def _client_certificate(common_name: str) -> dict[str, str]:
     secret requires a certificate field and a private key field ... Both the certificate and private key must
     be in PEM format"; "The private key must be in PKCS #8 format".
     """
-    import datetime
 
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -2025,19 +2235,18 @@ def _client_certificate(common_name: str) -> dict[str, str]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
+    csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
+    pca = sb.client("acm-pca")
+    issued = pca.issue_certificate(
+        CertificateAuthorityArn=ca_arn,
+        Csr=csr.public_bytes(serialization.Encoding.PEM),
+        SigningAlgorithm="SHA256WITHRSA",
+        TemplateArn="arn:aws:acm-pca:::template/EndEntityCertificate/V1",
+        Validity={"Value": 365, "Type": "DAYS"},
+    )["CertificateArn"]
+    certificate = pca.get_certificate(CertificateAuthorityArn=ca_arn, CertificateArn=issued)["Certificate"]
     return {
-        "certificate": certificate.public_bytes(serialization.Encoding.PEM).decode(),
+        "certificate": certificate,
         "privateKey": key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ).decode(),
@@ -2660,5 +2869,121 @@ register(
         description="The mapping's topic has a single replica (replication factor 1).",
         cluster_topics={"orders": (3, 1)},
         expected_findings=("TOPIC_REPLICATION_FACTOR_ONE",),
+    )
+)
+
+# issue 24 (N6): an mTLS mapping whose client certificate another private CA issued: the cluster trusts only
+# its own (ClientAuthentication.Tls.CertificateAuthorityArnList), so the brokers refuse Lambda.
+SERVER_FAILED_TO_AUTHENTICATE: Final = "PROBLEM: Server failed to authenticate Lambda."
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="mtls-untrusted-client-certificate",
+        description="An mTLS mapping whose client certificate a private CA the cluster does not list issued.",
+        auth="tls",
+        client_certificate_ca="other",
+        last_processing_result=SERVER_FAILED_TO_AUTHENTICATE,
+        expected_findings=("CLIENT_CERTIFICATE_UNTRUSTED",),
+    )
+)
+
+# issue 24 (N8): SASL/SCRAM secrets the execution role cannot read because of the secret itself. A secret of
+# the owner's account (a cross-account mapping) with no resource policy and the AWS managed key (the audit's
+# P10), which the consumer cannot even describe; the same secret readable by the consumer account but still
+# under the AWS managed key; and a secret of the mapping's own account whose resource policy denies the role.
+SASL_FAILED: Final = "PROBLEM: SASL authentication failed."
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cross-account-secret-unreadable",
+        description="A cross-account SCRAM mapping whose secret, in the owner's account, has no resource "
+        "policy.",
+        cross_account_owner="444455556666",
+        auth="scram",
+        owner_holds_secret=True,
+        sm_default_key=True,
+        last_processing_result=SASL_FAILED,
+        expected_findings=("COULD_NOT_CHECK",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="cross-account-secret-default-key",
+        description="A cross-account SCRAM mapping whose secret, in the owner's account, allows the role but "
+        "is encrypted with the AWS managed key.",
+        cross_account_owner="444455556666",
+        auth="scram",
+        owner_holds_secret=True,
+        sm_default_key=True,
+        sm_resource_policy="allow-role-and-consumer",
+        last_processing_result=SASL_FAILED,
+        expected_findings=("COULD_NOT_CHECK", "SECRET_ACCESS_BLOCKED"),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="secret-policy-denies-role",
+        description="A SCRAM mapping whose secret's resource policy denies the execution role "
+        "GetSecretValue.",
+        auth="scram",
+        sm_resource_policy="deny-role",
+        last_processing_result=SASL_FAILED,
+        expected_findings=("SECRET_ACCESS_BLOCKED",),
+    )
+)
+
+# issue 24 (item 6): the NAT gateway's own subnet's NACL denies tcp/443 in from the VPC (the pollers' calls to
+# AWS never reach the NAT gateway); routes other than the literal 0.0.0.0/0 to the NAT gateway.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="nat-subnet-nacl-denies",
+        description="The NAT gateway's subnet's NACL denies tcp/443 in from the VPC.",
+        egress="nat-subnet-nacl-denies",
+        expected_findings=("BROKER_PORTS_BLOCKED",),
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="split-default-nat",
+        description="A healthy trigger whose subnets route 0.0.0.0/1 and 128.0.0.0/1 to the NAT gateway.",
+        egress="split-default-nat",
+    )
+)
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="prefix-list-to-nat",
+        description="No default route; a customer managed prefix list of AWS ranges goes to the NAT gateway.",
+        egress="prefix-list-to-nat",
+        expected_findings=("COULD_NOT_CHECK",),
+    )
+)
+
+# issue 24 (N17): an MSK Serverless cluster with two VpcConfigs entries; the second one's subnet has no way
+# out, which reading VpcConfigs[0] alone never saw.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="serverless-second-vpc-config",
+        description="An MSK Serverless cluster whose second VpcConfigs entry is a subnet with no way out.",
+        cluster_type="SERVERLESS",
+        serverless_extra_config=True,
+        expected_findings=("SERVICE_ENDPOINTS_UNREACHABLE",),
+    )
+)
+
+# issue 24 (N14): Express brokers have a quota section of their own on the MSK quota page; the Standard
+# broker's 3,000 IAM connections is not theirs.
+register(
+    dataclasses.replace(
+        BASELINE,
+        name="express-broker-connections",
+        description="An MSK IAM cluster of Express brokers whose broker 3 holds 2,950 connections.",
+        broker_instance_type="express.m7g.large",
+        broker_metrics={"ConnectionCount": {"1": (400.0,), "3": (2100.0, 2950.0)}},
     )
 )
