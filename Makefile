@@ -53,9 +53,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# In parallel, one worker per core (pytest-xdist); each worker has its own sandbox server.
+# In parallel (pytest-xdist), two workers per core: much of a safety test is waiting on injected latency,
+# which another worker's test fills. Each worker has its own sandbox server. Bytecode goes to the venv even
+# where PYTHONDONTWRITEBYTECODE is set (an empty value turns it off), so no worker compiles the same modules.
 unit: $(STAMP) report-checkers kafka-jars
-	$(BIN)/pytest -n auto --dist worksteal
+	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(abspath $(VENV))/pycache \
+		$(BIN)/pytest -n $$(( $$(nproc 2>/dev/null || echo 2) * 2 )) --dist worksteal
 
 test: lint typecheck unit
 
