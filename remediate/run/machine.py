@@ -51,6 +51,7 @@ from remediate.log import bind_run, get_logger
 from remediate.observe.reads import observe, parse_esm_id
 from remediate.plan import Change, Plan, resolve_refs
 from remediate.run import journal as journals
+from remediate.run import reliance
 from remediate.run.denial import denial
 from remediate.run.engine import build_plan, diagnose
 from remediate.run.journal import Journal, RunRecord, new_run_id
@@ -517,6 +518,14 @@ class Run:
             assert self.journal is not None
             self.journal.record("finish", status="done")
             self._record_rollback("done")
+            # issue 23 (N2b/c): what other runs made and this verified fix relies on is tagged so, and
+            # a rollback's run relies on nothing any more
+            network = self.facts.network if self.facts is not None else None
+            vpc = network.vpc.id if network is not None and network.vpc is not None else None
+            if self.rollback_of is None:
+                reliance.record(self.aws, vpc, self.run_id, self.plan.target.esm_uuid)
+            else:
+                reliance.release(self.aws, vpc, self.rollback_of[0])
 
     def _record_rollback(self, status: str) -> None:
         """A rollback tells the journal of the run it undoes how far it got, so a second rollback
