@@ -139,14 +139,19 @@ class Reading:
 def read(aws: Aws, esm_arn: str) -> Reading:
     """Every lock tag on the ESM, and AWS's time of the reading."""
     response = aws.call("lambda", "list_tags", Resource=esm_arn)
+    return reading(response, dict(response.get("Tags") or {}))
+
+
+def reading(response: dict[str, Any], tags: dict[str, str]) -> Reading:
+    """The lock tags among `tags`, read in `response` (whose Date is AWS's time of the reading)."""
     now, exact = aws_now(response)
     holders = []
-    for key, value in sorted((response.get("Tags") or {}).items()):
+    for key, value in sorted(tags.items()):
         if key == LEGACY_TAG or key.startswith(PREFIX + ":"):
             holder = Holder.parse(key, value)
             if holder is not None:
                 holders.append(holder)
-    return Reading(holders, now, exact, dict(response.get("Tags") or {}))
+    return Reading(holders, now, exact, tags)
 
 
 def esm_arn(aws: Aws, esm_id: str) -> tuple[str, str]:
@@ -182,15 +187,23 @@ class EsmLock:
     def _me(self, state: Literal["claim", "held"], now: float) -> Holder:
         return Holder(self.key, state, self.run_id, this_host(), os.getpid(), self._since, now + self.ttl)
 
+    # -- where the tags live: the ESM (VpcLock keeps them on a VPC) ----------------------------------
+    def _read(self) -> Reading:
+        return read(self.aws, self.esm_arn)
+
+    def _tag(self, tags: dict[str, str]) -> dict[str, Any]:
+        response: dict[str, Any] = self.aws.call("lambda", "tag_resource", Resource=self.esm_arn, Tags=tags)
+        return response
+
+    def _untag(self, keys: list[str]) -> None:
+        self.aws.call("lambda", "untag_resource", Resource=self.esm_arn, TagKeys=keys)
+
     def _write(self, state: Literal["claim", "held"], now: float) -> float:
-        response = self.aws.call(
-            "lambda", "tag_resource", Resource=self.esm_arn, Tags={self.key: self._me(state, now).value()}
-        )
-        return aws_now(response)[0]
+        return aws_now(self._tag({self.key: self._me(state, now).value()}))[0]
 
     def _withdraw(self) -> None:
         with contextlib.suppress(RemediateError):
-            self.aws.call("lambda", "untag_resource", Resource=self.esm_arn, TagKeys=[self.key])
+            self._untag([self.key])
 
     def _locked(self, holder: Holder, how: str = "") -> LockedError:
         same = " (that same run is already being applied)" if holder.run_id == self.run_id else ""
@@ -200,7 +213,7 @@ class EsmLock:
 
     def acquire(self) -> None:
         """Take the lock, or raise LockedError naming who holds it and how to get out."""
-        first = read(self.aws, self.esm_arn)
+        first = self._read()
         held = [h for h in first.live() if h.state == "held"]
         if held:  # the common case: someone is applying; do not even write a claim
             raise self._locked(held[0])
@@ -209,7 +222,7 @@ class EsmLock:
         try:
             self._write("claim", first.now)
             while True:
-                reading = read(self.aws, self.esm_arn)
+                reading = self._read()
                 others = reading.live(but=self.key)
                 holder = next((h for h in others if h.state == "held"), None)
                 if holder is not None:
@@ -232,7 +245,7 @@ class EsmLock:
         stale = [h.key for h in reading.holders if h.key != self.key and h not in others]
         if stale:  # tags of dead runs: keep the ESM's 50 tags for its owners
             with contextlib.suppress(RemediateError):
-                self.aws.call("lambda", "untag_resource", Resource=self.esm_arn, TagKeys=stale)
+                self._untag(stale)
         log.info("lock.acquired", key=self.key, removed_stale=stale)
 
     # -- renewal ------------------------------------------------------------------------------------
@@ -245,7 +258,7 @@ class EsmLock:
         interval = max(self.ttl / 3, 0.5)
         while not self._stop.wait(interval):
             try:
-                reading = read(self.aws, self.esm_arn)
+                reading = self._read()
                 if all(h.key != self.key for h in reading.holders):
                     log.warning("lock.lost", key=self.key)
                     self.lost.set()
@@ -261,7 +274,7 @@ class EsmLock:
         if not self._held or self.lost.is_set():
             return
         try:
-            reading = read(self.aws, self.esm_arn)
+            reading = self._read()
         except RemediateError as exc:
             log.warning("lock.check_failed", error=str(exc))
             return
@@ -276,7 +289,7 @@ class EsmLock:
         if self._renewer is not None:
             self._renewer.join(timeout=30)
         if self._held and not self.lost.is_set():
-            self.aws.call("lambda", "untag_resource", Resource=self.esm_arn, TagKeys=[self.key])
+            self._untag([self.key])
         self._held = False
 
     def hand_over(self) -> None:

@@ -53,11 +53,13 @@ from remediate.plan import Change, Plan, resolve_refs
 from remediate.run import journal as journals
 from remediate.run import reliance
 from remediate.run.denial import denial
+from remediate.run.dependants import VPC_SHARED
 from remediate.run.engine import build_plan, diagnose
 from remediate.run.journal import Journal, RunRecord, new_run_id
 from remediate.run.lock import EsmLock, esm_arn
 from remediate.run.playbook import Playbook
 from remediate.run.rollback import rollback_plan
+from remediate.run.vpc_lock import VpcLock
 
 log = get_logger(__name__)
 Mode = Literal["diagnose", "plan", "apply"]
@@ -148,6 +150,7 @@ class Run:
     error: BaseException | None = None
     warnings: list[str] = field(default_factory=list)
     lock: EsmLock | None = None
+    vpc_lock: VpcLock | None = None  # issue 23 (N6): the lock on the VPC's shared endpoint work
     journal: Journal | None = None
     original: Journal | None = None  # a rollback's: the journal of the run it undoes
     restarted_by: str | None = None  # the run whose restart left the ESM disabled (its mark is on it)
@@ -391,6 +394,7 @@ class Run:
             self.outputs.update(self.resume.outputs)
             done = self.resume.done
         self._refuse_moved(ctx, done | (self.resume.in_flight if self.resume is not None else set()))
+        self._lock_vpc(done)
         if self.original is not None:
             self.original.record("rollback", by=self.run_id, status="started")
         for change in self.plan.changes:
@@ -441,6 +445,22 @@ class Run:
             self.in_flight = None
         self._safe_point("verification")
         self.applied()
+
+    def _lock_vpc(self, done: set[str]) -> None:
+        """Before the first change: take the lock on the VPC's endpoint work if this run makes
+        endpoints or their group there (issue 23, N6); another run's lock refuses this one in one line,
+        with nothing changed, instead of AWS's private-DNS conflict half way."""
+        assert self.plan is not None
+        vpcs = {
+            str(c.after["VpcId"])
+            for c in self.plan.changes
+            if c.id not in done and c.action in VPC_SHARED and c.kind == "create" and c.after.get("VpcId")
+        }
+        if not vpcs or self.lock is None:
+            return
+        self.vpc_lock = VpcLock(self.aws, min(vpcs), self.lock.esm_uuid, self.run_id, self.settings.lock_ttl)
+        self.vpc_lock.acquire()
+        self.vpc_lock.start_renewing()
 
     def _refuse_moved(self, ctx: ApplyContext, settled: set[str]) -> None:
         """Before the first write: StalePlanError if any change still to make would start from another
@@ -610,6 +630,14 @@ class Run:
                 self.warnings.append(
                     f"could not release the lock on ESM {esm} ({exc}); it expires by itself, "
                     f"or remove it with: remediate unlock --esm {esm}"
+                )
+        if self.vpc_lock is not None:
+            try:
+                self.vpc_lock.release()
+            except RemediateError as exc:
+                self.warnings.append(
+                    f"could not release the lock on VPC {self.vpc_lock.vpc_id}'s endpoint work ({exc}); "
+                    "it expires by itself"
                 )
         for journal in (self.journal, self.original):
             if journal is not None:
