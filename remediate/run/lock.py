@@ -23,8 +23,9 @@ answer carries no Date does the local clock stand in, with a margin of 15 minute
 which AWS already refuses signed requests ("Clock-skew correction", AWS Developer Tools Blog,
 https://aws.amazon.com/blogs/developer/clock-skew-correction/). A holder on this machine whose
 process is gone is dead at once, whatever its expiry. A live run renews its tag every third of
-`lock_ttl` from a background thread; if its tag disappears (`remediate unlock`), the run learns it
-and stops at its next safe point.
+`lock_ttl` from a background thread, and reads it before every change: if its tag disappeared
+(`remediate unlock`) or expired (its renewals failed; another run may hold the lock now), the run
+stops before its next write and never revives the tag.
 
 Tag keys and values keep to what AWS allows on Lambda resources, including event source mappings
 (https://docs.aws.amazon.com/lambda/latest/dg/tags-esm.html): keys up to 128 characters, values up to
@@ -55,8 +56,13 @@ LEGACY_TAG = PREFIX  # the single tag `RUN_ID@EXPIRY` of earlier versions, still
 PERMISSIONS = ("lambda:ListTags", "lambda:TagResource", "lambda:UntagResource")
 NO_DATE_MARGIN = 900.0  # seconds; see the module docstring
 DATE_MARGIN = 2.0  # seconds; the Date header has a resolution of one second
+DATE_RESOLUTION = 1.0  # seconds; a holder judges its own expiry a second earlier than others may
 CLAIM_WAIT = 30.0  # seconds a contender waits for later claimers to settle
 POLL = 0.2
+RENEW_FRACTION = 1 / 3
+"""The renewer's turn, as a fraction of `lock_ttl`: two turns may fail before the tag expires. The run
+itself reads its lock before every change (`check`), so `unlock` stops it before its next write
+whatever this fraction; the fraction only bounds how long a lock can be left unrenewed unnoticed."""
 _TAG_CHARS = re.compile(r"[^A-Za-z0-9+\-=._:@ ]")
 
 
@@ -183,6 +189,7 @@ class EsmLock:
         self._since = 0.0
         self._held = False
         self.tags: dict[str, str] = {}  # the ESM's tags as read when the lock was taken
+        self.expired = False  # lost by expiry (its renewals failed), not removed
 
     def _me(self, state: Literal["claim", "held"], now: float) -> Holder:
         return Holder(self.key, state, self.run_id, this_host(), os.getpid(), self._since, now + self.ttl)
@@ -254,33 +261,44 @@ class EsmLock:
             self._renewer = threading.Thread(target=self._renew_loop, name="lock-renewer", daemon=True)
             self._renewer.start()
 
+    def _judge(self, reading: Reading) -> Holder | None:
+        """Our tag in `reading` while it still holds the lock; None (and `lost` set) once it was removed
+        (`remediate unlock`) or has expired by AWS's clock: another run may hold the lock then, so this
+        one must neither write nor renew (a renewal would revive a lock someone else took)."""
+        mine = next((h for h in reading.holders if h.key == self.key), None)
+        if mine is None or mine.expires + DATE_RESOLUTION <= reading.now:
+            self.expired = mine is not None
+            log.warning("lock.lost", key=self.key, expired=self.expired)
+            self.lost.set()
+            return None
+        return mine
+
     def _renew_loop(self) -> None:
-        interval = max(self.ttl / 3, 0.5)
+        interval = max(self.ttl * RENEW_FRACTION, 0.5)
         while not self._stop.wait(interval):
             try:
                 reading = self._read()
-                if all(h.key != self.key for h in reading.holders):
-                    log.warning("lock.lost", key=self.key)
-                    self.lost.set()
+                if self._judge(reading) is None:
                     return
                 self._write("held", reading.now)
             except RemediateError as exc:  # try again at the next interval; the lock has time left
                 log.warning("lock.renew_failed", error=str(exc))
 
     def check(self) -> None:
-        """Read the lock now (before each change): if our tag is gone (`remediate unlock`), mark it lost,
-        so the run stops before its next write rather than at the renewer's next turn, a third of
-        `lock_ttl` later. A failed read leaves the decision to the renewer: the lock has time left."""
+        """Read the lock now (before each change): if our tag is gone (`remediate unlock`) or expired,
+        mark it lost, so the run stops before its next write rather than at the renewer's next turn.
+        A tag whose renewal is overdue (less than 1 - RENEW_FRACTION of `lock_ttl` left: the renewer's
+        last turn failed) is renewed here first, so the change starts with its lock's life ahead of it.
+        A failed read or renewal leaves the decision to the renewer: the lock has time left."""
         if not self._held or self.lost.is_set():
             return
         try:
             reading = self._read()
+            mine = self._judge(reading)
+            if mine is not None and mine.expires - reading.now < self.ttl * (1 - RENEW_FRACTION):
+                self._write("held", reading.now)
         except RemediateError as exc:
             log.warning("lock.check_failed", error=str(exc))
-            return
-        if all(h.key != self.key for h in reading.holders):
-            log.warning("lock.lost", key=self.key)
-            self.lost.set()
 
     # -- release ------------------------------------------------------------------------------------
     def release(self) -> None:

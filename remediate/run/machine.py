@@ -507,9 +507,10 @@ class Run:
         if self.lock is not None:
             self.lock.check()  # issue 23: `remediate unlock` stops the holder before its next write
         if self.lock is not None and self.lock.lost.is_set():
+            how = "expired (it could not be renewed)" if self.lock.expired else "was removed"
             raise LockedError(
-                f"the lock on ESM {self.lock.esm_uuid} was removed while this run held it "
-                f"(remediate unlock?); stopped before {before}"
+                f"the lock on ESM {self.lock.esm_uuid} {how} while this run held it"
+                f"{'' if self.lock.expired else ' (remediate unlock?)'}; stopped before {before}"
             )
 
     def on_enter_verifying(self, _event: EventData) -> None:
