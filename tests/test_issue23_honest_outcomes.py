@@ -55,6 +55,23 @@ def test_n11_changes_made_and_outcome_unknown_for_calls_aws_refused(sandbox: San
     assert "remediate iam-policy" in refused
 
 
+def test_n11_a_403_on_the_first_call_is_refused_and_nothing_changed(sandbox: Sandbox, cli: CliRunner) -> None:
+    # operator-hunt N11 / reliability N7: a refused first call printed "Changes made by run", "in flight",
+    # "Continue it" and "Undo it" although AWS changed nothing.
+    scn = build_scenario(sandbox, "broker-timeout")
+    sandbox.faults.add(
+        FaultRule(service="lambda", operation="UpdateEventSourceMapping", kind="status", status=403)
+    )
+    run = cli("apply", "--esm", scn.esm_uuid, "--auto-approve")
+    assert run.returncode == 1, run.stderr
+    for wrong in ("in flight", "Changes made", "Continue it", "Undo it"):
+        assert wrong not in run.stderr
+    assert (
+        f"Nothing was changed: c1 update_esm on {scn.esm_uuid} was refused by AWS (AccessDeniedException on "
+        "lambda:UpdateEventSourceMapping, HTTP 403)"
+    ) in run.stderr
+
+
 def test_n7_efbig_on_the_end_line_lists_the_change_twice(sandbox: Sandbox, cli_env: dict[str, str]) -> None:
     # reliability N7: the journal cannot take c3's `end` line (file-size limit); c3 was listed as made
     # and again as in flight.

@@ -433,6 +433,7 @@ class Run:
                 request=resolved.after,
             )
             self.in_flight = change.id
+            answered = self.aws.writes_answered()
             try:
                 outputs = action.apply(resolved, ctx)
             except BaseException as exc:
@@ -440,6 +441,8 @@ class Run:
                 refusal = denial(exc)
                 if refusal is not None:
                     self.denied = (change.id, refusal)
+                    if self.aws.writes_answered() == answered:  # refused before it changed anything
+                        self.in_flight = None
                 raise
             self._made(journal, ctx, change, outputs)
             self.in_flight = None
