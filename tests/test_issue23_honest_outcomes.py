@@ -39,6 +39,17 @@ def test_n5_apply_complete_verified_while_a_manual_step_still_blocks_the_mapping
     assert "SERVICE_ENDPOINTS_UNREACHABLE" in [f["code"] for f in json.loads(again.stdout)["findings"]]
 
 
+def test_n5_an_advisory_manual_step_leaves_a_verified_fix_complete(sandbox: Sandbox, cli: CliRunner) -> None:
+    # Issue 23, item 6: "more partitions" is advised beside the raised maximum pollers; after verify a
+    # fresh diagnosis finds no lag finding, so the apply is complete (exit 0), not partly fixed.
+    scn = build_scenario(sandbox, "lag-growing-provisioned")
+    run = cli("apply", "--esm", scn.esm_uuid, "--auto-approve")
+    assert run.returncode == 0, run.stderr
+    assert "Apply complete! Resources: 0 added, 1 changed, 0 destroyed." in run.stdout
+    assert "The manual steps above are advised; the findings they answer are no longer found" in run.stdout
+    assert "Still open" not in run.stdout
+
+
 def test_n11_changes_made_and_outcome_unknown_for_calls_aws_refused(sandbox: Sandbox, cli: CliRunner) -> None:
     # operator-hunt N11: a 403 on CreateVpcEndpoint was listed as "in flight, its outcome unknown".
     scn = build_scenario(sandbox, "scram-no-nat")

@@ -94,6 +94,7 @@ def apply(
     from remediate import plan as plan_mod
     from remediate.aws import arn_region_account
     from remediate.run.machine import check_resumable
+    from remediate.run.remaining import still_open
     from remediate.run.render import render_findings
 
     if sum(map(bool, (plan_file, esm, resume_id))) != 1:
@@ -122,7 +123,7 @@ def apply(
     execute(ctx, run, reporter.close, _apply_doc)
     assert run.plan is not None
     assert run.facts is not None
-    remaining = _remaining(run)
+    remaining = still_open(run)  # issue 23: from a fresh diagnosis, not the plan's steps alone
     if not text:
         doc = _apply_doc(run, run.state, None)
         if remaining:  # issue 23 (N5): its own state and exit code, never "done" alone
@@ -144,6 +145,11 @@ def apply(
         f"{c['delete']} destroyed.\n"
         f"Verified: every change was read back and is in effect. Run id: {run.run_id}\n"
     )
+    if run.plan.manual_steps and not remaining:
+        ctx.emit(
+            "The manual steps above are advised; the findings they answer are no longer found "
+            "(a fresh diagnosis after verify).\n"
+        )
     if remaining:
         n = len(run.plan.manual_steps)
         ctx.emit(
@@ -152,16 +158,6 @@ def apply(
             f"Still open: {', '.join(remaining)}\n"
         )
         sys.exit(EXIT_PARTLY_FIXED)
-
-
-def _remaining(run: Run) -> list[str]:
-    """The findings a manual step of the plan answers (issue 23, N5): the changes cannot clear them,
-    so the mapping stays broken until the operator does the step. Empty for a plan of manual steps
-    only: nothing was fixed, and its summary already says `No changes (manual steps only).`"""
-    assert run.plan is not None
-    if not run.plan.changes:
-        return []
-    return sorted({code for step in run.plan.manual_steps for code in step.because})
 
 
 @click.command()
