@@ -168,6 +168,8 @@ class Cluster(Model):
     """EBS storage per broker (BrokerNodeGroupInfo.StorageInfo.EbsStorageInfo.VolumeSize)."""
     kafka_version: str | None = None
     """Provisioned.CurrentBrokerSoftwareInfo.KafkaVersion (issue 21: the topic APIs need 3.6.0 or later)."""
+    tags: dict[str, str] = Field(default_factory=dict)
+    """DescribeClusterV2 ClusterInfo.Tags (issue 23: `health.STORAGE_GROWN_TAG`)."""
 
 
 class VpcConnection(Model):
@@ -558,6 +560,8 @@ class BrokerHealth(Model):
     unread: tuple[str, ...] = ()
     """Reads of this piece that were denied ("AccessDeniedException on GetMetricData"): the checks say
     what they could not check, and nothing else is concluded from the missing numbers."""
+    read_at: float | None = None
+    """When the window ended (epoch seconds; issue 23: did it start before the last storage growth?)."""
 
 
 class FunctionHealth(Model):

@@ -152,6 +152,7 @@ def cluster_from_api(info: dict[str, Any], brokers: dict[str, Any] | None) -> Cl
         kafka_version=(
             info.get("Provisioned", {}).get("CurrentBrokerSoftwareInfo", {}).get("KafkaVersion") or None
         ),
+        tags={str(k): str(v) for k, v in (info.get("Tags") or {}).items()},
     )
 
 
