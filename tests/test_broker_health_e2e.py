@@ -57,6 +57,17 @@ def test_n9_storage_full_is_measured_grown_and_not_grown_again_at_once(
     assert again.returncode == 0, again.stdout
     assert json.loads(again.stdout)["changes"] == []
     assert volume(sandbox, scn.cluster_arn) == 1520
+    # Operator-hunt N13 and N22: the growth cannot be undone, and is said so (not "by hand", not "changed
+    # since"); with --output json the steps are in the document, which standard error points to.
+    run_id = applied.stdout.rsplit("Run id: ", 1)[1].split()[0]
+    undo = cli("rollback", run_id, "--auto-approve", "--output", "json")
+    assert undo.returncode == 5, undo.stderr
+    [step] = json.loads(undo.stdout)["plan"]["manual_steps"]
+    assert step["text"].startswith(
+        f"c1 update_broker_storage on {scn.cluster_arn} cannot be undone: MSK storage"
+    )
+    assert "(`manual_steps` in the JSON document)" in undo.stderr
+    assert "changed since the run or" not in undo.stderr
 
 
 def test_cpu_saturated_with_numbers(sandbox: Sandbox, cli: CliRunner) -> None:

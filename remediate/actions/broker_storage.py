@@ -54,6 +54,7 @@ class UpdateBrokerStorage(Action):
     accepts = (BrokerStorageFull,)
     order = 40
     permissions = ("kafka:DescribeClusterV2", "kafka:UpdateBrokerStorage", "kafka:TagResource")
+    irreversible = True  # MSK storage only grows
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         ev = finding.evidence

@@ -223,7 +223,8 @@ def rollback(run_id: str, auto_approve: bool, **opts: Any) -> None:
     if run.refused:
         click.echo(
             f"Rollback of {run_id} refused {len(run.refused)} change(s) ({', '.join(run.refused)}): "
-            "they changed since the run or are still in use; see the manual steps.",
+            "they changed since the run, are still in use, or cannot be undone; see the manual steps "
+            + ("(`manual_steps` in the JSON document)." if ctx.settings.output == "json" else "above."),
             err=True,
         )
         sys.exit(EXIT_PARTIAL)

@@ -94,7 +94,10 @@ def rollback_plan(run_id: str, record: RunRecord, facts: Facts, ctx: ApplyContex
         try:
             inverse = action.inverse(made, outputs)
         except NotImplementedError as exc:
-            refuse(change, f"undo {change.id} by hand: {exc}")
+            if action.irreversible:  # issue 23 (operator-hunt N13): not "by hand", not "changed since"
+                refuse(change, f"{change.id} {change.action} on {change.resource} cannot be undone: {exc}")
+            else:
+                refuse(change, f"undo {change.id} by hand: {exc}")
             continue
         if inverse is None:
             continue
