@@ -107,6 +107,9 @@ def apply(
     text = ctx.settings.output == "text"
     reporter = CliReporter(ctx, auto_approve, show_plan=text)
     if resume_id:
+        from remediate.run.journal import check_run_id
+
+        resume_id = check_run_id(resume_id)  # a pasted id's spaces dropped (operator-hunt N27)
         record = read_record(ctx, resume_id)
         check_resumable(resume_id, record)  # again under the journal's lock, before any change
         run = new_run(ctx, record.esm_uuid, reporter)
@@ -169,6 +172,9 @@ def rollback(run_id: str, auto_approve: bool, **opts: Any) -> None:
     """Undo what apply run RUN_ID changed, newest first, and nothing else (shown as a plan, approved
     like apply). What was changed since that run, or is still used by something else, is refused and
     listed as a manual step (exit 5)."""
+    from remediate.run.journal import check_run_id
+
+    run_id = check_run_id(run_id)  # a pasted id's spaces dropped (operator-hunt N27)
     ctx = Ctx(**opts)
     record = read_record(ctx, run_id)
     last = record.last_rollback

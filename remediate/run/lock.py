@@ -46,7 +46,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 from remediate.aws import Aws
-from remediate.errors import LockedError, RemediateError
+from remediate.errors import AwsError, InputError, LockedError, RemediateError
 from remediate.log import get_logger
 
 log = get_logger(__name__)
@@ -165,7 +165,12 @@ def esm_arn(aws: Aws, esm_id: str) -> tuple[str, str]:
     from remediate.observe.reads import parse_esm_id
 
     uuid = parse_esm_id(esm_id)
-    raw = aws.call("lambda", "get_event_source_mapping", UUID=uuid)
+    try:
+        raw = aws.call("lambda", "get_event_source_mapping", UUID=uuid)
+    except AwsError as exc:  # issue 23 (operator-hunt N14): worded as diagnose and plan word it
+        if exc.code == "ResourceNotFoundException":
+            raise InputError(f"no event source mapping {uuid} in {aws.region}") from None
+        raise
     return uuid, str(raw["EventSourceMappingArn"])
 
 
