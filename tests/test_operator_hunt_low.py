@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from remediate.sandbox import Sandbox, build_scenario
+from remediate.sandbox import FaultRule, Sandbox, build_scenario
 from tests.conftest import CliRunner
 from tests.safety import error_lines
 
@@ -52,3 +52,14 @@ def test_n27_a_pasted_run_id_and_a_nested_setting_are_understood(sandbox: Sandbo
     assert bad.returncode == 1
     (line,) = error_lines(bad.stderr)
     assert line.startswith("Error: invalid setting 'api_rates.lambda' (environment REMEDIATE_API_RATES):")
+
+
+def test_n17_debug_gives_the_traceback_of_an_apply_error(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "broker-timeout")
+    sandbox.faults.add(
+        FaultRule(service="lambda", operation="UpdateEventSourceMapping", kind="status", status=400)
+    )
+    run = cli("apply", "--esm", scn.esm_uuid, "--auto-approve", "--debug")
+    assert run.returncode == 1
+    assert "Traceback (most recent call last)" in run.stderr
+    assert "Error: lambda:update_event_source_mapping failed: BadRequest" in run.stderr

@@ -80,6 +80,10 @@ def stopped(ctx: Ctx, run: Run, exc: BaseException, document: Document) -> NoRet
     else:
         message = str(exc) or type(exc).__name__
         code = exc.exit_code if isinstance(exc, RemediateError) else 1
+        if ctx.debug:  # issue 23 (operator-hunt N17): `--debug` gives the traceback here too (contract §2)
+            import traceback
+
+            click.echo(redact("".join(traceback.format_exception(exc)).rstrip()), err=True)
         click.echo(f"Error: {redact(message)}", err=True)
     if changed and run.plan is not None:
         lines = ["Changes made by run " + run.run_id + ":", *_made(run), f"Run id: {run.run_id}"]
