@@ -195,6 +195,9 @@ def is_retryable(exc: BaseException, extra_codes: frozenset[str] = frozenset()) 
     return type(exc).__name__ in {"ProtocolError", "ConnectionResetError"}
 
 
+READ_PREFIXES = ("describe_", "list_", "get_")
+
+
 class Aws:
     """One AWS session for one run (or one scan): clients, retries and the read cache.
 
@@ -236,6 +239,7 @@ class Aws:
         self._cache: dict[str, Future[Any]] = {}
         self.calls = 0
         self.retries = 0
+        self._answered = threading.local()  # issue 23: writes AWS answered, counted per thread
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Aws:
@@ -376,6 +380,12 @@ class Aws:
         except BotoCoreError as exc:
             raise credentials_error(exc, self._profile) or CredentialsError(str(exc)) from exc
 
+    def writes_answered(self) -> int:
+        """How many calls other than reads (Describe*, List*, Get*: AWS's names for reads) AWS answered
+        with success on this thread: a run compares it around one change to tell a change whose
+        first write AWS refused (nothing changed) from one refused half way (issue 23, N11)."""
+        return int(getattr(self._answered, "writes", 0))
+
     def fresh(self) -> Aws:
         """A view with the same clients and an empty read cache (verification must re-read)."""
         other = Aws.__new__(Aws)
@@ -425,6 +435,8 @@ class Aws:
                     with self._lock:
                         self.calls += 1
                     result: dict[str, Any] = method(**params)
+                    if not operation.startswith(READ_PREFIXES):
+                        self._answered.writes = self.writes_answered() + 1
                     return result
         except NoCredentialsError as exc:
             raise CredentialsError("no AWS credentials found in the standard chain") from exc

@@ -201,6 +201,7 @@ def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
 
 
 def _origin(key: str, explicit: dict[str, Any], config_file: Path | None) -> str:
+    key = key.split(".", 1)[0]  # `api_rates.lambda` comes from the setting `api_rates` (operator-hunt N27)
     if key in explicit:
         return " (command line)"
     if f"REMEDIATE_{key}".upper() in {k.upper() for k in os.environ}:

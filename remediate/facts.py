@@ -194,6 +194,8 @@ class Cluster(Model):
     """ClientAuthentication.Tls.CertificateAuthorityArnList: the private CAs mTLS clients must chain to."""
     private_cas: tuple[PrivateCa, ...] | None = None
     """Each of `tls_ca_arns`'s certificate (acm-pca:GetCertificateAuthorityCertificate); None: not read."""
+    tags: dict[str, str] = Field(default_factory=dict)
+    """DescribeClusterV2 ClusterInfo.Tags (issue 23: `health.STORAGE_GROWN_TAG`)."""
 
 
 class VpcConnection(Model):
@@ -624,6 +626,8 @@ class BrokerHealth(Model):
     unread: tuple[str, ...] = ()
     """Reads of this piece that were denied ("AccessDeniedException on GetMetricData"): the checks say
     what they could not check, and nothing else is concluded from the missing numbers."""
+    read_at: float | None = None
+    """When the window ended (epoch seconds; issue 23: did it start before the last storage growth?)."""
 
 
 class FunctionHealth(Model):

@@ -71,6 +71,28 @@ STORAGE_TARGET_PERCENT = 60.0
 60% the broker's CPU guidance uses, so one cool-down period is not spent at the edge again."""
 
 
+# issue 23 (operator-hunt N9): KafkaDataLogsDiskUsed is a percent of the size the broker had when it was
+# measured, so right after a growth the window's readings are percents of the old size. The growth made by
+# remediate is recorded on the cluster as this tag (MSK TagResource; tag values of letters, digits and
+# `+ - = . _ : / @`), and the check reads the window's readings as shares of the new size until the window
+# has passed the growth.
+STORAGE_GROWN_TAG = "remediate:storage-grown"
+
+
+def storage_grown_value(before_gib: int, after_gib: int, at: float) -> str:
+    return f"{before_gib}-{after_gib}@{int(at)}"
+
+
+def storage_grown(tags: dict[str, str]) -> tuple[int, int, float] | None:
+    """(GiB before, GiB after, when) of the last growth remediate made, from the cluster's tag."""
+    sizes, _, at = tags.get(STORAGE_GROWN_TAG, "").partition("@")
+    before, _, after = sizes.partition("-")
+    try:
+        return int(before), int(after), float(at)
+    except ValueError:
+        return None
+
+
 def storage_target_gib(volume_gib: int, disk_used_percent: float) -> int | None:
     """The per-broker EBS size (GiB) that brings the fullest broker to STORAGE_TARGET_PERCENT, rounded up
     to the next 10 GiB; at most STORAGE_MAX_GIB; None when no larger size is allowed."""

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from remediate import actions, aws, required_access, write_scope
 from remediate.observe import listing, reads
-from remediate.run import journal_store, lock
+from remediate.run import journal_store, lock, reliance, vpc_lock
 from remediate.write_scope import WriteScope
 
 Who = Literal["starter", "approver"]
@@ -136,6 +136,8 @@ def required_actions(mode: Literal["diagnose", "apply"] | str) -> list[str]:
     if mode in ("apply", "probe"):
         needed.update(lock.PERMISSIONS)
         needed.update(journal_store.PERMISSIONS)  # issue 27, D8
+        needed.update(reliance.PERMISSIONS)  # issue 23: the dependant tags a verified run records
+        needed.update(vpc_lock.PERMISSIONS)  # issue 23: the lock on a VPC's endpoint work
         for action in actions.registry().values():
             needed.update(action.permissions)
     if mode == "probe":

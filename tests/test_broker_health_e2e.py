@@ -18,7 +18,9 @@ def volume(sb: Sandbox, arn: str) -> int:
     return int(info["Provisioned"]["BrokerNodeGroupInfo"]["StorageInfo"]["EbsStorageInfo"]["VolumeSize"])
 
 
-def test_storage_full_is_measured_and_grown(sandbox: Sandbox, cli: CliRunner) -> None:
+def test_n9_storage_full_is_measured_grown_and_not_grown_again_at_once(
+    sandbox: Sandbox, cli: CliRunner
+) -> None:
     scn = build_scenario(sandbox, "broker-storage-full")
     [found] = diagnosed(cli, scn.esm_uuid)
     assert found["code"] == "BROKER_STORAGE_FULL"
@@ -48,15 +50,24 @@ def test_storage_full_is_measured_and_grown(sandbox: Sandbox, cli: CliRunner) ->
     assert applied.returncode == 0, applied.stderr
     assert scn.cluster_arn is not None
     assert volume(sandbox, scn.cluster_arn) == 1520
-    # Idempotent: the size is there, so nothing is planned for storage again (the disk metric is old data).
-    again = json.loads(cli("plan", "--esm", scn.esm_uuid, "--output", "json").stdout)
-    assert [c["action"] for c in again["changes"]] == ["update_broker_storage"]
-    assert again["changes"][0]["before"] == {"VolumeSizeGB": 1520}
-    # MSK refuses a second scaling within its six-hour cool-down; the run fails with MSK's answer.
-    refused = cli("apply", "--esm", scn.esm_uuid, "--auto-approve")
-    assert refused.returncode != 0
-    assert "BadRequestException" in refused.stderr
+    # Issue 23 (operator-hunt N9): the window's readings are percents of the old 1000 GiB; of the new
+    # 1520 GiB the fullest broker holds 91 * 1000 / 1520 = 59.9%, under the limit: no second growth
+    # (which MSK's six-hour cool-down would refuse, and which would be irreversible cost after it).
+    again = cli("plan", "--esm", scn.esm_uuid, "--output", "json", "--detailed-exitcode")
+    assert again.returncode == 0, again.stdout
+    assert json.loads(again.stdout)["changes"] == []
     assert volume(sandbox, scn.cluster_arn) == 1520
+    # Operator-hunt N13 and N22: the growth cannot be undone, and is said so (not "by hand", not "changed
+    # since"); with --output json the steps are in the document, which standard error points to.
+    run_id = applied.stdout.rsplit("Run id: ", 1)[1].split()[0]
+    undo = cli("rollback", run_id, "--auto-approve", "--output", "json")
+    assert undo.returncode == 5, undo.stderr
+    [step] = json.loads(undo.stdout)["plan"]["manual_steps"]
+    assert step["text"].startswith(
+        f"c1 update_broker_storage on {scn.cluster_arn} cannot be undone: MSK storage"
+    )
+    assert "(`manual_steps` in the JSON document)" in undo.stderr
+    assert "changed since the run or" not in undo.stderr
 
 
 def test_cpu_saturated_with_numbers(sandbox: Sandbox, cli: CliRunner) -> None:

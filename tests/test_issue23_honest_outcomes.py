@@ -39,6 +39,17 @@ def test_n5_apply_complete_verified_while_a_manual_step_still_blocks_the_mapping
     assert "SERVICE_ENDPOINTS_UNREACHABLE" in [f["code"] for f in json.loads(again.stdout)["findings"]]
 
 
+def test_n5_an_advisory_manual_step_leaves_a_verified_fix_complete(sandbox: Sandbox, cli: CliRunner) -> None:
+    # Issue 23, item 6: "more partitions" is advised beside the raised maximum pollers; after verify a
+    # fresh diagnosis finds no lag finding, so the apply is complete (exit 0), not partly fixed.
+    scn = build_scenario(sandbox, "lag-growing-provisioned")
+    run = cli("apply", "--esm", scn.esm_uuid, "--auto-approve")
+    assert run.returncode == 0, run.stderr
+    assert "Apply complete! Resources: 0 added, 1 changed, 0 destroyed." in run.stdout
+    assert "The manual steps above are advised; the findings they answer are no longer found" in run.stdout
+    assert "Still open" not in run.stdout
+
+
 def test_n11_changes_made_and_outcome_unknown_for_calls_aws_refused(sandbox: Sandbox, cli: CliRunner) -> None:
     # operator-hunt N11: a 403 on CreateVpcEndpoint was listed as "in flight, its outcome unknown".
     scn = build_scenario(sandbox, "scram-no-nat")
@@ -53,6 +64,23 @@ def test_n11_changes_made_and_outcome_unknown_for_calls_aws_refused(sandbox: San
     (refused,) = [line for line in lines if "create_vpc_endpoint" in line]
     assert "refused by AWS (UnauthorizedOperation on ec2:CreateVpcEndpoint, HTTP 403)" in refused
     assert "remediate iam-policy" in refused
+
+
+def test_n11_a_403_on_the_first_call_is_refused_and_nothing_changed(sandbox: Sandbox, cli: CliRunner) -> None:
+    # operator-hunt N11 / reliability N7: a refused first call printed "Changes made by run", "in flight",
+    # "Continue it" and "Undo it" although AWS changed nothing.
+    scn = build_scenario(sandbox, "broker-timeout")
+    sandbox.faults.add(
+        FaultRule(service="lambda", operation="UpdateEventSourceMapping", kind="status", status=403)
+    )
+    run = cli("apply", "--esm", scn.esm_uuid, "--auto-approve")
+    assert run.returncode == 1, run.stderr
+    for wrong in ("in flight", "Changes made", "Continue it", "Undo it"):
+        assert wrong not in run.stderr
+    assert (
+        f"Nothing was changed: c1 update_esm on {scn.esm_uuid} was refused by AWS (AccessDeniedException on "
+        "lambda:UpdateEventSourceMapping, HTTP 403)"
+    ) in run.stderr
 
 
 def test_n7_efbig_on_the_end_line_lists_the_change_twice(sandbox: Sandbox, cli_env: dict[str, str]) -> None:

@@ -43,3 +43,29 @@ def test_n3_unlock_stops_the_holder_before_its_next_change(
     assert sum(1 for c in sandbox.calls[before:] if c == UPDATE) == 1  # no disable, no enable
     esm = settle(sandbox, scn.esm_uuid)
     assert (esm["State"], esm["BatchSize"]) == ("Enabled", 1)
+
+
+def test_n3_an_expired_lock_stops_the_holder_before_its_next_change(
+    sandbox: Sandbox, cli_env: dict[str, str]
+) -> None:
+    """Issue 23, item 5: renewals fail (TagResource 503) while c1's update is slow, so the run's tag
+    expires by AWS's clock and another run may take the lock: the holder neither writes again nor
+    revives its tag; it stops before c2, naming the expiry."""
+    scn = build_scenario(sandbox, "broker-timeout")
+    sandbox.faults.add(
+        FaultRule(service="lambda", operation="UpdateEventSourceMapping", kind="latency", latency=5)
+    )
+    before = len(sandbox.calls)
+    proc = start({**cli_env, "REMEDIATE_LOCK_TTL": "2.5"}, "apply", "--esm", scn.esm_uuid, "--auto-approve")
+    deadline = time.monotonic() + 120
+    while UPDATE not in sandbox.calls[before:]:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    sandbox.faults.add(FaultRule(service="lambda", operation="TagResource", kind="status", status=503))
+    _out, err = proc.communicate(timeout=120)
+    sandbox.faults.clear()
+    assert proc.returncode == 1, err
+    assert f"the lock on ESM {scn.esm_uuid} expired (it could not be renewed)" in err
+    assert "stopped before c2" in err
+    assert sum(1 for c in sandbox.calls[before:] if c == UPDATE) == 1  # no disable, no enable

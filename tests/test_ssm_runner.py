@@ -413,7 +413,8 @@ def test_grown_broker_storage_is_verified_although_the_metrics_still_show_a_full
     assert execution.status == "Success", execution.failure
     verified = execution.step("verify")
     assert verified is not None
-    assert verified.outputs["RemainingChangeCount"] == 1  # the lagging metrics' new need, not a failure
+    # issue 23 (N9): the lagging metrics are read as shares of the new size, so no second growth remains
+    assert verified.outputs["RemainingChangeCount"] == 0
     cluster = sandbox.client("kafka").list_clusters_v2()["ClusterInfoList"][0]
     size = cluster["Provisioned"]["BrokerNodeGroupInfo"]["StorageInfo"]["EbsStorageInfo"]["VolumeSize"]
     assert size > 1000  # grown from the scenario's 1000 GiB per broker

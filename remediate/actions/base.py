@@ -90,6 +90,7 @@ class Action:
     # Whether `found` can tell this action's resources made by a run from anyone else's (the
     # run-id tag they carry from their creation).
     finds_own: ClassVar[bool] = False
+    irreversible: ClassVar[bool] = False  # issue 23 (N13): no one can undo it, by hand or otherwise
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         raise NotImplementedError

@@ -53,7 +53,8 @@ class UpdateBrokerStorage(Action):
     name = "update_broker_storage"
     accepts = (BrokerStorageFull,)
     order = 40
-    permissions = ("kafka:DescribeClusterV2", "kafka:UpdateBrokerStorage")
+    permissions = ("kafka:DescribeClusterV2", "kafka:UpdateBrokerStorage", "kafka:TagResource")
+    irreversible = True  # MSK storage only grows
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         ev = finding.evidence
@@ -94,6 +95,15 @@ class UpdateBrokerStorage(Action):
             TargetBrokerEBSVolumeInfo=[{"KafkaBrokerNodeId": "All", "VolumeSizeGB": target}],
         )
         self._wait(ctx, change.resource, target)
+        # issue 23 (N9): the disk readings of the next metrics window are percents of the old size
+        before = int(change.before["VolumeSizeGB"]) if change.before else target
+        grown = health.storage_grown_value(before, target, time.time())
+        try:
+            ctx.aws.call(
+                "kafka", "tag_resource", ResourceArn=change.resource, Tags={health.STORAGE_GROWN_TAG: grown}
+            )
+        except AwsError as exc:  # the growth is made; only the next plan's reading of old readings suffers
+            ctx.progress(f"could not tag {change.resource} with {health.STORAGE_GROWN_TAG} ({exc})")
         return {"ClusterOperationArn": made.get("ClusterOperationArn"), "previous": change.before}
 
     def _wait(self, ctx: ApplyContext, arn: str, target: int) -> None:

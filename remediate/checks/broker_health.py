@@ -61,6 +61,15 @@ def broker_health(facts: Facts) -> list[Finding]:
     name = cluster.name or cluster.arn
     found: list[Finding] = []
     disk = _readings(bh, lambda b: b.disk_used_percent)
+    grown = health.storage_grown(cluster.tags)
+    since = ""
+    if grown is not None and bh.read_at is not None and grown[2] > bh.read_at - bh.window_minutes * 60:
+        # issue 23 (N9): the window began before remediate grew the storage from grown[0] to grown[1]
+        # GiB: its readings are percents of the old size, read here as shares of the new one.
+        disk = tuple(
+            BrokerReading(broker_id=r.broker_id, value=round(r.value * grown[0] / grown[1], 1)) for r in disk
+        )
+        since = f" (as a share of the {grown[1]} GiB it was grown to from {grown[0]} GiB within the window)"
     # issue 21 (item 8): Express brokers have no customer storage to fill or grow (`remediate.express`).
     if disk and disk[0].value >= health.DISK_LIMIT_PERCENT and not cluster.express:
         target = (
@@ -72,7 +81,7 @@ def broker_health(facts: Facts) -> list[Finding]:
         found.append(
             Finding(
                 code="BROKER_STORAGE_FULL",
-                summary=f"MSK cluster {name}: data-log disk {_worst(disk)}% in the last "
+                summary=f"MSK cluster {name}: data-log disk {_worst(disk)}%{since} in the last "
                 f"{bh.window_minutes} min "
                 f"(limit {health.DISK_LIMIT_PERCENT:g}%){grow}",
                 evidence=BrokerStorageFull(

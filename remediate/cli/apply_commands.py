@@ -110,6 +110,7 @@ def apply(
     from remediate import plan as plan_mod
     from remediate.aws import arn_region_account
     from remediate.run.machine import check_resumable
+    from remediate.run.remaining import still_open
     from remediate.run.render import render_findings
 
     if sum(map(bool, (plan_file, esm, resume_id))) != 1:
@@ -124,6 +125,9 @@ def apply(
     text = ctx.settings.output == "text"
     reporter = CliReporter(ctx, auto_approve, show_plan=text)
     if resume_id:
+        from remediate.run.journal import check_run_id
+
+        resume_id = check_run_id(resume_id)  # a pasted id's spaces dropped (operator-hunt N27)
         record = read_record(ctx, resume_id)
         check_resumable(resume_id, record)  # again under the journal's lock, before any change
         run = new_run(ctx, record.esm_uuid, reporter)
@@ -150,7 +154,7 @@ def apply(
     execute(ctx, run, reporter.close, _apply_doc)
     assert run.plan is not None
     assert run.facts is not None
-    remaining = _remaining(run)
+    remaining = still_open(run)  # issue 23: from a fresh diagnosis, not the plan's steps alone
     if not text:
         doc = _apply_doc(run, run.state, None)
         if remaining:  # issue 23 (N5): its own state and exit code, never "done" alone
@@ -172,6 +176,11 @@ def apply(
         f"{c['delete']} destroyed.\n"
         f"Verified: every change was read back and is in effect. Run id: {run.run_id}\n"
     )
+    if run.plan.manual_steps and not remaining:
+        ctx.emit(
+            "The manual steps above are advised; the findings they answer are no longer found "
+            "(a fresh diagnosis after verify).\n"
+        )
     if remaining:
         n = len(run.plan.manual_steps)
         ctx.emit(
@@ -180,16 +189,6 @@ def apply(
             f"Still open: {', '.join(remaining)}\n"
         )
         sys.exit(EXIT_PARTLY_FIXED)
-
-
-def _remaining(run: Run) -> list[str]:
-    """The findings a manual step of the plan answers (issue 23, N5): the changes cannot clear them,
-    so the mapping stays broken until the operator does the step. Empty for a plan of manual steps
-    only: nothing was fixed, and its summary already says `No changes (manual steps only).`"""
-    assert run.plan is not None
-    if not run.plan.changes:
-        return []
-    return sorted({code for step in run.plan.manual_steps for code in step.because})
 
 
 @click.command()
@@ -215,8 +214,10 @@ def rollback(run_id: str, auto_approve: bool, plan_only: bool, out: str | None, 
     that run left (a killed run's), found by its tags. With --plan-only or --out, only plan it
     (apply runs)."""
     from remediate.cli.run_commands import check_out
+    from remediate.run.journal import check_run_id
 
     path = check_out(out) if out is not None else None
+    run_id = check_run_id(run_id)  # a pasted id's spaces dropped (operator-hunt N27)
     ctx = Ctx(**opts)
     from remediate.cli.probe_rollback import probe_record, rollback_probe  # issue 22
 
@@ -285,7 +286,8 @@ def rollback(run_id: str, auto_approve: bool, plan_only: bool, out: str | None, 
     if run.refused:
         click.echo(
             f"Rollback of {run_id} refused {len(run.refused)} change(s) ({', '.join(run.refused)}): "
-            "they changed since the run or are still in use; see the manual steps.",
+            "they changed since the run, are still in use, or cannot be undone; see the manual steps "
+            + ("(`manual_steps` in the JSON document)." if ctx.settings.output == "json" else "above."),
             err=True,
         )
         sys.exit(EXIT_PARTIAL)

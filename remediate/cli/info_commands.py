@@ -58,6 +58,9 @@ def playbooks_validate(directory: Path | None) -> None:
     books, errors = playbook.load_dir(target)
     for err in errors:
         click.echo(f"Error: {err}", err=True)
+    if not books and not errors:  # issue 23 (operator-hunt N26): an empty directory validates nothing
+        click.echo(f"Error: no playbook (*.yaml) in {target}", err=True)
+        sys.exit(1)
     if errors:
         sys.exit(1)
     click.echo(f"{len(books)} playbook(s) valid in {target}")

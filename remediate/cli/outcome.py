@@ -48,8 +48,8 @@ def _made(run: Run) -> list[str]:
     lines = [f"  {cid} {by_id[cid].action} on {by_id[cid].resource}: made" for cid in run.applied_ids]
     if run.in_flight in run.applied_ids:  # issue 23 (N7): made, but its journal line failed: list it once
         lines[run.applied_ids.index(run.in_flight)] += " (not journaled; --resume finds it in AWS)"
-    elif run.in_flight and run.denied is not None and run.denied[0] == run.in_flight:  # issue 23: N11
-        c = by_id[run.in_flight]
+    elif run.denied is not None and run.denied[0] not in run.applied_ids:  # issue 23: N11
+        c = by_id[run.denied[0]]
         lines.append(
             f"  {c.id} {c.action} on {c.resource}: refused by AWS ({run.denied[1]}); add the permission "
             "(`remediate iam-policy --mode apply` lists them all), then continue it"
@@ -80,6 +80,10 @@ def stopped(ctx: Ctx, run: Run, exc: BaseException, document: Document) -> NoRet
     else:
         message = str(exc) or type(exc).__name__
         code = exc.exit_code if isinstance(exc, RemediateError) else 1
+        if ctx.debug:  # issue 23 (operator-hunt N17): `--debug` gives the traceback here too (contract §2)
+            import traceback
+
+            click.echo(redact("".join(traceback.format_exception(exc)).rstrip()), err=True)
         click.echo(f"Error: {redact(message)}", err=True)
     if changed and run.plan is not None:
         lines = ["Changes made by run " + run.run_id + ":", *_made(run), f"Run id: {run.run_id}"]
@@ -93,6 +97,13 @@ def stopped(ctx: Ctx, run: Run, exc: BaseException, document: Document) -> NoRet
                 f"{restart_mark.enable_command(restart.resource)}"
             )
         click.echo(redact("\n".join(lines)), err=True)
+    elif run.denied is not None and run.plan is not None:  # issue 23 (N11): refused, nothing changed
+        c = next(c for c in run.plan.changes if c.id == run.denied[0])
+        click.echo(
+            f"Nothing was changed: {c.id} {c.action} on {c.resource} was refused by AWS ({run.denied[1]}); "
+            "add the permission (`remediate iam-policy --mode apply` lists them all), then run it again",
+            err=True,
+        )
     warn(run)  # after the result, as the contract orders them
     if ctx.settings.output == "json":
         click.echo(redact(json.dumps(document(run, state_of(run, exc), message), indent=2, sort_keys=True)))

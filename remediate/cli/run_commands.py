@@ -156,7 +156,10 @@ def plan(esm: str, out: str | None, detailed_exitcode: bool, fix_with: tuple[str
             plan_mod.save(run.plan, path)
         except OSError as exc:
             raise InputError(f"cannot write the plan to {path}: {exc.strerror or exc}") from None
-        click.echo(f"Saved the plan to {path}; apply it with: remediate apply {path}", err=True)
+        if run.plan.changes:
+            click.echo(f"Saved the plan to {path}; apply it with: remediate apply {path}", err=True)
+        else:  # issue 23 (operator-hunt N25)
+            click.echo(f"Saved the plan to {path}; it has no changes, so there is nothing to apply", err=True)
     if report:
         emit_mapping_report(ctx, run, run.plan)
     elif ctx.settings.output == "json":

@@ -158,6 +158,7 @@ def cluster_from_api(info: dict[str, Any], brokers: dict[str, Any] | None) -> Cl
         **_broker_logs(info),  # issue 21 (item 4)
         # issue 24 (N6): the private CAs mTLS clients' certificates must chain to (MSK API reference, Tls).
         tls_ca_arns=tuple(auth_raw.get("Tls", {}).get("CertificateAuthorityArnList") or ()),
+        tags={str(k): str(v) for k, v in (info.get("Tags") or {}).items()},
     )
 
 

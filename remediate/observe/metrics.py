@@ -158,6 +158,7 @@ def broker_health(
         brokers=tuple(stats),
         active_controllers=min(controllers.values()) if controllers else None,
         offline_partitions=_max(series.get("c_offlinepartitionscount")),
+        read_at=datetime.now(UTC).timestamp(),
     )
 
 

@@ -45,9 +45,10 @@ def new_run_id() -> str:
 
 
 def check_run_id(run_id: str) -> str:
-    """`run_id` if it is one this tool could have made; InputError (one short line) otherwise."""
-    if RUN_ID.match(run_id):
-        return run_id
+    """`run_id` if it is one this tool could have made; InputError (one short line) otherwise. Spaces
+    around it (a pasted id) are dropped, as `--esm` drops them (issue 23, operator-hunt N27)."""
+    if RUN_ID.match(run_id.strip()):
+        return run_id.strip()
     shown = run_id if len(run_id) <= 40 else run_id[:40] + f"... ({len(run_id)} characters)"
     raise InputError(f"{shown!r} is not a run id (like {RUN_ID_EXAMPLE})")
 

@@ -23,8 +23,9 @@ answer carries no Date does the local clock stand in, with a margin of 15 minute
 which AWS already refuses signed requests ("Clock-skew correction", AWS Developer Tools Blog,
 https://aws.amazon.com/blogs/developer/clock-skew-correction/). A holder on this machine whose
 process is gone is dead at once, whatever its expiry. A live run renews its tag every third of
-`lock_ttl` from a background thread; if its tag disappears (`remediate unlock`), the run learns it
-and stops at its next safe point.
+`lock_ttl` from a background thread, and reads it before every change: if its tag disappeared
+(`remediate unlock`) or expired (its renewals failed; another run may hold the lock now), the run
+stops before its next write and never revives the tag.
 
 Tag keys and values keep to what AWS allows on Lambda resources, including event source mappings
 (https://docs.aws.amazon.com/lambda/latest/dg/tags-esm.html): keys up to 128 characters, values up to
@@ -45,7 +46,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 from remediate.aws import Aws
-from remediate.errors import LockedError, RemediateError
+from remediate.errors import AwsError, InputError, LockedError, RemediateError
 from remediate.log import get_logger
 
 log = get_logger(__name__)
@@ -55,8 +56,13 @@ LEGACY_TAG = PREFIX  # the single tag `RUN_ID@EXPIRY` of earlier versions, still
 PERMISSIONS = ("lambda:ListTags", "lambda:TagResource", "lambda:UntagResource")
 NO_DATE_MARGIN = 900.0  # seconds; see the module docstring
 DATE_MARGIN = 2.0  # seconds; the Date header has a resolution of one second
+DATE_RESOLUTION = 1.0  # seconds; a holder judges its own expiry a second earlier than others may
 CLAIM_WAIT = 30.0  # seconds a contender waits for later claimers to settle
 POLL = 0.2
+RENEW_FRACTION = 1 / 3
+"""The renewer's turn, as a fraction of `lock_ttl`: two turns may fail before the tag expires. The run
+itself reads its lock before every change (`check`), so `unlock` stops it before its next write
+whatever this fraction; the fraction only bounds how long a lock can be left unrenewed unnoticed."""
 _TAG_CHARS = re.compile(r"[^A-Za-z0-9+\-=._:@ ]")
 
 
@@ -139,14 +145,19 @@ class Reading:
 def read(aws: Aws, esm_arn: str) -> Reading:
     """Every lock tag on the ESM, and AWS's time of the reading."""
     response = aws.call("lambda", "list_tags", Resource=esm_arn)
+    return reading(response, dict(response.get("Tags") or {}))
+
+
+def reading(response: dict[str, Any], tags: dict[str, str]) -> Reading:
+    """The lock tags among `tags`, read in `response` (whose Date is AWS's time of the reading)."""
     now, exact = aws_now(response)
     holders = []
-    for key, value in sorted((response.get("Tags") or {}).items()):
+    for key, value in sorted(tags.items()):
         if key == LEGACY_TAG or key.startswith(PREFIX + ":"):
             holder = Holder.parse(key, value)
             if holder is not None:
                 holders.append(holder)
-    return Reading(holders, now, exact, dict(response.get("Tags") or {}))
+    return Reading(holders, now, exact, tags)
 
 
 def esm_arn(aws: Aws, esm_id: str) -> tuple[str, str]:
@@ -154,7 +165,12 @@ def esm_arn(aws: Aws, esm_id: str) -> tuple[str, str]:
     from remediate.observe.reads import parse_esm_id
 
     uuid = parse_esm_id(esm_id)
-    raw = aws.call("lambda", "get_event_source_mapping", UUID=uuid)
+    try:
+        raw = aws.call("lambda", "get_event_source_mapping", UUID=uuid)
+    except AwsError as exc:  # issue 23 (operator-hunt N14): worded as diagnose and plan word it
+        if exc.code == "ResourceNotFoundException":
+            raise InputError(f"no event source mapping {uuid} in {aws.region}") from None
+        raise
     return uuid, str(raw["EventSourceMappingArn"])
 
 
@@ -178,19 +194,28 @@ class EsmLock:
         self._since = 0.0
         self._held = False
         self.tags: dict[str, str] = {}  # the ESM's tags as read when the lock was taken
+        self.expired = False  # lost by expiry (its renewals failed), not removed
 
     def _me(self, state: Literal["claim", "held"], now: float) -> Holder:
         return Holder(self.key, state, self.run_id, this_host(), os.getpid(), self._since, now + self.ttl)
 
+    # -- where the tags live: the ESM (VpcLock keeps them on a VPC) ----------------------------------
+    def _read(self) -> Reading:
+        return read(self.aws, self.esm_arn)
+
+    def _tag(self, tags: dict[str, str]) -> dict[str, Any]:
+        response: dict[str, Any] = self.aws.call("lambda", "tag_resource", Resource=self.esm_arn, Tags=tags)
+        return response
+
+    def _untag(self, keys: list[str]) -> None:
+        self.aws.call("lambda", "untag_resource", Resource=self.esm_arn, TagKeys=keys)
+
     def _write(self, state: Literal["claim", "held"], now: float) -> float:
-        response = self.aws.call(
-            "lambda", "tag_resource", Resource=self.esm_arn, Tags={self.key: self._me(state, now).value()}
-        )
-        return aws_now(response)[0]
+        return aws_now(self._tag({self.key: self._me(state, now).value()}))[0]
 
     def _withdraw(self) -> None:
         with contextlib.suppress(RemediateError):
-            self.aws.call("lambda", "untag_resource", Resource=self.esm_arn, TagKeys=[self.key])
+            self._untag([self.key])
 
     def _locked(self, holder: Holder, how: str = "") -> LockedError:
         same = " (that same run is already being applied)" if holder.run_id == self.run_id else ""
@@ -200,7 +225,7 @@ class EsmLock:
 
     def acquire(self) -> None:
         """Take the lock, or raise LockedError naming who holds it and how to get out."""
-        first = read(self.aws, self.esm_arn)
+        first = self._read()
         held = [h for h in first.live() if h.state == "held"]
         if held:  # the common case: someone is applying; do not even write a claim
             raise self._locked(held[0])
@@ -209,7 +234,7 @@ class EsmLock:
         try:
             self._write("claim", first.now)
             while True:
-                reading = read(self.aws, self.esm_arn)
+                reading = self._read()
                 others = reading.live(but=self.key)
                 holder = next((h for h in others if h.state == "held"), None)
                 if holder is not None:
@@ -232,7 +257,7 @@ class EsmLock:
         stale = [h.key for h in reading.holders if h.key != self.key and h not in others]
         if stale:  # tags of dead runs: keep the ESM's 50 tags for its owners
             with contextlib.suppress(RemediateError):
-                self.aws.call("lambda", "untag_resource", Resource=self.esm_arn, TagKeys=stale)
+                self._untag(stale)
         log.info("lock.acquired", key=self.key, removed_stale=stale)
 
     # -- renewal ------------------------------------------------------------------------------------
@@ -241,33 +266,44 @@ class EsmLock:
             self._renewer = threading.Thread(target=self._renew_loop, name="lock-renewer", daemon=True)
             self._renewer.start()
 
+    def _judge(self, reading: Reading) -> Holder | None:
+        """Our tag in `reading` while it still holds the lock; None (and `lost` set) once it was removed
+        (`remediate unlock`) or has expired by AWS's clock: another run may hold the lock then, so this
+        one must neither write nor renew (a renewal would revive a lock someone else took)."""
+        mine = next((h for h in reading.holders if h.key == self.key), None)
+        if mine is None or mine.expires + DATE_RESOLUTION <= reading.now:
+            self.expired = mine is not None
+            log.warning("lock.lost", key=self.key, expired=self.expired)
+            self.lost.set()
+            return None
+        return mine
+
     def _renew_loop(self) -> None:
-        interval = max(self.ttl / 3, 0.5)
+        interval = max(self.ttl * RENEW_FRACTION, 0.5)
         while not self._stop.wait(interval):
             try:
-                reading = read(self.aws, self.esm_arn)
-                if all(h.key != self.key for h in reading.holders):
-                    log.warning("lock.lost", key=self.key)
-                    self.lost.set()
+                reading = self._read()
+                if self._judge(reading) is None:
                     return
                 self._write("held", reading.now)
             except RemediateError as exc:  # try again at the next interval; the lock has time left
                 log.warning("lock.renew_failed", error=str(exc))
 
     def check(self) -> None:
-        """Read the lock now (before each change): if our tag is gone (`remediate unlock`), mark it lost,
-        so the run stops before its next write rather than at the renewer's next turn, a third of
-        `lock_ttl` later. A failed read leaves the decision to the renewer: the lock has time left."""
+        """Read the lock now (before each change): if our tag is gone (`remediate unlock`) or expired,
+        mark it lost, so the run stops before its next write rather than at the renewer's next turn.
+        A tag whose renewal is overdue (less than 1 - RENEW_FRACTION of `lock_ttl` left: the renewer's
+        last turn failed) is renewed here first, so the change starts with its lock's life ahead of it.
+        A failed read or renewal leaves the decision to the renewer: the lock has time left."""
         if not self._held or self.lost.is_set():
             return
         try:
-            reading = read(self.aws, self.esm_arn)
+            reading = self._read()
+            mine = self._judge(reading)
+            if mine is not None and mine.expires - reading.now < self.ttl * (1 - RENEW_FRACTION):
+                self._write("held", reading.now)
         except RemediateError as exc:
             log.warning("lock.check_failed", error=str(exc))
-            return
-        if all(h.key != self.key for h in reading.holders):
-            log.warning("lock.lost", key=self.key)
-            self.lost.set()
 
     # -- release ------------------------------------------------------------------------------------
     def release(self) -> None:
@@ -276,7 +312,7 @@ class EsmLock:
         if self._renewer is not None:
             self._renewer.join(timeout=30)
         if self._held and not self.lost.is_set():
-            self.aws.call("lambda", "untag_resource", Resource=self.esm_arn, TagKeys=[self.key])
+            self._untag([self.key])
         self._held = False
 
     def hand_over(self) -> None:

@@ -51,13 +51,15 @@ from remediate.log import bind_run, get_logger
 from remediate.observe.reads import observe, parse_esm_id
 from remediate.plan import Change, Plan, resolve_refs
 from remediate.run import journal as journals
-from remediate.run import subset
+from remediate.run import reliance, subset
 from remediate.run.denial import denial
+from remediate.run.dependants import VPC_SHARED
 from remediate.run.engine import build_plan, diagnose
 from remediate.run.journal import Journal, RunRecord, new_run_id
 from remediate.run.lock import EsmLock, esm_arn
 from remediate.run.playbook import Playbook
 from remediate.run.rollback import rollback_plan
+from remediate.run.vpc_lock import VpcLock
 
 log = get_logger(__name__)
 Mode = Literal["diagnose", "plan", "apply"]
@@ -149,6 +151,7 @@ class Run:
     error: BaseException | None = None
     warnings: list[str] = field(default_factory=list)
     lock: EsmLock | None = None
+    vpc_lock: VpcLock | None = None  # issue 23 (N6): the lock on the VPC's shared endpoint work
     journal: Journal | None = None
     original: Journal | None = None  # a rollback's: the journal of the run it undoes
     restarted_by: str | None = None  # the run whose restart left the ESM disabled (its mark is on it)
@@ -400,6 +403,7 @@ class Run:
             self.outputs.update(self.resume.outputs)
             done = self.resume.done
         self._refuse_moved(ctx, done | (self.resume.in_flight if self.resume is not None else set()))
+        self._lock_vpc(done)
         if self.original is not None:
             self.original.record("rollback", by=self.run_id, status="started")
         for change in self.plan.changes:
@@ -438,6 +442,7 @@ class Run:
                 request=resolved.after,
             )
             self.in_flight = change.id
+            answered = self.aws.writes_answered()
             try:
                 outputs = action.apply(resolved, ctx)
             except BaseException as exc:
@@ -445,11 +450,29 @@ class Run:
                 refusal = denial(exc)
                 if refusal is not None:
                     self.denied = (change.id, refusal)
+                    if self.aws.writes_answered() == answered:  # refused before it changed anything
+                        self.in_flight = None
                 raise
             self._made(journal, ctx, change, outputs)
             self.in_flight = None
         self._safe_point("verification")
         self.applied()
+
+    def _lock_vpc(self, done: set[str]) -> None:
+        """Before the first change: take the lock on the VPC's endpoint work if this run makes
+        endpoints or their group there (issue 23, N6); another run's lock refuses this one in one line,
+        with nothing changed, instead of AWS's private-DNS conflict half way."""
+        assert self.plan is not None
+        vpcs = {
+            str(c.after["VpcId"])
+            for c in self.plan.changes
+            if c.id not in done and c.action in VPC_SHARED and c.kind == "create" and c.after.get("VpcId")
+        }
+        if not vpcs or self.lock is None:
+            return
+        self.vpc_lock = VpcLock(self.aws, min(vpcs), self.lock.esm_uuid, self.run_id, self.settings.lock_ttl)
+        self.vpc_lock.acquire()
+        self.vpc_lock.start_renewing()
 
     def _refuse_moved(self, ctx: ApplyContext, settled: set[str]) -> None:
         """Before the first write: StalePlanError if any change still to make would start from another
@@ -496,9 +519,10 @@ class Run:
         if self.lock is not None:
             self.lock.check()  # issue 23: `remediate unlock` stops the holder before its next write
         if self.lock is not None and self.lock.lost.is_set():
+            how = "expired (it could not be renewed)" if self.lock.expired else "was removed"
             raise LockedError(
-                f"the lock on ESM {self.lock.esm_uuid} was removed while this run held it "
-                f"(remediate unlock?); stopped before {before}"
+                f"the lock on ESM {self.lock.esm_uuid} {how} while this run held it"
+                f"{'' if self.lock.expired else ' (remediate unlock?)'}; stopped before {before}"
             )
 
     def on_enter_verifying(self, _event: EventData) -> None:
@@ -527,6 +551,14 @@ class Run:
             assert self.journal is not None
             self.journal.record("finish", status="done")
             self._record_rollback("done")
+            # issue 23 (N2b/c): what other runs made and this verified fix relies on is tagged so, and
+            # a rollback's run relies on nothing any more
+            network = self.facts.network if self.facts is not None else None
+            vpc = network.vpc.id if network is not None and network.vpc is not None else None
+            if self.rollback_of is None:
+                reliance.record(self.aws, vpc, self.run_id, self.plan.target.esm_uuid)
+            else:
+                reliance.release(self.aws, vpc, self.rollback_of[0])
 
     def _record_rollback(self, status: str) -> None:
         """A rollback tells the journal of the run it undoes how far it got, so a second rollback
@@ -611,6 +643,14 @@ class Run:
                 self.warnings.append(
                     f"could not release the lock on ESM {esm} ({exc}); it expires by itself, "
                     f"or remove it with: remediate unlock --esm {esm}"
+                )
+        if self.vpc_lock is not None:
+            try:
+                self.vpc_lock.release()
+            except RemediateError as exc:
+                self.warnings.append(
+                    f"could not release the lock on VPC {self.vpc_lock.vpc_id}'s endpoint work ({exc}); "
+                    "it expires by itself"
                 )
         for journal in (self.journal, self.original):
             if journal is not None:

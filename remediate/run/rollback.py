@@ -14,7 +14,7 @@ resource carries from its creation. Then, for each change to undo:
   DependencyViolation;
 - an endpoint, an endpoint security group or a role's inline policy that another live mapping
   relies on (same cluster or VPC, same role: `dependants`) is kept, and the plan says which mapping
-  keeps it;
+  keeps it; so is an endpoint or its group that a later run recorded it relies on (`reliance`);
 - changes an earlier rollback already undid are left out, and so is a change whose undo is found
   already in effect (an earlier rollback was killed after that undo landed);
 - a change the run began but never finished is put back when its action knows how
@@ -31,6 +31,7 @@ from remediate import actions
 from remediate.actions import ApplyContext
 from remediate.facts import Facts
 from remediate.plan import PLAN_SCHEMA, Change, ManualStep, Plan, new_plan_id, resolve_refs, utc_now
+from remediate.run import reliance
 from remediate.run.dependants import ROLE_SHARED, VPC_SHARED, Dependants
 from remediate.run.journal import RunRecord
 
@@ -93,7 +94,10 @@ def rollback_plan(run_id: str, record: RunRecord, facts: Facts, ctx: ApplyContex
         try:
             inverse = action.inverse(made, outputs)
         except NotImplementedError as exc:
-            refuse(change, f"undo {change.id} by hand: {exc}")
+            if action.irreversible:  # issue 23 (operator-hunt N13): not "by hand", not "changed since"
+                refuse(change, f"{change.id} {change.action} on {change.resource} cannot be undone: {exc}")
+            else:
+                refuse(change, f"undo {change.id} by hand: {exc}")
             continue
         if inverse is None:
             continue
@@ -107,6 +111,18 @@ def rollback_plan(run_id: str, record: RunRecord, facts: Facts, ctx: ApplyContex
                 f"{run_id} ({drift}); check it by hand",
             )
             continue
+        if inverse.kind == "delete" and change.action in VPC_SHARED:
+            runs = reliance.relied_on_by(ctx.aws, change.action, inverse.resource, run_id)
+            if runs:  # issue 23 (N2b/c): a later run of this or another mapping verified its fix on it
+                kept.append(
+                    ManualStep(
+                        because=change.because,
+                        text=f"kept: {change.id} {change.action} {inverse.resource}, which run "
+                        f"{', '.join(runs)} relies on: it was in effect when that run verified its fix; "
+                        "roll that run back first to remove it",
+                    )
+                )
+                continue
         if inverse.kind == "delete" and change.action in VPC_SHARED | ROLE_SHARED:
             others = dependants.relying_on(change, made.after.get("VpcId"))
             if others:

@@ -26,7 +26,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with Sandbox(region=args.region, port=args.port) as sb:
+    try:
+        sb = Sandbox(region=args.region, port=args.port).start()
+    except OSError as exc:  # issue 23 (operator-hunt N12): exit 1 at once, not a hang
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    with sb:
         scenario = build_scenario(sb, args.scenario)
         for key, value in sb.env().items():
             print(f"export {key}={shlex.quote(value)}")

@@ -62,9 +62,18 @@ class _Server(ThreadedMotoServer):
         self._wrap = wrap
         self._clock_offset = clock_offset
 
+    failed: BaseException | None = None
+
     def _server_entry(self) -> None:
         app = self._wrap(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server(self._ip_address, self._port, app, True, request_handler=_RequestHandler)
+        try:
+            self._server = make_server(
+                self._ip_address, self._port, app, True, request_handler=_RequestHandler
+            )
+        except (OSError, SystemExit) as exc:  # a busy port: werkzeug says so, then exits (this thread only)
+            self.failed = exc  # issue 23 (operator-hunt N12): start() must not wait for it forever
+            self._server_ready_event.set()
+            return
         self._server.remediate_clock_offset = self._clock_offset  # type: ignore[attr-defined]
         self._server_ready_event.set()
         self._server.serve_forever()
@@ -131,6 +140,8 @@ class Sandbox:
 
         server = _Server(self._host, self._port, wrap, lambda: self.clock_offset)
         server.start()
+        if server.failed is not None:
+            raise OSError(f"the sandbox cannot listen on {self._host}:{self._port} (in use?)")
         host, port = server.get_host_and_port()
         self._server = server
         self._endpoint_url = f"http://{host}:{port}"

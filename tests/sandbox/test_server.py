@@ -65,3 +65,27 @@ def test_second_sandbox_can_start_and_stop(sandbox_server: Sandbox) -> None:
         assert other.endpoint_url != sandbox_server.endpoint_url
         other.client("sts").get_caller_identity()
     sandbox_server.client("sts").get_caller_identity()
+
+
+def test_n12_a_busy_port_ends_the_sandbox_at_once_with_exit_1() -> None:
+    """Issue 23 (operator-hunt N12): `python -m remediate.sandbox --port P` with P in use printed the
+    error, then hung (SIGTERM did not end it; Ctrl-C ended it with exit 0)."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        run = subprocess.run(
+            [sys.executable, "-m", "remediate.sandbox", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+            check=False,
+        )
+    assert run.returncode == 1, run.stderr
+    assert f"Error: the sandbox cannot listen on 127.0.0.1:{port} (in use?)" in run.stderr
+    assert run.stdout == ""

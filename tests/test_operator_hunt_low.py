@@ -1,0 +1,65 @@
+"""Issue 23, item 9: the operator hunt's (2026-12-06) low items that still reproduced, one test each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from remediate.sandbox import FaultRule, Sandbox, build_scenario
+from tests.conftest import CliRunner
+from tests.safety import error_lines
+
+UNKNOWN = "00000000-0000-0000-0000-000000000000"
+
+
+def test_n14_an_unknown_mapping_is_worded_alike_by_every_command(cli: CliRunner) -> None:
+    for command in (
+        ("apply", "--esm", UNKNOWN, "--auto-approve"),
+        ("unlock", "--esm", UNKNOWN, "--auto-approve"),
+    ):
+        run = cli(*command)
+        assert run.returncode == 1
+        assert error_lines(run.stderr) == [f"Error: no event source mapping {UNKNOWN} in us-east-1"], (
+            run.stderr
+        )
+
+
+def test_n25_a_saved_plan_without_changes_is_not_offered_for_apply(
+    sandbox: Sandbox, cli: CliRunner, tmp_path: Path
+) -> None:
+    scn = build_scenario(sandbox, "healthy-msk")
+    out = tmp_path / "plan.json"
+    run = cli("plan", "--esm", scn.esm_uuid, "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    assert f"Saved the plan to {out}; it has no changes, so there is nothing to apply" in run.stderr
+    assert "remediate apply" not in run.stderr
+
+
+def test_n26_validating_an_empty_directory_is_an_error(cli: CliRunner, tmp_path: Path) -> None:
+    run = cli("playbooks", "validate", str(tmp_path))
+    assert run.returncode == 1
+    assert error_lines(run.stderr) == [f"Error: no playbook (*.yaml) in {tmp_path}"]
+
+
+def test_n27_a_pasted_run_id_and_a_nested_setting_are_understood(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "broker-timeout")
+    applied = cli("apply", "--esm", scn.esm_uuid, "--auto-approve")
+    assert applied.returncode == 0, applied.stderr
+    run_id = applied.stdout.rsplit("Run id: ", 1)[1].split()[0]
+    undo = cli("rollback", f" {run_id} ", "--auto-approve")
+    assert undo.returncode == 0, undo.stderr
+    assert f"Rollback of {run_id} complete" in undo.stdout
+    bad = cli("plan", "--esm", scn.esm_uuid, env={"REMEDIATE_API_RATES": '{"lambda": -1}'})
+    assert bad.returncode == 1
+    (line,) = error_lines(bad.stderr)
+    assert line.startswith("Error: invalid setting 'api_rates.lambda' (environment REMEDIATE_API_RATES):")
+
+
+def test_n17_debug_gives_the_traceback_of_an_apply_error(sandbox: Sandbox, cli: CliRunner) -> None:
+    scn = build_scenario(sandbox, "broker-timeout")
+    sandbox.faults.add(
+        FaultRule(service="lambda", operation="UpdateEventSourceMapping", kind="status", status=400)
+    )
+    run = cli("apply", "--esm", scn.esm_uuid, "--auto-approve", "--debug")
+    assert run.returncode == 1
+    assert "Traceback (most recent call last)" in run.stderr
+    assert "Error: lambda:update_event_source_mapping failed: BadRequest" in run.stderr
