@@ -91,6 +91,13 @@ class Settings(BaseSettings):
         le=1440,
         description="minutes of CloudWatch broker and function metrics a diagnosis reads; 0: none",
     )
+    # issue 25 (item 7)
+    stray_disabled_days: int = Field(
+        30,
+        ge=0,
+        le=3650,
+        description="days a mapping may stay disabled before it is reported as a stray; 0: never",
+    )
 
     @field_validator("state_dir", mode="before")
     @classmethod

@@ -522,6 +522,19 @@ class StrayMapping(Evidence):
     state: str
 
 
+# issue 25, item 7
+class StrayDisabled(Evidence):
+    """A mapping disabled for longer than the `stray_disabled_days` setting: nobody uses it."""
+
+    cause: Literal["disabled-long"]
+    state: str
+    disabled_by: Literal["user", "lambda", "unknown"]
+    disabled_since: str
+    """LastModified: "the date that the event source mapping was last updated or that its state changed"."""
+    days: float
+    threshold_days: int
+
+
 # issue 22
 class MeasuredFailure(Evidence):
     """A step `remediate probe` measured from the pollers' own place failed (`remediate.measured`): the
@@ -594,7 +607,7 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     # issue 21
     "CONNECTION_UNEXPLAINED": (ConnectionUnexplained,),
     "ESM_SECRET_MISSING": (SecretMissing,),
-    "STRAY_MAPPING": (StrayMapping,),
+    "STRAY_MAPPING": (StrayMapping, StrayDisabled),  # issue 25: StrayDisabled
     "TOPIC_NOT_FOUND": (TopicNotFound, MeasuredFailure, EsmLogError),
     "TOPIC_REPLICATION_FACTOR_ONE": (TopicReplicationFactorOne,),
 }

@@ -735,6 +735,12 @@ class Facts(Model):
     unchecked: tuple[Unchecked, ...] = ()
     measured: Measured | None = None
     """issue 22: what the probe function measured from the pollers' place (`remediate probe`)."""
+    # issue 25 (item 7): a mapping disabled for longer than this is a stray
+    observed_at: str | None = None
+    """When the facts were read (UTC, ISO 8601): how long a disabled mapping has been disabled is
+    measured up to it."""
+    stray_disabled_days: int = 0
+    """The `stray_disabled_days` setting the facts were read with (0: disabled mappings are never strays)."""
 
     def fingerprint(self) -> str:
         """sha256 of the stable state: excludes the error text and timestamps AWS changes on its own."""
@@ -744,6 +750,7 @@ class Facts(Model):
         # What this machine resolves or reaches depends on where the tool runs, not on AWS state.
         data.pop("tls_probes", None)
         data.pop("measured", None)  # issue 22: measured from the pollers' place, like the TLS probes
+        data.pop("observed_at", None)  # issue 25: the clock, not AWS state
         # Metrics move by the minute; what a plan changes (storage size, reserved concurrency) is kept.
         data.pop("broker_health", None)
         data.pop("esm_logs", None)  # issue 21: log records arrive by the second

@@ -59,8 +59,8 @@ CODES: dict[str, str] = {
     "TOPIC_NOT_FOUND": "the mapping's topic does not exist on the MSK cluster",
     "TOPIC_REPLICATION_FACTOR_ONE": "the mapping's topic has one replica: consumers stall while MSK "
     "patches its broker",
-    "STRAY_MAPPING": "the mapping's MSK cluster or its function no longer exists: a stray mapping that can "
-    "never deliver",
+    "STRAY_MAPPING": "the mapping's MSK cluster or its function no longer exists, or it has been disabled "
+    "longer than stray_disabled_days: a stray mapping",
 }
 
 

@@ -28,6 +28,7 @@ from remediate.actions import (
     secret_lifecycle,  # issue 25
     secret_value,
     security_group,
+    strays,  # issue 25
     topics,
     vpc,
     vpc_endpoint,
@@ -57,6 +58,7 @@ MODULES = (
     secret_lifecycle,  # issue 25
     secret_value,
     security_group,
+    strays,  # issue 25
     topics,
     vpc,
     vpc_endpoint,

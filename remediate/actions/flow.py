@@ -40,6 +40,7 @@ from remediate.evidence import (
     FunctionTimeoutRisk,
     OffsetLagGrowing,
     RetriesUnbounded,
+    StrayDisabled,
     StrayMapping,
 )
 from remediate.facts import ESM_SETTLED_STATES, Facts
@@ -322,12 +323,23 @@ class StraySteps(ManualAction):
     """A stray mapping is deleted by a person: deleting is never planned without being asked for."""
 
     name = "stray_steps"
-    accepts = (StrayMapping,)
+    accepts = (StrayMapping, StrayDisabled)
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         ev = finding.evidence
-        assert isinstance(ev, StrayMapping)
         uuid = facts.esm.uuid
+        if isinstance(ev, StrayDisabled):  # issue 25: disabled for longer than stray_disabled_days
+            return [
+                ManualStep(
+                    because=(finding.code,),
+                    text=f"ESM {uuid} has been {ev.state} since {ev.disabled_since} ({ev.days:g} days): "
+                    f"enable it (`aws lambda update-event-source-mapping --uuid {uuid} --enabled`) if it is "
+                    f"still wanted, or delete it (`aws lambda delete-event-source-mapping --uuid {uuid}`, or "
+                    "`remediate scan --fix --delete-strays`) and remove it from the template that created "
+                    "it.",
+                )
+            ]
+        assert isinstance(ev, StrayMapping)
         elsewhere = "function" if ev.cause == "function-deleted" else "cluster"
         return [
             ManualStep(

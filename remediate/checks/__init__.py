@@ -25,6 +25,7 @@ from remediate.checks import (
     secrets,
     server_auth,
     service_endpoints,
+    strays,  # issue 25
     topics,
     vpc_dns,
 )
@@ -50,6 +51,7 @@ MODULES = (
     secrets,
     server_auth,
     service_endpoints,
+    strays,  # issue 25
     topics,
     vpc_dns,
 )

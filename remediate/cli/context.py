@@ -166,7 +166,7 @@ def guard(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-FIX_WITH = ("free-space", "provisioned-mode", "batch-size-1")
+FIX_WITH = ("free-space", "provisioned-mode", "batch-size-1", "delete-strays")  # issue 25: delete-strays
 """The alternative fixes the shipped playbooks offer (`alternatives:`), chosen by name."""
 
 
@@ -180,5 +180,6 @@ def fix_with_option(fn: F) -> F:
         help="Plan a playbook's alternative fix instead of its own (provisioned-mode: switch the mapping to "
         "provisioned mode instead of creating VPC endpoints, which costs event poller units; free-space: "
         "free broker storage by hand instead of growing it; batch-size-1: the article's batch size 1 and a "
-        "restart of the pollers for a connection error nothing explains).",
+        "restart of the pollers for a connection error nothing explains; delete-strays: delete a stray "
+        "mapping instead of listing the commands).",
     )(fn)

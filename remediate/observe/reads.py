@@ -1333,6 +1333,7 @@ def observe(
     raw_esm: dict[str, Any] | None = None,
     probe_timeout: float | None = None,
     metrics_minutes: int = 0,
+    stray_disabled_days: int = 0,
 ) -> Facts:
     """Everything the checks need about one ESM, read in as few sequential round trips as possible.
 
@@ -1340,6 +1341,7 @@ def observe(
     configuration GetEventSourceMapping would return, so it is not read again. `probe_timeout`
     turns on the active TLS probe of the brokers (`diagnose --probe`), each step bounded by it.
     `metrics_minutes` reads that many minutes of broker and function metrics (0: none).
+    `stray_disabled_days` (issue 25) is carried for the stray check: no read depends on it.
     """
     if raw_esm is None:
         # The mapping's own read starts the chain; every other service's client is built meanwhile,
@@ -1371,6 +1373,8 @@ def observe(
         topics=found.topics,
         broker_interfaces=found.broker_interfaces,
         esm_logs=found.esm_logs,
+        observed_at=datetime.now(UTC).isoformat(),  # issue 25
+        stray_disabled_days=stray_disabled_days,
         # Sorted: reads finish in any order, and the fingerprint must not depend on it.
         unchecked=tuple(sorted(set(notes.unchecked), key=lambda u: (u.what, u.reason))),
     )

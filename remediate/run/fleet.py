@@ -110,7 +110,12 @@ def _source(esm: Esm) -> str:
 
 
 def diagnose_one(
-    aws: Aws, raw: dict[str, Any], playbooks: list[Playbook], observe_workers: int, metrics_minutes: int = 0
+    aws: Aws,
+    raw: dict[str, Any],
+    playbooks: list[Playbook],
+    observe_workers: int,
+    metrics_minutes: int = 0,
+    stray_disabled_days: int = 0,
 ) -> ScanResult:
     """Observe and diagnose one listed mapping; an AWS failure becomes the result's error, not the scan's."""
     esm = esm_from_api(raw)
@@ -124,7 +129,12 @@ def diagnose_one(
     )
     try:
         facts = observe(
-            aws, esm.uuid, max_workers=observe_workers, raw_esm=raw, metrics_minutes=metrics_minutes
+            aws,
+            esm.uuid,
+            max_workers=observe_workers,
+            raw_esm=raw,
+            metrics_minutes=metrics_minutes,
+            stray_disabled_days=stray_disabled_days,
         )
     except RemediateError as exc:
         return dataclasses.replace(result, error=str(exc))
@@ -141,6 +151,7 @@ def scan(
     observe_workers: int = 8,
     progress: ScanProgress | None = None,
     metrics_minutes: int = 0,
+    stray_disabled_days: int = 0,
 ) -> list[ScanResult]:
     """Diagnose every Kafka/MSK mapping of every session's region, `workers` mappings at a time."""
     shown = progress or SILENT
@@ -156,7 +167,9 @@ def scan(
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan") as pool,
     ):
         futures = [
-            pool.submit(diagnose_one, aws, raw, playbooks, observe_workers, metrics_minutes)
+            pool.submit(
+                diagnose_one, aws, raw, playbooks, observe_workers, metrics_minutes, stray_disabled_days
+            )
             for aws, raw in listed
         ]
         for future in as_completed(futures):
@@ -210,14 +223,20 @@ class FixOutcome:
 
 
 def fixes_for(
-    results: Sequence[ScanResult], playbooks: list[Playbook], *, enable_user_disabled: bool = False
+    results: Sequence[ScanResult],
+    playbooks: list[Playbook],
+    *,
+    enable_user_disabled: bool = False,
+    fix_with: frozenset[str] = frozenset(),
 ) -> list[Fix]:
     """The plan of every mapping with findings that a playbook can change (pure: from the scan's facts)."""
     fixes = []
     for r in results:
         if r.facts is None or not r.findings:
             continue
-        plan = build_plan(r.facts, list(r.findings), playbooks, enable_user_disabled=enable_user_disabled)
+        plan = build_plan(
+            r.facts, list(r.findings), playbooks, enable_user_disabled=enable_user_disabled, fix_with=fix_with
+        )
         if plan.changes:
             fixes.append(Fix(result=r, plan=plan))
     return fixes
@@ -250,6 +269,7 @@ def apply_fixes(
     stop: Stop | None = None,
     *,
     enable_user_disabled: bool = False,
+    fix_with: frozenset[str] = frozenset(),
 ) -> list[FixOutcome]:
     """Run plan+apply+verify per mapping, one after another (they may share what they change).
 
@@ -270,6 +290,7 @@ def apply_fixes(
             reporter=reporter,
             stop=stop or Stop(),
             enable_user_disabled=enable_user_disabled,
+            fix_with=fix_with,
         )
         try:
             run.execute()

@@ -45,7 +45,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 from remediate.aws import Aws
-from remediate.errors import LockedError, RemediateError
+from remediate.errors import AwsError, LockedError, RemediateError
 from remediate.log import get_logger
 
 log = get_logger(__name__)
@@ -276,7 +276,11 @@ class EsmLock:
         if self._renewer is not None:
             self._renewer.join(timeout=30)
         if self._held and not self.lost.is_set():
-            self.aws.call("lambda", "untag_resource", Resource=self.esm_arn, TagKeys=[self.key])
+            try:
+                self.aws.call("lambda", "untag_resource", Resource=self.esm_arn, TagKeys=[self.key])
+            except AwsError as exc:  # issue 25: the run deleted the mapping (a stray), and its tags with it
+                if exc.code != "ResourceNotFoundException":
+                    raise
         self._held = False
 
     def hand_over(self) -> None:

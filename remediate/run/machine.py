@@ -231,6 +231,7 @@ class Run:
             max_workers=self.settings.max_workers,
             probe_timeout=self.probe_timeout,
             metrics_minutes=self.settings.metrics_window,
+            stray_disabled_days=self.settings.stray_disabled_days,  # issue 25
         )
         log.info("run.observed", fingerprint=self.facts.fingerprint(), aws_calls=self.aws.calls)
         self._read_restart_mark()
