@@ -14,6 +14,7 @@ from remediate.actions import (
     cross_account,
     endpoint_policy,
     esm,
+    failure_queue,  # issue 25
     flow,  # issue 25
     function_concurrency,
     kafka_acls,
@@ -44,6 +45,7 @@ MODULES = (
     cross_account,
     endpoint_policy,
     esm,
+    failure_queue,  # issue 25
     flow,  # issue 25
     function_concurrency,
     kafka_acls,
