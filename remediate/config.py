@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         le=3650,
         description="days a mapping may stay disabled before it is reported as a stray; 0: never",
     )
+    # issue 25 (item 8)
+    monitoring_fix: bool = Field(
+        False,
+        description="read the function's alarms and plan CloudWatch alarms and the mapping's metrics where "
+        "missing (as --fix-with monitoring)",
+    )
 
     @field_validator("state_dir", mode="before")
     @classmethod

@@ -535,6 +535,19 @@ class StrayDisabled(Evidence):
     threshold_days: int
 
 
+# issue 25, item 8
+class MonitoringMissing(Evidence):
+    """What is not watched: no alarm on the function's OffsetLag or Errors, the mapping's metrics off."""
+
+    function_name: str
+    missing: tuple[Literal["offset-lag-alarm", "errors-alarm", "esm-metrics"], ...]
+    metrics_config: tuple[str, ...]
+    offset_lag_max: float | None = None
+    """The worst OffsetLag in the window (None: no data point)."""
+    errors: float | None = None
+    window_minutes: int | None = None
+
+
 # issue 22
 class MeasuredFailure(Evidence):
     """A step `remediate probe` measured from the pollers' own place failed (`remediate.measured`): the
@@ -608,6 +621,7 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "CONNECTION_UNEXPLAINED": (ConnectionUnexplained,),
     "ESM_SECRET_MISSING": (SecretMissing,),
     "STRAY_MAPPING": (StrayMapping, StrayDisabled),  # issue 25: StrayDisabled
+    "MONITORING_MISSING": (MonitoringMissing,),  # issue 25, item 8
     "TOPIC_NOT_FOUND": (TopicNotFound, MeasuredFailure, EsmLogError),
     "TOPIC_REPLICATION_FACTOR_ONE": (TopicReplicationFactorOne,),
 }

@@ -707,6 +707,25 @@ class EsmLogs(Model):
     records: tuple[EsmLogRecord, ...] = ()
 
 
+# issue 25, item 8: monitoring as a fix (read only when asked)
+class Alarm(Model):
+    """A CloudWatch alarm on one of the function's metrics (DescribeAlarmsForMetric)."""
+
+    name: str
+    metric: str
+    threshold: float | None = None
+
+
+class Monitoring(Model):
+    """The alarms on the function's OffsetLag and Errors (AWS/Lambda, dimension FunctionName)."""
+
+    function_name: str
+    alarms: tuple[Alarm, ...] = ()
+
+    def on(self, metric: str) -> tuple[Alarm, ...]:
+        return tuple(a for a in self.alarms if a.metric == metric)
+
+
 class Facts(Model):
     region: str
     esm: Esm
@@ -741,6 +760,9 @@ class Facts(Model):
     measured up to it."""
     stray_disabled_days: int = 0
     """The `stray_disabled_days` setting the facts were read with (0: disabled mappings are never strays)."""
+    monitoring: Monitoring | None = None
+    """issue 25, item 8: the function's alarms, read only when monitoring is asked for (`--fix-with
+    monitoring` or the `monitoring_fix` setting); None otherwise."""
 
     def fingerprint(self) -> str:
         """sha256 of the stable state: excludes the error text and timestamps AWS changes on its own."""

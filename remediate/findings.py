@@ -61,6 +61,9 @@ CODES: dict[str, str] = {
     "patches its broker",
     "STRAY_MAPPING": "the mapping's MSK cluster or its function no longer exists, or it has been disabled "
     "longer than stray_disabled_days: a stray mapping",
+    # issue 25, item 8 (only when monitoring is asked for)
+    "MONITORING_MISSING": "no alarm on the function's OffsetLag or Errors, or the mapping publishes no "
+    "metrics",
 }
 
 

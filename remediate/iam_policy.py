@@ -54,6 +54,7 @@ STAR_ONLY = frozenset(
         "sts:GetCallerIdentity",
         # Actions, resources, and condition keys for Amazon CloudWatch: GetMetricData names no resource type.
         "cloudwatch:GetMetricData",
+        "cloudwatch:DescribeAlarmsForMetric",  # issue 25: no resource type either
     }
 )
 _ROLE = "arn:{p}:iam::{a}:role/*"
@@ -107,6 +108,8 @@ RESOURCES: dict[str, tuple[str, ...]] = {
     "kafka-cluster": ("arn:{p}:kafka:*:{a}:cluster/*", "arn:{p}:kafka:*:{a}:topic/*"),
     # issue 21: the mapping's system logs, in its function's log group (FilterLogEvents names the log group).
     "logs:FilterLogEvents": ("arn:{p}:logs:*:{a}:log-group:*",),
+    # issue 25 (item 8): the alarms remediate creates, reads back and deletes (resource type alarm).
+    "cloudwatch": ("arn:{p}:cloudwatch:*:{a}:alarm:*",),
 }
 SELF_MODIFY = (
     "iam:AttachRolePolicy",

@@ -21,6 +21,7 @@ from remediate.actions import (
     key_policy,
     listeners,
     measured,  # issue 22
+    monitoring,  # issue 25
     provisioned_mode,
     role_policy,
     route53,
@@ -52,6 +53,7 @@ MODULES = (
     key_policy,
     listeners,
     measured,  # issue 22
+    monitoring,  # issue 25
     provisioned_mode,
     role_policy,
     route53,

@@ -20,6 +20,7 @@ from remediate.checks import (
     kms,
     listeners,
     measured,  # issue 22
+    monitoring,  # issue 25
     schema_registry,
     secret_lifecycle,  # issue 25
     secrets,
@@ -46,6 +47,7 @@ MODULES = (
     kms,
     listeners,
     measured,  # issue 22
+    monitoring,  # issue 25
     schema_registry,
     secret_lifecycle,  # issue 25
     secrets,

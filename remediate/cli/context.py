@@ -166,7 +166,7 @@ def guard(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-FIX_WITH = ("free-space", "provisioned-mode", "batch-size-1", "delete-strays")  # issue 25: delete-strays
+FIX_WITH = ("free-space", "provisioned-mode", "batch-size-1", "delete-strays", "monitoring")  # issue 25
 """The alternative fixes the shipped playbooks offer (`alternatives:`), chosen by name."""
 
 
@@ -181,5 +181,6 @@ def fix_with_option(fn: F) -> F:
         "provisioned mode instead of creating VPC endpoints, which costs event poller units; free-space: "
         "free broker storage by hand instead of growing it; batch-size-1: the article's batch size 1 and a "
         "restart of the pollers for a connection error nothing explains; delete-strays: delete a stray "
-        "mapping instead of listing the commands).",
+        "mapping instead of listing the commands; monitoring: alarms on the function's OffsetLag and Errors "
+        "and the mapping's metrics).",
     )(fn)

@@ -238,6 +238,7 @@ def scan(
             progress=bar,
             metrics_minutes=s.metrics_window,
             stray_disabled_days=s.stray_disabled_days,  # issue 25
+            monitoring_asked=s.monitoring_fix,
         )
     text = s.output == "text"
     if report:

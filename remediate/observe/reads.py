@@ -66,7 +66,7 @@ from remediate.facts import (
     VpcZone,
 )
 from remediate.log import get_logger
-from remediate.observe import broker_interfaces, denials, dns, metrics, topics
+from remediate.observe import broker_interfaces, denials, dns, metrics, monitoring, topics
 from remediate.observe.builders import (
     cluster_from_api,
     destination_from_api,
@@ -141,6 +141,7 @@ PERMISSIONS = (
     "glue:GetRegistry",
     *topics.PERMISSIONS,  # issue 21: MSK's ListTopics authorizes with kafka-cluster actions
     "logs:FilterLogEvents",  # issue 21: the mapping's own system logs, in the function's log group
+    *monitoring.PERMISSIONS,  # issue 25: the function's alarms, when monitoring is asked for
 )
 
 
@@ -1334,6 +1335,7 @@ def observe(
     probe_timeout: float | None = None,
     metrics_minutes: int = 0,
     stray_disabled_days: int = 0,
+    monitoring_asked: bool = False,
 ) -> Facts:
     """Everything the checks need about one ESM, read in as few sequential round trips as possible.
 
@@ -1342,6 +1344,7 @@ def observe(
     turns on the active TLS probe of the brokers (`diagnose --probe`), each step bounded by it.
     `metrics_minutes` reads that many minutes of broker and function metrics (0: none).
     `stray_disabled_days` (issue 25) is carried for the stray check: no read depends on it.
+    `monitoring_asked` (issue 25) also reads the function's alarms (two calls, after the rest).
     """
     if raw_esm is None:
         # The mapping's own read starts the chain; every other service's client is built meanwhile,
@@ -1378,6 +1381,14 @@ def observe(
         # Sorted: reads finish in any order, and the fingerprint must not depend on it.
         unchecked=tuple(sorted(set(notes.unchecked), key=lambda u: (u.what, u.reason))),
     )
+    if monitoring_asked and facts.function is not None:  # issue 25, item 8
+        watched, denied = monitoring.read(aws, facts.function.name)
+        facts = facts.model_copy(
+            update={
+                "monitoring": watched,
+                "unchecked": tuple(sorted({*facts.unchecked, *denied}, key=lambda u: (u.what, u.reason))),
+            }
+        )
     denials.met(facts.unchecked)
     if probe_timeout is None:
         return facts

@@ -116,6 +116,7 @@ def diagnose_one(
     observe_workers: int,
     metrics_minutes: int = 0,
     stray_disabled_days: int = 0,
+    monitoring_asked: bool = False,
 ) -> ScanResult:
     """Observe and diagnose one listed mapping; an AWS failure becomes the result's error, not the scan's."""
     esm = esm_from_api(raw)
@@ -135,6 +136,7 @@ def diagnose_one(
             raw_esm=raw,
             metrics_minutes=metrics_minutes,
             stray_disabled_days=stray_disabled_days,
+            monitoring_asked=monitoring_asked,
         )
     except RemediateError as exc:
         return dataclasses.replace(result, error=str(exc))
@@ -152,6 +154,7 @@ def scan(
     progress: ScanProgress | None = None,
     metrics_minutes: int = 0,
     stray_disabled_days: int = 0,
+    monitoring_asked: bool = False,
 ) -> list[ScanResult]:
     """Diagnose every Kafka/MSK mapping of every session's region, `workers` mappings at a time."""
     shown = progress or SILENT
@@ -168,7 +171,14 @@ def scan(
     ):
         futures = [
             pool.submit(
-                diagnose_one, aws, raw, playbooks, observe_workers, metrics_minutes, stray_disabled_days
+                diagnose_one,
+                aws,
+                raw,
+                playbooks,
+                observe_workers,
+                metrics_minutes,
+                stray_disabled_days,
+                monitoring_asked,
             )
             for aws, raw in listed
         ]

@@ -219,6 +219,7 @@ def _scan_account(ev: PlanEvents, settings: Settings) -> dict[str, Any]:
         observe_workers=settings.max_workers,
         metrics_minutes=settings.metrics_window,
         stray_disabled_days=settings.stray_disabled_days,  # issue 25
+        monitoring_asked=settings.monitoring_fix,
     )
     plans = fleet.fixes_for(results, books) if ev.Mode == "Plan" else []
     report = {
