@@ -535,6 +535,18 @@ class StrayDisabled(Evidence):
     threshold_days: int
 
 
+# issue 25, item 5
+class ConsumerGroupReset(Evidence):
+    """The mapping reads under a new consumer group (its UUID) while a deleted mapping's group, with its
+    committed offsets, is still on the same topic: where the new one started depends on StartingPosition."""
+
+    group_id: str
+    former_groups: tuple[str, ...]
+    topics: tuple[str, ...]
+    starting_position: str | None
+    consequence: Literal["skipped", "re-read", "from-timestamp", "unknown"]
+
+
 # issue 25, item 8
 class MonitoringMissing(Evidence):
     """What is not watched: no alarm on the function's OffsetLag or Errors, the mapping's metrics off."""
@@ -622,6 +634,7 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     "ESM_SECRET_MISSING": (SecretMissing,),
     "STRAY_MAPPING": (StrayMapping, StrayDisabled),  # issue 25: StrayDisabled
     "MONITORING_MISSING": (MonitoringMissing,),  # issue 25, item 8
+    "CONSUMER_GROUP_RESET": (ConsumerGroupReset,),  # issue 25, item 5
     "TOPIC_NOT_FOUND": (TopicNotFound, MeasuredFailure, EsmLogError),
     "TOPIC_REPLICATION_FACTOR_ONE": (TopicReplicationFactorOne,),
 }

@@ -103,6 +103,8 @@ class Esm(Model):
     """ProvisionedPollerConfig MinimumPollers / MaximumPollers (None in on-demand mode)."""
     system_log_level: str | None = None
     """issue 21: LoggingConfig.SystemLogLevel (DEBUG, INFO or WARN; None: no system logs)."""
+    starting_position: str | None = None
+    """issue 25: StartingPosition (LATEST, TRIM_HORIZON, AT_TIMESTAMP): where a new consumer group starts."""
 
     @property
     def changed_by(self) -> Literal["user", "lambda", "unknown"]:
@@ -726,6 +728,15 @@ class Monitoring(Model):
         return tuple(a for a in self.alarms if a.metric == metric)
 
 
+# issue 25, item 5: consumer groups left behind on the mapping's topics
+class FormerGroup(Model):
+    """A consumer group on one of the mapping's topics, named like a mapping's UUID (Lambda's default group)
+    whose mapping no longer exists (GetEventSourceMapping: ResourceNotFoundException)."""
+
+    group: str
+    topic: str
+
+
 class Facts(Model):
     region: str
     esm: Esm
@@ -760,6 +771,9 @@ class Facts(Model):
     measured up to it."""
     stray_disabled_days: int = 0
     """The `stray_disabled_days` setting the facts were read with (0: disabled mappings are never strays)."""
+    former_groups: tuple[FormerGroup, ...] | None = None
+    """issue 25, item 5: groups of deleted mappings on this mapping's topics (MSK consumer-lag metrics);
+    None when not read (a configured ConsumerGroupId, not MSK, metrics off, or the read denied)."""
     monitoring: Monitoring | None = None
     """issue 25, item 8: the function's alarms, read only when monitoring is asked for (`--fix-with
     monitoring` or the `monitoring_fix` setting); None otherwise."""

@@ -62,6 +62,8 @@ CODES: dict[str, str] = {
     "STRAY_MAPPING": "the mapping's MSK cluster or its function no longer exists, or it has been disabled "
     "longer than stray_disabled_days: a stray mapping",
     # issue 25, item 8 (only when monitoring is asked for)
+    "CONSUMER_GROUP_RESET": "the mapping started a new consumer group while a deleted mapping's group is "
+    "still on its topic: records were skipped (LATEST) or read again (TRIM_HORIZON)",
     "MONITORING_MISSING": "no alarm on the function's OffsetLag or Errors, or the mapping publishes no "
     "metrics",
 }

@@ -55,6 +55,7 @@ STAR_ONLY = frozenset(
         # Actions, resources, and condition keys for Amazon CloudWatch: GetMetricData names no resource type.
         "cloudwatch:GetMetricData",
         "cloudwatch:DescribeAlarmsForMetric",  # issue 25: no resource type either
+        "cloudwatch:ListMetrics",  # issue 25: nor this one
     }
 )
 _ROLE = "arn:{p}:iam::{a}:role/*"

@@ -40,6 +40,7 @@ from remediate.facts import (
     EsmLogRecord,
     EsmLogs,
     Facts,
+    FormerGroup,
     Function,
     FunctionHealth,
     HostedZone,
@@ -66,7 +67,7 @@ from remediate.facts import (
     VpcZone,
 )
 from remediate.log import get_logger
-from remediate.observe import broker_interfaces, denials, dns, metrics, monitoring, topics
+from remediate.observe import broker_interfaces, denials, dns, former_groups, metrics, monitoring, topics
 from remediate.observe.builders import (
     cluster_from_api,
     destination_from_api,
@@ -142,6 +143,7 @@ PERMISSIONS = (
     *topics.PERMISSIONS,  # issue 21: MSK's ListTopics authorizes with kafka-cluster actions
     "logs:FilterLogEvents",  # issue 21: the mapping's own system logs, in the function's log group
     *monitoring.PERMISSIONS,  # issue 25: the function's alarms, when monitoring is asked for
+    *former_groups.PERMISSIONS,  # issue 25: consumer groups of deleted mappings on the topics
 )
 
 
@@ -1044,6 +1046,7 @@ class _Observed:
     topics: Topics | None = None
     broker_interfaces: tuple[BrokerInterface, ...] | None = None
     esm_logs: EsmLogs | None = None
+    former_groups: tuple[FormerGroup, ...] | None = None  # issue 25
 
 
 def _broker_interfaces(
@@ -1161,6 +1164,13 @@ def _observe(
 
     logs_f = chain(function_f, system_logs)
     related_f = _related(obs, esm, notes, destination_f, secret_fs, listed=listed)
+    # issue 25: consumer groups of deleted mappings, from the start (it needs only the mapping) and beside
+    # the chain, so it adds no round trip.
+    former_f: Future[tuple[tuple[FormerGroup, ...] | None, list[Unchecked]]] = (
+        obs.pool.submit(former_groups.read, obs.aws, esm)
+        if former_groups.wanted(esm, minutes)
+        else done((None, []))
+    )
 
     def observed(parts: list[Any]) -> _Observed:
         (
@@ -1177,8 +1187,10 @@ def _observe(
             found_topics,
             interfaces,
             found_logs,
+            (former, former_unchecked),
             *shared,
         ) = parts
+        notes.unchecked.extend(former_unchecked)
         secrets: list[Shared[Secret]] = [found for found in shared if found is not None]
         for found in secrets:
             notes.unchecked.extend(found.unchecked)
@@ -1200,6 +1212,7 @@ def _observe(
             topics=found_topics,
             broker_interfaces=interfaces,
             esm_logs=found_logs,
+            former_groups=former,
         )
 
     return then(
@@ -1217,6 +1230,7 @@ def _observe(
                 topics_f,
                 interfaces_f,
                 logs_f,
+                former_f,
                 *secret_fs,
             ]
         ),
@@ -1376,6 +1390,7 @@ def observe(
         topics=found.topics,
         broker_interfaces=found.broker_interfaces,
         esm_logs=found.esm_logs,
+        former_groups=found.former_groups,  # issue 25
         observed_at=datetime.now(UTC).isoformat(),  # issue 25
         stray_disabled_days=stray_disabled_days,
         # Sorted: reads finish in any order, and the fingerprint must not depend on it.
