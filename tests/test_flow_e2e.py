@@ -139,6 +139,20 @@ def test_on_demand_mapping_gets_a_destination_and_switches_mode_only_when_chosen
     assert plan_json(cli, scn.esm_uuid)["changes"] == []
 
 
+def test_no_destination_the_on_demand_pollers_cannot_reach(sandbox: Sandbox, cli: CliRunner) -> None:
+    """issue 25, item 1: on-demand pollers call the destination from the cluster's VPC; with no NAT and no
+    SQS endpoint there, naming a queue would stop a mapping with a connection error, so the plan says what
+    to do first instead; provisioned mode (whose pollers call no service from the VPC) plans it."""
+    scn = build_scenario(sandbox, "poison-record-on-demand", name="poison-no-nat", nat=False)
+    plan = plan_json(cli, scn.esm_uuid)
+    assert "RETRIES_UNBOUNDED" in [f["code"] for f in plan["findings"]]
+    planned = {c["action"] for c in plan["changes"]}
+    assert not planned & {"create_failure_queue", "set_failure_destination"}
+    assert any("SQS interface endpoint" in s["text"] for s in plan["manual_steps"])
+    switched = plan_json(cli, scn.esm_uuid, "--fix-with", "provisioned-mode")
+    assert {"create_failure_queue", "set_failure_destination"} <= {c["action"] for c in switched["changes"]}
+
+
 def function_timeout(sb: Sandbox, name: str) -> int:
     return int(sb.client("lambda").get_function_configuration(FunctionName=name)["Timeout"])
 

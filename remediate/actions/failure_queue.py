@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
+from remediate import poller_paths
 from remediate.actions.base import Action, ApplyContext, Draft, register
 from remediate.actions.esm import read_esm, update_esm, wait_for_state
 from remediate.actions.role_policy import _role_changes
@@ -44,6 +45,23 @@ _COUNTS: Final = (
     "ApproximateNumberOfMessagesNotVisible",
     "ApproximateNumberOfMessagesDelayed",
 )
+
+
+class FailureQueueParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    switch_mode: bool = False
+    """The same plan switches the mapping to provisioned mode (whose pollers call no service from the VPC)."""
+
+
+def unreachable_from_vpc(facts: Facts) -> list[str]:
+    """The subnets from which on-demand pollers could not reach SQS: no NAT or other way out, and no live
+    SQS endpoint. A destination they cannot reach turns a working mapping into "PROBLEM: Connection error.
+    Your event source VPC must be able to connect to ... the OnFailure Destination (if one is configured)"
+    (failure-classes, verbatim strings), so it is not set there."""
+    net, closed = poller_paths.needs_endpoints(facts)
+    if net is None or not closed or poller_paths.live_endpoint(facts, net, "sqs") is not None:
+        return []
+    return closed
 
 
 def queue_name(function_arn: str) -> str:
@@ -81,13 +99,27 @@ class CreateFailureQueue(Action):
         "sqs:DeleteQueue",
     )
     created_id = "QueueUrl"
+    Params = FailureQueueParams
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         ev = finding.evidence
         assert isinstance(ev, RetriesUnbounded)
+        assert isinstance(params, FailureQueueParams)
         if ev.on_failure_destination or facts.role is None:
             return []
         arn = queue_arn(facts)
+        closed = [] if params.switch_mode else unreachable_from_vpc(facts)
+        if closed:
+            return [
+                ManualStep(
+                    because=(finding.code,),
+                    text=f"ESM {facts.esm.uuid} is in on-demand mode, whose pollers would call an on-failure "
+                    f"destination from subnets {', '.join(closed)}, which reach no SQS endpoint and no NAT: "
+                    "a destination there would stop the mapping with a connection error. Give the VPC an "
+                    "SQS interface endpoint, or plan with `--fix-with provisioned-mode`, then plan again: "
+                    f"the queue {queue_name(facts.esm.function_arn)} is then created and named.",
+                )
+            ]
         try:
             grants, manual = _role_changes(facts.role, [Request.make("sqs:SendMessage", arn)])
         except PolicyError as exc:
