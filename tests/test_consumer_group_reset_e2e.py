@@ -66,10 +66,10 @@ def test_groups_that_are_not_a_former_mapping_are_not_a_finding(sandbox: Sandbox
     assert diagnosed(cli, scn.esm_uuid) == []
 
 
-def test_scan_reports_it_with_one_metric_listing_per_topic(sandbox: Sandbox, cli: CliRunner) -> None:
-    """The calls per mapping README states: one ListMetrics per topic of an MSK mapping without a
-    ConsumerGroupId, and one GetEventSourceMapping per UUID-named group that is not the mapping's own (a
-    scan makes no other GetEventSourceMapping: the listing carries every mapping)."""
+def test_scan_reports_it_with_one_metric_listing_per_cluster(sandbox: Sandbox, cli: CliRunner) -> None:
+    """The calls README states: one ListMetrics per MSK cluster with a mapping without a ConsumerGroupId,
+    and one GetEventSourceMapping per UUID-named group that is not the mapping's own (a scan makes no other
+    GetEventSourceMapping: the listing carries every mapping)."""
     reset = build_scenario(sandbox, "healthy-msk")
     other = build_scenario(sandbox, "healthy-msk", name="other-app")
     [topic] = sandbox.client("lambda").get_event_source_mapping(UUID=reset.esm_uuid)["Topics"]
@@ -81,5 +81,5 @@ def test_scan_reports_it_with_one_metric_listing_per_topic(sandbox: Sandbox, cli
     found = {m["esm_uuid"]: [f["code"] for f in m["findings"]] for m in json.loads(run.stdout)["mappings"]}
     assert found == {reset.esm_uuid: ["CONSUMER_GROUP_RESET"], other.esm_uuid: []}
     ops = [op for _, op in sandbox.calls]
-    assert ops.count("ListMetrics") == 2  # one topic each
+    assert ops.count("ListMetrics") == 2  # a cluster each
     assert ops.count("GetEventSourceMapping") == 1  # the old group's UUID, not found

@@ -1049,6 +1049,47 @@ class _Observed:
     former_groups: tuple[FormerGroup, ...] | None = None  # issue 25
 
 
+def _former_groups(obs: _Observer, esm: Esm, notes: _Notes) -> Future[tuple[FormerGroup, ...] | None]:
+    """issue 25 (item 5): the groups of deleted mappings on the mapping's topics (`former_groups`): the
+    cluster's listing and each candidate's GetEventSourceMapping are shared by the mappings of a scan."""
+    assert esm.event_source_arn is not None
+    name = former_groups.cluster_name(esm.event_source_arn)
+    listed = obs.shared(
+        "kafka-consumer-groups",
+        name,
+        lambda: obs.pages(
+            "cloudwatch", "list_metrics", "Metrics", "NextToken", "NextToken", **former_groups.listing(name)
+        ),
+    )
+
+    def gone(exc: BaseException) -> None:
+        if not (isinstance(exc, AwsError) and exc.code == "ResourceNotFoundException"):
+            raise exc.with_traceback(None)
+
+    def exists(group: str) -> Future[bool]:
+        read = obs.shared(
+            "mapping-exists",
+            group,
+            lambda: recover(obs.read("lambda", "get_event_source_mapping", UUID=group), gone),
+        )
+        return then(read, lambda raw: raw is not None)
+
+    def judged(metrics: list[dict[str, Any]]) -> Future[tuple[FormerGroup, ...]]:
+        pairs = former_groups.candidates(metrics, esm)
+        groups = sorted({g for g, _ in pairs})
+        return then(
+            gather([exists(g) for g in groups]),
+            lambda alive: tuple(
+                FormerGroup(group=g, topic=t)
+                for g, t in pairs
+                if not dict(zip(groups, alive, strict=True))[g]
+            ),
+        )
+
+    what = f"consumer groups on {', '.join(esm.topics)} of MSK cluster {name}"
+    return cast("Future[tuple[FormerGroup, ...] | None]", notes.guard(what, chain(listed, judged)))
+
+
 def _broker_interfaces(
     obs: _Observer, esm: Esm, network: Network | None, notes: _Notes
 ) -> Future[tuple[BrokerInterface, ...] | None]:
@@ -1166,11 +1207,7 @@ def _observe(
     related_f = _related(obs, esm, notes, destination_f, secret_fs, listed=listed)
     # issue 25: consumer groups of deleted mappings, from the start (it needs only the mapping) and beside
     # the chain, so it adds no round trip.
-    former_f: Future[tuple[tuple[FormerGroup, ...] | None, list[Unchecked]]] = (
-        obs.pool.submit(former_groups.read, obs.aws, esm)
-        if former_groups.wanted(esm, minutes)
-        else done((None, []))
-    )
+    former_f = _former_groups(obs, esm, notes) if former_groups.wanted(esm, minutes) else done(None)
 
     def observed(parts: list[Any]) -> _Observed:
         (
@@ -1187,10 +1224,9 @@ def _observe(
             found_topics,
             interfaces,
             found_logs,
-            (former, former_unchecked),
+            former,
             *shared,
         ) = parts
-        notes.unchecked.extend(former_unchecked)
         secrets: list[Shared[Secret]] = [found for found in shared if found is not None]
         for found in secrets:
             notes.unchecked.extend(found.unchecked)
