@@ -1205,9 +1205,13 @@ def _observe(
 
     logs_f = chain(function_f, system_logs)
     related_f = _related(obs, esm, notes, destination_f, secret_fs, listed=listed)
-    # issue 25: consumer groups of deleted mappings, from the start (it needs only the mapping) and beside
-    # the chain, so it adds no round trip.
-    former_f = _former_groups(obs, esm, notes) if former_groups.wanted(esm, minutes) else done(None)
+    # issue 25: consumer groups of deleted mappings, beside the chain so that it adds no round trip: started
+    # with the metric reads (once the cluster is read), when the CloudWatch client is built ahead of them.
+    former_f = (
+        chain(cluster_f, lambda _cluster: _former_groups(obs, esm, notes))
+        if former_groups.wanted(esm, minutes)
+        else done(None)
+    )
 
     def observed(parts: list[Any]) -> _Observed:
         (
