@@ -91,6 +91,19 @@ class Settings(BaseSettings):
         le=1440,
         description="minutes of CloudWatch broker and function metrics a diagnosis reads; 0: none",
     )
+    # issue 25 (item 7)
+    stray_disabled_days: int = Field(
+        30,
+        ge=0,
+        le=3650,
+        description="days a mapping may stay disabled before it is reported as a stray; 0: never",
+    )
+    # issue 25 (item 8)
+    monitoring_fix: bool = Field(
+        False,
+        description="read the function's alarms and plan CloudWatch alarms and the mapping's metrics where "
+        "missing (as --fix-with monitoring)",
+    )
 
     # issue 23: timeouts of each AWS request, and how often a long wait says it is still waiting.
     connect_timeout: float = Field(

@@ -560,6 +560,44 @@ class StrayMapping(Evidence):
     state: str
 
 
+# issue 25, item 7
+class StrayDisabled(Evidence):
+    """A mapping disabled for longer than the `stray_disabled_days` setting: nobody uses it."""
+
+    cause: Literal["disabled-long"]
+    state: str
+    disabled_by: Literal["user", "lambda", "unknown"]
+    disabled_since: str
+    """LastModified: "the date that the event source mapping was last updated or that its state changed"."""
+    days: float
+    threshold_days: int
+
+
+# issue 25, item 5
+class ConsumerGroupReset(Evidence):
+    """The mapping reads under a new consumer group (its UUID) while a deleted mapping's group, with its
+    committed offsets, is still on the same topic: where the new one started depends on StartingPosition."""
+
+    group_id: str
+    former_groups: tuple[str, ...]
+    topics: tuple[str, ...]
+    starting_position: str | None
+    consequence: Literal["skipped", "re-read", "from-timestamp", "unknown"]
+
+
+# issue 25, item 8
+class MonitoringMissing(Evidence):
+    """What is not watched: no alarm on the function's OffsetLag or Errors, the mapping's metrics off."""
+
+    function_name: str
+    missing: tuple[Literal["offset-lag-alarm", "errors-alarm", "esm-metrics"], ...]
+    metrics_config: tuple[str, ...]
+    offset_lag_max: float | None = None
+    """The worst OffsetLag in the window (None: no data point)."""
+    errors: float | None = None
+    window_minutes: int | None = None
+
+
 # issue 22
 class MeasuredFailure(Evidence):
     """A step `remediate probe` measured from the pollers' own place failed (`remediate.measured`): the
@@ -658,7 +696,9 @@ EVIDENCE: dict[str, tuple[type[Evidence], ...]] = {
     # issue 21
     "CONNECTION_UNEXPLAINED": (ConnectionUnexplained,),
     "ESM_SECRET_MISSING": (SecretMissing,),
-    "STRAY_MAPPING": (StrayMapping,),
+    "STRAY_MAPPING": (StrayMapping, StrayDisabled),  # issue 25: StrayDisabled
+    "MONITORING_MISSING": (MonitoringMissing,),  # issue 25, item 8
+    "CONSUMER_GROUP_RESET": (ConsumerGroupReset,),  # issue 25, item 5
     "CLIENT_CERT_REJECTED": (MeasuredFailure,),  # issue 22: only the probe measures it
     "TOPIC_NOT_FOUND": (TopicNotFound, MeasuredFailure, EsmLogError),
     "TOPIC_REPLICATION_FACTOR_ONE": (TopicReplicationFactorOne,),

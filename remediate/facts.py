@@ -103,6 +103,8 @@ class Esm(Model):
     """ProvisionedPollerConfig MinimumPollers / MaximumPollers (None in on-demand mode)."""
     system_log_level: str | None = None
     """issue 21: LoggingConfig.SystemLogLevel (DEBUG, INFO or WARN; None: no system logs)."""
+    starting_position: str | None = None
+    """issue 25: StartingPosition (LATEST, TRIM_HORIZON, AT_TIMESTAMP): where a new consumer group starts."""
 
     @property
     def changed_by(self) -> Literal["user", "lambda", "unknown"]:
@@ -799,6 +801,34 @@ class BrokerLogs(Model):
     """More matching lines than the pages read (the oldest are kept)."""
 
 
+# issue 25, item 8: monitoring as a fix (read only when asked)
+class Alarm(Model):
+    """A CloudWatch alarm on one of the function's metrics (DescribeAlarmsForMetric)."""
+
+    name: str
+    metric: str
+    threshold: float | None = None
+
+
+class Monitoring(Model):
+    """The alarms on the function's OffsetLag and Errors (AWS/Lambda, dimension FunctionName)."""
+
+    function_name: str
+    alarms: tuple[Alarm, ...] = ()
+
+    def on(self, metric: str) -> tuple[Alarm, ...]:
+        return tuple(a for a in self.alarms if a.metric == metric)
+
+
+# issue 25, item 5: consumer groups left behind on the mapping's topics
+class FormerGroup(Model):
+    """A consumer group on one of the mapping's topics, named like a mapping's UUID (Lambda's default group)
+    whose mapping no longer exists (GetEventSourceMapping: ResourceNotFoundException)."""
+
+    group: str
+    topic: str
+
+
 class Facts(Model):
     region: str
     esm: Esm
@@ -830,6 +860,18 @@ class Facts(Model):
     unchecked: tuple[Unchecked, ...] = ()
     measured: Measured | None = None
     """issue 22: what the probe function measured from the pollers' place (`remediate probe`)."""
+    # issue 25 (item 7): a mapping disabled for longer than this is a stray
+    observed_at: str | None = None
+    """When the facts were read (UTC, ISO 8601): how long a disabled mapping has been disabled is
+    measured up to it."""
+    stray_disabled_days: int = 0
+    """The `stray_disabled_days` setting the facts were read with (0: disabled mappings are never strays)."""
+    former_groups: tuple[FormerGroup, ...] | None = None
+    """issue 25, item 5: groups of deleted mappings on this mapping's topics (MSK consumer-lag metrics);
+    None when not read (a configured ConsumerGroupId, not MSK, metrics off, or the read denied)."""
+    monitoring: Monitoring | None = None
+    """issue 25, item 8: the function's alarms, read only when monitoring is asked for (`--fix-with
+    monitoring` or the `monitoring_fix` setting); None otherwise."""
 
     def fingerprint(self) -> str:
         """sha256 of the stable state: excludes the error text and timestamps AWS changes on its own."""
@@ -839,6 +881,7 @@ class Facts(Model):
         # What this machine resolves or reaches depends on where the tool runs, not on AWS state.
         data.pop("tls_probes", None)
         data.pop("measured", None)  # issue 22: measured from the pollers' place, like the TLS probes
+        data.pop("observed_at", None)  # issue 25: the clock, not AWS state
         # Metrics move by the minute; what a plan changes (storage size, reserved concurrency) is kept.
         data.pop("broker_health", None)
         data.pop("esm_logs", None)  # issue 21: log records arrive by the second

@@ -59,8 +59,8 @@ CODES: dict[str, str] = {
     "TOPIC_NOT_FOUND": "the mapping's topic does not exist on the MSK cluster",
     "TOPIC_REPLICATION_FACTOR_ONE": "the mapping's topic has one replica: consumers stall while MSK "
     "patches its broker",
-    "STRAY_MAPPING": "the mapping's MSK cluster or its function no longer exists: a stray mapping that can "
-    "never deliver",
+    "STRAY_MAPPING": "the mapping's MSK cluster or its function no longer exists, or it has been disabled "
+    "longer than stray_disabled_days: a stray mapping",
     # issue 22
     "CLIENT_CERT_REJECTED": "the brokers reject the mapping's mTLS client certificate (measured by a probe)",
     # issue 24
@@ -68,6 +68,11 @@ CODES: dict[str, str] = {
     "the MSK cluster trusts",
     "SECRET_ACCESS_BLOCKED": "the secret's resource policy or AWS managed key keeps the execution role from "
     "reading it (a Deny, or another account's secret without an Allow or a customer managed key)",
+    # issue 25, item 8 (only when monitoring is asked for)
+    "CONSUMER_GROUP_RESET": "the mapping started a new consumer group while a deleted mapping's group is "
+    "still on its topic: records were skipped (LATEST) or read again (TRIM_HORIZON)",
+    "MONITORING_MISSING": "no alarm on the function's OffsetLag or Errors, or the mapping publishes no "
+    "metrics",
 }
 
 

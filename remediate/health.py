@@ -202,3 +202,7 @@ numeric, exists, equals-ignore-case); "$or" takes an array of patterns."""
 LAG_GROWING_MINUTES = 4
 """OffsetLag that never fell over more minutes than on-demand scaling takes to react (3) is growing."""
 MAX_POLLERS_LIMIT = 2000
+
+# issue 25, item 8: EventSourceMappingMetricsConfig's valid values, all of which apply to Kafka mappings
+# (Lambda API reference, EventSourceMappingMetricsConfig: at most 3 of EventCount, ErrorCount, KafkaMetrics).
+ESM_METRICS_CONFIG = ("EventCount", "ErrorCount", "KafkaMetrics")

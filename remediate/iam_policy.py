@@ -54,6 +54,8 @@ STAR_ONLY = frozenset(
         "sts:GetCallerIdentity",
         # Actions, resources, and condition keys for Amazon CloudWatch: GetMetricData names no resource type.
         "cloudwatch:GetMetricData",
+        "cloudwatch:DescribeAlarmsForMetric",  # issue 25: no resource type either
+        "cloudwatch:ListMetrics",  # issue 25: nor this one
     }
 )
 _ROLE = "arn:{p}:iam::{a}:role/*"
@@ -113,6 +115,8 @@ RESOURCES: dict[str, tuple[str, ...]] = {
     # issue 24 (N6): an mTLS cluster's private CAs, in this account or another ("The AWS Private CA can be
     # either in the same AWS account as your cluster, or in a different account", MSK developer guide).
     "acm-pca:GetCertificateAuthorityCertificate": ("arn:{p}:acm-pca:*:*:certificate-authority/*",),
+    # issue 25 (item 8): the alarms remediate creates, reads back and deletes (resource type alarm).
+    "cloudwatch": ("arn:{p}:cloudwatch:*:{a}:alarm:*",),
 }
 SELF_MODIFY = (
     "iam:AttachRolePolicy",

@@ -40,44 +40,93 @@ def test_poison_record_retries_are_bounded_in_provisioned_mode(sandbox: Sandbox,
     )
     assert ev["provisioned_mode"] is True
     plan = plan_json(cli, scn.esm_uuid)
-    [change] = plan["changes"]
-    assert (change["action"], change["before"], change["after"]) == (
+    queue, grant, destination, bound = plan["changes"]
+    assert (bound["action"], bound["before"], bound["after"]) == (
         "bound_retries",
         {"MaximumRetryAttempts": -1, "BisectBatchOnFunctionError": False},
         {"MaximumRetryAttempts": 10, "BisectBatchOnFunctionError": True},
     )
-    [step] = plan["manual_steps"]
+    # issue 25, item 1: a new encrypted queue, named after the function, as the on-failure destination.
+    arn = f"arn:aws:sqs:{sandbox.region}:{sandbox.account_id}:remediate-failures-{scn.function_name}"
+    assert (queue["action"], queue["kind"], queue["resource"]) == (
+        "create_failure_queue",
+        "create",
+        f"remediate-failures-{scn.function_name}",
+    )
+    assert queue["after"]["Attributes"] == {"SqsManagedSseEnabled": "true"}
+    [statement] = grant["after"]["PolicyDocument"]["Statement"]
+    assert statement == {
+        "Sid": "RemediateEsmAccess",
+        "Effect": "Allow",
+        "Action": "sqs:SendMessage",
+        "Resource": arn,
+    }
+    assert destination["after"] == {"DestinationConfig": {"OnFailure": {"Destination": arn}}}
+    assert plan["manual_steps"] == []
     assert plan["alternatives"] == []  # already provisioned: switching modes is no alternative
-    assert "SqsManagedSseEnabled=true" in step["text"]
-    assert f"--uuid {scn.esm_uuid} --destination-config" in step["text"]
     applied = cli("apply", "--esm", scn.esm_uuid, "--auto-approve", "--output", "json")
     # The on-failure destination is the operator's to add, but bounded retries already clear the
     # finding: a fresh diagnosis after verify finds nothing, so the fix is complete (issue 23, item 6).
     assert applied.returncode == 0, applied.stderr
     assert json.loads(applied.stdout)["state"] == "done"
+    run_id = json.loads(applied.stdout)["run_id"]
     after = esm(sandbox, scn.esm_uuid)
     assert (after["MaximumRetryAttempts"], after["BisectBatchOnFunctionError"]) == (10, True)
+    assert after["DestinationConfig"]["OnFailure"]["Destination"] == arn
+    sqs = sandbox.client("sqs")
+    url = sqs.get_queue_url(QueueName=f"remediate-failures-{scn.function_name}")["QueueUrl"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attrs["SqsManagedSseEnabled"] == "true"
+    assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == {"remediate:run-id": run_id}
     assert diagnosed(cli, scn.esm_uuid) == []
     again = plan_json(cli, scn.esm_uuid)
     assert again["changes"] == []
     assert again["manual_steps"] == []
-    undone = cli("rollback", json.loads(applied.stdout)["run_id"], "--auto-approve")
+    undone = cli("rollback", run_id, "--auto-approve")
     assert undone.returncode == 0, undone.stderr
     restored = esm(sandbox, scn.esm_uuid)
     assert (restored["MaximumRetryAttempts"], restored["BisectBatchOnFunctionError"]) == (-1, False)
+    assert not (restored.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination")
+    assert sqs.list_queues(QueueNamePrefix="remediate-failures-").get("QueueUrls", []) == []
 
 
-def test_on_demand_mapping_switches_mode_only_when_chosen(sandbox: Sandbox, cli: CliRunner) -> None:
+def test_rollback_keeps_a_failure_queue_that_holds_records(sandbox: Sandbox, cli: CliRunner) -> None:
+    """issue 25, item 1: the queue keeps the records the mapping discarded; a rollback does not delete it
+    while it holds any, and says so."""
+    scn = build_scenario(sandbox, "poison-record")
+    applied = cli("apply", "--esm", scn.esm_uuid, "--auto-approve", "--output", "json")
+    assert applied.returncode == 0, applied.stderr
+    sqs = sandbox.client("sqs")
+    url = sqs.get_queue_url(QueueName=f"remediate-failures-{scn.function_name}")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody='{"requestContext": {"condition": "RetryAttemptsExhausted"}}')
+    undone = cli("rollback", json.loads(applied.stdout)["run_id"], "--auto-approve")
+    assert "holds 1 message(s)" in undone.stdout + undone.stderr
+    assert sqs.get_queue_url(QueueName=f"remediate-failures-{scn.function_name}")["QueueUrl"] == url
+    assert (
+        not (esm(sandbox, scn.esm_uuid).get("DestinationConfig") or {})
+        .get("OnFailure", {})
+        .get("Destination")
+    )
+
+
+def test_on_demand_mapping_gets_a_destination_and_switches_mode_only_when_chosen(
+    sandbox: Sandbox, cli: CliRunner
+) -> None:
     scn = build_scenario(sandbox, "poison-record-on-demand")
     plan = plan_json(cli, scn.esm_uuid)
     assert [f["code"] for f in plan["findings"]] == ["RETRIES_UNBOUNDED"]
-    assert plan["changes"] == []
-    assert any("--fix-with provisioned-mode" in s["text"] for s in plan["manual_steps"])
-    [offer] = plan["alternatives"]  # the destination step is planned anyway, so it is not offered
+    # A destination alone bounds the retries (Lambda caps infinite retries at 10 once one exists).
+    assert [c["action"] for c in plan["changes"]] == [
+        "create_failure_queue",
+        "put_role_policy",
+        "set_failure_destination",
+    ]
+    assert plan["manual_steps"] == []
+    [offer] = plan["alternatives"]  # the destination is planned anyway, so it is not offered
     assert "MaximumRetryAttempts = 10" in offer["text"]
     assert "event poller unit" in offer["text"]
     chosen = plan_json(cli, scn.esm_uuid, "--fix-with", "provisioned-mode")
-    [change] = chosen["changes"]
+    [change] = [c for c in chosen["changes"] if c["action"] == "bound_retries"]
     assert change["after"]["ProvisionedPollerConfig"] == {"MinimumPollers": 1, "MaximumPollers": 200}
     run = cli(
         "apply", "--esm", scn.esm_uuid, "--fix-with", "provisioned-mode", "--auto-approve", "--output", "json"
@@ -87,8 +136,25 @@ def test_on_demand_mapping_switches_mode_only_when_chosen(sandbox: Sandbox, cli:
     after = esm(sandbox, scn.esm_uuid)
     assert after["ProvisionedPollerConfig"] == {"MinimumPollers": 1, "MaximumPollers": 200}
     assert (after["MaximumRetryAttempts"], after["BisectBatchOnFunctionError"]) == (10, True)
+    assert after["DestinationConfig"]["OnFailure"]["Destination"].endswith(
+        f":remediate-failures-{scn.function_name}"
+    )
     assert diagnosed(cli, scn.esm_uuid) == []
     assert plan_json(cli, scn.esm_uuid)["changes"] == []
+
+
+def test_no_destination_the_on_demand_pollers_cannot_reach(sandbox: Sandbox, cli: CliRunner) -> None:
+    """issue 25, item 1: on-demand pollers call the destination from the cluster's VPC; with no NAT and no
+    SQS endpoint there, naming a queue would stop a mapping with a connection error, so the plan says what
+    to do first instead; provisioned mode (whose pollers call no service from the VPC) plans it."""
+    scn = build_scenario(sandbox, "poison-record-on-demand", name="poison-no-nat", nat=False)
+    plan = plan_json(cli, scn.esm_uuid)
+    assert "RETRIES_UNBOUNDED" in [f["code"] for f in plan["findings"]]
+    planned = {c["action"] for c in plan["changes"]}
+    assert not planned & {"create_failure_queue", "set_failure_destination"}
+    assert any("SQS interface endpoint" in s["text"] for s in plan["manual_steps"])
+    switched = plan_json(cli, scn.esm_uuid, "--fix-with", "provisioned-mode")
+    assert {"create_failure_queue", "set_failure_destination"} <= {c["action"] for c in switched["changes"]}
 
 
 def function_timeout(sb: Sandbox, name: str) -> int:

@@ -16,12 +16,14 @@ from remediate.actions import (
     cross_account,
     endpoint_policy,
     esm,
+    failure_queue,  # issue 25
     flow,  # issue 25
     function_concurrency,
     kafka_acls,
     key_policy,
     listeners,
     measured,  # issue 22
+    monitoring,  # issue 25
     provisioned_mode,
     role_policy,
     route53,
@@ -31,6 +33,7 @@ from remediate.actions import (
     secret_lifecycle,  # issue 25
     secret_value,
     security_group,
+    strays,  # issue 25
     system_logs,  # issue 21 (item 3)
     topics,
     vpc,
@@ -49,12 +52,14 @@ MODULES = (
     cross_account,
     endpoint_policy,
     esm,
+    failure_queue,  # issue 25
     flow,  # issue 25
     function_concurrency,
     kafka_acls,
     key_policy,
     listeners,
     measured,  # issue 22
+    monitoring,  # issue 25
     provisioned_mode,
     role_policy,
     route53,
@@ -65,6 +70,7 @@ MODULES = (
     secret_value,
     security_group,
     system_logs,  # issue 21 (item 3)
+    strays,  # issue 25
     topics,
     vpc,
     vpc_endpoint,

@@ -15,7 +15,7 @@ import json
 from pydantic import BaseModel
 
 from remediate.actions.base import Draft, ManualAction, register
-from remediate.evidence import ConsumerGroupShared
+from remediate.evidence import ConsumerGroupReset, ConsumerGroupShared
 from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.plan import ManualStep
@@ -66,5 +66,42 @@ class RecreateWithOwnGroup(ManualAction):
             "from a chosen time), adding the settings kept in step 1\n"
             f"3. once the new mapping is Enabled: aws lambda delete-event-source-mapping --uuid {esm.uuid}\n"
             "Records may be processed twice around the switch: the function must tolerate duplicates."
+        )
+        return [ManualStep(because=(finding.code,), text=text)]
+
+
+# issue 25, item 5
+@register
+class ResumeFormerGroup(ManualAction):
+    """Resume a re-created mapping from the group its predecessor left: ConsumerGroupId is set only at
+    creation ("After creating a Kafka event source mapping with the consumer group ID specified, you cannot
+    update this value", kafka-consumer-group-id.html), and a second mapping with the same function, source
+    and topic is refused (ResourceConflictException), so the current one is deleted first."""
+
+    name = "resume_former_group"
+    accepts = (ConsumerGroupReset,)
+
+    def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
+        ev = finding.evidence
+        assert isinstance(ev, ConsumerGroupReset)
+        esm = facts.esm
+        group = ev.former_groups[0]
+        config = json.dumps({"ConsumerGroupId": group})
+        text = (
+            f"ESM {esm.uuid} started a new consumer group; the offsets its predecessor committed are in "
+            f"group {', '.join(ev.former_groups)} on {', '.join(ev.topics)}. If the records since then must "
+            "be processed exactly from there, re-create the mapping in that group (a ConsumerGroupId is set "
+            "only when a mapping is created; Lambda ignores StartingPosition for a group that exists):\n"
+            f"1. aws lambda get-event-source-mapping --uuid {esm.uuid} > esm-{esm.uuid}.json  "
+            "(keep its settings)\n"
+            f"2. aws lambda delete-event-source-mapping --uuid {esm.uuid}  (Lambda refuses a second mapping "
+            "with the same function, source and topic)\n"
+            f"3. aws lambda create-event-source-mapping --function-name {esm.function_arn} "
+            f"--event-source-arn {esm.event_source_arn} --topics {' '.join(esm.topics)} "
+            "--starting-position TRIM_HORIZON "
+            f"--amazon-managed-kafka-event-source-config '{config}', adding the settings kept in step 1\n"
+            "4. set the same ConsumerGroupId in the template that creates the mapping "
+            "(AmazonManagedKafkaEventSourceConfig.ConsumerGroupId), so the next replacement keeps the "
+            "group.\nRecords this mapping already processed since it started are processed again."
         )
         return [ManualStep(because=(finding.code,), text=text)]

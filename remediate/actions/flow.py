@@ -40,6 +40,7 @@ from remediate.evidence import (
     FunctionTimeoutRisk,
     OffsetLagGrowing,
     RetriesUnbounded,
+    StrayDisabled,
     StrayMapping,
 )
 from remediate.facts import ESM_SETTLED_STATES, Facts
@@ -99,15 +100,18 @@ class BoundRetries(Action):
         assert isinstance(params, BoundRetriesParams)
         out: list[Draft | ManualStep] = []
         if not ev.provisioned_mode and not params.switch_mode:
-            out.append(
-                ManualStep(
-                    because=(finding.code,),
-                    text=f"ESM {facts.esm.uuid} is in on-demand mode, and Lambda configures a Kafka "
-                    "mapping's retry limits and batch splitting in provisioned mode: plan with `--fix-with "
-                    "provisioned-mode` to switch it and bound its retries in one update (cost: "
-                    f"{COST_BASIS}).",
+            # issue 25: the on-failure destination `create_failure_queue` plans bounds the retries (Lambda
+            # caps infinite retries at 10 once a destination exists); the switch stays an alternative.
+            if facts.role is None:
+                out.append(
+                    ManualStep(
+                        because=(finding.code,),
+                        text=f"ESM {facts.esm.uuid} is in on-demand mode, and Lambda configures a Kafka "
+                        "mapping's retry limits and batch splitting in provisioned mode: plan with "
+                        "`--fix-with provisioned-mode` to switch it and bound its retries in one update "
+                        f"(cost: {COST_BASIS}).",
+                    )
                 )
-            )
         else:
             before: dict[str, Any] = {
                 "MaximumRetryAttempts": ev.maximum_retry_attempts,
@@ -127,7 +131,9 @@ class BoundRetries(Action):
             out.append(
                 Draft(Change(id="", action=self.name, resource=facts.esm.uuid, before=before, after=after))
             )
-        if not ev.on_failure_destination:
+        if not ev.on_failure_destination and facts.role is None:
+            # issue 25: with the role read, create_failure_queue plans the queue, its grant and the
+            # destination; without it the grant cannot be planned, so the commands are a manual step.
             out.append(destination_step(facts, finding))
         return out
 
@@ -322,12 +328,23 @@ class StraySteps(ManualAction):
     """A stray mapping is deleted by a person: deleting is never planned without being asked for."""
 
     name = "stray_steps"
-    accepts = (StrayMapping,)
+    accepts = (StrayMapping, StrayDisabled)
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
         ev = finding.evidence
-        assert isinstance(ev, StrayMapping)
         uuid = facts.esm.uuid
+        if isinstance(ev, StrayDisabled):  # issue 25: disabled for longer than stray_disabled_days
+            return [
+                ManualStep(
+                    because=(finding.code,),
+                    text=f"ESM {uuid} has been {ev.state} since {ev.disabled_since} ({ev.days:g} days): "
+                    f"enable it (`aws lambda update-event-source-mapping --uuid {uuid} --enabled`) if it is "
+                    f"still wanted, or delete it (`aws lambda delete-event-source-mapping --uuid {uuid}`, or "
+                    "`remediate scan --fix --delete-strays`) and remove it from the template that created "
+                    "it.",
+                )
+            ]
+        assert isinstance(ev, StrayMapping)
         elsewhere = "function" if ev.cause == "function-deleted" else "cluster"
         return [
             ManualStep(

@@ -22,12 +22,14 @@ from remediate.checks import (
     kms,
     listeners,
     measured,  # issue 22
+    monitoring,  # issue 25
     schema_registry,
     secret_access,  # issue 24
     secret_lifecycle,  # issue 25
     secrets,
     server_auth,
     service_endpoints,
+    strays,  # issue 25
     topics,
     vpc_dns,
 )
@@ -50,12 +52,14 @@ MODULES = (
     kms,
     listeners,
     measured,  # issue 22
+    monitoring,  # issue 25
     schema_registry,
     secret_access,  # issue 24
     secret_lifecycle,  # issue 25
     secrets,
     server_auth,
     service_endpoints,
+    strays,  # issue 25
     topics,
     vpc_dns,
 )

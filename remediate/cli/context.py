@@ -195,8 +195,16 @@ def guard(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-# create-topic and system-logs: issue 21
-FIX_WITH = ("free-space", "provisioned-mode", "batch-size-1", "create-topic", "system-logs")
+# create-topic and system-logs: issue 21; delete-strays and monitoring: issue 25
+FIX_WITH = (
+    "free-space",
+    "provisioned-mode",
+    "batch-size-1",
+    "create-topic",
+    "system-logs",
+    "delete-strays",
+    "monitoring",
+)
 """The alternative fixes the shipped playbooks offer (`alternatives:`), chosen by name."""
 
 
@@ -212,5 +220,7 @@ def fix_with_option(fn: F) -> F:
         "free broker storage by hand instead of growing it; batch-size-1: the article's batch size 1 and a "
         "restart of the pollers for a connection error nothing explains; create-topic: create a missing "
         "topic with MSK's CreateTopic, sized like the cluster's other topics; system-logs: turn on a "
-        "provisioned mapping's system logs at WARN, which costs log ingestion).",
+        "provisioned mapping's system logs at WARN, which costs log ingestion; delete-strays: delete a stray "
+        "mapping instead of listing the commands; monitoring: alarms on the function's OffsetLag and Errors "
+        "and the mapping's metrics).",
     )(fn)

@@ -199,6 +199,13 @@ def _repeatable_region(fn: F) -> F:
     default=False,
     help="With --fix: also enable mappings a person disabled (by default they stay disabled).",
 )
+@click.option(  # issue 25, item 7
+    "--delete-strays",
+    is_flag=True,
+    default=False,
+    help="With --fix: delete stray mappings (deleted source or function, disabled longer than "
+    "stray_disabled_days) instead of listing the commands; each deletion is in the plan and journaled.",
+)
 @_repeatable_region
 @report_output("markdown", "html")
 @common
@@ -208,6 +215,7 @@ def scan(
     fix: bool,
     auto_approve: bool,
     enable_user_disabled: bool,
+    delete_strays: bool,
     region: tuple[str, ...],
     **opts: Any,
 ) -> None:
@@ -219,6 +227,9 @@ def scan(
     report = take_report(opts)
     if report and fix:
         raise InputError("--output markdown|html reports a scan; run --fix with --output text or json")
+    if delete_strays and not fix:
+        raise InputError("--delete-strays deletes only with --fix")
+    fix_with = frozenset({"delete-strays"} if delete_strays else ())
     contexts = [Ctx(**opts, region=r) for r in dict.fromkeys(region)] or [Ctx(**opts)]
     ctx, s = contexts[0], contexts[0].settings
     sessions = {aws.region: aws for aws in (c.aws() for c in contexts)}  # one per region, for the whole scan
@@ -232,6 +243,8 @@ def scan(
             observe_workers=s.max_workers,
             progress=bar,
             metrics_minutes=s.metrics_window,
+            stray_disabled_days=s.stray_disabled_days,  # issue 25
+            monitoring_asked=s.monitoring_fix,
         )
     if function is not None and not results:  # issue 23 (N10): a typo is not "all healthy"
         where = ", ".join(sessions)
@@ -246,11 +259,13 @@ def scan(
         if not text:
             ctx.emit_json(fleet.to_json(results))
         sys.exit(fleet.exit_code(results))
-    fixes = fleet.fixes_for(results, books, enable_user_disabled=enable_user_disabled)
+    fixes = fleet.fixes_for(results, books, enable_user_disabled=enable_user_disabled, fix_with=fix_with)
     outcomes: list[fleet.FixOutcome] = []
     stop = Stop()
     if text:
-        emit_manual_only(ctx, results, fixes, books, enable_user_disabled=enable_user_disabled)
+        emit_manual_only(
+            ctx, results, fixes, books, enable_user_disabled=enable_user_disabled, fix_with=fix_with
+        )
     if fixes:
         if text:
             for fx in fixes:
@@ -273,6 +288,7 @@ def scan(
                     reporter.progress,
                     stop,
                     enable_user_disabled=enable_user_disabled,
+                    fix_with=fix_with,
                 )
             except KeyboardInterrupt:  # a second signal: the run in flight stopped at once
                 outcomes = []

@@ -15,7 +15,13 @@ if TYPE_CHECKING:
 
 
 def emit_manual_only(
-    ctx: Ctx, results: Sequence[ScanResult], fixes: Sequence[Fix], books: Any, *, enable_user_disabled: bool
+    ctx: Ctx,
+    results: Sequence[ScanResult],
+    fixes: Sequence[Fix],
+    books: Any,
+    *,
+    enable_user_disabled: bool,
+    fix_with: frozenset[str] = frozenset(),
 ) -> None:
     from remediate.run.engine import build_plan
     from remediate.run.render import render_plan
@@ -24,7 +30,9 @@ def emit_manual_only(
     for r in results:
         if r.facts is None or not r.findings or r.esm_uuid in planned:
             continue
-        plan = build_plan(r.facts, list(r.findings), books, enable_user_disabled=enable_user_disabled)
+        plan = build_plan(
+            r.facts, list(r.findings), books, enable_user_disabled=enable_user_disabled, fix_with=fix_with
+        )
         if plan.manual_steps:
             ctx.emit(f"\n# ESM {r.esm_uuid} ({r.function_arn}): manual steps only, nothing to apply\n")
             ctx.emit(render_plan(plan, ctx.color))

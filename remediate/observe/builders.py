@@ -98,6 +98,7 @@ def esm_from_api(raw: dict[str, Any]) -> Esm:
             str(f.get("Pattern", "")) for f in (raw.get("FilterCriteria") or {}).get("Filters", []) or []
         ),
         metrics_config=tuple((raw.get("MetricsConfig") or {}).get("Metrics", []) or []),
+        starting_position=raw.get("StartingPosition") or None,  # issue 25
         minimum_pollers=(raw.get("ProvisionedPollerConfig") or {}).get("MinimumPollers"),
         maximum_pollers=(raw.get("ProvisionedPollerConfig") or {}).get("MaximumPollers"),
         system_log_level=(raw.get("LoggingConfig") or {}).get("SystemLogLevel") or None,  # issue 21

@@ -45,6 +45,7 @@ from remediate.facts import (
     EsmLogRecord,
     EsmLogs,
     Facts,
+    FormerGroup,
     Function,
     FunctionHealth,
     HostedZone,
@@ -72,7 +73,16 @@ from remediate.facts import (
     VpcZone,
 )
 from remediate.log import get_logger
-from remediate.observe import broker_interfaces, denials, dns, metrics, private_ca, topics
+from remediate.observe import (
+    broker_interfaces,
+    denials,
+    dns,
+    former_groups,
+    metrics,
+    monitoring,
+    private_ca,
+    topics,
+)
 from remediate.observe.builders import (
     cluster_from_api,
     destination_from_api,
@@ -164,6 +174,8 @@ PERMISSIONS = (
     # issue 21: the mapping's own system logs (the function's log group) and, item 4, the MSK brokers' logs
     # (the log group LoggingInfo names)
     "logs:FilterLogEvents",
+    *monitoring.PERMISSIONS,  # issue 25: the function's alarms, when monitoring is asked for
+    *former_groups.PERMISSIONS,  # issue 25: consumer groups of deleted mappings on the topics
 )
 
 
@@ -1174,6 +1186,48 @@ class _Observed:
     broker_interfaces: tuple[BrokerInterface, ...] | None = None
     esm_logs: EsmLogs | None = None
     broker_logs: BrokerLogs | None = None
+    former_groups: tuple[FormerGroup, ...] | None = None  # issue 25
+
+
+def _former_groups(obs: _Observer, esm: Esm, notes: _Notes) -> Future[tuple[FormerGroup, ...] | None]:
+    """issue 25 (item 5): the groups of deleted mappings on the mapping's topics (`former_groups`): the
+    cluster's listing and each candidate's GetEventSourceMapping are shared by the mappings of a scan."""
+    assert esm.event_source_arn is not None
+    name = former_groups.cluster_name(esm.event_source_arn)
+    listed = obs.shared(
+        "kafka-consumer-groups",
+        name,
+        lambda: obs.pages(
+            "cloudwatch", "list_metrics", "Metrics", "NextToken", "NextToken", **former_groups.listing(name)
+        ),
+    )
+
+    def gone(exc: BaseException) -> None:
+        if not (isinstance(exc, AwsError) and exc.code == "ResourceNotFoundException"):
+            raise exc.with_traceback(None)
+
+    def exists(group: str) -> Future[bool]:
+        read = obs.shared(
+            "mapping-exists",
+            group,
+            lambda: recover(obs.read("lambda", "get_event_source_mapping", UUID=group), gone),
+        )
+        return then(read, lambda raw: raw is not None)
+
+    def judged(metrics: list[dict[str, Any]]) -> Future[tuple[FormerGroup, ...]]:
+        pairs = former_groups.candidates(metrics, esm)
+        groups = sorted({g for g, _ in pairs})
+        return then(
+            gather([exists(g) for g in groups]),
+            lambda alive: tuple(
+                FormerGroup(group=g, topic=t)
+                for g, t in pairs
+                if not dict(zip(groups, alive, strict=True))[g]
+            ),
+        )
+
+    what = f"consumer groups on {', '.join(esm.topics)} of MSK cluster {name}"
+    return cast("Future[tuple[FormerGroup, ...] | None]", notes.guard(what, chain(listed, judged)))
 
 
 def _broker_interfaces(
@@ -1314,6 +1368,13 @@ def _observe(
 
     broker_logs_f = chain(cluster_f, cluster_logs)
     related_f = _related(obs, esm, notes, destination_f, secret_fs, listed=listed)
+    # issue 25: consumer groups of deleted mappings, beside the chain so that it adds no round trip: started
+    # with the metric reads (once the cluster is read), when the CloudWatch client is built ahead of them.
+    former_f = (
+        chain(cluster_f, lambda _cluster: _former_groups(obs, esm, notes))
+        if former_groups.wanted(esm, minutes)
+        else done(None)
+    )
 
     def observed(parts: list[Any]) -> _Observed:
         (
@@ -1333,6 +1394,7 @@ def _observe(
             found_broker_logs,
             cas,
             gateways,
+            former,
             *shared,
         ) = parts
         if network is not None and gateways is not None:
@@ -1361,6 +1423,7 @@ def _observe(
             broker_interfaces=interfaces,
             esm_logs=found_logs,
             broker_logs=found_broker_logs,
+            former_groups=former,
         )
 
     return then(
@@ -1381,6 +1444,7 @@ def _observe(
                 broker_logs_f,
                 cas_f,
                 gateways_f,
+                former_f,
                 *secret_fs,
             ]
         ),
@@ -1644,6 +1708,8 @@ def observe(
     raw_esm: dict[str, Any] | None = None,
     probe_timeout: float | None = None,
     metrics_minutes: int = 0,
+    stray_disabled_days: int = 0,
+    monitoring_asked: bool = False,
 ) -> Facts:
     """Everything the checks need about one ESM, read in as few sequential round trips as possible.
 
@@ -1651,6 +1717,8 @@ def observe(
     configuration GetEventSourceMapping would return, so it is not read again. `probe_timeout`
     turns on the active TLS probe of the brokers (`diagnose --probe`), each step bounded by it.
     `metrics_minutes` reads that many minutes of broker and function metrics (0: none).
+    `stray_disabled_days` (issue 25) is carried for the stray check: no read depends on it.
+    `monitoring_asked` (issue 25) also reads the function's alarms (two calls, after the rest).
     """
     if raw_esm is None:
         # The mapping's own read starts the chain; every other service's client is built meanwhile,
@@ -1683,9 +1751,20 @@ def observe(
         broker_interfaces=found.broker_interfaces,
         esm_logs=found.esm_logs,
         broker_logs=found.broker_logs,
+        former_groups=found.former_groups,  # issue 25
+        observed_at=datetime.now(UTC).isoformat(),  # issue 25
+        stray_disabled_days=stray_disabled_days,
         # Sorted: reads finish in any order, and the fingerprint must not depend on it.
         unchecked=tuple(sorted(set(notes.unchecked), key=lambda u: (u.what, u.reason))),
     )
+    if monitoring_asked and facts.function is not None:  # issue 25, item 8
+        watched, denied = monitoring.read(aws, facts.function.name)
+        facts = facts.model_copy(
+            update={
+                "monitoring": watched,
+                "unchecked": tuple(sorted({*facts.unchecked, *denied}, key=lambda u: (u.what, u.reason))),
+            }
+        )
     denials.met(facts.unchecked)
     if probe_timeout is None:
         return facts

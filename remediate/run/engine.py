@@ -20,7 +20,7 @@ from remediate.findings import Finding
 from remediate.plan import PLAN_SCHEMA, Change, ManualStep, Plan, Target, new_plan_id, rename_refs, utc_now
 from remediate.run.playbook import ActionRef, Playbook
 
-INFORMATIONAL = frozenset({"COULD_NOT_CHECK"})
+INFORMATIONAL = frozenset({"COULD_NOT_CHECK", "MONITORING_MISSING"})  # issue 25: MONITORING_MISSING
 
 
 def diagnose(facts: Facts, playbooks: list[Playbook]) -> list[Finding]:

@@ -128,14 +128,26 @@ NOT_CHECKED = "not checked: the scan's time budget ran out before this mapping's
 
 
 def diagnose_one(
-    aws: Aws, raw: dict[str, Any], playbooks: list[Playbook], observe_workers: int, metrics_minutes: int = 0
+    aws: Aws,
+    raw: dict[str, Any],
+    playbooks: list[Playbook],
+    observe_workers: int,
+    metrics_minutes: int = 0,
+    stray_disabled_days: int = 0,
+    monitoring_asked: bool = False,
 ) -> ScanResult:
     """Observe and diagnose one listed mapping; an AWS failure becomes the result's error, not the scan's."""
     esm = esm_from_api(raw)
     result = _unchecked(aws, raw)
     try:
         facts = observe(
-            aws, esm.uuid, max_workers=observe_workers, raw_esm=raw, metrics_minutes=metrics_minutes
+            aws,
+            esm.uuid,
+            max_workers=observe_workers,
+            raw_esm=raw,
+            metrics_minutes=metrics_minutes,
+            stray_disabled_days=stray_disabled_days,
+            monitoring_asked=monitoring_asked,
         )
     except RemediateError as exc:
         return dataclasses.replace(result, error=str(exc))
@@ -153,6 +165,8 @@ def scan(
     progress: ScanProgress | None = None,
     metrics_minutes: int = 0,
     stop_after: float | None = None,
+    stray_disabled_days: int = 0,
+    monitoring_asked: bool = False,
 ) -> list[ScanResult]:
     """Diagnose every Kafka/MSK mapping of every session's region, `workers` mappings at a time.
 
@@ -172,7 +186,16 @@ def scan(
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan") as pool,
     ):
         futures = {
-            pool.submit(diagnose_one, aws, raw, playbooks, observe_workers, metrics_minutes): (aws, raw)
+            pool.submit(
+                diagnose_one,
+                aws,
+                raw,
+                playbooks,
+                observe_workers,
+                metrics_minutes,
+                stray_disabled_days,
+                monitoring_asked,
+            ): (aws, raw)
             for aws, raw in listed
         }
         deadline = None if stop_after is None else time.monotonic() + stop_after
@@ -238,14 +261,20 @@ class FixOutcome:
 
 
 def fixes_for(
-    results: Sequence[ScanResult], playbooks: list[Playbook], *, enable_user_disabled: bool = False
+    results: Sequence[ScanResult],
+    playbooks: list[Playbook],
+    *,
+    enable_user_disabled: bool = False,
+    fix_with: frozenset[str] = frozenset(),
 ) -> list[Fix]:
     """The plan of every mapping with findings that a playbook can change (pure: from the scan's facts)."""
     fixes = []
     for r in results:
         if r.facts is None or not r.findings:
             continue
-        plan = build_plan(r.facts, list(r.findings), playbooks, enable_user_disabled=enable_user_disabled)
+        plan = build_plan(
+            r.facts, list(r.findings), playbooks, enable_user_disabled=enable_user_disabled, fix_with=fix_with
+        )
         if plan.changes:
             fixes.append(Fix(result=r, plan=plan))
     return fixes
@@ -278,6 +307,7 @@ def apply_fixes(
     stop: Stop | None = None,
     *,
     enable_user_disabled: bool = False,
+    fix_with: frozenset[str] = frozenset(),
 ) -> list[FixOutcome]:
     """Run plan+apply+verify per mapping, one after another (they may share what they change).
 
@@ -298,6 +328,7 @@ def apply_fixes(
             reporter=reporter,
             stop=stop or Stop(),
             enable_user_disabled=enable_user_disabled,
+            fix_with=fix_with,
         )
         try:
             run.execute()

@@ -312,7 +312,11 @@ class EsmLock:
         if self._renewer is not None:
             self._renewer.join(timeout=30)
         if self._held and not self.lost.is_set():
-            self._untag([self.key])
+            try:
+                self._untag([self.key])
+            except AwsError as exc:  # issue 25: the run deleted the mapping (a stray), and its tags with it
+                if exc.code != "ResourceNotFoundException":
+                    raise
         self._held = False
 
     def hand_over(self) -> None:

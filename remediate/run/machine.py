@@ -236,6 +236,8 @@ class Run:
             max_workers=self.settings.max_workers,
             probe_timeout=self.probe_timeout,
             metrics_minutes=self.settings.metrics_window,
+            stray_disabled_days=self.settings.stray_disabled_days,  # issue 25
+            monitoring_asked=self.settings.monitoring_fix or "monitoring" in self.fix_with,
         )
         log.info("run.observed", fingerprint=self.facts.fingerprint(), aws_calls=self.aws.calls)
         self._read_restart_mark()

@@ -12,6 +12,9 @@ FilterCriteria: each Filter's Pattern is at most 4096 characters (Lambda API ref
 object (Lambda developer guide, "Control which events Lambda sends to your function", Filter rule syntax);
 Lambda refuses others with "Invalid filter pattern definition." (as users quote the create/update error).
 
+MetricsConfig (issue 25, item 8): Metrics is an array of at most 3 of EventCount, ErrorCount and
+KafkaMetrics (Lambda API reference, EventSourceMappingMetricsConfig); other values are refused.
+
 Not confirmed: the wording of each other refusal (the error code is Lambda's
 InvalidParameterValueException).
 """
@@ -34,6 +37,8 @@ RECORD_AGE: Final = (60, 604_800)
 INFINITE: Final = -1
 PATTERN_MAX: Final = 4096
 BAD_PATTERN: Final = "Invalid filter pattern definition."
+ESM_METRICS: Final = frozenset({"EventCount", "ErrorCount", "KafkaMetrics"})
+ESM_METRICS_MAX: Final = 3
 
 _LOCK = threading.Lock()
 _PRIOR: dict[str, Any] = {}
@@ -72,8 +77,19 @@ def _check_filters(spec: dict[str, Any]) -> None:
             raise InvalidParameterValueException(BAD_PATTERN)
 
 
+def _check_metrics(spec: dict[str, Any]) -> None:
+    metrics = (spec.get("MetricsConfig") or {}).get("Metrics")
+    if metrics is None:
+        return
+    if len(metrics) > ESM_METRICS_MAX or not set(metrics) <= ESM_METRICS:
+        raise InvalidParameterValueException(
+            f"MetricsConfig.Metrics must be at most {ESM_METRICS_MAX} of {', '.join(sorted(ESM_METRICS))}."
+        )
+
+
 def _validate(spec: dict[str, Any], provisioned: bool) -> None:
     _check_filters(spec)
+    _check_metrics(spec)  # issue 25, item 8
     _check_range(spec, "MaximumRetryAttempts", *RETRY_ATTEMPTS)
     _check_range(spec, "MaximumRecordAgeInSeconds", *RECORD_AGE)
     named = _error_controls(spec)

@@ -226,6 +226,8 @@ def _scan_account(ev: PlanEvents, settings: Settings) -> dict[str, Any]:
         observe_workers=settings.max_workers,
         metrics_minutes=settings.metrics_window,
         stop_after=step_seconds() * SCAN_SHARE,  # issue 27, D17
+        stray_disabled_days=settings.stray_disabled_days,  # issue 25
+        monitoring_asked=settings.monitoring_fix,
     )
     unchecked = sum(1 for r in results if r.error == fleet.NOT_CHECKED)
     plans = fleet.fixes_for(results, books) if ev.Mode == "Plan" else []

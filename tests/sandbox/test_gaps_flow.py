@@ -75,3 +75,18 @@ def test_filter_patterns_must_be_json_objects_of_at_most_4096_characters(sb: San
     good = '{"value": {"device_ID": [{"prefix": "AB"}]}}'
     lam.update_event_source_mapping(UUID=uuid, FilterCriteria={"Filters": [{"Pattern": good}]})
     assert lam.get_event_source_mapping(UUID=uuid)["FilterCriteria"]["Filters"] == [{"Pattern": good}]
+
+
+def test_metrics_config_takes_only_the_documented_metrics(sb: Sandbox) -> None:
+    """issue 25, item 8: EventSourceMappingMetricsConfig.Metrics is at most 3 of EventCount, ErrorCount,
+    KafkaMetrics (Lambda API reference); moto stores anything."""
+    sb.esm_transition_reads = 0
+    uuid, _ = make_msk_esm(sb)
+    lam = sb.client("lambda")
+    for bad in (["Bogus"], ["EventCount", "ErrorCount", "KafkaMetrics", "EventCount"]):
+        assert "MetricsConfig" in _refused(
+            lambda b=bad: lam.update_event_source_mapping(UUID=uuid, MetricsConfig={"Metrics": b})
+        )
+    wanted = ["EventCount", "ErrorCount", "KafkaMetrics"]
+    lam.update_event_source_mapping(UUID=uuid, MetricsConfig={"Metrics": wanted})
+    assert lam.get_event_source_mapping(UUID=uuid)["MetricsConfig"] == {"Metrics": wanted}
