@@ -17,6 +17,7 @@ so every mapping that uses it reports it. Only the ESM read itself is essential.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -69,7 +70,7 @@ from remediate.facts import (
     VpcZone,
 )
 from remediate.log import get_logger
-from remediate.observe import broker_interfaces, denials, dns, metrics, topics
+from remediate.observe import broker_interfaces, denials, dns, metric_batch, metrics, topics
 from remediate.observe.builders import (
     cluster_from_api,
     destination_from_api,
@@ -709,7 +710,7 @@ class _Observer:
         guarded = recover(read, missing)
         return then(guarded, value)
 
-    # -- live health (CloudWatch), one metrics call per cluster and per function for a whole scan ----
+    # -- live health (CloudWatch): one request per cluster and per function; a scan batches them ------
     def broker_health(self, arn: str, minutes: int) -> Future[BrokerHealth]:
         return self.shared("broker-health", [arn, minutes], lambda: self._broker_health(arn, minutes))
 
@@ -717,19 +718,26 @@ class _Observer:
         unread: list[str] = []
 
         def metrics_of(brokers: tuple[str, ...]) -> Future[BrokerHealth]:
-            params = metrics.broker_request(arn, brokers, minutes)
-            got = _denial(
-                "GetMetricData",
-                self.pages(
-                    "cloudwatch", "get_metric_data", "MetricDataResults", "NextToken", "NextToken", **params
-                ),
-                unread,
+            request = self.metric_data(
+                ["broker", arn, minutes], lambda: metrics.broker_request(arn, brokers, minutes)
             )
+            got = _denial("GetMetricData", request, unread)
             return then(got, lambda results: metrics.broker_health(arn, brokers, minutes, results or ()))
 
         nodes = _denial("ListNodes", self.nodes(arn), unread)
         built = chain(nodes, lambda found: metrics_of(metrics.broker_ids(found or ())))
         return then(built, lambda h: h.model_copy(update={"unread": tuple(unread)}))
+
+    def metric_data(self, key: list[Any], params: Callable[[], dict[str, Any]]) -> Future[list[Any]]:
+        """A cluster's or a function's MetricDataResults (every page): its own GetMetricData call, unless a
+        scan's `prefetch_metrics` has them already from a call shared with other requests (issue 26)."""
+        return self.shared(
+            "metric-data",
+            key,
+            lambda: self.pages(
+                "cloudwatch", "get_metric_data", "MetricDataResults", "NextToken", "NextToken", **params()
+            ),
+        )
 
     def nodes(self, arn: str) -> Future[list[Any]]:
         """ListNodes, every page: read once per cluster for its metrics and its broker names (issue 21)."""
@@ -873,18 +881,11 @@ class _Observer:
 
         read = chain(self.function_read(arn), concurrency_of)
         concurrency = _denial("GetFunctionConcurrency", read, unread)
-        results = _denial(
-            "GetMetricData",
-            self.pages(
-                "cloudwatch",
-                "get_metric_data",
-                "MetricDataResults",
-                "NextToken",
-                "NextToken",
-                **metrics.function_request(arn, minutes, esm_uuid=esm_uuid),
-            ),
-            unread,
+        request = self.metric_data(
+            ["function", arn, minutes, esm_uuid or ""],
+            lambda: metrics.function_request(arn, minutes, esm_uuid=esm_uuid),
         )
+        results = _denial("GetMetricData", request, unread)
         return then(
             gather([concurrency, results]),
             lambda got: metrics.function_health(arn, minutes, got[0], got[1], tuple(unread), esm_uuid),
@@ -1060,6 +1061,80 @@ def seed_listing(aws: Aws, raws: Sequence[dict[str, Any]]) -> None:
     _seed(aws, f"peers-region:{json.dumps(aws.region)}", _by_group(esms))
     for arn, listed in by_source.items():
         _seed(aws, f"peers-source:{json.dumps(arn)}", _by_group(listed))
+
+
+def prefetch_metrics(
+    aws: Aws, pool: ThreadPoolExecutor, raws: Sequence[dict[str, Any]], minutes: int
+) -> None:
+    """Start a scan's metric reads: the GetMetricData request of every function and provisioned cluster,
+    merged into as few calls as the API allows (`metric_batch`), each request's answer seeded where its
+    mappings' observation looks for it (`_Observer.metric_data`). Returns at once; nothing here waits.
+
+    Functions are known from the listing. A cluster's request needs its kind and brokers, read as its
+    mappings read them (the same shared DescribeClusterV2 and ListNodes), so the calls wait for those; a
+    cluster whose mappings will not ask (not provisioned, not found) adds nothing to them. A failed call
+    (denied) fails every request in it, which each mapping's health notes as it did its own call's."""
+    if minutes <= 0:
+        return
+    obs = _Observer(aws, pool)
+    now = datetime.now(UTC)
+    functions: dict[str, tuple[list[Any], dict[str, Any]]] = {}
+    clusters: set[str] = set()
+    for esm in _parsed(raws):
+        arn = ":".join(esm.function_arn.split(":")[:7])  # as `_health` asks for it
+        uuid = esm.uuid if health.ESM_EVENT_COUNT in esm.metrics_config else None
+        key: list[Any] = ["function", arn, minutes, uuid or ""]
+        if json.dumps(key) not in functions:
+            functions[json.dumps(key)] = (key, metrics.function_request(arn, minutes, now, esm_uuid=uuid))
+        source = esm.event_source_arn
+        if esm.source_kind == "msk" and source and not kafka.is_vpc_connection(source):
+            clusters.add(source)
+
+    def broker_request(arn: str) -> Future[dict[str, Any] | None]:
+        def of(found: Shared[Cluster | None]) -> Future[dict[str, Any] | None]:
+            if found.value is None or found.value.kind != "PROVISIONED":
+                return done(None)
+            nodes = _denial("ListNodes", obs.nodes(arn), [])
+            return then(
+                nodes, lambda got: metrics.broker_request(arn, metrics.broker_ids(got or ()), minutes, now)
+            )
+
+        return recover(chain(obs.cluster(arn), of), lambda _: None)  # its mappings meet the failure
+
+    keys = [key for key, _ in functions.values()] + [["broker", arn, minutes] for arn in sorted(clusters)]
+    requests = gather(
+        [done(request) for _, request in functions.values()] + [broker_request(a) for a in sorted(clusters)]
+    )
+
+    def send(found: list[dict[str, Any] | None]) -> list[Future[list[Any]]]:
+        asked = [i for i, request in enumerate(found) if request is not None]
+        made = metric_batch.batches([r for r in found if r is not None])
+        calls = [
+            then(
+                obs.pages(
+                    "cloudwatch", "get_metric_data", "MetricDataResults", "NextToken", "NextToken", **b.params
+                ),
+                metric_batch.split,
+            )
+            for b in made
+        ]
+
+        def answer(n: int) -> Future[list[Any]]:
+            mine = gather([call for call, b in zip(calls, made, strict=True) if n in b.members])
+            return then(mine, lambda parts: [r for part in parts for r in part.get(n, [])])
+
+        answers: list[Future[list[Any]]] = [done([]) for _ in found]
+        for n, i in enumerate(asked):
+            answers[i] = answer(n)
+        return answers
+
+    sent = then(requests, send)  # the calls, made once
+
+    def seed(i: int) -> Future[list[Any]]:
+        return chain(sent, lambda answers: answers[i])
+
+    for i, key in enumerate(keys):
+        obs.shared("metric-data", key, functools.partial(seed, i))
 
 
 def _seed(aws: Aws, key: str, value: Groups) -> None:
