@@ -1066,14 +1066,17 @@ def seed_listing(aws: Aws, raws: Sequence[dict[str, Any]]) -> None:
 def prefetch_metrics(
     aws: Aws, pool: ThreadPoolExecutor, raws: Sequence[dict[str, Any]], minutes: int
 ) -> None:
-    """Start a scan's metric reads: the GetMetricData request of every function and provisioned cluster,
-    merged into as few calls as the API allows (`metric_batch`), each request's answer seeded where its
-    mappings' observation looks for it (`_Observer.metric_data`). Returns at once; nothing here waits.
+    """Start a scan's metric reads: the GetMetricData requests of every function and of every provisioned
+    cluster, each kind merged into as few calls as the API allows (`metric_batch`), and each request's
+    answer seeded where its mappings' observation looks for it (`_Observer.metric_data`). Returns at once;
+    nothing here waits.
 
-    Functions are known from the listing. A cluster's request needs its kind and brokers, read as its
-    mappings read them (the same shared DescribeClusterV2 and ListNodes), so the calls wait for those; a
-    cluster whose mappings will not ask (not provisioned, not found) adds nothing to them. A failed call
-    (denied) fails every request in it, which each mapping's health notes as it did its own call's."""
+    The functions' calls go out at once: the listing names every function. The clusters' calls wait for
+    each cluster's kind and brokers, read as its mappings read them (the same shared DescribeClusterV2 and
+    ListNodes); keeping the two apart costs at most one call more than merging them, and spares every
+    mapping waiting on its function's metrics until the last cluster is read. A cluster whose mappings
+    will not ask (not provisioned, not found) adds nothing. A failed call (denied) fails every request in
+    it, which each mapping's health notes as it did its own call's."""
     if minutes <= 0:
         return
     obs = _Observer(aws, pool)
@@ -1101,12 +1104,8 @@ def prefetch_metrics(
 
         return recover(chain(obs.cluster(arn), of), lambda _: None)  # its mappings meet the failure
 
-    keys = [key for key, _ in functions.values()] + [["broker", arn, minutes] for arn in sorted(clusters)]
-    requests = gather(
-        [done(request) for _, request in functions.values()] + [broker_request(a) for a in sorted(clusters)]
-    )
-
     def send(found: list[dict[str, Any] | None]) -> list[Future[list[Any]]]:
+        """Each request's MetricDataResults (a request not made: none), from the calls of them all."""
         asked = [i for i, request in enumerate(found) if request is not None]
         made = metric_batch.batches([r for r in found if r is not None])
         calls = [
@@ -1128,13 +1127,19 @@ def prefetch_metrics(
             answers[i] = answer(n)
         return answers
 
-    sent = then(requests, send)  # the calls, made once
+    def seed(keys: list[list[Any]], sent: Future[list[Future[list[Any]]]]) -> None:
+        def results(i: int) -> Future[list[Any]]:
+            return chain(sent, lambda answers: answers[i])
 
-    def seed(i: int) -> Future[list[Any]]:
-        return chain(sent, lambda answers: answers[i])
+        for i, key in enumerate(keys):
+            obs.shared("metric-data", key, functools.partial(results, i))
 
-    for i, key in enumerate(keys):
-        obs.shared("metric-data", key, functools.partial(seed, i))
+    seed([key for key, _ in functions.values()], done(send([request for _, request in functions.values()])))
+    ordered = sorted(clusters)
+    seed(
+        [["broker", arn, minutes] for arn in ordered],
+        then(gather([broker_request(a) for a in ordered]), send),
+    )
 
 
 def _seed(aws: Aws, key: str, value: Groups) -> None:
