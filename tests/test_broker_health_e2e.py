@@ -148,9 +148,8 @@ def test_scan_reads_metrics_once_per_cluster_and_per_function(sandbox: Sandbox, 
     # (The other topics are outside the role's policy, so those mappings have findings of their own too.)
     assert all("BROKER_STORAGE_FULL" in [f["code"] for f in m["findings"]] for m in mappings)
     calls = sandbox.calls
-    assert (
-        calls.count(("monitoring", "GetMetricData")) == 2
-    )  # one for the cluster's brokers, one for the function
+    # one for the cluster's brokers, one for the function (issue 26: each kind batched across the scan)
+    assert calls.count(("monitoring", "GetMetricData")) == 2
     assert calls.count(("kafka", "ListNodes")) == 1
     # issue 26: one GetFunction gives the function's configuration and concurrency (its own rate bucket).
     assert calls.count(("lambda", "GetFunction")) == 1

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from remediate.cli.context import Ctx, common, fix_with_option, guard, parse_duration
+from remediate.cli.context import Ctx, common, fix_with_option, guard, parse_duration, read_record
 from remediate.cli.history_commands import complete_change_id, complete_run_id
 from remediate.cli.outcome import execute
 from remediate.cli.reporter import CliReporter, ask_yes
@@ -41,19 +41,6 @@ def new_run(
         saved_plan=saved,
         fix_with=frozenset(fix_with),
     )
-
-
-def read_record(ctx: Ctx, run_id: str) -> RunRecord:
-    """A run's journal, read before any AWS call; its region and account become the target."""
-    from remediate.aws import arn_region_account
-    from remediate.run.journal import RunRecord
-    from remediate.run.journal_store import local_or_stored
-
-    s = ctx.settings  # a journal only in the SSM bucket is fetched first (the session's own account)
-    record = RunRecord(local_or_stored(s.state_dir, run_id, ctx.aws, s.journal_bucket))
-    target = record.plan.target
-    ctx.target(target.region, (arn_region_account(target.esm_arn) or ("", ""))[1], f"run {run_id}")
-    return record
 
 
 def _apply_doc(run: Run, state: str, error: str | None) -> dict[str, Any]:

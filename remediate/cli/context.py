@@ -21,6 +21,7 @@ from remediate.errors import InputError, RemediateError
 if TYPE_CHECKING:
     from remediate.aws import Aws
     from remediate.config import Settings
+    from remediate.run.journal import RunRecord
 
 ERROR_SCHEMA = "remediate/error@1"
 _current: list[Ctx] = []  # the invocation's Ctx, once built: how `guard` knows the output format
@@ -224,3 +225,16 @@ def fix_with_option(fn: F) -> F:
         "mapping instead of listing the commands; monitoring: alarms on the function's OffsetLag and Errors "
         "and the mapping's metrics).",
     )(fn)
+
+
+def read_record(ctx: Ctx, run_id: str) -> RunRecord:
+    """A run's journal, read before any AWS call; its region and account become the target."""
+    from remediate.aws import arn_region_account
+    from remediate.run.journal import RunRecord
+    from remediate.run.journal_store import local_or_stored
+
+    s = ctx.settings  # a journal only in the SSM bucket is fetched first (the session's own account)
+    record = RunRecord(local_or_stored(s.state_dir, run_id, ctx.aws, s.journal_bucket))
+    target = record.plan.target
+    ctx.target(target.region, (arn_region_account(target.esm_arn) or ("", ""))[1], f"run {run_id}")
+    return record

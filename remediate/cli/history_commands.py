@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.shell_completion import CompletionItem
 
-from remediate.cli.context import Ctx, common, guard
+from remediate.cli.context import Ctx, common, guard, read_record
 
 if TYPE_CHECKING:
     from remediate.run.history import RunSummary
@@ -101,7 +101,6 @@ def runs(click_ctx: click.Context, /, esm: str | None, **opts: Any) -> None:
 def runs_show(run_id: str, **opts: Any) -> None:
     """One run from its journal: what it was asked to do, what it did with each change, how it ended,
     and how to continue or undo it."""
-    from remediate.cli.apply_commands import read_record
     from remediate.run.history import summarize
     from remediate.run.render import render_plan
 

@@ -1,8 +1,9 @@
 """The CloudWatch side of observation: GetMetricData requests for a cluster's brokers and a function, and
 their answers as `BrokerHealth` and `FunctionHealth`.
 
-Pure request and response shaping; `reads.py` makes the calls, once per cluster and once per function
-for a whole scan (its shared-piece cache), chained to the reads they need.
+Pure request and response shaping; `reads.py` makes the requests, once per cluster and once per function
+for a whole scan (its shared-piece cache), chained to the reads they need; a scan merges them into calls
+of up to 500 queries (`metric_batch.py`, issue 26).
 
 Every query asks for one-minute data points (Maximum for gauges, Sum for counts) and the worst value is
 taken here, so CPU is the worst minute of CpuUser + CpuSystem rather than the sum of two unrelated

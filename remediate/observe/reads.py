@@ -78,6 +78,7 @@ from remediate.observe import (
     denials,
     dns,
     former_groups,
+    metric_batch,
     metrics,
     monitoring,
     private_ca,
@@ -771,7 +772,7 @@ class _Observer:
         guarded = recover(read, missing)
         return then(guarded, value)
 
-    # -- live health (CloudWatch), one metrics call per cluster and per function for a whole scan ----
+    # -- live health (CloudWatch): one request per cluster and per function; a scan batches them ------
     def broker_health(self, arn: str, minutes: int) -> Future[BrokerHealth]:
         return self.shared("broker-health", [arn, minutes], lambda: self._broker_health(arn, minutes))
 
@@ -779,19 +780,26 @@ class _Observer:
         unread: list[str] = []
 
         def metrics_of(brokers: tuple[str, ...]) -> Future[BrokerHealth]:
-            params = metrics.broker_request(arn, brokers, minutes)
-            got = _denial(
-                "GetMetricData",
-                self.pages(
-                    "cloudwatch", "get_metric_data", "MetricDataResults", "NextToken", "NextToken", **params
-                ),
-                unread,
+            request = self.metric_data(
+                ["broker", arn, minutes], lambda: metrics.broker_request(arn, brokers, minutes)
             )
+            got = _denial("GetMetricData", request, unread)
             return then(got, lambda results: metrics.broker_health(arn, brokers, minutes, results or ()))
 
         nodes = _denial("ListNodes", self.nodes(arn), unread)
         built = chain(nodes, lambda found: metrics_of(metrics.broker_ids(found or ())))
         return then(built, lambda h: h.model_copy(update={"unread": tuple(unread)}))
+
+    def metric_data(self, key: list[Any], params: Callable[[], dict[str, Any]]) -> Future[list[Any]]:
+        """A cluster's or a function's MetricDataResults (every page): its own GetMetricData call, unless a
+        scan's `prefetch_metrics` has them already from a call shared with other requests (issue 26)."""
+        return self.shared(
+            "metric-data",
+            key,
+            lambda: self.pages(
+                "cloudwatch", "get_metric_data", "MetricDataResults", "NextToken", "NextToken", **params()
+            ),
+        )
 
     def nodes(self, arn: str) -> Future[list[Any]]:
         """ListNodes, every page: read once per cluster for its metrics and its broker names (issue 21)."""
@@ -935,18 +943,11 @@ class _Observer:
 
         read = chain(self.function_read(arn), concurrency_of)
         concurrency = _denial("GetFunctionConcurrency", read, unread)
-        results = _denial(
-            "GetMetricData",
-            self.pages(
-                "cloudwatch",
-                "get_metric_data",
-                "MetricDataResults",
-                "NextToken",
-                "NextToken",
-                **metrics.function_request(arn, minutes, esm_uuid=esm_uuid),
-            ),
-            unread,
+        request = self.metric_data(
+            ["function", arn, minutes, esm_uuid or ""],
+            lambda: metrics.function_request(arn, minutes, esm_uuid=esm_uuid),
         )
+        results = _denial("GetMetricData", request, unread)
         return then(
             gather([concurrency, results]),
             lambda got: metrics.function_health(arn, minutes, got[0], got[1], tuple(unread), esm_uuid),
@@ -1122,6 +1123,85 @@ def seed_listing(aws: Aws, raws: Sequence[dict[str, Any]]) -> None:
     _seed(aws, f"peers-region:{json.dumps(aws.region)}", _by_group(esms))
     for arn, listed in by_source.items():
         _seed(aws, f"peers-source:{json.dumps(arn)}", _by_group(listed))
+
+
+def prefetch_metrics(
+    aws: Aws, pool: ThreadPoolExecutor, raws: Sequence[dict[str, Any]], minutes: int
+) -> None:
+    """Start a scan's metric reads: the GetMetricData requests of every function and of every provisioned
+    cluster, each kind merged into as few calls as the API allows (`metric_batch`), and each request's
+    answer seeded where its mappings' observation looks for it (`_Observer.metric_data`). Returns at once;
+    nothing here waits.
+
+    The functions' calls go out at once: the listing names every function. The clusters' calls wait for
+    each cluster's kind and brokers, read as its mappings read them (the same shared DescribeClusterV2 and
+    ListNodes); keeping the two apart costs at most one call more than merging them, and spares every
+    mapping waiting on its function's metrics until the last cluster is read. A cluster whose mappings
+    will not ask (not provisioned, not found) adds nothing. A failed call (denied) fails every request in
+    it, which each mapping's health notes as it did its own call's."""
+    if minutes <= 0:
+        return
+    obs = _Observer(aws, pool)
+    now = datetime.now(UTC)
+    functions: dict[str, tuple[list[Any], dict[str, Any]]] = {}
+    clusters: set[str] = set()
+    for esm in _parsed(raws):
+        arn = ":".join(esm.function_arn.split(":")[:7])  # as `_health` asks for it
+        uuid = esm.uuid if health.ESM_EVENT_COUNT in esm.metrics_config else None
+        key: list[Any] = ["function", arn, minutes, uuid or ""]
+        if json.dumps(key) not in functions:
+            functions[json.dumps(key)] = (key, metrics.function_request(arn, minutes, now, esm_uuid=uuid))
+        source = esm.event_source_arn
+        if esm.source_kind == "msk" and source and not kafka.is_vpc_connection(source):
+            clusters.add(source)
+
+    def broker_request(arn: str) -> Future[dict[str, Any] | None]:
+        def of(found: Shared[Cluster | None]) -> Future[dict[str, Any] | None]:
+            if found.value is None or found.value.kind != "PROVISIONED":
+                return done(None)
+            nodes = _denial("ListNodes", obs.nodes(arn), [])
+            return then(
+                nodes, lambda got: metrics.broker_request(arn, metrics.broker_ids(got or ()), minutes, now)
+            )
+
+        return recover(chain(obs.cluster(arn), of), lambda _: None)  # its mappings meet the failure
+
+    def send(found: list[dict[str, Any] | None]) -> list[Future[list[Any]]]:
+        """Each request's MetricDataResults (a request not made: none), from the calls of them all."""
+        asked = [i for i, request in enumerate(found) if request is not None]
+        made = metric_batch.batches([r for r in found if r is not None])
+        calls = [
+            then(
+                obs.pages(
+                    "cloudwatch", "get_metric_data", "MetricDataResults", "NextToken", "NextToken", **b.params
+                ),
+                metric_batch.split,
+            )
+            for b in made
+        ]
+
+        def answer(n: int) -> Future[list[Any]]:
+            mine = gather([call for call, b in zip(calls, made, strict=True) if n in b.members])
+            return then(mine, lambda parts: [r for part in parts for r in part.get(n, [])])
+
+        answers: list[Future[list[Any]]] = [done([]) for _ in found]
+        for n, i in enumerate(asked):
+            answers[i] = answer(n)
+        return answers
+
+    def seed(keys: list[list[Any]], sent: Future[list[Future[list[Any]]]]) -> None:
+        def results(i: int) -> Future[list[Any]]:
+            return chain(sent, lambda answers: answers[i])
+
+        for i, key in enumerate(keys):
+            obs.shared("metric-data", key, functools.partial(results, i))
+
+    seed([key for key, _ in functions.values()], done(send([request for _, request in functions.values()])))
+    ordered = sorted(clusters)
+    seed(
+        [["broker", arn, minutes] for arn in ordered],
+        then(gather([broker_request(a) for a in ordered]), send),
+    )
 
 
 def _seed(aws: Aws, key: str, value: Groups) -> None:

@@ -38,7 +38,7 @@ from remediate.findings import Finding
 from remediate.observe import denials
 from remediate.observe.builders import esm_from_api
 from remediate.observe.listing import kafka_mappings
-from remediate.observe.reads import observe, seed_listing
+from remediate.observe.reads import observe, prefetch_metrics, seed_listing
 from remediate.plan import Plan
 from remediate.run.duplicates import duplicates, stream_of
 from remediate.run.engine import build_plan, diagnose
@@ -184,7 +184,10 @@ def scan(
     with (
         denials.collected(),  # each denied read logged once, with the mappings it affects
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan") as pool,
+        ThreadPoolExecutor(max_workers=observe_workers, thread_name_prefix="metrics") as reads,
     ):
+        for aws in sessions:  # issue 26: the metrics of all the region's functions and clusters, batched
+            prefetch_metrics(aws, reads, [raw for owner, raw in listed if owner is aws], metrics_minutes)
         futures = {
             pool.submit(
                 diagnose_one,
