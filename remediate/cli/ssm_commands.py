@@ -345,6 +345,9 @@ def ssm_run(
     "--accounts", help="Comma-separated account or OU ids: Diagnose or Plan across the Organization."
 )
 @click.option("--regions", help="Comma-separated regions (with --accounts).")
+@click.option(
+    "--probe", is_flag=True, default=False, help="Diagnose/Plan one ESM: run the probe too (if deployed so)."
+)
 @click.option("--execution-role-name", default="Remediate-AutomationExecutionRole", show_default=True)
 @click.option("--max-concurrency", default="10%", show_default=True)
 @click.option("--max-errors", default="1", show_default=True)
@@ -358,6 +361,7 @@ def ssm_start(
     auto_approve: bool,
     accounts: str | None,
     regions: str | None,
+    probe: bool,
     execution_role_name: str,
     max_concurrency: str,
     max_errors: str,
@@ -380,6 +384,7 @@ def ssm_start(
         execution_role_name=execution_role_name,
         max_concurrency=max_concurrency,
         max_errors=max_errors,
+        probe=probe,
     )
     request.params()  # bad input is refused before credentials or the network are touched
     ctx = Ctx(**opts)
