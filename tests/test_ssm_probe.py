@@ -9,9 +9,14 @@ log group or lock; one that did not refuses `Probe: true` in one line and create
 from __future__ import annotations
 
 import json
+import re
 
+import pytest
+
+from remediate.errors import InputError
 from remediate.probe_run import PREFIX
 from remediate.sandbox import Sandbox
+from remediate.ssm.handlers import plan_handler
 from remediate.ssm.probe_step import NOT_ALLOWED
 from tests.conftest import CliRunner
 from tests.kafka_broker import Broker
@@ -90,3 +95,25 @@ def test_probe_needs_the_mappings_role_in_the_deployments_scope(
     assert f"cannot probe ESM {scn.esm_uuid} from this runbook" in failure
     assert "remediate:fixable=payments" in failure
     _nothing_left(sandbox, scn.esm_uuid)
+
+
+@pytest.mark.parametrize(
+    ("events", "message"),
+    [
+        (
+            {"Mode": "Apply", "EsmId": "0f4c2c4e-1111-4222-8333-944455556666"},
+            "Mode Diagnose or Plan, not Apply",
+        ),
+        ({"Mode": "Diagnose", "EsmId": ""}, "needs an EsmId"),
+        (
+            {"Mode": "Diagnose", "EsmId": "0f4c2c4e-1111-4222-8333-944455556666", "AllowProbe": "false"},
+            NOT_ALLOWED,
+        ),
+    ],
+)
+def test_the_plan_step_refuses_a_probe_it_cannot_run_before_reading_anything(
+    events: dict[str, str], message: str
+) -> None:
+    """An opted-in deployment still probes one mapping, and never in Apply; the template's "false" is no."""
+    with pytest.raises(InputError, match=re.escape(message)):
+        plan_handler({"AllowProbe": "true", **events, "Probe": True}, None)
