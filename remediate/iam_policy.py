@@ -241,6 +241,64 @@ def _probe_pass_role(
     return out
 
 
+PROBE_FUNCTION_ACTIONS = (
+    "lambda:CreateFunction",
+    "lambda:DeleteFunction",
+    "lambda:GetFunctionConfiguration",
+    "lambda:InvokeFunction",
+    "lambda:ListTags",
+    "lambda:TagResource",
+)
+"""issue 27, item 7: what the probe does to its own function (`probe_run`), on `remediate-probe-*` only."""
+
+
+def runbook_probe_statements(
+    scope: WriteScope, partition: str, account: str, role_name: str
+) -> list[dict[str, Any]]:
+    """issue 27, item 7: the runbook role's rights to run the probe, and nothing more.
+
+    Create, invoke and delete only functions named `remediate-probe-*` and delete only their log groups
+    (Lambda and CloudWatch Logs resource types, Service Authorization Reference); ListFunctions (the sweep)
+    takes no resource. iam:PassRole only to Lambda and only on the roles the deployer named (under the
+    fixable path, or tagged): without either the probe cannot run from SSM (`ssm.probe_step` says so),
+    never a privileged role nor the runbook's own (the Deny)."""
+    fn = _PROBE_FUNCTION.format(p=partition, a=account)
+    out: list[dict[str, Any]] = [
+        {
+            "Sid": "RemediateProbeFunction",
+            "Effect": "Allow",
+            "Action": list(PROBE_FUNCTION_ACTIONS),
+            "Resource": fn,
+        },
+        {
+            "Sid": "RemediateProbeLogGroup",
+            "Effect": "Allow",
+            "Action": "logs:DeleteLogGroup",
+            "Resource": RESOURCES["logs:DeleteLogGroup"][0].format(p=partition, a=account),
+        },
+        {"Sid": "RemediateProbeSweep", "Effect": "Allow", "Action": "lambda:ListFunctions", "Resource": "*"},
+    ]
+    if scope.role_path or scope.role_tag:
+        out += _probe_pass_role(scope, partition, account, ())
+    names = [*write_scope.PRIVILEGED_ROLES, *scope.own_roles]
+    out.append(
+        {
+            "Sid": "RemediateProbeNeverPrivileged",
+            "Effect": "Deny",
+            "Action": PASS_ROLE,
+            "Resource": [
+                *(
+                    f"arn:{partition}:iam::{account}:role{path}{name}"
+                    for name in names
+                    for path in ("/", "/*/")
+                ),
+                f"arn:{partition}:iam::{account}:role/{role_name}",
+            ],
+        }
+    )
+    return out
+
+
 PASS_ROLE = "iam:PassRole"  # noqa: S105 - an IAM action, not a password
 
 
@@ -370,11 +428,13 @@ def automation_policy(
     bucket: str = "",
     scope: WriteScope | None = None,
     document_name: str = DOCUMENT_NAME,
+    probe: bool = False,
 ) -> dict[str, Any]:
     """The runbook role's policy (`apply` actions), scoped; strings may hold CloudFormation `${...}`.
 
     Role and key-policy writes only within `scope` (none without one), secret values only of the
-    secrets it allows, and never on a privileged role or on itself (`write_scope`)."""
+    secrets it allows, and never on a privileged role or on itself (`write_scope`). With `probe` (the
+    deployment's AllowProbe, issue 27 item 7), also `runbook_probe_statements`."""
     scope = scope or WriteScope()
     # The deployment's bucket is named: its statements below replace the CLI's any-bucket journal read.
     plain = [
@@ -426,6 +486,8 @@ def automation_policy(
                 "Resource": [f"{objects}/{p}/{account}/*" for p, rw in BUCKET_PREFIXES.items() if "r" in rw],
             }
         )
+    if probe:
+        statements += runbook_probe_statements(scope, partition, account, role_name)
     statements.append(
         {
             "Sid": "RemediateNeverItself",

@@ -1,7 +1,8 @@
 """A template's values as CloudFormation would resolve them for given parameters (issue 27).
 
 Only the intrinsics the generated templates use: Ref, Fn::Sub (string form, `${!x}` kept), Fn::Join,
-Fn::Split, Fn::If, Fn::Equals, Fn::Not, and AWS::NoValue dropping a list item or a key. A
+Fn::Split, Fn::If, Fn::Equals, Fn::Not, Fn::And with {"Condition": name} (issue 27, item 7), and
+AWS::NoValue dropping a list item or a key. A
 CommaDelimitedList parameter is a list; an empty one is `[""]`, as CloudFormation gives it.
 """
 
@@ -20,7 +21,9 @@ class Resolver:
             if name not in self.params and "Default" in spec:
                 default = spec["Default"]
                 self.params[name] = default.split(",") if spec["Type"] == "CommaDelimitedList" else default
-        self.conditions = {name: bool(self(expr)) for name, expr in template.get("Conditions", {}).items()}
+        self.conditions: dict[str, bool] = {}
+        for name, expr in template.get("Conditions", {}).items():  # a condition may name an earlier one
+            self.conditions[name] = bool(self(expr))
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, list):
@@ -49,6 +52,10 @@ class Resolver:
                 return self(arg[0]) == self(arg[1])
             if fn == "Fn::Not":
                 return not self(arg[0])
+            if fn == "Fn::And":
+                return all(self(a) for a in arg)
+            if fn == "Condition":
+                return self.conditions[arg]
             if fn == "Fn::Contains":  # template Rules: a string is one of a list's values
                 return self(arg[1]) in self(arg[0])
         items = {k: self(v) for k, v in value.items()}

@@ -40,7 +40,7 @@ def test_the_runbook_parses_and_fits_ssm_limits() -> None:
     assert doc["schemaVersion"] == "0.3"
     assert len(text.encode()) < DOCUMENT_LIMIT
     assert doc["files"] == {ATTACHMENT: {"checksums": {"sha256": "a" * 64}, "size": 123}}
-    assert set(doc["parameters"]) == {"EsmId", "AutomationAssumeRole", "Mode"}
+    assert set(doc["parameters"]) == {"EsmId", "AutomationAssumeRole", "Mode", "Probe"}  # issue 27, item 7
     validate(doc)
 
 
@@ -214,6 +214,7 @@ def test_the_templates_document_is_the_runbook(template: Any, allow: bool) -> No
         "FixableRolePath": "/service-role/",
         "FixableRoleTag": "",
         "FixableKeyArns": [""],
+        "AllowProbe": str(allow).lower(),  # issue 27, item 7
     }
     document = template()["Resources"]["Runbook"]["Properties"]
     content = _resolve(document["Content"], params, {"HasNotificationArn": True, "AllowAutoApprove": allow})
@@ -226,6 +227,7 @@ def test_the_templates_document_is_the_runbook(template: Any, allow: bool) -> No
             bucket="remediate-state",
             attachment=Attachment(ATTACHMENT, "b" * 64),
             fixable={"FixableRolePath": "/service-role/", "FixableRoleTag": "", "FixableKeyArns": [""]},
+            allow_probe=str(allow).lower(),
         )
     )
     assert content == expected

@@ -44,6 +44,10 @@ DEPLOYMENTS: dict[str, dict[str, Any]] = {
         "FixableKeyArns": [KEY],
         "ReadableSecretArns": [f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:kafka/client-*"],
     },
+    # issue 27, item 7: deployments that opted in to the probe (AllowProbe).
+    "probe-unscoped": {"AllowProbe": "true"},
+    "probe-path": {"FixableRolePath": "/service-role/", "AllowProbe": "true"},
+    "probe-tag": {"FixableRoleTag": TAG, "AllowProbe": "true"},
 }
 PRIVILEGED = [
     "OrganizationAccountAccessRole",
@@ -268,3 +272,36 @@ def test_the_probe_passes_only_the_roles_in_scope_and_only_to_lambda(name: str) 
         assert not _allows(policy, _pass(in_path, "lambda.amazonaws.com", None)), name
     else:  # no scope given: the account's roles, to Lambda only
         assert _allows(policy, _pass("orders-fn", "lambda.amazonaws.com", None)), name
+
+
+# issue 27, item 7: the runbook's probe rights, only where the deployment opted in (AllowProbe).
+RUNBOOK_ROLES = sorted(n for n in GENERATED if n.startswith(("account", "member")))
+PROBE_NAME = "remediate-probe-0b5d8e0e-3e9e-4d32-9bd0-27d3a3b8f2a1-1a2b3c4d"
+PROBE_FN = f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:{PROBE_NAME}"
+OTHER_FN = f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:orders-consumer"
+PROBE_LOGS = f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:/aws/lambda/{PROBE_NAME}"
+OTHER_LOGS = f"arn:aws:logs:eu-west-1:{ACCOUNT}:log-group:/aws/lambda/orders-consumer"
+FUNCTION_WRITES = ("lambda:CreateFunction", "lambda:InvokeFunction", "lambda:DeleteFunction")
+
+
+@pytest.mark.parametrize("name", RUNBOOK_ROLES)
+def test_the_runbook_role_runs_the_probe_only_where_the_deployment_opted_in(name: str) -> None:
+    policy = GENERATED[name]
+    opted_in = "[probe-" in name
+    sids = {s["Sid"] for doc in policy for s in doc["Statement"]}
+    assert bool({s for s in sids if s.startswith("RemediateProbe")}) == opted_in, name
+    for action in FUNCTION_WRITES:
+        assert _allows(policy, Request.make(action, PROBE_FN)) == opted_in, f"{name}: {action}"
+        assert not _allows(policy, Request.make(action, OTHER_FN)), f"{name}: {action} on another function"
+    assert _allows(policy, Request.make("logs:DeleteLogGroup", PROBE_LOGS)) == opted_in, name
+    assert not _allows(policy, Request.make("logs:DeleteLogGroup", OTHER_LOGS)), name
+    in_path, tagged = (
+        _pass("service-role/orders-fn", "lambda.amazonaws.com"),
+        _pass("orders-fn", "lambda.amazonaws.com", TAG),
+    )
+    assert _allows(policy, in_path) == ("[probe-path]" in name), name
+    assert _allows(policy, tagged) == ("[probe-tag]" in name), name
+    assert not _allows(policy, _pass("orders-fn", "lambda.amazonaws.com", "other-team")), name
+    for service in ("ec2.amazonaws.com", "ssm.amazonaws.com"):
+        assert not _allows(policy, _pass("service-role/orders-fn", service)), f"{name}: to {service}"
+        assert not _allows(policy, _pass("orders-fn", service, TAG)), f"{name}: to {service}"

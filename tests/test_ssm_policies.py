@@ -202,3 +202,14 @@ def test_human_policy_needs_a_role_arn() -> None:
         "Error: 'nope' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
     ]
     assert yaml.safe_load(out.stdout or "null") is None
+
+
+def test_only_the_probe_opt_in_has_parliaments_privilege_escalation() -> None:
+    """issue 27, item 7: AllowProbe gives the role CreateFunction + InvokeFunction + PassRole, the path
+    parliament calls privilege escalation (a function runs as the role passed); that is what the deployer
+    opts into, and all it adds. Which roles it may pass (in scope, to Lambda, never a privileged one) is
+    tests/test_ssm_escalation.py's check."""
+    opted_in = _template_policies({**SCOPED_DEPLOY, "AllowProbe": "true"})
+    for name in ("account/AutomationAssumeRole/RemediateEngine", "member/ExecutionRole/RemediateEngine"):
+        assert [f.split(":")[0] for f in findings(opted_in[name])] == ["HIGH PRIVILEGE_ESCALATION"], name
+        assert findings(POLICIES[name]) == [], name

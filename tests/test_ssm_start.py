@@ -40,6 +40,28 @@ def test_one_esm_in_this_account(aws: Aws) -> None:
         stub.assert_no_pending_responses()
 
 
+def test_one_esm_with_the_probe(aws: Aws) -> None:
+    """issue 27, item 7: `--probe` starts Diagnose with the runbook's Probe parameter."""
+    request = StartRequest(
+        document_name="Remediate", esm_id=ESM, assume_role_arn=ROLE, mode="Diagnose", probe=True
+    )
+    with Stubber(aws.client("ssm")) as stub:
+        stub.add_response(
+            "start_automation_execution",
+            {"AutomationExecutionId": "a1b2c3d4-0000-4000-8000-000000000002"},
+            {
+                "DocumentName": "Remediate",
+                "Parameters": {
+                    "AutomationAssumeRole": [ROLE],
+                    "Probe": ["true"],
+                    "EsmId": [ESM],
+                    "Mode": ["Diagnose"],
+                },
+            },
+        )
+        assert start(aws, request) == "a1b2c3d4-0000-4000-8000-000000000002"
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
@@ -49,6 +71,7 @@ def test_one_esm_in_this_account(aws: Aws) -> None:
         ({"assume_role_arn": "RemediateAutomation"}, "not an IAM role ARN"),
         ({"assume_role_arn": "arn:aws:iam::12:role/x"}, "not an IAM role ARN"),
         ({"auto_approve": True}, "Mode Apply only"),
+        ({"probe": True, "mode": "Apply"}, "--probe runs with --mode Diagnose or Plan"),  # issue 27, item 7
         ({"accounts": ("111122223333",)}, "together"),
         (
             {"esm_id": "", "accounts": ("111122223333",), "regions": ("us-east-1",), "mode": "Apply"},

@@ -96,24 +96,17 @@ def measure_from_vpc(ctx: Ctx, run: Any, auto_approve: bool) -> dict[str, Any]:
     measured: `run.facts.measured` is filled and `run.findings` recomputed (the "measured" findings,
     `checks.measured`). Shared by `remediate probe` and `remediate diagnose --probe-from-vpc`; returns
     the probe's record (run id, function, what was swept, its result)."""
-    from remediate import measured, probe_package
-    from remediate.probe_request import NotProbeable, probe_request
-    from remediate.probe_run import create_spec, function_name, run_probe, sweep
-    from remediate.run.engine import diagnose
-    from remediate.run.journal import Journal, new_run_id
-    from remediate.run.lock import EsmLock
+    from remediate import probe_session
+    from remediate.probe_request import NotProbeable
 
     facts = run.facts
     assert facts is not None
     try:
-        request = probe_request(facts)
+        prepared = probe_session.prepare(facts)
     except NotProbeable as exc:
         raise InputError(f"cannot probe ESM {facts.esm.uuid}: {exc}") from None
-    package = probe_package.build()
-    run_id = new_run_id()
+    request, package, name, spec = prepared.request, prepared.package, prepared.name, prepared.spec
     uuid = facts.esm.uuid
-    name = function_name(uuid, run_id)
-    spec = create_spec(request, package, name, uuid, run_id)
     note = PROVISIONED_NOTE if not request.secrets_read_like_pollers else ""
     click.echo(render_plan(spec, request.event, package.sha256, len(package.data), note), err=True)
     if not ask_yes(
@@ -122,32 +115,25 @@ def measure_from_vpc(ctx: Ctx, run: Any, auto_approve: bool) -> dict[str, Any]:
         "no terminal to ask for approval: nothing was created (use --auto-approve)",
     ):
         raise ApprovalRefused("the probe was not approved; nothing was created")
-    aws = ctx.aws()
-    lock = EsmLock(aws, facts.esm.arn, uuid, run_id, ctx.settings.lock_ttl)
-    journal = Journal(ctx.settings.state_dir, run_id).open()
+
+    def swept_note(names: list[str]) -> None:
+        click.echo(f"Removed {len(names)} probe function(s) a killed run left: {', '.join(names)}", err=True)
+
     with _terminate_as_interrupt(), _interrupted_says_so(name, uuid):
-        lock.acquire()
-        lock.start_renewing()
-        try:
-            journal.record("probe", esm_uuid=uuid, esm_arn=facts.esm.arn, function=name)
-            swept = sweep(aws, uuid)
-            if swept:
-                journal.record("probe-swept", functions=swept)
-                click.echo(
-                    f"Removed {len(swept)} probe function(s) a killed run left: {', '.join(swept)}", err=True
-                )
-            result = run_probe(aws, request, package, esm_uuid=uuid, run_id=run_id, record=journal.record)
-            journal.record("finish", status="done")
-        finally:
-            journal.close()
-            lock.release()
+        swept, result = probe_session.execute(
+            ctx.aws(),
+            facts,
+            prepared,
+            state_dir=ctx.settings.state_dir,
+            lock_ttl=ctx.settings.lock_ttl,
+            on_swept=swept_note,
+        )
     # issue 22: the measurements are facts like any other; the checks turn failed steps into findings.
-    run.facts = facts.model_copy(update={"measured": measured.from_result(result, run_id)})
-    run.findings = diagnose(run.facts, run.playbooks)
-    placement = {
-        "subnet_ids": list(request.subnet_ids),
-        "security_group_ids": list(request.security_group_ids),
-        "pollers_mode": request.pollers_mode,
-        "secrets_read_like_pollers": request.secrets_read_like_pollers,
+    run.facts, run.findings = probe_session.measure(facts, run.playbooks, result, prepared.run_id)
+    return {
+        "run_id": prepared.run_id,
+        "function": name,
+        "swept": swept,
+        "placement": probe_session.placement(request),
+        "result": result,
     }
-    return {"run_id": run_id, "function": name, "swept": swept, "placement": placement, "result": result}

@@ -46,6 +46,13 @@ def _deploy_options(fn: F) -> F:
             "--role-tag", default="", help="Execution roles tagged remediate:fixable=VALUE may be fixed."
         ),
         click.option("--key-arn", "key_arns", multiple=True, help="KMS keys whose key policy may be fixed."),
+        # issue 27, item 7
+        click.option(
+            "--allow-probe",
+            is_flag=True,
+            default=False,
+            help="Let Diagnose/Plan run the probe (Probe: true); its role then needs the probe's rights.",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -63,6 +70,7 @@ def _deploy(
     role_tag: str = "",
     key_arns: Sequence[str] = (),
     default_approver: str | None = None,
+    allow_probe: bool = False,
 ) -> Any:
     import hashlib
 
@@ -85,6 +93,7 @@ def _deploy(
         bucket=bucket,
         attachment=attachment,
         fixable={k: v for k, v in fixable.items() if v},
+        allow_probe=allow_probe,
     )
     deploy.check()
     return deploy
@@ -215,6 +224,7 @@ def _runner_env(ctx: Ctx) -> dict[str, str]:
     help="The document version this run stands for (issue 27: Apply runs only from the default one).",
 )
 @click.option("--default-version", default="", help="The document's default version (default: this one).")
+@click.option("--probe", is_flag=True, default=False, help="Diagnose/Plan: run the probe too (Probe: true).")
 @_deploy_options
 @common
 @guard
@@ -226,6 +236,7 @@ def ssm_run(
     approve: str | None,
     document_version: str,
     default_version: str,
+    probe: bool,
     bundle: Path | None,
     approvers: tuple[str, ...],
     min_approvals: int,
@@ -235,6 +246,7 @@ def ssm_run(
     role_path: str,
     role_tag: str,
     key_arns: tuple[str, ...],
+    allow_probe: bool,
     **opts: Any,
 ) -> None:
     """Run the generated runbook locally against the AWS the standard chain points at.
@@ -265,6 +277,7 @@ def ssm_run(
         role_tag,
         key_arns,
         default_approver="local-operator",
+        allow_probe=allow_probe,
     )
     reporter = CliReporter(ctx, False, False)  # progress only: a spinner on a terminal, lines elsewhere
 
@@ -298,7 +311,7 @@ def ssm_run(
         versions=Versions(running=document_version, default=default_version),
     )
     try:
-        execution = runner.run({"EsmId": esm, "Mode": mode, "AutomationAssumeRole": role_arn})
+        execution = runner.run({"EsmId": esm, "Mode": mode, "AutomationAssumeRole": role_arn, "Probe": probe})
     finally:
         reporter.close()
     if ctx.settings.output == "json":
@@ -332,6 +345,9 @@ def ssm_run(
     "--accounts", help="Comma-separated account or OU ids: Diagnose or Plan across the Organization."
 )
 @click.option("--regions", help="Comma-separated regions (with --accounts).")
+@click.option(
+    "--probe", is_flag=True, default=False, help="Diagnose/Plan one ESM: run the probe too (if deployed so)."
+)
 @click.option("--execution-role-name", default="Remediate-AutomationExecutionRole", show_default=True)
 @click.option("--max-concurrency", default="10%", show_default=True)
 @click.option("--max-errors", default="1", show_default=True)
@@ -345,6 +361,7 @@ def ssm_start(
     auto_approve: bool,
     accounts: str | None,
     regions: str | None,
+    probe: bool,
     execution_role_name: str,
     max_concurrency: str,
     max_errors: str,
@@ -367,6 +384,7 @@ def ssm_start(
         execution_role_name=execution_role_name,
         max_concurrency=max_concurrency,
         max_errors=max_errors,
+        probe=probe,
     )
     request.params()  # bad input is refused before credentials or the network are touched
     ctx = Ctx(**opts)

@@ -64,7 +64,20 @@ _SCOPE_CONDITIONS = {
     "HasReadableSecretArns": {
         "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "ReadableSecretArns"}]}, ""]}]
     },
+    # issue 27, item 7: the probe's rights exist only where the deployer opted in.
+    "AllowProbe": {"Fn::Equals": [{"Ref": "AllowProbe"}, "true"]},
+    "AllowProbeByPath": {"Fn::And": [{"Condition": "AllowProbe"}, {"Condition": "HasFixableRolePath"}]},
+    "AllowProbeByTag": {"Fn::And": [{"Condition": "AllowProbe"}, {"Condition": "HasFixableRoleTag"}]},
 }
+_PROBE_CONDITIONS = {
+    "RemediateProbeFunction": "AllowProbe",
+    "RemediateProbeLogGroup": "AllowProbe",
+    "RemediateProbeSweep": "AllowProbe",
+    "RemediateProbePassRole": "AllowProbeByPath",
+    "RemediateProbePassRoleByTag": "AllowProbeByTag",
+    "RemediateProbeNeverPrivileged": "AllowProbe",
+}
+"""issue 27, item 7: each probe statement of `iam_policy.runbook_probe_statements` and its condition."""
 
 
 def _role_policy(role_name: str) -> dict[str, Any]:
@@ -77,6 +90,7 @@ def _role_policy(role_name: str) -> dict[str, Any]:
             bucket="${Bucket}",
             scope=_SCOPE_PLACEHOLDER,
             document_name="${DocumentName}",
+            probe=True,
         )
     )
     msk_secrets = {"Fn::Sub": WriteScope().secret_arns("${AWS::Partition}", "${AWS::AccountId}")[0]}
@@ -84,6 +98,7 @@ def _role_policy(role_name: str) -> dict[str, Any]:
         "RemediateRoleWriteByPath": "HasFixableRolePath",
         "RemediateRoleWriteByTag": "HasFixableRoleTag",
         "RemediateKeyPolicyWrite": "HasFixableKeyArns",
+        **_PROBE_CONDITIONS,
     }
     out = []
     for stmt in policy["Statement"]:
@@ -131,6 +146,15 @@ def _scope_parameters() -> dict[str, Any]:
             "Default": "",
             "Description": "Secret ARNs (wildcards allowed) whose values diagnosis may read besides "
             "AmazonMSK_*. Empty: only AmazonMSK_* secrets.",
+        },
+        # issue 27, item 7
+        "AllowProbe": {
+            "Type": "String",
+            "Default": "false",
+            "AllowedValues": ["false", "true"],
+            "Description": "true: Diagnose/Plan may run the probe (Probe: true): the role may create, invoke "
+            "and delete remediate-probe-* functions and pass execution roles under FixableRolePath or "
+            "tagged FixableRoleTag to Lambda. false: none of that.",
         },
     }
 
@@ -261,6 +285,7 @@ def deployed_runbook(org: bool = False) -> dict[str, Any]:
             bucket={"Ref": "Bucket"},
             attachment=Attachment(ATTACHMENT, {"Ref": "BundleSha256"}),
             fixable=_fixable(),
+            allow_probe={"Ref": "AllowProbe"},
         )
     )
 
@@ -599,6 +624,7 @@ def admin_template() -> dict[str, Any]:
                                 "AllowAutoApprove",
                                 "FixableRolePath",
                                 "FixableRoleTag",
+                                "AllowProbe",  # issue 27, item 7
                             )
                         ],
                         *[

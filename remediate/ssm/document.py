@@ -101,6 +101,9 @@ class Deploy:
     fixable: dict[str, Any] = field(default_factory=dict)
     """issue 27: FixableRolePath / FixableRoleTag / FixableKeyArns, what the role may rewrite
     (`write_scope`); the plan step makes the rest manual steps. Empty: no role or key policy."""
+    allow_probe: Any = False
+    """issue 27, item 7: whether `Probe: true` may run the probe (its role then has the probe's rights);
+    a bool, or a CloudFormation expression giving "true"/"false"."""
 
     def check(self) -> None:
         """What SSM itself would refuse at create time, for literal values."""
@@ -282,6 +285,14 @@ def runbook(deploy: Deploy | None = None) -> dict[str, Any]:
             "allowedValues": ["Diagnose", "Plan", "Apply"],
             "default": "Plan",
         },
+        # issue 27, item 7: refused by the plan step unless the deployment opted in (AllowProbe).
+        "Probe": {
+            "type": "Boolean",
+            "description": "Diagnose/Plan: also run the probe (a short-lived Lambda function where the "
+            "pollers stand, deleted with its log group) and report what it measured. Only where the "
+            "deployment allows it (AllowProbe).",
+            "default": False,
+        },
     }
     auto = _when(
         d.auto_approve,
@@ -314,7 +325,14 @@ def runbook(deploy: Deploy | None = None) -> dict[str, Any]:
         *_version_steps(),
         _script(
             "plan",
-            {**common, "Mode": "{{ Mode }}", **d.fixable, **_VERSION_INPUTS},
+            {
+                **common,
+                "Mode": "{{ Mode }}",
+                **d.fixable,
+                **_VERSION_INPUTS,
+                "Probe": "{{ Probe }}",
+                "AllowProbe": d.allow_probe,
+            },
             [
                 ("EsmUuid", "String"),
                 ("RunId", "String"),
@@ -328,6 +346,7 @@ def runbook(deploy: Deploy | None = None) -> dict[str, Any]:
                 ("PlanLocation", "String"),
                 ("PlanDigest", "String"),
                 ("Report", "String"),
+                ("Probe", "String"),
             ],
         ),
         {"name": "decide", "action": "aws:branch", "inputs": {"Choices": choices, "Default": "approve"}},
@@ -427,6 +446,7 @@ def runbook(deploy: Deploy | None = None) -> dict[str, Any]:
             "plan.PlanDigest",
             "finalize.AppliedCount",
             "verify.RemainingFindings",
+            "plan.Probe",  # issue 27, item 7: the probe's run, what it left (nothing) and measured
         ],
     }
     if d.attachment is not None:

@@ -49,6 +49,7 @@ from remediate.run.journal import Journal, RunRecord, check_run_id, new_run_id
 from remediate.run.journal_store import S3JournalStore, caller_account, local_or_stored, mirrored
 from remediate.run.machine import Mode, Run
 from remediate.run.render import render_plan
+from remediate.ssm import probe_step
 from remediate.ssm.limits import (
     HANDOFF_SECONDS,
     MARGIN_SHARE,
@@ -95,6 +96,9 @@ class PlanEvents(_Events):
     DocumentVersion: str = ""
     DefaultVersion: str = ""
     LatestVersion: str = ""
+    # issue 27, item 7: the starter's Probe, and the deployment's opt-in (a deploy-time literal).
+    Probe: bool = False
+    AllowProbe: bool = False
 
     def scope(self) -> WriteScope:
         keys = tuple(k for k in self.FixableKeyArns if k)
@@ -212,6 +216,7 @@ def _blank(mode: str) -> dict[str, Any]:
         "PlanLocation": "",
         "PlanDigest": "",
         "Report": "",
+        "Probe": "",  # issue 27, item 7
     }
 
 
@@ -307,6 +312,8 @@ def check_version(ev: PlanEvents) -> None:
 def plan_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
     """Observe and diagnose (one ESM, or every Kafka mapping here); in Plan/Apply mode also plan."""
     ev = _parse(PlanEvents, events)
+    if ev.Probe:  # issue 27, item 7
+        probe_step.refuse(ev.AllowProbe, ev.Mode, ev.EsmId)
     if not ev.EsmId.strip():
         if ev.Mode == "Apply":
             raise InputError("Mode Apply needs an EsmId: across accounts only Diagnose and Plan run")
@@ -317,12 +324,17 @@ def plan_handler(events: dict[str, Any], context: Any) -> dict[str, Any]:
     scope = ev.scope()
     settings = _settings(ev.Region)
     run = _run(ev.EsmId, _MODES[ev.Mode], settings, Aws.from_settings(settings), scope)
+    probed = probe_step.run(run, scope, ev.Bucket, settings.state_dir) if ev.Probe else ""
     assert run.facts is not None
     out = _blank(ev.Mode)
     out.update(
         EsmUuid=run.facts.esm.uuid,
         RunId=new_run_id() if ev.Mode == "Apply" else "",
-        Findings=[f"{f.code}: {f.summary}" for f in run.findings],
+        Findings=[
+            f"{f.code}: {f.summary}" + (" (measured by the probe)" if probe_step.is_measured(f) else "")
+            for f in run.findings
+        ],
+        Probe=probed,
         FindingCount=len(run.findings),
         Summary=f"Diagnose mode: {len(run.findings)} finding(s).",
     )

@@ -47,6 +47,8 @@ class StartRequest:
     execution_role_name: str = DEFAULT_EXECUTION_ROLE
     max_concurrency: str = "10%"
     max_errors: str = "1"
+    probe: bool = False
+    """issue 27, item 7: the runbook's `Probe` (the deployment must allow it: AllowProbe)."""
 
     def params(self) -> dict[str, Any]:
         """The StartAutomationExecution request; every input is checked here, before any call."""
@@ -63,6 +65,10 @@ class StartRequest:
             if self.mode != "Apply":
                 raise InputError("--auto-approve applies to Mode Apply only")
             parameters["AutoApprove"] = ["true"]
+        if self.probe:  # issue 27, item 7: the plan step refuses the rest too; refused here before a call
+            if self.mode == "Apply" or self.accounts:
+                raise InputError("--probe runs with --mode Diagnose or Plan and one --esm")
+            parameters["Probe"] = ["true"]
         if not self.accounts:
             if not self.esm_id:
                 raise InputError("give --esm (one mapping here), or --accounts and --regions (a fleet)")
