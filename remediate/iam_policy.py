@@ -50,6 +50,7 @@ STAR_ONLY = frozenset(
         "route53resolver:ListResolverRuleAssociations",  # issue 24 (N10)
         "route53resolver:ListResolverRules",
         "ec2:DescribeDhcpOptions",
+        "ec2:DescribeTags",  # issue 23: the dependant tags and the VPC lock (no resource type either)
         "servicequotas:GetServiceQuota",
         "sts:GetCallerIdentity",
         # Actions, resources, and condition keys for Amazon CloudWatch: GetMetricData names no resource type.

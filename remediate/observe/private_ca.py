@@ -12,11 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cryptography import x509
-from cryptography.x509.oid import ExtensionOID
-
 from remediate.facts import PrivateCa
-from remediate.observe.secret_material import key_identifier
 
 PERMISSIONS = ("acm-pca:GetCertificateAuthorityCertificate",)
 
@@ -26,7 +22,14 @@ or malformed (ACM PCA API reference, GetCertificateAuthorityCertificate, Errors)
 
 
 def private_ca_from_api(arn: str, raw: dict[str, Any]) -> PrivateCa:
-    """The CA's subject and key identifier from its PEM certificate (never its key, which ACM PCA keeps)."""
+    """The CA's subject and key identifier from its PEM certificate (never its key, which ACM PCA keeps).
+    cryptography is imported here, as for the secrets' material: only mTLS clusters need it, and a diagnosis
+    of any other mapping starts faster without it."""
+    from cryptography import x509
+    from cryptography.x509.oid import ExtensionOID
+
+    from remediate.observe.secret_material import key_identifier
+
     cert = x509.load_pem_x509_certificate(str(raw.get("Certificate", "")).encode())
     return PrivateCa(
         arn=arn,
