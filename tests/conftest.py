@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -329,6 +330,19 @@ def cli_process(cli_env: dict[str, str], sandbox: Sandbox) -> CliRunner:
         return result
 
     return run
+
+
+@pytest.fixture
+def black_hole() -> Iterator[int]:
+    """A port whose TCP handshake completes (the listen backlog) but that never says a word: a broker, or an
+    AWS endpoint, that a VPC cannot really reach."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    try:
+        yield server.getsockname()[1]
+    finally:
+        server.close()
 
 
 # issue 22: one real Apache Kafka broker per test run, shared by the xdist workers (tests/kafka_broker.py).

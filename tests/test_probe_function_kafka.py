@@ -10,12 +10,8 @@ written here as numbers, not read from the code under test.
 from __future__ import annotations
 
 import json
-import socket
 import time
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from remediate.probe_function.handler import Credentials, Target, measure
 from tests import kafka_broker as kb
@@ -210,18 +206,6 @@ def test_secret_values_never_appear_in_the_result(kafka_broker: Broker) -> None:
             if value:
                 assert value not in text
                 assert value.splitlines()[1 if "\n" in value else 0] not in text
-
-
-@pytest.fixture
-def black_hole() -> Iterator[int]:
-    """A port whose TCP handshake completes (the listen backlog) but that never says a word."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    try:
-        yield server.getsockname()[1]
-    finally:
-        server.close()
 
 
 def test_a_step_that_runs_out_of_time_returns_partial_results_by_the_deadline(black_hole: int) -> None:

@@ -12,9 +12,7 @@ do not read secrets from the VPC, so the probe's own read there is not theirs.
 
 from __future__ import annotations
 
-import socket
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -64,18 +62,6 @@ def test_the_plan_of_a_provisioned_mapping_names_the_clusters_place_and_what_dif
     assert f"placement    subnets {', '.join(scn.subnet_ids)}" in done.stderr
     assert "mode         provisioned mode: its pollers reach the brokers from this same place" in done.stderr
     assert "the probe reads the secrets from here" in done.stderr
-
-
-@pytest.fixture
-def black_hole() -> Iterator[int]:
-    """A port that accepts TCP (the listen backlog) and never answers: a VPC with no way to the service."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    try:
-        yield server.getsockname()[1]
-    finally:
-        server.close()
 
 
 def test_a_secret_that_cannot_be_read_from_the_vpc_is_a_result_within_bounded_time(

@@ -829,6 +829,31 @@ class _Observer:
         )
         return then(listed, lambda raws: topics.topics_from_api(cluster.arn, raws or (), tuple(unread)))
 
+    def log_events(
+        self, group: str, now: datetime, minutes: int, *, max_pages: int = 0, **params: Any
+    ) -> Future[list[Any]]:
+        """FilterLogEvents on `group` over the `minutes` before `now`, every page (or `max_pages`). A log
+        group or stream that does not exist (not created yet, or deleted) holds no events."""
+
+        def absent(exc: BaseException) -> list[Any]:
+            if isinstance(exc, AwsError) and exc.code == "ResourceNotFoundException":
+                return []
+            raise exc.with_traceback(None)
+
+        pages = self.pages(
+            "logs",
+            "filter_log_events",
+            "events",
+            "nextToken",
+            "nextToken",
+            max_pages=max_pages,
+            logGroupName=group,
+            startTime=int((now - timedelta(minutes=minutes)).timestamp() * 1000),
+            endTime=int(now.timestamp() * 1000),
+            **params,
+        )
+        return recover(pages, absent)
+
     def esm_logs(self, esm: Esm, function: Function, minutes: int) -> Future[EsmLogs]:
         """The mapping's system-log records in the window (FilterLogEvents on its own streams, every page).
 
@@ -836,26 +861,7 @@ class _Observer:
         group = health.log_group(function.name, function.log_group)
         now = datetime.now(UTC)
         streams = esm_logs.stream_names(esm.uuid, now, minutes)
-
-        def absent(exc: BaseException) -> list[Any]:
-            if isinstance(exc, AwsError) and exc.code == "ResourceNotFoundException":
-                return []
-            raise exc.with_traceback(None)
-
-        events = recover(
-            self.pages(
-                "logs",
-                "filter_log_events",
-                "events",
-                "nextToken",
-                "nextToken",
-                logGroupName=group,
-                logStreamNames=list(streams),
-                startTime=int((now - timedelta(minutes=minutes)).timestamp() * 1000),
-                endTime=int(now.timestamp() * 1000),
-            ),
-            absent,
-        )
+        events = self.log_events(group, now, minutes, logStreamNames=list(streams))
         return then(
             events,
             lambda got: EsmLogs(
@@ -883,29 +889,14 @@ class _Observer:
         return self.shared("broker-logs", [group, minutes], lambda: self._broker_logs(group, minutes))
 
     def _broker_logs(self, group: str, minutes: int) -> Future[BrokerLogs]:
-        now = datetime.now(UTC)
-
-        def absent(exc: BaseException) -> list[Any]:
-            if isinstance(exc, AwsError) and exc.code == "ResourceNotFoundException":
-                return []
-            raise exc.with_traceback(None)
-
         limit = broker_logs.PAGE_LIMIT
-        events = recover(
-            self.pages(
-                "logs",
-                "filter_log_events",
-                "events",
-                "nextToken",
-                "nextToken",
-                max_pages=broker_logs.MAX_PAGES,
-                logGroupName=group,
-                filterPattern=broker_logs.FILTER_PATTERN,
-                startTime=int((now - timedelta(minutes=minutes)).timestamp() * 1000),
-                endTime=int(now.timestamp() * 1000),
-                limit=limit,
-            ),
-            absent,
+        events = self.log_events(
+            group,
+            datetime.now(UTC),
+            minutes,
+            max_pages=broker_logs.MAX_PAGES,
+            filterPattern=broker_logs.FILTER_PATTERN,
+            limit=limit,
         )
         return then(
             events,
