@@ -333,6 +333,19 @@ def cli_process(cli_env: dict[str, str], sandbox: Sandbox) -> CliRunner:
 
 
 @pytest.fixture
+def aws_env(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+    """This process's environment pointed at the sandbox, for code called in-process (the SSM handlers)
+    that reads AWS through the standard chain, as it does in the SSM runtime."""
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for key, value in sandbox.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("REMEDIATE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("REMEDIATE_ESM_POLL_INTERVAL", "0.05")
+    monkeypatch.setenv("REMEDIATE_RETRY_BASE_DELAY", "0.05")
+    return sandbox
+
+
+@pytest.fixture
 def black_hole() -> Iterator[int]:
     """A port whose TCP handshake completes (the listen backlog) but that never says a word: a broker, or an
     AWS endpoint, that a VPC cannot really reach."""

@@ -8,7 +8,6 @@ after a share of the step's time; the rest are in the report as not checked, and
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -17,15 +16,6 @@ from remediate.sandbox import Sandbox, build_scenario
 from remediate.ssm import handlers as ssm
 
 BUCKET = "remediate-reports"
-
-
-@pytest.fixture
-def aws_env(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    for key, value in sandbox.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("REMEDIATE_STATE_DIR", str(tmp_path / "state"))
-    return sandbox
 
 
 def test_a_fleet_too_big_for_the_step_is_reported_in_part(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,18 +23,6 @@ MUTATIONS = (
 
 DEFAULT_VERSION = {"DocumentVersion": "1", "DefaultVersion": "1"}
 """issue 27, D5: the runbook's version steps tell the plan step it runs the default version."""
-
-
-@pytest.fixture
-def aws_env(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
-    """The handlers read AWS through the standard chain, as they do in the SSM runtime."""
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    for key, value in sandbox.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("REMEDIATE_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("REMEDIATE_ESM_POLL_INTERVAL", "0.05")
-    monkeypatch.setenv("REMEDIATE_RETRY_BASE_DELAY", "0.05")
-    return sandbox
 
 
 def _scenario(sb: Sandbox, name: str) -> Any:

@@ -4,7 +4,6 @@ deployment may not make, so approvers never approve a change the role would be d
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,16 +15,6 @@ from remediate.write_scope import TAG_KEY
 
 DEFAULT_VERSION = {"DocumentVersion": "1", "DefaultVersion": "1"}
 """issue 27, D5: the runbook's version steps tell the plan step it runs the default version."""
-
-
-@pytest.fixture
-def aws_env(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    for key, value in sandbox.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("REMEDIATE_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("REMEDIATE_ESM_POLL_INTERVAL", "0.05")
-    return sandbox
 
 
 def _untrusted(sb: Sandbox) -> tuple[Any, str]:
