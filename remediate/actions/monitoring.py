@@ -86,7 +86,7 @@ class PutAlarm(Action):
 
     name = "put_alarm"
     accepts = (MonitoringMissing,)
-    order = 90
+    order = 86  # before the restart (90), which the SSM runbook makes natively after `apply`
     permissions = (
         "cloudwatch:DescribeAlarms",
         "cloudwatch:PutMetricAlarm",
@@ -165,7 +165,7 @@ class EnableEsmMetrics(Action):
 
     name = "enable_esm_metrics"
     accepts = (MonitoringMissing,)
-    order = 91
+    order = 87
     permissions = ("lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping")
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:

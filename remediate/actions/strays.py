@@ -55,7 +55,9 @@ class DeleteStrayMapping(Action):
 
     name = "delete_stray_mapping"
     accepts = (StrayMapping, StrayDisabled)
-    order = 99  # last: nothing else of the plan can run on a mapping that no longer exists
+    # Last of the mapping's changes (its playbook is exclusive: no restart follows), and before the restart
+    # order (90) that the SSM runbook makes natively after `apply`.
+    order = 89
     permissions = ("lambda:GetEventSourceMapping", "lambda:DeleteEventSourceMapping")
 
     def plan(self, facts: Facts, finding: Finding, params: BaseModel) -> list[Draft | ManualStep]:
