@@ -59,7 +59,7 @@ def read_record(ctx: Ctx, run_id: str) -> RunRecord:
 def _apply_doc(run: Run, state: str, error: str | None) -> dict[str, Any]:
     return {
         "schema": "remediate/apply@1",
-        "run_id": run.run_id,
+        "run_id": run.journaled_id,
         "state": state,
         "applied": run.applied_ids,
         "in_flight": run.in_flight,
@@ -236,7 +236,7 @@ def rollback(run_id: str, auto_approve: bool, plan_only: bool, out: str | None, 
     def doc(run: Run, state: str, error: str | None) -> dict[str, Any]:
         return {
             "schema": "remediate/rollback@1",
-            "run_id": run.run_id,
+            "run_id": run.journaled_id,
             "rolled_back": run_id,
             "state": state,
             "applied": run.applied_ids,

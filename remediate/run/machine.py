@@ -197,6 +197,14 @@ class Run:
         return bool(self.applied_ids or self.in_flight or earlier)
 
     @property
+    def journaled_id(self) -> str | None:
+        """The run id a script may keep: None while no journal exists for it (a run that failed
+        before its first record, or had nothing to do), since `rollback`/`runs show` could not find
+        it (issue 23, operator-hunt N7)."""
+        journal = self.journal or self._journal()
+        return self.run_id if journal.exists() else None
+
+    @property
     def undoes(self) -> str | None:
         """The run this one rolls back, if it is a rollback (started as one, or resumed)."""
         if self.rollback_of is not None:
