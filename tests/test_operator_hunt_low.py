@@ -63,3 +63,31 @@ def test_n17_debug_gives_the_traceback_of_an_apply_error(sandbox: Sandbox, cli: 
     assert run.returncode == 1
     assert "Traceback (most recent call last)" in run.stderr
     assert "Error: lambda:update_event_source_mapping failed: BadRequest" in run.stderr
+
+
+def test_n16_rolling_back_a_run_whose_rollback_was_rolled_back_undoes_it_again(
+    sandbox: Sandbox, cli: CliRunner
+) -> None:
+    """R1 applied, R2 undid R1, R3 undid R2 (R1's change is in effect again): `rollback R1` undoes
+    it once more instead of saying "already rolled back by R2"."""
+    scn = build_scenario(sandbox, "broker-timeout")
+    lam = sandbox.client("lambda")
+    before = lam.get_event_source_mapping(UUID=scn.esm_uuid)["BatchSize"]
+    applied = cli("apply", "--esm", scn.esm_uuid, "--auto-approve")
+    assert applied.returncode == 0, applied.stderr
+    r1 = applied.stdout.rsplit("Run id: ", 1)[1].split()[0]
+    after = lam.get_event_source_mapping(UUID=scn.esm_uuid)["BatchSize"]
+    assert after != before
+    undo = cli("rollback", r1, "--auto-approve")
+    assert undo.returncode == 0, undo.stderr
+    r2 = undo.stdout.rsplit("Run id: ", 1)[1].split()[0]
+    redo = cli("rollback", r2, "--auto-approve")
+    assert redo.returncode == 0, redo.stderr
+    assert lam.get_event_source_mapping(UUID=scn.esm_uuid)["BatchSize"] == after
+    again = cli("rollback", r1, "--auto-approve")
+    assert again.returncode == 0, again.stderr
+    assert "already rolled back" not in again.stdout
+    assert f"Rollback of {r1} complete" in again.stdout
+    assert lam.get_event_source_mapping(UUID=scn.esm_uuid)["BatchSize"] == before
+    twice = cli("rollback", r1, "--auto-approve")
+    assert "already rolled back by run" in twice.stdout, twice.stdout + twice.stderr

@@ -245,7 +245,13 @@ def rollback(run_id: str, auto_approve: bool, plan_only: bool, out: str | None, 
             "plan": run.plan.to_json() if run.plan is not None else None,
         }
 
-    if last is not None and last.get("status") == "done" and not last.get("refused"):
+    # issue 23 (N16): a rollback whose own undo was rolled back (R3 undid R2) left nothing undone
+    if (
+        last is not None
+        and last.get("status") == "done"
+        and not last.get("refused")
+        and set(last.get("undone", [])) <= record.undone
+    ):
         message = f"Run {run_id} was already rolled back by run {last.get('by')}; nothing to do."
         if ctx.settings.output == "json":
             ctx.emit_json(
