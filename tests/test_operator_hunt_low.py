@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from remediate.sandbox import FaultRule, Sandbox, build_scenario
@@ -91,3 +92,43 @@ def test_n16_rolling_back_a_run_whose_rollback_was_rolled_back_undoes_it_again(
     assert lam.get_event_source_mapping(UUID=scn.esm_uuid)["BatchSize"] == before
     twice = cli("rollback", r1, "--auto-approve")
     assert "already rolled back by run" in twice.stdout, twice.stdout + twice.stderr
+
+
+def test_n18_flags_that_change_nothing_say_so(sandbox: Sandbox, cli: CliRunner, tmp_path: Path) -> None:
+    """operator-hunt N18: each ignored flag is one `Warning:` line; the command still does its work."""
+    scn = build_scenario(sandbox, "broker-timeout")
+    diag = cli("diagnose", "--esm", scn.esm_uuid, "--probe-timeout", "2")
+    assert diag.returncode == 0, diag.stderr
+    assert "Warning: --probe-timeout is ignored without --probe" in diag.stderr
+    plan = cli("plan", "--esm", scn.esm_uuid, "--fix-with", "provisioned-mode")
+    assert plan.returncode == 0, plan.stderr
+    assert f"Warning: --fix-with provisioned-mode is ignored: no finding of ESM {scn.esm_uuid} offers it" in (
+        plan.stderr
+    )
+    role = "arn:aws:iam::123456789012:role/RemediateAutomation"
+    person = cli(
+        "iam-policy", "--for", "starter", "--mode", "diagnose", "--role-arn", role, "--output", "json"
+    )
+    assert person.returncode == 0, person.stderr
+    assert person.stderr.splitlines() == [
+        "Warning: --mode is ignored with --for starter (it shapes the policy of --for tool)"
+    ]
+    assert json.loads(person.stdout)["mode"] is None
+    template = cli("ssm-document", "--cloudformation", "account", "--approver", role)
+    assert template.returncode == 0, template.stderr
+    assert "Warning: --approver is ignored with --cloudformation" in template.stderr
+    notzip = tmp_path / "notzip.zip"
+    notzip.write_text("hello")
+    bundle = cli("ssm-document", "--approver", role, "--bundle", str(notzip))
+    assert bundle.returncode == 1
+    assert error_lines(bundle.stderr) == [
+        f"Error: --bundle {notzip} is not a zip file (build one with `remediate ssm-bundle`)"
+    ]
+    unaffected = cli("diagnose", "--esm", scn.esm_uuid, "--probe", "--probe-timeout", "0.5")
+    assert "Warning" not in unaffected.stderr
+
+
+def test_n7_a_persons_policy_without_its_role_prints_the_error_document(cli: CliRunner) -> None:
+    run = cli("iam-policy", "--for", "starter", "--output", "json")
+    assert run.returncode == 1
+    assert json.loads(run.stdout)["schema"] == "remediate/error@1"

@@ -147,12 +147,17 @@ def iam_policy(
 
     def emit(policy: dict[str, object]) -> None:
         if output == "json":
-            doc = {"schema": "remediate/iam-policy@1", "for": who, "mode": mode, "policy": policy}
+            shown = mode if who == "tool" else None  # issue 23 (N18): a person's policy has no mode
+            doc = {"schema": "remediate/iam-policy@1", "for": who, "mode": shown, "policy": policy}
             click.echo(json.dumps(doc, indent=2, sort_keys=True))
         else:
             click.echo(json.dumps(policy, indent=2))
 
+    from remediate.cli.context import fail
+    from remediate.cli.ignored import warn_ignored
+
     if who == "tool":
+        warn_ignored(["document_name"], "with --for tool (it names the runbook of --for starter|approver)")
         try:
             scope = WriteScope(
                 role_path=role_path, role_tag=role_tag, key_arns=key_arns, secrets=secrets
@@ -178,9 +183,12 @@ def iam_policy(
             )
         )
         return
-    if not role_arn:
-        click.echo(f"Error: --for {who} needs --role-arn (the runbook's AutomationAssumeRole)", err=True)
-        sys.exit(1)
+    # issue 23 (N18): a person's policy is fixed by the runbook, not by the tool's scope flags
+    scoped = ("mode", "probe_roles", "account", "partition", "role_path", "role_tag", "key_arns", "secrets")
+    warn_ignored(scoped, f"with --for {who} (it shapes the policy of --for tool)")
+    if not role_arn:  # issue 23 (N7): with --output json, the error document too
+        fail(f"--for {who} needs --role-arn (the runbook's AutomationAssumeRole)", 1, {"output": output})
+        return
     try:
         policy = human_policy(
             "starter" if who == "starter" else "approver", role_arn=role_arn, document_name=document_name

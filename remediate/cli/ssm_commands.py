@@ -74,6 +74,10 @@ def _deploy(
 
     attachment = None
     if bundle is not None:
+        import zipfile
+
+        if not zipfile.is_zipfile(bundle):  # issue 23 (N18): not any file is a bundle
+            raise InputError(f"--bundle {bundle} is not a zip file (build one with `remediate ssm-bundle`)")
         data = bundle.read_bytes()
         attachment = docs.Attachment(docs.ATTACHMENT, hashlib.sha256(data).hexdigest(), len(data))
     names = list(approvers) or ([default_approver] if default_approver else [])
@@ -116,7 +120,11 @@ def ssm_document(cloudformation: str | None, out: Path | None, output: str, **de
     from remediate.ssm import document as docs
 
     if cloudformation:
+        from remediate.cli.ignored import warn_ignored
         from remediate.ssm.cloudformation import TEMPLATES, template_yaml
+
+        # issue 23 (N18): a template takes these as its stack's parameters, not from the flags
+        warn_ignored(deploy, "with --cloudformation (the template asks for it as a stack parameter)")
 
         text = template_yaml(cloudformation) if output == "text" else _json(TEMPLATES[cloudformation][1]())
     else:

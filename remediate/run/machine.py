@@ -325,6 +325,13 @@ class Run:
                 fix_with=self.fix_with,
                 manual_when=self.manual_when,
             )
+            # issue 23 (N18): an alternative no finding offers changes nothing; say so
+            found = {f.playbook for f in self.findings}
+            offered = {name for pb in self.playbooks if pb.name in found for name in pb.alternatives}
+            self.warnings.extend(
+                f"--fix-with {name} is ignored: no finding of ESM {self.facts.esm.uuid} offers it"
+                for name in sorted(self.fix_with - offered)
+            )
         if self.targets and self.rollback_of is None and self.resume is None:
             full = self.plan
             self.plan = subset.narrow(full, self.targets)
