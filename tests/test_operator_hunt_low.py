@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from remediate.sandbox import FaultRule, Sandbox, build_scenario
 from tests.conftest import CliRunner
 from tests.safety import error_lines
+from tests.test_completion import complete
 
 UNKNOWN = "00000000-0000-0000-0000-000000000000"
 
@@ -132,3 +135,97 @@ def test_n7_a_persons_policy_without_its_role_prints_the_error_document(cli: Cli
     run = cli("iam-policy", "--for", "starter", "--output", "json")
     assert run.returncode == 1
     assert json.loads(run.stdout)["schema"] == "remediate/error@1"
+
+
+def test_n24_a_rollback_shows_deletes_with_minus_and_rule_ids_as_text(
+    sandbox: Sandbox, cli: CliRunner
+) -> None:
+    """operator-hunt N24: a rollback's delete block had `+ Attr = ...` lines, and revoking a rule
+    printed a Python list (`['sgr-...']`)."""
+    scn = build_scenario(sandbox, "msk-iam-no-self-ingress")
+    applied = cli("apply", "--esm", scn.esm_uuid, "--auto-approve")
+    assert applied.returncode == 0, applied.stderr
+    run_id = applied.stdout.rsplit("Run id: ", 1)[1].split()[0]
+    undo = cli("rollback", run_id, "--auto-approve")
+    assert undo.returncode == 0, undo.stderr
+    blocks = undo.stdout.split("  - ")[1:]
+    assert blocks, undo.stdout
+    for block in blocks:
+        body = block.split("\n    }", 1)[0]
+        assert "      + " not in body, body
+    assert "revoking ingress rule(s) sgr-" in undo.stderr, undo.stderr
+    assert "['" not in undo.stderr
+
+
+def test_n24_playbooks_list_columns_do_not_run_together(cli: CliRunner) -> None:
+    run = cli("playbooks", "list")
+    assert run.returncode == 0, run.stderr
+    rows = run.stdout.splitlines()
+    starts = set()
+    for row in rows:
+        name, findings, _actions = row.split("  ", 2)[0], *row.split("  ", 1)[1].lstrip().split("  ", 1)
+        starts.add(row.index(findings, len(name)))
+    assert len(starts) == 1, run.stdout
+
+
+def test_n19_demo_without_a_terminal_and_with_an_unknown_scenario(cli: CliRunner) -> None:
+    """operator-hunt N19: without a terminal the demo said two errors after seeding; an unknown
+    scenario was one 1,734-character line; --no-color had no help; --scenario completed nothing."""
+    run = cli("demo")
+    assert run.returncode == 1
+    assert error_lines(run.stderr) == [
+        "Error: the demo asks for approval before it applies, and there is no terminal to ask on: "
+        "run `remediate demo --auto-approve`"
+    ]
+    assert "Seeded scenario" not in run.stderr
+    typo = cli("demo", "--scenario", "broker-timeot", "--auto-approve")
+    assert typo.returncode == 1
+    assert error_lines(typo.stderr) == [
+        "Error: unknown scenario 'broker-timeot' (did you mean broker-timeout?); "
+        "`python -m remediate.sandbox --list` names them all"
+    ]
+    helped = cli("demo", "--help")
+    assert "--no-color" in helped.stdout
+    assert "no colors" in helped.stdout.split("--no-color", 1)[1].split("\n  -", 1)[0]
+    words = complete(  # a real shell's TAB: click's completion protocol, in a process of its own
+        {
+            "_REMEDIATE_COMPLETE": "bash_complete",
+            "COMP_WORDS": "remediate demo --scenario broker-time",
+            "COMP_CWORD": "3",
+        }
+    )
+    assert "plain,broker-timeout" in words.stdout.split(), words.stdout + words.stderr
+
+
+def test_n19_the_sandbox_lists_its_scenarios_with_what_each_shows(capsys: pytest.CaptureFixture[str]) -> None:
+    from remediate.sandbox.__main__ import main
+
+    assert main(["--list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    row = next(line for line in listed if line.startswith("broker-timeout "))
+    assert "Brokers reachable but timing out" in row
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    shown = capsys.readouterr().out
+    assert "healthy-msk" not in shown  # the names are behind --list, not a 99-name choice list
+
+
+def test_n21_ssm_run_refuses_bad_input_before_any_step(sandbox: Sandbox, cli: CliRunner) -> None:
+    role = "arn:aws:iam::123456789012:role/RemediateAutomation"
+    bad = cli("ssm-run", "--local", "--role-arn", role, "--esm", "not-a-uuid")
+    assert bad.returncode == 1
+    assert error_lines(bad.stderr) == ["Error: 'not-a-uuid' is not an event source mapping UUID or ARN"]
+    none = cli("ssm-run", "--local", "--role-arn", role)
+    assert none.returncode == 1
+    assert error_lines(none.stderr) == [
+        "Error: --mode Apply changes one mapping: give --esm (every mapping: Diagnose or Plan)"
+    ]
+    scn = build_scenario(sandbox, "broker-timeout")
+    sandbox.clear_calls()
+    blind = cli("ssm-run", "--local", "--role-arn", role, "--esm", scn.esm_uuid)
+    assert blind.returncode == 1
+    assert error_lines(blind.stderr) == [
+        "Error: --mode Apply has an approval step and there is no terminal to ask on: "
+        "give --approve yes (or no); nothing was run"
+    ]
+    assert sandbox.calls == []

@@ -37,11 +37,16 @@ def playbooks_list(output: str) -> None:
         ]
         doc = {"schema": "remediate/playbooks@1", "playbooks": listed}
         click.echo(json.dumps(doc, indent=2, sort_keys=True))
+    rows = []
     for pb in books if output == "text" else ():
         acts = ", ".join(a.action for a in pb.actions) or "(report only)"
         for name, refs in pb.alternatives.items():
             acts += f" (or --fix-with {name}: {', '.join(a.action for a in refs)})"
-        click.echo(f"{pb.name:24} {', '.join(pb.findings):40} {acts}")
+        rows.append((pb.name, ", ".join(pb.findings), acts))
+    # issue 23 (N24): columns as wide as their longest cell, so none runs into the next
+    widths = [max((len(r[i]) for r in rows), default=0) for i in (0, 1)]
+    for name, findings, acts in rows:
+        click.echo(f"{name:{widths[0]}}  {findings:{widths[1]}}  {acts}")
     for err in errors:
         click.echo(f"invalid: {err}", err=True)
     if errors:

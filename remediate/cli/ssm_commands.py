@@ -274,6 +274,19 @@ def ssm_run(
         key_arns,
         default_approver="local-operator",
     )
+    env = _runner_env(ctx)
+    # issue 23 (operator-hunt N21): bad input is found here, in one line, not inside a step
+    if esm:
+        from remediate.observe.first_read import parse_esm_id
+
+        parse_esm_id(esm)
+    if mode == "Apply" and not esm:
+        raise InputError("--mode Apply changes one mapping: give --esm (every mapping: Diagnose or Plan)")
+    if mode == "Apply" and approve is None and not sys.stdin.isatty():
+        raise InputError(
+            "--mode Apply has an approval step and there is no terminal to ask on: "
+            "give --approve yes (or no); nothing was run"
+        )
     reporter = CliReporter(ctx, False, False)  # progress only: a spinner on a terminal, lines elsewhere
 
     def approver(step: str, message: str, approvers: Sequence[str], minimum: int) -> list[Decision]:
@@ -301,7 +314,7 @@ def ssm_run(
         approver=approver,
         bundle=bundle,
         region=where,
-        env=_runner_env(ctx),
+        env=env,
         progress=reporter.progress,
         versions=Versions(running=document_version, default=default_version),
     )

@@ -106,7 +106,9 @@ def _change_lines(change: Change, s: Style) -> list[str]:
     keys = list(dict.fromkeys([*before.keys(), *change.after.keys()]))
     for key in keys:
         old, new = before.get(key), change.after.get(key)
-        if key not in change.after:
+        if change.kind == "delete":  # issue 23 (N24): what a delete removes is all `-`, never `+`
+            lines.append(f"      {s('-', 'red')} {key} = {_value(old if key in before else new)}")
+        elif key not in change.after:
             lines.append(f"      {s('-', 'red')} {key} = {_value(old)}")
         elif change.before is None or key not in before:
             if _multiline(new):
