@@ -229,3 +229,17 @@ def test_n21_ssm_run_refuses_bad_input_before_any_step(sandbox: Sandbox, cli: Cl
         "give --approve yes (or no); nothing was run"
     ]
     assert sandbox.calls == []
+
+
+def test_n20_scan_of_two_regions_shows_the_region_column(sandbox: Sandbox, cli: CliRunner) -> None:
+    """operator-hunt N20: with every mapping in us-east-1, nothing said eu-west-1 was scanned."""
+    scn = build_scenario(sandbox, "healthy-msk")
+    run = cli("scan", "--region", "us-east-1", "--region", "eu-west-1")
+    assert run.returncode == 0, run.stderr
+    header, *rows = run.stdout.splitlines()
+    assert header.split()[:2] == ["REGION", "ESM"]
+    row = next(r for r in rows if scn.esm_uuid in r)
+    assert row.split()[:2] == ["us-east-1", scn.esm_uuid]
+    assert "mapping(s) scanned in us-east-1, eu-west-1:" in run.stdout
+    one = cli("scan", "--region", "us-east-1")
+    assert one.stdout.split()[0] == "ESM"

@@ -248,7 +248,7 @@ def scan(
         emit_scan_report(ctx, report, results, books)
         sys.exit(fleet.exit_code(results))
     if text:
-        ctx.emit(render_scan_table(results, ctx.color))
+        ctx.emit(render_scan_table(results, ctx.color, list(sessions)))
     if not fix:
         if not text:
             ctx.emit_json(fleet.to_json(results))
