@@ -389,6 +389,18 @@ def ssm_start(
         max_concurrency=max_concurrency,
         max_errors=max_errors,
     )
-    request.params()  # bad input is refused before credentials or the network are touched
+    params = request.params()  # bad input is refused before credentials or the network are touched
     ctx = Ctx(**opts)
-    click.echo(start(ctx.aws(), request))
+    execution_id = start(ctx.aws(), request)
+    if ctx.settings.output == "json":  # issue 23 (N23): one document, not the bare id
+        ctx.emit_json(
+            {
+                "schema": "remediate/ssm-start@1",
+                "execution_id": execution_id,
+                "document": params["DocumentName"],
+                "parameters": params["Parameters"],
+                **({"target_locations": params["TargetLocations"]} if "TargetLocations" in params else {}),
+            }
+        )
+    else:
+        click.echo(execution_id)
