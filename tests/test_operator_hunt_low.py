@@ -243,3 +243,29 @@ def test_n20_scan_of_two_regions_shows_the_region_column(sandbox: Sandbox, cli: 
     assert "mapping(s) scanned in us-east-1, eu-west-1:" in run.stdout
     one = cli("scan", "--region", "us-east-1")
     assert one.stdout.split()[0] == "ESM"
+
+
+def test_n25_plan_says_who_holds_the_mappings_lock(sandbox: Sandbox, cli: CliRunner) -> None:
+    """operator-hunt N25: `plan` while another run holds the lock said nothing (Terraform's plan does);
+    a role denied lambda:ListTags plans as before, silently."""
+    import time
+
+    scn = build_scenario(sandbox, "broker-timeout")
+    lam = sandbox.client("lambda")
+    arn = lam.get_event_source_mapping(UUID=scn.esm_uuid)["EventSourceMappingArn"]
+    since = int(time.time()) - 60
+    holder = f"held/r-20261207T000000Z-abcdef/other-host/4242/{since}/{since + 3600}"
+    lam.tag_resource(Resource=arn, Tags={"remediate:lock:0123456789abcdef": holder})
+    run = cli("plan", "--esm", scn.esm_uuid)
+    assert run.returncode == 0, run.stderr
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since))
+    assert (
+        f"Note: ESM {scn.esm_uuid} is locked by run r-20261207T000000Z-abcdef (host other-host, pid 4242) "
+        f"since {stamp}: an apply now is refused until it ends; if that run is no longer running: "
+        f"remediate unlock --esm {scn.esm_uuid}"
+    ) in run.stderr.splitlines()
+    sandbox.faults.add(FaultRule(service="lambda", operation="ListTags", kind="status", status=403))
+    denied = cli("plan", "--esm", scn.esm_uuid)
+    assert denied.returncode == 0, denied.stderr
+    assert "locked" not in denied.stderr
+    assert "COULD_NOT_CHECK" not in denied.stdout

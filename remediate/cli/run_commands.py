@@ -149,6 +149,7 @@ def plan(esm: str, out: str | None, detailed_exitcode: bool, fix_with: tuple[str
     """Read-only: findings and the ordered change plan, like `terraform plan`."""
     from remediate import plan as plan_mod
     from remediate.cli.outcome import warn
+    from remediate.run import lock
     from remediate.run.render import render_findings, render_plan
 
     report = take_report(opts)
@@ -175,6 +176,15 @@ def plan(esm: str, out: str | None, detailed_exitcode: bool, fix_with: tuple[str
             render_findings(run.facts, run.findings, ctx.color) + "\n" + render_plan(run.plan, ctx.color)
         )
     warn(run)  # issue 23 (N18): after the result, as apply orders them
+    holder = lock.held_now(run.aws, run.facts.esm.arn)
+    if holder is not None:  # issue 23 (N25): as Terraform's plan reports a held state lock
+        click.echo(
+            f"Note: ESM {run.facts.esm.uuid} is locked by run {holder.run_id}"
+            + (f" (host {holder.host}, pid {holder.pid})" if holder.host else "")
+            + f" since {holder.since_text()}: an apply now is refused until it ends; "
+            + lock.way_out(run.facts.esm.uuid),
+            err=True,
+        )
     if detailed_exitcode and run.plan.changes:
         sys.exit(EXIT_CHANGES)
 

@@ -164,6 +164,8 @@ PERMISSIONS = (
     # issue 21: the mapping's own system logs (the function's log group) and, item 4, the MSK brokers' logs
     # (the log group LoggingInfo names)
     "logs:FilterLogEvents",
+    # issue 23 (operator-hunt N25): `plan` reports a run holding the mapping's lock (tags on the ESM)
+    "lambda:ListTags",
 )
 
 
