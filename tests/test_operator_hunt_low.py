@@ -269,3 +269,16 @@ def test_n25_plan_says_who_holds_the_mappings_lock(sandbox: Sandbox, cli: CliRun
     assert denied.returncode == 0, denied.stderr
     assert "locked" not in denied.stderr
     assert "COULD_NOT_CHECK" not in denied.stdout
+
+
+def test_n26_invalid_yaml_is_one_line_per_file(cli: CliRunner, tmp_path: Path) -> None:
+    """operator-hunt N26: PyYAML's multi-line message (the text quoted under a caret) became one line."""
+    (tmp_path / "broken.yaml").write_text("name: broken\nfindings: [A\nactions: []\n")
+    (tmp_path / "tabs.yaml").write_text("name: tabs\n\tfindings: []\n")
+    run = cli("playbooks", "validate", str(tmp_path))
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 2, run.stderr
+    assert lines[0].startswith(f"Error: {tmp_path / 'broken.yaml'}: invalid YAML at line "), lines[0]
+    tabs = f"Error: {tmp_path / 'tabs.yaml'}: invalid YAML at line 2, column 1: "
+    assert lines[1].startswith(tabs), lines[1]
