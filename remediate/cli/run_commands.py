@@ -293,6 +293,8 @@ def scan(
                 )
             except KeyboardInterrupt:  # a second signal: the run in flight stopped at once
                 outcomes = []
+            finally:
+                reporter.close()  # issue 23 (N24): the spinner is gone before the outcomes are printed
     if text:
         for o in outcomes:
             status = f"failed: {o.error}" if o.error else f"{o.state}, applied {', '.join(o.applied) or '-'}"
