@@ -450,20 +450,47 @@ def _exempt(stmt: dict[str, Any], req: Request) -> None:
     )
 
 
+def _split_off(stmt: dict[str, Any], req: Request, taken: set[str]) -> dict[str, Any] | None:
+    """issue 23 (operator-hunt N28): a Deny that lists the blocked action literally beside others is
+    split in two, so the principal's exception covers only the blocked action: `stmt` keeps the other
+    actions unchanged, and the returned copy (Sid `Remediate<Sid><Action>`) denies the blocked action
+    alone. None when the action is not listed literally or another entry (a wildcard) covers it too."""
+    if req.principal is None or "NotPrincipal" in stmt:
+        return None
+    actions = _as_list(stmt.get("Action"))
+    listed = [a for a in actions if isinstance(a, str) and a.lower() == req.action.lower()]
+    rest = [a for a in actions if a not in listed]
+    if not listed or not rest or any(wildcard(a, req.action, ignore_case=True) for a in rest):
+        return None
+    part = copy.deepcopy(stmt)
+    stmt["Action"] = rest if len(rest) > 1 else rest[0]
+    part["Action"] = listed[0]
+    base = f"Remediate{stmt.get('Sid') or 'Deny'}{req.action.split(':')[-1]}"
+    part["Sid"] = _unique_sids("".join(c for c in base if c.isalnum()), 1, taken)[0]
+    return part
+
+
 def narrow(document: Document | None, requests: Sequence[Request]) -> Document | None:
-    """A copy of `document` whose explicit Denies no longer block `requests`; other statements untouched."""
+    """A copy of `document` whose explicit Denies no longer block `requests`; other statements untouched
+    (a Deny of several actions is split first, so only the blocked action's part is narrowed)."""
     if document is None:
         return None
     doc = copy.deepcopy(document)
     stmts = statements(doc)
+    single = isinstance(doc.get("Statement"), dict)
+    taken = {str(s["Sid"]) for s in stmts if s.get("Sid")}
     for req in requests:
-        for stmt in stmts:
+        for stmt in list(stmts):
             if stmt.get("Effect") == "Deny" and statement_matches(stmt, req) is True:
+                part = _split_off(stmt, req, taken)
+                if part is not None:  # after the user's statements, which keep their places
+                    stmts.append(part)
+                    stmt = part
                 _exempt(stmt, req)
                 if statement_matches(stmt, req) is not False:
                     raise PolicyError(f"could not narrow statement {stmt.get('Sid', '(no Sid)')}")
-    if isinstance(doc.get("Statement"), dict):
-        doc["Statement"] = stmts[0]
+    if stmts:
+        doc["Statement"] = stmts[0] if single and len(stmts) == 1 else stmts
     return doc
 
 

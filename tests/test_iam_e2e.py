@@ -16,6 +16,7 @@ from remediate.policy import statements
 from remediate.sandbox import Sandbox
 from remediate.sandbox.scenarios import build_scenario
 from tests.conftest import CliRunner
+from tests.policy_split import split_off_deny
 
 # scenario -> (policy-changing actions expected in the plan, manual steps expected)
 SCENARIOS: dict[str, tuple[list[str], int]] = {
@@ -46,7 +47,7 @@ def assert_minimal(before: dict[str, Any] | None, after: dict[str, Any]) -> None
         assert changed <= _NARROWING_KEYS, changed
     for added in new[len(old) :]:
         assert added["Sid"].startswith("Remediate")
-        assert added["Effect"] == "Allow"
+        assert added["Effect"] == "Allow" or split_off_deny(added, old, new), added
         assert not (added.get("Principal") == "*" and added.get("Action") == "*")
 
 
@@ -84,13 +85,19 @@ def test_scenario_is_fixed_minimally(name: str, sandbox: Sandbox, cli: CliRunner
 def test_seed_explicit_deny_is_narrowed_for_the_role_only(sandbox: Sandbox, cli: CliRunner) -> None:
     scenario = build_scenario(sandbox, "secret-endpoint-explicit-deny")
     (change,) = [c for c in plan_json(cli, scenario.esm_uuid)["changes"] if c["action"] != "reenable_esm"]
-    deny = statements(change["after"]["PolicyDocument"])[1]
-    assert deny["Sid"] == "DenySecretValues"
-    assert deny["Effect"] == "Deny"
-    assert deny["Action"] == ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]
-    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [scenario.role_arn]}}
+    before = statements(change["before"]["PolicyDocument"])[1]
+    _allow, kept, part = statements(change["after"]["PolicyDocument"])  # the part comes last
+    # issue 23 (operator-hunt N28): only the blocking part (GetSecretValue) is split off and narrowed;
+    # the role stays denied PutSecretValue, which it does not need
+    assert kept == {**before, "Action": "secretsmanager:PutSecretValue"}
+    assert "Condition" not in kept
+    assert part["Sid"] == "RemediateDenySecretValuesGetSecretValue"
+    assert part["Effect"] == "Deny"
+    assert part["Action"] == "secretsmanager:GetSecretValue"
+    assert part["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [scenario.role_arn]}}
     text = cli("plan", "--esm", scenario.esm_uuid).stdout
-    assert '+        "ArnNotEquals": {' in text  # the diff shows the narrowing, nothing else
+    assert '+        "ArnNotEquals": {' in text  # the diff shows the split and the narrowing
+    assert '"Sid": "RemediateDenySecretValuesGetSecretValue"' in text, text
 
 
 def test_scram_acl_case_needs_the_error_text(sandbox: Sandbox, cli: CliRunner) -> None:

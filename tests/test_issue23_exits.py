@@ -40,3 +40,21 @@ def test_n7_a_usage_error_with_remediate_output_json_prints_one_document(cli: Cl
     run = cli("apply", "--esm", "x", "--watch", "0", env={"REMEDIATE_OUTPUT": "json"})
     assert run.returncode == 1
     assert json.loads(run.stdout)["schema"] == "remediate/error@1"
+
+
+def test_n7_a_failed_apply_reports_no_run_id_without_a_journal(cli: CliRunner) -> None:
+    """operator-hunt N7: `apply --esm nope --output json` named a run whose journal never existed."""
+    run = cli("apply", "--esm", "00000000-0000-0000-0000-000000000000", "--auto-approve", "--output", "json")
+    assert run.returncode == 1
+    doc = json.loads(run.stdout)
+    assert doc["run_id"] is None, doc
+
+
+def test_n7_a_usage_error_is_one_line_on_stderr(cli: CliRunner) -> None:
+    """operator-hunt N7: click's four-line usage block became one `Error:` line (README: one line)."""
+    for args in (("diagnose", "--output", "json"), ("plan", "--output=json", "--bogus"), ("diagnose",)):
+        run = cli(*args)
+        assert run.returncode == 1
+        (line,) = run.stderr.strip().splitlines()
+        assert line.startswith("Error: "), line
+        assert line.endswith(f"; see 'remediate {args[0]} --help'"), line

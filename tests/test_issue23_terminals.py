@@ -157,3 +157,71 @@ def test_old_5_end_of_input_at_the_question_prints_one_json_document(
     doc = one_document(out)
     assert doc["state"] == "refused"
     assert doc["applied"] == []
+
+
+def test_n24_ctrl_c_at_the_question_ends_the_prompt_line_first(
+    sandbox: Sandbox, cli_env: dict[str, str]
+) -> None:
+    """operator-hunt N24: with everything on one terminal, Ctrl-C at `Enter a value:` printed the
+    outcome on the prompt's line (`Enter a value: Aborted; ...`)."""
+    scn = build_scenario(sandbox, "broker-timeout")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [REMEDIATE, "apply", "--esm", scn.esm_uuid], env=cli_env, stdin=slave, stdout=slave, stderr=slave
+    )
+    os.close(slave)
+    seen = b""
+    try:
+        while PROMPT.encode() not in seen:
+            seen += os.read(master, 4096)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 3
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    after = seen.decode(errors="replace").split(PROMPT, 1)[1]
+    assert after.lstrip(" ").removeprefix("^C").startswith(("\r\n", "\n")), after
+    assert "nothing was changed" in after
+
+
+def test_n24_scan_fix_outcomes_are_not_glued_to_the_spinner(
+    sandbox: Sandbox, cli_env: dict[str, str]
+) -> None:
+    """operator-hunt N24: on a terminal, `scan --fix`'s outcome line was printed on the spinner's line
+    (`⠧ ESM … is Enabledbb11…: failed: …`)."""
+    scn = build_scenario(sandbox, "broker-timeout")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [REMEDIATE, "scan", "--fix", "--auto-approve"], env=cli_env, stdin=slave, stdout=slave, stderr=slave
+    )
+    os.close(slave)
+    seen = b""
+    try:
+        assert proc.wait(timeout=120) in (0, 2)
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    screen = seen.decode(errors="replace")
+    outcome = f"{scn.esm_uuid}: done, applied "
+    assert outcome in screen, screen
+    before = screen.rsplit(outcome, 1)[0]
+    # a line of its own: after a newline, or on the line the stopped spinner erased (cursor at column 0)
+    assert before.endswith(("\n", "\r\x1b[2K", "\r\x1b[1A\x1b[2K")), repr(before[-80:])

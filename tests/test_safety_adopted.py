@@ -43,3 +43,33 @@ def test_n2b_n2c_rollback_of_a_killed_run_keeps_what_the_rerun_relies_on(
     again = cli("rollback", killed.run_id, "--auto-approve")
     assert again.returncode == 0, again.stderr
     assert tagged(sandbox, scn.vpc_id, killed.run_id) == []
+
+
+def test_item2_a_later_run_of_the_mapping_keeps_the_role_statement(sandbox: Sandbox, cli: CliRunner) -> None:
+    """issue 23 item 2: R1 made `remediate-esm-access` and failed at its restart; R2, a later run of the
+    same mapping, fixed something else and verified with the statement in place. `rollback R1` keeps
+    the statement and names R2; once R2 is rolled back, `rollback R1` removes it."""
+    from remediate.sandbox import FaultRule
+
+    scn = build_scenario(sandbox, "role-missing-msk-access")
+    sandbox.faults.add(
+        FaultRule(service="lambda", operation="UpdateEventSourceMapping", kind="status", status=400, times=1)
+    )
+    first = cli("apply", "--esm", scn.esm_uuid, "--auto-approve")
+    assert first.returncode == 1, first.stderr
+    r1 = first.stderr.split("Run id: ")[1].split()[0]
+    lam = sandbox.client("lambda")
+    function = lam.get_event_source_mapping(UUID=scn.esm_uuid)["FunctionArn"]
+    lam.update_function_configuration(FunctionName=function, Timeout=900)
+    second = cli("apply", "--esm", scn.esm_uuid, "--auto-approve")
+    assert second.returncode == 0, second.stderr
+    r2 = second.stdout.rsplit("Run id: ", 1)[1].split()[0]
+    iam = sandbox.client("iam")
+    role = scn.role_arn.rsplit("/", 1)[-1]
+    undo = cli("rollback", r1, "--auto-approve")
+    assert f"which run {r2} (ESM {scn.esm_uuid}) relies on" in undo.stdout + undo.stderr, undo.stdout
+    assert "remediate-esm-access" in iam.list_role_policies(RoleName=role)["PolicyNames"]
+    assert cli("rollback", r2, "--auto-approve").returncode == 0
+    again = cli("rollback", r1, "--auto-approve")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "remediate-esm-access" not in iam.list_role_policies(RoleName=role)["PolicyNames"]

@@ -128,7 +128,7 @@ CASES: dict[str, Case] = {
             *("--bundle", str(write_bytes(tmp / "b.zip", b"PK not a zip"))),
         ],
         {},
-        "File is not a zip file",
+        "is not a zip file (build one with `remediate ssm-bundle`)",
     ),
 }
 

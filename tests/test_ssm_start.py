@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from botocore.stub import Stubber
 
@@ -109,7 +111,7 @@ def test_cli_refuses_a_bad_role_arn_in_one_line_without_calling_aws(sandbox: San
 def test_cli_fails_in_one_line_at_the_first_answer_when_the_api_is_unavailable(
     sandbox: Sandbox, cli: CliRunner
 ) -> None:
-    """The sandbox has no StartAutomationExecution (moto lacks it): one attempt, one line, no HTML."""
+    """No runbook deployed (AutomationDefinitionNotFoundException): one attempt, one line, no HTML."""
     scn = build_scenario(sandbox, "broker-timeout")
     sandbox.clear_calls()
     result = cli("ssm-start", "--esm", scn.esm_uuid, "--role-arn", ROLE)
@@ -118,3 +120,31 @@ def test_cli_fails_in_one_line_at_the_first_answer_when_the_api_is_unavailable(
     assert line.startswith("Error: ssm:start_automation_execution failed")
     assert "<" not in line
     assert sandbox.calls == [("ssm", "StartAutomationExecution")]
+
+
+def _deployed(sandbox: Sandbox, cli: CliRunner) -> None:
+    """The runbook as `ssm-document` prints it, created in the sandbox as a deployer would."""
+    runbook = cli("ssm-document", "--approver", ROLE)
+    assert runbook.returncode == 0, runbook.stderr
+    sandbox.client("ssm").create_document(
+        Name="Remediate-KafkaEventSourceMapping",
+        Content=runbook.stdout,
+        DocumentType="Automation",
+        DocumentFormat="YAML",
+    )
+
+
+def test_n23_ssm_start_output_json_is_one_document(sandbox: Sandbox, cli: CliRunner) -> None:
+    """operator-hunt N23: `ssm-start --output json` printed the bare execution id."""
+    scn = build_scenario(sandbox, "broker-timeout")
+    _deployed(sandbox, cli)
+    result = cli("ssm-start", "--esm", scn.esm_uuid, "--role-arn", ROLE, "--output", "json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["schema"] == "remediate/ssm-start@1"
+    assert len(doc["execution_id"]) == 36
+    assert doc["document"] == "Remediate-KafkaEventSourceMapping"
+    assert doc["parameters"] == {"AutomationAssumeRole": [ROLE], "EsmId": [scn.esm_uuid], "Mode": ["Plan"]}
+    text = cli("ssm-start", "--esm", scn.esm_uuid, "--role-arn", ROLE)
+    assert text.returncode == 0, text.stderr
+    assert len(text.stdout.strip()) == 36

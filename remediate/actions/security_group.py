@@ -207,7 +207,7 @@ class _AuthorizeRule(Action):
     def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
         if change.kind == "delete":
             ctx.progress(
-                f"revoking {self.direction} rule(s) {change.after['SecurityGroupRuleIds']} "
+                f"revoking {self.direction} rule(s) {', '.join(change.after['SecurityGroupRuleIds'])} "
                 f"of {change.resource}"
             )
             ctx.aws.call(

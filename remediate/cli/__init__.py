@@ -48,7 +48,11 @@ def main() -> None:
             error_document("aborted; nothing was changed", ApprovalRefused.exit_code)
         sys.exit(ApprovalRefused.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        if isinstance(exc, click.UsageError):  # issue 23 (N7): one line, not click's usage block
+            where = f"; see '{exc.ctx.command_path} --help'" if exc.ctx is not None else ""
+            click.echo(f"Error: {exc.format_message()}{where}", err=True)
+        else:
+            exc.show()
         if as_json or argv_wants_json(sys.argv[1:]):
             error_document(exc.format_message(), 1)
         sys.exit(1)

@@ -46,7 +46,7 @@ def new_run(
 def _apply_doc(run: Run, state: str, error: str | None) -> dict[str, Any]:
     return {
         "schema": "remediate/apply@1",
-        "run_id": run.run_id,
+        "run_id": run.journaled_id,
         "state": state,
         "applied": run.applied_ids,
         "in_flight": run.in_flight,
@@ -223,7 +223,7 @@ def rollback(run_id: str, auto_approve: bool, plan_only: bool, out: str | None, 
     def doc(run: Run, state: str, error: str | None) -> dict[str, Any]:
         return {
             "schema": "remediate/rollback@1",
-            "run_id": run.run_id,
+            "run_id": run.journaled_id,
             "rolled_back": run_id,
             "state": state,
             "applied": run.applied_ids,
@@ -232,7 +232,13 @@ def rollback(run_id: str, auto_approve: bool, plan_only: bool, out: str | None, 
             "plan": run.plan.to_json() if run.plan is not None else None,
         }
 
-    if last is not None and last.get("status") == "done" and not last.get("refused"):
+    # issue 23 (N16): a rollback whose own undo was rolled back (R3 undid R2) left nothing undone
+    if (
+        last is not None
+        and last.get("status") == "done"
+        and not last.get("refused")
+        and set(last.get("undone", [])) <= record.undone
+    ):
         message = f"Run {run_id} was already rolled back by run {last.get('by')}; nothing to do."
         if ctx.settings.output == "json":
             ctx.emit_json(

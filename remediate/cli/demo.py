@@ -8,6 +8,7 @@ code. Nothing in the engine knows it is talking to a sandbox.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 
 import click
@@ -20,10 +21,34 @@ def _banner(text: str, color: bool) -> None:
     click.echo("\n" + (click.style(text, bold=True, fg="cyan") if color else text), err=True)
 
 
+def complete_scenario(
+    _ctx: click.Context, _param: click.Parameter, incomplete: str
+) -> list[click.shell_completion.CompletionItem]:
+    """Shell completion of `--scenario`: the sandbox's scenarios, each with its description
+    (issue 23, operator-hunt N19); nothing without the sandbox extra."""
+    from click.shell_completion import CompletionItem
+
+    try:
+        from remediate.sandbox.scenarios import scenario_names, scenario_options
+    except ImportError:
+        return []
+    return [
+        CompletionItem(name, help=scenario_options(name).description)
+        for name in scenario_names()
+        if name.startswith(incomplete)
+    ]
+
+
 @click.command()
-@click.option("--scenario", default="broker-timeout", show_default=True, help="Sandbox scenario to seed.")
+@click.option(
+    "--scenario",
+    default="broker-timeout",
+    show_default=True,
+    shell_complete=complete_scenario,
+    help="Sandbox scenario to seed (`python -m remediate.sandbox --list` names them, with what each shows).",
+)
 @click.option("--auto-approve", is_flag=True, default=False, help="Skip the interactive approval.")
-@click.option("--no-color", is_flag=True, default=False)
+@click.option("--no-color", is_flag=True, default=False, help="Plain text: no colors (as NO_COLOR=1 does).")
 @guard
 def demo(scenario: str, auto_approve: bool, no_color: bool) -> None:
     """The whole flow against the embedded AWS sandbox, on a seeded broken trigger (no AWS account)."""
@@ -39,8 +64,19 @@ def run_demo(cli: click.Group, scenario: str, *, auto_approve: bool, color: bool
     except ImportError as exc:
         raise InputError("the demo needs the sandbox extra: pip install 'remediate[sandbox]'") from exc
 
-    if scenario not in scenario_names():
-        raise InputError(f"unknown scenario {scenario!r}; known: {', '.join(scenario_names())}")
+    if scenario not in scenario_names():  # issue 23 (N19): one short line, not every name
+        import difflib
+
+        close = difflib.get_close_matches(scenario, scenario_names(), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise InputError(
+            f"unknown scenario {scenario!r}{hint}; `python -m remediate.sandbox --list` names them all"
+        )
+    if not auto_approve and not sys.stdin.isatty():  # issue 23 (N19): said before the sandbox starts
+        raise InputError(
+            "the demo asks for approval before it applies, and there is no terminal to ask on: "
+            "run `remediate demo --auto-approve`"
+        )
     saved_env = dict(os.environ)
     with Sandbox() as sb, tempfile.TemporaryDirectory(prefix="remediate-demo-") as state_dir:
         _banner(f"Embedded AWS sandbox (moto server) listening on {sb.endpoint_url}", color)

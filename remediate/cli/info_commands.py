@@ -37,11 +37,16 @@ def playbooks_list(output: str) -> None:
         ]
         doc = {"schema": "remediate/playbooks@1", "playbooks": listed}
         click.echo(json.dumps(doc, indent=2, sort_keys=True))
+    rows = []
     for pb in books if output == "text" else ():
         acts = ", ".join(a.action for a in pb.actions) or "(report only)"
         for name, refs in pb.alternatives.items():
             acts += f" (or --fix-with {name}: {', '.join(a.action for a in refs)})"
-        click.echo(f"{pb.name:24} {', '.join(pb.findings):40} {acts}")
+        rows.append((pb.name, ", ".join(pb.findings), acts))
+    # issue 23 (N24): columns as wide as their longest cell, so none runs into the next
+    widths = [max((len(r[i]) for r in rows), default=0) for i in (0, 1)]
+    for name, findings, acts in rows:
+        click.echo(f"{name:{widths[0]}}  {findings:{widths[1]}}  {acts}")
     for err in errors:
         click.echo(f"invalid: {err}", err=True)
     if errors:
@@ -147,12 +152,17 @@ def iam_policy(
 
     def emit(policy: dict[str, object]) -> None:
         if output == "json":
-            doc = {"schema": "remediate/iam-policy@1", "for": who, "mode": mode, "policy": policy}
+            shown = mode if who == "tool" else None  # issue 23 (N18): a person's policy has no mode
+            doc = {"schema": "remediate/iam-policy@1", "for": who, "mode": shown, "policy": policy}
             click.echo(json.dumps(doc, indent=2, sort_keys=True))
         else:
             click.echo(json.dumps(policy, indent=2))
 
+    from remediate.cli.context import fail
+    from remediate.cli.ignored import warn_ignored
+
     if who == "tool":
+        warn_ignored(["document_name"], "with --for tool (it names the runbook of --for starter|approver)")
         try:
             scope = WriteScope(
                 role_path=role_path, role_tag=role_tag, key_arns=key_arns, secrets=secrets
@@ -178,9 +188,12 @@ def iam_policy(
             )
         )
         return
-    if not role_arn:
-        click.echo(f"Error: --for {who} needs --role-arn (the runbook's AutomationAssumeRole)", err=True)
-        sys.exit(1)
+    # issue 23 (N18): a person's policy is fixed by the runbook, not by the tool's scope flags
+    scoped = ("mode", "probe_roles", "account", "partition", "role_path", "role_tag", "key_arns", "secrets")
+    warn_ignored(scoped, f"with --for {who} (it shapes the policy of --for tool)")
+    if not role_arn:  # issue 23 (N7): with --output json, the error document too
+        fail(f"--for {who} needs --role-arn (the runbook's AutomationAssumeRole)", 1, {"output": output})
+        return
     try:
         policy = human_policy(
             "starter" if who == "starter" else "approver", role_arn=role_arn, document_name=document_name

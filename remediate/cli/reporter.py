@@ -124,9 +124,14 @@ def ask_yes(auto_approve: bool, question: str, no_terminal: str) -> bool:
     from remediate.cli import ticker
 
     with ticker.paused(), terminal() as term:
-        term.write(f"\n{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
-        term.flush()
-        answer = sys.stdin.readline()
+        try:
+            term.write(f"\n{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
+            term.flush()
+            answer = sys.stdin.readline()
+        except BaseException:  # issue 23 (N24): Ctrl-C's outcome goes on a line of its own
+            term.write("\n")
+            term.flush()
+            raise
         if not answer:
             term.write("\n")
             raise ApprovalRefused("no answer (end of input); nothing was changed")

@@ -96,11 +96,16 @@ def diagnose(
     """Read-only: observe the ESM, run every check, print the findings (`--output markdown`: a report
     with a picture of the network path and the plan that would fix it). With --probe-from-vpc it is not
     read-only: it creates, invokes and deletes the probe function, after approval, as `remediate probe`."""
+    from remediate.cli.ignored import warn_ignored
     from remediate.observe import first_read
 
     report = take_report(opts)
     ctx = Ctx(**opts)
     ctx.target_esm(esm)
+    if not probe:  # issue 23 (N18): said, not silently dropped
+        warn_ignored(["probe_timeout"], "without --probe (it times the connects --probe makes)")
+    if not probe_from_vpc:
+        warn_ignored(["auto_approve"], "without --probe-from-vpc (the only question diagnose asks)")
     aws = ctx.aws()
     # The mapping's read goes out now; the engine's modules load while it is on the wire (issue 26).
     first_read.start(aws, esm, metrics=ctx.settings.metrics_window > 0)
@@ -143,6 +148,8 @@ def diagnose(
 def plan(esm: str, out: str | None, detailed_exitcode: bool, fix_with: tuple[str, ...], **opts: Any) -> None:
     """Read-only: findings and the ordered change plan, like `terraform plan`."""
     from remediate import plan as plan_mod
+    from remediate.cli.outcome import warn
+    from remediate.run import lock
     from remediate.run.render import render_findings, render_plan
 
     report = take_report(opts)
@@ -167,6 +174,16 @@ def plan(esm: str, out: str | None, detailed_exitcode: bool, fix_with: tuple[str
     else:
         ctx.emit(
             render_findings(run.facts, run.findings, ctx.color) + "\n" + render_plan(run.plan, ctx.color)
+        )
+    warn(run)  # issue 23 (N18): after the result, as apply orders them
+    holder = lock.held_now(run.aws, run.facts.esm.arn)
+    if holder is not None:  # issue 23 (N25): as Terraform's plan reports a held state lock
+        click.echo(
+            f"Note: ESM {run.facts.esm.uuid} is locked by run {holder.run_id}"
+            + (f" (host {holder.host}, pid {holder.pid})" if holder.host else "")
+            + f" since {holder.since_text()}: an apply now is refused until it ends; "
+            + lock.way_out(run.facts.esm.uuid),
+            err=True,
         )
     if detailed_exitcode and run.plan.changes:
         sys.exit(EXIT_CHANGES)
@@ -254,7 +271,7 @@ def scan(
         emit_scan_report(ctx, report, results, books)
         sys.exit(fleet.exit_code(results))
     if text:
-        ctx.emit(render_scan_table(results, ctx.color))
+        ctx.emit(render_scan_table(results, ctx.color, list(sessions)))
     if not fix:
         if not text:
             ctx.emit_json(fleet.to_json(results))
@@ -292,6 +309,8 @@ def scan(
                 )
             except KeyboardInterrupt:  # a second signal: the run in flight stopped at once
                 outcomes = []
+            finally:
+                reporter.close()  # issue 23 (N24): the spinner is gone before the outcomes are printed
     if text:
         for o in outcomes:
             status = f"failed: {o.error}" if o.error else f"{o.state}, applied {', '.join(o.applied) or '-'}"

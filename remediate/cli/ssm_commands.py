@@ -82,6 +82,10 @@ def _deploy(
 
     attachment = None
     if bundle is not None:
+        import zipfile
+
+        if not zipfile.is_zipfile(bundle):  # issue 23 (N18): not any file is a bundle
+            raise InputError(f"--bundle {bundle} is not a zip file (build one with `remediate ssm-bundle`)")
         data = bundle.read_bytes()
         attachment = docs.Attachment(docs.ATTACHMENT, hashlib.sha256(data).hexdigest(), len(data))
     names = list(approvers) or ([default_approver] if default_approver else [])
@@ -125,7 +129,11 @@ def ssm_document(cloudformation: str | None, out: Path | None, output: str, **de
     from remediate.ssm import document as docs
 
     if cloudformation:
+        from remediate.cli.ignored import warn_ignored
         from remediate.ssm.cloudformation import TEMPLATES, template_yaml
+
+        # issue 23 (N18): a template takes these as its stack's parameters, not from the flags
+        warn_ignored(deploy, "with --cloudformation (the template asks for it as a stack parameter)")
 
         text = template_yaml(cloudformation) if output == "text" else _json(TEMPLATES[cloudformation][1]())
     else:
@@ -279,6 +287,19 @@ def ssm_run(
         default_approver="local-operator",
         allow_probe=allow_probe,
     )
+    env = _runner_env(ctx)
+    # issue 23 (operator-hunt N21): bad input is found here, in one line, not inside a step
+    if esm:
+        from remediate.observe.first_read import parse_esm_id
+
+        parse_esm_id(esm)
+    if mode == "Apply" and not esm:
+        raise InputError("--mode Apply changes one mapping: give --esm (every mapping: Diagnose or Plan)")
+    if mode == "Apply" and approve is None and not sys.stdin.isatty():
+        raise InputError(
+            "--mode Apply has an approval step and there is no terminal to ask on: "
+            "give --approve yes (or no); nothing was run"
+        )
     reporter = CliReporter(ctx, False, False)  # progress only: a spinner on a terminal, lines elsewhere
 
     def approver(step: str, message: str, approvers: Sequence[str], minimum: int) -> list[Decision]:
@@ -306,7 +327,7 @@ def ssm_run(
         approver=approver,
         bundle=bundle,
         region=where,
-        env=_runner_env(ctx),
+        env=env,
         progress=reporter.progress,
         versions=Versions(running=document_version, default=default_version),
     )
@@ -386,6 +407,18 @@ def ssm_start(
         max_errors=max_errors,
         probe=probe,
     )
-    request.params()  # bad input is refused before credentials or the network are touched
+    params = request.params()  # bad input is refused before credentials or the network are touched
     ctx = Ctx(**opts)
-    click.echo(start(ctx.aws(), request))
+    execution_id = start(ctx.aws(), request)
+    if ctx.settings.output == "json":  # issue 23 (N23): one document, not the bare id
+        ctx.emit_json(
+            {
+                "schema": "remediate/ssm-start@1",
+                "execution_id": execution_id,
+                "document": params["DocumentName"],
+                "parameters": params["Parameters"],
+                **({"target_locations": params["TargetLocations"]} if "TargetLocations" in params else {}),
+            }
+        )
+    else:
+        click.echo(execution_id)

@@ -177,6 +177,8 @@ PERMISSIONS = (
     "logs:FilterLogEvents",
     *monitoring.PERMISSIONS,  # issue 25: the function's alarms, when monitoring is asked for
     *former_groups.PERMISSIONS,  # issue 25: consumer groups of deleted mappings on the topics
+    # issue 23 (operator-hunt N25): `plan` reports a run holding the mapping's lock (tags on the ESM)
+    "lambda:ListTags",
 )
 
 

@@ -266,8 +266,21 @@ class RunRecord:
 
     @property
     def undone(self) -> set[str]:
-        """Ids of this run's changes that rollbacks have undone (or found nothing left to undo of)."""
-        return {cid for r in self.rollbacks for cid in r.get("undone", [])}
+        """Ids of this run's changes that rollbacks have undone (or found nothing left to undo of),
+        less those whose undo was itself rolled back (issue 23, operator-hunt N16: R2 undid R1's c1,
+        R3 undid R2's undo-c1, so c1 is in effect again and `rollback R1` has it to undo)."""
+        return {cid for r in self.rollbacks for cid in r.get("undone", []) if cid not in self._redone(r)}
+
+    def _redone(self, rollback: dict[str, Any]) -> set[str]:
+        """The changes a rollback undid that a later rollback of that rollback put back, read from
+        the rollback run's own journal (beside this one; one kept elsewhere is taken as it says)."""
+        by = rollback.get("by")
+        if not isinstance(by, str) or not RUN_ID.fullmatch(by):
+            return set()
+        journal = Journal(self.journal.path.parent.parent, by)
+        if not journal.exists():
+            return set()
+        return {cid.removeprefix("undo-") for cid in RunRecord(journal).undone if cid.startswith("undo-")}
 
     @property
     def last_rollback(self) -> dict[str, Any] | None:

@@ -109,6 +109,12 @@ class Holder:
     def value(self) -> str:
         return f"{self.state}/{self.run_id}/{self.host}/{self.pid}/{int(self.since)}/{int(self.expires)}"
 
+    def since_text(self) -> str:
+        """When it took the lock, in UTC (issue 23, N25); the legacy tag does not say."""
+        return (
+            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.since)) if self.since else "an unknown time"
+        )
+
     def describe(self) -> str:
         until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.expires))
         where = f"host {self.host}, pid {self.pid}, " if self.host else ""
@@ -146,6 +152,21 @@ def read(aws: Aws, esm_arn: str) -> Reading:
     """Every lock tag on the ESM, and AWS's time of the reading."""
     response = aws.call("lambda", "list_tags", Resource=esm_arn)
     return reading(response, dict(response.get("Tags") or {}))
+
+
+def held_now(aws: Aws, esm_arn: str) -> Holder | None:
+    """The run holding the ESM's lock now, for `plan` to report as Terraform's plan reports a held state
+    lock (issue 23, operator-hunt N25); None when no live run holds it, or when the role may not read
+    the tags (lambda:ListTags denied: the plan does not depend on it, so that is silent)."""
+    from remediate.aws import ACCESS_DENIED_CODES
+
+    try:
+        found = read(aws, esm_arn)
+    except AwsError as exc:
+        if exc.code in ACCESS_DENIED_CODES:
+            return None
+        raise
+    return next((h for h in found.live() if h.state == "held"), None)
 
 
 def reading(response: dict[str, Any], tags: dict[str, str]) -> Reading:

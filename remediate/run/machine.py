@@ -197,6 +197,14 @@ class Run:
         return bool(self.applied_ids or self.in_flight or earlier)
 
     @property
+    def journaled_id(self) -> str | None:
+        """The run id a script may keep: None while no journal exists for it (a run that failed
+        before its first record, or had nothing to do), since `rollback`/`runs show` could not find
+        it (issue 23, operator-hunt N7)."""
+        journal = self.journal or self._journal()
+        return self.run_id if journal.exists() else None
+
+    @property
     def undoes(self) -> str | None:
         """The run this one rolls back, if it is a rollback (started as one, or resumed)."""
         if self.rollback_of is not None:
@@ -318,6 +326,13 @@ class Run:
                 enable_user_disabled=self.enable_user_disabled or self.restarted_by is not None,
                 fix_with=self.fix_with,
                 manual_when=self.manual_when,
+            )
+            # issue 23 (N18): an alternative no finding offers changes nothing; say so
+            found = {f.playbook for f in self.findings}
+            offered = {name for pb in self.playbooks if pb.name in found for name in pb.alternatives}
+            self.warnings.extend(
+                f"--fix-with {name} is ignored: no finding of ESM {self.facts.esm.uuid} offers it"
+                for name in sorted(self.fix_with - offered)
             )
         if self.targets and self.rollback_of is None and self.resume is None:
             full = self.plan

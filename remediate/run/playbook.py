@@ -120,6 +120,16 @@ def _problems(pb: Playbook) -> list[str]:
 _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _yaml_error(exc: yaml.YAMLError) -> str:
+    """A YAML error in one line (issue 23, operator-hunt N26): what is wrong and where, not PyYAML's
+    several lines with the offending text quoted under a caret."""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    context = getattr(exc, "context", None)
+    return f"invalid YAML{where}: {problem}" + (f" ({context})" if context else "")
+
+
 def load_dir(directory: Path) -> tuple[list[Playbook], list[PlaybookError]]:
     """Every `*.yaml` in `directory`, validated; errors are collected, not raised, for `validate`."""
     books: list[Playbook] = []
@@ -131,7 +141,7 @@ def load_dir(directory: Path) -> tuple[list[Playbook], list[PlaybookError]]:
             data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
             pb = Playbook.model_validate(data)
         except yaml.YAMLError as exc:
-            errors.append(PlaybookError(str(path), f"invalid YAML: {exc}"))
+            errors.append(PlaybookError(str(path), _yaml_error(exc)))
             continue
         except UnicodeDecodeError as exc:
             errors.append(PlaybookError(str(path), f"not UTF-8 text (byte {exc.start})"))

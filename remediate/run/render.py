@@ -106,7 +106,9 @@ def _change_lines(change: Change, s: Style) -> list[str]:
     keys = list(dict.fromkeys([*before.keys(), *change.after.keys()]))
     for key in keys:
         old, new = before.get(key), change.after.get(key)
-        if key not in change.after:
+        if change.kind == "delete":  # issue 23 (N24): what a delete removes is all `-`, never `+`
+            lines.append(f"      {s('-', 'red')} {key} = {_value(old if key in before else new)}")
+        elif key not in change.after:
             lines.append(f"      {s('-', 'red')} {key} = {_value(old)}")
         elif change.before is None or key not in before:
             if _multiline(new):
@@ -167,10 +169,13 @@ def render_plan(plan: Plan, color: bool = False, *, with_findings: bool = False)
     return "\n".join(lines) + "\n"
 
 
-def render_scan_table(results: Sequence[ScanResult], color: bool = False) -> str:
-    """One row per mapping (ESM, function, source, state, findings) and a one-line summary."""
+def render_scan_table(results: Sequence[ScanResult], color: bool = False, scanned: Sequence[str] = ()) -> str:
+    """One row per mapping (ESM, function, source, state, findings) and a one-line summary. With
+    more than one region `scanned`, a REGION column and the regions in the summary, even when the
+    mappings are all in one (issue 23, operator-hunt N20: nothing said eu-west-1 was scanned)."""
     s = Style(color)
-    regions = len({r.region for r in results}) > 1
+    where = list(dict.fromkeys([*scanned, *(r.region for r in results)]))
+    regions = len(where) > 1
     header = ("REGION",) * regions + ("ESM", "FUNCTION", "SOURCE", "STATE", "FINDINGS")
     rows = [
         (
@@ -199,7 +204,8 @@ def render_scan_table(results: Sequence[ScanResult], color: bool = False) -> str
     out.extend(f"duplicate: {d.text()}" for d in duplicates(results))  # issue 25
     out.append("")
     out.append(
-        f"{len(results)} mapping(s) scanned: {len(results) - broken - errors} healthy, "
+        f"{len(results)} mapping(s) scanned{' in ' + ', '.join(where) if regions else ''}: "
+        f"{len(results) - broken - errors} healthy, "
         f"{broken} with findings, {errors} could not be checked."
     )
     return "\n".join(out) + "\n"

@@ -31,7 +31,7 @@ from remediate import actions
 from remediate.actions import ApplyContext
 from remediate.facts import Facts
 from remediate.plan import PLAN_SCHEMA, Change, ManualStep, Plan, new_plan_id, resolve_refs, utc_now
-from remediate.run import reliance
+from remediate.run import later_runs, reliance
 from remediate.run.dependants import ROLE_SHARED, VPC_SHARED, Dependants
 from remediate.run.journal import RunRecord
 
@@ -114,6 +114,18 @@ def rollback_plan(run_id: str, record: RunRecord, facts: Facts, ctx: ApplyContex
         if inverse.kind == "delete" and change.action in VPC_SHARED:
             runs = reliance.relied_on_by(ctx.aws, change.action, inverse.resource, run_id)
             if runs:  # issue 23 (N2b/c): a later run of this or another mapping verified its fix on it
+                kept.append(
+                    ManualStep(
+                        because=change.because,
+                        text=f"kept: {change.id} {change.action} {inverse.resource}, which run "
+                        f"{', '.join(runs)} relies on: it was in effect when that run verified its fix; "
+                        "roll that run back first to remove it",
+                    )
+                )
+                continue
+        if inverse.kind == "delete" and change.action in ROLE_SHARED:
+            runs = later_runs.relying_runs(ctx.settings.state_dir, run_id, record.esm_uuid)
+            if runs:  # issue 23 (item 2): a later verified run of this mapping relies on the statement
                 kept.append(
                     ManualStep(
                         because=change.because,

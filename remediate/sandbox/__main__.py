@@ -13,16 +13,27 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from remediate.sandbox.scenarios import build_scenario, scenario_names
+from remediate.sandbox.scenarios import build_scenario, scenario_names, scenario_options
 from remediate.sandbox.server import Sandbox
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m remediate.sandbox", description=__doc__.splitlines()[0])
-    parser.add_argument("--scenario", default="broker-timeout", choices=scenario_names())
+    # issue 23 (operator-hunt N19): the scenarios are listed with what each shows, not as 99 bare choices
+    parser.add_argument(
+        "--scenario", default="broker-timeout", metavar="NAME", help="scenario to seed (--list names them)"
+    )
+    parser.add_argument("--list", action="store_true", help="list the scenarios with their descriptions")
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
     parser.add_argument("--region", default="us-east-1")
     args = parser.parse_args(argv)
+    if args.list:
+        width = max(map(len, scenario_names()))
+        for name in scenario_names():
+            print(f"{name:<{width}}  {scenario_options(name).description}")
+        return 0
+    if args.scenario not in scenario_names():
+        parser.error(f"unknown scenario {args.scenario!r}; --list names them all")
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -47,6 +47,7 @@ from moto.kafka.exceptions import BadRequestException, NotFoundException
 from moto.secretsmanager import models as _sm_models
 
 from remediate.sandbox import (
+    automation,
     cross_account_secrets,
     destination_keys,
     key_policies,
@@ -1379,3 +1380,4 @@ def apply_patches() -> None:
         cross_account_secrets.patch(_replace)  # issue 24 (N8)
         paging.patch(_chain)  # issue 24 (N16)
         shared_zones.patch(_replace)  # issue 24 (S6)
+        automation.patch(_replace)  # issue 23 (N23)
