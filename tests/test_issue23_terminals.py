@@ -82,6 +82,19 @@ def one_document(text: str) -> dict[str, Any]:
     return doc
 
 
+def drain(master: int) -> bytes:
+    """Everything left on the terminal's master side, up to the end of the process's output."""
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the other side is closed
+            return out
+        if not chunk:
+            return out
+        out += chunk
+
+
 def test_n6_the_plan_and_the_question_reach_the_terminal_when_both_outputs_are_redirected(
     sandbox: Sandbox, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -176,14 +189,7 @@ def test_n24_ctrl_c_at_the_question_ends_the_prompt_line_first(
             seen += os.read(master, 4096)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 3
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
+        seen += drain(master)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -207,14 +213,7 @@ def test_n24_scan_fix_outcomes_are_not_glued_to_the_spinner(
     seen = b""
     try:
         assert proc.wait(timeout=120) in (0, 2)
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
+        seen += drain(master)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -111,30 +111,23 @@ def rollback_plan(run_id: str, record: RunRecord, facts: Facts, ctx: ApplyContex
                 f"{run_id} ({drift}); check it by hand",
             )
             continue
+        runs: list[str] = []
         if inverse.kind == "delete" and change.action in VPC_SHARED:
-            runs = reliance.relied_on_by(ctx.aws, change.action, inverse.resource, run_id)
-            if runs:  # issue 23 (N2b/c): a later run of this or another mapping verified its fix on it
-                kept.append(
-                    ManualStep(
-                        because=change.because,
-                        text=f"kept: {change.id} {change.action} {inverse.resource}, which run "
-                        f"{', '.join(runs)} relies on: it was in effect when that run verified its fix; "
-                        "roll that run back first to remove it",
-                    )
+            # issue 23 (N2b/c): a later run of this or another mapping verified its fix on it
+            runs = list(reliance.relied_on_by(ctx.aws, change.action, inverse.resource, run_id))
+        elif inverse.kind == "delete" and change.action in ROLE_SHARED:
+            # issue 23 (item 2): a later verified run of this mapping relies on the statement
+            runs = list(later_runs.relying_runs(ctx.settings.state_dir, run_id, record.esm_uuid))
+        if runs:
+            kept.append(
+                ManualStep(
+                    because=change.because,
+                    text=f"kept: {change.id} {change.action} {inverse.resource}, which run "
+                    f"{', '.join(runs)} relies on: it was in effect when that run verified its fix; "
+                    "roll that run back first to remove it",
                 )
-                continue
-        if inverse.kind == "delete" and change.action in ROLE_SHARED:
-            runs = later_runs.relying_runs(ctx.settings.state_dir, run_id, record.esm_uuid)
-            if runs:  # issue 23 (item 2): a later verified run of this mapping relies on the statement
-                kept.append(
-                    ManualStep(
-                        because=change.because,
-                        text=f"kept: {change.id} {change.action} {inverse.resource}, which run "
-                        f"{', '.join(runs)} relies on: it was in effect when that run verified its fix; "
-                        "roll that run back first to remove it",
-                    )
-                )
-                continue
+            )
+            continue
         if inverse.kind == "delete" and change.action in VPC_SHARED | ROLE_SHARED:
             others = dependants.relying_on(change, made.after.get("VpcId"))
             if others:
