@@ -109,6 +109,27 @@ def test_rollback_keeps_a_failure_queue_that_holds_records(sandbox: Sandbox, cli
     )
 
 
+def test_rollback_keeps_a_failure_queue_another_mapping_sends_to(sandbox: Sandbox, cli: CliRunner) -> None:
+    """issue 25, item 1: the queue is named after the function, so another mapping may send its discarded
+    records there (a later run of another mapping of the function, or a person); a rollback of the run that
+    made it keeps it while that mapping does, and names it."""
+    scn = build_scenario(sandbox, "poison-record")
+    applied = cli("apply", "--esm", scn.esm_uuid, "--auto-approve", "--output", "json")
+    assert applied.returncode == 0, applied.stderr
+    arn = esm(sandbox, scn.esm_uuid)["DestinationConfig"]["OnFailure"]["Destination"]
+    other = build_scenario(sandbox, "healthy-msk")
+    sandbox.client("lambda").update_event_source_mapping(
+        UUID=other.esm_uuid, DestinationConfig={"OnFailure": {"Destination": arn}}
+    )
+    undone = cli("rollback", json.loads(applied.stdout)["run_id"], "--auto-approve")
+    out = undone.stdout + undone.stderr
+    [kept] = [line for line in out.splitlines() if "kept: c1 create_failure_queue" in line]
+    assert f"/remediate-failures-{scn.function_name}, which ESM {other.esm_uuid} also relies on" in kept
+    sqs = sandbox.client("sqs")
+    assert sqs.get_queue_url(QueueName=f"remediate-failures-{scn.function_name}")["QueueUrl"]
+    assert esm(sandbox, other.esm_uuid)["DestinationConfig"]["OnFailure"]["Destination"] == arn
+
+
 def test_on_demand_mapping_gets_a_destination_and_switches_mode_only_when_chosen(
     sandbox: Sandbox, cli: CliRunner
 ) -> None:

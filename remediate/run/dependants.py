@@ -1,4 +1,5 @@
-"""Who else relies on what a rollback would remove: the shared resources of a VPC and of a role.
+"""Who else relies on what a rollback would remove: the shared resources of a VPC, of a role, and the
+on-failure queue of a function.
 
 Interface endpoints, and the security group remediate makes for them, belong to a VPC; the inline
 policy `remediate-esm-access` belongs to an execution role. Every mapping whose pollers reach the
@@ -22,6 +23,9 @@ from remediate.plan import Change, Target
 
 VPC_SHARED = frozenset({"create_vpc_endpoint", "create_security_group"})
 ROLE_SHARED = frozenset({"put_role_policy"})
+QUEUE_SHARED = frozenset({"create_failure_queue"})
+"""The on-failure queue is named after the function (`remediate-failures-FUNCTION`), so another mapping of
+the function, or one a person pointed at it, may send its discarded records there (issue 25)."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class Mapping:
     function_arn: str
     source_arn: str
     subnets: tuple[str, ...]
+    destination: str  # DestinationConfig.OnFailure.Destination, "" for none
 
 
 def _mapping(raw: dict[str, Any]) -> Mapping:
@@ -43,6 +48,9 @@ def _mapping(raw: dict[str, Any]) -> Mapping:
         function_arn=str(raw.get("FunctionArn", "")),
         source_arn=str(raw.get("EventSourceArn", "")),
         subnets=subnets,
+        destination=str(
+            ((raw.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination") or ""
+        ),
     )
 
 
@@ -109,4 +117,6 @@ class Dependants:
                 role = self._role_of(m.function_arn)
                 if role is None or role == original.resource:
                     found.append(m.uuid)
+            elif original.action in QUEUE_SHARED and m.destination == (original.after or {}).get("QueueArn"):
+                found.append(m.uuid)
         return found

@@ -32,7 +32,7 @@ from remediate.actions import ApplyContext
 from remediate.facts import Facts
 from remediate.plan import PLAN_SCHEMA, Change, ManualStep, Plan, new_plan_id, resolve_refs, utc_now
 from remediate.run import later_runs, reliance
-from remediate.run.dependants import ROLE_SHARED, VPC_SHARED, Dependants
+from remediate.run.dependants import QUEUE_SHARED, ROLE_SHARED, VPC_SHARED, Dependants
 from remediate.run.journal import RunRecord
 
 
@@ -128,15 +128,15 @@ def rollback_plan(run_id: str, record: RunRecord, facts: Facts, ctx: ApplyContex
                 )
             )
             continue
-        if inverse.kind == "delete" and change.action in VPC_SHARED | ROLE_SHARED:
+        if inverse.kind == "delete" and change.action in VPC_SHARED | ROLE_SHARED | QUEUE_SHARED:
             others = dependants.relying_on(change, made.after.get("VpcId"))
             if others:
                 kept.append(
                     ManualStep(
                         because=change.because,
                         text=f"kept: {change.id} {change.action} {inverse.resource}, which ESM "
-                        f"{', '.join(others)} also relies on (shared by the VPC or the role); it is left "
-                        "in place while that mapping exists",
+                        f"{', '.join(others)} also relies on (shared by the VPC, the role, or as its "
+                        "on-failure destination); it is left in place while that mapping exists",
                     )
                 )
                 continue
