@@ -4,7 +4,8 @@ Two ways to run `remediate`, with the same signature and the same result (a `Com
 
 - `cli` runs it in this process, through the console entry point (`remediate.cli.main`), with the
   environment, argv, stdin, stdout and stderr of a fresh process and its exit code. Most tests use it:
-  a subprocess costs most of a second of start-up, and the suite makes hundreds of runs.
+  a subprocess costs most of a second of start-up, and the suite makes hundreds of runs. Like imported
+  modules, botocore clients made from the same settings are kept from one in-process run to the next.
 - `cli_process` runs it in a real subprocess. Use it where the process boundary is the point: signals,
   kills and crashes, locks and races between processes, start-up.
 
@@ -275,11 +276,55 @@ def _exit_status(code: object) -> int:
     return 1
 
 
+_CLIENTS: dict[tuple[Any, ...], Any] = {}
+
+
+@contextlib.contextmanager
+def _clients_kept_across_runs() -> Iterator[None]:
+    """In-process runs share botocore clients, as they share imported modules.
+
+    Making a client is most of an in-process run's CPU (botocore builds a class with a method per
+    operation, EC2 has hundreds, and copies the session's event handlers), and a real process makes its
+    clients once. So a client is reused by a later in-process run when everything it was made from is
+    the same: service, region, profile, timeouts, pool size, the resolved credentials and every `AWS_*`
+    variable (endpoints, config files). `--debug` runs register handlers on their clients, so they make
+    their own. The cold path stays covered: the first run of each worker, and every `cli_process` run.
+    """
+    from remediate.aws import Aws
+
+    make = Aws._new_client
+
+    def reused(self: Aws, service: str, region: str) -> Any:
+        if self._debug or self._session is None:
+            return make(self, service, region)
+        credentials = self._session.get_credentials()
+        key = (
+            service,
+            region,
+            self._profile,
+            self.connect_timeout,
+            self.read_timeout,
+            self._max_pool,
+            credentials.get_frozen_credentials() if credentials is not None else None,
+            tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_"))),
+        )
+        client = _CLIENTS.get(key)
+        if client is None:
+            client = _CLIENTS[key] = make(self, service, region)
+        return client
+
+    Aws._new_client = reused  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Aws._new_client = make  # type: ignore[method-assign]
+
+
 def run_in_process(args: Sequence[str], env: dict[str, str], stdin: str) -> subprocess.CompletedProcess[str]:
     """`remediate ARGS` through the console entry point, in this process, as a fresh process would run."""
     from remediate.cli import main
 
-    with _IN_PROCESS, _as_a_fresh_process(args, env, stdin) as (out, err):
+    with _IN_PROCESS, _as_a_fresh_process(args, env, stdin) as (out, err), _clients_kept_across_runs():
         try:
             # A copied context: whatever the run binds (run id, ESM) does not outlive it.
             contextvars.copy_context().run(main)

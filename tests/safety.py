@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from remediate.sandbox import FaultRule, Sandbox
+from remediate.sandbox import Sandbox
 from tests.conftest import REMEDIATE
 
 RUN_TAG = "remediate:run-id"
@@ -70,25 +70,25 @@ def signal_during(
     writes: tuple[tuple[str, str], ...],
     boundary: int,
     sig: signal.Signals,
-    latency: float = 0.4,
 ) -> Ended:
-    """Start `remediate ARGS`, send `sig` while the server handles its `boundary`-th call among
-    `writes` (each slowed by `latency`, so the signal lands mid-request; the server completes the
-    call either way), and return how the process ended."""
-    for service, operation in writes:
-        sb.faults.add(FaultRule(service=service, operation=operation, kind="latency", latency=latency))
-    before = len(sb.calls)
+    """Start `remediate ARGS`, send `sig` while the server holds its `boundary`-th call among `writes`
+    (the call is in flight: sent, not yet done), then let the server do the call (it takes effect even
+    when the client was killed, as on AWS) and return how the process ended."""
     known = {p.stem for p in runs(env)}
+    hold = sb.faults.hold(writes, boundary)
     proc = start(env, *args)
-    deadline = time.monotonic() + 120
-    while sum(1 for c in sb.calls[before:] if c in writes) < boundary:
-        assert proc.poll() is None, f"the command ended before mutation {boundary}: {proc.communicate()}"
-        assert time.monotonic() < deadline, "the mutation never came"
-        time.sleep(0.01)
-    proc.send_signal(sig)
+    try:
+        deadline = time.monotonic() + 120
+        while not hold.arrived.wait(0.05):
+            assert proc.poll() is None, f"the command ended before mutation {boundary}: {proc.communicate()}"
+            assert time.monotonic() < deadline, "the mutation never came"
+        proc.send_signal(sig)
+        if sig == signal.SIGKILL:
+            proc.wait(timeout=60)  # dead while its call is in flight
+    finally:
+        hold.release()
     out, err = proc.communicate(timeout=180)
-    if sig == signal.SIGKILL:
-        time.sleep(latency + 0.3)  # let the server finish the call the dead client made
+    assert hold.handled.wait(60), "the server never finished the held call"
     sb.faults.clear()
     new = [p.stem for p in runs(env) if p.stem not in known]
     return Ended(proc.returncode, out, err, new[-1] if new else "")

@@ -3,46 +3,16 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from remediate.sandbox import FaultRule, Sandbox, build_scenario
-from tests.conftest import REMEDIATE, CliRunner, settle, vpc_inventory
-from tests.safety import lock_tags
+from remediate.sandbox import Sandbox, build_scenario
+from tests.conftest import CliRunner, settle, vpc_inventory
+from tests.safety import kill_apply, lock_tags
 
 UPDATE = ("lambda", "UpdateEventSourceMapping")
-
-
-def kill_apply_during(
-    sb: Sandbox, env: dict[str, str], esm_uuid: str, writes: tuple[tuple[str, str], ...], boundary: int
-) -> str:
-    """Start `apply`, SIGKILL it while the server handles its `boundary`-th call among `writes` (each
-    slowed so the kill lands mid-request; the server still completes the call), return the run id."""
-    for service, operation in writes:
-        sb.faults.add(FaultRule(service=service, operation=operation, kind="latency", latency=0.4))
-    before = len(sb.calls)  # building the scenario made writes of its own
-    proc = subprocess.Popen(
-        [REMEDIATE, "apply", "--esm", esm_uuid, "--auto-approve"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 90
-    while sum(1 for c in sb.calls[before:] if c in writes) < boundary:
-        assert proc.poll() is None, f"apply ended before mutation {boundary}"
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
-    time.sleep(0.5)  # let the server finish the call the dead client made
-    sb.faults.clear()
-    return next((Path(env["REMEDIATE_STATE_DIR"]) / "runs").glob("*.jsonl")).stem
 
 
 @pytest.mark.parametrize("boundary", [1, 2, 3])
@@ -51,7 +21,7 @@ def test_kill_at_each_esm_update_then_resume(
 ) -> None:
     """The broker-timeout apply makes three ESM updates (batch size, disable, enable): die during each."""
     scn = build_scenario(sandbox, "broker-timeout")
-    run_id = kill_apply_during(sandbox, cli_env, scn.esm_uuid, (UPDATE,), boundary)
+    run_id = kill_apply(sandbox, cli_env, scn.esm_uuid, (UPDATE,), boundary).run_id
     journal = Path(cli_env["REMEDIATE_STATE_DIR"]) / "runs" / f"{run_id}.jsonl"
     resumed = cli("apply", "--resume", run_id)
     assert resumed.returncode == 0, resumed.stderr
@@ -116,9 +86,9 @@ def test_kill_at_every_mutation_of_the_network_apply_then_resume(
         scn = build_scenario(sandbox, "scram-no-nat")
         assert scn.vpc_id is not None
         state = tmp_path / f"state-{boundary}"
-        run_id = kill_apply_during(
+        run_id = kill_apply(
             sandbox, {**cli_env, "REMEDIATE_STATE_DIR": str(state)}, scn.esm_uuid, NETWORK_WRITES, boundary
-        )
+        ).run_id
         resumed = cli("apply", "--resume", run_id, env={"REMEDIATE_STATE_DIR": str(state)})
         assert resumed.returncode == 0, f"boundary {boundary}: {resumed.stderr}"
         assert same_shape(vpc_inventory(sandbox, scn.vpc_id), scn.vpc_id) == expected, f"boundary {boundary}"

@@ -21,7 +21,7 @@ from typing import Any, Final, Literal
 from remediate.sandbox import patches
 from remediate.sandbox.operations import RequestInfo, identify, is_control_request
 
-__all__ = ["CallLog", "ConnectionDrop", "FaultKind", "FaultMiddleware", "FaultRule", "FaultSet"]
+__all__ = ["CallLog", "ConnectionDrop", "FaultKind", "FaultMiddleware", "FaultRule", "FaultSet", "Hold"]
 
 FaultKind = Literal["throttle", "status", "reset", "latency"]
 _KINDS: Final = frozenset({"throttle", "status", "reset", "latency"})
@@ -98,12 +98,59 @@ class _ActiveRule:
         return True
 
 
+class Hold:
+    """One request kept at the server's door until the test lets it through (``FaultSet.hold``).
+
+    A test that must act while a call is in flight (signal or kill the client mid-request) waits for
+    ``arrived`` instead of slowing every call by a guessed latency and polling the call log; after
+    ``release()``, ``handled`` says the backend has done the call (it takes effect even when its client
+    is gone, as on AWS). A hold that is never released lets its request through after ``limit``
+    seconds, so a failed test cannot wedge the server."""
+
+    def __init__(self, calls: frozenset[tuple[str, str]], nth: int, limit: float) -> None:
+        if nth < 1:
+            raise ValueError("nth counts from 1")
+        self.calls = calls
+        self.nth = nth
+        self.limit = limit
+        self.seen = 0
+        self.arrived = threading.Event()
+        self.handled = threading.Event()
+        self._released = threading.Event()
+
+    def release(self) -> None:
+        self._released.set()
+
+    def wait_for_release(self) -> None:
+        self._released.wait(self.limit)
+
+
 class FaultSet:
     """The fault rules of one sandbox (``sb.faults``); thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._rules: list[_ActiveRule] = []
+        self._holds: list[Hold] = []
+
+    def hold(self, calls: Iterable[tuple[str, str]], nth: int = 1, limit: float = 300.0) -> Hold:
+        """Hold the ``nth`` request (counted from now) whose ``(service, operation)`` is among ``calls``
+        before it reaches the backend, until ``release()``; the others pass as usual."""
+        hold = Hold(frozenset(calls), nth, limit)
+        with self._lock:
+            self._holds.append(hold)
+        return hold
+
+    def holding(self, info: RequestInfo) -> Hold | None:
+        """The hold this request is the one of, if any (counting it towards every hold it matches)."""
+        with self._lock:
+            for hold in self._holds:
+                if info.as_tuple() in hold.calls:
+                    hold.seen += 1
+                    if hold.seen == hold.nth:
+                        self._holds.remove(hold)
+                        return hold
+        return None
 
     def add(self, rule: FaultRule) -> FaultRule:
         with self._lock:
@@ -115,8 +162,12 @@ class FaultSet:
             self._rules = [active for active in self._rules if active.rule is not rule]
 
     def clear(self) -> None:
+        """Remove every rule and hold; a request held now is let through."""
         with self._lock:
             self._rules.clear()
+            holds, self._holds = self._holds, []
+        for hold in holds:
+            hold.release()
 
     @property
     def rules(self) -> list[FaultRule]:
@@ -280,6 +331,19 @@ class FaultMiddleware:
         body = _read_body(environ)
         info = identify(environ, body)
         self._calls.record(info.as_tuple())
+        hold = self._faults.holding(info)
+        if hold is None:
+            return self._faulted(environ, start_response, info)
+        hold.arrived.set()
+        hold.wait_for_release()
+        try:
+            return self._faulted(environ, start_response, info)
+        finally:
+            hold.handled.set()
+
+    def _faulted(
+        self, environ: dict[str, Any], start_response: StartResponse, info: RequestInfo
+    ) -> Iterable[bytes]:
         delay, answer_delay, rule = self._faults.select(info, caller_of(environ))
         if delay:
             time.sleep(delay)
