@@ -153,6 +153,44 @@ def test_a_response_latency_delays_the_answer_not_the_effect(sandbox: Sandbox) -
     slow.join()
 
 
+def test_a_held_request_waits_at_the_door_until_released(sandbox: Sandbox) -> None:
+    """The nth matching call is held before the backend (it has not taken effect), the others pass;
+    once released it takes effect, and `handled` says so. A cleared fault set lets a held call go."""
+    ec2 = sandbox.client("ec2")
+    vpc, _subnet = vpc_with_subnet(sandbox)
+    hold = sandbox.faults.hold([("ec2", "CreateSecurityGroup")], nth=2)
+    ec2.create_security_group(GroupName="first", Description="first", VpcId=vpc)  # the 1st passes
+    held = threading.Thread(
+        target=lambda: client_as(sandbox, "ec2", "testing").create_security_group(
+            GroupName="second", Description="second", VpcId=vpc
+        )
+    )
+    held.start()
+    assert hold.arrived.wait(30)
+    filters = [{"Name": "group-name", "Values": ["second"]}, {"Name": "vpc-id", "Values": [vpc]}]
+    assert ec2.describe_security_groups(Filters=filters)["SecurityGroups"] == []  # not yet done
+    assert held.is_alive()
+    assert not hold.handled.is_set()
+    hold.release()
+    held.join(30)
+    assert hold.handled.is_set()
+    assert len(ec2.describe_security_groups(Filters=filters)["SecurityGroups"]) == 1
+    ec2.create_security_group(GroupName="third", Description="third", VpcId=vpc)  # a hold holds once
+
+    again = sandbox.faults.hold([("ec2", "CreateSecurityGroup")])
+    late = threading.Thread(
+        target=lambda: client_as(sandbox, "ec2", "testing").create_security_group(
+            GroupName="fourth", Description="fourth", VpcId=vpc
+        )
+    )
+    late.start()
+    assert again.arrived.wait(30)
+    sandbox.faults.clear()
+    late.join(30)
+    assert again.handled.is_set()
+    assert not late.is_alive()
+
+
 def test_a_lost_answer_takes_effect(sandbox: Sandbox) -> None:
     ec2 = sandbox.client("ec2")
     vpc, _subnet = vpc_with_subnet(sandbox)

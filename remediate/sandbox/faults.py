@@ -144,13 +144,13 @@ class FaultSet:
     def holding(self, info: RequestInfo) -> Hold | None:
         """The hold this request is the one of, if any (counting it towards every hold it matches)."""
         with self._lock:
-            for hold in self._holds:
-                if info.as_tuple() in hold.calls:
+            due = None
+            for hold in self._holds:  # kept in the set once due: clear() lets it go if nobody releases it
+                if hold.seen < hold.nth and info.as_tuple() in hold.calls:
                     hold.seen += 1
-                    if hold.seen == hold.nth:
-                        self._holds.remove(hold)
-                        return hold
-        return None
+                    if hold.seen == hold.nth and due is None:
+                        due = hold
+        return due
 
     def add(self, rule: FaultRule) -> FaultRule:
         with self._lock:
