@@ -286,9 +286,10 @@ def _clients_kept_across_runs() -> Iterator[None]:
     Making a client is most of an in-process run's CPU (botocore builds a class with a method per
     operation, EC2 has hundreds, and copies the session's event handlers), and a real process makes its
     clients once. So a client is reused by a later in-process run when everything it was made from is
-    the same: service, region, profile, timeouts, pool size, the resolved credentials and every `AWS_*`
-    variable (endpoints, config files). `--debug` runs register handlers on their clients, so they make
-    their own. The cold path stays covered: the first run of each worker, and every `cli_process` run.
+    the same: service, region, profile, timeouts, pool size, the credentials and every `AWS_*` variable
+    (endpoints, config files). Only credentials from the environment are compared; others (SSO, roles,
+    files) make their own clients, as do `--debug` runs, which register handlers on theirs. The cold
+    path stays covered: the first run of each worker, and every `cli_process` run.
     """
     from remediate.aws import Aws
 
@@ -297,7 +298,12 @@ def _clients_kept_across_runs() -> Iterator[None]:
     def reused(self: Aws, service: str, region: str) -> Any:
         if self._debug or self._session is None:
             return make(self, service, region)
-        credentials = self._session.get_credentials()
+        try:
+            credentials = self._session.get_credentials()
+        except Exception:  # noqa: BLE001 - a broken setup: the tool's own path says what it says
+            return make(self, service, region)
+        if credentials is not None and credentials.method != "env":  # refreshable (SSO, roles): not kept
+            return make(self, service, region)
         key = (
             service,
             region,

@@ -22,19 +22,19 @@ def test_n3_unlock_stops_the_holder_before_its_next_change(
     """broker-timeout: c1 sets BatchSize (update 1), c2 restarts (updates 2 and 3). `unlock` while
     update 1 is under way: the run stops before c2, exit 1, naming the removed lock."""
     scn = build_scenario(sandbox, "broker-timeout")
-    sandbox.faults.add(
-        FaultRule(service="lambda", operation="UpdateEventSourceMapping", kind="latency", latency=1.5)
-    )
+    hold = sandbox.faults.hold([UPDATE])
     before = len(sandbox.calls)
     proc = start(cli_env, "apply", "--esm", scn.esm_uuid, "--auto-approve")
-    deadline = time.monotonic() + 120
-    while UPDATE not in sandbox.calls[before:]:
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    assert lock_tags(sandbox, scn.esm_arn) != {}
-    unlocked = cli("unlock", "--esm", scn.esm_uuid, "--auto-approve")
-    assert unlocked.returncode == 0, unlocked.stderr
+    try:
+        deadline = time.monotonic() + 120
+        while not hold.arrived.wait(0.05):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+        assert lock_tags(sandbox, scn.esm_arn) != {}
+        unlocked = cli("unlock", "--esm", scn.esm_uuid, "--auto-approve")
+        assert unlocked.returncode == 0, unlocked.stderr
+    finally:
+        hold.release()
     _out, err = proc.communicate(timeout=120)
     sandbox.faults.clear()
     assert proc.returncode == 1, err
