@@ -6,9 +6,10 @@ import json
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from remediate.sandbox import Sandbox
 from tests.conftest import REMEDIATE
@@ -26,6 +27,30 @@ WRITE_PREFIXES = (
     "Tag",
     "Untag",
 )
+
+
+T = TypeVar("T")
+GRACEFUL = (signal.SIGINT, signal.SIGTERM)
+
+
+def signal_cases(points: Sequence[T], ways: Sequence[str]) -> list[tuple[signal.Signals, T, str]]:
+    """(signal, point, way on) to run: SIGKILL at every point with every way on; SIGINT and SIGTERM at
+    every point, taking turns over the ways on.
+
+    SIGINT and SIGTERM reach one handler (remediate/cli/interrupts.py) and leave the same journal,
+    differing only in their names and exit codes, so running both with every way on would repeat the
+    same path. Taking turns (shifted at each point) still runs every pair: each signal at each point,
+    each signal with each way on, and each point with each way on after a graceful stop. A kill leaves
+    whatever the instant left, so it gets the whole product."""
+    cases = [(signal.SIGKILL, point, way) for point in points for way in ways]
+    for i, point in enumerate(points):
+        cases += [(GRACEFUL[(i + j) % 2], point, way) for j, way in enumerate(ways)]
+    return cases
+
+
+def case_id(case: tuple[signal.Signals, Any, str]) -> str:
+    sig, point, way = case
+    return f"{sig.name}-{point}-{way}"
 
 
 @dataclass

@@ -1,15 +1,17 @@
-"""Crash safety: SIGKILL an apply at each mutation, then resume it; the end state is the same."""
+"""Crash safety: SIGKILL an apply at each ESM update, then resume it; the end state is the same.
+
+SIGKILL (and SIGINT, SIGTERM) at every mutation of the network apply, then resume, re-run and roll back:
+tests/test_safety_signals.py."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from remediate.sandbox import Sandbox, build_scenario
-from tests.conftest import CliRunner, settle, vpc_inventory
+from tests.conftest import CliRunner, settle
 from tests.safety import kill_apply, lock_tags
 
 UPDATE = ("lambda", "UpdateEventSourceMapping")
@@ -50,50 +52,3 @@ def test_resume_of_an_unknown_run(cli: CliRunner) -> None:
     run = cli("apply", "--resume", "r-nope")
     assert run.returncode == 1
     assert "no journal for run r-nope" in run.stderr
-
-
-# Every mutation the network scenario's apply makes (plus the ESM restart at its end).
-NETWORK_WRITES = (
-    ("ec2", "CreateSecurityGroup"),
-    ("ec2", "AuthorizeSecurityGroupIngress"),
-    ("ec2", "AuthorizeSecurityGroupEgress"),
-    ("ec2", "CreateVpcEndpoint"),
-    ("lambda", "UpdateEventSourceMapping"),
-)
-
-
-def same_shape(inventory: dict[str, Any], vpc_id: str) -> str:
-    """An inventory with this scenario's VPC id taken out of names, to compare two scenario builds."""
-    return json.dumps(inventory, sort_keys=True).replace(vpc_id, "VPC")
-
-
-def test_kill_at_every_mutation_of_the_network_apply_then_resume(
-    sandbox: Sandbox, cli: CliRunner, cli_env: dict[str, str], tmp_path: Path
-) -> None:
-    """SCRAM without NAT: a security group, its rules, three endpoints, egress rules, an ESM restart.
-    Die during each of those calls in turn (the server still completes the call it received), resume,
-    and compare with an uninterrupted run: same resources, none twice."""
-    reference = build_scenario(sandbox, "scram-no-nat")
-    assert reference.vpc_id is not None
-    sandbox.clear_calls()
-    assert cli("apply", "--esm", reference.esm_uuid, "--auto-approve").returncode == 0
-    expected = same_shape(vpc_inventory(sandbox, reference.vpc_id), reference.vpc_id)
-    boundaries = sum(1 for c in sandbox.calls if c in NETWORK_WRITES)
-    assert boundaries >= 5  # the group, its ingress rule, three endpoints
-
-    for boundary in range(1, boundaries + 1):
-        sandbox.reset()
-        scn = build_scenario(sandbox, "scram-no-nat")
-        assert scn.vpc_id is not None
-        state = tmp_path / f"state-{boundary}"
-        run_id = kill_apply(
-            sandbox, {**cli_env, "REMEDIATE_STATE_DIR": str(state)}, scn.esm_uuid, NETWORK_WRITES, boundary
-        ).run_id
-        resumed = cli("apply", "--resume", run_id, env={"REMEDIATE_STATE_DIR": str(state)})
-        assert resumed.returncode == 0, f"boundary {boundary}: {resumed.stderr}"
-        assert same_shape(vpc_inventory(sandbox, scn.vpc_id), scn.vpc_id) == expected, f"boundary {boundary}"
-        assert settle(sandbox, scn.esm_uuid)["State"] == "Enabled"
-        replan = cli(
-            "plan", "--esm", scn.esm_uuid, "--detailed-exitcode", env={"REMEDIATE_STATE_DIR": str(state)}
-        )
-        assert replan.returncode == 0, f"boundary {boundary}: {replan.stdout}"

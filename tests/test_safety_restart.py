@@ -14,7 +14,7 @@ import pytest
 
 from remediate.sandbox import Sandbox, build_scenario
 from tests.conftest import CliRunner, settle
-from tests.safety import lock_tags, runs, signal_during, tagged
+from tests.safety import case_id, lock_tags, runs, signal_cases, signal_during, tagged
 
 UPDATE = ("lambda", "UpdateEventSourceMapping")
 MARK = "remediate:restarting"
@@ -66,15 +66,18 @@ def test_n1_kill_between_disable_and_enable_every_way_out_enables_the_trigger(
     assert lock_tags(sandbox, scn.esm_arn) == {}
 
 
-@pytest.mark.parametrize("boundary", [2, 3], ids=["at-disable", "at-enable"])
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
-@pytest.mark.parametrize("way", ["rerun", "resume", "rollback"])
+@pytest.mark.parametrize(
+    "case", signal_cases(("at-disable", "at-enable"), ("rerun", "resume", "rollback")), ids=case_id
+)
 def test_signal_in_the_disable_enable_window(
-    sandbox: Sandbox, cli: CliRunner, cli_env: dict[str, str], sig: signal.Signals, boundary: int, way: str
+    sandbox: Sandbox, cli: CliRunner, cli_env: dict[str, str], case: tuple[signal.Signals, str, str]
 ) -> None:
     """broker-timeout: c1 sets BatchSize 500 -> 1 (update 1), c2 restarts (update 2 disables, update 3
     enables). A signal at the disable or the enable, then each way out: the trigger ends Enabled,
-    with the batch size of a finished run (re-run, resume) or of before the run (rollback)."""
+    with the batch size of a finished run (re-run, resume) or of before the run (rollback). SIGKILL
+    with every way out; SIGINT and SIGTERM take turns (`signal_cases`)."""
+    sig, point, way = case
+    boundary = 2 if point == "at-disable" else 3
     scn = build_scenario(sandbox, "broker-timeout")
     args = ("apply", "--esm", scn.esm_uuid, "--auto-approve")
     ended = signal_during(sandbox, cli_env, args, (UPDATE,), boundary, sig)

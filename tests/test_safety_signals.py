@@ -3,7 +3,8 @@
 Defect 3 ("Ctrl-C lies"): SIGINT after a change said "nothing was changed" and exited 3; SIGTERM
 had no handler. And what must show: SIGKILL, SIGINT and SIGTERM at each mutation of the network
 apply, then (a) a plain re-run, (b) `--resume`, (c) resume then rollback: the end state equals an
-uninterrupted run's (a, b) or the pre-apply state (c), no orphan carries the run-id tag.
+uninterrupted run's (a, b) or the pre-apply state (c), no orphan carries the run-id tag. SIGKILL with
+every way on at every mutation; SIGINT and SIGTERM take turns over the ways on (`signal_cases`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 
 from remediate.sandbox import Sandbox, build_scenario
 from tests.conftest import CliRunner, settle, vpc_inventory
-from tests.safety import events, lock_tags, runs, signal_during, tagged
+from tests.safety import case_id, events, lock_tags, runs, signal_cases, signal_during, tagged
 
 UPDATE = ("lambda", "UpdateEventSourceMapping")
 NETWORK_WRITES = (
@@ -147,37 +148,48 @@ def check_interrupted(ended: Any, sig: signal.Signals) -> None:
     assert "Traceback" not in ended.stderr
 
 
-@pytest.mark.parametrize("boundary", range(1, MUTATIONS + 1))
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+@pytest.mark.parametrize("case", signal_cases(range(1, MUTATIONS + 1), ("rerun", "resume")), ids=case_id)
 def test_signal_at_every_mutation_of_the_network_apply(
     sandbox: Sandbox,
     cli: CliRunner,
     cli_env: dict[str, str],
-    tmp_path: Any,
-    sig: signal.Signals,
-    boundary: int,
+    case: tuple[signal.Signals, int, str],
 ) -> None:
-    """At this mutation: (a) interrupt, plain re-run; (b) interrupt, `--resume`; (c) then roll back."""
+    """At this mutation: interrupt, then (a) a plain re-run, or (b) `--resume` and a roll back."""
+    sig, boundary, mode = case
     expected, mutations = reference(sandbox, cli)
     assert mutations == MUTATIONS  # the group, its ingress rule, three endpoints
-    for mode in ("rerun", "resume"):
-        where = f"{sig.name} at mutation {boundary}, then {mode}"
-        sandbox.reset()
-        scn = build_scenario(sandbox, "scram-no-nat")
-        assert scn.vpc_id is not None
-        before = same_shape(vpc_inventory(sandbox, scn.vpc_id), scn.vpc_id)
-        env = {**cli_env, "REMEDIATE_STATE_DIR": str(tmp_path / mode)}
-        args = ("apply", "--esm", scn.esm_uuid, "--auto-approve")
-        ended = signal_during(sandbox, env, args, NETWORK_WRITES, boundary, sig)
-        check_interrupted(ended, sig)
-        again = cli(*args, env=env) if mode == "rerun" else cli("apply", "--resume", ended.run_id, env=env)
-        assert again.returncode == 0, f"{where}: {again.stderr}"
-        assert same_shape(vpc_inventory(sandbox, scn.vpc_id), scn.vpc_id) == expected, where
-        assert lock_tags(sandbox, scn.esm_arn) == {}, where
-        replan = cli("plan", "--esm", scn.esm_uuid, "--detailed-exitcode", env=env)
-        assert replan.returncode == 0, f"{where}: {replan.stdout}"
-        if mode == "resume":
-            undo = cli("rollback", ended.run_id, "--auto-approve", env=env)
-            assert undo.returncode == 0, f"{where}, rollback: {undo.stderr}"
-            assert same_shape(vpc_inventory(sandbox, scn.vpc_id), scn.vpc_id) == before, where
-            assert tagged(sandbox, scn.vpc_id, ended.run_id) == [], f"{where}: an orphan carries the tag"
+    where = f"{sig.name} at mutation {boundary}, then {mode}"
+    sandbox.reset()
+    scn = build_scenario(sandbox, "scram-no-nat")
+    assert scn.vpc_id is not None
+    before = same_shape(vpc_inventory(sandbox, scn.vpc_id), scn.vpc_id)
+    args = ("apply", "--esm", scn.esm_uuid, "--auto-approve")
+    ended = signal_during(sandbox, cli_env, args, NETWORK_WRITES, boundary, sig)
+    check_interrupted(ended, sig)
+    again = cli(*args) if mode == "rerun" else cli("apply", "--resume", ended.run_id)
+    assert again.returncode == 0, f"{where}: {again.stderr}"
+    assert same_shape(vpc_inventory(sandbox, scn.vpc_id), scn.vpc_id) == expected, where
+    assert settle(sandbox, scn.esm_uuid)["State"] == "Enabled", where
+    assert lock_tags(sandbox, scn.esm_arn) == {}, where
+    replan = cli("plan", "--esm", scn.esm_uuid, "--detailed-exitcode")
+    assert replan.returncode == 0, f"{where}: {replan.stdout}"
+    if mode == "resume":
+        undo = cli("rollback", ended.run_id, "--auto-approve")
+        assert undo.returncode == 0, f"{where}, rollback: {undo.stderr}"
+        assert same_shape(vpc_inventory(sandbox, scn.vpc_id), scn.vpc_id) == before, where
+        assert tagged(sandbox, scn.vpc_id, ended.run_id) == [], f"{where}: an orphan carries the tag"
+
+
+@pytest.mark.parametrize(("points", "ways"), [(range(1, 6), ("rerun", "resume")), ("ab", ("x", "y", "z"))])
+def test_the_graceful_signals_taking_turns_still_run_every_pair(points: Any, ways: tuple[str, ...]) -> None:
+    """`signal_cases`: SIGKILL at every point with every way; SIGINT and SIGTERM each at every point
+    and with every way, and every point with every way after one of them."""
+    cases = signal_cases(list(points), ways)
+    kills = {(p, w) for s, p, w in cases if s == signal.SIGKILL}
+    graceful = [(s, p, w) for s, p, w in cases if s != signal.SIGKILL]
+    assert kills == {(p, w) for p in points for w in ways}
+    assert len(graceful) == len(kills)  # one graceful stop per (point, way)
+    both = (signal.SIGINT, signal.SIGTERM)
+    assert {(s, p) for s, p, _ in graceful} == {(s, p) for s in both for p in points}
+    assert {(s, w) for s, _, w in graceful} == {(s, w) for s in both for w in ways}
