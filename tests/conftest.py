@@ -5,7 +5,8 @@ Two ways to run `remediate`, with the same signature and the same result (a `Com
 - `cli` runs it in this process, through the console entry point (`remediate.cli.main`), with the
   environment, argv, stdin, stdout and stderr of a fresh process and its exit code. Most tests use it:
   a subprocess costs most of a second of start-up, and the suite makes hundreds of runs. Like imported
-  modules, botocore clients made from the same settings are kept from one in-process run to the next.
+  modules, botocore clients made from the same settings and the parsed playbooks are kept from one
+  in-process run to the next.
 - `cli_process` runs it in a real subprocess. Use it where the process boundary is the point: signals,
   kills and crashes, locks and races between processes, start-up.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import gc
 import io
 import json
 import logging
@@ -49,6 +51,13 @@ REMEDIATE = str(Path(sys.executable).with_name("remediate"))
 if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
     os.environ.setdefault("PYTHONPYCACHEPREFIX", str(Path(sys.prefix) / "pycache"))
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """What the session has imported by now (pytest, moto, botocore, the package) lives to its end:
+    the collector need not walk it again at every full collection (`gc.freeze`)."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")
@@ -326,11 +335,42 @@ def _clients_kept_across_runs() -> Iterator[None]:
         Aws._new_client = make  # type: ignore[method-assign]
 
 
+_PLAYBOOKS: dict[tuple[Any, ...], Any] = {}
+
+
+@contextlib.contextmanager
+def _playbooks_kept_across_runs() -> Iterator[None]:
+    """In-process runs share the playbooks a directory held, as long as no file in it changed (name, size,
+    modification time): a process parses them once, and the models are frozen."""
+    from remediate.run import playbook
+
+    load_dir = playbook.load_dir
+
+    def kept(directory: Path) -> Any:
+        files = sorted(directory.glob("*.yaml")) if directory.is_dir() else []
+        key = (str(directory), *((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+        if key not in _PLAYBOOKS:
+            _PLAYBOOKS[key] = load_dir(directory)
+        books, errors = _PLAYBOOKS[key]
+        return list(books), list(errors)
+
+    playbook.load_dir = kept  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        playbook.load_dir = load_dir
+
+
 def run_in_process(args: Sequence[str], env: dict[str, str], stdin: str) -> subprocess.CompletedProcess[str]:
     """`remediate ARGS` through the console entry point, in this process, as a fresh process would run."""
     from remediate.cli import main
 
-    with _IN_PROCESS, _as_a_fresh_process(args, env, stdin) as (out, err), _clients_kept_across_runs():
+    with (
+        _IN_PROCESS,
+        _as_a_fresh_process(args, env, stdin) as (out, err),
+        _clients_kept_across_runs(),
+        _playbooks_kept_across_runs(),
+    ):
         try:
             # A copied context: whatever the run binds (run id, ESM) does not outlive it.
             contextvars.copy_context().run(main)

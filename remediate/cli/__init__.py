@@ -6,6 +6,7 @@ This package is the only one that imports click or rich.
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import click
@@ -35,6 +36,11 @@ def main() -> None:
     commands that change AWS report their own interrupts) exits 3. Anything unexpected is still one
     line, exit 1, unless `--debug` asks for the traceback.
     """
+    # A command makes many short-lived objects (service models, parsed answers) and few reference
+    # cycles; collecting the young generation every 700 allocations, the default, took some 8% of a
+    # diagnosis's CPU (0.84 s against 0.77 s of user time, one MSK mapping against the sandbox). A
+    # long scan still collects, only less often.
+    gc.set_threshold(50_000, 50, 100)
     from remediate.cli.context import _current, argv_wants_json, error_document
 
     _current.clear()  # an earlier invocation in this process (tests) says nothing about this one
