@@ -53,13 +53,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# In parallel (pytest-xdist), three workers per core: a third of the suite's time is waiting (retry
-# backoff under injected faults, ESM transitions, SSM's scaled step limits, lock races), which other
-# workers' tests fill. Each worker has its own sandbox server. Bytecode goes to the venv even where
-# PYTHONDONTWRITEBYTECODE is set (an empty value turns it off), so no worker compiles the same modules.
+# In parallel (pytest-xdist), two workers per core: part of the suite's time is waiting (retry backoff
+# under injected faults, ESM transitions, SSM's scaled step limits, lock races), which another worker's
+# test fills; three per core measured slower on 2 cores (393 s against 375 s for a fresh clone's
+# `make test`), the extra workers' start-up and contention costing more CPU than the waits they filled.
+# Each worker has its own sandbox server. Bytecode goes to the venv even where PYTHONDONTWRITEBYTECODE is
+# set (an empty value turns it off), so no worker compiles the same modules.
 unit: $(STAMP) report-checkers kafka-jars
 	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(abspath $(VENV))/pycache \
-		$(BIN)/pytest -n $$(( $$(nproc 2>/dev/null || echo 2) * 3 )) --dist worksteal
+		$(BIN)/pytest -n $$(( $$(nproc 2>/dev/null || echo 2) * 2 )) --dist worksteal
 
 test: lint typecheck unit
 
