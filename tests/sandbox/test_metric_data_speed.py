@@ -28,52 +28,28 @@ def _query(qid: str, namespace: str, name: str, stat: str, **dims: str) -> dict[
     }
 
 
+def _datum(name: str, at: datetime, value: float, dims: dict[str, str]) -> dict[str, Any]:
+    return {
+        "MetricName": name,
+        "Timestamp": at,
+        "Value": float(value),
+        "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
+    }
+
+
 def test_the_indexed_answer_is_moto_s_answer(sb: Sandbox) -> None:
     cw = sb.client("cloudwatch")
     now = datetime.now(UTC).replace(microsecond=0)
     for i in range(12):
         at = now - timedelta(minutes=5 * i + 1)
         for function in ("a", "b", "c"):
-            cw.put_metric_data(
-                Namespace="AWS/Lambda",
-                MetricData=[
-                    {
-                        "MetricName": "Errors",
-                        "Dimensions": [{"Name": "FunctionName", "Value": function}],
-                        "Timestamp": at,
-                        "Value": float(i % 3),
-                    },
-                    {
-                        "MetricName": "Duration",
-                        "Dimensions": [{"Name": "FunctionName", "Value": function}],
-                        "Timestamp": at,
-                        "Value": 100.0 + i,
-                    },
-                ],
-            )
-        cw.put_metric_data(
-            Namespace="AWS/Kafka",
-            MetricData=[
-                {
-                    "MetricName": "CpuUser",
-                    "Timestamp": at,
-                    "Value": 10.0 + i,
-                    "Dimensions": [
-                        {"Name": "Cluster Name", "Value": "c1"},
-                        {"Name": "Broker ID", "Value": "1"},
-                    ],
-                },
-                {
-                    "MetricName": "CpuUser",
-                    "Timestamp": at,
-                    "Value": 20.0 + i,
-                    "Dimensions": [
-                        {"Name": "Broker ID", "Value": "2"},
-                        {"Name": "Cluster Name", "Value": "c1"},
-                    ],
-                },
-            ],
-        )
+            lam = {"FunctionName": function}
+            errors, duration = _datum("Errors", at, i % 3, lam), _datum("Duration", at, 100 + i, lam)
+            cw.put_metric_data(Namespace="AWS/Lambda", MetricData=[errors, duration])
+        # The same dimensions given in two orders: moto compares them sorted.
+        first = _datum("CpuUser", at, 10 + i, {"Cluster Name": "c1", "Broker ID": "1"})
+        second = _datum("CpuUser", at, 20 + i, {"Broker ID": "2", "Cluster Name": "c1"})
+        cw.put_metric_data(Namespace="AWS/Kafka", MetricData=[first, second])
     queries = [
         _query("e_a", "AWS/Lambda", "Errors", "Sum", FunctionName="a"),
         _query("d_b", "AWS/Lambda", "Duration", "Maximum", FunctionName="b"),
