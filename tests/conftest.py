@@ -34,6 +34,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -328,11 +329,8 @@ def _clients_kept_across_runs() -> Iterator[None]:
             client = _CLIENTS[key] = make(self, service, region)
         return client
 
-    Aws._new_client = reused  # type: ignore[method-assign]
-    try:
+    with mock.patch.object(Aws, "_new_client", reused):
         yield
-    finally:
-        Aws._new_client = make  # type: ignore[method-assign]
 
 
 _PLAYBOOKS: dict[tuple[Any, ...], Any] = {}
@@ -348,17 +346,15 @@ def _playbooks_kept_across_runs() -> Iterator[None]:
 
     def kept(directory: Path) -> Any:
         files = sorted(directory.glob("*.yaml")) if directory.is_dir() else []
-        key = (str(directory), *((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+        stats = ((p.name, p.stat()) for p in files)
+        key = (str(directory), *((name, st.st_size, st.st_mtime_ns) for name, st in stats))
         if key not in _PLAYBOOKS:
             _PLAYBOOKS[key] = load_dir(directory)
         books, errors = _PLAYBOOKS[key]
         return list(books), list(errors)
 
-    playbook.load_dir = kept  # type: ignore[assignment]
-    try:
+    with mock.patch.object(playbook, "load_dir", kept):
         yield
-    finally:
-        playbook.load_dir = load_dir
 
 
 def run_in_process(args: Sequence[str], env: dict[str, str], stdin: str) -> subprocess.CompletedProcess[str]:
