@@ -68,6 +68,37 @@ def update_esm(ctx: ApplyContext, uuid: str, **params: Any) -> dict[str, Any]:
     )
 
 
+class EsmFieldWrite(Action):
+    """An action whose change is one field of the mapping's configuration (`field`): written with one
+    UpdateEventSourceMapping, waited on until the mapping settles, and read back (`mismatch`). The
+    provisioned pollers, the metrics and the system logs are each such a field."""
+
+    field: str
+    doing: str
+    """What the progress line says it does, before "ESM <uuid>: <field> <value>"."""
+
+    def written(self, change: Change) -> Any:
+        """The value sent for `field` (by default the change's `after`)."""
+        return change.after[self.field]
+
+    def mismatch(self, change: Change, esm: dict[str, Any]) -> str | None:
+        """What differs between the mapping as read and the change's `after`; None when it holds."""
+        raise NotImplementedError
+
+    def is_done(self, change: Change, ctx: ApplyContext) -> bool:
+        return self.verify(change, ctx) is None
+
+    def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
+        value = self.written(change)
+        ctx.progress(f"{self.doing} ESM {change.resource}: {self.field} {value}")
+        update_esm(ctx, change.resource, **{self.field: value})
+        wait_for_state(ctx, change.resource, ESM_SETTLED_STATES)
+        return {"previous": change.before}
+
+    def verify(self, change: Change, ctx: ApplyContext) -> str | None:
+        return self.mismatch(change, read_esm(ctx, change.resource))
+
+
 def wait_for_source(facts: Facts, finding: Finding) -> ManualStep | None:
     """The manual step that replaces any change to the trigger while its event source is not ready."""
     why = kafka.source_not_ready(facts.cluster, facts.vpc_connection)

@@ -27,10 +27,10 @@ from pydantic import BaseModel
 
 from remediate import health
 from remediate.actions.base import Action, ApplyContext, Draft, register
-from remediate.actions.esm import read_esm, update_esm, wait_for_state
+from remediate.actions.esm import EsmFieldWrite
 from remediate.actions.security_group import RUN_TAG
 from remediate.evidence import MonitoringMissing
-from remediate.facts import ESM_SETTLED_STATES, Facts
+from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.plan import Change, ManualStep
 
@@ -160,10 +160,12 @@ class PutAlarm(Action):
 
 
 @register
-class EnableEsmMetrics(Action):
+class EnableEsmMetrics(EsmFieldWrite):
     """Turn on the mapping's own metrics (MetricsConfig), keeping those already on."""
 
     name = "enable_esm_metrics"
+    field = "MetricsConfig"
+    doing = "setting the metrics of"
     accepts = (MonitoringMissing,)
     order = 87
     permissions = ("lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping")
@@ -184,17 +186,7 @@ class EnableEsmMetrics(Action):
         )
         return [Draft(change)]
 
-    def is_done(self, change: Change, ctx: ApplyContext) -> bool:
-        return self.verify(change, ctx) is None
-
-    def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
-        config = change.after["MetricsConfig"]
-        ctx.progress(f"setting the metrics of ESM {change.resource}: {config}")
-        update_esm(ctx, change.resource, MetricsConfig=config)
-        wait_for_state(ctx, change.resource, ESM_SETTLED_STATES)
-        return {"previous": change.before}
-
-    def verify(self, change: Change, ctx: ApplyContext) -> str | None:
-        have = (read_esm(ctx, change.resource).get("MetricsConfig") or {}).get("Metrics") or []
-        wanted = change.after["MetricsConfig"]["Metrics"]
+    def mismatch(self, change: Change, esm: dict[str, Any]) -> str | None:
+        have = (esm.get(self.field) or {}).get("Metrics") or []
+        wanted = change.after[self.field]["Metrics"]
         return None if sorted(have) == sorted(wanted) else f"ESM {change.resource} publishes {have}"

@@ -19,10 +19,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from remediate import health, poller_paths
-from remediate.actions.base import Action, ApplyContext, Draft, register
-from remediate.actions.esm import read_esm, update_esm, wait_for_source, wait_for_state
+from remediate.actions.base import Draft, register
+from remediate.actions.esm import EsmFieldWrite, wait_for_source
 from remediate.evidence import ServiceEndpointsUnreachable
-from remediate.facts import ESM_SETTLED_STATES, Facts
+from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.plan import Change, ManualStep
 
@@ -34,30 +34,17 @@ COST_BASIS = (
 )
 
 
-class PollerConfigWrite(Action):
-    """An action whose change is the mapping's `ProvisionedPollerConfig`: written with one
-    UpdateEventSourceMapping, waited on until the mapping settles, and read back key by key."""
+class PollerConfigWrite(EsmFieldWrite):
+    """An action whose change is the mapping's `ProvisionedPollerConfig`, read back key by key."""
 
+    field = "ProvisionedPollerConfig"
     doing = "setting the provisioned pollers of"
-    """What the progress line says it does, before "ESM <uuid>: <config>"."""
 
-    def is_done(self, change: Change, ctx: ApplyContext) -> bool:
-        return self.verify(change, ctx) is None
-
-    def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
-        config = change.after["ProvisionedPollerConfig"]
-        ctx.progress(f"{self.doing} ESM {change.resource}: {config}")
-        update_esm(ctx, change.resource, ProvisionedPollerConfig=config)
-        wait_for_state(ctx, change.resource, ESM_SETTLED_STATES)
-        return {"previous": change.before}
-
-    def verify(self, change: Change, ctx: ApplyContext) -> str | None:
-        have = read_esm(ctx, change.resource).get("ProvisionedPollerConfig") or {}
-        wanted = change.after["ProvisionedPollerConfig"]
+    def mismatch(self, change: Change, esm: dict[str, Any]) -> str | None:
+        have = esm.get(self.field) or {}
+        wanted = change.after[self.field]
         wrong = {k: have.get(k) for k, v in wanted.items() if have.get(k) != v}
-        return (
-            f"ESM {change.resource} has ProvisionedPollerConfig {have}, expected {wanted}" if wrong else None
-        )
+        return f"ESM {change.resource} has {self.field} {have}, expected {wanted}" if wrong else None
 
 
 @register

@@ -23,10 +23,10 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
-from remediate.actions.base import Action, ApplyContext, Draft, register
-from remediate.actions.esm import read_esm, update_esm, wait_for_source, wait_for_state
+from remediate.actions.base import ApplyContext, Draft, register
+from remediate.actions.esm import EsmFieldWrite, read_esm, wait_for_source
 from remediate.evidence import ConnectionUnexplained
-from remediate.facts import ESM_SETTLED_STATES, Facts
+from remediate.facts import Facts
 from remediate.findings import Finding
 from remediate.plan import Change, ManualStep
 
@@ -44,11 +44,13 @@ def _level(raw: dict[str, Any]) -> str | None:
 
 
 @register
-class EnableSystemLogs(Action):
+class EnableSystemLogs(EsmFieldWrite):
     """Set the mapping's LoggingConfig.SystemLogLevel to WARN, so its pollers log the Kafka error of each
     failure; verify reads the level back, rollback clears it."""
 
     name = "enable_system_logs"
+    field = "LoggingConfig"
+    doing = "setting the system logs of"
     order = 82
     permissions = ("lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping")
     accepts = (ConnectionUnexplained,)
@@ -83,24 +85,17 @@ class EnableSystemLogs(Action):
     def _wanted(change: Change) -> str | None:
         return ((change.after or {}).get("LoggingConfig") or {}).get("SystemLogLevel") or None
 
-    def is_done(self, change: Change, ctx: ApplyContext) -> bool:
-        return self.verify(change, ctx) is None
-
     def moved(self, change: Change, ctx: ApplyContext) -> str | None:
         before = ((change.before or {}).get("LoggingConfig") or {}).get("SystemLogLevel") or None
         now = _level(read_esm(ctx, change.resource))
         return None if now == before else f"ESM {change.resource} now has SystemLogLevel {now}"
 
-    def apply(self, change: Change, ctx: ApplyContext) -> dict[str, Any]:
+    def written(self, change: Change) -> dict[str, str]:
         wanted = self._wanted(change)
-        config = {"SystemLogLevel": wanted} if wanted else {}
-        ctx.progress(f"setting the system logs of ESM {change.resource}: LoggingConfig {config}")
-        update_esm(ctx, change.resource, LoggingConfig=config)
-        wait_for_state(ctx, change.resource, ESM_SETTLED_STATES)
-        return {"previous": change.before}
+        return {"SystemLogLevel": wanted} if wanted else {}
 
-    def verify(self, change: Change, ctx: ApplyContext) -> str | None:
-        have = _level(read_esm(ctx, change.resource))
+    def mismatch(self, change: Change, esm: dict[str, Any]) -> str | None:
+        have = _level(esm)
         wanted = self._wanted(change)
         return (
             None
