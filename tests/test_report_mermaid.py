@@ -9,6 +9,8 @@ by Mermaid's own parser.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import re
 import shutil
@@ -83,16 +85,29 @@ def strict_parse(text: str) -> dict[str, list[tuple[str, ...]]]:
     }
 
 
-def mermaid_parse(text: str) -> dict[str, object]:
-    result = subprocess.run(
+@functools.cache
+def _parser() -> subprocess.Popen[str]:
+    """Mermaid's parser, one process per test worker (loading Mermaid is most of a parse's cost); it
+    ends when its standard input closes, at the worker's exit."""
+    proc = subprocess.Popen(
         ["node", str(PARSER / "parse.mjs")],
-        input=text,
-        capture_output=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         text=True,
-        timeout=60,
-        check=False,
     )
-    doc: dict[str, object] = json.loads(result.stdout)
+    atexit.register(proc.communicate, timeout=60)
+    return proc
+
+
+def mermaid_parse(text: str) -> dict[str, object]:
+    proc = _parser()
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    proc.stdin.write(json.dumps(text) + "\n")
+    proc.stdin.flush()
+    answer = proc.stdout.readline()
+    assert answer, f"Mermaid's parser ended (exit {proc.poll()})"
+    doc: dict[str, object] = json.loads(answer)
     return doc
 
 
