@@ -26,6 +26,10 @@ def split_off_deny(added: dict[str, Any], old: list[dict[str, Any]], new: list[d
             continue
         off = {s["Action"].lower() for s in splits if _shape(s) == _shape(was)}
         rest = [a for a in listed if a.lower() not in off]
-        if rest and now.get("Action") in (rest, rest[0] if len(rest) == 1 else None):
+        if (
+            rest
+            and _shape(now) == _shape(was)
+            and now.get("Action") in (rest, rest[0] if len(rest) == 1 else None)
+        ):
             return True
     return False
