@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import gc
 import io
 import json
@@ -28,6 +29,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import traceback
 import warnings
 from collections import Counter
@@ -354,6 +356,46 @@ def _playbooks_kept_across_runs() -> Iterator[None]:
         return list(books), list(errors)
 
     with mock.patch.object(playbook, "load_dir", kept):
+        yield
+
+
+_BUILT: dict[str, tuple[Any, Any, int] | None] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _scenarios_restored_not_rebuilt() -> Iterator[None]:
+    """A scenario built into a freshly reset sandbox is kept as a snapshot (remediate/sandbox/snapshot.py)
+    and restored when a later test of this worker builds it again into a freshly reset sandbox.
+
+    Building is dozens of API calls; the suite builds the same scenarios hundreds of times; a restore is
+    a few milliseconds of copying. Only from a fresh sandbox (no call since the reset, no backend made,
+    no fault) to the same options and sandbox settings; a snapshot holding metric data or log events
+    (stamped with their time) only within the minute it was built in, so that their age is what a fresh
+    build would give; a scenario whose state cannot be copied is built each time."""
+    from remediate.sandbox import scenarios
+    from remediate.sandbox import snapshot as snapshots
+
+    build = scenarios.build
+
+    @functools.wraps(build)  # the real builder stays reachable as `scenarios.build.__wrapped__`
+    def restored(sb: Sandbox, options: Any) -> Any:
+        if sb.calls or not sb.faults.idle or not snapshots.empty():
+            return build(sb, options)
+        key = repr((options, sb.region, sb.esm_transition_reads, sb.endpoint_pending_reads, sb.clock_offset))
+        minute = int(time.time() // 60)
+        kept = _BUILT.get(key)
+        if kept is not None and (not kept[0].stamped or kept[2] == minute):
+            sb.restore(kept[0])
+            return kept[1]
+        scenario = build(sb, options)
+        if key not in _BUILT or kept is not None:
+            try:
+                _BUILT[key] = (sb.snapshot(), scenario, minute)
+            except snapshots.SnapshotError:
+                _BUILT[key] = None
+        return scenario
+
+    with mock.patch.object(scenarios, "build", restored):
         yield
 
 

@@ -174,6 +174,12 @@ class FaultSet:
         with self._lock:
             return [active.rule for active in self._rules]
 
+    @property
+    def idle(self) -> bool:
+        """No rule and no hold: every request goes straight to the backend."""
+        with self._lock:
+            return not self._rules and not self._holds
+
     def fired(self, rule: FaultRule) -> int:
         """How many times ``rule`` has fired so far."""
         with self._lock:

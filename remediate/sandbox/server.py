@@ -28,6 +28,7 @@ from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
 from remediate.sandbox import esm_logging, flow, health, log_filters, patches, topics
+from remediate.sandbox import snapshot as snapshots
 from remediate.sandbox.faults import CallLog, FaultMiddleware, FaultSet
 
 __all__ = ["ACCOUNT_ID", "Sandbox"]
@@ -177,6 +178,17 @@ class Sandbox:
         self.esm_transition_reads = self._default_transition_reads
         self.endpoint_pending_reads = patches.DEFAULT_ENDPOINT_PENDING_READS
         self.clock_offset = 0.0
+
+    def snapshot(self) -> snapshots.Snapshot:
+        """AWS as it is now, and the call log, to :meth:`restore` later (remediate/sandbox/snapshot.py)."""
+        return snapshots.take(self.calls)
+
+    def restore(self, taken: snapshots.Snapshot) -> None:
+        """Make a sandbox just :meth:`reset` hold what `taken` holds: its AWS state and its call log."""
+        snapshots.restore(taken)
+        self._calls.clear()
+        for call in taken.calls:
+            self._calls.record(call)
 
     def _control(self, path: str) -> None:
         request = urllib.request.Request(f"{self.endpoint_url}{path}", data=b"", method="POST")  # noqa: S310
