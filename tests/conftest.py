@@ -7,8 +7,9 @@ Two ways to run `remediate`, with the same signature and the same result (a `Com
   a subprocess costs most of a second of start-up, and the suite makes hundreds of runs. Like imported
   modules, botocore clients made from the same settings and the parsed playbooks are kept from one
   in-process run to the next.
-- `cli_process` runs it in a real subprocess. Use it where the process boundary is the point: signals,
-  kills and crashes, locks and races between processes, start-up.
+- `cli_process` runs it in a real process of its own, forked from one that has imported the CLI
+  (tests/zygote.py). Use it where the process boundary is the point: signals, kills and crashes, locks
+  and races between processes. Start-up itself is tested by the tests that start `remediate` as is.
 
 Either way only the standard AWS environment points the tool at the sandbox, so the code under test
 cannot tell it from a real account; and every run doubles as a leak test and an IAM-coverage test.
@@ -439,22 +440,29 @@ def cli(cli_env: dict[str, str], sandbox: Sandbox) -> CliRunner:
 
 @pytest.fixture
 def cli_process(cli_env: dict[str, str], sandbox: Sandbox) -> CliRunner:
-    """`cli_process(...)`: like `cli`, in a real subprocess. For signals, kills, crashes, locks, races
-    between processes and start-up: wherever the process boundary is what the test is about."""
+    """`cli_process(...)`: like `cli`, in a real process of its own (forked from the worker's zygote, which
+    has imported the CLI: tests/zygote.py). For signals, kills, crashes, locks and races between
+    processes: wherever the process boundary is what the test is about."""
+    from tests import zygote
 
     def run(
         *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
         seen = len(sandbox.calls)
-        result = subprocess.run(
+        proc = zygote.shared().spawn(
             [REMEDIATE, *args],
-            env={**cli_env, **(env or {})},
-            input=input if input is not None else "",
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
+            {**cli_env, **(env or {})},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
+        try:
+            out, err = proc.communicate(input or "", timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+        result = subprocess.CompletedProcess([REMEDIATE, *args], proc.returncode, out, err)
         _check_run(sandbox, Path(cli_env["REMEDIATE_STATE_DIR"]), args, result, seen)
         return result
 

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from remediate.sandbox import Sandbox
+from tests import zygote
 from tests.conftest import REMEDIATE
+from tests.zygote import ForkedProcess
 
 RUN_TAG = "remediate:run-id"
 WRITE_PREFIXES = (
@@ -67,14 +69,10 @@ class Ended:
         return doc
 
 
-def start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [REMEDIATE, *args],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+def start(env: dict[str, str], *args: str) -> ForkedProcess | subprocess.Popen[str]:
+    """`remediate ARGS`, a real process (forked from the worker's zygote: tests/zygote.py)."""
+    return zygote.shared().spawn(
+        [REMEDIATE, *args], env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
 
 
