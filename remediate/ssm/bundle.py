@@ -215,7 +215,8 @@ def entry_module() -> str:
 
 
 def write_zip(files: Mapping[str, bytes], out: Path) -> Bundle:
-    """A deterministic zip: sorted entries, fixed time and mode, maximum deflate."""
+    """A deterministic zip: sorted entries, fixed time and mode, deflated at zlib's default level (the
+    maximum, 9, took 3.5 times as long for a zip 0.6% smaller: 3.05 s against 0.87 s for 31.5 MB)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
         for arcname in sorted(files):
@@ -223,7 +224,7 @@ def write_zip(files: Mapping[str, bytes], out: Path) -> Bundle:
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3
             info.external_attr = 0o644 << 16
-            zf.writestr(info, files[arcname], compresslevel=9)
+            zf.writestr(info, files[arcname], compresslevel=6)
     data = buffer.getvalue()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
