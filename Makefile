@@ -63,7 +63,11 @@ unit: $(STAMP) report-checkers kafka-jars
 	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(abspath $(VENV))/pycache \
 		$(BIN)/pytest -n $$(( $$(nproc 2>/dev/null || echo 2) * 2 )) --dist worksteal
 
-test: lint typecheck unit
+# The checks and the test helpers' installs do not depend on each other, so they run side by side (npm and
+# Maven mostly wait on the network while mypy computes); then the suite, which needs all four.
+test: $(STAMP)
+	$(MAKE) --no-print-directory -j4 lint typecheck report-checkers kafka-jars
+	$(MAKE) --no-print-directory unit
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/mermaid/node_modules tests/kafka/lib
