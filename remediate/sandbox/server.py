@@ -11,6 +11,7 @@ share state; use one per process (tests: one per session, reset between tests).
 from __future__ import annotations
 
 import contextlib
+import selectors
 import socket
 import struct
 import threading
@@ -25,6 +26,7 @@ from botocore.config import Config
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
+from werkzeug import serving as _serving
 from werkzeug.serving import make_server
 
 from remediate.sandbox import esm_logging, flow, health, log_filters, patches, topics
@@ -37,8 +39,47 @@ ACCOUNT_ID: Final[str] = DEFAULT_ACCOUNT_ID
 _CREDENTIAL: Final = "testing"
 
 
+class _NoDrain:
+    """werkzeug reads whatever follows an answer on the connection and throws it away, since it closes
+    every connection; kept open, that would be the client's next request. The middleware reads each
+    request's body to its end (Content-Length), so there is nothing to drain: this selector sees nothing."""
+
+    def register(self, *args: Any) -> None:
+        pass
+
+    def select(self, timeout: float | None = None) -> list[Any]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+class _Selectors:
+    EVENT_READ = selectors.EVENT_READ
+    DefaultSelector = _NoDrain
+
+
 class _RequestHandler(MotoRequestHandler):
-    """moto's handler, quiet, and able to drop a connection with a TCP reset when the middleware asks."""
+    """moto's handler, quiet, and able to drop a connection with a TCP reset when the middleware asks.
+    Connections stay open for the client's next request (HTTP/1.1 keep-alive, as AWS's endpoints keep
+    them), where werkzeug would close each one after one answer."""
+
+    def setup(self) -> None:
+        super().setup()
+        # Answers go out as they are written (status and headers, then the body): with Nagle's algorithm
+        # a kept-alive connection would wait for the client's delayed acknowledgement, 40 ms a call.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() == "connection" and value.lower() == "close" and self._may_keep_alive():
+            return
+        super().send_header(keyword, value)
+
+    def _may_keep_alive(self) -> bool:
+        asked = (self.headers.get("Connection") or "").lower()
+        chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+        closing = asked == "close" or chunked or self.close_connection
+        return self.request_version == "HTTP/1.1" and not closing
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Per-request access lines would drown test output; the call log records requests instead."""
@@ -129,6 +170,7 @@ class Sandbox:
         topics.patch()  # issue 21
         esm_logging.patch()  # issue 21 (item 3)
         log_filters.patch()  # issue 21 (item 4)
+        _serving.selectors = _Selectors  # type: ignore[attr-defined,assignment]  # see _NoDrain
 
         def wrap(app: Any) -> FaultMiddleware:
             return FaultMiddleware(

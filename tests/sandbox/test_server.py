@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
+import socket
+from typing import Any
+
+import pytest
 
 from remediate.sandbox import Sandbox, patches
 
@@ -89,3 +94,47 @@ def test_n12_a_busy_port_ends_the_sandbox_at_once_with_exit_1() -> None:
     assert run.returncode == 1, run.stderr
     assert f"Error: the sandbox cannot listen on 127.0.0.1:{port} (in use?)" in run.stderr
     assert run.stdout == ""
+
+
+_AUTH = "AWS4-HMAC-SHA256 Credential=testing/20261207/us-east-1/lambda/aws4_request, SignedHeaders=host"
+
+
+def _answer(reader: Any) -> tuple[str, dict[str, str], bytes]:
+    """One HTTP answer from a buffered stream: status line, headers, the body by its Content-Length."""
+    status = reader.readline().decode().strip()
+    headers = {}
+    while (line := reader.readline().decode().strip()) != "":
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, reader.read(int(headers["content-length"]))
+
+
+@pytest.mark.parametrize("early", [False, True])
+def test_a_connection_stays_open_for_the_next_request(sb: Sandbox, early: bool) -> None:
+    """HTTP/1.1 keep-alive, as AWS's endpoints: requests one after the other on one connection, each sent
+    as soon as the last answer is read (werkzeug would read and throw away what arrives then), or all
+    written before any answer is read, each get their answer."""
+    host, port = sb.endpoint_url.removeprefix("http://").split(":")
+    request = f"GET /2015-03-31/functions/ HTTP/1.1\r\nHost: {host}\r\nAuthorization: {_AUTH}\r\n\r\n"
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        reader = conn.makefile("rb")
+        if early:
+            conn.sendall(request.encode() * 3)
+        for _ in range(3):
+            if not early:
+                conn.sendall(request.encode())
+            status, headers, body = _answer(reader)
+            assert status.startswith("HTTP/1.1 200"), status
+            assert headers.get("connection") != "close"
+            assert b"Functions" in body
+    assert sb.calls == [("lambda", "ListFunctions")] * 3
+
+
+def test_a_client_that_asks_to_close_is_answered_then_closed(sb: Sandbox) -> None:
+    host, port = sb.endpoint_url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.request("GET", "/2015-03-31/functions/", headers={"Connection": "close", "Authorization": "x"})
+    response = conn.getresponse()
+    response.read()
+    assert response.will_close
+    conn.close()
