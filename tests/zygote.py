@@ -21,6 +21,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import gc
+import importlib
 import json
 import os
 import pkgutil
@@ -44,19 +45,24 @@ _MESSAGE = 1 << 20
 
 
 def _preload() -> None:
-    """Import what a command imports: the package (but the sandbox, which is moto), boto3's clients,
-    rich. A module that cannot be imported here is left to the child, as a fresh process would."""
+    """Import what a command imports: the package (but the sandbox, which is moto, and the probe's
+    function), boto3's clients, rich. A module that cannot be imported here is left to the child, as a
+    fresh process would."""
     import remediate
 
-    names = ["remediate.cli", "boto3", "botocore.session", "botocore.client", "rich.console"]
-    names += [
-        m.name
-        for m in pkgutil.walk_packages(remediate.__path__, "remediate.")
-        if not m.name.startswith(("remediate.sandbox", "remediate.probe_function"))
-    ]
-    for name in names:
+    def walk(path: list[str], prefix: str) -> None:
+        for module in pkgutil.iter_modules(path, prefix):
+            if module.name.startswith(("remediate.sandbox", "remediate.probe_function")):
+                continue  # not even imported to be walked (pkgutil.walk_packages would)
+            with contextlib.suppress(Exception):
+                imported = importlib.import_module(module.name)
+                if module.ispkg:
+                    walk(list(imported.__path__), f"{module.name}.")
+
+    for name in ("remediate.cli", "boto3", "botocore.session", "botocore.client", "rich.console"):
         with contextlib.suppress(Exception):
-            __import__(name)
+            importlib.import_module(name)
+    walk(list(remediate.__path__), "remediate.")
 
 
 def _become(request: dict[str, Any], fds: list[int]) -> None:
@@ -102,6 +108,11 @@ def serve(path: str) -> None:
             if key.data == "accept":
                 conn, _ = listener.accept()
                 message, fds, _flags, _addr = socket.recv_fds(conn, _MESSAGE, _STREAMS)
+                if not message or len(fds) != _STREAMS:  # a client that went away before asking
+                    for fd in fds:
+                        os.close(fd)
+                    conn.close()
+                    continue
                 pid = os.fork()
                 if pid == 0:
                     for other in list(selector.get_map().values()):  # the other children's, the listener
