@@ -63,10 +63,11 @@ unit: $(STAMP) report-checkers kafka-jars
 	PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(abspath $(VENV))/pycache \
 		$(BIN)/pytest -n $$(( $$(nproc 2>/dev/null || echo 2) * 2 )) --dist worksteal
 
-# The checks and the test helpers' installs do not depend on each other, so they run side by side (npm and
-# Maven mostly wait on the network while mypy computes); then the suite, which needs all four.
-test: $(STAMP)
-	$(MAKE) --no-print-directory -j4 lint typecheck report-checkers kafka-jars
+# What does not depend on each other runs side by side: the virtualenv's install beside the test helpers'
+# (npm and Maven mostly wait on the network), then ruff beside mypy; then the suite, which needs them all.
+test:
+	$(MAKE) --no-print-directory -j3 $(STAMP) report-checkers kafka-jars
+	$(MAKE) --no-print-directory -j2 lint typecheck
 	$(MAKE) --no-print-directory unit
 
 clean:
