@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import select
 import signal
 import subprocess
 import threading
@@ -82,10 +83,14 @@ def one_document(text: str) -> dict[str, Any]:
     return doc
 
 
-def drain(master: int) -> bytes:
-    """Everything left on the terminal's master side, up to the end of the process's output."""
+def drain(master: int, seconds: float = 120) -> bytes:
+    """What the process writes to the terminal until it closes it (it ended), at most `seconds`: read as it
+    comes, so that a terminal nobody reads never fills up and blocks the process's next write."""
     out = b""
-    while True:
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        if not select.select([master], [], [], left)[0]:
+            break
         try:
             chunk = os.read(master, 65536)
         except OSError:  # EIO: the other side is closed
@@ -93,6 +98,7 @@ def drain(master: int) -> bytes:
         if not chunk:
             return out
         out += chunk
+    return out
 
 
 def test_n6_the_plan_and_the_question_reach_the_terminal_when_both_outputs_are_redirected(
@@ -188,8 +194,8 @@ def test_n24_ctrl_c_at_the_question_ends_the_prompt_line_first(
         while PROMPT.encode() not in seen:
             seen += os.read(master, 4096)
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 3
-        seen += drain(master)
+        seen += drain(master, 60)
+        assert proc.wait(timeout=10) == 3, seen.decode(errors="replace")[-3000:]
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -212,8 +218,8 @@ def test_n24_scan_fix_outcomes_are_not_glued_to_the_spinner(
     os.close(slave)
     seen = b""
     try:
-        assert proc.wait(timeout=120) in (0, 2)
-        seen += drain(master)
+        seen += drain(master, 120)
+        assert proc.wait(timeout=10) in (0, 2), seen.decode(errors="replace")[-3000:]
     finally:
         if proc.poll() is None:
             proc.kill()
