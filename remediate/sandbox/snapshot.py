@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,14 +29,28 @@ from moto.core.base_backend import BackendDict
 
 __all__ = ["Snapshot", "SnapshotError", "empty", "restore", "take"]
 
+
+def _weak_dictionary(x: Any, memo: dict[int, Any]) -> Any:
+    """A weak dictionary's copy maps copied keys to copied values (the standard library's keeps the
+    original values of a WeakValueDictionary, the original keys of a WeakKeyDictionary: a restored Lambda
+    backend's functions by ARN would point into the snapshot, and at nothing once it was gone)."""
+    new = type(x)()
+    memo[id(x)] = new
+    for key, value in list(x.items()):
+        new[copy.deepcopy(key, memo)] = copy.deepcopy(value, memo)
+    return new
+
+
 # Some models hold a lock of their own (an SQS queue's messages condition, an S3 key's lock). deepcopy
-# refuses locks; a copied model gets a new one, as a newly created model would. Only copies deepcopy
-# would refuse change: a Condition's copy would otherwise be bound to the original's lock.
+# refuses locks; a copied model gets a new one, as a newly created model would. A Condition's copy would
+# otherwise be bound to the original's lock; weak dictionaries' copies would refer to the originals.
 copy._deepcopy_dispatch.update(  # type: ignore[attr-defined]
     {
         type(threading.Lock()): lambda _x, _memo: threading.Lock(),
         type(threading.RLock()): lambda _x, _memo: threading.RLock(),
         threading.Condition: lambda _x, _memo: threading.Condition(),
+        weakref.WeakValueDictionary: _weak_dictionary,
+        weakref.WeakKeyDictionary: _weak_dictionary,
     }
 )
 

@@ -7,6 +7,7 @@ fresh build with what it reports from the restored snapshot."""
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import pytest
@@ -77,3 +78,19 @@ def test_state_that_cannot_be_copied_has_no_snapshot(sandbox: Sandbox) -> None:
     backend.remediate_test_generator = (i for i in range(3))  # deepcopy refuses generators
     with pytest.raises(snapshots.SnapshotError):
         sandbox.snapshot()
+
+
+def test_a_restored_function_can_be_deleted_after_the_originals_are_gone(sandbox: Sandbox) -> None:
+    """moto finds a function by ARN through a weak dictionary; the standard library's copy of one keeps
+    the original values, which the next reset lets go: DeleteFunction then failed (500, KeyError)."""
+    scn = _build(sandbox, "healthy-msk")
+    taken = sandbox.snapshot()
+    lam = sandbox.client("lambda")
+    function_arn = lam.get_event_source_mapping(UUID=scn.esm_uuid)["FunctionArn"]
+    for _ in range(2):
+        sandbox.reset()
+        gc.collect()  # what only the snapshot refers to weakly is gone now
+        sandbox.restore(taken)
+        lam.delete_function(FunctionName=function_arn)
+        with pytest.raises(lam.exceptions.ResourceNotFoundException):
+            lam.get_function(FunctionName=function_arn)
