@@ -11,7 +11,13 @@ import pytest
 
 from remediate.sandbox import Sandbox, build_scenario
 from tests.conftest import REMEDIATE
-from tests.zygote import ForkedProcess, shared
+from tests.zygote import ForkedProcess, Zygote, shared
+
+
+@pytest.fixture
+def forking() -> None:
+    if not shared().usable():
+        pytest.skip("no zygote here (pidfds need Linux 5.3): cli_process starts processes as they are")
 
 
 def _both(args: list[str], env: dict[str, str], input: str = "") -> tuple[tuple[int, str, str], ...]:
@@ -38,7 +44,7 @@ def _both(args: list[str], env: dict[str, str], input: str = "") -> tuple[tuple[
     ],
 )
 def test_a_forked_run_is_a_fresh_run(
-    sandbox: Sandbox, cli_env: dict[str, str], args: list[str], input: str
+    forking: None, sandbox: Sandbox, cli_env: dict[str, str], args: list[str], input: str
 ) -> None:
     if "ESM" in args:
         uuid = build_scenario(sandbox, "broker-timeout").esm_uuid
@@ -47,7 +53,9 @@ def test_a_forked_run_is_a_fresh_run(
     assert forked == fresh
 
 
-def test_each_child_has_its_own_environment(cli_env: dict[str, str], tmp_path: os.PathLike[str]) -> None:
+def test_each_child_has_its_own_environment(
+    forking: None, cli_env: dict[str, str], tmp_path: os.PathLike[str]
+) -> None:
     """A variable set for one child is not seen by the next (the zygote's own environment is untouched)."""
     first = {**cli_env, "REMEDIATE_STATE_DIR": str(tmp_path), "REMEDIATE_METRICS_WINDOW": "not-a-number"}
     fresh, forked = _both(["runs"], first)
@@ -58,7 +66,7 @@ def test_each_child_has_its_own_environment(cli_env: dict[str, str], tmp_path: o
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGTERM, 143)])
 def test_signals_reach_the_child(
-    sandbox: Sandbox, cli_env: dict[str, str], sig: signal.Signals, code: int
+    forking: None, sandbox: Sandbox, cli_env: dict[str, str], sig: signal.Signals, code: int
 ) -> None:
     """Signalled while its first write is in flight, the child ends as a fresh process does."""
     scn = build_scenario(sandbox, "broker-timeout")
@@ -81,3 +89,15 @@ def test_signals_reach_the_child(
     assert proc.returncode == code, err
     if sig == signal.SIGTERM:
         assert "SIGTERM received: stopped after the AWS call in flight" in err
+
+
+def test_where_no_zygote_can_run_processes_start_as_they_are(cli_env: dict[str, str]) -> None:
+    zygote = Zygote(python="/bin/false")  # a server that cannot start
+    try:
+        assert not zygote.usable()
+        proc = zygote.spawn([REMEDIATE, "--version"], cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert isinstance(proc, subprocess.Popen)
+        out, _ = proc.communicate(timeout=60)
+        assert (proc.returncode, out.split(",")[0]) == (0, "remediate")
+    finally:
+        zygote.close()

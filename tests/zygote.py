@@ -230,18 +230,23 @@ class Zygote:
     """The worker's zygote server, started on first use. Where it cannot run (no pidfds: Linux before
     5.3), `spawn` starts ordinary processes instead."""
 
-    def __init__(self) -> None:
+    def __init__(self, python: str = sys.executable) -> None:
+        self._python = python
         self._lock = threading.Lock()
         self._server: subprocess.Popen[str] | None = None
         self._usable = True
         self._dir = tempfile.mkdtemp(prefix="remediate-zygote-")
         self._path = os.path.join(self._dir, "socket")
 
+    def usable(self) -> bool:
+        """Whether children are forked (else `spawn` starts ordinary processes)."""
+        return self._started()
+
     def _started(self) -> bool:
         with self._lock:
             if self._server is None and self._usable:
                 self._server = subprocess.Popen(
-                    [sys.executable, "-m", "tests.zygote", self._path],
+                    [self._python, "-m", "tests.zygote", self._path],
                     cwd=_ROOT,
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
