@@ -10,7 +10,12 @@ policies, and the sandbox refuses them too (KMS API reference, PutKeyPolicy, the
 
 Both are MalformedPolicyDocumentException. The sandbox's callers are the account's root (moto's
 credentials), so the first rule asks for an Allow of kms:PutKeyPolicy to the account or to everyone; for the
-second, role ARNs of the account must name roles that exist. This module imports nothing of the engine.
+second, role ARNs of the account must name roles that exist.
+
+And a symmetric key has no public key: GetPublicKey "returns the public key of an asymmetric KMS key" (KMS
+API reference, GetPublicKey), and refuses others with UnsupportedOperationException ("a specified resource
+is not valid for this operation", same page, Errors); moto answered with the RSA key it makes for every
+key. This module imports nothing of the engine.
 """
 
 from __future__ import annotations
@@ -23,10 +28,24 @@ from typing import Any
 from moto.core.exceptions import JsonRESTError
 from moto.iam.exceptions import NotFoundException
 from moto.iam.models import iam_backends
+from moto.kms import models as _kms_models
 from moto.kms import responses as _kms_responses
+from moto.kms.utils import KeySpec
 
 LOCKOUT_MESSAGE = "The new key policy will not allow you to update the key policy in the future."
 PRINCIPAL_MESSAGE = "Policy contains a statement with one or more invalid principals."
+
+
+ASYMMETRIC_SPECS = frozenset(s.value for s in KeySpec if s.value.startswith(("RSA_", "ECC_", "SM2")))
+"""The key specs of asymmetric keys (KMS developer guide, "Key spec reference"): the only ones with a
+public key."""
+
+
+class UnsupportedOperation(JsonRESTError):
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("UnsupportedOperationException", message)
 
 
 class MalformedPolicyDocument(JsonRESTError):
@@ -91,6 +110,15 @@ def _put_key_policy(self: Any) -> str:
     return original(self)
 
 
+def _get_public_key(self: Any, key_id: str) -> Any:
+    key = self.describe_key(key_id)
+    if key.key_spec not in ASYMMETRIC_SPECS:
+        raise UnsupportedOperation(
+            f"{key.arn} is a {key.key_spec} key: only asymmetric keys have a public key."
+        )
+    return _ORIGINAL["get_public_key"](self, key_id)
+
+
 _ORIGINAL: dict[str, Any] = {}
 
 
@@ -98,3 +126,5 @@ def patch(replace: Callable[[type[Any], str, Any], None]) -> None:
     """Install the checks through the sandbox's one patch registry (`patches._replace`)."""
     _ORIGINAL["put_key_policy"] = _kms_responses.KmsResponse.__dict__["put_key_policy"]
     replace(_kms_responses.KmsResponse, "put_key_policy", _put_key_policy)
+    _ORIGINAL["get_public_key"] = _kms_models.KmsBackend.__dict__["get_public_key"]
+    replace(_kms_models.KmsBackend, "get_public_key", _get_public_key)

@@ -14,10 +14,11 @@ test), moto spent over half its CPU on three things no answer depends on:
   exist), so the names are read once per class.
 
 - **The private key of a symmetric KMS key.** moto makes an RSA-2048 private key for every KMS key it
-  creates (38 ms of a CreateKey's 39), symmetric ones too, where it serves only moto's Sign and
-  GetPublicKey, which real KMS refuses for symmetric keys. The key of a symmetric key is made the first
-  time something uses it (`_PrivateKeyOnUse`); an asymmetric key's is made at creation, as before, so
-  its key spec is checked when moto checks it.
+  creates (38 ms of a CreateKey's 39), symmetric ones too, where it serves only Sign, Verify and
+  GetPublicKey, which refuse symmetric keys (moto checks the key usage; `key_policies` adds
+  GetPublicKey's refusal). The key of a symmetric key is made only if something uses it
+  (`_PrivateKeyOnUse`); an asymmetric key's is made at creation, as before, so its key spec is checked
+  when moto checks it.
 
 - **GetMetricData's scan.** moto answers each query of a call by walking every datapoint of the account
   once per period of the window, comparing sorted dimensions each time; a scan's batched call (up to 500
@@ -42,9 +43,10 @@ from moto.cloudwatch.models import CloudWatchBackend
 from moto.core import responses as _responses
 from moto.core.utils import method_names_from_class as _method_names
 from moto.kms import models as _kms_models
-from moto.kms.utils import KeySpec
 from moto.kms.utils import generate_private_key as _generate_private_key
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+from remediate.sandbox.key_policies import ASYMMETRIC_SPECS
 
 _BACKEND_FOR_HOST: dict[str | None, Any] = {}
 _ORIGINAL_BACKEND_FOR_HOST = DomainDispatcherApplication.get_backend_for_host
@@ -59,9 +61,6 @@ def _backend_for_host(self: DomainDispatcherApplication, host: str | None) -> An
 @functools.cache
 def _method_names_once(clazz: object) -> frozenset[str]:
     return frozenset(_method_names(clazz))
-
-
-_ASYMMETRIC = frozenset(spec.value for spec in KeySpec if spec.value.startswith(("RSA_", "ECC_")))
 
 
 class _PrivateKeyOnUse:
@@ -82,7 +81,7 @@ class _PrivateKeyOnUse:
 
 
 def _private_key(key_spec: str) -> Any:
-    return _generate_private_key(key_spec) if key_spec in _ASYMMETRIC else _PrivateKeyOnUse(key_spec)
+    return _generate_private_key(key_spec) if key_spec in ASYMMETRIC_SPECS else _PrivateKeyOnUse(key_spec)
 
 
 def _no_default_amis() -> bool:
