@@ -101,3 +101,23 @@ def test_a_denied_batch_is_could_not_check_for_every_mapping(sandbox: Sandbox, c
     assert sandbox.calls.count(("monitoring", "GetMetricData")) == 2  # the 3 functions', the cluster's
     # Reported by each mapping, never logged per mapping.
     assert sum("GetMetricData" in line for line in run.stderr.splitlines()) <= 1, run.stderr
+
+
+def test_a_scan_reads_every_function_ahead_of_its_mappings(sandbox: Sandbox, cli: CliRunner) -> None:
+    """GetFunction, the one read a scan makes per function (its own bucket: 100 a second), goes out from
+    the listing on, not as each mapping's turn comes. One mapping at a time, with the cluster's answer
+    held back 1.5 s: every function is read before the first read that needed that answer (ListNodes,
+    asked once the cluster is known to be provisioned), where before, the second mapping's function was
+    read only after the first mapping's observation had ended. Each function is still read once."""
+    scn = build_scenario(sandbox, "healthy-msk")
+    _more_functions(sandbox, scn, 5)
+    late = {"kind": "latency", "latency": 1.5, "phase": "response"}
+    sandbox.faults.add(FaultRule(service="kafka", operation="DescribeClusterV2", **late))
+    sandbox.clear_calls()
+    run = cli("scan", "--output", "json", env={"REMEDIATE_SCAN_WORKERS": "1"})
+    assert run.returncode == 0, run.stderr
+    assert len(json.loads(run.stdout)["mappings"]) == 6
+    calls = sandbox.calls
+    reads = [i for i, call in enumerate(calls) if call == ("lambda", "GetFunction")]
+    assert len(reads) == 6
+    assert max(reads) < calls.index(("kafka", "ListNodes")), calls

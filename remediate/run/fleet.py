@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from concurrent.futures import TimeoutError as FuturesTimeout
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -38,7 +39,7 @@ from remediate.findings import Finding
 from remediate.observe import denials
 from remediate.observe.builders import esm_from_api
 from remediate.observe.listing import kafka_mappings
-from remediate.observe.reads import observe, prefetch_metrics, seed_listing
+from remediate.observe.reads import observe, prefetch_functions, prefetch_metrics, seed_listing
 from remediate.plan import Plan
 from remediate.run.duplicates import duplicates, stream_of
 from remediate.run.engine import build_plan, diagnose
@@ -155,6 +156,17 @@ def diagnose_one(
     return dataclasses.replace(result, findings=findings, facts=facts if findings else None)
 
 
+@contextmanager
+def _cancelled_at_end(pool: ThreadPoolExecutor) -> Iterator[ThreadPoolExecutor]:
+    """`pool`, whose queued work is dropped when the block ends: the scan's function reads run ahead of
+    its mappings on a pool of their own (so they never queue behind the metric reads), and a scan cut
+    short (`stop_after`, an error) does not wait for, or make, the function reads still queued."""
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def scan(
     sessions: Sequence[Aws],
     playbooks: list[Playbook],
@@ -185,9 +197,12 @@ def scan(
         denials.collected(),  # each denied read logged once, with the mappings it affects
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scan") as pool,
         ThreadPoolExecutor(max_workers=observe_workers, thread_name_prefix="metrics") as reads,
+        _cancelled_at_end(ThreadPoolExecutor(observe_workers, thread_name_prefix="functions")) as functions,
     ):
         for aws in sessions:  # issue 26: the metrics of all the region's functions and clusters, batched
-            prefetch_metrics(aws, reads, [raw for owner, raw in listed if owner is aws], metrics_minutes)
+            mine = [raw for owner, raw in listed if owner is aws]
+            prefetch_functions(aws, functions, mine)
+            prefetch_metrics(aws, reads, mine, metrics_minutes)
         futures = {
             pool.submit(
                 diagnose_one,
