@@ -546,6 +546,7 @@ def _load_key(text: str, password: str | None, problems: list[MaterialProblem]) 
     else:
         found.encryption = "none"
     der = block.der
+    password_used = False
     if secret is not None and family_of(found.encryption) == "PBES1":
         # `cryptography` opens none of PBES1 (it reads PBES2 and the PKCS#12 schemes): decrypt it here.
         try:
@@ -563,19 +564,25 @@ def _load_key(text: str, password: str | None, problems: list[MaterialProblem]) 
         if decrypted is None:
             return found  # an algorithm this machine cannot run (MD2, 64-bit RC2): not checked further
         der, secret = decrypted, None
+        # A wrong password passes the padding check by chance (about 1 in 256: the last octet decrypts
+        # to 1), and what it decrypts to is then no key: still the password's failure, not the key's.
+        password_used = True
     try:
         key = serialization.load_der_private_key(der, secret)
     except ValueError:
+        by_password = secret is not None or password_used
         detail = (
             "privateKeyPassword does not decrypt privateKey"
             if secret is not None
+            else "privateKeyPassword does not decrypt privateKey to a private key"
+            if password_used
             else "privateKey is not a valid PKCS#8 private key"
         )
         problems.append(
             MaterialProblem(
-                kind="wrong-password" if secret else "invalid-key",
+                kind="wrong-password" if by_password else "invalid-key",
                 code=NOT_PEM,
-                field="privateKeyPassword" if secret else field,
+                field="privateKeyPassword" if by_password else field,
                 detail=detail,
             )
         )
