@@ -207,7 +207,21 @@ def _minus(span: tuple[int, int], cut: tuple[int, int]) -> list[tuple[int, int]]
 
 def evaluate(net: Network, source: Peer, dest: Peer, port: int, *, dest_ingress: bool = True) -> PathResult:
     """Every block on tcp/`port` from `source` to `dest` and back. `dest_ingress=False` skips the
-    destination's security groups when they are not known (a self-managed broker)."""
+    destination's security groups when they are not known (a self-managed broker).
+
+    Evaluated once per network and path (issue 26): a scan's mappings of one cluster share one network
+    (`Network`, immutable) and check the same paths, which took an eighth of a 5,000-mapping scan's CPU
+    evaluated per mapping. The memo belongs to this network object: a copy (`model_copy`, which copies
+    what the network remembers) starts its own."""
+    memo: dict[tuple[Peer, Peer, int, bool], PathResult] = net._index("paths", net, lambda _: {})
+    key = (source, dest, port, dest_ingress)
+    known = memo.get(key)
+    if known is None:
+        known = memo[key] = _evaluate(net, source, dest, port, dest_ingress)
+    return known
+
+
+def _evaluate(net: Network, source: Peer, dest: Peer, port: int, dest_ingress: bool) -> PathResult:
     blocks: list[Block] = []
     if not groups_allow(net, source.group_ids, "egress", port, dest):
         blocks.append(

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from remediate import poller_paths
 from remediate.facts import (
     Facts,
     Nacl,
@@ -271,6 +272,25 @@ def test_traffic_within_one_subnet_crosses_no_nacl() -> None:
     src = Peer("eni", "10.0.1.0/24", "subnet-a", (SG,))
     assert evaluate(network, src, Peer("broker", "10.0.1.0/24", "subnet-a", (SG,)), 9098).allowed
     assert not evaluate(network, src, Peer("broker", "10.0.2.0/24", "subnet-b", (SG,)), 9098).allowed
+
+
+def test_a_path_evaluated_on_a_network_is_evaluated_afresh_on_a_copy_with_other_rules() -> None:
+    """Paths are remembered per network (issue 26: a scan's mappings of one cluster share it); a copy
+    whose NACLs or groups differ (as `model_copy` makes, which copies what a network remembers) must not
+    be answered from the original's memory, and the original's answer stays its own."""
+    open_net = net()
+    src = Peer("eni", "10.0.1.0/24", "subnet-a", (SG,))
+    dst = Peer("broker", "10.0.2.0/24", "subnet-b", (SG,))
+    assert evaluate(open_net, src, dst, 9098).allowed
+    closed_nacl = open_net.model_copy(update={"nacls": (Nacl(id="acl-closed", subnet_ids=("subnet-b",)),)})
+    assert not evaluate(closed_nacl, src, dst, 9098).allowed
+    no_groups = open_net.model_copy(update={"security_groups": ()})
+    assert not evaluate(no_groups, src, dst, 9098).allowed
+    assert evaluate(open_net, src, dst, 9098).allowed
+    # The paths out through the NAT, remembered per network the same way.
+    assert all(p.allowed for p in poller_paths.nat_paths(open_net))
+    assert not any(p.allowed for p in poller_paths.nat_paths(no_groups))
+    assert all(p.allowed for p in poller_paths.nat_paths(open_net))
 
 
 def test_self_managed_egress_is_opened_to_the_vpc_cidr_at_most(books: list[Playbook]) -> None:
