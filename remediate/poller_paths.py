@@ -15,7 +15,6 @@ so the two can never disagree about where traffic goes.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
 from typing import Literal
 
 from remediate import kafka
@@ -158,14 +157,9 @@ def egress(net: Network) -> dict[str, Egress]:
     return {s.id: egress_of(net, s.id) for s in net.subnets}
 
 
-def nat_paths(net: Network) -> tuple[PathResult, ...]:
+def nat_paths(net: Network) -> list[PathResult]:
     """443 to AWS services through a NAT gateway (or an appliance) needs an egress rule to the
-    internet: the security group applies before any route does. Once per network object (a scan's
-    mappings share their network; issue 26)."""
-    return net._index("nat_paths", net, _nat_paths)
-
-
-def _nat_paths(net: Network) -> tuple[PathResult, ...]:
+    internet: the security group applies before any route does."""
     internet = Peer("AWS services via NAT", "0.0.0.0/0")
     ways = egress(net)
     out = []
@@ -175,7 +169,7 @@ def _nat_paths(net: Network) -> tuple[PathResult, ...]:
         path = evaluate(net, src, internet, HTTPS, dest_ingress=False)
         extra = nat_subnet_blocks(net, src, ways[src.subnet_id])
         out.append(PathResult(path.source, path.dest, path.port, (*path.blocks, *extra)) if extra else path)
-    return tuple(out)
+    return out
 
 
 def nat_subnet_blocks(net: Network, src: Peer, way: Egress) -> list[Block]:
@@ -385,7 +379,7 @@ def block_data(block: Block) -> NetworkBlock:
 
 
 def blocked(
-    results: Sequence[PathResult],
+    results: list[PathResult],
     target: Literal["brokers", "nat", "endpoint"],
     service: str | None = None,
     endpoint_id: str | None = None,
@@ -406,7 +400,7 @@ def blocked(
 
 
 def checked(
-    results: Sequence[PathResult], to: Literal["brokers", "nat", "service"], service: str | None = None
+    results: list[PathResult], to: Literal["brokers", "nat", "service"], service: str | None = None
 ) -> list[PathCheck]:
     """Every result as data, allowed or not: what reports group and draw (`run/path_groups.py`)."""
     return [

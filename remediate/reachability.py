@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from remediate.facts import Nacl, NaclEntry, Network, Route, RouteTable, SgRule
 
@@ -211,14 +211,20 @@ def evaluate(net: Network, source: Peer, dest: Peer, port: int, *, dest_ingress:
 
     Evaluated once per network and path (issue 26): a scan's mappings of one cluster share one network
     (`Network`, immutable) and check the same paths, which took an eighth of a 5,000-mapping scan's CPU
-    evaluated per mapping. The memo belongs to this network object: a copy (`model_copy`, which copies
-    what the network remembers) starts its own."""
-    memo: dict[tuple[Peer, Peer, int, bool], PathResult] = net._index("paths", net, lambda _: {})
+    evaluated per mapping. The memo is kept with the network's security groups and each answer with the
+    NACLs it was evaluated against (all a path depends on), so a copy with other rules (`model_copy`
+    copies what a network remembers) evaluates afresh. Nothing kept refers back to the network, which
+    pydantic's `==` would otherwise follow without end."""
+    memo: dict[tuple[Peer, Peer, int, bool], tuple[Any, PathResult]] = net._index(
+        "paths", net.security_groups, lambda _: {}
+    )
     key = (source, dest, port, dest_ingress)
     known = memo.get(key)
-    if known is None:
-        known = memo[key] = _evaluate(net, source, dest, port, dest_ingress)
-    return known
+    if known is not None and known[0] is net.nacls:
+        return known[1]
+    result = _evaluate(net, source, dest, port, dest_ingress)
+    memo[key] = (net.nacls, result)
+    return result
 
 
 def _evaluate(net: Network, source: Peer, dest: Peer, port: int, dest_ingress: bool) -> PathResult:

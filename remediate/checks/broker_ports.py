@@ -21,7 +21,7 @@ def broker_ports_blocked(facts: Facts) -> list[Finding]:
         return []
     brokers = poller_paths.broker_paths(facts, net)
     # 443 out matters only where the pollers call AWS services from the VPC (on-demand mode).
-    nat = poller_paths.nat_paths(net) if poller_paths.reaches_services_from_vpc(facts) else ()
+    nat = poller_paths.nat_paths(net) if poller_paths.reaches_services_from_vpc(facts) else []
     blocked = [r for r in (*brokers, *nat) if not r.allowed]
     if not blocked:
         return []
