@@ -33,6 +33,7 @@ import threading
 import time
 import traceback
 import warnings
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -42,7 +43,7 @@ from unittest import mock
 import pytest
 
 from remediate.iam_policy import policy_document
-from remediate.sandbox import Sandbox
+from remediate.sandbox import Sandbox, Scenario
 from tests.iam_coverage import uncovered
 from tests.kafka_broker import Broker, run_root, shared_broker, stop_if_started
 from tests.kafka_broker import missing as kafka_missing
@@ -100,6 +101,28 @@ def settle(sb: Sandbox, uuid: str) -> dict[str, object]:
         if esm["State"] in ("Enabled", "Disabled"):
             return esm
     raise AssertionError(f"ESM {uuid} never settled")
+
+
+def more_functions(sb: Sandbox, scn: Scenario, count: int) -> list[str]:
+    """`count` more functions beside the scenario's (its role), each with one mapping on the scenario's
+    cluster and topic; their names."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return None\n")
+    lam = sb.client("lambda")
+    names = [f"{scn.function_name}-{i}" for i in range(count)]
+    for name in names:
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=scn.role_arn,
+            Handler="index.handler",
+            Code={"ZipFile": buffer.getvalue()},
+        )
+        lam.create_event_source_mapping(
+            FunctionName=name, EventSourceArn=scn.cluster_arn, Topics=[scn.topic], StartingPosition="LATEST"
+        )
+    return names
 
 
 def vpc_inventory(sb: Sandbox, vpc_id: str) -> dict[str, Any]:

@@ -9,40 +9,14 @@ the brokers the sandbox's cluster has, not taken from the tool.
 
 from __future__ import annotations
 
-import io
 import json
 import math
-import zipfile
 
 from remediate import health
 from remediate.sandbox import FaultRule, Sandbox, Scenario, build_scenario
-from tests.conftest import CliRunner, diagnosed
+from tests.conftest import CliRunner, diagnosed, more_functions
 
 CALL_QUERIES = 500  # CloudWatch API reference, GetMetricData: up to 500 MetricDataQuery structures
-
-
-def _zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", "def handler(event, context):\n    return None\n")
-    return buffer.getvalue()
-
-
-def _more_functions(sandbox: Sandbox, scn: Scenario, count: int) -> None:
-    """`count` more functions, each with one mapping on the scenario's cluster and topic."""
-    lam = sandbox.client("lambda")
-    for i in range(count):
-        name = f"{scn.function_name}-{i}"
-        lam.create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=scn.role_arn,
-            Handler="index.handler",
-            Code={"ZipFile": _zip()},
-        )
-        lam.create_event_source_mapping(
-            FunctionName=name, EventSourceArn=scn.cluster_arn, Topics=[scn.topic], StartingPosition="LATEST"
-        )
 
 
 def _brokers(sandbox: Sandbox, scn: Scenario) -> int:
@@ -55,7 +29,7 @@ def test_a_scan_batches_the_metrics_of_every_function_and_cluster(sandbox: Sandb
     counted = build_scenario(sandbox, "filters-drop-all")  # its mapping's own event counts (EventCount on)
     scenarios = (failing, busy, counted)
     for scn in scenarios:
-        _more_functions(sandbox, scn, 3)
+        more_functions(sandbox, scn, 3)
     sandbox.clear_calls()
     run = cli("scan", "--output", "json")
     assert run.returncode == 2, run.stderr
@@ -86,7 +60,7 @@ def test_a_scan_batches_the_metrics_of_every_function_and_cluster(sandbox: Sandb
 
 def test_a_denied_batch_is_could_not_check_for_every_mapping(sandbox: Sandbox, cli: CliRunner) -> None:
     scn = build_scenario(sandbox, "broker-storage-full")
-    _more_functions(sandbox, scn, 2)
+    more_functions(sandbox, scn, 2)
     sandbox.faults.add(FaultRule(service="monitoring", operation="GetMetricData", kind="status", status=403))
     sandbox.clear_calls()
     run = cli("scan", "--output", "json")
@@ -110,7 +84,7 @@ def test_a_scan_reads_every_function_ahead_of_its_mappings(sandbox: Sandbox, cli
     asked once the cluster is known to be provisioned), where before, the second mapping's function was
     read only after the first mapping's observation had ended. Each function is still read once."""
     scn = build_scenario(sandbox, "healthy-msk")
-    _more_functions(sandbox, scn, 5)
+    more_functions(sandbox, scn, 5)
     late = {"kind": "latency", "latency": 1.5, "phase": "response"}
     sandbox.faults.add(FaultRule(service="kafka", operation="DescribeClusterV2", **late))
     sandbox.clear_calls()

@@ -7,24 +7,16 @@ after a share of the step's time; the rest are in the report as not checked, and
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 
 import pytest
 
 from remediate.run import fleet
 from remediate.sandbox import FaultRule, Sandbox, build_scenario
 from remediate.ssm import handlers as ssm
+from tests.conftest import more_functions
 
 BUCKET = "remediate-reports"
-
-
-def _zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", "def handler(event, context):\n    return None\n")
-    return buffer.getvalue()
 
 
 def test_a_fleet_too_big_for_the_step_is_reported_in_part(
@@ -71,19 +63,7 @@ def test_a_scan_cut_short_stops_reading_the_functions_of_mappings_it_will_not_st
     one mapping start: its observation ends in the second second, so about eight are read; before the
     queue was dropped, the report waited for all 24."""
     scn = build_scenario(aws_env, "healthy-msk")
-    lam = aws_env.client("lambda")
-    for i in range(23):
-        name = f"{scn.function_name}-{i}"
-        lam.create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=scn.role_arn,
-            Handler="index.handler",
-            Code={"ZipFile": _zip()},
-        )
-        lam.create_event_source_mapping(
-            FunctionName=name, EventSourceArn=scn.cluster_arn, Topics=[scn.topic], StartingPosition="LATEST"
-        )
+    more_functions(aws_env, scn, 23)
     aws_env.client("s3").create_bucket(Bucket=BUCKET)
     aws_env.faults.add(FaultRule(service="lambda", operation="GetFunction", kind="latency", latency=1.0))
     monkeypatch.setenv("REMEDIATE_SSM_STEP_SECONDS", "0.1")
