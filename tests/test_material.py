@@ -95,20 +95,14 @@ def test_wrong_or_missing_password() -> None:
 def test_a_wrong_password_that_passes_pbes1s_padding_is_still_the_wrong_password() -> None:
     """PBES1 has no integrity check but its padding: about 1 wrong password in 256 decrypts to a last
     octet of 1, which checks out, and yields bytes that are no key. Such a password is found here by
-    trying (the chance of none in 4,000 tries is below 1e-6); the analyser must still blame the password,
-    not the key (it said `invalid-key`, one suite run in some hundreds)."""
-    from remediate.observe.secret_material import pbes1_decrypt
-
+    trying, with a decryption of the test's own (tests/tls_factory.py; the chance of none in 4,000
+    tries is below 1e-6): the analyser must still blame the password, not the key (it said
+    `invalid-key`, one suite run in some hundreds)."""
     pem = tf.pbes1_pem(GOOD.key, PASSWORD)
-    [block], _ = parse_pem(pem, "privateKey")
-    for n in range(4000):
-        wrong = f"nope-{n}"
-        try:
-            pbes1_decrypt(block.der, wrong.encode())
-        except ValueError:
-            continue
-        break
-    else:
+    wrong = next(
+        (f"nope-{n}" for n in range(4000) if tf.pbes1_padding_passes(GOOD.key, PASSWORD, f"nope-{n}")), ""
+    )
+    if not wrong:
         pytest.fail("no wrong password passed the padding check in 4,000 tries")
     problems = analyse(CLIENT, tf.client_secret(GOOD.cert_pem, pem, wrong)).problems
     assert [(p.code, p.kind, p.field) for p in problems] == [

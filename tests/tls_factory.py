@@ -111,30 +111,54 @@ def _der(tag: int, body: bytes) -> bytes:
     return bytes([tag, 0x80 | size]) + len(body).to_bytes(size, "big") + body
 
 
-def pbes1_pem(
-    key: ec.EllipticCurvePrivateKey, password: str, salt: bytes = b"8bytes!!", iterations: int = 2048
-) -> str:
-    """RFC 8018 6.1.1: DK = PBKDF1-SHA1(P, S, c, 16); DES-CBC with K = DK[0:8], IV = DK[8:16]; pad with
-    1..8 octets of the pad length. AlgorithmIdentifier pbeWithSHA1AndDES-CBC (1.2.840.113549.1.5.10)."""
+def _pbes1_cipher(password: str, salt: bytes, iterations: int) -> Any:
+    """RFC 8018 6.1.1: DK = PBKDF1-SHA1(P, S, c, 16); DES-CBC with K = DK[0:8], IV = DK[8:16]."""
     import hashlib
 
     from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
     from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
-    plain = key.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
     block = hashlib.sha1(password.encode() + salt).digest()
     for _ in range(iterations - 1):
         block = hashlib.sha1(block).digest()
-    pad = 8 - len(plain) % 8
-    encryptor = Cipher(TripleDES(block[:8] * 3), modes.CBC(block[8:16])).encryptor()
-    data = encryptor.update(plain + bytes([pad]) * pad) + encryptor.finalize()
+    return Cipher(TripleDES(block[:8] * 3), modes.CBC(block[8:16]))
+
+
+def _pbes1_data(key: ec.EllipticCurvePrivateKey, password: str, salt: bytes, iterations: int) -> bytes:
+    plain = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    pad = 8 - len(plain) % 8  # 1..8 octets of the pad length
+    encryptor = _pbes1_cipher(password, salt, iterations).encryptor()
+    return bytes(encryptor.update(plain + bytes([pad]) * pad) + encryptor.finalize())
+
+
+def pbes1_pem(
+    key: ec.EllipticCurvePrivateKey, password: str, salt: bytes = b"8bytes!!", iterations: int = 2048
+) -> str:
+    """`key` encrypted with PBES1 (RFC 8018 6.1.1), AlgorithmIdentifier pbeWithSHA1AndDES-CBC
+    (1.2.840.113549.1.5.10)."""
+    data = _pbes1_data(key, password, salt, iterations)
     oid = bytes.fromhex("2a864886f70d01050a")  # 1.2.840.113549.1.5.10
     params = _der(0x30, _der(0x04, salt) + _der(0x02, iterations.to_bytes(2, "big")))
     info = _der(0x30, _der(0x30, _der(0x06, oid) + params) + _der(0x04, data))
     body = base64.encodebytes(info).decode()
     return f"-----BEGIN ENCRYPTED PRIVATE KEY-----\n{body}-----END ENCRYPTED PRIVATE KEY-----\n"
+
+
+def pbes1_padding_passes(
+    key: ec.EllipticCurvePrivateKey,
+    password: str,
+    tried: str,
+    salt: bytes = b"8bytes!!",
+    iterations: int = 2048,
+) -> bool:
+    """Whether `pbes1_pem(key, password)` decrypted with `tried` ends in valid padding (RFC 8018 6.1.2:
+    1 to 8 octets, each the pad's length), the only check PBES1 has."""
+    decryptor = _pbes1_cipher(tried, salt, iterations).decryptor()
+    plain = decryptor.update(_pbes1_data(key, password, salt, iterations)) + decryptor.finalize()
+    pad = plain[-1]
+    return 1 <= pad <= 8 and plain[-pad:] == bytes([pad]) * pad
 
 
 def pkcs12_pbe_pem(key: ec.EllipticCurvePrivateKey, password: str) -> str:
